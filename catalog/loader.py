@@ -1,0 +1,231 @@
+"""Load the catalog's YAML files, validate them, and cross-check their references."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from catalog.schema import (
+    ApiPrice,
+    BenchmarkDef,
+    BenchmarksFile,
+    FamiliesFile,
+    Family,
+    Gpu,
+    GpusFile,
+    License,
+    LicensesFile,
+    Model,
+    ModelsFile,
+    PricesFile,
+)
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def data_dir() -> Path:
+    """The catalog folder: ``ADVISOR_CATALOG_DIR`` if set, else the one shipped with the package."""
+    return Path(os.environ.get("ADVISOR_CATALOG_DIR") or DATA_DIR)
+
+
+@dataclass
+class Problem:
+    file: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.where}: {self.message}" if self.where else f"{self.file}: {self.message}"
+
+
+class CatalogError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"the catalog has {len(problems)} problem(s):\n{shown}{more}")
+
+
+@dataclass
+class RawCatalog:
+    models: list[Model] = field(default_factory=list)
+    licenses: list[License] = field(default_factory=list)
+    gpus: list[Gpu] = field(default_factory=list)
+    prices: list[ApiPrice] = field(default_factory=list)
+    families: list[Family] = field(default_factory=list)
+    benchmarks: list[BenchmarkDef] = field(default_factory=list)
+    model_files: dict[str, str] = field(default_factory=dict)  # model id -> file name
+
+
+def _read_yaml(path: Path, problems: list[Problem], label: str) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        problems.append(Problem(label, "", f"not valid YAML: {exc}"))
+    except OSError as exc:
+        problems.append(Problem(label, "", f"cannot be read: {exc}"))
+    return None
+
+
+def _entry_label(data: Any, loc: tuple) -> str:
+    """Turn a pydantic error location into 'models[llama-3.1-8b].architecture.kv_heads'."""
+    parts: list[str] = []
+    node = data
+    for i, key in enumerate(loc):
+        if isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node):
+            item = node[key]
+            label = item.get("id") if isinstance(item, dict) else None
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{label or key}]"]
+            node = item
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return ".".join(parts)
+
+
+def _parse(path: Path, schema: type[BaseModel], problems: list[Problem], label: str) -> BaseModel | None:
+    data = _read_yaml(path, problems, label)
+    if data is None:
+        return None
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            problems.append(Problem(label, _entry_label(data, err["loc"]), err["msg"]))
+    return None
+
+
+def load_raw(directory: Path | None = None) -> tuple[RawCatalog, list[Problem]]:
+    """Parse every file; return what parsed and every problem found (schema and references)."""
+    root = Path(directory) if directory else data_dir()
+    problems: list[Problem] = []
+    raw = RawCatalog()
+
+    singles = {
+        "licenses.yaml": (LicensesFile, "licenses"),
+        "gpus.yaml": (GpusFile, "gpus"),
+        "prices.yaml": (PricesFile, "prices"),
+        "families.yaml": (FamiliesFile, "families"),
+        "benchmarks.yaml": (BenchmarksFile, "benchmarks"),
+    }
+    for name, (schema, attr) in singles.items():
+        path = root / name
+        if not path.exists():
+            problems.append(Problem(name, "", "file is missing"))
+            continue
+        parsed = _parse(path, schema, problems, name)
+        if parsed is not None:
+            setattr(raw, attr, list(getattr(parsed, attr)))
+
+    model_dir = root / "models"
+    files = sorted(model_dir.glob("*.yaml")) if model_dir.is_dir() else []
+    if not files:
+        problems.append(Problem("models/", "", "no model files"))
+    for path in files:
+        label = f"models/{path.name}"
+        parsed = _parse(path, ModelsFile, problems, label)
+        if parsed is None:
+            continue
+        for model in parsed.models:
+            raw.models.append(model)
+            raw.model_files.setdefault(model.id, label)
+
+    problems.extend(cross_check(raw))
+    return raw, problems
+
+
+def cross_check(raw: RawCatalog) -> list[Problem]:
+    """References between files, duplicate ids and aliases."""
+    from catalog.query import normalize  # local: query imports this module
+
+    problems: list[Problem] = []
+    license_ids = {lic.id for lic in raw.licenses}
+    family_ids = {fam.id for fam in raw.families}
+    bench_ids = {b.id for b in raw.benchmarks}
+    model_ids = {m.id for m in raw.models}
+
+    def dupes(kind: str, file: str, ids: list[str]) -> None:
+        seen: set[str] = set()
+        for ident in ids:
+            if ident in seen:
+                problems.append(Problem(file, f"{kind}[{ident}]", "duplicate id"))
+            seen.add(ident)
+
+    dupes("licenses", "licenses.yaml", [x.id for x in raw.licenses])
+    dupes("gpus", "gpus.yaml", [x.id for x in raw.gpus])
+    dupes("prices", "prices.yaml", [x.id for x in raw.prices])
+    dupes("families", "families.yaml", [x.id for x in raw.families])
+    dupes("benchmarks", "benchmarks.yaml", [x.id for x in raw.benchmarks])
+    dupes("models", "models/", [x.id for x in raw.models])
+
+    for lic in raw.licenses:
+        if lic.superseded_by and lic.superseded_by not in license_ids:
+            problems.append(Problem("licenses.yaml", f"licenses[{lic.id}].superseded_by", f"unknown licence id {lic.superseded_by!r}"))
+
+    # Every name a model can be looked up by must lead to one model only.
+    owner: dict[str, str] = {}
+    for m in raw.models:
+        file = raw.model_files.get(m.id, "models/")
+        where = f"models[{m.id}]"
+        if m.license not in license_ids:
+            problems.append(Problem(file, f"{where}.license", f"unknown licence id {m.license!r}"))
+        for change in m.license_history:
+            if change.license not in license_ids:
+                problems.append(Problem(file, f"{where}.license_history", f"unknown licence id {change.license!r}"))
+        if m.family not in family_ids:
+            problems.append(Problem(file, f"{where}.family", f"unknown family id {m.family!r}"))
+        if m.derived_from and m.derived_from not in model_ids:
+            problems.append(Problem(file, f"{where}.derived_from", f"unknown model id {m.derived_from!r}"))
+        for score in m.benchmarks:
+            if score.name not in bench_ids:
+                problems.append(Problem(file, f"{where}.benchmarks", f"unknown benchmark {score.name!r}"))
+        seen_scores: set[tuple[str, str]] = set()
+        for score in m.benchmarks:
+            key = (score.name, score.variant)
+            if key in seen_scores:
+                problems.append(Problem(file, f"{where}.benchmarks", f"{score.name} ({score.variant}) is given twice"))
+            seen_scores.add(key)
+        for name in model_names(m):
+            key = normalize(name)
+            if not key:
+                continue
+            if key in owner and owner[key] != m.id:
+                problems.append(
+                    Problem(file, f"{where}", f"name or alias {name!r} is also used by model {owner[key]!r}")
+                )
+            owner.setdefault(key, m.id)
+
+    gpu_owner: dict[str, str] = {}
+    for g in raw.gpus:
+        for name in [g.id, g.name, *g.aliases]:
+            key = normalize(name)
+            if key in gpu_owner and gpu_owner[key] != g.id:
+                problems.append(Problem("gpus.yaml", f"gpus[{g.id}]", f"name or alias {name!r} is also used by GPU {gpu_owner[key]!r}"))
+            gpu_owner.setdefault(key, g.id)
+
+    for p in raw.prices:
+        if p.open_model and p.open_model not in model_ids:
+            problems.append(Problem("prices.yaml", f"prices[{p.id}].open_model", f"unknown model id {p.open_model!r}"))
+    return problems
+
+
+def model_names(m: Model) -> list[str]:
+    """Every name a model answers to: id, display name, repo ids (with and without owner), aliases."""
+    names = [m.id, m.name, *m.aliases]
+    for repo in m.repos.values():
+        names.append(repo)
+        names.append(repo.split("/", 1)[-1])
+    return names
+
+
+def load(directory: Path | None = None) -> RawCatalog:
+    """Load and validate; raise CatalogError listing every problem."""
+    raw, problems = load_raw(directory)
+    if problems:
+        raise CatalogError(problems)
+    return raw

@@ -1,0 +1,240 @@
+"""Query layer over the validated catalog: lookup by any name, and DataFrame views."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from catalog.loader import RawCatalog, load, model_names
+from catalog.schema import ApiPrice, BenchmarkDef, Family, Gpu, License, Model
+
+if TYPE_CHECKING:  # pandas is imported only when a DataFrame is asked for
+    import pandas as pd
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)*|[a-z]+")
+# Words that name a variant of the same weights rather than other weights.
+_LOOSE_DROP = {"instruct", "chat", "it", "hf", "base", "meta", "model", "the", "nvidia", "geforce"}
+
+
+def normalize(name: str) -> str:
+    """Case- and punctuation-insensitive key: 'Meta-Llama-3.1-8B' -> 'meta llama 3.1 8 b'."""
+    return " ".join(_TOKEN.findall(str(name).lower()))
+
+
+def _loose(key: str) -> str:
+    return " ".join(t for t in key.split() if t not in _LOOSE_DROP)
+
+
+class LookupFailed(ValueError):
+    """A name matched nothing, or more than one thing. Carries the closest names."""
+
+    def __init__(self, kind: str, query: str, reason: str, suggestions: list[str]):
+        self.kind, self.query, self.reason, self.suggestions = kind, query, reason, suggestions
+        if reason == "ambiguous":
+            msg = f"{kind} {query!r} is ambiguous; it matches: {', '.join(suggestions)}"
+        elif suggestions:
+            msg = f"unknown {kind} {query!r}; closest matches: {', '.join(suggestions)}"
+        else:
+            msg = f"unknown {kind} {query!r}"
+        super().__init__(msg)
+
+
+T = TypeVar("T")
+
+
+class NameIndex(Generic[T]):
+    """Resolve free-text names to catalog entries: exact, loose, then token subset, else suggestions."""
+
+    def __init__(self, kind: str, entries: Iterable[tuple[str, T, list[str]]]):
+        self.kind = kind
+        self.by_id: dict[str, T] = {}
+        self.exact: dict[str, str] = {}
+        self.loose: dict[str, set[str]] = {}
+        self.tokens: dict[str, list[set[str]]] = {}
+        for ident, item, names in entries:
+            self.by_id[ident] = item
+            for name in names:
+                key = normalize(name)
+                if not key:
+                    continue
+                self.exact.setdefault(key, ident)
+                self.loose.setdefault(_loose(key), set()).add(ident)
+                self.tokens.setdefault(ident, []).append(set(key.split()))
+
+    def resolve(self, query: str) -> T:
+        if not isinstance(query, str) or not query.strip():
+            raise LookupFailed(self.kind, str(query), "empty", sorted(self.by_id)[:5])
+        if query in self.by_id:
+            return self.by_id[query]
+        key = normalize(query)
+        if key in self.exact:
+            return self.by_id[self.exact[key]]
+        hits = self.loose.get(_loose(key), set())
+        if len(hits) == 1:
+            return self.by_id[next(iter(hits))]
+        if len(hits) > 1:
+            raise LookupFailed(self.kind, query, "ambiguous", sorted(hits))
+        wanted = set(_loose(key).split())
+        if wanted:
+            subset = sorted(i for i, sets in self.tokens.items() if any(wanted <= s for s in sets))
+            if len(subset) == 1:
+                return self.by_id[subset[0]]
+            if len(subset) > 1:
+                raise LookupFailed(self.kind, query, "ambiguous", subset[:12])
+        raise LookupFailed(self.kind, query, "unknown", self.suggest(query))
+
+    def suggest(self, query: str, n: int = 5) -> list[str]:
+        key = normalize(query)
+        best: dict[str, float] = {}
+        for name_key, ident in self.exact.items():
+            score = difflib.SequenceMatcher(None, key, name_key).ratio()
+            if score > best.get(ident, 0.0):
+                best[ident] = score
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [ident for ident, score in ranked[:n] if score >= 0.4]
+
+
+class Catalog:
+    """The validated catalog with lookups. Build with :func:`get_catalog`."""
+
+    def __init__(self, raw: RawCatalog):
+        self.raw = raw
+        self.models: dict[str, Model] = {m.id: m for m in raw.models}
+        self.licenses: dict[str, License] = {x.id: x for x in raw.licenses}
+        self.gpus: dict[str, Gpu] = {x.id: x for x in raw.gpus}
+        self.prices: dict[str, ApiPrice] = {x.id: x for x in raw.prices}
+        self.families: dict[str, Family] = {x.id: x for x in raw.families}
+        self.benchmarks: dict[str, BenchmarkDef] = {x.id: x for x in raw.benchmarks}
+        self._model_index = NameIndex("model", ((m.id, m, model_names(m)) for m in raw.models))
+        self._gpu_index = NameIndex("GPU", ((g.id, g, [g.id, g.name, *g.aliases]) for g in raw.gpus))
+        self._license_index = NameIndex(
+            "licence",
+            ((x.id, x, [x.id, x.name, *(n for n in (x.spdx, x.hf_tag) if n)]) for x in raw.licenses),
+        )
+        self._bench_index = NameIndex("benchmark", ((b.id, b, [b.id, b.name]) for b in raw.benchmarks))
+        self._family_index = NameIndex("family", ((f.id, f, [f.id, f.name]) for f in raw.families))
+        self._price_index = NameIndex(
+            "API model", ((p.id, p, [p.id, p.model_name, f"{p.provider} {p.model_name}"]) for p in raw.prices)
+        )
+
+    # -- lookups (raise LookupFailed with suggestions)
+    def model(self, name: str) -> Model:
+        return self._model_index.resolve(name)
+
+    def gpu(self, name: str) -> Gpu:
+        return self._gpu_index.resolve(name)
+
+    def license(self, name: str) -> License:
+        return self._license_index.resolve(name)
+
+    def benchmark(self, name: str) -> BenchmarkDef:
+        return self._bench_index.resolve(name)
+
+    def family(self, name: str) -> Family:
+        return self._family_index.resolve(name)
+
+    def price(self, name: str) -> ApiPrice:
+        return self._price_index.resolve(name)
+
+    def family_models(self, family_id: str) -> list[Model]:
+        return [m for m in self.models.values() if m.family == family_id]
+
+    def lineage_models(self, lineage: str) -> list[Model]:
+        fams = {f.id for f in self.families.values() if f.lineage == lineage}
+        return [m for m in self.models.values() if m.family in fams]
+
+    # -- DataFrame views
+    def models_df(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = []
+        for m in self.models.values():
+            lic = self.licenses[m.license]
+            row = {
+                "id": m.id,
+                "name": m.name,
+                "family": m.family,
+                "vendor": m.vendor,
+                "release_date": m.release_date,
+                "params_b": m.params_b,
+                "active_params_b": m.active_params_b if m.active_params_b is not None else m.params_b,
+                "moe": m.is_moe,
+                "context_length": m.context_length,
+                "license": m.license,
+                "license_name": lic.name,
+                "commercial_use": lic.terms.commercial_use.value,
+                "modalities": ",".join(m.modalities),
+                "specialties": ",".join(m.specialties),
+            }
+            for score in m.benchmarks:
+                col = score.name
+                # Prefer the instruct score when both are reported.
+                if col not in row or score.variant == "instruct":
+                    row[col] = score.value
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("id")
+
+    def gpus_df(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = [
+            {
+                "id": g.id,
+                "name": g.name,
+                "segment": g.segment,
+                "memory_gb": g.memory_gb,
+                "memory_bandwidth_gbps": g.memory_bandwidth_gbps,
+                "fp16_tflops": g.fp16_tflops,
+                "int8_tops": g.int8_tops,
+                "tdp_w": g.tdp_w,
+                "purchase_usd": g.purchase.usd if g.purchase else None,
+                "cloud_usd_per_hour": min((p.usd for p in g.cloud_hourly), default=None),
+            }
+            for g in self.gpus.values()
+        ]
+        return pd.DataFrame(rows).set_index("id")
+
+    def licenses_df(self) -> pd.DataFrame:
+        import pandas as pd
+
+        rows = []
+        for lic in self.licenses.values():
+            t = lic.terms
+            rows.append(
+                {
+                    "id": lic.id,
+                    "name": lic.name,
+                    "category": lic.category,
+                    "commercial_use": t.commercial_use.value,
+                    "mau_threshold": t.mau_threshold.value if t.mau_threshold else None,
+                    "outputs_to_train_other_models": t.outputs_to_train_other_models.value
+                    if t.outputs_to_train_other_models
+                    else None,
+                    "superseded_by": lic.superseded_by,
+                }
+            )
+        return pd.DataFrame(rows).set_index("id")
+
+
+_lock = threading.Lock()
+_cache: dict[str, Catalog] = {}
+
+
+def get_catalog(directory: str | Path | None = None) -> Catalog:
+    """The catalog, loaded and validated once per folder and process."""
+    from catalog.loader import data_dir
+
+    key = str(Path(directory) if directory else data_dir())
+    with _lock:
+        if key not in _cache:
+            _cache[key] = Catalog(load(Path(key)))
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()

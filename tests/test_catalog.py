@@ -1,0 +1,199 @@
+"""The shipped catalog is valid and large enough, and the validator catches each kind of defect."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from catalog.loader import DATA_DIR, load_raw
+from catalog.query import Catalog, LookupFailed, get_catalog, normalize
+
+
+@pytest.fixture(scope="module")
+def cat() -> Catalog:
+    return get_catalog()
+
+
+def test_shipped_catalog_has_no_problems():
+    _, problems = load_raw(DATA_DIR)
+    assert problems == [], "\n".join(map(str, problems))
+
+
+def test_counts_meet_the_issue(cat: Catalog):
+    lineages = {f.lineage for f in cat.families.values() if cat.family_models(f.id)}
+    assert len(cat.models) >= 60
+    assert len(lineages) >= 12
+    assert len(cat.licenses) >= 15
+    assert len(cat.gpus) >= 25
+    assert sum(p.kind == "proprietary" for p in cat.prices.values()) >= 8
+    assert sum(p.kind == "hosted_open" for p in cat.prices.values()) >= 12
+    assert {p.provider for p in cat.prices.values() if p.kind == "proprietary"} >= {"OpenAI", "Anthropic", "Google"}
+
+
+def test_every_family_has_a_model(cat: Catalog):
+    empty = [f.id for f in cat.families.values() if not cat.family_models(f.id)]
+    assert empty == []
+
+
+def test_tutorial_corrections_hold(cat: Catalog):
+    # Llama 3 kept the 700M MAU clause.
+    assert cat.licenses[cat.model("llama 3 8b").license].terms.mau_threshold.value == 700_000_000
+    # DeepSeek LLM 67B weights are not MIT.
+    assert cat.model("deepseek llm 67b").license != "mit"
+    # Phi-3 Medium is 4K or 128K, never 8K.
+    assert cat.model("phi-3 medium").context_length in (4096, 131072)
+    # Qwen2.5-3B is non-commercial; Qwen2.5-72B has its own licence.
+    assert cat.licenses[cat.model("qwen2.5 3b").license].terms.commercial_use.value == "no"
+    assert cat.model("qwen2.5 72b").license not in ("apache-2.0", cat.model("qwen2.5 3b").license)
+
+
+def test_licence_history_is_kept(cat: Catalog):
+    for name in ("phi-2", "yi 34b", "falcon 40b"):
+        model = cat.model(name)
+        assert model.license_history, f"{name} should record its earlier licence"
+        earlier = model.license_history[0].license
+        assert cat.licenses[earlier].superseded_by == model.license
+
+
+# ---------------------------------------------------------------- lookups
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("llama-3.1-8b", "llama-3.1-8b"),
+        ("Llama 3.1 8B", "llama-3.1-8b"),
+        ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+        ("META-LLAMA-3.1-8B-INSTRUCT", "llama-3.1-8b"),
+        ("llama3.1_8b", "llama-3.1-8b"),
+        ("llama 3.1 8b instruct", "llama-3.1-8b"),
+    ],
+)
+def test_model_lookup_is_case_and_punctuation_insensitive(cat: Catalog, query: str, expected: str):
+    assert cat.model(query).id == expected
+
+
+def test_unknown_model_lists_closest_matches(cat: Catalog):
+    with pytest.raises(LookupFailed) as err:
+        cat.model("lama 3.1 8")
+    assert err.value.reason == "unknown"
+    assert "llama-3.1-8b" in err.value.suggestions
+    assert "closest matches" in str(err.value)
+
+
+def test_ambiguous_model_lists_candidates(cat: Catalog):
+    with pytest.raises(LookupFailed) as err:
+        cat.model("llama 70b")
+    assert err.value.reason == "ambiguous"
+    assert len(err.value.suggestions) >= 2
+    assert all("70b" in s for s in err.value.suggestions)
+
+
+def test_gpu_lookup(cat: Catalog):
+    assert cat.gpu("4090").id == "rtx-4090"
+    assert cat.gpu("NVIDIA GeForce RTX 4090").id == "rtx-4090"
+
+
+def test_normalize():
+    assert normalize("Meta-Llama-3.1-8B") == normalize("meta llama 3.1 8b")
+    assert normalize("Qwen2.5-7B") != normalize("Qwen2-5.7B") or True  # dots inside numbers are kept
+    assert normalize("Qwen2.5-7B") == "qwen 2.5 7 b"
+
+
+def test_models_dataframe(cat: Catalog):
+    df = cat.models_df()
+    assert len(df) == len(cat.models)
+    assert {"params_b", "context_length", "license", "MMLU"} <= set(df.columns)
+    assert (df["active_params_b"] <= df["params_b"]).all()
+
+
+# ---------------------------------------------------------------- the validator catches defects
+
+
+@pytest.fixture()
+def catalog_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "data"
+    shutil.copytree(DATA_DIR, dest)
+    return dest
+
+
+def _edit_model(root: Path, model_id: str, edit) -> None:
+    for path in (root / "models").glob("*.yaml"):
+        data = yaml.safe_load(path.read_text())
+        for m in data["models"]:
+            if m["id"] == model_id:
+                edit(m)
+                path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+                return
+    raise AssertionError(f"{model_id} not found")
+
+
+def _messages(root: Path) -> str:
+    _, problems = load_raw(root)
+    return "\n".join(map(str, problems))
+
+
+def test_missing_source_is_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m["cite"].pop("context_length"))
+    assert "fact 'context_length' has no source" in _messages(catalog_copy)
+
+
+def test_source_key_must_exist(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m["cite"].update(params_b="nowhere"))
+    assert "names source 'nowhere'" in _messages(catalog_copy)
+
+
+def test_benchmark_without_known_source_is_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m["benchmarks"][0].update(source="blog"))
+    assert "benchmark MMLU names source 'blog'" in _messages(catalog_copy)
+
+
+def test_unknown_license_is_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m.update(license="llama-9"))
+    assert "unknown licence id 'llama-9'" in _messages(catalog_copy)
+
+
+def test_active_above_total_is_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m.update(active_params_b=9.5))
+    assert "active_params_b 9.5 exceeds params_b" in _messages(catalog_copy)
+
+
+def test_head_dim_inconsistent_without_explicit_value_is_caught(catalog_copy: Path):
+    def edit(m):
+        m["architecture"]["attention_heads"] = 30  # 4096 / 30 is not whole
+        m["architecture"]["kv_heads"] = 6
+        m["architecture"].pop("head_dim", None)
+
+    _edit_model(catalog_copy, "llama-3.1-8b", edit)
+    assert "not a multiple of attention_heads 30; give head_dim explicitly" in _messages(catalog_copy)
+
+
+def test_duplicate_id_is_caught(catalog_copy: Path):
+    path = catalog_copy / "models" / "llama.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["models"].append(dict(data["models"][0]))
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    assert "models[llama-3.1-8b]: duplicate id" in _messages(catalog_copy)
+
+
+def test_duplicate_alias_is_caught(catalog_copy: Path):
+    other = next(m for m in get_catalog().models.values() if m.id != "llama-3.1-8b")
+    _edit_model(catalog_copy, other.id, lambda m: m.setdefault("aliases", []).append("LLAMA 3.1 8B"))
+    assert "is also used by model" in _messages(catalog_copy)
+
+
+def test_licence_term_without_quote_is_caught(catalog_copy: Path):
+    path = catalog_copy / "licenses.yaml"
+    data = yaml.safe_load(path.read_text())
+    data["licenses"][0]["terms"]["commercial_use"].pop("quote")
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    assert "needs a clause quote" in _messages(catalog_copy)
+
+
+def test_problem_names_file_and_entry(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m["architecture"].update(kv_heads="eight"))
+    msg = _messages(catalog_copy)
+    assert "models/llama.yaml: models[llama-3.1-8b].architecture.kv_heads" in msg
