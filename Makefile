@@ -23,8 +23,7 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	@touch $@ $(VENV)/.installed-app
 
 run: $(VENV)/.installed-app
-	$(BIN)/advisor catalog validate
-	$(BIN)/advisor catalog list
+	$(BIN)/python app.py
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest

@@ -150,6 +150,150 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- tools
+
+
+def cmd_tool(args: argparse.Namespace) -> int:
+    import tools
+    from tools.errors import InvalidInput
+
+    if args.name in (None, "list"):
+        for t in tools.registry:
+            print(f"{t.name:22s} {t.description}")
+        return EXIT_OK
+    raw = args.args
+    if raw == "-":
+        raw = sys.stdin.read()
+    try:
+        parsed = json.loads(raw) if raw and raw.strip() else {}
+    except json.JSONDecodeError as exc:
+        _print_json(InvalidInput(f"JSON-ARGS is not valid JSON ({exc.msg} at column {exc.colno}); "
+                                 "pass an object such as '{\"model\": \"llama 3.1 8b\"}'", field=None).to_dict())
+        return EXIT_INVALID
+    if args.schema:
+        try:
+            _print_json(tools.get(args.name).openai_schema())
+            return EXIT_OK
+        except InvalidInput as exc:
+            _print_json(exc.to_dict())
+            return EXIT_INVALID
+    try:
+        result = tools.call(args.name, parsed)
+    except InvalidInput as exc:
+        _print_json(exc.to_dict())
+        return EXIT_INVALID
+    _print_json(result)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- agent
+
+
+def _settings(args: argparse.Namespace):
+    from advisor.config import Settings
+
+    return Settings.from_env(
+        driver=getattr(args, "driver", None),
+        model=getattr(args, "model", None),
+        quantization=getattr(args, "quantization", None),
+        openai_base_url=getattr(args, "base_url", None),
+        openai_api_key=getattr(args, "api_key", None),
+        db=getattr(args, "db", None),
+    )
+
+
+def _advisor(args: argparse.Namespace):
+    import logging
+
+    from advisor.drivers import DriverError
+    from advisor.service import Advisor
+
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return Advisor.create(_settings(args))
+    except DriverError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from advisor.service import InputRejected
+
+    advisor = _advisor(args)
+    if advisor is None:
+        return EXIT_ERROR
+    try:
+        if args.json:
+            result = advisor.ask(args.question, thread_id=args.thread)
+            _print_json({**result.as_dict(), "driver_info": advisor.info.describe()})
+            return EXIT_OK
+        thread = None
+        for event in advisor.stream(args.question, thread_id=args.thread):
+            if event["type"] == "thread":
+                thread = event["thread_id"]
+            elif event["type"] == "tool_call":
+                print(f"[tool] {event['name']} {json.dumps(event['args'], ensure_ascii=False)}", file=sys.stderr)
+            elif event["type"] == "error":
+                print(f"error: {event['message']}", file=sys.stderr)
+                return EXIT_ERROR
+            elif event["type"] == "final":
+                print(event["text"])
+        print(f"\n(thread {thread}; continue with: advisor ask --thread {thread} \"...\")", file=sys.stderr)
+        return EXIT_OK
+    except InputRejected as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from advisor.service import InputRejected, new_thread_id
+
+    advisor = _advisor(args)
+    if advisor is None:
+        return EXIT_ERROR
+    thread = args.thread or new_thread_id()
+    print(f"Open LLM Advisor ({advisor.info.describe()}). Thread {thread}. Empty line or Ctrl-D to quit.")
+    while True:
+        try:
+            text = input("you> ")
+        except EOFError:
+            print()
+            break
+        if not text.strip() or text.strip() in ("/quit", "/exit"):
+            break
+        try:
+            for event in advisor.stream(text, thread_id=thread):
+                if event["type"] == "tool_call":
+                    print(f"  [tool] {event['name']}")
+                elif event["type"] == "final":
+                    print(f"advisor> {event['text']}\n")
+                elif event["type"] == "error":
+                    print(f"advisor> {event['message']}\n")
+        except InputRejected as exc:
+            print(f"advisor> {exc}\n")
+    print(f"Conversation saved as thread {thread} (resume: advisor chat --thread {thread}).")
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import app
+
+    return app.serve(host=args.host, port=args.port, settings=_settings(args), auth=args.auth, insecure=args.insecure)
+
+
+def _agent_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--driver", choices=["auto", "hf", "openai", "offline"], default=None,
+                   help="who drives the conversation: a local LLM (hf), an OpenAI-compatible server (openai), or "
+                        "no LLM (offline). Default auto: hf where CUDA and the weights are available, else offline")
+    p.add_argument("--model", default=None, help="hf: hub id or local folder (default Qwen/Qwen3-8B); openai: the served model name")
+    p.add_argument("--quantization", choices=["4bit", "8bit", "none"], default=None, help="hf driver weights (default 4bit NF4)")
+    p.add_argument("--base-url", default=None, help="openai driver: server URL, e.g. http://localhost:8000/v1")
+    p.add_argument("--api-key", default=None, help="openai driver: API key, if the server needs one")
+    p.add_argument("--db", default=None, help="SQLite file for conversations (default: your user data folder); ':memory:' keeps nothing")
+    p.add_argument("-v", "--verbose", action="store_true", help="log which driver was chosen and why")
+
+
 # ---------------------------------------------------------------- parser
 
 
@@ -186,6 +330,40 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-dir", default=None, help="read config.json and metadata from this folder instead of the Hub")
     p.add_argument("-o", "--output", default=None, help="write the draft YAML here")
     p.set_defaults(func=cmd_catalog_import)
+
+    p = sub.add_parser(
+        "tool",
+        help="call one advisor tool with JSON arguments and print its JSON result",
+        description="Call a tool directly, e.g.: advisor tool estimate_memory '{\"model\": \"llama 3.1 8b\", "
+        "\"quantization\": \"int4\", \"gpu\": \"RTX 4090\"}'. Exit 2 with a structured error on bad input. "
+        "`advisor tool list` lists the tools; --schema prints one tool's JSON schema.",
+    )
+    p.add_argument("name", nargs="?", help="tool name, or 'list'")
+    p.add_argument("args", nargs="?", default="{}", help="JSON object of arguments ('-' reads stdin)")
+    p.add_argument("--schema", action="store_true", help="print the tool's OpenAI function schema instead of calling it")
+    p.set_defaults(func=cmd_tool)
+
+    p = sub.add_parser("ask", help="ask one question (one turn of a conversation)",
+                       description='Ask one question, e.g.: advisor ask "Which model fits one RTX 4090 for coding?" '
+                                   "Continue the same conversation with --thread.")
+    p.add_argument("question")
+    p.add_argument("--thread", default=None, help="conversation id to continue (printed after each answer)")
+    p.add_argument("--json", action="store_true", help="print the reply, tool calls with arguments and results, and the requirements as JSON")
+    _agent_options(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="chat in the terminal")
+    p.add_argument("--thread", default=None, help="conversation id to resume")
+    _agent_options(p)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", help="start the browser app, HTTP API and MCP server (http://127.0.0.1:7860)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default localhost only)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", default=None, help="USER:PASSWORD required from clients (or ADVISOR_AUTH); needed to bind beyond localhost")
+    p.add_argument("--insecure", action="store_true", help="allow binding beyond localhost without --auth")
+    _agent_options(p)
+    p.set_defaults(func=cmd_serve)
 
     return parser
 

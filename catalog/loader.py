@@ -20,9 +20,13 @@ from catalog.schema import (
     GpusFile,
     License,
     LicensesFile,
+    Measurement,
+    MeasurementsFile,
     Model,
     ModelsFile,
     PricesFile,
+    Quantization,
+    QuantizationsFile,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -59,6 +63,8 @@ class RawCatalog:
     prices: list[ApiPrice] = field(default_factory=list)
     families: list[Family] = field(default_factory=list)
     benchmarks: list[BenchmarkDef] = field(default_factory=list)
+    quantizations: list[Quantization] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
     model_files: dict[str, str] = field(default_factory=dict)  # model id -> file name
 
 
@@ -112,6 +118,8 @@ def load_raw(directory: Path | None = None) -> tuple[RawCatalog, list[Problem]]:
         "prices.yaml": (PricesFile, "prices"),
         "families.yaml": (FamiliesFile, "families"),
         "benchmarks.yaml": (BenchmarksFile, "benchmarks"),
+        "quantizations.yaml": (QuantizationsFile, "quantizations"),
+        "measurements.yaml": (MeasurementsFile, "measurements"),
     }
     for name, (schema, attr) in singles.items():
         path = root / name
@@ -211,6 +219,19 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
     for p in raw.prices:
         if p.open_model and p.open_model not in model_ids:
             problems.append(Problem("prices.yaml", f"prices[{p.id}].open_model", f"unknown model id {p.open_model!r}"))
+
+    dupes("quantizations", "quantizations.yaml", [q.id for q in raw.quantizations])
+    dupes("measurements", "measurements.yaml", [x.id for x in raw.measurements])
+    quant_ids = {q.id for q in raw.quantizations}
+    gpu_ids = {g.id for g in raw.gpus}
+    for x in raw.measurements:
+        where = f"measurements[{x.id}]"
+        if x.model not in model_ids:
+            problems.append(Problem("measurements.yaml", f"{where}.model", f"unknown model id {x.model!r}"))
+        if x.gpu is not None and x.gpu not in gpu_ids:
+            problems.append(Problem("measurements.yaml", f"{where}.gpu", f"unknown GPU id {x.gpu!r}"))
+        if x.quantization not in quant_ids:
+            problems.append(Problem("measurements.yaml", f"{where}.quantization", f"unknown quantization {x.quantization!r}"))
     return problems
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from catalog.loader import RawCatalog, load, model_names
-from catalog.schema import ApiPrice, BenchmarkDef, Family, Gpu, License, Model
+from catalog.schema import ApiPrice, BenchmarkDef, Family, Gpu, License, Measurement, Model, Quantization
 
 if TYPE_CHECKING:  # pandas is imported only when a DataFrame is asked for
     import pandas as pd
@@ -109,6 +109,8 @@ class Catalog:
         self.prices: dict[str, ApiPrice] = {x.id: x for x in raw.prices}
         self.families: dict[str, Family] = {x.id: x for x in raw.families}
         self.benchmarks: dict[str, BenchmarkDef] = {x.id: x for x in raw.benchmarks}
+        self.quantizations: dict[str, Quantization] = {x.id: x for x in raw.quantizations}
+        self.measurements: list[Measurement] = list(raw.measurements)
         self._model_index = NameIndex("model", ((m.id, m, model_names(m)) for m in raw.models))
         self._gpu_index = NameIndex("GPU", ((g.id, g, [g.id, g.name, *g.aliases]) for g in raw.gpus))
         self._license_index = NameIndex(

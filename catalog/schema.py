@@ -387,3 +387,54 @@ class FamiliesFile(Strict):
 
 class BenchmarksFile(Strict):
     benchmarks: list[BenchmarkDef]
+
+
+# ---------------------------------------------------------------- quantization formats
+
+
+class Quantization(Strict):
+    """A weight format: bits per weight and which weights it applies to."""
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str
+    bits_per_weight: float = Field(gt=0, le=32)
+    scope: Literal["all", "linear"] = Field(
+        description="'linear': only the transformer's linear layers; embeddings and lm_head stay 16-bit. "
+        "'all': bits_per_weight is an average over every weight (GGUF files)."
+    )
+    family: Literal["float", "bitsandbytes", "gguf", "gptq_awq", "fp8"]
+    engines: list[str] = Field(description="Serving engines that load this format.")
+    needs_fp8_hardware: bool = False
+    quality: str = Field(description="What the source says about quality loss, in our words.")
+    perplexity_delta: float | None = Field(default=None, description="Perplexity increase on the source's reference model.")
+    rank: int = Field(description="Preference when several fit: lower is closer to the original weights.")
+    basis: str = Field(description="How bits_per_weight follows from the source.")
+    source: Source
+
+
+class QuantizationsFile(Strict):
+    quantizations: list[Quantization]
+
+
+# ---------------------------------------------------------------- published measurements
+
+
+class Measurement(Strict):
+    """A published figure the estimators are calibrated on and checked against."""
+
+    id: str = Field(pattern=r"^[a-z0-9_.-]+$")
+    model: str = Field(description="Catalog model id measured.")
+    gpu: str | None = Field(default=None, description="Catalog GPU id (None for memory-only figures).")
+    engine: str
+    quantization: str
+    metric: Literal["decode_tokens_per_s", "peak_memory_gb", "weights_gb"]
+    value: float = Field(gt=0)
+    batch_size: int = 1
+    context_tokens: int | None = None
+    use_for_calibration: bool = True
+    note: str | None = None
+    source: Source
+
+
+class MeasurementsFile(Strict):
+    measurements: list[Measurement]

@@ -174,9 +174,10 @@ def test_head_dim_inconsistent_without_explicit_value_is_caught(catalog_copy: Pa
 def test_duplicate_id_is_caught(catalog_copy: Path):
     path = catalog_copy / "models" / "llama.yaml"
     data = yaml.safe_load(path.read_text())
-    data["models"].append(dict(data["models"][0]))
+    first = data["models"][0]
+    data["models"].append(dict(first))
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
-    assert "models[llama-3.1-8b]: duplicate id" in _messages(catalog_copy)
+    assert f"models[{first['id']}]: duplicate id" in _messages(catalog_copy)
 
 
 def test_duplicate_alias_is_caught(catalog_copy: Path):

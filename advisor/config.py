@@ -1,0 +1,71 @@
+"""Settings: one typed object, filled from arguments and ADVISOR_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(_env("ADVISOR_DATA_DIR") or user_data_dir("open-llm-advisor", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    driver: str = field(default="auto", metadata={"help": "auto, hf, openai or offline (ADVISOR_DRIVER)"})
+    model: str = field(default="Qwen/Qwen3-8B", metadata={"help": "hub id or local path for the hf driver (ADVISOR_MODEL)"})
+    quantization: str = field(default="4bit", metadata={"help": "hf driver weights: 4bit (NF4), 8bit or none (ADVISOR_QUANT)"})
+    openai_base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server, e.g. http://localhost:8000/v1"})
+    openai_model: str | None = field(default=None, metadata={"help": "model name on that server (ADVISOR_OPENAI_MODEL)"})
+    openai_api_key: str | None = field(default=None, metadata={"help": "API key for that server (ADVISOR_OPENAI_API_KEY)"})
+    db: str | None = field(default=None, metadata={"help": "SQLite file for conversations, or ':memory:' (ADVISOR_DB)"})
+    max_steps: int = field(default=8, metadata={"help": "model calls per turn before the advisor stops politely"})
+    max_message_chars: int = field(default=8000, metadata={"help": "longest message accepted"})
+    timeout_s: float = field(default=120.0, metadata={"help": "longest a model call may take"})
+    max_new_tokens: int = field(default=1024, metadata={"help": "hf driver: tokens generated per call"})
+
+    @classmethod
+    def from_env(cls, **overrides) -> Settings:
+        env = {
+            "driver": _env("ADVISOR_DRIVER"),
+            "model": _env("ADVISOR_MODEL"),
+            "quantization": _env("ADVISOR_QUANT"),
+            "openai_base_url": _env("ADVISOR_OPENAI_BASE_URL"),
+            "openai_model": _env("ADVISOR_OPENAI_MODEL"),
+            "openai_api_key": _env("ADVISOR_OPENAI_API_KEY") or _env("OPENAI_API_KEY"),
+            "db": _env("ADVISOR_DB"),
+            "max_steps": _env("ADVISOR_MAX_STEPS"),
+            "max_message_chars": _env("ADVISOR_MAX_MESSAGE_CHARS"),
+            "timeout_s": _env("ADVISOR_TIMEOUT_S"),
+        }
+        values = {k: v for k, v in env.items() if v is not None}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        types = {f.name: f.type for f in fields(cls)}
+        for key, value in list(values.items()):
+            if types.get(key) == "int" and isinstance(value, str):
+                values[key] = int(value)
+            elif types.get(key) == "float" and isinstance(value, str):
+                values[key] = float(value)
+        return cls(**values)
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def served_model(self) -> str:
+        """Model name for the openai driver: --model unless ADVISOR_OPENAI_MODEL names another."""
+        return self.openai_model or self.model
+
+    @property
+    def db_path(self) -> str:
+        if self.db:
+            return self.db
+        return str(default_data_dir() / "conversations.sqlite")

@@ -1,0 +1,95 @@
+"""LLM drivers behind one interface (a LangChain chat model with ``bind_tools``).
+
+- ``hf``: a local open-weight model, transformers + bitsandbytes 4-bit, on a CUDA GPU.
+- ``openai``: any OpenAI-compatible server (vLLM, SGLang, TGI, llama.cpp server, Ollama, LM Studio).
+- ``offline``: no LLM; deterministic planning and templates over the same tools.
+
+``auto`` picks ``hf`` where CUDA and the model's weights are available, otherwise ``offline``, and says why.
+Heavy imports (torch, transformers) happen inside the driver that needs them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from advisor.config import Settings
+
+log = logging.getLogger(__name__)
+DRIVERS = ("auto", "hf", "openai", "offline")
+
+
+class DriverError(RuntimeError):
+    """A driver could not be built; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True)
+class DriverInfo:
+    name: str
+    model: str | None
+    reason: str
+
+    @property
+    def offline(self) -> bool:
+        return self.name == "offline"
+
+    def describe(self) -> str:
+        if self.offline:
+            return f"offline driver (no LLM): {self.reason}"
+        return f"{self.name} driver, model {self.model}: {self.reason}"
+
+
+def make_driver(settings: Settings) -> tuple[BaseChatModel, DriverInfo]:
+    name = settings.driver
+    if name not in DRIVERS:
+        raise DriverError(f"unknown driver {name!r}; choose one of {', '.join(DRIVERS)}")
+    if name == "auto":
+        name, reason = _auto(settings)
+        log.info("driver auto -> %s: %s", name, reason)
+    else:
+        reason = "chosen explicitly"
+    if name == "offline":
+        from advisor.drivers.offline import OfflineChatModel
+
+        return OfflineChatModel(), DriverInfo("offline", None, reason)
+    if name == "openai":
+        return _openai(settings), DriverInfo("openai", settings.served_model, f"{reason}; server {settings.openai_base_url}")
+    from advisor.drivers.hf import HFChatModel, ModelUnavailable
+
+    model = HFChatModel(model_id=settings.model, quantization=settings.quantization, max_new_tokens=settings.max_new_tokens)
+    try:
+        model.ensure_loaded()
+    except ModelUnavailable as exc:
+        raise DriverError(str(exc)) from None
+    return model, DriverInfo("hf", settings.model, f"{reason}; weights {settings.quantization}")
+
+
+def _auto(settings: Settings) -> tuple[str, str]:
+    if settings.openai_base_url:
+        return "openai", f"ADVISOR_OPENAI_BASE_URL is set ({settings.openai_base_url})"
+    from advisor.drivers.hf import cuda_available, weights_available
+
+    if not cuda_available():
+        return "offline", "no CUDA GPU (or no torch) on this machine"
+    if not weights_available(settings.model):
+        return "offline", (f"a CUDA GPU is present but {settings.model} is not in the local Hugging Face cache; "
+                           f"run `hf download {settings.model}` and restart, or use --driver hf to download it on start")
+    return "hf", f"CUDA GPU found and {settings.model} is cached"
+
+
+def _openai(settings: Settings) -> BaseChatModel:
+    if not settings.openai_base_url:
+        raise DriverError("the openai driver needs --base-url (or ADVISOR_OPENAI_BASE_URL), e.g. http://localhost:8000/v1")
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.openai_base_url,
+        model=settings.served_model,
+        api_key=settings.openai_api_key or "not-needed",
+        temperature=0,
+        timeout=settings.timeout_s,
+        max_retries=1,
+        streaming=True,
+    )

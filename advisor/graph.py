@@ -1,0 +1,174 @@
+"""The advisor's LangGraph graph.
+
+    START -> intake -> agent -> tools -> agent -> ... -> ground -> END
+
+- intake: reads the user's requirements from the new message into state (every driver).
+- agent: one model call with the tools bound; counts steps and stops politely at the limit.
+- tools: runs the requested tools from the registry; bad input and failures go back to the
+  model as tool messages, never crash the turn; select_models updates the shortlist.
+- ground: every number in the final answer must come from a tool result or the user; if not,
+  the model is asked once to revise, then unsupported figures are removed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from typing import Annotated, Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+import prompts
+import tools
+from advisor import grounding
+from advisor.requirements import TRANSIENT, extract, merge
+from tools.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+
+def _replace(_old, new):
+    return new
+
+
+class AdvisorState(TypedDict, total=False):
+    messages: Annotated[list[AnyMessage], add_messages]
+    requirements: Annotated[dict, merge]
+    shortlist: Annotated[list[dict], _replace]
+    steps: Annotated[int, _replace]
+    revisions: Annotated[int, _replace]
+    retries: Annotated[int, _replace]
+
+
+def note(text: str) -> HumanMessage:
+    """A message from the advisor's machinery to the model (not shown as the user's)."""
+    return HumanMessage(content=text, additional_kwargs={"advisor_note": True})
+
+
+STEP_LIMIT_MESSAGE = (
+    "I stopped here: answering needed more tool calls than one turn allows ({limit}). "
+    "The results so far are above. Could you narrow the question (one model, one GPU, one volume) and ask again?"
+)
+
+
+def build_graph(model: BaseChatModel, *, max_steps: int = 8, offline: bool = False, checkpointer=None,
+                tool_timeout_s: float = 30.0):
+    bound = model.bind_tools(tools.schemas())
+
+    def intake(state: AdvisorState) -> dict:
+        last = state["messages"][-1]
+        text = last.content if isinstance(last.content, str) else json.dumps(last.content)
+        return {"requirements": extract(text), "steps": 0, "revisions": 0, "retries": 0}
+
+    def agent(state: AdvisorState) -> dict:
+        steps = state.get("steps", 0) + 1
+        if steps > max_steps:
+            return {"messages": [AIMessage(content=STEP_LIMIT_MESSAGE.format(limit=max_steps),
+                                           additional_kwargs={"advisor_stop": "step_limit"})], "steps": steps}
+        req = {k: v for k, v in (state.get("requirements") or {}).items() if k not in TRANSIENT}
+        system = prompts.load("system").format(today=dt.date.today().isoformat(),
+                                               requirements=json.dumps(req, ensure_ascii=False) if req else "none yet")
+        try:
+            reply = bound.invoke([SystemMessage(content=system), *state["messages"]])
+        except Exception as exc:  # driver timeout, server down, CUDA OOM: the thread must stay usable
+            log.exception("model call failed")
+            return {"messages": [AIMessage(
+                content=f"The language model failed to answer ({type(exc).__name__}: {str(exc)[:200]}). "
+                        "Your message is saved; please try again, or switch to the offline driver.",
+                additional_kwargs={"advisor_stop": "driver_error"})], "steps": steps}
+        if not isinstance(reply, AIMessage):
+            reply = AIMessage(content=str(getattr(reply, "content", reply)))
+        update: dict[str, Any] = {"messages": [reply], "steps": steps}
+        if reply.invalid_tool_calls and not reply.tool_calls:
+            bad = reply.invalid_tool_calls[0]
+            update["messages"].append(note(
+                f"Your tool call could not be used ({bad.get('error') or 'malformed'}). Call a tool with a JSON object "
+                f"of arguments, e.g. {{\"name\": \"get_model\", \"arguments\": {{\"model\": \"llama 3.1 8b\"}}}}, or answer."))
+            update["retries"] = state.get("retries", 0) + 1
+        elif not reply.tool_calls and not (reply.content or "").strip():
+            update["retries"] = state.get("retries", 0) + 1
+            if update["retries"] <= 1:
+                update["messages"].append(note("Your reply was empty. Answer the user's last message, using tools where needed."))
+            else:
+                update["messages"] = [AIMessage(content="I could not produce an answer this time. Please rephrase or ask again.",
+                                                additional_kwargs={"advisor_stop": "empty"})]
+        return update
+
+    def run_tools(state: AdvisorState) -> dict:
+        last = state["messages"][-1]
+        out: list[ToolMessage] = []
+        shortlist = None
+        known = set(tools.names())
+        for call in last.tool_calls:
+            name, args, call_id = call["name"], call.get("args") or {}, call["id"]
+            started = time.perf_counter()
+            if name not in known:
+                result = InvalidInput(f"unknown tool {name!r}; available tools: {', '.join(sorted(known))}",
+                                      field="name").to_dict()
+            else:
+                try:
+                    result = tools.call(name, args)
+                except InvalidInput as exc:
+                    result = exc.to_dict()
+                except Exception as exc:  # a bug in a tool must not end the conversation
+                    log.exception("tool %s failed", name)
+                    result = {"error": {"type": "tool_failure", "message": f"{name} failed: {type(exc).__name__}: {exc}",
+                                        "field": None, "suggestions": []}}
+            duration = time.perf_counter() - started
+            if name == "select_models" and "error" not in result:
+                shortlist = result.get("recommendations", [])
+            out.append(ToolMessage(content=json.dumps(result, ensure_ascii=False, default=str), name=name, tool_call_id=call_id,
+                                   additional_kwargs={"args": args, "duration_s": round(duration, 4)},
+                                   status="error" if "error" in result else "success"))
+        update: dict[str, Any] = {"messages": out}
+        if shortlist is not None:
+            update["shortlist"] = shortlist
+        return update
+
+    def ground(state: AdvisorState) -> dict:
+        last = state["messages"][-1]
+        if not isinstance(last, AIMessage) or last.additional_kwargs.get("advisor_stop") or (
+                offline and last.additional_kwargs.get("advisor_static")):
+            return {}
+        text = last.content if isinstance(last.content, str) else json.dumps(last.content)
+        bad = grounding.find_ungrounded(text, grounding.evidence_from(state["messages"]))
+        if not bad:
+            return {}
+        if state.get("revisions", 0) < 1 and not offline:
+            return {"revisions": state.get("revisions", 0) + 1, "messages": [note(
+                "These figures in your answer do not come from any tool result or from the user: "
+                + ", ".join(bad) + ". Rewrite the answer using only figures from tool results (call a tool if you need "
+                "one); do not mention this note.")]}
+        cleaned = AIMessage(content=grounding.remove_ungrounded(text, bad), id=last.id,
+                            additional_kwargs={**last.additional_kwargs, "removed_figures": bad})
+        return {"messages": [cleaned]}
+
+    def after_agent(state: AdvisorState) -> str:
+        last = state["messages"][-1]
+        if isinstance(last, AIMessage) and last.tool_calls and not last.additional_kwargs.get("advisor_stop"):
+            return "tools"
+        if isinstance(last, HumanMessage) and last.additional_kwargs.get("advisor_note"):
+            return "agent"
+        return "ground"
+
+    def after_ground(state: AdvisorState) -> str:
+        last = state["messages"][-1]
+        return "agent" if isinstance(last, HumanMessage) and last.additional_kwargs.get("advisor_note") else END
+
+    g = StateGraph(AdvisorState)
+    g.add_node("intake", intake)
+    g.add_node("agent", agent)
+    g.add_node("tools", run_tools)
+    g.add_node("ground", ground)
+    g.add_edge(START, "intake")
+    g.add_edge("intake", "agent")
+    g.add_conditional_edges("agent", after_agent, {"tools": "tools", "agent": "agent", "ground": "ground"})
+    g.add_edge("tools", "agent")
+    g.add_conditional_edges("ground", after_ground, {"agent": "agent", END: END})
+    return g.compile(checkpointer=checkpointer)

@@ -1,0 +1,166 @@
+"""Every figure in an answer must come from a tool result or from the user.
+
+``find_ungrounded(answer, evidence)`` lists the numbers in ``answer`` that no tool result or user
+message supports; names (model, GPU and licence names such as "Llama 3.1 8B" or "RTX 4090") are
+not figures and are skipped. A number is supported when it equals a number in the evidence after
+rounding to the precision shown, after unit scaling (k, M, B, %), or within 0.5%.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+
+from catalog.query import normalize
+
+_NUMBER = re.compile(
+    r"(?<![\w.])(?P<sign>[-−])?\$?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?P<unit>\s?(?:%|k\b|K\b|M\b|B\b|bn\b|million\b|billion\b|thousand\b))?"
+)
+_SCALE = {"k": 1e3, "K": 1e3, "M": 1e6, "B": 1e9, "bn": 1e9, "million": 1e6, "billion": 1e9, "thousand": 1e3}
+SMALL_COUNTS = set(range(0, 11))  # list numbering, "two options", "3 questions"
+
+
+def numbers_in(obj) -> set[float]:
+    """Every number in a JSON-able value: numeric fields and numbers written inside strings."""
+    out: set[float] = set()
+
+    def walk(x):
+        if isinstance(x, bool) or x is None:
+            return
+        if isinstance(x, (int, float)):
+            if math.isfinite(x):
+                out.add(float(x))
+        elif isinstance(x, str):
+            for value, _ in _parse(x):
+                out.add(value)
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+
+    walk(obj)
+    return out
+
+
+def _parse(text: str) -> list[tuple[float, str]]:
+    found = []
+    for m in _NUMBER.finditer(text):
+        raw = m.group("num")
+        try:
+            value = float(raw.replace(",", ""))
+        except ValueError:
+            continue
+        unit = (m.group("unit") or "").strip()
+        if unit in _SCALE:
+            found.append((value * _SCALE[unit], m.group(0)))
+            found.append((value, m.group(0)))  # also the bare figure
+        elif unit == "%":
+            found.append((value, m.group(0)))
+            found.append((value / 100, m.group(0)))
+        else:
+            found.append((value, m.group(0)))
+    return found
+
+
+def _decimals(token: str) -> int:
+    m = re.search(r"\.(\d+)", token)
+    return len(m.group(1)) if m else 0
+
+
+def _supported(value: float, shown: str, evidence: set[float]) -> bool:
+    if value in evidence:
+        return True
+    d = _decimals(shown)
+    for v in evidence:
+        if v == 0:
+            continue
+        if abs(value - v) <= 0.005 * abs(v):
+            return True
+        if round(v, d) == value:
+            return True
+        # a figure shown with 2-3 significant digits ("16 GB" for 16.06, "$1.3k" for 1,284)
+        if value != 0 and abs(value - v) / abs(v) < 0.05 and len(re.sub(r"\D", "", shown)) <= 3:
+            return True
+    return False
+
+
+def strip_names(text: str, names: Iterable[str]) -> str:
+    """Blank out catalog names so the digits inside them ("Qwen2.5-7B", "RTX 4090") are not read as figures."""
+    out = text
+    for name in sorted({n for n in names if n and re.search(r"\d", n)}, key=len, reverse=True):
+        pattern = re.escape(name).replace(r"\ ", r"[\s\-_]?").replace(r"\-", r"[\s\-_]?")
+        out = re.sub(pattern, " ", out, flags=re.IGNORECASE)
+    return out
+
+
+def catalog_names() -> list[str]:
+    from catalog.loader import model_names
+    from tools.common import catalog
+
+    cat = catalog()
+    names: list[str] = []
+    for m in cat.models.values():
+        names += model_names(m)
+    for g in cat.gpus.values():
+        names += [g.id, g.name, *g.aliases]
+    for lic in cat.licenses.values():
+        names += [lic.id, lic.name]
+    names += list(cat.quantizations)
+    names += [q.name for q in cat.quantizations.values()]
+    names += [b.name for b in cat.benchmarks.values()] + list(cat.benchmarks)
+    return names
+
+
+def find_ungrounded(answer: str, evidence: set[float], names: Iterable[str] | None = None) -> list[str]:
+    """Numbers in the answer that the evidence does not support, as written in the answer."""
+    text = strip_names(answer, names if names is not None else catalog_names())
+    text = re.sub(r"https?://\S+", " ", text)  # URLs are sources, not figures
+    text = re.sub(r"`[^`]*`", " ", text)  # code spans (commands, ids)
+    bad: list[str] = []
+    for m in _NUMBER.finditer(text):
+        candidates = _parse(m.group(0))
+        if not candidates:
+            continue
+        value, shown = candidates[0]
+        bare = candidates[-1][0]
+        if bare in SMALL_COUNTS and not m.group("unit") and "." not in shown:
+            continue
+        if any(_supported(v, shown, evidence) for v, _ in candidates):
+            continue
+        if shown.strip() not in bad:
+            bad.append(shown.strip())
+    return bad
+
+
+def evidence_from(messages) -> set[float]:
+    """Numbers from tool results and user messages of a LangChain message list."""
+    from langchain_core.messages import HumanMessage, ToolMessage
+
+    ev: set[float] = set()
+    for msg in messages:
+        if isinstance(msg, ToolMessage):
+            content = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
+            try:
+                ev |= numbers_in(json.loads(content))
+            except (json.JSONDecodeError, TypeError):
+                ev |= numbers_in(content)
+        elif isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note"):
+            ev |= numbers_in(msg.content if isinstance(msg.content, str) else str(msg.content))
+    return ev
+
+
+def remove_ungrounded(answer: str, bad: list[str]) -> str:
+    out = answer
+    for token in bad:
+        out = re.sub(rf"(?<![\w.]){re.escape(token)}(?![\w])", "[figure removed]", out)
+    return out + (
+        f"\n\n_{len(bad)} figure(s) were removed because no tool result supports them._" if bad else ""
+    )
+
+
+__all__ = ["evidence_from", "find_ungrounded", "numbers_in", "remove_ungrounded", "normalize"]

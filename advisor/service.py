@@ -1,0 +1,258 @@
+"""The advisor as a service: a driver, the graph and a checkpointer, with turn-level events.
+
+Every edge (CLI, browser UI, HTTP API) talks to :class:`Advisor`:
+
+    advisor = Advisor.create(Settings.from_env(driver="offline"))
+    result = advisor.ask("We have one RTX 4090 and need a commercial coding model", thread_id="t1")
+    for event in advisor.stream("And the licence of the first one?", thread_id="t1"): ...
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langgraph.errors import GraphRecursionError
+
+from advisor.config import Settings
+from advisor.drivers import DriverInfo, make_driver
+from advisor.graph import build_graph
+from advisor.requirements import TRANSIENT
+
+log = logging.getLogger(__name__)
+
+
+class InputRejected(ValueError):
+    """The user's message cannot be accepted as it is; the message says why and what is allowed."""
+
+    def __init__(self, message: str, field: str = "message"):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class ToolStep:
+    name: str
+    args: dict
+    result: dict
+    duration_s: float
+    call_id: str
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "args": self.args, "result": self.result, "duration_s": self.duration_s, "id": self.call_id}
+
+
+@dataclass
+class TurnResult:
+    thread_id: str
+    reply: str
+    tool_calls: list[ToolStep] = field(default_factory=list)
+    requirements: dict = field(default_factory=dict)
+    shortlist: list[dict] = field(default_factory=list)
+    driver: str = "offline"
+
+    def as_dict(self) -> dict:
+        return {
+            "thread_id": self.thread_id,
+            "reply": self.reply,
+            "tool_calls": [t.as_dict() for t in self.tool_calls],
+            "requirements": self.requirements,
+            "shortlist": self.shortlist,
+            "driver": self.driver,
+        }
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Normalise a user's message: NFC, no control characters except newlines and tabs; refuse empty or oversize."""
+    if not isinstance(text, str):
+        raise InputRejected("message must be text")
+    text = unicodedata.normalize("NFC", text)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch == "\u200d")
+    text = text.strip()
+    if not text:
+        raise InputRejected("message is empty; type a question, e.g. 'Which model fits one RTX 4090 for coding?'")
+    if len(text) > limit:
+        raise InputRejected(f"message is {len(text):,} characters; the limit is {limit:,}. Shorten it or split it into parts.")
+    return text
+
+
+def make_checkpointer(path: str):
+    if path == ":memory:":
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        return InMemorySaver()
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+class Advisor:
+    def __init__(self, model: BaseChatModel, info: DriverInfo, settings: Settings, checkpointer=None):
+        self.settings = settings
+        self.info = info
+        self.model = model
+        self.checkpointer = checkpointer if checkpointer is not None else make_checkpointer(settings.db_path)
+        self.graph = build_graph(model, max_steps=settings.max_steps, offline=info.offline, checkpointer=self.checkpointer)
+        self._thread_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, checkpointer=None) -> Advisor:
+        settings = settings or Settings.from_env()
+        model, info = make_driver(settings)
+        return cls(model, info, settings, checkpointer)
+
+    # ------------------------------------------------------------ turns
+
+    def _lock(self, thread_id: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._thread_locks.setdefault(thread_id, threading.Lock())
+
+    def _config(self, thread_id: str) -> dict:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * self.settings.max_steps + 12}
+
+    def stream(self, text: str, thread_id: str | None = None) -> Iterator[dict]:
+        """Run one turn, yielding events: thread, token, tool_call, tool_result, final (or error)."""
+        thread_id = validate_thread_id(thread_id) if thread_id else new_thread_id()
+        text = clean_text(text, self.settings.max_message_chars)
+        yield {"type": "thread", "thread_id": thread_id}
+        with self._lock(thread_id):
+            pending: dict[str, dict] = {}
+            final_text = ""
+            streamed = ""
+            try:
+                for mode, payload in self.graph.stream({"messages": [HumanMessage(content=text)]}, self._config(thread_id),
+                                                       stream_mode=["messages", "updates"]):
+                    if mode == "messages":
+                        chunk, meta = payload
+                        if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk):
+                            piece = chunk.content if isinstance(chunk.content, str) else ""
+                            if piece:
+                                streamed += piece
+                                yield {"type": "token", "text": piece}
+                        continue
+                    for node, update in (payload or {}).items():
+                        for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+                            if isinstance(msg, AIMessage) and msg.tool_calls:
+                                for call in msg.tool_calls:
+                                    pending[call["id"]] = call
+                                    yield {"type": "tool_call", "id": call["id"], "name": call["name"], "args": call.get("args") or {}}
+                            elif isinstance(msg, ToolMessage):
+                                yield {"type": "tool_result", "id": msg.tool_call_id, "name": msg.name,
+                                       "args": msg.additional_kwargs.get("args", {}),
+                                       "result": _loads(msg.content), "duration_s": msg.additional_kwargs.get("duration_s", 0.0),
+                                       "status": getattr(msg, "status", "success")}
+                            elif isinstance(msg, AIMessage) and node in ("agent", "ground"):
+                                final_text = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
+                                if node == "ground" or not streamed:
+                                    pass
+            except GraphRecursionError:
+                final_text = ("I stopped: this question needed more steps than one turn allows. "
+                              "Please narrow it down and ask again.")
+            except Exception as exc:
+                log.exception("turn failed")
+                yield {"type": "error", "message": f"the advisor failed on this turn ({type(exc).__name__}); your message is saved, please try again"}
+                return
+            state = self.state(thread_id)
+            yield {"type": "final", "thread_id": thread_id, "text": state.get("reply") or final_text,
+                   "requirements": state["requirements"], "shortlist": state["shortlist"], "driver": self.info.name}
+
+    def ask(self, text: str, thread_id: str | None = None) -> TurnResult:
+        steps: dict[str, ToolStep] = {}
+        final: dict = {}
+        tid = thread_id
+        for event in self.stream(text, thread_id):
+            if event["type"] == "thread":
+                tid = event["thread_id"]
+            elif event["type"] == "tool_result":
+                steps[event["id"]] = ToolStep(event["name"], event["args"], event["result"], event["duration_s"], event["id"])
+            elif event["type"] == "final":
+                final = event
+            elif event["type"] == "error":
+                raise RuntimeError(event["message"])
+        return TurnResult(thread_id=tid or "", reply=final.get("text", ""), tool_calls=list(steps.values()),
+                          requirements=final.get("requirements", {}), shortlist=final.get("shortlist", []), driver=self.info.name)
+
+    # ------------------------------------------------------------ reading threads
+
+    def state(self, thread_id: str) -> dict:
+        snap = self.graph.get_state(self._config(thread_id))
+        values = snap.values or {}
+        messages = values.get("messages", [])
+        reply = ""
+        for msg in reversed(messages):
+            if isinstance(msg, AIMessage) and not msg.tool_calls:
+                reply = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
+                break
+            if isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note"):
+                break
+        req = {k: v for k, v in (values.get("requirements") or {}).items() if k not in TRANSIENT}
+        return {"messages": messages, "requirements": req, "shortlist": values.get("shortlist") or [], "reply": reply}
+
+    def history(self, thread_id: str) -> list[dict]:
+        """The conversation as the user saw it: user and assistant turns, with tool steps in between."""
+        out: list[dict] = []
+        calls: dict[str, dict] = {}
+        for msg in self.state(thread_id)["messages"]:
+            if isinstance(msg, HumanMessage):
+                if not msg.additional_kwargs.get("advisor_note"):
+                    out.append({"role": "user", "content": msg.content})
+            elif isinstance(msg, AIMessage):
+                for call in msg.tool_calls:
+                    calls[call["id"]] = call
+                if msg.content and not msg.tool_calls:
+                    out.append({"role": "assistant", "content": msg.content})
+            elif isinstance(msg, ToolMessage):
+                out.append({"role": "tool", "name": msg.name, "args": msg.additional_kwargs.get("args", {}),
+                            "result": _loads(msg.content), "duration_s": msg.additional_kwargs.get("duration_s", 0.0)})
+        return out
+
+    def threads(self) -> list[str]:
+        saver = self.checkpointer
+        seen: list[str] = []
+        for item in saver.list(None):
+            tid = item.config["configurable"]["thread_id"]
+            if tid not in seen:
+                seen.append(tid)
+        return seen
+
+
+def _loads(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def new_thread_id() -> str:
+    return uuid.uuid4().hex
+
+
+def validate_thread_id(thread_id: str) -> str:
+    import re
+
+    if not isinstance(thread_id, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,128}", thread_id):
+        raise InputRejected("thread_id must be 1-128 characters of letters, digits, '_', '-', '.', ':'", field="thread_id")
+    return thread_id
+
+
+__all__ = ["Advisor", "InputRejected", "TurnResult", "clean_text", "make_checkpointer", "time"]

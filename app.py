@@ -1,0 +1,281 @@
+"""Open LLM Advisor: the browser app, the tool-calling HTTP API, the OpenAI-compatible chat endpoint
+and the MCP server, in one process on http://127.0.0.1:7860.
+
+    python app.py                 # or: advisor serve [--driver offline|hf|openai] [--port 7860]
+
+Routes (registered before the Gradio app is mounted at "/"):
+    GET  /healthz                      liveness, driver and catalog size
+    GET  /api/tools                    tools in OpenAI function-calling format
+    POST /api/tools/{name}             call a tool: JSON arguments in, JSON result out (422 on bad input)
+    GET  /api/threads/{thread_id}      a conversation: messages, tool steps, requirements, shortlist
+    GET  /v1/models, POST /v1/chat/completions   OpenAI-compatible chat with the advisor (stream or not)
+    /gradio_api/mcp/                   MCP server (streamable HTTP) with every tool
+    /docs                              OpenAPI documentation
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.middleware.base import BaseHTTPMiddleware
+
+log = logging.getLogger("advisor.app")
+MAX_BODY_BYTES = 256 * 1024
+PUBLIC_PATHS = ("/healthz",)
+SERVED_MODEL_NAME = "open-llm-advisor"
+
+
+def _error(status: int, message: str, field: str | None = None, kind: str = "invalid_input", suggestions=None) -> JSONResponse:
+    return JSONResponse(status_code=status,
+                        content={"error": {"type": kind, "message": message, "field": field, "suggestions": suggestions or []}})
+
+
+class LimitsAndAuth(BaseHTTPMiddleware):
+    """Refuses bodies over MAX_BODY_BYTES (413) and, when credentials are configured, requests without them (401)."""
+
+    def __init__(self, app, credentials: tuple[str, str] | None):
+        super().__init__(app)
+        self.credentials = credentials
+
+    def _authorized(self, request: Request) -> bool:
+        if self.credentials is None or request.url.path in PUBLIC_PATHS:
+            return True
+        header = request.headers.get("authorization", "")
+        user, password = self.credentials
+        if header.lower().startswith("basic "):
+            try:
+                given = base64.b64decode(header[6:]).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                return False
+            return hmac.compare_digest(given, f"{user}:{password}")
+        if header.lower().startswith("bearer "):
+            return hmac.compare_digest(header[7:].strip(), password)
+        return False
+
+    async def dispatch(self, request: Request, call_next):
+        if not self._authorized(request):
+            return JSONResponse(status_code=401, headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor"'},
+                                content={"error": {"type": "unauthorized", "message": "credentials required "
+                                                   "(HTTP Basic user:password, or Bearer <password>)", "field": None,
+                                                   "suggestions": []}})
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return _error(413, f"request body is {int(length):,} bytes; the limit is {MAX_BODY_BYTES:,}", kind="too_large")
+        return await call_next(request)
+
+
+class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    role: str
+    content: Any = None
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str = SERVED_MODEL_NAME
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    stream: bool = False
+    thread_id: str | None = Field(default=None, description="Continue this advisor conversation (an extension to the OpenAI API).")
+    metadata: dict | None = None
+
+
+def _last_user_text(req: ChatCompletionRequest) -> str:
+    for msg in reversed(req.messages):
+        if msg.role == "user":
+            if isinstance(msg.content, str):
+                return msg.content
+            if isinstance(msg.content, list):  # content parts
+                return "\n".join(p.get("text", "") for p in msg.content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None) -> FastAPI:
+    """Build the FastAPI app with every route and the Gradio UI mounted at "/"."""
+    import gradio as gr
+
+    import tools
+    from advisor.config import Settings
+    from advisor.service import Advisor, InputRejected, validate_thread_id
+    from advisor.ui import build_ui
+    from catalog.query import get_catalog
+    from tools.errors import InvalidInput
+
+    settings = settings or Settings.from_env()
+    advisor = advisor or Advisor.create(settings)
+    cat = get_catalog()
+    api = FastAPI(title="Open LLM Advisor API", version="0.1.0",
+                  description="Tools for choosing and deploying open-weight LLMs, an OpenAI-compatible chat endpoint, and MCP.")
+    api.add_middleware(LimitsAndAuth, credentials=auth)
+    api.state.advisor = advisor
+
+    @api.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        loc = [str(x) for x in err.get("loc", ()) if x != "body"]
+        return _error(422, f"{'.'.join(loc) or 'body'}: {err['msg']}", field=".".join(loc) or None)
+
+    @api.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s", request.url.path)
+        return _error(500, f"internal error ({type(exc).__name__}); the request was not completed", kind="internal_error")
+
+    @api.get("/healthz", tags=["service"])
+    def healthz() -> dict:
+        """Liveness: status, driver and catalog size."""
+        return {"status": "ok", "driver": advisor.info.name, "driver_detail": advisor.info.describe(),
+                "catalog": {"models": len(cat.models), "gpus": len(cat.gpus), "licenses": len(cat.licenses)}}
+
+    @api.get("/api/tools", tags=["tools"])
+    def list_tools() -> dict:
+        """Every tool in OpenAI function-calling format."""
+        return {"tools": tools.schemas()}
+
+    @api.post("/api/tools/{name}", tags=["tools"], responses={422: {"description": "invalid input"}, 404: {"description": "unknown tool"}})
+    async def call_tool(name: str, request: Request):
+        """Call one tool with a JSON object of arguments."""
+        if name not in tools.names():
+            try:
+                tools.get(name)
+            except InvalidInput as exc:
+                return JSONResponse(status_code=404, content=exc.to_dict())
+        raw = await request.body()
+        try:
+            args = json.loads(raw) if raw.strip() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return _error(422, f"body is not valid JSON ({exc}); send a JSON object of arguments")
+        try:
+            return tools.call(name, args)
+        except InvalidInput as exc:
+            return JSONResponse(status_code=422, content=exc.to_dict())
+
+    @api.get("/api/threads/{thread_id}", tags=["conversations"])
+    def get_thread(thread_id: str):
+        """A conversation: its messages with tool steps, the requirements gathered and the shortlist."""
+        try:
+            validate_thread_id(thread_id)
+        except InputRejected as exc:
+            return _error(422, str(exc), field="thread_id")
+        state = advisor.state(thread_id)
+        return {"thread_id": thread_id, "messages": advisor.history(thread_id), "requirements": state["requirements"],
+                "shortlist": state["shortlist"]}
+
+    @api.get("/v1/models", tags=["openai"])
+    def models() -> dict:
+        return {"object": "list", "data": [{"id": SERVED_MODEL_NAME, "object": "model", "created": 0, "owned_by": "open-llm-advisor"}]}
+
+    @api.post("/v1/chat/completions", tags=["openai"])
+    def chat_completions(req: ChatCompletionRequest):
+        """OpenAI-compatible chat with the advisor. Pass `thread_id` (or metadata.thread_id) to continue a conversation;
+        the reply carries `thread_id` and the X-Advisor-Thread header."""
+        text = _last_user_text(req)
+        thread_id = req.thread_id or (req.metadata or {}).get("thread_id")
+        try:
+            thread_id = validate_thread_id(thread_id) if thread_id else uuid.uuid4().hex
+            events = advisor.stream(text, thread_id=thread_id)
+            next(events)  # validates the message (size, emptiness) before answering
+        except InputRejected as exc:
+            return _error(422, str(exc), field="messages" if exc.field == "message" else exc.field)
+        completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
+        created = int(time.time())
+        headers = {"X-Advisor-Thread": thread_id}
+
+        def chunk(delta: dict, finish: str | None = None) -> str:
+            body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": req.model,
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], "thread_id": thread_id}
+            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+        if req.stream:
+            def gen():
+                yield chunk({"role": "assistant", "content": ""})
+                sent = ""
+                for event in events:
+                    if event["type"] == "token":
+                        sent += event["text"]
+                        yield chunk({"content": event["text"]})
+                    elif event["type"] == "error":
+                        yield chunk({"content": f"\n[error: {event['message']}]"})
+                    elif event["type"] == "final":
+                        rest = event["text"][len(sent):] if event["text"].startswith(sent) else "\n\n" + event["text"]
+                        for i in range(0, len(rest), 400):
+                            yield chunk({"content": rest[i:i + 400]})
+                yield chunk({}, finish="stop")
+                yield "data: [DONE]\n\n"
+
+            return StreamingResponse(gen(), media_type="text/event-stream", headers=headers)
+
+        reply, steps = "", []
+        for event in events:
+            if event["type"] == "final":
+                reply = event["text"]
+            elif event["type"] == "tool_result":
+                steps.append({"name": event["name"], "arguments": event["args"], "result": event["result"]})
+            elif event["type"] == "error":
+                reply = event["message"]
+        body = {"id": completion_id, "object": "chat.completion", "created": created, "model": req.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+                "thread_id": thread_id, "advisor_tool_calls": steps}
+        return JSONResponse(body, headers=headers)
+
+    demo = build_ui(advisor)
+    return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, footer_links=["api"], show_error=False)
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    if not value:
+        return None
+    if ":" not in value:
+        raise ValueError("auth must be USER:PASSWORD")
+    user, password = value.split(":", 1)
+    if not user or not password:
+        raise ValueError("auth must be USER:PASSWORD with both parts non-empty")
+    return user, password
+
+
+def serve(host: str = "127.0.0.1", port: int = 7860, settings=None, auth: str | None = None, insecure: bool = False) -> int:
+    """Start the server. Binding beyond localhost needs credentials (--auth / ADVISOR_AUTH) or --insecure."""
+    import uvicorn
+
+    from advisor.drivers import DriverError
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        credentials = parse_auth(auth or os.environ.get("ADVISOR_AUTH"))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    local = host in ("127.0.0.1", "localhost", "::1")
+    if not local and credentials is None and not insecure:
+        print(f"error: binding to {host} exposes the advisor to the network; pass --auth USER:PASSWORD "
+              "(or set ADVISOR_AUTH), or --insecure if you really mean it", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(settings, auth=credentials)
+    except DriverError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Open LLM Advisor on http://{host}:{port}  (driver: {app.state.advisor.info.describe()})", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from advisor.cli import main as cli_main
+
+    return cli_main(["serve", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

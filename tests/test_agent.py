@@ -1,0 +1,228 @@
+"""The graph with a scripted model (tool call -> result -> answer), grounding, limits, errors, and the offline driver."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from langchain_core.messages import AIMessage, ToolMessage
+
+from advisor.grounding import find_ungrounded, numbers_in
+from advisor.requirements import extract, merge
+from advisor.service import InputRejected
+from tests.conftest import ScriptedModel, tool_call
+
+
+# ---------------------------------------------------------------- graph with a scripted model
+
+
+def test_tool_call_then_grounded_answer(make_advisor):
+    def answer(messages):
+        result = json.loads(next(m for m in reversed(messages) if isinstance(m, ToolMessage)).content)
+        return AIMessage(content=f"Llama 3.1 8B needs about {result['total_gb']} GB in total.")
+
+    model = ScriptedModel(script=[tool_call("estimate_memory", {"model": "llama 3.1 8b", "quantization": "int4"}), answer])
+    advisor = make_advisor(model, offline=False)
+    r = advisor.ask("How much memory for llama 3.1 8b in 4-bit?", thread_id="t")
+    assert [t.name for t in r.tool_calls] == ["estimate_memory"]
+    assert str(r.tool_calls[0].result["total_gb"]) in r.reply
+    assert "[figure removed]" not in r.reply
+
+
+def test_ungrounded_figure_is_sent_back_for_revision(make_advisor):
+    model = ScriptedModel(script=[
+        AIMessage(content="Llama 3.1 8B needs 42.7 GB."),  # invented
+        lambda msgs: AIMessage(content="I need to check that with a tool before giving a figure."),
+    ])
+    advisor = make_advisor(model, offline=False)
+    r = advisor.ask("How much memory does llama 3.1 8b need?", thread_id="t")
+    assert "42.7" not in r.reply
+    revision_request = model.seen[1][-1]
+    assert "42.7" in revision_request.content and revision_request.additional_kwargs.get("advisor_note")
+
+
+def test_figures_still_ungrounded_after_revision_are_removed(make_advisor):
+    model = ScriptedModel(script=[AIMessage(content="It needs 42.7 GB."), AIMessage(content="It needs 42.7 GB, really.")])
+    advisor = make_advisor(model, offline=False)
+    r = advisor.ask("memory of llama 3.1 8b?", thread_id="t")
+    assert "42.7" not in r.reply and "[figure removed]" in r.reply
+
+
+def test_user_figures_may_be_repeated(make_advisor):
+    model = ScriptedModel(script=[AIMessage(content="Noted: 37 users and a budget of $450 a month.")])
+    advisor = make_advisor(model, offline=False)
+    r = advisor.ask("We have 37 users and $450 a month", thread_id="t")
+    assert "37" in r.reply and "$450" in r.reply
+
+
+def test_step_limit_gives_a_polite_message(make_advisor):
+    looping = [tool_call("list_gpus", {}, call_id=f"c{i}") for i in range(10)]
+    advisor = make_advisor(ScriptedModel(script=looping), offline=False, max_steps=3)
+    r = advisor.ask("loop please", thread_id="t")
+    assert "more tool calls than one turn allows" in r.reply
+    assert len(r.tool_calls) == 3
+
+
+def test_tool_errors_go_back_to_the_model(make_advisor):
+    def check(messages):
+        last = messages[-1]
+        assert isinstance(last, ToolMessage)
+        err = json.loads(last.content)["error"]
+        assert err["type"] == "invalid_input" and err["field"] == "model"
+        return AIMessage(content="That model is not in the catalog; did you mean " + ", ".join(err["suggestions"][:2]) + "?")
+
+    advisor = make_advisor(ScriptedModel(script=[tool_call("get_model", {"model": "lama 3.1 8"}), check]), offline=False)
+    r = advisor.ask("tell me about lama 3.1 8", thread_id="t")
+    assert "not in the catalog" in r.reply
+    assert r.tool_calls[0].result["error"]["type"] == "invalid_input"
+
+
+def test_unknown_tool_and_wrong_argument_types_are_tool_errors(make_advisor):
+    model = ScriptedModel(script=[
+        AIMessage(content="", tool_calls=[
+            {"name": "delete_everything", "args": {}, "id": "a", "type": "tool_call"},
+            {"name": "estimate_memory", "args": {"model": "llama 3.1 8b", "batch_size": "lots"}, "id": "b", "type": "tool_call"},
+        ]),
+        AIMessage(content="Both calls failed; tell me more."),
+    ])
+    r = make_advisor(model, offline=False).ask("go", thread_id="t")
+    errors = {t.name: t.result["error"] for t in r.tool_calls}
+    assert "unknown tool" in errors["delete_everything"]["message"]
+    assert errors["estimate_memory"]["field"] == "batch_size"
+
+
+def test_a_failing_driver_leaves_the_thread_usable(make_advisor):
+    def boom(messages):
+        raise TimeoutError("driver timed out")
+
+    model = ScriptedModel(script=[boom, AIMessage(content="Back again.")])
+    advisor = make_advisor(model, offline=False)
+    first = advisor.ask("hello", thread_id="t")
+    assert "failed to answer" in first.reply and "TimeoutError" in first.reply
+    second = advisor.ask("hello again", thread_id="t")
+    assert second.reply == "Back again."
+    assert [m["content"] for m in advisor.history("t") if m["role"] == "user"] == ["hello", "hello again"]
+
+
+def test_malformed_tool_call_is_explained_to_the_model(make_advisor):
+    bad = AIMessage(content="", invalid_tool_calls=[{"name": "get_model", "args": "{model: llama", "id": "x", "error": "not valid JSON", "type": "invalid_tool_call"}])
+    model = ScriptedModel(script=[bad, AIMessage(content="Sorry, here is my answer without tools.")])
+    r = make_advisor(model, offline=False).ask("q", thread_id="t")
+    assert r.reply == "Sorry, here is my answer without tools."
+    assert "could not be used" in model.seen[1][-1].content
+
+
+def test_empty_replies_end_politely(make_advisor):
+    model = ScriptedModel(script=[AIMessage(content=""), AIMessage(content="")])
+    r = make_advisor(model, offline=False).ask("q", thread_id="t")
+    assert "could not produce an answer" in r.reply
+
+
+def test_oversize_and_empty_messages_are_refused(make_advisor):
+    advisor = make_advisor()
+    with pytest.raises(InputRejected, match="limit is 8,000"):
+        advisor.ask("x" * 9000, thread_id="t")
+    with pytest.raises(InputRejected, match="empty"):
+        advisor.ask(" \x00 \x07 ", thread_id="t")
+
+
+# ---------------------------------------------------------------- grounding check itself
+
+
+def test_grounding_accepts_rounding_units_and_names():
+    evidence = numbers_in({"total_gb": 16.06, "monthly_usd": 1284.37, "monthly_tokens": 10000000, "share": 0.75})
+    ok = "Llama 3.1 8B on an RTX 4090 needs about 16.1 GB (16 GB), costs $1,284 a month at 10M tokens, 75% input."
+    assert find_ungrounded(ok, evidence) == []
+    assert find_ungrounded("It costs $999 a month.", evidence) == ["$999"]
+
+
+# ---------------------------------------------------------------- requirements
+
+
+def test_requirements_are_read_and_corrected():
+    req = merge({}, extract("We're building a customer support bot for 2M monthly active users, commercial, 32k context"))
+    assert req["use_case"] == "customer_service" and req["commercial"] is True
+    assert req["monthly_active_users"] == 2_000_000 and req["min_context"] == 32768
+    req = merge(req, extract("we have two 4090s"))
+    assert req["gpu"] == "rtx-4090" and req["num_gpus"] == 2
+    req = merge(req, extract("actually this is non-commercial research"))
+    assert req["commercial"] is False
+    req = merge(req, extract("about 10M tokens a month, data must not leave our servers, we are based in Germany"))
+    assert req["monthly_tokens"] == 10_000_000 and req["privacy"] == "self_hosted" and req["eu_entity"] is True
+
+
+# ---------------------------------------------------------------- offline driver conversations
+
+
+def test_offline_gathers_requirements_then_shortlists(make_advisor):
+    advisor = make_advisor()
+    first = advisor.ask("I need a model", thread_id="t")
+    assert not first.tool_calls
+    assert first.reply.count("?") >= 1 and "just recommend" in first.reply
+    second = advisor.ask("For customer service chat, commercial, about 50k monthly users", thread_id="t")
+    assert not second.tool_calls and "hardware" in second.reply.lower()
+    third = advisor.ask("We have one RTX 4090", thread_id="t")
+    assert [t.name for t in third.tool_calls] == ["select_models"]
+    assert third.shortlist and all(rec["memory_gb"] <= 24 for rec in third.shortlist)
+    assert "Offline driver" in third.reply
+    assert third.requirements["gpu"] == "rtx-4090" and third.requirements["commercial"] is True
+
+
+def test_offline_correction_changes_the_answer(make_advisor):
+    advisor = make_advisor()
+    one = advisor.ask("One RTX 4090, coding assistant, commercial product. Just recommend.", thread_id="t")
+    two = advisor.ask("Actually we have two 4090s", thread_id="t")
+    assert two.tool_calls and two.tool_calls[0].args["num_gpus"] == 2
+    assert two.requirements["num_gpus"] == 2
+    assert one.shortlist != two.shortlist or one.tool_calls[0].args != two.tool_calls[0].args
+
+
+def test_offline_licence_memory_and_cost_questions(make_advisor):
+    advisor = make_advisor()
+    lic = advisor.ask("Can we use Llama 3.1 70B commercially with 800 million monthly active users?", thread_id="t")
+    assert lic.tool_calls[0].name == "check_license" and "not allowed" in lic.reply
+    mem = advisor.ask("How much memory does Qwen2.5 32B need at 32k context on an A100 80GB?", thread_id="t")
+    assert {t.name for t in mem.tool_calls} == {"estimate_memory"}
+    assert "GB" in mem.reply
+    cost = advisor.ask("What would 100M tokens a month cost with llama 3.1 8b?", thread_id="t")
+    assert cost.tool_calls[0].name == "estimate_cost" and "Break-even" in cost.reply
+
+
+def test_offline_version_comparison(make_advisor):
+    r = make_advisor().ask("Compare Llama 2, Llama 3 and Llama 3.1 on benchmarks", thread_id="t")
+    call = r.tool_calls[0]
+    assert call.name == "compare_benchmarks" and len(call.args["models"]) >= 3
+    assert "MMLU" in r.reply
+
+
+def test_thread_resumes_after_reopening_sqlite(tmp_path):
+    from advisor.config import Settings
+    from advisor.service import Advisor
+
+    db = str(tmp_path / "conv.sqlite")
+    a = Advisor.create(Settings(driver="offline", db=db))
+    a.ask("We have one RTX 4090 and need a commercially usable coding model", thread_id="keep")
+    del a
+    b = Advisor.create(Settings(driver="offline", db=db))
+    state = b.state("keep")
+    assert state["requirements"]["gpu"] == "rtx-4090"
+    assert state["shortlist"]
+    r = b.ask("and what about a 32k context?", thread_id="keep")
+    assert r.requirements["min_context"] == 32768 and r.requirements["gpu"] == "rtx-4090"
+    assert len([m for m in b.history("keep") if m["role"] == "user"]) == 2
+
+
+def test_cli_ask_json(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "advisor.cli", "ask", "Can I use Qwen2.5 3B commercially?", "--json", "--driver", "offline",
+         "--db", str(tmp_path / "c.sqlite")],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["tool_calls"][0]["name"] == "check_license"
+    assert data["tool_calls"][0]["result"]["verdict"] == "not_allowed"
+    assert data["requirements"]["commercial"] is True
+    assert "offline" in data["driver_info"]

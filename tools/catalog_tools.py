@@ -1,0 +1,252 @@
+"""Catalog lookups as tools: one model, a filtered list, GPUs, licences, and benchmark tables."""
+
+from __future__ import annotations
+
+from catalog.query import normalize
+from catalog.schema import Model
+from tools import common
+from tools.errors import InvalidInput
+
+
+def model_summary(m: Model) -> dict:
+    cat = common.catalog()
+    lic = cat.licenses[m.license]
+    return {
+        "id": m.id,
+        "name": m.name,
+        "family": m.family,
+        "params_b": m.params_b,
+        "active_params_b": m.active_params_b,
+        "context_length": m.context_length,
+        "license": {"id": lic.id, "name": lic.name, "commercial_use": lic.terms.commercial_use.value},
+        "release_date": m.release_date.isoformat(),
+        "modalities": list(m.modalities),
+    }
+
+
+def best_scores(m: Model) -> dict[str, dict]:
+    """One score per benchmark: the instruct model's where both are reported."""
+    out: dict[str, dict] = {}
+    for s in m.benchmarks:
+        if s.name not in out or s.variant == "instruct":
+            src = m.sources[s.source]
+            out[s.name] = {"value": s.value, "variant": s.variant, "setting": s.setting, "source": src.url,
+                           "as_of": src.as_of.isoformat()}
+    return out
+
+
+def get_model(model: str) -> dict:
+    """Everything the catalog knows about one model: size, context, architecture, licence, benchmark scores, each with its source.
+
+    Args:
+        model: Model id, name, alias or Hugging Face repo id, e.g. "Qwen2.5-7B-Instruct".
+    """
+    m = common.model(model)
+    cat = common.catalog()
+    lic = cat.licenses[m.license]
+    arch = m.architecture.model_dump(mode="json", exclude_none=True) if m.architecture else None
+    if arch is not None:
+        arch["head_dim"] = m.architecture.effective_head_dim
+    facts_sources = {fact: common.cite(m.sources[key]) for fact, key in m.cite.items()}
+    return {
+        **model_summary(m),
+        "vendor": m.vendor,
+        "repos": dict(m.repos),
+        "aliases": list(m.aliases),
+        "max_position_embeddings": m.max_position_embeddings,
+        "architecture": arch,
+        "languages": list(m.languages),
+        "specialties": list(m.specialties),
+        "license": {"id": lic.id, "name": lic.name, "url": lic.url, "commercial_use": lic.terms.commercial_use.value},
+        "license_history": [{"license": c.license, "until": c.until.isoformat()} for c in m.license_history],
+        "derived_from": m.derived_from,
+        "benchmarks": best_scores(m),
+        "all_benchmark_scores": [s.model_dump() | {"source": m.sources[s.source].url} for s in m.benchmarks],
+        "fact_sources": facts_sources,
+        "unverified": list(m.unverified),
+        "notes": m.notes,
+        "sources": list(dict.fromkeys(s.url for s in m.sources.values())),
+    }
+
+
+def find_models(
+    query: str | None = None,
+    family: str | None = None,
+    license: str | None = None,
+    max_params_b: float | None = None,
+    min_context: int | None = None,
+    commercial: bool | None = None,
+    specialty: str | None = None,
+    limit: int = 20,
+) -> dict:
+    """Search the catalog: models matching a text query and filters, newest first.
+
+    Args:
+        query: Words to match against names, ids, aliases, families and vendors, e.g. "qwen coder".
+        family: Family id or name, e.g. "qwen3" or "Llama 3.1".
+        license: Licence id or name, e.g. "apache-2.0".
+        max_params_b: Largest total size in billions of parameters.
+        min_context: Smallest official context length in tokens.
+        commercial: True to keep only models whose licence allows commercial use (yes or conditional).
+        specialty: One of chat, code, math, reasoning, multilingual, long_context, edge, vision, tool_use.
+        limit: Most models to return (1-200).
+    """
+    cat = common.catalog()
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit must be between 1 and 200", field="limit")
+    if max_params_b is not None and max_params_b <= 0:
+        raise InvalidInput("max_params_b must be greater than 0", field="max_params_b")
+    if min_context is not None and min_context < 0:
+        raise InvalidInput("min_context must be 0 or more tokens", field="min_context")
+    allowed_specialties = {"chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use"}
+    if specialty is not None and specialty not in allowed_specialties:
+        raise InvalidInput(f"unknown specialty {specialty!r}; allowed: {', '.join(sorted(allowed_specialties))}",
+                           field="specialty")
+    fam_id = None
+    if family:
+        try:
+            fam_id = cat.family(family).id
+        except Exception as exc:
+            # a lineage name ("llama") selects every family of that line
+            lineage = normalize(family).replace(" ", "")
+            fams = {f.id for f in cat.families.values() if f.lineage == lineage}
+            if not fams:
+                raise InvalidInput(str(exc), field="family", suggestions=getattr(exc, "suggestions", [])) from None
+            fam_id = fams
+    lic_id = common.license_(license).id if license else None
+    words = normalize(query).split() if query else []
+    hits = []
+    for m in cat.models.values():
+        if fam_id and (m.family not in fam_id if isinstance(fam_id, set) else m.family != fam_id):
+            continue
+        if lic_id and m.license != lic_id:
+            continue
+        if max_params_b is not None and m.params_b > max_params_b:
+            continue
+        if min_context is not None and m.context_length < min_context:
+            continue
+        if commercial and cat.licenses[m.license].terms.commercial_use.value == "no":
+            continue
+        if specialty and specialty not in m.specialties:
+            continue
+        if words:
+            hay = " ".join(normalize(x) for x in [m.id, m.name, m.family, m.vendor, *m.aliases, *m.repos.values(),
+                                                    cat.families[m.family].name if m.family in cat.families else ""])
+            if not all(w in hay.split() or w in hay for w in words):
+                continue
+        hits.append(m)
+    hits.sort(key=lambda m: (m.release_date, m.params_b), reverse=True)
+    return {
+        "count": len(hits),
+        "models": [model_summary(m) for m in hits[:limit]],
+        "truncated": len(hits) > limit,
+    }
+
+
+def list_gpus(segment: str | None = None, min_memory_gb: float | None = None) -> dict:
+    """List the GPUs in the catalog with memory, bandwidth, compute, power and prices.
+
+    Args:
+        segment: consumer, workstation, datacenter or apple.
+        min_memory_gb: Smallest memory per GPU in GB.
+    """
+    cat = common.catalog()
+    if segment is not None and segment not in ("consumer", "workstation", "datacenter", "apple"):
+        raise InvalidInput("segment must be one of consumer, workstation, datacenter, apple", field="segment")
+    rows = []
+    for g in sorted(cat.gpus.values(), key=lambda g: (g.segment, g.memory_gb)):
+        if segment and g.segment != segment:
+            continue
+        if min_memory_gb is not None and g.memory_gb < min_memory_gb:
+            continue
+        cheapest = min(g.cloud_hourly, key=lambda p: p.usd) if g.cloud_hourly else None
+        rows.append({
+            "id": g.id,
+            "name": g.name,
+            "segment": g.segment,
+            "memory_gb": g.memory_gb,
+            "memory_bandwidth_gbps": g.memory_bandwidth_gbps,
+            "fp16_tflops": g.fp16_tflops,
+            "int8_tops": g.int8_tops,
+            "fp8": g.fp8,
+            "tdp_w": g.tdp_w,
+            "purchase_usd": g.purchase.usd if g.purchase else None,
+            "purchase_as_of": g.purchase.as_of.isoformat() if g.purchase else None,
+            "cloud_usd_per_hour": cheapest.usd if cheapest else None,
+            "cloud_offer": f"{cheapest.kind}, as of {cheapest.as_of}" if cheapest else None,
+            "sources": list(dict.fromkeys(s.url for s in g.sources.values())),
+        })
+    return {"gpus": rows, "count": len(rows)}
+
+
+def list_licenses() -> dict:
+    """List the licences in the catalog with their key terms: commercial use, user caps, output-use rules."""
+    cat = common.catalog()
+    rows = []
+    for lic in cat.licenses.values():
+        t = lic.terms
+        rows.append({
+            "id": lic.id,
+            "name": lic.name,
+            "category": lic.category,
+            "commercial_use": t.commercial_use.value,
+            "mau_threshold": t.mau_threshold.value if t.mau_threshold else None,
+            "outputs_to_train_other_models": t.outputs_to_train_other_models.value if t.outputs_to_train_other_models else None,
+            "hosted_service": t.hosted_service.value if t.hosted_service else None,
+            "eu_multimodal_carve_out": t.eu_multimodal_carve_out.value if t.eu_multimodal_carve_out else None,
+            "superseded_by": lic.superseded_by,
+            "models": sorted(m.id for m in cat.models.values() if m.license == lic.id),
+            "url": lic.url,
+            "summary": lic.summary,
+        })
+    return {"licenses": rows, "count": len(rows)}
+
+
+def compare_benchmarks(models: list[str], benchmarks: list[str] | None = None) -> dict:
+    """Put models side by side on benchmark scores, each with its setting and source; list what is not reported.
+
+    Args:
+        models: Two or more model ids or names (at most 20).
+        benchmarks: Benchmark ids to show (e.g. MMLU, GSM8K, HumanEval); default: every one reported for any of the models.
+    """
+    cat = common.catalog()
+    if not models:
+        raise InvalidInput("models needs at least one model", field="models")
+    if len(models) > 20:
+        raise InvalidInput("models takes at most 20 models", field="models")
+    ms: list[Model] = []
+    for name in models:
+        m = common.model(name, field="models")
+        if m not in ms:
+            ms.append(m)
+    if benchmarks:
+        if len(benchmarks) > 30:
+            raise InvalidInput("benchmarks takes at most 30 names", field="benchmarks")
+        bench_ids = []
+        for b in benchmarks:
+            try:
+                bench_ids.append(cat.benchmark(b).id)
+            except Exception as exc:
+                raise InvalidInput(str(exc), field="benchmarks", suggestions=getattr(exc, "suggestions", [])) from None
+    else:
+        order = list(cat.benchmarks)
+        present = {s.name for m in ms for s in m.benchmarks}
+        bench_ids = [b for b in order if b in present]
+    table, missing, sources = [], [], []
+    for m in ms:
+        scores = best_scores(m)
+        row = {"model": m.id, "name": m.name, "release_date": m.release_date.isoformat(), "scores": {}}
+        for b in bench_ids:
+            if b in scores:
+                row["scores"][b] = scores[b]
+                sources.append(scores[b]["source"])
+            else:
+                missing.append({"model": m.id, "benchmark": b, "note": "not reported"})
+        table.append(row)
+    return {
+        "benchmarks": [{"id": b, "name": cat.benchmarks[b].name, "category": cat.benchmarks[b].category} for b in bench_ids],
+        "table": table,
+        "missing": missing,
+        "assumptions": ["scores are the vendors' own, in the setting shown; settings differ between vendors, so compare like with like"],
+        "sources": list(dict.fromkeys(sources)),
+    }

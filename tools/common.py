@@ -1,0 +1,97 @@
+"""Helpers shared by the tools: the catalog in use, lookups that raise InvalidInput, rounding."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
+from catalog.query import Catalog, LookupFailed, get_catalog
+from catalog.schema import Gpu, License, Model, Source
+from tools.errors import InvalidInput
+
+_catalog: contextvars.ContextVar[Catalog | None] = contextvars.ContextVar("advisor_catalog", default=None)
+
+
+def catalog() -> Catalog:
+    """The catalog tools read: the shipped one, unless :func:`using_catalog` swapped it."""
+    return _catalog.get() or get_catalog()
+
+
+@contextlib.contextmanager
+def using_catalog(cat: Catalog) -> Iterator[Catalog]:
+    """Run tools against another catalog (synthetic catalogs in benchmarks, edited ones in tests)."""
+    token = _catalog.set(cat)
+    try:
+        yield cat
+    finally:
+        _catalog.reset(token)
+
+
+def _lookup(fn, name: str, field: str):
+    try:
+        return fn(name)
+    except LookupFailed as exc:
+        raise InvalidInput(str(exc), field=field, suggestions=exc.suggestions) from None
+
+
+def model(name: str, field: str = "model") -> Model:
+    return _lookup(catalog().model, name, field)
+
+
+def gpu(name: str, field: str = "gpu") -> Gpu:
+    return _lookup(catalog().gpu, name, field)
+
+
+def license_(name: str, field: str = "license") -> License:
+    return _lookup(catalog().license, name, field)
+
+
+def rnd(x: float | None, digits: int = 2) -> float | None:
+    """Round for display; keeps 3 significant figures for small values."""
+    if x is None:
+        return None
+    if x == 0:
+        return 0.0
+    if abs(x) < 1:
+        return float(f"{x:.3g}")
+    return round(float(x), digits)
+
+
+def source_urls(*sources: Source | None) -> list[str]:
+    seen: list[str] = []
+    for s in sources:
+        if s is not None and s.url not in seen:
+            seen.append(s.url)
+    return seen
+
+
+def model_source(m: Model, fact: str) -> Source | None:
+    key = m.cite.get(fact)
+    return m.sources.get(key) if key else None
+
+
+def cite(s: Source | None) -> dict | None:
+    if s is None:
+        return None
+    out = {"url": s.url, "as_of": s.as_of.isoformat()}
+    if s.via:
+        out["via"] = s.via
+    return out
+
+
+def per_catalog(fn):
+    """Cache a function of the catalog in use, once per catalog object (pure derived data)."""
+    import weakref
+
+    cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def wrapper():
+        cat = catalog()
+        if cat not in cache:
+            cache[cat] = fn(cat)
+        return cache[cat]
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper

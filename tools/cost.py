@@ -1,0 +1,388 @@
+"""Monthly cost of serving a token volume: API prices, rented GPUs, owned GPUs; and break-even volumes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from catalog.schema import ApiPrice, Gpu, Model, Quantization
+from tools import common
+from tools.errors import InvalidInput
+from tools.memory import GB, Engine, check_engine, default_engine, estimate, resolve_quantization, usable_bytes
+from tools.throughput import throughput
+
+HOURS_PER_MONTH = 730  # 8,760 h / 12
+STANDARD_VOLUMES = (1_000_000, 10_000_000, 100_000_000)
+DEFAULT_API_MODELS = (
+    "openai/gpt-4o-mini",
+    "openai/gpt-4o",
+    "anthropic/claude-haiku-4.5",
+    "anthropic/claude-sonnet-4.5",
+    "google/gemini-2.5-flash",
+)
+IDLE_POWER_SHARE = 0.3  # share of board power drawn while idle
+
+
+@dataclass
+class Option:
+    name: str
+    kind: str  # api | cloud_gpu | on_prem
+    cost: Callable[[float], float]  # monthly tokens -> monthly USD
+    assumptions: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+    capacity: float | None = None  # monthly tokens one replica serves
+
+
+def _api_option(p: ApiPrice, input_share: float) -> Option:
+    rate = input_share * p.usd_per_mtok_input + (1 - input_share) * p.usd_per_mtok_output
+    src = p.source
+    return Option(
+        name=f"{p.provider} {p.model_name} (API)",
+        kind="api",
+        cost=lambda v, r=rate: v / 1e6 * r,
+        assumptions=[
+            f"${p.usd_per_mtok_input}/1M input and ${p.usd_per_mtok_output}/1M output tokens as of {src.as_of}",
+            "prompts and outputs leave your premises" + (" (an open model hosted by a provider)" if p.kind == "hosted_open" else ""),
+        ],
+        sources=[src.url],
+        details={"price_id": p.id, "usd_per_mtok_blended": common.rnd(rate, 4)},
+    )
+
+
+def _custom_api_option(usd_in: float, usd_out: float, input_share: float) -> Option:
+    rate = input_share * usd_in + (1 - input_share) * usd_out
+    return Option(
+        name="Your API price",
+        kind="api",
+        cost=lambda v, r=rate: v / 1e6 * r,
+        assumptions=[f"${usd_in}/1M input and ${usd_out}/1M output tokens, as you gave them"],
+        details={"usd_per_mtok_blended": common.rnd(rate, 4)},
+    )
+
+
+@dataclass
+class ServingCapacity:
+    busy_hours_per_mtok: float  # GPU-replica hours needed per million tokens of the input/output mix
+    decode_tps: float
+    prefill_tps: float
+    concurrency: int
+    notes: list[str]
+
+
+def serving_capacity(m: Model, q: Quantization, g: Gpu, engine: str, num_gpus: int, concurrency: int, context: int, input_share: float) -> ServingCapacity:
+    r = throughput(m, q, g, engine, concurrency, context, num_gpus)
+    notes: list[str] = []
+    decode = r["aggregate_tokens_per_s"]
+    if not decode:
+        raise InvalidInput(
+            f"{m.name} in {q.id} does not fit {num_gpus} x {g.name} at {context} tokens of context; "
+            "choose a smaller quantization, more GPUs or a larger GPU",
+            field="gpu",
+        )
+    prefill = r["prefill_tokens_per_s"]
+    if prefill is None:
+        prefill = decode * 10
+        notes.append(f"{g.name} has no compute figure in the catalog: input tokens assumed processed 10x faster than output tokens")
+    seconds_per_mtok = 1e6 * (input_share / prefill + (1 - input_share) / decode)
+    notes.append(
+        f"{r['effective_concurrency']} concurrent requests: {decode} output tokens/s and {prefill} input tokens/s per replica (estimate_throughput)"
+    )
+    return ServingCapacity(seconds_per_mtok / 3600, decode, prefill, r["effective_concurrency"], notes)
+
+
+def _cloud_options(m, q, g, eng, num_gpus, usd_per_hour, price_note, cap: ServingCapacity, utilization: float, sources) -> list[Option]:
+    replica_hour_usd = usd_per_hour * num_gpus
+    monthly_capacity = HOURS_PER_MONTH * utilization / cap.busy_hours_per_mtok * 1e6
+    label = f"{m.name} {q.id} on {num_gpus} x {g.name}"
+    always_on = Option(
+        name=f"{label}, rented, always on",
+        kind="cloud_gpu",
+        cost=lambda v: max(1, math.ceil(v / monthly_capacity)) * replica_hour_usd * HOURS_PER_MONTH,
+        assumptions=[
+            price_note,
+            f"rented {HOURS_PER_MONTH} h a month; a replica runs at most {int(utilization * 100)}% busy on average "
+            "to absorb traffic peaks, and more replicas are added when volume needs them",
+            *cap.notes,
+        ],
+        sources=sources,
+        details={"replica_usd_per_month": common.rnd(replica_hour_usd * HOURS_PER_MONTH),
+                 "monthly_tokens_per_replica": int(monthly_capacity)},
+        capacity=monthly_capacity,
+    )
+    on_demand = Option(
+        name=f"{label}, rented by the busy hour",
+        kind="cloud_gpu",
+        cost=lambda v: v / 1e6 * cap.busy_hours_per_mtok / utilization * replica_hour_usd,
+        assumptions=[
+            price_note,
+            f"billed only for busy hours (scale to zero), at {int(utilization * 100)}% average utilisation while up; "
+            "cold starts and minimum billing are not included",
+            *cap.notes,
+        ],
+        sources=sources,
+        details={"gpu_hours_per_mtok": common.rnd(cap.busy_hours_per_mtok / utilization * num_gpus, 4)},
+    )
+    return [always_on, on_demand]
+
+
+def _on_prem_option(m, q, g, num_gpus, hardware_usd, cap, utilization, amortization_months, usd_per_kwh, sources) -> Option:
+    monthly_capacity = HOURS_PER_MONTH * utilization / cap.busy_hours_per_mtok * 1e6
+    tdp = g.tdp_w or 0.0
+
+    def cost(v: float) -> float:
+        replicas = max(1, math.ceil(v / monthly_capacity))
+        busy_share = min(1.0, v / (replicas * monthly_capacity) * utilization)
+        draw_kw = tdp / 1000 * num_gpus * replicas * (IDLE_POWER_SHARE + (1 - IDLE_POWER_SHARE) * busy_share)
+        return replicas * hardware_usd / amortization_months + draw_kw * HOURS_PER_MONTH * usd_per_kwh
+
+    notes = [
+        f"hardware ${common.rnd(hardware_usd, 0)} per replica ({num_gpus} x {g.name}) written off over {amortization_months} months; "
+        "host server, networking and staff not included",
+        f"electricity ${usd_per_kwh}/kWh at {int(tdp)} W per GPU, {int(IDLE_POWER_SHARE * 100)}% of that while idle"
+        if tdp
+        else "power not included: the GPU's board power is not reported in the catalog",
+        *cap.notes,
+    ]
+    return Option(
+        name=f"{m.name} {q.id} on {num_gpus} x {g.name}, owned",
+        kind="on_prem",
+        cost=cost,
+        assumptions=notes,
+        sources=sources,
+        details={"hardware_usd": common.rnd(hardware_usd, 0), "monthly_tokens_per_replica": int(monthly_capacity)},
+        capacity=monthly_capacity,
+    )
+
+
+def break_even(a: Option, b: Option, lo: float = 1e4, hi: float = 1e13) -> float | None:
+    """Smallest monthly volume at which the cheaper of the two changes, searched on a log grid and refined."""
+    def diff(v: float) -> float:
+        return a.cost(v) - b.cost(v)
+
+    grid = [lo * (hi / lo) ** (i / 400) for i in range(401)]
+    prev_v, prev_d = grid[0], diff(grid[0])
+    for v in grid[1:]:
+        d = diff(v)
+        if (prev_d < 0) != (d < 0) and d != prev_d:
+            x0, x1 = prev_v, v
+            for _ in range(60):
+                mid = math.sqrt(x0 * x1)
+                if (diff(mid) < 0) == (prev_d < 0):
+                    x0 = mid
+                else:
+                    x1 = mid
+            return x1
+        prev_v, prev_d = v, d
+    return None
+
+
+def cheapest_cloud_fit(m: Model, q: Quantization, engine: str, context: int) -> tuple[Gpu, int] | None:
+    """The rented configuration with the lowest hourly price that holds the model at this context."""
+    cat = common.catalog()
+    best = None
+    for g in cat.gpus.values():
+        if not g.cloud_hourly or (q.needs_fp8_hardware and not g.fp8):
+            continue
+        price = min(p.usd for p in g.cloud_hourly)
+        for n in (1, 2, 4, 8):
+            if estimate(m, q, engine, context, 1, 2.0, n).per_gpu <= usable_bytes(g):
+                if best is None or price * n < best[0]:
+                    best = (price * n, g, n)
+                break
+    return (best[1], best[2]) if best else None
+
+
+def estimate_cost(
+    monthly_tokens: int,
+    input_share: float = 0.75,
+    model: str | None = None,
+    gpu: str | None = None,
+    num_gpus: int | None = None,
+    gpu_usd_per_hour: float | None = None,
+    quantization: str = "bf16",
+    engine: Engine = "auto",
+    api_models: list[str] | None = None,
+    api_usd_per_mtok_input: float | None = None,
+    api_usd_per_mtok_output: float | None = None,
+    on_prem: bool = True,
+    hardware_usd: float | None = None,
+    utilization: float = 0.5,
+    concurrency: int = 16,
+    context_length: int = 2048,
+    amortization_months: int = 36,
+    electricity_usd_per_kwh: float = 0.15,
+) -> dict:
+    """Compare the monthly cost of a token volume across APIs, rented GPUs and owned GPUs, with $ per 1M tokens and break-even volumes, for the given volume and for 1M, 10M and 100M tokens a month.
+
+    Args:
+        monthly_tokens: Tokens a month, input and output together.
+        input_share: Share of the tokens that are input (prompt); the rest is output.
+        model: Open model to self-host (catalog id or name); also selects hosted offers of it.
+        gpu: GPU to run it on; default: the cheapest rented GPU configuration that holds it.
+        num_gpus: GPUs per replica; default: the fewest that hold the model.
+        gpu_usd_per_hour: Your price per GPU-hour; default: the lowest on-demand price in the catalog.
+        quantization: Weight format for the self-hosted model.
+        engine: Serving engine for the self-hosted model; auto picks the usual one for the format.
+        api_models: API offers to compare (price ids or names, e.g. "gpt-4o-mini"); default: a few common ones.
+        api_usd_per_mtok_input: Your own API input price, $ per 1M tokens.
+        api_usd_per_mtok_output: Your own API output price, $ per 1M tokens.
+        on_prem: Include buying the GPUs (needs a purchase price in the catalog or hardware_usd).
+        hardware_usd: Purchase price of one replica's GPUs, overriding the catalog.
+        utilization: Average share of time a self-hosted replica is busy (traffic peaks need headroom).
+        concurrency: Requests a self-hosted replica serves at once.
+        context_length: Average tokens in context per request.
+        amortization_months: Months over which owned hardware is written off.
+        electricity_usd_per_kwh: Electricity price for owned hardware.
+    """
+    if not 0 < monthly_tokens <= 10**13:
+        raise InvalidInput("monthly_tokens must be between 1 and 10^13", field="monthly_tokens")
+    if not 0 <= input_share <= 1:
+        raise InvalidInput("input_share must be between 0 and 1 (e.g. 0.75 = three input tokens per output token)", field="input_share")
+    if not 0.01 <= utilization <= 1:
+        raise InvalidInput("utilization must be between 0.01 and 1", field="utilization")
+    if not 1 <= amortization_months <= 240:
+        raise InvalidInput("amortization_months must be between 1 and 240", field="amortization_months")
+    if not 0 <= electricity_usd_per_kwh <= 10:
+        raise InvalidInput("electricity_usd_per_kwh must be between 0 and 10", field="electricity_usd_per_kwh")
+    if not 1 <= concurrency <= 4096:
+        raise InvalidInput("concurrency must be between 1 and 4096", field="concurrency")
+    for name, value in (("gpu_usd_per_hour", gpu_usd_per_hour), ("hardware_usd", hardware_usd),
+                        ("api_usd_per_mtok_input", api_usd_per_mtok_input), ("api_usd_per_mtok_output", api_usd_per_mtok_output)):
+        if value is not None and not 0 <= value <= 1e7:
+            raise InvalidInput(f"{name} must be between 0 and 10^7", field=name)
+    if num_gpus is not None and not 1 <= num_gpus <= 64:
+        raise InvalidInput("num_gpus must be between 1 and 64", field="num_gpus")
+    if (api_usd_per_mtok_input is None) != (api_usd_per_mtok_output is None):
+        missing = "api_usd_per_mtok_output" if api_usd_per_mtok_output is None else "api_usd_per_mtok_input"
+        raise InvalidInput("give both api_usd_per_mtok_input and api_usd_per_mtok_output", field=missing)
+
+    cat = common.catalog()
+    options: list[Option] = []
+    assumptions = [f"{int(input_share * 100)}% of tokens are input, {100 - int(input_share * 100)}% output",
+                   f"a month is {HOURS_PER_MONTH} hours"]
+
+    m = common.model(model) if model else None
+    # API offers: the ones asked for, else the defaults plus every hosted offer of the model.
+    chosen: list[ApiPrice] = []
+    if api_models is not None:
+        if len(api_models) > 30:
+            raise InvalidInput("api_models takes at most 30 entries", field="api_models")
+        for name in api_models:
+            try:
+                chosen.append(cat.price(name))
+            except Exception as exc:  # LookupFailed
+                raise InvalidInput(str(exc), field="api_models", suggestions=getattr(exc, "suggestions", [])) from None
+    else:
+        chosen = [cat.prices[p] for p in DEFAULT_API_MODELS if p in cat.prices]
+        if m is not None:
+            hosted = sorted((p for p in cat.prices.values() if p.open_model == m.id),
+                            key=lambda p: input_share * p.usd_per_mtok_input + (1 - input_share) * p.usd_per_mtok_output)
+            chosen = hosted[:3] + chosen
+    options += [_api_option(p, input_share) for p in dict.fromkeys(chosen)]
+    if api_usd_per_mtok_input is not None:
+        options.append(_custom_api_option(api_usd_per_mtok_input, api_usd_per_mtok_output, input_share))
+
+    selfhost: dict = {}
+    if m is not None:
+        q = resolve_quantization(quantization)
+        eng = check_engine(engine, q)
+        ctx = min(context_length, m.context_length)
+        if gpu is None:
+            found = cheapest_cloud_fit(m, q, eng, ctx)
+            if found is None:
+                raise InvalidInput(
+                    f"no GPU configuration in the catalog (up to 8 GPUs) holds {m.name} in {q.id}; try a smaller quantization",
+                    field="quantization",
+                )
+            g, n_auto = found
+            assumptions.append(f"GPU chosen: the cheapest rented configuration that holds {m.name} in {q.id} ({n_auto} x {g.name})")
+        else:
+            g = common.gpu(gpu)
+            n_auto = next((n for n in (1, 2, 4, 8, 16) if estimate(m, q, eng, ctx, 1, 2.0, n).per_gpu <= usable_bytes(g)), None)
+            if n_auto is None and num_gpus is None:
+                raise InvalidInput(f"{m.name} in {q.id} does not fit even 16 x {g.name}", field="gpu")
+        n = num_gpus or n_auto
+        if q.needs_fp8_hardware and not g.fp8:
+            raise InvalidInput(f"{q.id} needs FP8 hardware, which {g.name} lacks", field="quantization")
+        cap = serving_capacity(m, q, g, eng, n, concurrency, ctx, input_share)
+        gsources = [s.url for s in g.sources.values()]
+        if gpu_usd_per_hour is not None:
+            hourly, note = gpu_usd_per_hour, f"${gpu_usd_per_hour} per GPU-hour, as you gave it"
+        elif g.cloud_hourly:
+            cheapest = min(g.cloud_hourly, key=lambda p: p.usd)
+            hourly = cheapest.usd
+            note = f"${cheapest.usd} per GPU-hour ({cheapest.kind}, as of {cheapest.as_of})"
+            gsources = [cheapest.source.url] + gsources
+        else:
+            hourly, note = None, None
+            assumptions.append(f"no rental price for {g.name} in the catalog: give gpu_usd_per_hour to include renting")
+        if hourly is not None:
+            options += _cloud_options(m, q, g, eng, n, hourly, note, cap, utilization, gsources)
+        if on_prem:
+            hw = hardware_usd if hardware_usd is not None else (g.purchase.usd * n if g.purchase else None)
+            if hw is None:
+                assumptions.append(f"owning left out: no purchase price for {g.name} in the catalog; give hardware_usd to include it")
+            else:
+                psrc = [g.purchase.source.url] if (hardware_usd is None and g.purchase) else []
+                options.append(_on_prem_option(m, q, g, n, hw, cap, utilization, amortization_months,
+                                               electricity_usd_per_kwh, psrc + gsources))
+        selfhost = {"model": m.id, "gpu": g.id, "num_gpus": n, "quantization": q.id, "engine": eng,
+                    "output_tokens_per_s": cap.decode_tps, "input_tokens_per_s": cap.prefill_tps,
+                    "concurrency": cap.concurrency}
+
+    if not options:
+        raise InvalidInput("nothing to compare: give a model to self-host, or api_models / an API price", field="model")
+
+    def row(o: Option, v: float) -> dict:
+        c = o.cost(v)
+        return {"name": o.name, "kind": o.kind, "monthly_usd": common.rnd(c), "usd_per_mtok": common.rnd(c / (v / 1e6), 4)}
+
+    result_options = []
+    for o in options:
+        r = row(o, monthly_tokens)
+        r.update({"assumptions": o.assumptions, "sources": o.sources, **o.details})
+        result_options.append(r)
+    volumes = sorted(set(STANDARD_VOLUMES) | {int(monthly_tokens)})
+    table = [{"monthly_tokens": v, "costs": [{"name": o.name, "monthly_usd": common.rnd(o.cost(v))} for o in options]}
+             for v in volumes]
+    breaks = []
+    api_opts = [o for o in options if o.kind == "api"]
+    host_opts = [o for o in options if o.kind != "api"]
+    for h in host_opts:
+        for a in api_opts:
+            v = break_even(h, a)
+            entry = {"self_hosted": h.name, "api": a.name}
+            if v is None:
+                cheaper = h.name if h.cost(1e9) < a.cost(1e9) else a.name
+                entry.update({"monthly_tokens": None, "note": f"no crossing between 10^4 and 10^13 tokens a month; {cheaper} is cheaper throughout"})
+            else:
+                entry.update({"monthly_tokens": int(round(v, -3)), "monthly_usd": common.rnd(a.cost(v)),
+                              "note": f"above about {_fmt_tokens(v)} tokens a month, "
+                                      f"{h.name if h.cost(v * 2) < a.cost(v * 2) else a.name} is cheaper"})
+            breaks.append(entry)
+    curve_volumes = [int(10 ** (5 + i * 0.25)) for i in range(21)]  # 10^5 .. 10^10 tokens a month
+    curve = {"monthly_tokens": curve_volumes,
+             "series": [{"name": o.name, "kind": o.kind, "monthly_usd": [common.rnd(o.cost(v)) for v in curve_volumes]}
+                        for o in options]}
+    cheapest = min(result_options, key=lambda r: r["monthly_usd"])
+    return {
+        "monthly_tokens": int(monthly_tokens),
+        "input_share": input_share,
+        "options": result_options,
+        "cheapest": cheapest["name"],
+        "break_even": breaks,
+        "table": table,
+        "curve": curve,
+        "self_hosted": selfhost or None,
+        "assumptions": assumptions,
+        "sources": list(dict.fromkeys(s for o in options for s in o.sources)),
+    }
+
+
+def _fmt_tokens(v: float) -> str:
+    for unit, div in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= div:
+            return f"{v / div:.3g}{unit}"
+    return f"{v:.0f}"

@@ -1,0 +1,221 @@
+"""Licence verdicts for a stated use, from the catalog's structured licence terms, with clause citations."""
+
+from __future__ import annotations
+
+from catalog.schema import License, Model, Term
+from tools import common
+from tools.errors import InvalidInput
+
+VERDICT_ORDER = {"allowed": 0, "allowed_with_conditions": 1, "unknown": 2, "not_allowed": 3}
+
+
+class _Verdict:
+    def __init__(self, lic: License):
+        self.lic = lic
+        self.level = "allowed"
+        self.conditions: list[str] = []
+        self.reasons: list[str] = []
+        self.citations: list[dict] = []
+
+    def cite(self, term_name: str, term: Term) -> None:
+        if term.quote:
+            entry = {"term": term_name, "clause": term.quote, "url": term.url or self.lic.url}
+            if entry not in self.citations:
+                self.citations.append(entry)
+
+    def raise_to(self, level: str) -> None:
+        if VERDICT_ORDER[level] > VERDICT_ORDER[self.level]:
+            self.level = level
+
+    def condition(self, text: str, term_name: str, term: Term) -> None:
+        if text not in self.conditions:
+            self.conditions.append(text)
+        self.raise_to("allowed_with_conditions")
+        self.cite(term_name, term)
+
+    def block(self, reason: str, term_name: str, term: Term) -> None:
+        self.reasons.append(reason)
+        self.raise_to("not_allowed")
+        self.cite(term_name, term)
+
+    def unknown(self, reason: str, term_name: str | None = None, term: Term | None = None) -> None:
+        self.reasons.append(reason)
+        self.raise_to("unknown")
+        if term is not None and term_name:
+            self.cite(term_name, term)
+
+
+def evaluate(
+    m: Model,
+    lic: License,
+    commercial: bool | None,
+    monthly_active_users: int | None,
+    use_outputs_to_train_other_models: bool | None,
+    redistribute: bool | None,
+    modify: bool | None,
+    hosted_service: bool | None,
+    eu_entity: bool | None,
+) -> _Verdict:
+    v = _Verdict(lic)
+    t = lic.terms
+
+    cu = t.commercial_use
+    if commercial:
+        if cu.value == "no":
+            v.block(f"{lic.name} does not allow commercial use", "commercial_use", cu)
+        elif cu.value == "conditional":
+            v.condition(f"commercial use only under the licence's conditions: {cu.note or cu.quote}", "commercial_use", cu)
+        else:
+            v.reasons.append(f"{lic.name} allows commercial use")
+            v.cite("commercial_use", cu)
+    elif commercial is False:
+        v.reasons.append("non-commercial use")
+        if cu.value == "no":
+            v.cite("commercial_use", cu)
+
+    np_ = t.non_production_only
+    if np_ is not None and np_.value is True and (commercial or hosted_service):
+        v.block(f"{lic.name} allows only non-production use (testing, research, evaluation)", "non_production_only", np_)
+    elif np_ is not None and np_.value is True:
+        v.condition("only in non-production environments (testing, research, evaluation)", "non_production_only", np_)
+
+    mau = t.mau_threshold
+    if mau is not None:
+        if mau.value == "not_reported":
+            v.unknown(f"{lic.name} may limit monthly active users; the clause is not recorded in the catalog")
+        elif monthly_active_users is None:
+            if commercial or hosted_service:
+                v.condition(
+                    f"your products must have at most {mau.value:,} monthly active users; above that you need a separate licence from the vendor",
+                    "mau_threshold",
+                    mau,
+                )
+        elif monthly_active_users > mau.value:
+            v.block(
+                f"{monthly_active_users:,} monthly active users exceed the licence's {mau.value:,}; you must request a licence from the vendor",
+                "mau_threshold",
+                mau,
+            )
+        else:
+            v.reasons.append(f"{monthly_active_users:,} monthly active users is within the {mau.value:,} limit")
+            v.cite("mau_threshold", mau)
+
+    hs = t.hosted_service
+    if hosted_service and hs is not None:
+        if hs.value == "forbidden":
+            v.block("the licence does not allow offering the model as a hosted or managed service", "hosted_service", hs)
+        elif hs.value == "requires_license":
+            v.block("offering the model as a hosted service needs a separate licence from the vendor", "hosted_service", hs)
+        elif hs.value == "not_reported":
+            v.unknown("the catalog does not record whether the licence allows hosted services", "hosted_service", hs)
+
+    out = t.outputs_to_train_other_models
+    if use_outputs_to_train_other_models:
+        if out is None:
+            v.reasons.append("the licence states no restriction on using outputs to train other models")
+        elif out.value == "forbidden":
+            v.block("the licence forbids using the model's outputs to improve other models", "outputs_to_train_other_models", out)
+        elif out.value == "allowed_with_naming":
+            naming = t.derivative_naming.value if t.derivative_naming else "the vendor's name"
+            v.condition(f"a model trained on its outputs that you distribute must carry '{naming}' in its name or documentation",
+                        "outputs_to_train_other_models", out)
+        elif out.value == "restrictions_carry_over":
+            v.condition("a model trained on its outputs counts as a derivative: the licence's use restrictions apply to it",
+                        "outputs_to_train_other_models", out)
+        elif out.value == "not_reported":
+            v.unknown("the catalog does not record the licence's rule on training with outputs")
+        else:
+            v.reasons.append("using outputs to train other models is allowed")
+            v.cite("outputs_to_train_other_models", out)
+
+    eu = t.eu_multimodal_carve_out
+    if eu is not None and eu.value is True:
+        multimodal = any(x != "text" for x in m.modalities)
+        if eu_entity and multimodal:
+            v.block(
+                "the licence grants no rights for multimodal models to individuals domiciled or companies based in the EU "
+                "(end users of a product built on it are exempt)",
+                "eu_multimodal_carve_out",
+                eu,
+            )
+        elif eu_entity:
+            v.reasons.append("the EU restriction covers multimodal models only; this model is text-only")
+            v.cite("eu_multimodal_carve_out", eu)
+        elif eu_entity is None and multimodal:
+            v.condition("not available to EU-domiciled licensees (multimodal model); EU end users of your product are fine",
+                        "eu_multimodal_carve_out", eu)
+
+    offering = bool(commercial or hosted_service or redistribute)
+    attr = t.attribution
+    if attr is not None and attr.value != "not_reported" and offering:
+        v.condition(f"attribution: {attr.value}", "attribution", attr)
+    red = t.redistribution
+    if redistribute and red is not None and red.value != "not_reported":
+        v.condition(f"when redistributing: {red.value}", "redistribution", red)
+    naming = t.derivative_naming
+    if (modify or redistribute) and naming is not None and naming.value != "not_reported":
+        v.condition(f"a distributed derivative model must be named with '{naming.value}'", "derivative_naming", naming)
+    mod = t.modification
+    if modify and mod is not None and isinstance(mod.value, str) and mod.value.lower().startswith(("no", "forbidden")):
+        v.block("the licence does not allow modification", "modification", mod)
+    aup = t.acceptable_use_policy
+    if aup is not None and aup.value != "not_reported":
+        v.condition(f"comply with the acceptable-use policy ({aup.value})", "acceptable_use_policy", aup)
+    return v
+
+
+def check_license(
+    model: str,
+    commercial: bool | None = None,
+    monthly_active_users: int | None = None,
+    use_outputs_to_train_other_models: bool | None = None,
+    redistribute: bool | None = None,
+    modify: bool | None = None,
+    hosted_service: bool | None = None,
+    eu_entity: bool | None = None,
+) -> dict:
+    """Check whether a model's licence allows a stated use, and list the conditions to meet, with the licence clauses quoted.
+
+    Args:
+        model: Model id, name or alias from the catalog.
+        commercial: The use is commercial (a product, a service, internal business use).
+        monthly_active_users: Monthly active users of your products or services.
+        use_outputs_to_train_other_models: You will train, fine-tune or distil other models on its outputs.
+        redistribute: You will share the weights or a derivative with others.
+        modify: You will fine-tune or otherwise change the weights.
+        hosted_service: You will offer the model to others as a hosted or managed service (SaaS, API).
+        eu_entity: You are an individual domiciled, or a company based, in the European Union.
+    """
+    m = common.model(model)
+    if monthly_active_users is not None and not 0 <= monthly_active_users <= 10**11:
+        raise InvalidInput("monthly_active_users must be between 0 and 10^11", field="monthly_active_users")
+    lic = common.catalog().licenses[m.license]
+    v = evaluate(m, lic, commercial, monthly_active_users, use_outputs_to_train_other_models, redistribute, modify,
+                 hosted_service, eu_entity)
+    history = []
+    for change in m.license_history:
+        old = common.catalog().licenses[change.license]
+        history.append({"license": {"id": old.id, "name": old.name, "url": old.url}, "until": change.until.isoformat(),
+                        "note": change.note or f"copies obtained before {change.until.isoformat()} came under {old.name}"})
+    if m.derived_from:
+        base = common.catalog().models.get(m.derived_from)
+        if base and base.license != m.license:
+            v.reasons.append(f"derived from {base.name}, whose licence ({common.catalog().licenses[base.license].name}) may also bind it")
+    summary = {
+        "allowed": "allowed",
+        "allowed_with_conditions": "allowed if you meet the conditions",
+        "not_allowed": "not allowed",
+        "unknown": "unknown: a relevant term is not recorded; read the licence",
+    }[v.level]
+    return {
+        "model": {"id": m.id, "name": m.name},
+        "verdict": v.level,
+        "summary": f"{m.name} under {lic.name}: {summary}",
+        "license": {"id": lic.id, "name": lic.name, "url": lic.url, "category": lic.category, "as_of": lic.as_of.isoformat()},
+        "conditions": v.conditions,
+        "reasons": v.reasons,
+        "citations": v.citations,
+        "license_history": history,
+        "assumptions": ["a licence verdict from structured terms is guidance, not legal advice; the citations point to the text that governs"],
+        "sources": list(dict.fromkeys([lic.url] + [c["url"] for c in v.citations])),
+    }

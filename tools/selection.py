@@ -1,0 +1,303 @@
+"""Shortlist models: hard constraints first (fit, licence, context, size), then a use-case ranking on benchmarks."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from catalog.schema import Gpu, Model, Quantization
+from tools import common
+from tools.catalog_tools import best_scores, model_summary
+from tools.errors import InvalidInput
+from tools.licensing import evaluate
+from tools.memory import GB, default_engine, estimate, usable_bytes
+
+# Benchmarks that speak for each use case, with their weights.
+USE_CASES: dict[str, dict[str, float]] = {
+    "general": {"MMLU": 1, "MMLU-Pro": 1, "GPQA": 0.5, "IFEval": 1, "HumanEval": 0.5, "GSM8K": 0.5, "ArenaHard": 1, "BBH": 0.5},
+    "chat": {"IFEval": 1.5, "ArenaHard": 1.5, "MT-Bench": 1, "ArenaElo": 1.5, "MMLU": 1, "MMLU-Pro": 0.5},
+    "customer_service": {"IFEval": 2, "ArenaHard": 1, "MT-Bench": 1, "ArenaElo": 1, "MMLU": 1, "MGSM": 0.5, "BFCL": 0.5},
+    "code": {"HumanEval": 1.5, "HumanEval+": 1.5, "MBPP": 1, "LiveCodeBench": 2},
+    "math": {"GSM8K": 1, "MATH": 2, "AIME24": 1.5, "AIME25": 1.5},
+    "reasoning": {"GPQA": 2, "MMLU-Pro": 1.5, "BBH": 1, "MATH": 1, "AIME24": 1},
+    "long_context": {"RULER": 2, "MMLU": 0.5, "IFEval": 0.5},
+    "multilingual": {"MGSM": 2, "MMLU": 1},
+    "rag": {"IFEval": 1.5, "MMLU": 1, "RULER": 1},
+    "tool_use": {"BFCL": 2, "IFEval": 1},
+    "edge": {"MMLU": 1, "IFEval": 1, "GSM8K": 0.5, "HumanEval": 0.5},
+}
+SYNONYMS = {
+    "coding": "code", "programming": "code", "code_assistant": "code", "coder": "code",
+    "customer_support": "customer_service", "support": "customer_service", "helpdesk": "customer_service",
+    "chatbot": "customer_service", "customer_service_chatbot": "customer_service",
+    "assistant": "chat", "conversation": "chat", "maths": "math", "mathematics": "math",
+    "agents": "tool_use", "agent": "tool_use", "function_calling": "tool_use", "tools": "tool_use",
+    "retrieval": "rag", "documents": "rag", "long_documents": "long_context", "summarization": "long_context",
+    "translation": "multilingual", "mobile": "edge", "on_device": "edge", "laptop": "edge",
+}
+SPECIALTY_FOR = {"code": "code", "math": "math", "reasoning": "reasoning", "long_context": "long_context",
+                 "multilingual": "multilingual", "tool_use": "tool_use", "edge": "edge", "chat": "chat",
+                 "customer_service": "chat", "rag": "long_context"}
+# Formats tried when fitting, best first; llama.cpp and bitsandbytes cover consumer GPUs and Apple.
+FIT_ORDER = ("bf16", "fp8", "q8_0", "q6_k", "q5_k_m", "awq", "q4_k_m", "int4")
+LICENSE_CATEGORIES = {"permissive", "open_rail", "community", "research", "non_commercial", "non_production"}
+
+
+def resolve_use_case(text: str | None) -> str:
+    if not text:
+        return "general"
+    key = "_".join(str(text).lower().replace("-", " ").split())
+    key = SYNONYMS.get(key, key)
+    if key not in USE_CASES:
+        for word in key.split("_"):
+            if word in USE_CASES or word in SYNONYMS:
+                return SYNONYMS.get(word, word)
+        raise InvalidInput(
+            f"unknown use_case {text!r}; allowed: {', '.join(USE_CASES)}",
+            field="use_case",
+            suggestions=[k for k in USE_CASES if k[:3] in key][:3],
+        )
+    return key
+
+
+@common.per_catalog
+def _distributions(cat) -> dict[str, list[float]]:
+    """Sorted scores per benchmark across the catalog, for percentile ranks."""
+    dist: dict[str, list[float]] = {}
+    for m in cat.models.values():
+        for name, s in best_scores(m).items():
+            dist.setdefault(name, []).append(s["value"])
+    for v in dist.values():
+        v.sort()
+    return dist
+
+
+def percentile(dist: list[float], value: float) -> float:
+    if len(dist) <= 1:
+        return 0.5
+    lo = bisect.bisect_left(dist, value)
+    hi = bisect.bisect_right(dist, value)
+    return ((lo + hi) / 2) / len(dist)
+
+
+@dataclass
+class Scored:
+    model: Model
+    score: float
+    quality: float
+    coverage: float
+    evidence: list[tuple[str, float, float]]  # (benchmark, value, percentile)
+
+
+def score_model(m: Model, use_case: str, dist: dict[str, list[float]]) -> Scored:
+    weights = USE_CASES[use_case]
+    scores = best_scores(m)
+    total_w = sum(weights.values())
+    got_w = 0.0
+    acc = 0.0
+    evidence = []
+    for b, w in weights.items():
+        if b in scores and b in dist:
+            p = percentile(dist[b], scores[b]["value"])
+            acc += w * p
+            got_w += w
+            evidence.append((b, scores[b]["value"], p))
+    if got_w:
+        quality = acc / got_w
+        coverage = got_w / total_w
+    else:
+        # No benchmark for this use case: fall back to general knowledge scores, heavily discounted.
+        general = [percentile(dist[b], scores[b]["value"]) for b in ("MMLU", "MMLU-Pro") if b in scores and b in dist]
+        quality = (sum(general) / len(general) * 0.5) if general else 0.1
+        coverage = 0.0
+    score = quality * (0.6 + 0.4 * coverage)
+    if SPECIALTY_FOR.get(use_case) in m.specialties:
+        score += 0.05
+    if use_case == "edge":
+        score *= 1.0 / (1.0 + max(m.params_b - 4, 0) / 4)
+    return Scored(m, min(score, 1.0), quality, coverage, evidence)
+
+
+def _synthetic_gpu(vram_gb: float) -> Gpu:
+    return Gpu.model_construct(
+        id="custom", name=f"{vram_gb:g} GB GPU", memory_gb=vram_gb, memory_bandwidth_gbps=1.0,
+        usable_memory_fraction=1.0, fp8=False, cloud_hourly=[], purchase=None, sources={}, cite={},
+    )
+
+
+def best_fit(m: Model, g: Gpu, num_gpus: int, context: int, quants: dict[str, Quantization]) -> tuple[Quantization, float] | None:
+    limit = usable_bytes(g)
+    for qid in FIT_ORDER:
+        q = quants.get(qid)
+        if q is None or (q.needs_fp8_hardware and not g.fp8):
+            continue
+        if g.segment == "apple" and q.family not in ("gguf", "float"):
+            continue  # Apple GPUs run llama.cpp (or MLX) formats, not CUDA kernels
+        est = estimate(m, q, default_engine(q), context, 1, 2.0, num_gpus)
+        if est.per_gpu <= limit:
+            return q, est.total
+    return None
+
+
+def select_models(
+    use_case: str | None = None,
+    gpu: str | None = None,
+    vram_gb: float | None = None,
+    num_gpus: int = 1,
+    max_params_b: float | None = None,
+    min_context: int | None = None,
+    licenses: list[str] | None = None,
+    commercial: bool | None = None,
+    monthly_active_users: int | None = None,
+    languages: list[str] | None = None,
+    needs_vision: bool = False,
+    eu_entity: bool | None = None,
+    top_k: int = 5,
+) -> dict:
+    """Shortlist open models for a use case under hard constraints (fits the GPU at some quantization, licence allows the use, context, size), ranked on the benchmarks that matter for the use case; gives reasons for each pick and for notable exclusions.
+
+    Args:
+        use_case: What the model is for: general, chat, customer_service, code, math, reasoning, long_context, multilingual, rag, tool_use or edge.
+        gpu: GPU id or name the model must fit, e.g. "RTX 4090" or "A100 80GB".
+        vram_gb: Memory per GPU in GB when the GPU is not in the catalog.
+        num_gpus: Number of such GPUs (tensor parallel).
+        max_params_b: Largest total size in billions of parameters.
+        min_context: Context length in tokens the model must support.
+        licenses: Allowed licence ids (e.g. apache-2.0, mit) or categories (permissive, community, ...).
+        commercial: The use is commercial.
+        monthly_active_users: Monthly active users of your product (licences with user caps).
+        languages: ISO 639-1 codes the model must officially support, e.g. ["en", "de"].
+        needs_vision: Keep only models that take images.
+        eu_entity: You are an individual domiciled, or a company based, in the EU.
+        top_k: How many models to recommend (1-20).
+    """
+    cat = common.catalog()
+    uc = resolve_use_case(use_case)
+    if not 1 <= top_k <= 20:
+        raise InvalidInput("top_k must be between 1 and 20", field="top_k")
+    if not 1 <= num_gpus <= 64:
+        raise InvalidInput("num_gpus must be between 1 and 64", field="num_gpus")
+    if vram_gb is not None and not 0 < vram_gb <= 10_000:
+        raise InvalidInput("vram_gb must be between 0 and 10000", field="vram_gb")
+    if max_params_b is not None and max_params_b <= 0:
+        raise InvalidInput("max_params_b must be greater than 0", field="max_params_b")
+    if min_context is not None and not 0 <= min_context <= 100_000_000:
+        raise InvalidInput("min_context must be between 0 and 10^8 tokens", field="min_context")
+    if monthly_active_users is not None and not 0 <= monthly_active_users <= 10**11:
+        raise InvalidInput("monthly_active_users must be between 0 and 10^11", field="monthly_active_users")
+    if languages is not None and (len(languages) > 50 or any(not isinstance(x, str) or len(x) > 12 for x in languages)):
+        raise InvalidInput("languages takes up to 50 ISO 639-1 codes such as 'en' or 'de'", field="languages")
+    g: Gpu | None = common.gpu(gpu) if gpu else (_synthetic_gpu(vram_gb) if vram_gb else None)
+    allowed_licenses: set[str] | None = None
+    if licenses:
+        if len(licenses) > 40:
+            raise InvalidInput("licenses takes at most 40 entries", field="licenses")
+        allowed_licenses = set()
+        for name in licenses:
+            if name in LICENSE_CATEGORIES:
+                allowed_licenses |= {x.id for x in cat.licenses.values() if x.category == name}
+            else:
+                allowed_licenses.add(common.license_(name, field="licenses").id)
+    fit_context = min_context or 4096
+    langs = {x.lower() for x in languages} if languages else set()
+
+    assumptions = [
+        f"use case '{uc}' ranks on {', '.join(USE_CASES[uc])} (vendor-reported scores, percentile within the catalog)",
+        "models with fewer of these benchmarks reported are ranked lower; a score is not an evaluation on your data",
+    ]
+    if g is not None:
+        assumptions.append(
+            f"fit checked at {fit_context} tokens of context, one sequence, on {num_gpus} x {g.name}; "
+            f"formats tried in order: {', '.join(FIT_ORDER)}"
+        )
+    else:
+        assumptions.append("no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked")
+    if commercial is None:
+        assumptions.append("commercial use not stated: licences were checked for any use; say 'commercial' to exclude research-only licences")
+
+    dist = _distributions()
+    excluded: list[dict] = []
+    verdicts: dict[str, object] = {}
+    candidates: list[Scored] = []
+    for m in cat.models.values():
+        reason = None
+        if max_params_b is not None and m.params_b > max_params_b:
+            reason = f"{m.params_b}B parameters exceed the {max_params_b}B limit"
+        elif min_context and m.context_length < min_context:
+            reason = f"context {m.context_length:,} tokens is below the {min_context:,} required"
+        elif allowed_licenses is not None and m.license not in allowed_licenses:
+            reason = f"licence {m.license} is not among those allowed"
+        elif needs_vision and "image" not in m.modalities:
+            reason = "does not take images"
+        elif langs and m.languages and not langs <= set(m.languages):
+            reason = f"does not list {', '.join(sorted(langs - set(m.languages)))} among its supported languages"
+        else:
+            key = (m.license, any(x != "text" for x in m.modalities))
+            v = verdicts.get(key)
+            if v is None:
+                v = evaluate(m, cat.licenses[m.license], commercial, monthly_active_users, None, None, None, None, eu_entity)
+                verdicts[key] = v
+            if v.level == "not_allowed":
+                reason = f"licence: {v.reasons[-1] if v.reasons else 'not allowed for this use'}"
+        sc = score_model(m, uc, dist)
+        if reason:
+            excluded.append({"model": m.id, "name": m.name, "reason": reason, "_score": sc.score})
+            continue
+        candidates.append(sc)
+
+    candidates.sort(key=lambda s: (-s.score, -s.model.release_date.toordinal()))
+    recs = []
+    for sc in candidates:
+        if len(recs) >= top_k:
+            break
+        m = sc.model
+        if g is not None:
+            fit = best_fit(m, g, num_gpus, fit_context, cat.quantizations)
+            if fit is None:
+                excluded.append({"model": m.id, "name": m.name, "_score": sc.score,
+                                 "reason": f"does not fit {num_gpus} x {g.name} at {fit_context} tokens even in 4-bit"})
+                continue
+            q, total = fit
+        else:
+            q = cat.quantizations["bf16"]
+            total = estimate(m, q, "transformers", fit_context, 1, 2.0, 1).total
+        v = verdicts[(m.license, any(x != "text" for x in m.modalities))]
+        reasons = [f"{b} {val} (top {max(1, round((1 - p) * 100))}% of the catalog)" for b, val, p in
+                   sorted(sc.evidence, key=lambda e: -e[2])[:4]]
+        if not sc.evidence:
+            reasons.append(f"no vendor-reported {uc} benchmark; ranked on general knowledge scores")
+        if SPECIALTY_FOR.get(uc) in m.specialties:
+            reasons.append(f"the vendor positions it for {SPECIALTY_FOR[uc].replace('_', ' ')}")
+        reasons.append(f"{m.context_length:,}-token context; {m.params_b}B parameters"
+                       + (f" ({m.active_params_b}B active)" if m.active_params_b else ""))
+        if g is not None:
+            reasons.append(f"fits {num_gpus} x {g.name} in {q.name}: about {common.rnd(total / GB)} GB at {fit_context} tokens")
+        lic = cat.licenses[m.license]
+        reasons.append(f"licence {lic.name}: {v.level.replace('_', ' ')}")
+        recs.append({
+            **model_summary(m),
+            "model": m.id,
+            "score": round(sc.score * 100, 1),
+            "quantization": q.id,
+            "memory_gb": common.rnd(total / GB),
+            "license_verdict": v.level,
+            "license_conditions": v.conditions,
+            "benchmarks_used": {b: val for b, val, _ in sc.evidence},
+            "reasons": reasons,
+        })
+    excluded.sort(key=lambda e: -e["_score"])
+    notable = [{k: v for k, v in e.items() if k != "_score"} for e in excluded[:10]]
+    if not recs:
+        assumptions.append("no model meets every constraint: relax the one named most often under 'excluded'")
+    return {
+        "use_case": uc,
+        "recommendations": recs,
+        "excluded": notable,
+        "excluded_count": len(excluded),
+        "considered": len(cat.models),
+        "assumptions": assumptions,
+        "sources": list(dict.fromkeys(
+            src for r in recs for src in [cat.licenses[cat.models[r["model"]].license].url]
+            + [s.url for s in cat.models[r["model"]].sources.values()]
+        )),
+    }
