@@ -81,6 +81,10 @@ def weight_bytes_read(m: Model, q: Quantization, batch: int) -> float:
 def _step_time(m: Model, q: Quantization, g: Gpu, engine: str, fit: Fit, batch: int, context: int, num_gpus: int) -> tuple[float, str]:
     kv = kv_cache_bytes(m, context, batch, 2.0) or 0.0
     bytes_step = weight_bytes_read(m, q, batch) + kv
+    if q.family == "bitsandbytes" and q.bits_per_weight < 8 and batch > 1:
+        # bitsandbytes' 4-bit kernel serves one sequence; with more it dequantizes every weight to 16 bits
+        # first, writing and reading them again on each step.
+        bytes_step += 2 * weight_split(m).body * moe_read_fraction(m, batch) * 2.0
     bw = g.memory_bandwidth_gbps * GB * num_gpus * (TP_EFFICIENCY if num_gpus > 1 else 1.0)
     t_mem = bytes_step / (bw * fit.efficiency)
     layers = m.architecture.layers if m.architecture else 32
@@ -113,27 +117,39 @@ def _fits_for(cat) -> dict[tuple[str, str], Fit]:
         if x.model not in cat.models or x.gpu not in cat.gpus or x.quantization not in cat.quantizations:
             continue
         q = cat.quantizations[x.quantization]
-        key = (x.engine, q.family if q.family != "float" else "float")
+        key = (x.engine, _group(q))
         groups.setdefault(key, []).append((x, cat.models[x.model], q, cat.gpus[x.gpu]))
     fits: dict[tuple[str, str], Fit] = {}
     for key, rows in groups.items():
         engine = key[0]
-        best = None
-        # With launch overhead possible only for eager engines, fit (efficiency, overhead) by grid search.
-        overheads = [i * 0.02 for i in range(0, 101)] if engine == "transformers" else [0.0]
-        for eff in [0.15 + i * 0.01 for i in range(81)]:
-            for c in overheads:
-                e = _measurement_error(eff, c, rows)
-                if best is None or e < best[0]:
-                    best = (e, eff, c)
+        eager = engine == "transformers"  # only eager engines pay a per-layer launch overhead
+
+        def search(effs, overheads, best=None):
+            for eff in effs:
+                for c in overheads:
+                    e = _measurement_error(eff, c, rows)
+                    if best is None or e < best[0]:
+                        best = (e, eff, c)
+            return best
+
+        # coarse grid, then a fine grid around the best point
+        best = search([0.15 + i * 0.05 for i in range(17)], [i * 0.1 for i in range(21)] if eager else [0.0])
+        _, e0, c0 = best
+        best = search([e0 + i * 0.01 for i in range(-5, 6) if 0.1 <= e0 + i * 0.01 <= 1.0],
+                      [max(0.0, c0 + i * 0.02) for i in range(-5, 6)] if eager else [0.0], best)
         _, eff, c = best
         fits[key] = Fit(round(eff, 2), round(c, 3), tuple(r[0].id for r in rows), f"{engine} + {key[1]}")
     return fits
 
 
+def _group(q: Quantization) -> str:
+    """Formats that share kernels share a calibration; bitsandbytes' 4-bit and 8-bit kernels differ."""
+    return q.id if q.family == "bitsandbytes" else q.family
+
+
 def fit_for(engine: str, q: Quantization) -> Fit:
     fits = _fits_for()
-    family = q.family if q.family != "float" else "float"
+    family = _group(q)
     if (engine, family) in fits:
         return fits[(engine, family)]
     eff, c = DEFAULT_FIT[engine]
@@ -259,8 +275,9 @@ def estimate_throughput(
             "measurements": list(fit.measurements),
         },
         "assumptions": [
-            f"throughput within about a factor of 1.5 of measurements for calibrated pairs (see docs/accuracy.md); "
-            f"uncalibrated pairs use defaults",
+            "estimates are typically within 20-30% of published measurements for calibrated engine/format pairs, and "
+            "further off for others (docs/accuracy.md lists each measurement and the error); speed also depends on the "
+            "host CPU, drivers and engine version",
             "decode tokens/s exclude prompt processing; time to first token = prompt tokens / prefill_tokens_per_s",
         ],
         "sources": list(dict.fromkeys(([gsrc.url] if gsrc else []) + sources)),
