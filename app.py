@@ -91,6 +91,19 @@ class ChatCompletionRequest(BaseModel):
     metadata: dict | None = None
 
 
+class ExerciseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    family: str = Field(default="llama", description="exercise 3: llama, qwen or mistral")
+    model: str = Field(default="llama-3.1-8b", description="exercise 2: open model to self-host")
+    gpu: str = Field(default="rtx-4090", description="exercise 2: GPU to run it on")
+    gpu_usd_per_hour: float | None = Field(default=None, gt=0, le=1000, description="exercise 2: $ per GPU-hour")
+    utilization: float = Field(default=0.5, gt=0, le=1, description="exercise 2: average busy share")
+    input_share: float = Field(default=0.75, ge=0, le=1, description="exercise 2: share of tokens that are input")
+    api_models: list[str] = Field(default=["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-haiku-4.5"],
+                                  max_length=10, description="exercise 2: APIs to compare")
+
+
+
 def _last_user_text(req: ChatCompletionRequest) -> str:
     for msg in reversed(req.messages):
         if msg.role == "user":
@@ -170,6 +183,63 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         state = advisor.state(thread_id)
         return {"thread_id": thread_id, "messages": advisor.history(thread_id), "requirements": state["requirements"],
                 "shortlist": state["shortlist"]}
+
+    @api.get("/api/threads/{thread_id}/report", tags=["conversations"])
+    def thread_report(thread_id: str, format: str = "md"):
+        """The conversation as a report: Markdown, or self-contained HTML with the charts embedded."""
+        from fastapi.responses import HTMLResponse, PlainTextResponse
+
+        from advisor import report
+
+        try:
+            validate_thread_id(thread_id)
+            text = report.build(advisor, thread_id, format)
+        except InputRejected as exc:
+            return _error(422, str(exc), field="thread_id")
+        except report.ReportError as exc:
+            return _error(404 if "no conversation" in str(exc) else 422, str(exc),
+                          field="thread_id" if "no conversation" in str(exc) else "format")
+        disposition = {"Content-Disposition": f'attachment; filename="advisor-report-{thread_id}.{format}"'}
+        if format == "html":
+            return HTMLResponse(text, headers=disposition)
+        return PlainTextResponse(text, media_type="text/markdown", headers=disposition)
+
+    @api.post("/api/exercises/{number}", tags=["exercises"])
+    def run_exercise(number: int, body: ExerciseRequest | None = None):
+        """Run a guided exercise (1 chatbot selection, 2 cost analysis, 3 benchmark research) as a conversation."""
+        from advisor import exercises
+        from catalog.query import LookupFailed
+
+        body = body or ExerciseRequest()
+        if number not in exercises.EXERCISES:
+            return _error(404, "exercise must be 1, 2 or 3", field="number")
+        cost = None
+        if number == 2:
+            try:
+                cost = exercises.CostAssumptions(model=cat.model(body.model).id, gpu=cat.gpu(body.gpu).id,
+                                                 gpu_usd_per_hour=body.gpu_usd_per_hour, utilization=body.utilization,
+                                                 input_share=body.input_share,
+                                                 api_models=[cat.price(a).id for a in body.api_models])
+            except LookupFailed as exc:
+                return _error(422, str(exc), field={"model": "model", "GPU": "gpu"}.get(exc.kind, "api_models"),
+                              suggestions=exc.suggestions)
+        try:
+            return exercises.run(advisor, number, family=body.family, cost=cost).as_dict()
+        except ValueError as exc:
+            return _error(422, str(exc), field="family")
+
+    @api.get("/api/views/{name}", tags=["views"])
+    def get_view(name: str):
+        """One of the tutorial's tables computed from the catalog: families, use-cases, licenses, hardware, costs,
+        quality-vs-size, heatmap."""
+        from advisor import views
+
+        try:
+            v = views.get(name)
+        except ValueError as exc:
+            return JSONResponse(status_code=404, content={"error": {"type": "invalid_input", "message": str(exc),
+                                                                    "field": "name", "suggestions": list(views.VIEWS)}})
+        return {"title": v["title"], "markdown": v["markdown"], "data": v["data"]}
 
     @api.get("/v1/models", tags=["openai"])
     def models() -> dict:

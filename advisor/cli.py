@@ -282,6 +282,93 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return app.serve(host=args.host, port=args.port, settings=_settings(args), auth=args.auth, insecure=args.insecure)
 
 
+def cmd_exercise(args: argparse.Namespace) -> int:
+    from advisor import exercises
+    from advisor.service import InputRejected
+
+    advisor = _advisor(args)
+    if advisor is None:
+        return EXIT_ERROR
+    cost = None
+    if args.number == 2:
+        cost = exercises.CostAssumptions()
+        for field, value in (("model", args.model_to_cost), ("gpu", args.gpu), ("gpu_usd_per_hour", args.gpu_price),
+                             ("utilization", args.utilization), ("input_share", args.input_share)):
+            if value is not None:
+                setattr(cost, field, value)
+        if args.api:
+            cost.api_models = args.api
+        try:
+            from tools.common import catalog
+
+            cat = catalog()
+            cost.model = cat.model(cost.model).id
+            cost.gpu = cat.gpu(cost.gpu).id
+            cost.api_models = [cat.price(a).id for a in cost.api_models]
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        if not 0 < cost.utilization <= 1 or not 0 <= cost.input_share <= 1:
+            print("error: --utilization must be in (0, 1] and --input-share in [0, 1]", file=sys.stderr)
+            return EXIT_INVALID
+    try:
+        result = exercises.run(advisor, args.number, family=args.family, cost=cost)
+    except (ValueError, InputRejected) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        _print_json(result.as_dict())
+        return EXIT_OK
+    print(f"# Exercise {result.number}: {result.title}\n")
+    for turn in result.turns:
+        print(f"you> {turn['user']}\n")
+        print(turn["reply"] + "\n")
+    print(f"(thread {result.thread_id}; report: advisor report {result.thread_id} --format html -o report.html)")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from advisor import report
+
+    advisor = _advisor(args)
+    if advisor is None:
+        return EXIT_ERROR
+    try:
+        text = report.build(advisor, args.thread_id, args.format)
+    except report.ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        print(f"report written to {args.output}")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+def cmd_view(args: argparse.Namespace) -> int:
+    from advisor import views
+
+    try:
+        v = views.get(args.name)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.json:
+        _print_json(v["data"])
+    else:
+        print(v["markdown"])
+    if args.output:
+        fig = v.get("figure")
+        if fig is None:
+            print(f"error: view {args.name} has no chart to write", file=sys.stderr)
+            return EXIT_INVALID
+        fig.write_html(args.output, include_plotlyjs="inline")
+        print(f"chart written to {args.output}", file=sys.stderr)
+    return EXIT_OK
+
+
 def _agent_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--driver", choices=["auto", "hf", "openai", "offline"], default=None,
                    help="who drives the conversation: a local LLM (hf), an OpenAI-compatible server (openai), or "
@@ -356,6 +443,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--thread", default=None, help="conversation id to resume")
     _agent_options(p)
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("exercise", help="run a guided exercise: 1 chatbot model selection, 2 cost analysis, 3 benchmark research",
+                       description="Walk through one of the three exercises as a conversation with the advisor. "
+                                   "Exercise 2 takes editable assumptions; exercise 3 a family.")
+    p.add_argument("number", type=int, choices=[1, 2, 3])
+    p.add_argument("--family", default="llama", choices=["llama", "qwen", "mistral"], help="exercise 3: family to compare")
+    p.add_argument("--model-to-cost", default=None, help="exercise 2: open model to self-host (default llama 3.1 8b)")
+    p.add_argument("--gpu", default=None, help="exercise 2: GPU to run it on (default RTX 4090)")
+    p.add_argument("--gpu-price", type=float, default=None, help="exercise 2: $ per GPU-hour (default: catalog price)")
+    p.add_argument("--utilization", type=float, default=None, help="exercise 2: average busy share, 0-1 (default 0.5)")
+    p.add_argument("--input-share", type=float, default=None, help="exercise 2: share of tokens that are input (default 0.75)")
+    p.add_argument("--api", action="append", default=None, help="exercise 2: API to compare (repeatable), e.g. gpt-4o-mini")
+    p.add_argument("--json", action="store_true", help="print the turns and the summary as JSON")
+    _agent_options(p)
+    p.set_defaults(func=cmd_exercise)
+
+    p = sub.add_parser("report", help="export a conversation as a Markdown or self-contained HTML report")
+    p.add_argument("thread_id")
+    p.add_argument("--format", choices=["md", "html"], default="md")
+    p.add_argument("-o", "--output", default=None, help="write to this file instead of printing")
+    _agent_options(p)
+    p.set_defaults(func=cmd_report)
+
+    from advisor.views import VIEWS
+
+    p = sub.add_parser("view", help="the tutorial's tables from live data: " + ", ".join(VIEWS))
+    p.add_argument("name", choices=VIEWS)
+    p.add_argument("--json", action="store_true", help="print the data as JSON")
+    p.add_argument("-o", "--output", default=None, help="write the view's chart (if any) as a self-contained HTML file")
+    p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("serve", help="start the browser app, HTTP API and MCP server (http://127.0.0.1:7860)")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default localhost only)")

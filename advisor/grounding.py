@@ -8,6 +8,7 @@ rounding to the precision shown, after unit scaling (k, M, B, %), or within 0.5%
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -89,12 +90,33 @@ def _supported(value: float, shown: str, evidence: set[float]) -> bool:
     return False
 
 
+# The only characters that re.IGNORECASE matches to an ASCII letter but str.lower() does not map onto it.
+_PROBE = str.maketrans({"\u0130": "i", "\u0131": "i", "\u212a": "k", "\u017f": "s"})
+
+
+@functools.lru_cache(maxsize=16)
+def _names_with_digits(names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({n for n in names if n and re.search(r"\d", n)}, key=len, reverse=True))
+
+
+@functools.lru_cache(maxsize=8192)
+def _name_pattern(name: str) -> tuple[re.Pattern, tuple[str, ...] | None]:
+    """The compiled pattern for a name, and the pieces between its separators (ASCII names only): each piece is
+    matched literally, ignoring case, so a text that lacks one of them cannot contain the name."""
+    pattern = re.compile(re.escape(name).replace(r"\ ", r"[\s\-_]?").replace(r"\-", r"[\s\-_]?"), re.IGNORECASE)
+    pieces = tuple(p.lower() for p in re.split(r"[ \-]", name) if p) if name.isascii() and "\\" not in name else None
+    return pattern, pieces
+
+
 def strip_names(text: str, names: Iterable[str]) -> str:
     """Blank out catalog names so the digits inside them ("Qwen2.5-7B", "RTX 4090") are not read as figures."""
     out = text
-    for name in sorted({n for n in names if n and re.search(r"\d", n)}, key=len, reverse=True):
-        pattern = re.escape(name).replace(r"\ ", r"[\s\-_]?").replace(r"\-", r"[\s\-_]?")
-        out = re.sub(pattern, " ", out, flags=re.IGNORECASE)
+    probe = text.translate(_PROBE).lower()  # blanking only removes text, so a piece absent here is absent later
+    for name in _names_with_digits(tuple(names)):
+        pattern, pieces = _name_pattern(name)
+        if pieces is not None and not all(p in probe for p in pieces):
+            continue
+        out = pattern.sub(" ", out)
     return out
 
 

@@ -149,16 +149,13 @@ def compare_benchmarks(r: dict) -> str:
             cells.append(f"{_fmt(s['value'])} ({s['variant']})" if s else "not reported")
         rows.append(cells)
     parts.append(table(["Model", "Released", *[b["name"] for b in benches]], rows))
-    # improvement between consecutive versions, where both report the benchmark
-    deltas = []
-    t = r["table"]
-    for prev, cur in zip(t, t[1:]):
-        for b in benches:
-            a, c = prev["scores"].get(b["id"]), cur["scores"].get(b["id"])
-            if a and c and a["variant"] == c["variant"]:
-                deltas.append(f"{b['name']}: {prev['name']} {_fmt(a['value'])} -> {cur['name']} {_fmt(c['value'])}")
-    if deltas:
-        parts.append("Changes between versions (same variant):\n" + "\n".join(f"- {d}" for d in deltas[:12]))
+    names = {row["model"]: row["name"] for row in r["table"]}
+    changes = r.get("changes") or []
+    if changes:
+        parts.append("Changes between consecutive versions (same benchmark and variant):\n" + "\n".join(
+            f"- {c['benchmark']} ({c['variant']}): {names.get(c['from'], c['from'])} {_fmt(c['before'])} -> "
+            f"{names.get(c['to'], c['to'])} {_fmt(c['after'])} ({'+' if c['change'] >= 0 else ''}{_fmt(c['change'])})"
+            for c in changes[:15]))
     if r.get("missing"):
         parts.append(f"Not reported: {len(r['missing'])} model/benchmark pairs (shown as 'not reported').")
     parts.append("Settings differ between vendors; compare like with like. " + _sources(r, 6))

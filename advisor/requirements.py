@@ -26,7 +26,7 @@ USE_CASE_WORDS = [
     ("multilingual", r"multilingual|translat|many languages|several languages"),
     ("tool_use", r"\bagents?\b|agentic|function[- ]calling|tool[- ]?(use|calling)"),
     ("edge", r"\bedge\b|on[- ]device|mobile|phone|raspberry|embedded"),
-    ("chat", r"\bchat(bot)?\b|assistant|conversation"),
+    ("chat", r"\bchat(bot)?\b|assistant"),
 ]
 LANGUAGES = {
     "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it", "portuguese": "pt",
@@ -43,6 +43,7 @@ class Mentions:
     models: list[str] = field(default_factory=list)
     gpus: list[tuple[str, int | None]] = field(default_factory=list)  # (gpu id, count if stated)
     families: list[str] = field(default_factory=list)
+    apis: list[str] = field(default_factory=list)  # proprietary API price ids
 
 
 class _Scanner:
@@ -76,7 +77,22 @@ class _Scanner:
                 toks = tuple(normalize(name).split())
                 if toks:
                     self.families.setdefault(toks, f.id)
-        self.max_len = max(len(k) for k in [*self.models, *self.gpus, (0,)])
+        # proprietary API offers, by name ("GPT-4o mini", "gpt-4o-mini", "Claude Haiku")
+        self.apis: dict[tuple[str, ...], str] = {}
+        short: dict[tuple[str, ...], set[str]] = {}
+        for p in cat.prices.values():
+            if p.kind != "proprietary":
+                continue
+            for name in (p.model_name, p.id.split("/", 1)[-1]):
+                toks = tuple(normalize(name).split())
+                self.apis.setdefault(toks, p.id)
+                bare = tuple(t for t in toks if not t[0].isdigit())
+                if len(bare) >= 2:
+                    short.setdefault(bare, set()).add(p.id)
+        for toks, ids in short.items():
+            if len(ids) == 1:
+                self.apis.setdefault(toks, next(iter(ids)))
+        self.max_len = max(len(k) for k in [*self.models, *self.gpus, *self.apis, (0,)])
 
     def scan(self, text: str) -> Mentions:
         toks = normalize(text).split()
@@ -86,6 +102,9 @@ class _Scanner:
             hit = None
             for n in range(min(self.max_len, len(toks) - i), 0, -1):
                 key = tuple(toks[i:i + n])
+                if key in self.apis and (n > 1 or key[0] in ("o3",)):
+                    hit = ("api", self.apis[key], n)
+                    break
                 if key in self.models:
                     hit = ("model", self.models[key], n)
                     break
@@ -99,7 +118,9 @@ class _Scanner:
                 i += 1
                 continue
             kind, ident, n = hit
-            if kind == "model" and ident not in out.models:
+            if kind == "api" and ident not in out.apis:
+                out.apis.append(ident)
+            elif kind == "model" and ident not in out.models:
                 out.models.append(ident)
             elif kind == "family" and ident not in out.families:
                 out.families.append(ident)
@@ -215,6 +236,19 @@ def extract(text: str) -> dict:
     if m:
         req["budget_usd_per_month"] = round(_number(m.group(1), m.group(2)), 2)
 
+    m = re.search(r"\$\s?(\d+(?:\.\d+)?)\s*(?:an|per|/|a)\s*(?:gpu[- ])?(?:hour|hr|h)\b", t) or \
+        re.search(r"(\d+(?:\.\d+)?)\s*(?:usd|dollars?)\s*(?:an|per|/|a)\s*(?:gpu[- ])?(?:hour|hr|h)\b", t)
+    if m:
+        req["gpu_usd_per_hour"] = float(m.group(1))
+    m = re.search(r"(\d{1,3})\s*%\s*(?:busy|utili[sz]ation|utili[sz]ed|of the time|load)", t) or \
+        re.search(r"utili[sz]ation\s*(?:of|is|at|:)?\s*(\d{1,3})\s*%", t)
+    if m and 0 < int(m.group(1)) <= 100:
+        req["utilization"] = int(m.group(1)) / 100
+    m = re.search(r"(\d{1,3})\s*%\s*(?:of (?:the )?tokens (?:are )?)?input", t) or re.search(r"input share\s*(?:of|is|:)?\s*(0?\.\d+)", t)
+    if m:
+        v = float(m.group(1))
+        req["input_share"] = v / 100 if v > 1 else v
+
     # privacy and location
     if re.search(r"on[- ]?prem|data (can(no|')t|must not|may not|should not) leave|air[- ]?gapped|self[- ]host|private data|confidential|gdpr|hipaa|privacy", t):
         req["privacy"] = "self_hosted"
@@ -230,6 +264,8 @@ def extract(text: str) -> dict:
         req["mentioned_models"] = mentions.models
     if mentions.families:
         req["mentioned_families"] = mentions.families
+    if mentions.apis:
+        req["api_models"] = mentions.apis
     return req
 
 
@@ -248,6 +284,8 @@ def merge(old: dict | None, new: dict | None) -> dict:
             continue
         if key == "vram_gb" and value:
             out.pop("gpu", None)  # a plain memory size replaces a named GPU
+        if key == "use_case" and value == "chat" and out.get("use_case") == "customer_service":
+            continue  # "a chatbot" does not undo "customer service"
         if key == "gpu" and value:
             out.pop("vram_gb", None)
             out.pop("hardware", None)
@@ -282,6 +320,8 @@ def describe(req: dict) -> list[str]:
         "min_context": "Context (tokens)", "monthly_tokens": "Tokens a month", "budget_usd_per_month": "Budget ($/month)",
         "privacy": "Privacy", "languages": "Languages", "eu_entity": "Based in the EU", "hosted_service": "Offered as a service",
         "use_outputs_to_train_other_models": "Train other models on outputs", "proceed": "Proceed without more questions",
+        "api_models": "APIs to compare", "gpu_usd_per_hour": "GPU price ($/hour)", "utilization": "GPU utilisation",
+        "input_share": "Input share of tokens",
     }
     from tools.common import catalog
 

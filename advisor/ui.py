@@ -118,6 +118,42 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                         shortlist = gr.Dataframe(headers=SHORTLIST_COLUMNS, value=[], interactive=False, wrap=True,
                                                  elem_id="shortlist")
                         plot = gr.Plot(label="Chart", elem_id="chart")
+                        with gr.Row():
+                            report_md = gr.DownloadButton("Report (Markdown)", size="sm", elem_id="report-md")
+                            report_html = gr.DownloadButton("Report (HTML)", size="sm", elem_id="report-html")
+            with gr.Tab("Exercises", id="exercises"):
+                from advisor import exercises as ex
+
+                gr.Markdown("Guided walkthroughs of the tutorial's three exercises. Each runs as a conversation with the "
+                            "advisor (the same tools and driver as the chat); the summary and chart come from its tool results.")
+                with gr.Row():
+                    ex_choice = gr.Radio([f"{e.number}. {e.title}" for e in ex.EXERCISES.values()], value=f"1. {ex.EXERCISES[1].title}",
+                                         label="Exercise", elem_id="exercise-choice")
+                with gr.Accordion("Assumptions (exercise 2) and family (exercise 3)", open=False):
+                    with gr.Row():
+                        ex_model = gr.Dropdown(sorted(cat.models), value="llama-3.1-8b", label="Model to self-host")
+                        ex_gpu = gr.Dropdown(sorted(cat.gpus), value="rtx-4090", label="GPU")
+                        ex_price = gr.Number(value=None, label="GPU $/hour (empty: catalog price)", minimum=0)
+                        ex_util = gr.Slider(0.05, 1.0, value=0.5, step=0.05, label="Utilisation")
+                        ex_share = gr.Slider(0.0, 1.0, value=0.75, step=0.05, label="Input share")
+                    ex_apis = gr.Dropdown(sorted(p.id for p in cat.prices.values() if p.kind == "proprietary"),
+                                          value=["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-haiku-4.5"],
+                                          multiselect=True, label="APIs to compare")
+                    ex_family = gr.Radio(list(ex.FAMILY_VERSIONS), value="llama", label="Family (exercise 3)")
+                ex_run = gr.Button("Run walkthrough", variant="primary", elem_id="exercise-run")
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        ex_chat = gr.Chatbot(label="Walkthrough", height=520, elem_id="exercise-chat", feedback_options=None)
+                    with gr.Column(scale=2):
+                        ex_summary = gr.Markdown(elem_id="exercise-summary")
+                        ex_plot = gr.Plot(label="Chart")
+            with gr.Tab("Views", id="views"):
+                from advisor import views as vw
+
+                gr.Markdown("The tutorial's tables, computed from the catalog and the tools.")
+                view_choice = gr.Dropdown(list(vw.VIEWS), value="families", label="View", elem_id="view-choice")
+                view_md = gr.Markdown(elem_id="view")
+                view_plot = gr.Plot(label="Chart")
             with gr.Tab("Catalog", id="catalog"):
                 families = sorted({m.family for m in cat.models.values()})
                 with gr.Row():
@@ -199,14 +235,58 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
             df = pd.DataFrame(rows, columns=["model", "family", "params_b", "active_params_b", "context", "licence", "released"])
             return df, charts.quality_vs_size(benchmark, model_ids=ids)
 
+        def make_reports(tid: str):
+            import tempfile
+            from pathlib import Path
+
+            from advisor import report
+
+            if not tid or not advisor.history(tid):
+                return gr.skip(), gr.skip()
+            folder = Path(tempfile.mkdtemp(prefix="advisor-report-"))
+            md_path, html_path = folder / f"advisor-report-{tid}.md", folder / f"advisor-report-{tid}.html"
+            md_path.write_text(report.to_markdown(advisor, tid), encoding="utf-8")
+            html_path.write_text(report.to_html(advisor, tid), encoding="utf-8")
+            return str(md_path), str(html_path)
+
+        def run_walkthrough(choice, model, gpu, price, util, share, apis, family):
+            from advisor import exercises as ex
+
+            number = int(str(choice).split(".", 1)[0])
+            cost = ex.CostAssumptions(model=model, gpu=gpu, gpu_usd_per_hour=float(price) if price else None,
+                                      utilization=float(util), input_share=float(share), api_models=list(apis or [])) if number == 2 else None
+            try:
+                result = ex.run(advisor, number, family=family, cost=cost)
+            except (ValueError, InputRejected) as exc:
+                return [gr.ChatMessage(role="assistant", content=f"⚠️ {exc}")], "", None
+            msgs = []
+            for turn in result.turns:
+                msgs.append(gr.ChatMessage(role="user", content=turn["user"]))
+                for call in turn["tool_calls"]:
+                    msgs.append(_tool_message({"name": call["name"], "args": call["args"], "result": call["result"],
+                                               "id": call["id"]}, "done", call.get("duration_s")))
+                msgs.append(gr.ChatMessage(role="assistant", content=turn["reply"]))
+            return msgs, _summary_md(result), _chart_for_thread(advisor, result.thread_id)
+
+        def show_view(name):
+            from advisor import views as vw
+
+            v = vw.get(name)
+            return v["markdown"], v.get("figure")
+
         outputs = [chatbot, box, req_md, shortlist, plot, thread, thread_store]
         submit_args = dict(fn=respond, inputs=[box, chatbot, thread], outputs=outputs, api_visibility="private")
-        box.submit(**submit_args)
-        send.click(**submit_args)
+        box.submit(**submit_args).then(make_reports, inputs=[thread], outputs=[report_md, report_html], api_visibility="private")
+        send.click(**submit_args).then(make_reports, inputs=[thread], outputs=[report_md, report_html], api_visibility="private")
+        ex_run.click(run_walkthrough, inputs=[ex_choice, ex_model, ex_gpu, ex_price, ex_util, ex_share, ex_apis, ex_family],
+                     outputs=[ex_chat, ex_summary, ex_plot], api_visibility="private")
+        view_choice.change(show_view, inputs=[view_choice], outputs=[view_md, view_plot], api_visibility="private")
+        demo.load(show_view, inputs=[view_choice], outputs=[view_md, view_plot], api_visibility="private")
         new.click(start_new, outputs=[thread, thread_store, chatbot, req_md, shortlist, plot, thread_label, box],
                   api_visibility="private")
         demo.load(load_thread, inputs=[thread_store],
-                  outputs=[thread, thread_store, chatbot, req_md, shortlist, plot, thread_label], api_visibility="private")
+                  outputs=[thread, thread_store, chatbot, req_md, shortlist, plot, thread_label], api_visibility="private"
+                  ).then(make_reports, inputs=[thread], outputs=[report_md, report_html], api_visibility="private")
         filters = [fam, lic, size, ctx, bench]
         for f in filters:
             f.change(browse, inputs=filters, outputs=[catalog_table, catalog_plot], api_visibility="private")
@@ -229,6 +309,36 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
         gr.api(chat_api, api_name="chat")
         _register_mcp_tools()
     return demo
+
+
+def _summary_md(result) -> str:
+    """The walkthrough's conclusion, laid out from the tool results it collected."""
+    from advisor import render
+
+    s = result.summary
+    if result.number == 1:
+        if not s.get("top3"):
+            return "The walkthrough did not reach a shortlist; see the conversation."
+        parts = ["### Top three"]
+        for i, m in enumerate(s["top3"], 1):
+            lines = [f"**{i}. {m['name']}** (score {m['score']})",
+                     f"- fit: {m['fit']['quantization']}, about {m['fit']['memory_gb']} GB",
+                     f"- licence: {m['license']['name']}, {m['license']['verdict'].replace('_', ' ')}"
+                     + (f" ({'; '.join(m['license']['conditions'][:2])})" if m['license']['conditions'] else ""),
+                     "- benchmarks: " + ", ".join(f"{k} {v}" for k, v in m["benchmarks"].items())]
+            if m.get("cost"):
+                lines.append("- cost a month: " + "; ".join(f"{o['name']}: ${o['monthly_usd']:,}" for o in m["cost"]["self_hosted"]))
+            parts.append("\n".join(lines))
+        return "\n\n".join(parts)
+    if result.number == 2:
+        if "volumes" not in s:
+            return s.get("note", "")
+        return render.estimate_cost({k: s[k] for k in ("monthly_tokens", "options", "break_even", "assumptions")}
+                                    | {"table": s["volumes"], "cheapest": s["cheapest_at_volume"]})
+    if "table" not in s:
+        return s.get("note", "")
+    return render.compare_benchmarks({"benchmarks": [{"id": b, "name": b} for b in s["benchmarks"]], "table": s["table"],
+                                      "changes": s["changes"], "missing": s["missing"], "sources": s["sources"]})
 
 
 def _register_mcp_tools() -> None:

@@ -222,3 +222,20 @@ def test_browser_conversation(server):
         page.wait_for_selector("text=Tool: select_models", timeout=60_000)
         assert "commercially usable coding model" in page.inner_text("#chat")
         browser.close()
+
+
+def test_exercise_report_and_view_endpoints(server):
+    ex = httpx.post(server.url + "/api/exercises/2", timeout=120, json={"gpu_usd_per_hour": 0.8, "utilization": 0.4})
+    assert ex.status_code == 200
+    body = ex.json()
+    assert body["summary"]["arguments"]["gpu_usd_per_hour"] == 0.8
+    rep = httpx.get(server.url + f"/api/threads/{body['thread_id']}/report", params={"format": "html"}, timeout=60)
+    assert rep.status_code == 200 and rep.headers["content-type"].startswith("text/html") and "Cost" in rep.text
+    md = httpx.get(server.url + f"/api/threads/{body['thread_id']}/report", timeout=60)
+    assert md.status_code == 200 and md.text.startswith("# Open LLM Advisor report")
+    assert httpx.get(server.url + "/api/threads/unknown-thread/report").status_code == 404
+    assert httpx.post(server.url + "/api/exercises/4", json={}).status_code == 404
+    bad = httpx.post(server.url + "/api/exercises/2", json={"utilization": 3})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "utilization"
+    view = httpx.get(server.url + "/api/views/hardware", timeout=60).json()
+    assert view["data"] and "Hardware" in view["title"]

@@ -243,10 +243,19 @@ def compare_benchmarks(models: list[str], benchmarks: list[str] | None = None) -
             else:
                 missing.append({"model": m.id, "benchmark": b, "note": "not reported"})
         table.append(row)
+    changes = []
+    for prev, cur in zip(table, table[1:]):
+        for b in bench_ids:
+            a, c = prev["scores"].get(b), cur["scores"].get(b)
+            if a and c and a["variant"] == c["variant"]:
+                changes.append({"benchmark": b, "from": prev["model"], "to": cur["model"], "variant": a["variant"],
+                                "before": a["value"], "after": c["value"], "change": round(c["value"] - a["value"], 2)})
     return {
         "benchmarks": [{"id": b, "name": cat.benchmarks[b].name, "category": cat.benchmarks[b].category} for b in bench_ids],
         "table": table,
+        "changes": changes,
         "missing": missing,
-        "assumptions": ["scores are the vendors' own, in the setting shown; settings differ between vendors, so compare like with like"],
+        "assumptions": ["scores are the vendors' own, in the setting shown; settings differ between vendors, so compare like with like",
+                        "changes compare consecutive models in the order given, on the same benchmark and variant"],
         "sources": list(dict.fromkeys(sources)),
     }

@@ -17,7 +17,7 @@ LICENSE_COLORS = {
 
 def _layout(fig, title: str):
     fig.update_layout(title=title, template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=420,
-                      legend=dict(orientation="h", yanchor="bottom", y=-0.35))
+                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
     return fig
 
 

@@ -120,7 +120,9 @@ def score_model(m: Model, use_case: str, dist: dict[str, list[float]]) -> Scored
 
 def _synthetic_gpu(vram_gb: float) -> Gpu:
     return Gpu.model_construct(
-        id="custom", name=f"{vram_gb:g} GB GPU", memory_gb=vram_gb, memory_bandwidth_gbps=1.0,
+        id="custom", name=f"{vram_gb:g} GB GPU", memory_gb=vram_gb, memory_bandwidth_gbps=1.0, segment="consumer",
+        vendor="NVIDIA", aliases=[], unverified=[], notes=None, fp16_tflops=None, int8_tops=None, tdp_w=None, launch=None,
+        unified_memory=False,
         usable_memory_fraction=1.0, fp8=False, cloud_hourly=[], purchase=None, sources={}, cite={},
     )
 

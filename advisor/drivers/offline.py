@@ -27,7 +27,7 @@ INTENTS = {
     "license": r"licen[cs]|commercial(ly)?|allowed|can (i|we) use|legal|terms of use|\bmau\b|distil|train .* on (its )?outputs|redistribut",
     "memory": r"memory|vram|\bfit|how much (gpu|ram)|\bgb\b|run .+ on|enough (gpu|memory)",
     "speed": r"tokens? ?(/|per) ?s|tok/s|how fast|speed|throughput|latency",
-    "cost": r"\bcosts?\b|price|pricing|cheap|break[- ]?even|\$|budget|spend|\bapi\b|per month|a month",
+    "cost": r"\bcosts?\b|price|pricing|cheap|break[- ]?even|\$|budget|spend|\bapis?\b|expensive|afford",
     "compare": r"compar|versus|\bvs\.?\b|better than|differen|improv|benchmark|progress|evolution|versions?",
     "deploy": r"deploy|serv(e|ing)|vllm|llama\.?cpp|ollama|production|how (do|should|can) (i|we) run|set ?up|quantiz",
     "info": r"tell me about|what is|what's|info(rmation)? (on|about)|details|specs?|context (length|window) of",
@@ -73,6 +73,16 @@ def _results(turn: list[BaseMessage]) -> list[tuple[str, dict]]:
     return out
 
 
+def _previous_recommendations(messages: list[BaseMessage]) -> list[dict]:
+    for msg in reversed(messages):
+        if isinstance(msg, ToolMessage) and msg.name == "select_models":
+            try:
+                return json.loads(_text(msg)).get("recommendations", [])
+            except (json.JSONDecodeError, AttributeError):
+                return []
+    return []
+
+
 def _previous_shortlist(messages: list[BaseMessage]) -> list[str]:
     """Model ids of the latest select_models result in the whole conversation."""
     for msg in reversed(messages):
@@ -109,7 +119,7 @@ def _lineage_models(families: list[str], text: str) -> list[str]:
             continue
         if target is None:
             # comparable sizes across versions: the size closest to the other families' common size
-            best = max(models, key=lambda x: (min(x.params_b, 80), -abs(x.params_b - 70)))
+            best = min(models, key=lambda x: abs(x.params_b - 70))
         else:
             best = min(models, key=lambda x: abs(x.params_b - target))
         picks.append(best)
@@ -135,6 +145,10 @@ class Planner:
         models = self.latest.get("mentioned_models", [])
         if "compare" in found and (len(models) >= 2 or self.latest.get("mentioned_families")):
             found = ["compare"] + [f for f in found if f in ("license",)]
+        elif "compare" in found:
+            found.remove("compare")  # "compare the costs", "compare with GPT-4o": not a benchmark comparison
+            if any(k in self.latest for k in ("api_models", "gpu_usd_per_hour", "utilization", "input_share")) and "cost" not in found:
+                found.append("cost")
         if not models:
             # model-specific questions need a model; fall back to the shortlist of this conversation
             shortlist = _previous_shortlist(self.messages)
@@ -154,7 +168,15 @@ class Planner:
                 "type": "tool_call"}
 
     def models_in_focus(self) -> list[str]:
-        return self.latest.get("mentioned_models") or _previous_shortlist(self.messages)[:1]
+        if self.latest.get("mentioned_models"):
+            return self.latest["mentioned_models"]
+        shortlist = _previous_shortlist(self.messages)
+        m = re.search(r"\b(these|those|the|top|first|all)\s+(two|three|four|five|\d)\b|\b(shortlist|each of them|all of them|them all)\b", self.text)
+        if m:
+            word = m.group(2)
+            n = int(word) if word and word.isdigit() else {"two": 2, "three": 3, "four": 4, "five": 5}.get(word or "", 3)
+            return shortlist[:n]
+        return shortlist[:1]
 
     def previous_calls(self) -> list[dict]:
         """Tool calls of the previous turn (for follow-ups such as "and at 32k context?")."""
@@ -174,6 +196,8 @@ class Planner:
             "monthly_active_users": latest.get("monthly_active_users"), "quantization": _quant(self.text),
             "eu_entity": latest.get("eu_entity"), "licenses": latest.get("licenses"), "use_case": latest.get("use_case"),
             "vram_gb": latest.get("vram_gb"), "languages": latest.get("languages"),
+            "gpu_usd_per_hour": latest.get("gpu_usd_per_hour"), "utilization": latest.get("utilization"),
+            "input_share": latest.get("input_share"), "api_models": latest.get("api_models"),
         }
         calls = []
         for old in self.previous_calls():
@@ -224,8 +248,9 @@ class Planner:
                                                        "monthly_tokens": r.get("monthly_tokens"),
                                                        "concurrency": _concurrency(self.text),
                                                        "context_length": self._ctx(models[0])}))
-        if "cost" in intents and not calls:
-            calls.append(self.cost_call(models[0] if models else None))
+        if "cost" in intents and (not calls or len(models) > 1):
+            for mid in (models[:3] or [None]):
+                calls.append(self.cost_call(mid))
         if "info" in intents and models and not calls:
             calls.append(self.call("get_model", {"model": models[0]}))
         if "gpus" in intents and not calls:
@@ -265,14 +290,22 @@ class Planner:
             "use_case": r.get("use_case"), "gpu": r.get("gpu"), "vram_gb": r.get("vram_gb"), "num_gpus": r.get("num_gpus"),
             "min_context": r.get("min_context"), "licenses": r.get("licenses"), "commercial": r.get("commercial"),
             "monthly_active_users": r.get("monthly_active_users"), "languages": r.get("languages"),
-            "eu_entity": r.get("eu_entity"), "top_k": 3 if r.get("use_case") == "customer_service" else 5,
+            "eu_entity": r.get("eu_entity"), "top_k": _top_k(self.text, 3 if r.get("use_case") == "customer_service" else 5),
         })
 
     def cost_call(self, model: str | None) -> dict:
         r = self.req
+        quant = _quant(self.text) or ("q4_k_m" if r.get("gpu") else "bf16")
+        if model and r.get("gpu"):
+            # the format the shortlist chose for this model on the user's GPU, if there is one
+            for rec in _previous_recommendations(self.messages):
+                if rec.get("model") == model:
+                    quant = rec.get("quantization", quant)
         return self.call("estimate_cost", {
             "monthly_tokens": r.get("monthly_tokens") or 10_000_000, "model": model, "gpu": r.get("gpu"),
-            "num_gpus": r.get("num_gpus"), "quantization": _quant(self.text) or ("q4_k_m" if r.get("gpu") else "bf16"),
+            "num_gpus": r.get("num_gpus"), "quantization": quant, "api_models": r.get("api_models"),
+            "gpu_usd_per_hour": r.get("gpu_usd_per_hour"), "utilization": r.get("utilization"),
+            "input_share": r.get("input_share"),
         })
 
     def follow_up(self) -> AIMessage | None:
@@ -329,7 +362,8 @@ class Planner:
 _ACCEPTS = {
     "estimate_memory": ("context_length", "gpu", "num_gpus", "quantization"),
     "estimate_throughput": ("gpu", "num_gpus", "quantization", "context_length"),
-    "estimate_cost": ("monthly_tokens", "gpu", "num_gpus", "quantization"),
+    "estimate_cost": ("monthly_tokens", "gpu", "num_gpus", "quantization", "gpu_usd_per_hour", "utilization",
+                      "input_share", "api_models"),
     "plan_deployment": ("gpu", "num_gpus", "monthly_tokens", "context_length"),
     "check_license": ("commercial", "monthly_active_users", "eu_entity"),
     "select_models": ("min_context", "gpu", "num_gpus", "vram_gb", "commercial", "monthly_active_users", "licenses",
@@ -341,6 +375,15 @@ def _known(req: dict) -> list[str]:
     from advisor.requirements import describe
 
     return describe(req)
+
+
+def _top_k(text: str, default: int) -> int:
+    m = re.search(r"\btop\s+(\d{1,2}|two|three|four|five|ten)\b", text)
+    if not m:
+        return default
+    word = m.group(1)
+    n = int(word) if word.isdigit() else {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}[word]
+    return max(1, min(n, 20))
 
 
 def _concurrency(text: str) -> int:

@@ -1,0 +1,198 @@
+"""The three guided exercises, as scripted conversations with the advisor.
+
+Each walkthrough sends its steps to the advisor in one thread (with whichever driver is active)
+and then summarises what the tools returned. Nothing in a summary is computed here except
+selections among tool results; every figure is a field of one.
+
+1. model selection for a customer-service chatbot
+2. cost at 1M / 10M / 100M tokens a month, self-hosted vs APIs, with break-even
+3. benchmark research across versions of a family
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from advisor.service import Advisor, new_thread_id
+
+FAMILY_VERSIONS = {
+    "llama": ("Llama 2, Llama 3, Llama 3.1 and Llama 3.3", ["llama-2-70b", "llama-3-70b", "llama-3.1-70b", "llama-3.3-70b"]),
+    "qwen": ("Qwen, Qwen2.5 and Qwen3", ["qwen-72b", "qwen2.5-72b", "qwen3-32b", "qwen3-235b-a22b"]),
+    "mistral": ("Mistral 7B, Mistral NeMo and Mistral Small 3", ["mistral-7b-v0.1", "mistral-nemo-12b", "mistral-small-3-24b", "mistral-small-3.1-24b"]),
+}
+
+
+@dataclass
+class CostAssumptions:
+    model: str = "llama-3.1-8b"
+    gpu: str = "rtx-4090"
+    gpu_usd_per_hour: float | None = None
+    utilization: float = 0.5
+    input_share: float = 0.75
+    api_models: list[str] = field(default_factory=lambda: ["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-haiku-4.5"])
+
+
+@dataclass
+class Exercise:
+    number: int
+    title: str
+    goal: str
+
+
+EXERCISES = {
+    1: Exercise(1, "Model selection for a customer-service chatbot",
+                "Gather the requirements step by step, run the selection, and end with the top three models, each "
+                "justified from the tool results (fit, licence verdict, benchmarks, cost)."),
+    2: Exercise(2, "Cost analysis at 1M, 10M and 100M tokens a month",
+                "Cost of self-hosting an open model (own GPU and rented GPU) against proprietary APIs, the break-even "
+                "volume, and a chart of cost vs volume; every assumption stated and editable."),
+    3: Exercise(3, "Benchmark research across model versions",
+                "Pick a family and compare its versions benchmark by benchmark, with the improvement, the source of "
+                "each score, and what is not reported."),
+}
+
+
+def steps_for(number: int, *, family: str = "llama", cost: CostAssumptions | None = None) -> list[str]:
+    if number == 1:
+        return [
+            "I want to choose an open model for a customer-service chatbot.",
+            "It must answer in English, German and French, about 20M tokens a month, and reply fast. We have two L40S GPUs.",
+            "It is commercial: about 200k monthly active users. Customer data must stay on our servers.",
+            "Conversations get long, so we need 32k context for the history. Shortlist the top three.",
+            "For these three, check the licence for our use and the monthly cost.",
+        ]
+    if number == 2:
+        c = cost or CostAssumptions()
+        from tools.common import catalog
+
+        cat = catalog()
+        model_name = cat.model(c.model).name
+        gpu_name = cat.gpu(c.gpu).name
+        apis = " and ".join(cat.prices[p].model_name for p in c.api_models if p in cat.prices) or "the usual APIs"
+        assumptions = [f"{int(round(c.utilization * 100))}% busy", f"{int(round(c.input_share * 100))}% input"]
+        if c.gpu_usd_per_hour is not None:
+            assumptions.insert(0, f"GPU at ${c.gpu_usd_per_hour} an hour")
+        return [
+            f"What does {model_name} cost at 10M tokens a month on {gpu_name}, compared with {apis}? "
+            f"Assume {', '.join(assumptions)}.",
+        ]
+    if number == 3:
+        if family not in FAMILY_VERSIONS:
+            raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILY_VERSIONS)}")
+        label, _ = FAMILY_VERSIONS[family]
+        return [f"Compare {label} on benchmarks."]
+    raise ValueError("exercise must be 1, 2 or 3")
+
+
+@dataclass
+class WalkthroughResult:
+    number: int
+    title: str
+    thread_id: str
+    turns: list[dict]
+    summary: dict
+
+    def as_dict(self) -> dict:
+        return {"exercise": self.number, "title": self.title, "thread_id": self.thread_id, "turns": self.turns,
+                "summary": self.summary}
+
+
+def run(advisor: Advisor, number: int, *, family: str = "llama", cost: CostAssumptions | None = None,
+        thread_id: str | None = None) -> WalkthroughResult:
+    """Play the exercise's steps through the advisor and summarise the tool results."""
+    if number not in EXERCISES:
+        raise ValueError("exercise must be 1, 2 or 3")
+    thread_id = thread_id or f"exercise-{number}-{new_thread_id()[:12]}"
+    turns = []
+    if number == 3:
+        _, ids = FAMILY_VERSIONS.get(family, (None, None)) if family in FAMILY_VERSIONS else (None, None)
+        if ids is None:
+            raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILY_VERSIONS)}")
+    for text in steps_for(number, family=family, cost=cost):
+        r = advisor.ask(text, thread_id=thread_id)
+        turns.append({"user": text, "reply": r.reply, "tool_calls": [t.as_dict() for t in r.tool_calls]})
+    if number == 2 and cost is not None:
+        turns.extend(_cost_by_tool(advisor, cost, thread_id, turns))
+    if number == 3:
+        turns.extend(_ensure_versions(advisor, family, thread_id, turns))
+    summary = {1: summarise_selection, 2: summarise_cost, 3: summarise_versions}[number](turns)
+    return WalkthroughResult(number, EXERCISES[number].title, thread_id, turns, summary)
+
+
+def _calls(turns: list[dict], name: str) -> list[dict]:
+    return [c for t in turns for c in t["tool_calls"] if c["name"] == name and "error" not in c["result"]]
+
+
+def _cost_by_tool(advisor: Advisor, cost: CostAssumptions, thread_id: str, turns: list[dict]) -> list[dict]:
+    """If the driver did not pass every editable assumption, ask once more with all of them spelled out."""
+    done = _calls(turns, "estimate_cost")
+    if done and done[-1]["args"].get("utilization", 0.5) == cost.utilization and \
+            done[-1]["args"].get("input_share", 0.75) == cost.input_share and \
+            (cost.gpu_usd_per_hour is None or done[-1]["args"].get("gpu_usd_per_hour") == cost.gpu_usd_per_hour):
+        return []
+    text = (f"Use exactly: utilisation {int(round(cost.utilization * 100))}%, {int(round(cost.input_share * 100))}% input"
+            + (f", GPU at ${cost.gpu_usd_per_hour} an hour" if cost.gpu_usd_per_hour is not None else "") + ".")
+    r = advisor.ask(text, thread_id=thread_id)
+    return [{"user": text, "reply": r.reply, "tool_calls": [t.as_dict() for t in r.tool_calls]}]
+
+
+def _ensure_versions(advisor: Advisor, family: str, thread_id: str, turns: list[dict]) -> list[dict]:
+    if _calls(turns, "compare_benchmarks"):
+        return []
+    _, ids = FAMILY_VERSIONS[family]
+    text = "Compare " + ", ".join(ids) + " on benchmarks."
+    r = advisor.ask(text, thread_id=thread_id)
+    return [{"user": text, "reply": r.reply, "tool_calls": [t.as_dict() for t in r.tool_calls]}]
+
+
+def summarise_selection(turns: list[dict]) -> dict:
+    selections = _calls(turns, "select_models")
+    if not selections:
+        return {"top3": [], "note": "the advisor did not run a selection"}
+    sel = selections[-1]
+    recs = sel["result"]["recommendations"][:3]
+    licences = {c["args"].get("model"): c["result"] for c in _calls(turns, "check_license")}
+    costs = {c["args"].get("model"): c["result"] for c in _calls(turns, "estimate_cost")}
+    top = []
+    for rec in recs:
+        lic = licences.get(rec["model"])
+        cost = costs.get(rec["model"])
+        entry = {
+            "model": rec["model"], "name": rec["name"], "score": rec["score"],
+            "fit": {"quantization": rec["quantization"], "memory_gb": rec["memory_gb"]},
+            "benchmarks": rec["benchmarks_used"],
+            "license": {"verdict": (lic or {}).get("verdict", rec["license_verdict"]),
+                        "conditions": (lic or {}).get("conditions", rec["license_conditions"]),
+                        "name": rec["license"]["name"]},
+            "reasons": rec["reasons"],
+        }
+        if cost:
+            own = [o for o in cost["options"] if o["kind"] != "api"]
+            entry["cost"] = {"monthly_tokens": cost["monthly_tokens"],
+                             "self_hosted": [{"name": o["name"], "monthly_usd": o["monthly_usd"]} for o in own],
+                             "cheapest": cost["cheapest"]}
+        top.append(entry)
+    return {"requirements_used": sel["args"], "top3": top, "excluded": sel["result"]["excluded"][:5],
+            "assumptions": sel["result"]["assumptions"]}
+
+
+def summarise_cost(turns: list[dict]) -> dict:
+    runs = _calls(turns, "estimate_cost")
+    if not runs:
+        return {"note": "the advisor did not run a cost estimate"}
+    r = runs[-1]["result"]
+    return {"arguments": runs[-1]["args"], "volumes": r["table"], "break_even": r["break_even"],
+            "cheapest_at_volume": r["cheapest"], "assumptions": r["assumptions"],
+            "option_assumptions": {o["name"]: o["assumptions"] for o in r["options"]}, "curve": r["curve"],
+            "monthly_tokens": r["monthly_tokens"], "options": r["options"]}
+
+
+def summarise_versions(turns: list[dict]) -> dict:
+    runs = _calls(turns, "compare_benchmarks")
+    if not runs:
+        return {"note": "the advisor did not compare benchmarks"}
+    r = runs[-1]["result"]
+    table = r["table"]
+    changes = r.get("changes", [])
+    return {"models": [row["model"] for row in table], "benchmarks": [b["id"] for b in r["benchmarks"]],
+            "table": table, "changes": changes, "missing": r["missing"], "sources": r["sources"]}
