@@ -183,22 +183,7 @@ class Catalog:
     def gpus_df(self) -> pd.DataFrame:
         import pandas as pd
 
-        rows = [
-            {
-                "id": g.id,
-                "name": g.name,
-                "segment": g.segment,
-                "memory_gb": g.memory_gb,
-                "memory_bandwidth_gbps": g.memory_bandwidth_gbps,
-                "fp16_tflops": g.fp16_tflops,
-                "int8_tops": g.int8_tops,
-                "tdp_w": g.tdp_w,
-                "purchase_usd": g.purchase.usd if g.purchase else None,
-                "cloud_usd_per_hour": min((p.usd for p in g.cloud_hourly), default=None),
-            }
-            for g in self.gpus.values()
-        ]
-        return pd.DataFrame(rows).set_index("id")
+        return pd.DataFrame([gpu_row(g) for g in self.gpus.values()]).set_index("id")
 
     def licenses_df(self) -> pd.DataFrame:
         import pandas as pd
@@ -220,6 +205,26 @@ class Catalog:
                 }
             )
         return pd.DataFrame(rows).set_index("id")
+
+
+def gpu_row(g: Gpu) -> dict:
+    """A GPU's figures as one flat row (the cheapest rental offer where the catalog has several)."""
+    cheapest = min(g.cloud_hourly, key=lambda p: p.usd) if g.cloud_hourly else None
+    return {
+        "id": g.id,
+        "name": g.name,
+        "segment": g.segment,
+        "memory_gb": g.memory_gb,
+        "memory_bandwidth_gbps": g.memory_bandwidth_gbps,
+        "fp16_tflops": g.fp16_tflops,
+        "int8_tops": g.int8_tops,
+        "fp8": g.fp8,
+        "tdp_w": g.tdp_w,
+        "purchase_usd": g.purchase.usd if g.purchase else None,
+        "purchase_as_of": g.purchase.as_of.isoformat() if g.purchase else None,
+        "cloud_usd_per_hour": cheapest.usd if cheapest else None,
+        "cloud_offer": f"{cheapest.kind}, as of {cheapest.as_of}" if cheapest else None,
+    }
 
 
 _lock = threading.Lock()

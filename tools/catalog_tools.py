@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from catalog.query import normalize
+from catalog.query import gpu_row, normalize
 from catalog.schema import Model
 from tools import common
 from tools.errors import InvalidInput
@@ -159,23 +159,7 @@ def list_gpus(segment: str | None = None, min_memory_gb: float | None = None) ->
             continue
         if min_memory_gb is not None and g.memory_gb < min_memory_gb:
             continue
-        cheapest = min(g.cloud_hourly, key=lambda p: p.usd) if g.cloud_hourly else None
-        rows.append({
-            "id": g.id,
-            "name": g.name,
-            "segment": g.segment,
-            "memory_gb": g.memory_gb,
-            "memory_bandwidth_gbps": g.memory_bandwidth_gbps,
-            "fp16_tflops": g.fp16_tflops,
-            "int8_tops": g.int8_tops,
-            "fp8": g.fp8,
-            "tdp_w": g.tdp_w,
-            "purchase_usd": g.purchase.usd if g.purchase else None,
-            "purchase_as_of": g.purchase.as_of.isoformat() if g.purchase else None,
-            "cloud_usd_per_hour": cheapest.usd if cheapest else None,
-            "cloud_offer": f"{cheapest.kind}, as of {cheapest.as_of}" if cheapest else None,
-            "sources": list(dict.fromkeys(s.url for s in g.sources.values())),
-        })
+        rows.append({**gpu_row(g), "sources": list(dict.fromkeys(s.url for s in g.sources.values()))})
     return {"gpus": rows, "count": len(rows)}
 
 
