@@ -127,9 +127,8 @@ class _Scanner:
             elif kind == "gpu":
                 count = _count_before(toks, i)
                 # "4090s" normalizes to "4090 s": a plural after the name also says "more than one"
-                if count is None and i + n < len(toks) and toks[i + n] == "s":
-                    count = None
-                out.gpus.append((ident, count))
+                plural = i + n < len(toks) and toks[i + n] == "s"
+                out.gpus.append((ident, count if count is not None else (None if plural else 1)))
             i += n
         return out
 
@@ -188,10 +187,17 @@ def extract(text: str) -> dict:
     if mentions.gpus:
         gid, count = mentions.gpus[-1]
         req["gpu"] = gid
-        req["num_gpus"] = count or 1
+        if count is not None:
+            req["num_gpus"] = count  # "H100s" with no number leaves the count to the tools
     m = re.search(r"(\d{1,4}(?:\.\d)?)\s*(?:gb|gib|g)\b\s*(?:of\s+)?(?:vram|gpu|graphics|video memory|card)?", t)
     if m and not mentions.gpus and re.search(r"vram|gpu|graphics|card|video memory|memory", t):
         req["vram_gb"] = float(m.group(1))
+    mac = re.search(r"\b(mac ?book|mac ?studio|mac ?mini|imac|\bmac\b|apple silicon|m[1-4] (pro|max|ultra))", t)
+    if mac and not mentions.gpus:
+        m = re.search(r"(\d{1,3})\s*(?:gb|gib|g)\b", t)
+        if m:
+            req["vram_gb"] = float(m.group(1))
+        req["hardware"] = "apple"
     if re.search(r"\b(no gpu|without (a )?gpu|cpu[- ]only|don'?t have (a|any) gpu|only (a )?cpu)\b", t):
         req["gpu"] = None
         req["hardware"] = "none"
@@ -289,6 +295,8 @@ def merge(old: dict | None, new: dict | None) -> dict:
         if key == "gpu" and value:
             out.pop("vram_gb", None)
             out.pop("hardware", None)
+            if "num_gpus" not in (new or {}):
+                out.pop("num_gpus", None)
         out[key] = value
     return out
 

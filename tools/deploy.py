@@ -98,7 +98,10 @@ def plan_deployment(
             if num_gpus:
                 n = num_gpus if estimate(m, q, engine, ctx, 1, 2.0, num_gpus).per_gpu <= usable_bytes(g) else None
             else:
-                n = next((k for k in (1, 2, 4, 8) if estimate(m, q, engine, ctx, 1, 2.0, k).per_gpu <= usable_bytes(g)), None)
+                fitting = [k for k in (1, 2, 4, 8) if estimate(m, q, engine, ctx, 1, 2.0, k).per_gpu <= usable_bytes(g)]
+                # the fewest GPUs that also hold the KV cache of every concurrent request, else the fewest that fit
+                n = next((k for k in fitting if throughput(m, q, g, engine, concurrency, ctx, k)["max_concurrent_sequences"]
+                          >= concurrency), fitting[0] if fitting else None)
             if n is None:
                 rejected.append(f"{engine} {qid}: does not fit {num_gpus or 8} x {g.name} at {ctx} tokens")
                 continue
@@ -115,7 +118,7 @@ def plan_deployment(
         if need_tps and t["aggregate_tokens_per_s"]:
             replicas = max(1, math.ceil(need_tps / t["aggregate_tokens_per_s"]))
         monthly_usd = hourly * n * replicas * HOURS_PER_MONTH if hourly is not None else None
-        meets = need_tps is None or replicas == 1
+        meets = (need_tps is None or replicas == 1) and t["max_concurrent_sequences"] >= concurrency
         options.append({
             "engine": engine, "quantization": q.id, "quantization_name": q.name,
             "gpu": g.id, "gpu_name": g.name, "num_gpus": n, "replicas": replicas,

@@ -118,12 +118,16 @@ def score_model(m: Model, use_case: str, dist: dict[str, list[float]]) -> Scored
     return Scored(m, min(score, 1.0), quality, coverage, evidence)
 
 
-def _synthetic_gpu(vram_gb: float) -> Gpu:
+APPLE_GPU_SHARE = 0.7  # assumed share of a Mac's unified memory the GPU may use by default
+
+
+def _synthetic_gpu(vram_gb: float, apple: bool = False) -> Gpu:
     return Gpu.model_construct(
-        id="custom", name=f"{vram_gb:g} GB GPU", memory_gb=vram_gb, memory_bandwidth_gbps=1.0, segment="consumer",
-        vendor="NVIDIA", aliases=[], unverified=[], notes=None, fp16_tflops=None, int8_tops=None, tdp_w=None, launch=None,
-        unified_memory=False,
-        usable_memory_fraction=1.0, fp8=False, cloud_hourly=[], purchase=None, sources={}, cite={},
+        id="custom", name=f"Mac with {vram_gb:g} GB unified memory" if apple else f"{vram_gb:g} GB GPU",
+        memory_gb=vram_gb, memory_bandwidth_gbps=1.0, segment="apple" if apple else "consumer",
+        vendor="Apple" if apple else "NVIDIA", aliases=[], unverified=[], notes=None, fp16_tflops=None, int8_tops=None,
+        tdp_w=None, launch=None, unified_memory=apple,
+        usable_memory_fraction=APPLE_GPU_SHARE if apple else 1.0, fp8=False, cloud_hourly=[], purchase=None, sources={}, cite={},
     )
 
 
@@ -155,6 +159,7 @@ def select_models(
     needs_vision: bool = False,
     eu_entity: bool | None = None,
     top_k: int = 5,
+    unified_memory: bool = False,
 ) -> dict:
     """Shortlist open models for a use case under hard constraints (fits the GPU at some quantization, licence allows the use, context, size), ranked on the benchmarks that matter for the use case; gives reasons for each pick and for notable exclusions.
 
@@ -172,6 +177,7 @@ def select_models(
         needs_vision: Keep only models that take images.
         eu_entity: You are an individual domiciled, or a company based, in the EU.
         top_k: How many models to recommend (1-20).
+        unified_memory: vram_gb is a Mac's unified memory (Apple silicon): only part of it is usable by the GPU.
     """
     cat = common.catalog()
     uc = resolve_use_case(use_case)
@@ -189,7 +195,7 @@ def select_models(
         raise InvalidInput("monthly_active_users must be between 0 and 10^11", field="monthly_active_users")
     if languages is not None and (len(languages) > 50 or any(not isinstance(x, str) or len(x) > 12 for x in languages)):
         raise InvalidInput("languages takes up to 50 ISO 639-1 codes such as 'en' or 'de'", field="languages")
-    g: Gpu | None = common.gpu(gpu) if gpu else (_synthetic_gpu(vram_gb) if vram_gb else None)
+    g: Gpu | None = common.gpu(gpu) if gpu else (_synthetic_gpu(vram_gb, unified_memory) if vram_gb else None)
     allowed_licenses: set[str] | None = None
     if licenses:
         if len(licenses) > 40:
@@ -200,13 +206,16 @@ def select_models(
                 allowed_licenses |= {x.id for x in cat.licenses.values() if x.category == name}
             else:
                 allowed_licenses.add(common.license_(name, field="licenses").id)
-    fit_context = min_context or 4096
+    fit_context = min_context or (32768 if uc in ("long_context", "rag") else 4096)
     langs = {x.lower() for x in languages} if languages else set()
 
     assumptions = [
         f"use case '{uc}' ranks on {', '.join(USE_CASES[uc])} (vendor-reported scores, percentile within the catalog)",
         "models with fewer of these benchmarks reported are ranked lower; a score is not an evaluation on your data",
     ]
+    if g is not None and g.id == "custom" and unified_memory:
+        assumptions.append(f"a Mac lets the GPU use only part of its unified memory: {int(APPLE_GPU_SHARE * 100)}% assumed "
+                           f"(raise it with sysctl iogpu.wired_limit_mb); llama.cpp/GGUF formats only")
     if g is not None:
         assumptions.append(
             f"fit checked at {fit_context} tokens of context, one sequence, on {num_gpus} x {g.name}; "

@@ -241,8 +241,14 @@ class Planner:
                 if quant is None:
                     calls.append(self.call("estimate_memory", self._clip_context(mid, {**args, "quantization": "q4_k_m"})))
         if "speed" in intents and models and gpu:
-            calls.append(self.call("estimate_throughput", {"model": models[0], "gpu": gpu, "quantization": quant or "bf16",
-                                                           "num_gpus": r.get("num_gpus")}))
+            from tools.common import catalog
+
+            datacenter = catalog().gpus[gpu].segment in ("datacenter", "workstation")
+            speed_quant = quant or ("bf16" if datacenter else "q4_k_m")
+            engine = "vllm" if datacenter and speed_quant in ("bf16", "fp16", "fp8", "awq", "gptq") else "auto"
+            calls.append(self.call("estimate_throughput", {"model": models[0], "gpu": gpu, "quantization": speed_quant,
+                                                           "engine": engine, "num_gpus": r.get("num_gpus"),
+                                                           "concurrency": _concurrency(self.text)}))
         if "deploy" in intents and models:
             calls.append(self.call("plan_deployment", {"model": models[0], "gpu": gpu, "num_gpus": r.get("num_gpus"),
                                                        "monthly_tokens": r.get("monthly_tokens"),
@@ -290,6 +296,7 @@ class Planner:
             "use_case": r.get("use_case"), "gpu": r.get("gpu"), "vram_gb": r.get("vram_gb"), "num_gpus": r.get("num_gpus"),
             "min_context": r.get("min_context"), "licenses": r.get("licenses"), "commercial": r.get("commercial"),
             "monthly_active_users": r.get("monthly_active_users"), "languages": r.get("languages"),
+            "unified_memory": True if r.get("hardware") == "apple" and r.get("vram_gb") else None,
             "eu_entity": r.get("eu_entity"), "top_k": _top_k(self.text, 3 if r.get("use_case") == "customer_service" else 5),
         })
 
