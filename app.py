@@ -29,6 +29,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 
 log = logging.getLogger("advisor.app")
@@ -37,9 +38,40 @@ PUBLIC_PATHS = ("/healthz",)
 SERVED_MODEL_NAME = "open-llm-advisor"
 
 
+def _json_text(content: Any) -> str:
+    """JSON text that always encodes as UTF-8: a lone surrogate from a client's JSON ("\\ud800" is valid JSON, but not
+    text) that is echoed back would otherwise fail the response (a 500, or a stream cut short). It becomes U+FFFD."""
+    text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+class SafeJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return _json_text(content).encode("utf-8")
+
+
+class ErrorDetail(BaseModel):
+    type: str = Field(description="invalid_input, unauthorized, too_large or internal_error")
+    message: str
+    field: str | None = None
+    suggestions: list[str] = []
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "credentials required (only when the server was started with --auth)"},
+    413: {"model": ErrorBody, "description": f"request body over {MAX_BODY_BYTES:,} bytes"},
+    422: {"model": ErrorBody, "description": "invalid input: the field, what is allowed, close valid values"},
+}
+NOT_FOUND = {404: {"model": ErrorBody, "description": "not found"}}
+
+
 def _error(status: int, message: str, field: str | None = None, kind: str = "invalid_input", suggestions=None) -> JSONResponse:
-    return JSONResponse(status_code=status,
-                        content={"error": {"type": kind, "message": message, "field": field, "suggestions": suggestions or []}})
+    return SafeJSONResponse(status_code=status,
+                            content={"error": {"type": kind, "message": message, "field": field, "suggestions": suggestions or []}})
 
 
 class LimitsAndAuth(BaseHTTPMiddleware):
@@ -66,14 +98,50 @@ class LimitsAndAuth(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next):
         if not self._authorized(request):
-            return JSONResponse(status_code=401, headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor"'},
-                                content={"error": {"type": "unauthorized", "message": "credentials required "
-                                                   "(HTTP Basic user:password, or Bearer <password>)", "field": None,
-                                                   "suggestions": []}})
+            return SafeJSONResponse(status_code=401, headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor"'},
+                                    content={"error": {"type": "unauthorized", "message": "credentials required "
+                                                       "(HTTP Basic user:password, or Bearer <password>)", "field": None,
+                                                       "suggestions": []}})
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return _error(413, f"request body is {int(length):,} bytes; the limit is {MAX_BODY_BYTES:,}", kind="too_large")
         return await call_next(request)
+
+
+class ChunkedBodyLimit:
+    """The body limit for requests without Content-Length (chunked uploads), which LimitsAndAuth cannot see:
+    their body is read, up to MAX_BODY_BYTES, before the app runs, and a longer one is refused with 413."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or any(k.lower() == b"content-length" for k, _ in scope.get("headers", [])):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            more = message.get("more_body", False)
+            if size > MAX_BODY_BYTES:
+                await _error(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes",
+                             kind="too_large")(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 class ChatMessageIn(BaseModel):
@@ -92,7 +160,7 @@ class ChatCompletionRequest(BaseModel):
 
 
 class ExerciseRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_max_length=200)
     family: str = Field(default="llama", description="exercise 3: llama, qwen or mistral")
     model: str = Field(default="llama-3.1-8b", description="exercise 2: open model to self-host")
     gpu: str = Field(default="rtx-4090", description="exercise 2: GPU to run it on")
@@ -110,7 +178,8 @@ def _last_user_text(req: ChatCompletionRequest) -> str:
             if isinstance(msg.content, str):
                 return msg.content
             if isinstance(msg.content, list):  # content parts
-                return "\n".join(p.get("text", "") for p in msg.content if isinstance(p, dict) and p.get("type") == "text")
+                return "\n".join(p["text"] for p in msg.content
+                                 if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str))
     return ""
 
 
@@ -128,8 +197,10 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
     settings = settings or Settings.from_env()
     advisor = advisor or Advisor.create(settings)
     cat = get_catalog()
-    api = FastAPI(title="Open LLM Advisor API", version="0.1.0",
+    api = FastAPI(title="Open LLM Advisor API", version="0.1.0", default_response_class=SafeJSONResponse,
+                  responses=ERROR_RESPONSES,
                   description="Tools for choosing and deploying open-weight LLMs, an OpenAI-compatible chat endpoint, and MCP.")
+    api.add_middleware(ChunkedBodyLimit)  # inside LimitsAndAuth: credentials are checked first
     api.add_middleware(LimitsAndAuth, credentials=auth)
     api.state.advisor = advisor
 
@@ -138,6 +209,12 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         err = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         loc = [str(x) for x in err.get("loc", ()) if x != "body"]
         return _error(422, f"{'.'.join(loc) or 'body'}: {err['msg']}", field=".".join(loc) or None)
+
+    @api.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code == 400:  # FastAPI could not read the body (e.g. not UTF-8): the same error as bad JSON
+            return _error(422, f"body is not valid JSON ({exc.detail}); send a JSON object", field="body")
+        return _error(exc.status_code, str(exc.detail), kind="invalid_input" if exc.status_code < 500 else "internal_error")
 
     @api.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
@@ -155,14 +232,16 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         """Every tool in OpenAI function-calling format."""
         return {"tools": tools.schemas()}
 
-    @api.post("/api/tools/{name}", tags=["tools"], responses={422: {"description": "invalid input"}, 404: {"description": "unknown tool"}})
+    @api.post("/api/tools/{name}", tags=["tools"], responses={404: {"model": ErrorBody, "description": "unknown tool"}},
+              openapi_extra={"requestBody": {"required": False, "content": {"application/json": {"schema": {
+                  "type": "object", "description": "the tool's arguments; GET /api/tools gives each tool's JSON schema"}}}}})
     async def call_tool(name: str, request: Request):
         """Call one tool with a JSON object of arguments."""
         if name not in tools.names():
             try:
                 tools.get(name)
             except InvalidInput as exc:
-                return JSONResponse(status_code=404, content=exc.to_dict())
+                return SafeJSONResponse(status_code=404, content=exc.to_dict())
         raw = await request.body()
         try:
             args = json.loads(raw) if raw.strip() else {}
@@ -171,7 +250,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         try:
             return tools.call(name, args)
         except InvalidInput as exc:
-            return JSONResponse(status_code=422, content=exc.to_dict())
+            return SafeJSONResponse(status_code=422, content=exc.to_dict())
 
     @api.get("/api/threads/{thread_id}", tags=["conversations"])
     def get_thread(thread_id: str):
@@ -184,7 +263,9 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         return {"thread_id": thread_id, "messages": advisor.history(thread_id), "requirements": state["requirements"],
                 "shortlist": state["shortlist"]}
 
-    @api.get("/api/threads/{thread_id}/report", tags=["conversations"])
+    @api.get("/api/threads/{thread_id}/report", tags=["conversations"], responses={**NOT_FOUND, 200: {
+        "description": "the report", "content": {"text/markdown": {"schema": {"type": "string"}},
+                                                 "text/html": {"schema": {"type": "string"}}}}})
     def thread_report(thread_id: str, format: str = "md"):
         """The conversation as a report: Markdown, or self-contained HTML with the charts embedded."""
         from fastapi.responses import HTMLResponse, PlainTextResponse
@@ -204,7 +285,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
             return HTMLResponse(text, headers=disposition)
         return PlainTextResponse(text, media_type="text/markdown", headers=disposition)
 
-    @api.post("/api/exercises/{number}", tags=["exercises"])
+    @api.post("/api/exercises/{number}", tags=["exercises"], responses=NOT_FOUND)
     def run_exercise(number: int, body: ExerciseRequest | None = None):
         """Run a guided exercise (1 chatbot selection, 2 cost analysis, 3 benchmark research) as a conversation."""
         from advisor import exercises
@@ -228,7 +309,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         except ValueError as exc:
             return _error(422, str(exc), field="family")
 
-    @api.get("/api/views/{name}", tags=["views"])
+    @api.get("/api/views/{name}", tags=["views"], responses=NOT_FOUND)
     def get_view(name: str):
         """One of the tutorial's tables computed from the catalog: families, use-cases, licenses, hardware, costs,
         quality-vs-size, heatmap."""
@@ -237,7 +318,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         try:
             v = views.get(name)
         except ValueError as exc:
-            return JSONResponse(status_code=404, content={"error": {"type": "invalid_input", "message": str(exc),
+            return SafeJSONResponse(status_code=404, content={"error": {"type": "invalid_input", "message": str(exc),
                                                                     "field": "name", "suggestions": list(views.VIEWS)}})
         return {"title": v["title"], "markdown": v["markdown"], "data": v["data"]}
 
@@ -245,7 +326,9 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
     def models() -> dict:
         return {"object": "list", "data": [{"id": SERVED_MODEL_NAME, "object": "model", "created": 0, "owned_by": "open-llm-advisor"}]}
 
-    @api.post("/v1/chat/completions", tags=["openai"])
+    @api.post("/v1/chat/completions", tags=["openai"], responses={200: {
+        "description": "a chat.completion object, or with stream=true a text/event-stream of chat.completion.chunk objects",
+        "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}}})
     def chat_completions(req: ChatCompletionRequest):
         """OpenAI-compatible chat with the advisor. Pass `thread_id` (or metadata.thread_id) to continue a conversation;
         the reply carries `thread_id` and the X-Advisor-Thread header."""
@@ -264,7 +347,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         def chunk(delta: dict, finish: str | None = None) -> str:
             body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": req.model,
                     "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], "thread_id": thread_id}
-            return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+            return f"data: {_json_text(body)}\n\n"
 
         if req.stream:
             def gen():
@@ -297,7 +380,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
                 "thread_id": thread_id, "advisor_tool_calls": steps}
-        return JSONResponse(body, headers=headers)
+        return SafeJSONResponse(body, headers=headers)
 
     demo = build_ui(advisor)
     return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, footer_links=["api"], show_error=False)

@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 import logging
+import threading
 import time
 from typing import Annotated, Any
 
@@ -51,6 +53,47 @@ def note(text: str) -> HumanMessage:
     return HumanMessage(content=text, additional_kwargs={"advisor_note": True})
 
 
+def _text_of(content: Any) -> str:
+    """The text of a reply given as content blocks: strings and {"type": "text"} blocks, in order; the rest dropped."""
+    out = []
+    for part in content if isinstance(content, list) else [content]:
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, dict) and part.get("type") == "text":
+            out.append(str(part.get("text") or ""))
+    return "".join(out)
+
+
+def call_with_deadline(fn, timeout_s: float | None):
+    """Run ``fn()`` in a worker thread and wait at most ``timeout_s`` seconds for it.
+
+    A model call that hangs (a stuck server, a runaway generation) must not hang the turn or hold the
+    thread's lock: past the deadline this raises TimeoutError and the call is abandoned (its thread is a
+    daemon and its result, if it ever comes, is dropped). The context (LangGraph's config and streaming
+    callbacks) is copied into the worker, so tokens still stream. ``timeout_s`` None or <= 0: no deadline.
+    """
+    if not timeout_s or timeout_s <= 0:
+        return fn()
+    ctx = contextvars.copy_context()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["value"] = ctx.run(fn)
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="advisor-model-call", daemon=True).start()
+    if not done.wait(timeout_s):
+        raise TimeoutError(f"no answer within {timeout_s:g} s; the call was abandoned")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 STEP_LIMIT_MESSAGE = (
     "I stopped here: answering needed more tool calls than one turn allows ({limit}). "
     "The results so far are above. Could you narrow the question (one model, one GPU, one volume) and ask again?"
@@ -58,7 +101,8 @@ STEP_LIMIT_MESSAGE = (
 
 
 def build_graph(model: BaseChatModel, *, max_steps: int = 8, offline: bool = False, checkpointer=None,
-                tool_timeout_s: float = 30.0):
+                tool_timeout_s: float = 30.0, model_timeout_s: float | None = None):
+    """``model_timeout_s``: longest one model call may take (Settings.timeout_s); None for no deadline."""
     bound = model.bind_tools(tools.schemas())
 
     def intake(state: AdvisorState) -> dict:
@@ -75,7 +119,8 @@ def build_graph(model: BaseChatModel, *, max_steps: int = 8, offline: bool = Fal
         system = prompts.load("system").format(today=dt.date.today().isoformat(),
                                                requirements=json.dumps(req, ensure_ascii=False) if req else "none yet")
         try:
-            reply = bound.invoke([SystemMessage(content=system), *state["messages"]])
+            prompt = [SystemMessage(content=system), *state["messages"]]
+            reply = call_with_deadline(lambda: bound.invoke(prompt), model_timeout_s)
         except Exception as exc:  # driver timeout, server down, CUDA OOM: the thread must stay usable
             log.exception("model call failed")
             return {"messages": [AIMessage(
@@ -84,9 +129,13 @@ def build_graph(model: BaseChatModel, *, max_steps: int = 8, offline: bool = Fal
                 additional_kwargs={"advisor_stop": "driver_error"})], "steps": steps}
         if not isinstance(reply, AIMessage):
             reply = AIMessage(content=str(getattr(reply, "content", reply)))
+        if not isinstance(reply.content, str):  # content blocks (some servers, reasoning models): keep the text parts
+            reply = reply.model_copy(update={"content": _text_of(reply.content)})
         update: dict[str, Any] = {"messages": [reply], "steps": steps}
-        if reply.invalid_tool_calls and not reply.tool_calls:
-            bad = reply.invalid_tool_calls[0]
+        # A streamed reply (hf driver) carries its malformed calls in additional_kwargs, not in invalid_tool_calls.
+        invalid = reply.invalid_tool_calls or reply.additional_kwargs.get("invalid_tool_calls") or []
+        if invalid and not reply.tool_calls:
+            bad = invalid[0] if isinstance(invalid[0], dict) else {}
             update["messages"].append(note(
                 f"Your tool call could not be used ({bad.get('error') or 'malformed'}). Call a tool with a JSON object "
                 f"of arguments, e.g. {{\"name\": \"get_model\", \"arguments\": {{\"model\": \"llama 3.1 8b\"}}}}, or answer."))

@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 
 from catalog.query import normalize
+from tools.common import per_catalog
 
 _NUMBER = re.compile(
     r"(?<![\w.])(?P<sign>[-−])?\$?(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
@@ -95,8 +96,14 @@ _PROBE = str.maketrans({"\u0130": "i", "\u0131": "i", "\u212a": "k", "\u017f": "
 
 
 @functools.lru_cache(maxsize=16)
-def _names_with_digits(names: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(sorted({n for n in names if n and re.search(r"\d", n)}, key=len, reverse=True))
+def _plan(names: tuple[str, ...]) -> tuple[tuple[tuple[re.Pattern, tuple[str, ...] | None, str | None], ...], frozenset[str]]:
+    """The names that hold a digit, longest first, each with its pattern, its pieces and its longest piece; and the
+    set of those longest pieces (one substring test each tells which names can occur in a text)."""
+    plan = []
+    for name in sorted({n for n in names if n and re.search(r"\d", n)}, key=len, reverse=True):
+        pattern, pieces = _name_pattern(name)
+        plan.append((pattern, pieces, max(pieces, key=len) if pieces else None))
+    return tuple(plan), frozenset(key for _, _, key in plan if key is not None)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -111,20 +118,25 @@ def _name_pattern(name: str) -> tuple[re.Pattern, tuple[str, ...] | None]:
 def strip_names(text: str, names: Iterable[str]) -> str:
     """Blank out catalog names so the digits inside them ("Qwen2.5-7B", "RTX 4090") are not read as figures."""
     out = text
+    plan, keys = _plan(tuple(names))
     probe = text.translate(_PROBE).lower()  # blanking only removes text, so a piece absent here is absent later
-    for name in _names_with_digits(tuple(names)):
-        pattern, pieces = _name_pattern(name)
-        if pieces is not None and not all(p in probe for p in pieces):
+    present = {k for k in keys if k in probe}
+    for pattern, pieces, key in plan:
+        if pieces and (key not in present or not all(p in probe for p in pieces)):
             continue
         out = pattern.sub(" ", out)
     return out
 
 
 def catalog_names() -> list[str]:
-    from catalog.loader import model_names
-    from tools.common import catalog
+    """Names of every model, GPU, licence, quantization and benchmark of the catalog in use."""
+    return list(_catalog_names())
 
-    cat = catalog()
+
+@per_catalog
+def _catalog_names(cat) -> tuple[str, ...]:
+    from catalog.loader import model_names
+
     names: list[str] = []
     for m in cat.models.values():
         names += model_names(m)
@@ -135,12 +147,12 @@ def catalog_names() -> list[str]:
     names += list(cat.quantizations)
     names += [q.name for q in cat.quantizations.values()]
     names += [b.name for b in cat.benchmarks.values()] + list(cat.benchmarks)
-    return names
+    return tuple(names)
 
 
 def find_ungrounded(answer: str, evidence: set[float], names: Iterable[str] | None = None) -> list[str]:
     """Numbers in the answer that the evidence does not support, as written in the answer."""
-    text = strip_names(answer, names if names is not None else catalog_names())
+    text = strip_names(answer, names if names is not None else _catalog_names())
     text = re.sub(r"https?://\S+", " ", text)  # URLs are sources, not figures
     text = re.sub(r"`[^`]*`", " ", text)  # code spans (commands, ids)
     bad: list[str] = []
@@ -166,14 +178,19 @@ def evidence_from(messages) -> set[float]:
     ev: set[float] = set()
     for msg in messages:
         if isinstance(msg, ToolMessage):
-            content = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
-            try:
-                ev |= numbers_in(json.loads(content))
-            except (json.JSONDecodeError, TypeError):
-                ev |= numbers_in(content)
+            ev |= _tool_result_numbers(msg.content if isinstance(msg.content, str) else json.dumps(msg.content))
         elif isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note"):
             ev |= numbers_in(msg.content if isinstance(msg.content, str) else str(msg.content))
     return ev
+
+
+@functools.lru_cache(maxsize=512)
+def _tool_result_numbers(content: str) -> frozenset[float]:
+    """Numbers of one tool result (pure; cached, since every turn re-reads the results of the turns before it)."""
+    try:
+        return frozenset(numbers_in(json.loads(content)))
+    except (json.JSONDecodeError, TypeError):
+        return frozenset(numbers_in(content))
 
 
 def remove_ungrounded(answer: str, bad: list[str]) -> str:

@@ -109,7 +109,8 @@ class Advisor:
         self.info = info
         self.model = model
         self.checkpointer = checkpointer if checkpointer is not None else make_checkpointer(settings.db_path)
-        self.graph = build_graph(model, max_steps=settings.max_steps, offline=info.offline, checkpointer=self.checkpointer)
+        self.graph = build_graph(model, max_steps=settings.max_steps, offline=info.offline, checkpointer=self.checkpointer,
+                                 model_timeout_s=settings.timeout_s)
         self._thread_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -138,8 +139,10 @@ class Advisor:
             final_text = ""
             streamed = ""
             try:
+                # durability="sync": each step's checkpoint is on disk before the next step starts, so the user's
+                # message is saved before the model is called and a crash mid-turn loses nothing written so far.
                 for mode, payload in self.graph.stream({"messages": [HumanMessage(content=text)]}, self._config(thread_id),
-                                                       stream_mode=["messages", "updates"]):
+                                                       stream_mode=["messages", "updates"], durability="sync"):
                     if mode == "messages":
                         chunk, meta = payload
                         if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk):

@@ -24,6 +24,13 @@ SHORTLIST_COLUMNS = ["#", "model", "score", "format", "memory GB", "context", "l
 MAX_TOOL_JSON = 4000
 
 
+def _literal(text: str) -> str:
+    """What the user typed, shown as text: HTML is escaped, never rendered."""
+    import html
+
+    return html.escape(str(text), quote=False)
+
+
 def _shortlist_rows(shortlist: list[dict]) -> list[list]:
     return [[i, r["name"], r["score"], r["quantization"], r["memory_gb"], r["context_length"], r["license"]["name"],
              r["license_verdict"].replace("_", " ")] for i, r in enumerate(shortlist or [], 1)]
@@ -53,7 +60,7 @@ def history_to_chat(advisor: Advisor, thread_id: str) -> list[gr.ChatMessage]:
     out: list[gr.ChatMessage] = []
     for i, item in enumerate(advisor.history(thread_id)):
         if item["role"] == "user":
-            out.append(gr.ChatMessage(role="user", content=item["content"]))
+            out.append(gr.ChatMessage(role="user", content=_literal(item["content"])))
         elif item["role"] == "assistant":
             out.append(gr.ChatMessage(role="assistant", content=item["content"]))
         else:
@@ -181,7 +188,7 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                 history.append(gr.ChatMessage(role="assistant", content=f"⚠️ {exc}"))
                 yield history, message, gr.skip(), gr.skip(), gr.skip(), tid, tid
                 return
-            history.append(gr.ChatMessage(role="user", content=message))
+            history.append(gr.ChatMessage(role="user", content=_literal(message)))
             yield history, "", gr.skip(), gr.skip(), gr.skip(), tid, tid
             tool_index: dict[str, int] = {}
             answer_index = None
@@ -261,7 +268,7 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                 return [gr.ChatMessage(role="assistant", content=f"⚠️ {exc}")], "", None
             msgs = []
             for turn in result.turns:
-                msgs.append(gr.ChatMessage(role="user", content=turn["user"]))
+                msgs.append(gr.ChatMessage(role="user", content=_literal(turn["user"])))
                 for call in turn["tool_calls"]:
                     msgs.append(_tool_message({"name": call["name"], "args": call["args"], "result": call["result"],
                                                "id": call["id"]}, "done", call.get("duration_s")))

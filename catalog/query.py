@@ -29,11 +29,15 @@ def _loose(key: str) -> str:
     return " ".join(t for t in key.split() if t not in _LOOSE_DROP)
 
 
+SUGGEST_CHARS = 200  # longest part of a query compared with catalog names for suggestions
+
+
 class LookupFailed(ValueError):
     """A name matched nothing, or more than one thing. Carries the closest names."""
 
     def __init__(self, kind: str, query: str, reason: str, suggestions: list[str]):
         self.kind, self.query, self.reason, self.suggestions = kind, query, reason, suggestions
+        query = query if len(query) <= 120 else query[:120] + "…"  # the message echoes the name, not 100 kB of it
         if reason == "ambiguous":
             msg = f"{kind} {query!r} is ambiguous; it matches: {', '.join(suggestions)}"
         elif suggestions:
@@ -88,7 +92,9 @@ class NameIndex(Generic[T]):
         raise LookupFailed(self.kind, query, "unknown", self.suggest(query))
 
     def suggest(self, query: str, n: int = 5) -> list[str]:
-        key = normalize(query)
+        # Catalog names are short; fuzzy-matching a huge query costs time quadratic in its length (a 100 kB
+        # name took half a minute), and its tail cannot make it a closer match, so only its head is compared.
+        key = normalize(query[:SUGGEST_CHARS])[:SUGGEST_CHARS]
         best: dict[str, float] = {}
         for name_key, ident in self.exact.items():
             score = difflib.SequenceMatcher(None, key, name_key).ratio()

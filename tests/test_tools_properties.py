@@ -106,7 +106,10 @@ def args_for(tool) -> st.SearchStrategy:
 
 @pytest.mark.parametrize("name", tools.names())
 def test_fuzz_tool_gives_a_result_or_invalid_input(name):
+    from tests.reliability_counts import record
+
     tool = tools.get(name)
+    outcomes = {"result": 0, "invalid_input": 0}
 
     @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
     @given(args_for(tool))
@@ -116,11 +119,14 @@ def test_fuzz_tool_gives_a_result_or_invalid_input(name):
         except InvalidInput as exc:
             err = exc.to_dict()["error"]
             assert err["type"] == "invalid_input" and err["message"]
+            outcomes["invalid_input"] += 1
             return
         assert isinstance(result, dict)
         _assert_json_safe(result)
+        outcomes["result"] += 1
 
     run()
+    record(f"tools.schema_fuzz.{name}", examples=sum(outcomes.values()), **outcomes, other_exceptions=0)
 
 
 def _assert_json_safe(obj):

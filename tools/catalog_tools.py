@@ -69,6 +69,55 @@ def get_model(model: str) -> dict:
     }
 
 
+@common.per_catalog
+def _haystacks(cat) -> list[str]:
+    """In catalog order, the normalized words find_models matches a query against (names, ids, aliases, family, vendor)."""
+    return [
+        " ".join(normalize(x) for x in [m.id, m.name, m.family, m.vendor, *m.aliases, *m.repos.values(),
+                                        cat.families[m.family].name if m.family in cat.families else ""])
+        for m in cat.models.values()
+    ]
+
+
+class _Columns:
+    """The facts find_models filters on, as arrays in catalog order: a filter is one vectorized comparison instead of
+    a Python step per model, which keeps the cost per model flat from a hundred models to a hundred thousand."""
+
+    def __init__(self, cat) -> None:
+        import numpy as np
+
+        self.cat = cat
+        self.models = list(cat.models.values())
+        self.family_code: dict[str, int] = {}
+        self.license_code: dict[str, int] = {}
+        self.family = np.array([self.family_code.setdefault(m.family, len(self.family_code)) for m in self.models], dtype=np.int32)
+        self.license = np.array([self.license_code.setdefault(m.license, len(self.license_code)) for m in self.models], dtype=np.int32)
+        self.params_b = np.array([m.params_b for m in self.models], dtype=np.float64)
+        self.context_length = np.array([m.context_length for m in self.models], dtype=np.int64)
+        self.release = np.array([m.release_date.toordinal() for m in self.models], dtype=np.int64)
+        self._specialty: dict[str, object] = {}
+        self._no_commercial = None
+
+    def specialty(self, name: str):
+        import numpy as np
+
+        if name not in self._specialty:
+            self._specialty[name] = np.array([name in m.specialties for m in self.models], dtype=bool)
+        return self._specialty[name]
+
+    def no_commercial(self):
+        """Per licence code: the licence forbids commercial use."""
+        import numpy as np
+
+        if self._no_commercial is None:
+            self._no_commercial = np.array([self.cat.licenses[lic].terms.commercial_use.value == "no"
+                                            for lic in self.license_code], dtype=bool)
+        return self._no_commercial
+
+
+_columns = common.per_catalog(_Columns)
+
+
 def find_models(
     query: str | None = None,
     family: str | None = None,
@@ -115,30 +164,33 @@ def find_models(
             fam_id = fams
     lic_id = common.license_(license).id if license else None
     words = normalize(query).split() if query else []
-    hits = []
-    for m in cat.models.values():
-        if fam_id and (m.family not in fam_id if isinstance(fam_id, set) else m.family != fam_id):
-            continue
-        if lic_id and m.license != lic_id:
-            continue
-        if max_params_b is not None and m.params_b > max_params_b:
-            continue
-        if min_context is not None and m.context_length < min_context:
-            continue
-        if commercial and cat.licenses[m.license].terms.commercial_use.value == "no":
-            continue
-        if specialty and specialty not in m.specialties:
-            continue
-        if words:
-            hay = " ".join(normalize(x) for x in [m.id, m.name, m.family, m.vendor, *m.aliases, *m.repos.values(),
-                                                    cat.families[m.family].name if m.family in cat.families else ""])
-            if not all(w in hay.split() or w in hay for w in words):
-                continue
-        hits.append(m)
-    hits.sort(key=lambda m: (m.release_date, m.params_b), reverse=True)
+    import numpy as np
+
+    cols = _columns()
+    keep = np.ones(len(cols.models), dtype=bool)
+    if fam_id:
+        wanted = fam_id if isinstance(fam_id, set) else {fam_id}
+        keep &= np.isin(cols.family, [cols.family_code[f] for f in wanted if f in cols.family_code])
+    if lic_id:
+        keep &= cols.license == cols.license_code.get(lic_id, -1)
+    if max_params_b is not None:
+        keep &= cols.params_b <= max_params_b
+    if min_context is not None:
+        keep &= (cols.context_length >= min_context) if min_context <= np.iinfo(np.int64).max else False
+    if commercial:
+        keep &= ~cols.no_commercial()[cols.license]
+    if specialty:
+        keep &= cols.specialty(specialty)
+    hits = np.flatnonzero(keep)
+    if words:
+        hays = _haystacks()
+        # a whole word of hay is also a substring of it
+        hits = np.array([i for i in hits.tolist() if all(w in hays[i] for w in words)], dtype=np.intp)
+    # newest first, then largest; ties in catalog order (as a stable sort by (release_date, params_b), reversed)
+    top = hits[np.lexsort((hits, -cols.params_b[hits], -cols.release[hits]))][:limit]
     return {
         "count": len(hits),
-        "models": [model_summary(m) for m in hits[:limit]],
+        "models": [model_summary(cols.models[i]) for i in top.tolist()],
         "truncated": len(hits) > limit,
     }
 

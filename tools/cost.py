@@ -248,6 +248,8 @@ def estimate_cost(
         raise InvalidInput("electricity_usd_per_kwh must be between 0 and 10", field="electricity_usd_per_kwh")
     if not 1 <= concurrency <= 4096:
         raise InvalidInput("concurrency must be between 1 and 4096", field="concurrency")
+    if not 1 <= context_length <= 10_000_000:  # a negative one went on to a negative KV cache, a huge one to OverflowError
+        raise InvalidInput("context_length must be between 1 and 10,000,000 tokens", field="context_length")
     for name, value in (("gpu_usd_per_hour", gpu_usd_per_hour), ("hardware_usd", hardware_usd),
                         ("api_usd_per_mtok_input", api_usd_per_mtok_input), ("api_usd_per_mtok_output", api_usd_per_mtok_output)):
         if value is not None and not 0 <= value <= 1e7:

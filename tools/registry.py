@@ -119,7 +119,8 @@ def _to_invalid_input(tool: Tool, exc: ValidationError) -> InvalidInput:
     if hint:
         text += f" ({fld}: {hint})"
     value = err.get("input")
-    if isinstance(value, float) and not math.isfinite(value):
+    if err["type"] == "finite_number" and isinstance(value, float) and not math.isfinite(value):
+        # only for number fields: inf given for a string field is a type error, said as such above
         text = f"{where}: must be a finite number, not {value}"
     return InvalidInput(text, field=fld)
 

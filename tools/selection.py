@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import heapq
 from dataclasses import dataclass
 
 from catalog.schema import Gpu, Model, Quantization
@@ -121,6 +122,35 @@ def score_model(m: Model, use_case: str, dist: dict[str, list[float]]) -> Scored
 APPLE_GPU_SHARE = 0.7  # assumed share of a Mac's unified memory the GPU may use by default
 
 
+@common.per_catalog
+def _scored(cat) -> dict[str, tuple[dict[str, Scored], list[Scored]]]:
+    """Use case -> (model id -> its score, every score best first), filled on first use: pure, it depends on the
+    catalog only."""
+    return {}
+
+
+def scores_for(use_case: str) -> tuple[dict[str, Scored], list[Scored], list[float]]:
+    """Every model of the catalog in use scored for a use case (see :func:`score_model`): by id, ranked best first
+    (score, then newest; catalog order on ties), and the bare scores in catalog order. Computed once per catalog."""
+    table = _scored()
+    entry = table.get(use_case)
+    if entry is None:
+        cat = common.catalog()
+        dist = _distributions()
+        by_id = {m.id: score_model(m, use_case, dist) for m in cat.models.values()}
+        ranked = sorted(by_id.values(), key=lambda s: (-s.score, -s.model.release_date.toordinal()))
+        entry = table[use_case] = (by_id, ranked, [s.score for s in by_id.values()])
+    return entry
+
+
+@common.per_catalog
+def _rows(cat) -> list[tuple]:
+    """The facts the hard constraints read, one compact tuple per model in catalog order (a scan over these is several
+    times faster than over the model objects once the catalog outgrows the CPU caches)."""
+    return [(m, m.params_b, m.context_length, m.license, m.modalities, m.languages, any(x != "text" for x in m.modalities))
+            for m in cat.models.values()]
+
+
 def _synthetic_gpu(vram_gb: float, apple: bool = False) -> Gpu:
     return Gpu.model_construct(
         id="custom", name=f"Mac with {vram_gb:g} GB unified memory" if apple else f"{vram_gb:g} GB GPU",
@@ -226,47 +256,63 @@ def select_models(
     if commercial is None:
         assumptions.append("commercial use not stated: licences were checked for any use; say 'commercial' to exclude research-only licences")
 
-    dist = _distributions()
-    excluded: list[dict] = []
-    verdicts: dict[str, object] = {}
-    candidates: list[Scored] = []
-    for m in cat.models.values():
-        reason = None
-        if max_params_b is not None and m.params_b > max_params_b:
-            reason = f"{m.params_b}B parameters exceed the {max_params_b}B limit"
-        elif min_context and m.context_length < min_context:
-            reason = f"context {m.context_length:,} tokens is below the {min_context:,} required"
-        elif allowed_licenses is not None and m.license not in allowed_licenses:
-            reason = f"licence {m.license} is not among those allowed"
-        elif needs_vision and "image" not in m.modalities:
-            reason = "does not take images"
-        elif langs and m.languages and not langs <= set(m.languages):
-            reason = f"does not list {', '.join(sorted(langs - set(m.languages)))} among its supported languages"
+    def reason_for(m: Model, why: str, v) -> str:
+        """The exclusion reason, worded only for the exclusions shown."""
+        if why == "params":
+            return f"{m.params_b}B parameters exceed the {max_params_b}B limit"
+        if why == "context":
+            return f"context {m.context_length:,} tokens is below the {min_context:,} required"
+        if why == "license":
+            return f"licence {m.license} is not among those allowed"
+        if why == "vision":
+            return "does not take images"
+        if why == "languages":
+            return f"does not list {', '.join(sorted(langs - set(m.languages)))} among its supported languages"
+        if why == "verdict":
+            return f"licence: {v.reasons[-1] if v.reasons else 'not allowed for this use'}"
+        return f"does not fit {num_gpus} x {g.name} at {fit_context} tokens even in 4-bit"
+
+    scored, ranked, score_list = scores_for(uc)
+    excluded: list[tuple] = []  # (score, model, why, licence verdict)
+    verdicts: dict[tuple[str, bool], object] = {}
+    candidates: set[str] = set()
+    for (m, params_b, context_length, lic_id, modalities, model_langs, multimodal), score in zip(_rows(), score_list):
+        why = None
+        v = None
+        if max_params_b is not None and params_b > max_params_b:
+            why = "params"
+        elif min_context and context_length < min_context:
+            why = "context"
+        elif allowed_licenses is not None and lic_id not in allowed_licenses:
+            why = "license"
+        elif needs_vision and "image" not in modalities:
+            why = "vision"
+        elif langs and model_langs and not langs <= set(model_langs):
+            why = "languages"
         else:
-            key = (m.license, any(x != "text" for x in m.modalities))
+            key = (lic_id, multimodal)
             v = verdicts.get(key)
             if v is None:
-                v = evaluate(m, cat.licenses[m.license], commercial, monthly_active_users, None, None, None, None, eu_entity)
+                v = evaluate(m, cat.licenses[lic_id], commercial, monthly_active_users, None, None, None, None, eu_entity)
                 verdicts[key] = v
             if v.level == "not_allowed":
-                reason = f"licence: {v.reasons[-1] if v.reasons else 'not allowed for this use'}"
-        sc = score_model(m, uc, dist)
-        if reason:
-            excluded.append({"model": m.id, "name": m.name, "reason": reason, "_score": sc.score})
+                why = "verdict"
+        if why:
+            excluded.append((score, m, why, v))
             continue
-        candidates.append(sc)
+        candidates.add(m.id)
 
-    candidates.sort(key=lambda s: (-s.score, -s.model.release_date.toordinal()))
     recs = []
-    for sc in candidates:
+    for sc in ranked:  # the candidates best first: the catalog's ranking for the use case, filtered
         if len(recs) >= top_k:
             break
         m = sc.model
+        if m.id not in candidates:
+            continue
         if g is not None:
             fit = best_fit(m, g, num_gpus, fit_context, cat.quantizations)
             if fit is None:
-                excluded.append({"model": m.id, "name": m.name, "_score": sc.score,
-                                 "reason": f"does not fit {num_gpus} x {g.name} at {fit_context} tokens even in 4-bit"})
+                excluded.append((sc.score, m, "fit", None))
                 continue
             q, total = fit
         else:
@@ -296,8 +342,9 @@ def select_models(
             "benchmarks_used": {b: val for b, val, _ in sc.evidence},
             "reasons": reasons,
         })
-    excluded.sort(key=lambda e: -e["_score"])
-    notable = [{k: v for k, v in e.items() if k != "_score"} for e in excluded[:10]]
+    # the ten best-scored exclusions, as a stable sort would order them (heapq.nsmallest is sorted(...)[:n])
+    notable = [{"model": m.id, "name": m.name, "reason": reason_for(m, why, v)}
+               for _, m, why, v in heapq.nsmallest(10, excluded, key=lambda e: -e[0])]
     if not recs:
         assumptions.append("no model meets every constraint: relax the one named most often under 'excluded'")
     return {
