@@ -1,6 +1,6 @@
 # Quickstart targets. Each sets up .venv on first use (and again when pyproject.toml or the
 # constraints change), so a fresh clone needs only `make run` or `make test`.
-.PHONY: run test bench clean
+.PHONY: run test bench bench-gpu clean
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -28,8 +28,16 @@ run: $(VENV)/.installed-app
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
+# CPU benchmarks (about 5 minutes; figures in docs/performance.md). bench-gpu needs a CUDA GPU.
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/tools_latency.py
+	$(BIN)/python bench/catalog_scale.py
+	$(BIN)/python bench/chat_turn.py
+	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/concurrency.py
+
+bench-gpu: $(VENV)/.installed-test
+	$(BIN)/python bench/gpu_llm.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-output

@@ -382,8 +382,20 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
                 "thread_id": thread_id, "advisor_tool_calls": steps}
         return SafeJSONResponse(body, headers=headers)
 
+    _warm_caches()
     demo = build_ui(advisor)
     return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, footer_links=["api"], show_error=False)
+
+
+def _warm_caches() -> None:
+    """Pay the one-off per-catalog work (throughput calibration, rankings, name patterns) at start, not in the first turn."""
+    import tools
+    from advisor.grounding import find_ungrounded
+
+    tools.call("estimate_throughput", {"model": "llama-3.1-8b", "gpu": "h100-sxm"})
+    tools.call("select_models", {"use_case": "general"})
+    tools.call("find_models", {"query": "llama"})
+    find_ungrounded("Llama 3.1 8B fits 16 GB.", {16.0})
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:

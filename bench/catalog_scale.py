@@ -118,6 +118,7 @@ def main() -> int:
     print("-" * len(header))
     worst_10k = 0.0
     worst_growth = 0.0
+    worst_per_model = 0.0  # cost per model at the largest size over the cost per model at the smallest
     for label in CALLS:
         b = baseline[label]
         print(f"{label:26s} {shipped:8,d} {b['first']:9.2f} {b['p50']:8.2f} {b['p95']:8.2f} {b['p50'] * 1000 / shipped:9.2f} "
@@ -133,9 +134,15 @@ def main() -> int:
             if size == 10_000:
                 worst_10k = max(worst_10k, r["p50"])
             prev = (size, r["p50"])
+        lo, hi = min(sizes), max(sizes)
+        if hi > lo:
+            worst_per_model = max(worst_per_model, (results[hi][label]["p50"] / hi) / (results[lo][label]["p50"] / lo))
     if 10_000 in sizes:
         print(f"\nslowest p50 at 10k models: {worst_10k:.1f} ms (goal < 50 ms)")
     print(f"largest growth exponent between sizes: {worst_growth:.2f} (1.0 = linear; goal <= 1)")
+    if len(sizes) > 1:
+        print(f"largest ratio of the cost per model at {max(sizes):,} to that at {min(sizes):,} models: {worst_per_model:.2f} "
+              "(<= 1: no call grows faster than the catalog over the whole range)")
     print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -108,7 +108,7 @@ def main() -> int:
     print(f"{'variant':34s} {'runs':>4s} {'p50 s':>7s} {'min s':>7s} {'max s':>7s} {'x bare python':>14s}")
     for label, samples in times.items():
         print(f"{label:34s} {len(samples):4d} {p50(samples):7.2f} {min(samples):7.2f} {max(samples):7.2f} {p50(samples) / bare:14.1f}")
-    print(f"\nphases of startup in a fresh interpreter (cumulative seconds):")
+    print("\nphases of startup in a fresh interpreter (cumulative seconds):")
     prev = 0.0
     for name, at in info["marks"].items():
         print(f"  {name:40s} {at:6.2f}  (+{at - prev:.2f})")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import shutil
 import statistics
 import sys
@@ -147,8 +146,8 @@ def generate_timed(model, prompt_len: int, new_tokens: int, device: str, vocab: 
             model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
                            do_sample=False, streamer=clock, pad_token_id=0, **gen)
         sync()
-        if len(clock.times) < 2:
-            raise RuntimeError(f"generate produced {len(clock.times)} tokens, expected {new_tokens}")
+        if len(clock.times) != new_tokens or new_tokens < 2:
+            raise RuntimeError(f"generate streamed {len(clock.times)} tokens, expected {new_tokens} (at least 2)")
         ttft.append(clock.times[0] - t0)
         tps.append((len(clock.times) - 1) / (clock.times[-1] - clock.times[0]))
     return ttft, tps
@@ -218,7 +217,7 @@ def run_variant(label: str, kind: str, quant_id: str, path: str, args, spec: dic
     if bandwidth:
         res.ceiling_tps = bandwidth * GB / res.bytes_per_token
     new_tokens = args.new_tokens if kind != "8bit" else max(16, args.new_tokens // 2)  # LLM.int8() decodes slowly
-    generate_timed(model, args.prompt_tokens, 8, device, spec["vocab_size"], 1)  # warm-up (kernels, allocator)
+    generate_timed(model, args.prompt_tokens, 8, device, spec["vocab_size"], 1)  # warm-up: kernels, allocator
     res.ttft_s, res.decode_tps = generate_timed(model, args.prompt_tokens, new_tokens, device, spec["vocab_size"], args.repeats)
     if cuda:
         res.peak_alloc_gb = (torch.cuda.max_memory_allocated() - base_alloc) / GB

@@ -185,9 +185,16 @@ def find_models(
     if words:
         hays = _haystacks()
         # a whole word of hay is also a substring of it
-        hits = np.array([i for i in hits.tolist() if all(w in hays[i] for w in words)], dtype=np.intp)
+        kept = hits.tolist()
+        for w in words:
+            kept = [i for i in kept if w in hays[i]]
+        hits = np.array(kept, dtype=np.intp)
     # newest first, then largest; ties in catalog order (as a stable sort by (release_date, params_b), reversed)
-    top = hits[np.lexsort((hits, -cols.params_b[hits], -cols.release[hits]))][:limit]
+    candidates = hits
+    if len(hits) > 4 * limit:  # only models at least as new as the limit-th newest can be among the first `limit`
+        release = cols.release[hits]
+        candidates = hits[release >= np.partition(release, len(hits) - limit)[len(hits) - limit]]
+    top = candidates[np.lexsort((candidates, -cols.params_b[candidates], -cols.release[candidates]))][:limit]
     return {
         "count": len(hits),
         "models": [model_summary(cols.models[i]) for i in top.tolist()],

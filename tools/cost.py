@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,14 @@ class Option:
     sources: list[str] = field(default_factory=list)
     details: dict = field(default_factory=dict)
     capacity: float | None = None  # monthly tokens one replica serves
+    grid_costs: dict = field(default_factory=dict, repr=False, compare=False)  # (lo, hi) -> cost at each grid volume
+
+    def costs_on(self, lo: float, hi: float) -> list[float]:
+        """cost() at every volume of the break-even grid, computed once per option (cost is pure)."""
+        key = (lo, hi)
+        if key not in self.grid_costs:
+            self.grid_costs[key] = [self.cost(v) for v in _grid(lo, hi)]
+        return self.grid_costs[key]
 
 
 def _api_option(p: ApiPrice, input_share: float) -> Option:
@@ -156,15 +165,21 @@ def _on_prem_option(m, q, g, num_gpus, hardware_usd, cap, utilization, amortizat
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _grid(lo: float, hi: float) -> tuple[float, ...]:
+    return tuple(lo * (hi / lo) ** (i / 400) for i in range(401))
+
+
 def break_even(a: Option, b: Option, lo: float = 1e4, hi: float = 1e13) -> float | None:
     """Smallest monthly volume at which the cheaper of the two changes, searched on a log grid and refined."""
     def diff(v: float) -> float:
         return a.cost(v) - b.cost(v)
 
-    grid = [lo * (hi / lo) ** (i / 400) for i in range(401)]
-    prev_v, prev_d = grid[0], diff(grid[0])
-    for v in grid[1:]:
-        d = diff(v)
+    grid = _grid(lo, hi)
+    # each option's cost on the grid is computed once and shared by every pair it is in
+    diffs = [x - y for x, y in zip(a.costs_on(lo, hi), b.costs_on(lo, hi))]
+    prev_v, prev_d = grid[0], diffs[0]
+    for v, d in zip(grid[1:], diffs[1:]):
         if (prev_d < 0) != (d < 0) and d != prev_d:
             x0, x1 = prev_v, v
             for _ in range(60):

@@ -123,15 +123,25 @@ APPLE_GPU_SHARE = 0.7  # assumed share of a Mac's unified memory the GPU may use
 
 
 @common.per_catalog
-def _scored(cat) -> dict[str, tuple[dict[str, Scored], list[Scored]]]:
-    """Use case -> (model id -> its score, every score best first), filled on first use: pure, it depends on the
-    catalog only."""
+def _scored(cat) -> dict[str, Ranking]:
+    """Use case -> its Ranking, filled on first use: pure, it depends on the catalog only."""
     return {}
 
 
-def scores_for(use_case: str) -> tuple[dict[str, Scored], list[Scored], list[float]]:
-    """Every model of the catalog in use scored for a use case (see :func:`score_model`): by id, ranked best first
-    (score, then newest; catalog order on ties), and the bare scores in catalog order. Computed once per catalog."""
+@dataclass
+class Ranking:
+    """Every model of a catalog scored for one use case (see :func:`score_model`)."""
+
+    by_id: dict[str, Scored]
+    ranked: list[Scored]  # best first: score, then newest; catalog order on ties
+    ranked_pos: object  # numpy: the catalog position of each entry of ranked
+    scores: object  # numpy: the scores in catalog order
+
+
+def scores_for(use_case: str) -> Ranking:
+    """Every model of the catalog in use scored and ranked for a use case, computed once per catalog."""
+    import numpy as np
+
     table = _scored()
     entry = table.get(use_case)
     if entry is None:
@@ -139,16 +149,32 @@ def scores_for(use_case: str) -> tuple[dict[str, Scored], list[Scored], list[flo
         dist = _distributions()
         by_id = {m.id: score_model(m, use_case, dist) for m in cat.models.values()}
         ranked = sorted(by_id.values(), key=lambda s: (-s.score, -s.model.release_date.toordinal()))
-        entry = table[use_case] = (by_id, ranked, [s.score for s in by_id.values()])
+        pos = {mid: i for i, mid in enumerate(by_id)}
+        entry = table[use_case] = Ranking(by_id, ranked, np.array([pos[s.model.id] for s in ranked], dtype=np.intp),
+                                          np.array([s.score for s in by_id.values()], dtype=np.float64))
     return entry
 
 
-@common.per_catalog
-def _rows(cat) -> list[tuple]:
-    """The facts the hard constraints read, one compact tuple per model in catalog order (a scan over these is several
-    times faster than over the model objects once the catalog outgrows the CPU caches)."""
-    return [(m, m.params_b, m.context_length, m.license, m.modalities, m.languages, any(x != "text" for x in m.modalities))
-            for m in cat.models.values()]
+class _Columns:
+    """The facts the hard constraints read, as arrays in catalog order: a constraint is one vectorized comparison
+    instead of a Python step per model, which keeps the cost per model flat from a hundred models to a hundred thousand."""
+
+    def __init__(self, cat) -> None:
+        import numpy as np
+
+        self.models = list(cat.models.values())
+        self.license_code: dict[str, int] = {}
+        self.license = np.array([self.license_code.setdefault(m.license, len(self.license_code)) for m in self.models], dtype=np.int64)
+        self.params_b = np.array([m.params_b for m in self.models], dtype=np.float64)
+        self.context_length = np.array([m.context_length for m in self.models], dtype=np.int64)
+        self.image = np.array(["image" in m.modalities for m in self.models], dtype=bool)
+        self.multimodal = np.array([any(x != "text" for x in m.modalities) for m in self.models], dtype=bool)
+        self.has_languages = np.array([bool(m.languages) for m in self.models], dtype=bool)
+        self.licence_key = self.license * 2 + self.multimodal  # the licence verdict depends on these two only
+
+
+_columns = common.per_catalog(_Columns)
+EXCLUSION = {1: "params", 2: "context", 3: "license", 4: "vision", 5: "languages", 6: "verdict"}
 
 
 def _synthetic_gpu(vram_gb: float, apple: bool = False) -> Gpu:
@@ -256,63 +282,83 @@ def select_models(
     if commercial is None:
         assumptions.append("commercial use not stated: licences were checked for any use; say 'commercial' to exclude research-only licences")
 
-    def reason_for(m: Model, why: str, v) -> str:
+    def reason_for(m: Model, code: str, v) -> str:
         """The exclusion reason, worded only for the exclusions shown."""
-        if why == "params":
+        if code == "params":
             return f"{m.params_b}B parameters exceed the {max_params_b}B limit"
-        if why == "context":
+        if code == "context":
             return f"context {m.context_length:,} tokens is below the {min_context:,} required"
-        if why == "license":
+        if code == "license":
             return f"licence {m.license} is not among those allowed"
-        if why == "vision":
+        if code == "vision":
             return "does not take images"
-        if why == "languages":
+        if code == "languages":
             return f"does not list {', '.join(sorted(langs - set(m.languages)))} among its supported languages"
-        if why == "verdict":
+        if code == "verdict":
             return f"licence: {v.reasons[-1] if v.reasons else 'not allowed for this use'}"
         return f"does not fit {num_gpus} x {g.name} at {fit_context} tokens even in 4-bit"
 
-    scored, ranked, score_list = scores_for(uc)
-    excluded: list[tuple] = []  # (score, model, why, licence verdict)
+    import numpy as np
+
+    ranking = scores_for(uc)
+    cols = _columns()
+    why = np.zeros(len(cols.models), dtype=np.int8)  # 0: kept, else the first constraint that excludes (EXCLUSION)
+    pending = np.ones(len(cols.models), dtype=bool)
+
+    def exclude(condition, code: int) -> None:
+        hit = pending & condition
+        why[hit] = code
+        pending[hit] = False
+
+    if max_params_b is not None:
+        exclude(cols.params_b > max_params_b, 1)
+    if min_context:
+        exclude(cols.context_length < min_context if min_context <= np.iinfo(np.int64).max else True, 2)
+    if allowed_licenses is not None:
+        exclude(~np.isin(cols.license, [cols.license_code[x] for x in allowed_licenses if x in cols.license_code]), 3)
+    if needs_vision:
+        exclude(~cols.image, 4)
+    if langs:
+        short = [i for i in np.flatnonzero(pending & cols.has_languages).tolist() if not langs <= set(cols.models[i].languages)]
+        exclude(np.isin(np.arange(len(cols.models)), short), 5)
+    # the licence verdict per (licence, takes more than text), evaluated for the first model in catalog order that gets there
     verdicts: dict[tuple[str, bool], object] = {}
-    candidates: set[str] = set()
-    for (m, params_b, context_length, lic_id, modalities, model_langs, multimodal), score in zip(_rows(), score_list):
-        why = None
-        v = None
-        if max_params_b is not None and params_b > max_params_b:
-            why = "params"
-        elif min_context and context_length < min_context:
-            why = "context"
-        elif allowed_licenses is not None and lic_id not in allowed_licenses:
-            why = "license"
-        elif needs_vision and "image" not in modalities:
-            why = "vision"
-        elif langs and model_langs and not langs <= set(model_langs):
-            why = "languages"
-        else:
-            key = (lic_id, multimodal)
-            v = verdicts.get(key)
-            if v is None:
-                v = evaluate(m, cat.licenses[lic_id], commercial, monthly_active_users, None, None, None, None, eu_entity)
-                verdicts[key] = v
-            if v.level == "not_allowed":
-                why = "verdict"
-        if why:
-            excluded.append((score, m, why, v))
-            continue
-        candidates.add(m.id)
+    reached = np.flatnonzero(pending)
+    keys, first = np.unique(cols.licence_key[reached], return_index=True)
+    blocked = []
+    for key, i in zip(keys.tolist(), reached[first].tolist()):
+        m = cols.models[i]
+        v = evaluate(m, cat.licenses[m.license], commercial, monthly_active_users, None, None, None, None, eu_entity)
+        verdicts[(m.license, bool(cols.multimodal[i]))] = v
+        if v.level == "not_allowed":
+            blocked.append(key)
+    exclude(np.isin(cols.licence_key, blocked), 6)
+    # the ten best-scored exclusions so far, in the order a stable sort by score would give
+    out = np.flatnonzero(why)
+    best_out = out
+    if len(out) > 40:  # only exclusions scored at least as high as the tenth best can be among the first ten
+        score = ranking.scores[out]
+        best_out = out[score >= np.partition(score, len(out) - 10)[len(out) - 10]]
+    best_out = best_out[np.lexsort((best_out, -ranking.scores[best_out]))][:10].tolist()
+    excluded: list[tuple] = [(ranking.scores[i], cols.models[i], EXCLUSION[int(why[i])],
+                              verdicts.get((cols.models[i].license, bool(cols.multimodal[i]))))
+                             for i in best_out]  # (score, model, why, licence verdict)
+    excluded_count = len(out)
+    kept = why == 0
+    ranked = ranking.ranked
+    candidates = np.flatnonzero(kept[ranking.ranked_pos]).tolist()  # positions in ranked, best first
 
     recs = []
-    for sc in ranked:  # the candidates best first: the catalog's ranking for the use case, filtered
+    for r in candidates:  # the catalog's ranking for the use case, filtered
         if len(recs) >= top_k:
             break
+        sc = ranked[r]
         m = sc.model
-        if m.id not in candidates:
-            continue
         if g is not None:
             fit = best_fit(m, g, num_gpus, fit_context, cat.quantizations)
             if fit is None:
                 excluded.append((sc.score, m, "fit", None))
+                excluded_count += 1
                 continue
             q, total = fit
         else:
@@ -343,15 +389,15 @@ def select_models(
             "reasons": reasons,
         })
     # the ten best-scored exclusions, as a stable sort would order them (heapq.nsmallest is sorted(...)[:n])
-    notable = [{"model": m.id, "name": m.name, "reason": reason_for(m, why, v)}
-               for _, m, why, v in heapq.nsmallest(10, excluded, key=lambda e: -e[0])]
+    notable = [{"model": m.id, "name": m.name, "reason": reason_for(m, code, v)}
+               for _, m, code, v in heapq.nsmallest(10, excluded, key=lambda e: -e[0])]
     if not recs:
         assumptions.append("no model meets every constraint: relax the one named most often under 'excluded'")
     return {
         "use_case": uc,
         "recommendations": recs,
         "excluded": notable,
-        "excluded_count": len(excluded),
+        "excluded_count": excluded_count,
         "considered": len(cat.models),
         "assumptions": assumptions,
         "sources": list(dict.fromkeys(
