@@ -162,3 +162,14 @@ QUESTIONS = [
     "Compare llama 2 7b, llama 3 8b and llama 3.1 8b on benchmarks",
     "How fast is qwen3-30b-a3b on an H100 SXM with vllm?",
 ]
+
+
+# A conversation every load bench plays: requirements, licence, memory, cost, benchmarks, speed.
+CONVERSATION = [
+    "We are a startup with one RTX 4090, commercial use, for a coding assistant. Just recommend.",
+    "And the licence of the first one, with 5M monthly users?",
+    "How much memory does it need at 32k context in 4-bit?",
+    "What would 50M tokens a month cost on that GPU compared with APIs?",
+    "Compare the first two on benchmarks",
+    "How fast is it on an H100 SXM?",
+]

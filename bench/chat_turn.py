@@ -23,18 +23,11 @@ import time
 import uuid
 
 import _util  # noqa: F401  (puts the project on sys.path)
-from _util import QUESTIONS, QUIET_ENV, Server, machine, p50, pct
+from _util import CONVERSATION, QUESTIONS, QUIET_ENV, Server, machine, p50, pct
 
 os.environ.update(QUIET_ENV)
 
-FOLLOW_UPS = [
-    "We are a startup with one RTX 4090, commercial use, for a coding assistant. Just recommend.",
-    "And the licence of the first one, with 5M monthly users?",
-    "How much memory does it need at 32k context in 4-bit?",
-    "What would 50M tokens a month cost on that GPU compared with APIs?",
-    "Compare the first two on benchmarks",
-    "How fast is it on an H100 SXM?",
-]
+FOLLOW_UPS = CONVERSATION
 
 
 def body(text: str, thread_id: str | None = None) -> dict:

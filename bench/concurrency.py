@@ -25,16 +25,9 @@ import uuid
 from pathlib import Path
 
 import _util  # noqa: F401  (puts the project on sys.path)
-from _util import Server, machine, p50, pct
+from _util import CONVERSATION, Server, machine, p50, pct
 
-TURNS = [
-    "We are a startup with one RTX 4090, commercial use, for a coding assistant. Just recommend.",
-    "And the licence of the first one, with 5M monthly users?",
-    "How much memory does it need at 32k context in 4-bit?",
-    "What would 50M tokens a month cost on that GPU compared with APIs?",
-    "Compare the first two on benchmarks",
-    "How fast is it on an H100 SXM?",
-]
+TURNS = CONVERSATION
 
 
 def peak_rss_mb(pid: int) -> float | None:
