@@ -67,8 +67,12 @@ def _collect(advisor: Advisor, thread_id: str) -> dict:
 
 
 def to_markdown(advisor: Advisor, thread_id: str) -> str:
-    data = _collect(advisor, thread_id)
-    out = [f"# Open LLM Advisor report", "",
+    return _markdown(_collect(advisor, thread_id))
+
+
+def _markdown(data: dict) -> str:
+    thread_id = data["thread_id"]
+    out = ["# Open LLM Advisor report", "",
            f"Conversation `{thread_id}`, generated {dt.date.today().isoformat()} ({data['driver']}).",
            "Every figure below is a tool result from this conversation; every fact links to its source.", ""]
     out += ["## Requirements", ""]
@@ -97,9 +101,12 @@ def to_markdown(advisor: Advisor, thread_id: str) -> str:
 
 
 def figures(advisor: Advisor, thread_id: str) -> list:
+    return _figures(_collect(advisor, thread_id))
+
+
+def _figures(data: dict) -> list:
     from tools import charts
 
-    data = _collect(advisor, thread_id)
     figs = []
     res = data["results"]
     if res.get("select_models"):
@@ -124,11 +131,12 @@ h2{margin-top:2rem;border-bottom:1px solid #ddd}.chart{margin:1rem 0}
 def to_html(advisor: Advisor, thread_id: str) -> str:
     from markdown_it import MarkdownIt
 
-    md = to_markdown(advisor, thread_id)
+    data = _collect(advisor, thread_id)  # read the conversation once for the text and the charts
+    md = _markdown(data)
     # html=False: text from the conversation is escaped, never interpreted as markup
     body = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").render(md)
     charts_html = []
-    for i, fig in enumerate(figures(advisor, thread_id)):
+    for i, fig in enumerate(_figures(data)):
         charts_html.append('<div class="chart">' + fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
                            + "</div>")
     charts_block = ("<h2>Charts</h2>" + "".join(charts_html)) if charts_html else ""

@@ -13,7 +13,6 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -135,9 +134,7 @@ class Advisor:
         text = clean_text(text, self.settings.max_message_chars)
         yield {"type": "thread", "thread_id": thread_id}
         with self._lock(thread_id):
-            pending: dict[str, dict] = {}
             final_text = ""
-            streamed = ""
             try:
                 # durability="sync": each step's checkpoint is on disk before the next step starts, so the user's
                 # message is saved before the model is called and a crash mid-turn loses nothing written so far.
@@ -148,14 +145,12 @@ class Advisor:
                         if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk):
                             piece = chunk.content if isinstance(chunk.content, str) else ""
                             if piece:
-                                streamed += piece
                                 yield {"type": "token", "text": piece}
                         continue
                     for node, update in (payload or {}).items():
                         for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
                             if isinstance(msg, AIMessage) and msg.tool_calls:
                                 for call in msg.tool_calls:
-                                    pending[call["id"]] = call
                                     yield {"type": "tool_call", "id": call["id"], "name": call["name"], "args": call.get("args") or {}}
                             elif isinstance(msg, ToolMessage):
                                 yield {"type": "tool_result", "id": msg.tool_call_id, "name": msg.name,
@@ -164,8 +159,6 @@ class Advisor:
                                        "status": getattr(msg, "status", "success")}
                             elif isinstance(msg, AIMessage) and node in ("agent", "ground"):
                                 final_text = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
-                                if node == "ground" or not streamed:
-                                    pass
             except GraphRecursionError:
                 final_text = ("I stopped: this question needed more steps than one turn allows. "
                               "Please narrow it down and ask again.")
@@ -258,4 +251,4 @@ def validate_thread_id(thread_id: str) -> str:
     return thread_id
 
 
-__all__ = ["Advisor", "InputRejected", "TurnResult", "clean_text", "make_checkpointer", "time"]
+__all__ = ["Advisor", "InputRejected", "TurnResult", "clean_text", "make_checkpointer"]

@@ -125,9 +125,8 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                         shortlist = gr.Dataframe(headers=SHORTLIST_COLUMNS, value=[], interactive=False, wrap=True,
                                                  elem_id="shortlist")
                         plot = gr.Plot(label="Chart", elem_id="chart")
-                        with gr.Row():
-                            report_md = gr.DownloadButton("Report (Markdown)", size="sm", elem_id="report-md")
-                            report_html = gr.DownloadButton("Report (HTML)", size="sm", elem_id="report-html")
+                        export = gr.Button("Export report (Markdown and HTML)", size="sm", elem_id="report-export")
+                        report_files = gr.File(label="Report", file_count="multiple", interactive=False, elem_id="report-files")
             with gr.Tab("Exercises", id="exercises"):
                 from advisor import exercises as ex
 
@@ -183,7 +182,7 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
             history = list(history or [])
             try:
                 events = advisor.stream(message, thread_id=tid)
-                first = next(events)  # validates the message before anything is shown
+                next(events)  # validates the message before anything is shown
             except InputRejected as exc:
                 history.append(gr.ChatMessage(role="assistant", content=f"⚠️ {exc}"))
                 yield history, message, gr.skip(), gr.skip(), gr.skip(), tid, tid
@@ -249,12 +248,12 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
             from advisor import report
 
             if not tid or not advisor.history(tid):
-                return gr.skip(), gr.skip()
+                return None
             folder = Path(tempfile.mkdtemp(prefix="advisor-report-"))
             md_path, html_path = folder / f"advisor-report-{tid}.md", folder / f"advisor-report-{tid}.html"
             md_path.write_text(report.to_markdown(advisor, tid), encoding="utf-8")
             html_path.write_text(report.to_html(advisor, tid), encoding="utf-8")
-            return str(md_path), str(html_path)
+            return [str(md_path), str(html_path)]
 
         def run_walkthrough(choice, model, gpu, price, util, share, apis, family):
             from advisor import exercises as ex
@@ -283,8 +282,10 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
 
         outputs = [chatbot, box, req_md, shortlist, plot, thread, thread_store]
         submit_args = dict(fn=respond, inputs=[box, chatbot, thread], outputs=outputs, api_visibility="private")
-        box.submit(**submit_args).then(make_reports, inputs=[thread], outputs=[report_md, report_html], api_visibility="private")
-        send.click(**submit_args).then(make_reports, inputs=[thread], outputs=[report_md, report_html], api_visibility="private")
+        box.submit(**submit_args)
+        send.click(**submit_args)
+        # reports are built when asked for, not after every turn (the HTML embeds plotly.js)
+        export.click(make_reports, inputs=[thread], outputs=[report_files], api_visibility="private")
         ex_run.click(run_walkthrough, inputs=[ex_choice, ex_model, ex_gpu, ex_price, ex_util, ex_share, ex_apis, ex_family],
                      outputs=[ex_chat, ex_summary, ex_plot], api_visibility="private")
         view_choice.change(show_view, inputs=[view_choice], outputs=[view_md, view_plot], api_visibility="private")
@@ -292,8 +293,7 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
         new.click(start_new, outputs=[thread, thread_store, chatbot, req_md, shortlist, plot, thread_label, box],
                   api_visibility="private")
         demo.load(load_thread, inputs=[thread_store],
-                  outputs=[thread, thread_store, chatbot, req_md, shortlist, plot, thread_label], api_visibility="private"
-                  ).then(make_reports, inputs=[thread], outputs=[report_md, report_html], api_visibility="private")
+                  outputs=[thread, thread_store, chatbot, req_md, shortlist, plot, thread_label], api_visibility="private")
         filters = [fam, lic, size, ctx, bench]
         for f in filters:
             f.change(browse, inputs=filters, outputs=[catalog_table, catalog_plot], api_visibility="private")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from catalog.schema import ApiPrice, Gpu, Model, Quantization
 from tools import common
 from tools.errors import InvalidInput
-from tools.memory import GB, Engine, check_engine, default_engine, estimate, resolve_quantization, usable_bytes
+from tools.memory import Engine, check_engine, estimate, resolve_quantization, usable_bytes
 from tools.throughput import throughput
 
 HOURS_PER_MONTH = 730  # 8,760 h / 12

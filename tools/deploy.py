@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from catalog.schema import Gpu, Model, Quantization
+from catalog.schema import Model, Quantization
 from tools import common
 from tools.cost import HOURS_PER_MONTH, cheapest_cloud_fit
 from tools.errors import InvalidInput
@@ -36,7 +36,7 @@ def _command(m: Model, engine: str, q: Quantization, n: int, ctx: int) -> str:
             return f"vllm serve <an AWQ checkpoint of {repo}>{flags}"
         return f"vllm serve {repo}{flags}"
     if engine == "llama.cpp":
-        return f"llama-server -m <{repo} GGUF, {q.id.upper()}> -c {ctx} -ngl 999" + (f" --split-mode layer" if n > 1 else "")
+        return f"llama-server -m <{repo} GGUF, {q.id.upper()}> -c {ctx} -ngl 999" + (" --split-mode layer" if n > 1 else "")
     load = {"int4": "BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4')",
             "int8": "BitsAndBytesConfig(load_in_8bit=True)"}.get(q.id)
     return (f"AutoModelForCausalLM.from_pretrained('{repo}', device_map='auto'"

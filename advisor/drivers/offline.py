@@ -74,6 +74,7 @@ def _results(turn: list[BaseMessage]) -> list[tuple[str, dict]]:
 
 
 def _previous_recommendations(messages: list[BaseMessage]) -> list[dict]:
+    """The recommendations of the latest select_models result in the whole conversation."""
     for msg in reversed(messages):
         if isinstance(msg, ToolMessage) and msg.name == "select_models":
             try:
@@ -85,13 +86,7 @@ def _previous_recommendations(messages: list[BaseMessage]) -> list[dict]:
 
 def _previous_shortlist(messages: list[BaseMessage]) -> list[str]:
     """Model ids of the latest select_models result in the whole conversation."""
-    for msg in reversed(messages):
-        if isinstance(msg, ToolMessage) and msg.name == "select_models":
-            try:
-                return [r["model"] for r in json.loads(_text(msg)).get("recommendations", [])]
-            except (json.JSONDecodeError, AttributeError):
-                return []
-    return []
+    return [r["model"] for r in _previous_recommendations(messages)]
 
 
 def _quant(text: str) -> str | None:
