@@ -57,6 +57,8 @@ def _parse(text: str) -> list[tuple[float, str]]:
             value = float(raw.replace(",", ""))
         except ValueError:
             continue
+        if m.group("sign"):  # "-2.14 GB" of headroom is the figure -2.14, not 2.14
+            value = -value
         unit = (m.group("unit") or "").strip()
         if unit in _SCALE:
             found.append((value * _SCALE[unit], m.group(0)))

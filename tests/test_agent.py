@@ -136,6 +136,9 @@ def test_grounding_accepts_rounding_units_and_names():
     ok = "Llama 3.1 8B on an RTX 4090 needs about 16.1 GB (16 GB), costs $1,284 a month at 10M tokens, 75% input."
     assert find_ungrounded(ok, evidence) == []
     assert find_ungrounded("It costs $999 a month.", evidence) == ["$999"]
+    negative = numbers_in({"headroom_gb": -2.14})
+    assert find_ungrounded("headroom -2.14 GB", negative) == []
+    assert find_ungrounded("headroom 2.14 GB", negative) == ["2.14"]
 
 
 # ---------------------------------------------------------------- requirements
