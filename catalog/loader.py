@@ -14,9 +14,12 @@ from catalog.schema import (
     ApiPrice,
     BenchmarkDef,
     BenchmarksFile,
+    Evaluation,
+    EvaluationsFile,
     FamiliesFile,
     Family,
     Gpu,
+    GpuPricesFile,
     GpusFile,
     License,
     LicensesFile,
@@ -24,9 +27,11 @@ from catalog.schema import (
     MeasurementsFile,
     Model,
     ModelsFile,
+    Price,
     PricesFile,
     Quantization,
     QuantizationsFile,
+    Rental,
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -65,6 +70,8 @@ class RawCatalog:
     benchmarks: list[BenchmarkDef] = field(default_factory=list)
     quantizations: list[Quantization] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
+    evaluations: list[Evaluation] = field(default_factory=list)
+    rentals: list[Rental] = field(default_factory=list)
     model_files: dict[str, str] = field(default_factory=dict)  # model id -> file name
 
 
@@ -134,14 +141,20 @@ def load_raw(directory: Path | None = None) -> tuple[RawCatalog, list[Problem]]:
         "quantizations.yaml": (QuantizationsFile, "quantizations"),
         "measurements.yaml": (MeasurementsFile, "measurements"),
     }
-    for name, (schema, attr) in singles.items():
+    optional = {
+        "evaluations.yaml": (EvaluationsFile, "evaluations"),
+        "gpu_prices.yaml": (GpuPricesFile, "rentals"),
+    }
+    for name, (schema, attr) in {**singles, **optional}.items():
         path = root / name
         if not path.exists():
-            problems.append(Problem(name, "", "file is missing"))
+            if name in singles:
+                problems.append(Problem(name, "", "file is missing"))
             continue
         parsed = _parse(path, schema, problems, name)
         if parsed is not None:
             setattr(raw, attr, list(getattr(parsed, attr)))
+    raw.gpus = [device for gpu in raw.gpus for device in gpu.expand()]
 
     model_dir = root / "models"
     files = sorted(model_dir.glob("*.yaml")) if model_dir.is_dir() else []
@@ -155,9 +168,29 @@ def load_raw(directory: Path | None = None) -> tuple[RawCatalog, list[Problem]]:
         for model in parsed.models:
             raw.models.append(model)
             raw.model_files.setdefault(model.id, label)
+        raw.families.extend(parsed.families)
+        raw.licenses.extend(parsed.licenses)
+        raw.benchmarks.extend(parsed.benchmarks)
 
     problems.extend(cross_check(raw))
+    if not problems:
+        raw.gpus = attach_rentals(raw.gpus, raw.rentals)
     return raw, problems
+
+
+def attach_rentals(gpus: list[Gpu], rentals: list[Rental]) -> list[Gpu]:
+    """Add gpu_prices.yaml's rental rows to their devices' cloud_hourly lists."""
+    by_gpu: dict[str, list[Rental]] = {}
+    for rental in rentals:
+        by_gpu.setdefault(rental.gpu, []).append(rental)
+    out = []
+    for gpu in gpus:
+        extra = by_gpu.get(gpu.id)
+        if extra:
+            prices = [*gpu.cloud_hourly, *(Price.model_validate(r.model_dump(include=set(Price.model_fields))) for r in extra)]
+            gpu = gpu.model_copy(update={"cloud_hourly": prices})
+        out.append(gpu)
+    return out
 
 
 def cross_check(raw: RawCatalog) -> list[Problem]:
@@ -233,10 +266,22 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
         if p.open_model and p.open_model not in model_ids:
             problems.append(Problem("prices.yaml", f"prices[{p.id}].open_model", f"unknown model id {p.open_model!r}"))
 
+    gpu_ids = {g.id for g in raw.gpus}
+    for rental in raw.rentals:
+        if rental.gpu not in gpu_ids:
+            problems.append(Problem("gpu_prices.yaml", f"rentals[{rental.gpu}]", f"unknown GPU id {rental.gpu!r}"))
+    dupes("evaluations", "evaluations.yaml", [e.id for e in raw.evaluations])
+    for ev in raw.evaluations:
+        seen_models: set[str] = set()
+        for score in ev.scores:
+            if score.model not in model_ids:
+                problems.append(Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"unknown model id {score.model!r}"))
+            if score.model in seen_models:
+                problems.append(Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"{score.model} is scored twice"))
+            seen_models.add(score.model)
     dupes("quantizations", "quantizations.yaml", [q.id for q in raw.quantizations])
     dupes("measurements", "measurements.yaml", [x.id for x in raw.measurements])
     quant_ids = {q.id for q in raw.quantizations}
-    gpu_ids = {g.id for g in raw.gpus}
     for x in raw.measurements:
         where = f"measurements[{x.id}]"
         if x.model not in model_ids:

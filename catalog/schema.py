@@ -5,8 +5,13 @@ date the source was read or published). Models name their sources once under
 ``sources`` and say which source backs which fact under ``cite``; licence terms
 carry their own clause quote; GPU and price rows carry their own source.
 
-Units: ``_gb`` is 10^9 bytes, ``_b`` billions of parameters, ``_gbps`` 10^9
-bytes per second, ``usd_per_mtok`` US dollars per million tokens.
+Dates: ``as_of`` is always the date a source (or price) was read; ``published`` is the date the
+document or version read was published, where it states one.
+
+Units: ``_gb`` is 10^9 bytes, ``_bytes`` bytes, ``_b`` billions of parameters, ``_gbps`` 10^9
+bytes per second, ``usd_per_mtok`` US dollars per million tokens. Device memory is stored as the
+vendor states it ("80GB") and in bytes: vendors' "GB" of DRAM/HBM capacity are binary (80GB of
+HBM is 80 x 2^30 bytes), so ``memory_bytes`` defaults to the stated figure x 2^30.
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ class Strict(BaseModel):
 
 
 class Source(Strict):
-    """Where a fact was read. ``as_of`` is the date of the version read."""
+    """Where a fact was read: ``as_of`` the date it was read, ``published`` the date of the version read."""
 
     url: str = Field(pattern=r"^https?://\S+$")
-    as_of: Date
+    as_of: Date = Field(description="The date the source was read.")
+    published: Date | None = Field(default=None, description="The date the document or version read was published.")
     title: str | None = None
     via: str | None = Field(
         default=None,
@@ -77,8 +83,23 @@ class Attention(Strict):
         description="Every Nth layer attends globally (2 = alternating; 6 = five local to one "
         "global). None with kind sliding/chunked: every layer is local.",
     )
+    global_layers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Count of attention layers that attend globally, where the pattern is not a regular 'every Nth' "
+        "(config.json layer_types). Give this or global_every, not both.",
+    )
+    global_kv_heads: int | None = Field(default=None, gt=0, description="KV heads of the global layers, where they differ.")
+    global_head_dim: int | None = Field(default=None, gt=0, description="Head dim of the global layers, where it differs.")
     kv_lora_rank: int | None = Field(default=None, gt=0, description="MLA: latent KV width.")
     qk_rope_head_dim: int | None = Field(default=None, gt=0, description="MLA: decoupled RoPE key width.")
+    q_lora_rank: int | None = Field(default=None, gt=0, description="MLA: latent query width (compute only).")
+    index_head_dim: int | None = Field(
+        default=None,
+        gt=0,
+        description="Sparse attention with a lightning indexer (DeepSeek V3.2 DSA): the indexer's key width, "
+        "cached per token and layer beside the KV cache.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Attention:
@@ -86,9 +107,55 @@ class Attention(Strict):
             raise ValueError(f"attention kind {self.kind!r} needs 'window'")
         if self.kind == "mla" and not (self.kv_lora_rank and self.qk_rope_head_dim):
             raise ValueError("attention kind 'mla' needs 'kv_lora_rank' and 'qk_rope_head_dim'")
-        if self.kind == "full" and (self.window or self.global_every):
-            raise ValueError("attention kind 'full' takes no 'window' or 'global_every'")
+        if self.kind == "full" and (self.window or self.global_every or self.global_layers is not None):
+            raise ValueError("attention kind 'full' takes no 'window', 'global_every' or 'global_layers'")
+        if self.global_every and self.global_layers is not None:
+            raise ValueError("give 'global_every' or 'global_layers', not both")
         return self
+
+
+class LinearAttention(Strict):
+    """Layers that keep a fixed-size recurrent state instead of a KV cache that grows with the context.
+
+    One shape covers the kinds in use: a recurrent state of heads x key_head_dim x value_head_dim values per
+    sequence and layer, plus a short-convolution state of (heads x value_head_dim + 2 x key_heads x key_head_dim)
+    x (conv_kernel - 1) values. Read from config.json:
+
+    - gated DeltaNet (Qwen3-Next, Qwen3.5): heads = linear_num_value_heads, key_heads = linear_num_key_heads,
+      key_head_dim = linear_key_head_dim, value_head_dim = linear_value_head_dim, conv_kernel = linear_conv_kernel_dim;
+    - Mamba-2 (Nemotron-H, Granite 4.0-H, Falcon-H1): heads = mamba_num_heads (or mamba_n_heads),
+      key_heads = n_groups, key_head_dim = ssm_state_size (d_state), value_head_dim = mamba_head_dim,
+      conv_kernel = conv_kernel (mamba_d_conv);
+    - lightning / linear attention (MiniMax-01): heads = attention heads, key_head_dim = value_head_dim = head dim,
+      conv_kernel 0.
+    """
+
+    kind: Literal["gated_deltanet", "mamba2", "lightning", "kimi_delta", "linear"]
+    layers: int = Field(gt=0, description="Layers of this kind.")
+    heads: int = Field(gt=0)
+    key_heads: int = Field(default=0, ge=0, description="Key heads (DeltaNet) or groups (Mamba-2); 0 when not used.")
+    key_head_dim: int = Field(gt=0, description="Key head width, or the SSM state size (d_state) for Mamba-2.")
+    value_head_dim: int = Field(gt=0)
+    conv_kernel: int = Field(default=0, ge=0, description="Short-convolution width; 0 when there is none.")
+    state_dtype_bytes: float = Field(
+        default=2.0,
+        gt=0,
+        description="Bytes per state value as engines keep it (2 for bf16; some keep Mamba SSM state in fp32).",
+    )
+
+    @property
+    def recurrent_values(self) -> int:
+        return self.heads * self.key_head_dim * self.value_head_dim
+
+    @property
+    def conv_values(self) -> int:
+        if self.conv_kernel <= 1:
+            return 0
+        return (self.heads * self.value_head_dim + 2 * self.key_heads * self.key_head_dim) * (self.conv_kernel - 1)
+
+    @property
+    def state_bytes_per_layer(self) -> float:
+        return (self.recurrent_values + self.conv_values) * self.state_dtype_bytes
 
 
 class Moe(Strict):
@@ -96,6 +163,8 @@ class Moe(Strict):
     active_experts: int = Field(ge=1)
     shared_experts: int = Field(default=0, ge=0)
     dense_layers: int = Field(default=0, ge=0, description="Leading layers with a dense FFN.")
+    every: int = Field(default=1, ge=1, description="MoE FFN on every Nth layer after the dense ones (Llama 4 Maverick: 2).")
+    expert_intermediate_size: int | None = Field(default=None, gt=0, description="config.json moe_intermediate_size.")
 
     @model_validator(mode="after")
     def _active_le_total(self) -> Moe:
@@ -114,11 +183,32 @@ class Architecture(Strict):
     vocab_size: int = Field(gt=0)
     tied_embeddings: bool
     attention: Attention = Attention()
+    linear_attention: LinearAttention | None = None
+    attention_layers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Layers that keep a KV cache. Default: every layer not counted in linear_attention. Give it "
+        "where some layers have neither (Nemotron-H's MLP-only layers) or both (Falcon-H1's parallel hybrid).",
+    )
+    kv_shared_layers: int = Field(
+        default=0, ge=0, description="Layers that reuse an earlier layer's KV cache and store none (Gemma 3n)."
+    )
     moe: Moe | None = None
 
     @property
     def effective_head_dim(self) -> int:
         return self.head_dim if self.head_dim is not None else self.hidden_size // self.attention_heads
+
+    @property
+    def kv_layers(self) -> int:
+        """Layers that store their own KV cache."""
+        if self.attention_layers is not None:
+            n = self.attention_layers
+        elif self.linear_attention is not None:
+            n = self.layers - self.linear_attention.layers
+        else:
+            n = self.layers
+        return max(n - self.kv_shared_layers, 0)
 
     @model_validator(mode="after")
     def _heads(self) -> Architecture:
@@ -129,6 +219,12 @@ class Architecture(Strict):
             )
         if self.attention_heads % self.kv_heads:
             raise ValueError(f"attention_heads {self.attention_heads} is not a multiple of kv_heads {self.kv_heads}")
+        if self.linear_attention is not None and self.linear_attention.layers > self.layers:
+            raise ValueError("linear_attention.layers exceeds layers")
+        if self.attention_layers is not None and self.attention_layers > self.layers:
+            raise ValueError("attention_layers exceeds layers")
+        if self.attention.global_layers is not None and self.attention.global_layers > self.layers:
+            raise ValueError("attention.global_layers exceeds layers")
         return self
 
 
@@ -156,7 +252,14 @@ CITABLE_MODEL_FACTS = (
     "architecture",
     "license",
     "languages",
+    "formats",
+    "reasoning",
+    "tool_calling",
+    "modalities",
 )
+
+# Weight formats a vendor ships its checkpoints in (the first one listed is the main checkpoint).
+ShippedFormat = Literal["bf16", "fp16", "fp32", "fp8", "mxfp4", "nvfp4", "int4", "int8", "gguf", "awq", "gptq", "mlx"]
 
 
 class Model(Strict):
@@ -174,7 +277,20 @@ class Model(Strict):
     context_length: int = Field(gt=0, description="Official context length in tokens.")
     max_position_embeddings: int | None = Field(default=None, gt=0, description="config.json value.")
     architecture: Architecture | None = None
-    modalities: list[Literal["text", "image", "audio", "video"]] = ["text"]
+    modalities: list[Literal["text", "image", "audio", "video"]] = Field(
+        default=["text"], description="Input modalities the model accepts."
+    )
+    formats: list[ShippedFormat] = Field(
+        default_factory=list,
+        description="Formats the vendor ships official weights in; the first is the main checkpoint "
+        "(gpt-oss: mxfp4; DeepSeek-V3: fp8). Empty when not reported.",
+    )
+    reasoning: Literal["none", "always", "hybrid"] | None = Field(
+        default=None,
+        description="none: no thinking mode; always: a reasoning model that always thinks; hybrid: thinking can be "
+        "switched on and off. None when not reported.",
+    )
+    tool_calling: bool | None = Field(default=None, description="The vendor documents tool/function calling.")
     languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes the vendor lists.")
     license: str
     license_history: list[LicenseChange] = []
@@ -182,7 +298,7 @@ class Model(Strict):
     benchmarks: list[BenchmarkScore] = []
     derived_from: str | None = Field(default=None, description="Model id this one was fine-tuned or distilled from.")
     sources: dict[str, Source]
-    cite: dict[str, str] = Field(description="Fact name -> key of sources that backs it.")
+    cite: dict[str, str] = Field(description="Fact name -> key of sources that backs it (modalities: optional).")
     unverified: list[str] = Field(
         default_factory=list,
         description="Facts read only in a secondary copy or not confirmed; shown as such.",
@@ -201,7 +317,7 @@ class Model(Strict):
             raise ValueError("repos needs at least one Hugging Face repo id")
         for fact in CITABLE_MODEL_FACTS:
             value = getattr(self, fact)
-            if value in (None, []):
+            if value in (None, []) or fact == "modalities":
                 continue
             key = self.cite.get(fact)
             if key is None:
@@ -283,7 +399,8 @@ class License(Strict):
     spdx: str | None = None
     hf_tag: str | None = Field(default=None, description="The license tag on Hugging Face model pages.")
     url: str = Field(pattern=r"^https?://\S+$")
-    as_of: Date
+    as_of: Date = Field(description="The date the licence text was read.")
+    published: Date | None = Field(default=None, description="The date of the version of the text read.")
     effective_date: Date | None = None
     category: Literal["permissive", "open_rail", "community", "research", "non_commercial", "non_production"]
     summary: str
@@ -294,30 +411,79 @@ class License(Strict):
 # ---------------------------------------------------------------- GPUs
 
 
+PricingKind = Literal["on_demand", "spot", "committed", "msrp", "street", "list"]
+
+
 class Price(Strict):
     usd: float = Field(gt=0)
-    kind: str = Field(description="e.g. 'launch MSRP', 'on-demand, RunPod Community'")
-    as_of: Date
+    kind: str = Field(description="What was priced, in words: e.g. 'on-demand, RunPod Community', 'launch MSRP'.")
+    pricing: PricingKind = Field(
+        description="on_demand / spot / committed: rental per GPU-hour; msrp / street / list: purchase price."
+    )
+    provider: str | None = Field(default=None, description="Cloud provider or seller, e.g. 'RunPod', 'AWS'.")
+    as_of: Date = Field(description="The date the price held: the date read for rentals, the announcement for an MSRP.")
     source: Source
 
 
+GPU_CITABLE = ("memory", "memory_bandwidth_gbps", "fp16_tflops", "int8_tops", "tdp_w", "usable_memory_fraction")
+_MEMORY_STATED = r"^\d+(\.\d+)?\s?(GB|GiB|TB)\b.*$"
+
+
+def stated_memory_bytes(stated: str) -> int:
+    """'80GB' -> 80 x 2^30: vendors state DRAM/HBM capacity in binary gigabytes."""
+    import re
+
+    match = re.match(r"^(\d+(?:\.\d+)?)\s?(GB|GiB|TB)", stated)
+    if match is None:
+        raise ValueError(f"memory {stated!r} is not of the form '24GB'")
+    value, unit = float(match.group(1)), match.group(2)
+    return int(value * 2**30 * (1024 if unit == "TB" else 1))
+
+
+class MemoryOption(Strict):
+    """One memory configuration of a device sold with several (Apple chips, DGX Spark, Strix Halo)."""
+
+    stated: str = Field(pattern=_MEMORY_STATED, description="As the vendor states it, e.g. '24GB'.")
+    memory_bytes: int | None = Field(default=None, gt=0, description="Default: stated x 2^30.")
+    memory_bandwidth_gbps: float | None = Field(
+        default=None, gt=0, description="Where this configuration has its own bandwidth (a binned chip)."
+    )
+    default: bool = Field(default=False, description="The configuration the device's plain name means.")
+    purchase: Price | None = None
+    note: str | None = None
+
+
 class Gpu(Strict):
+    """A device a model can run on: a GPU, an accelerator, an Apple chip, an edge box or a CPU server."""
+
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
     name: str
     aliases: list[str] = []
-    vendor: Literal["NVIDIA", "AMD", "Apple", "Intel"]
-    segment: Literal["consumer", "workstation", "datacenter", "apple"]
-    memory_gb: float = Field(gt=0, description="Memory per device (for Apple: the unified memory of this configuration).")
+    vendor: Literal["NVIDIA", "AMD", "Apple", "Intel", "Ampere", "AWS", "Google", "Huawei", "Qualcomm", "Generic"]
+    segment: Literal["consumer", "workstation", "datacenter", "apple", "edge", "cpu"]
+    memory_stated: str | None = Field(
+        default=None, pattern=_MEMORY_STATED, description="Memory per device as the vendor states it, e.g. '80GB HBM3'."
+    )
+    memory_bytes: int | None = Field(default=None, gt=0, description="Default: the stated figure x 2^30.")
+    memory_type: str | None = Field(default=None, description="e.g. GDDR6X, HBM3e, LPDDR5X, DDR5-4800 x 12 channels.")
+    memory_options: list[MemoryOption] = Field(
+        default_factory=list,
+        description="Several memory configurations: the loader makes one device per option, id '<id>-<24gb>'.",
+    )
     memory_bandwidth_gbps: float = Field(gt=0)
     fp16_tflops: float | None = Field(default=None, gt=0, description="Dense FP16/BF16 tensor throughput (no sparsity).")
     int8_tops: float | None = Field(default=None, gt=0, description="Dense INT8 tensor throughput (no sparsity).")
     fp8: bool | None = None
+    fp4: bool | None = Field(default=None, description="Hardware FP4 (MXFP4/NVFP4) tensor support (Blackwell, MI355X).")
     tdp_w: float | None = Field(default=None, gt=0)
     launch: str | None = Field(default=None, description="Year or YYYY-MM(-DD).")
     unified_memory: bool = False
     usable_memory_fraction: float = Field(
         default=1.0, gt=0, le=1, description="Share of memory a model may use (Apple: the GPU wired-memory limit)."
     )
+    gpus_per_node: int | None = Field(default=None, gt=0, description="Devices per server node (HGX: 8).")
+    interconnect: Literal["nvlink", "xgmi", "pcie", "unified", "none"] | None = None
+    interconnect_gbps: float | None = Field(default=None, gt=0, description="Per-device GPU-to-GPU bandwidth, one direction.")
     purchase: Price | None = None
     cloud_hourly: list[Price] = []
     sources: dict[str, Source]
@@ -325,17 +491,65 @@ class Gpu(Strict):
     unverified: list[str] = []
     notes: str | None = None
 
+    @property
+    def memory_gb(self) -> float:
+        """Memory in 10^9 bytes (what every estimate compares with)."""
+        return (self.memory_bytes or 0) / 1e9
+
     @model_validator(mode="after")
     def _cited(self) -> Gpu:
-        for fact in ("memory_gb", "memory_bandwidth_gbps", "fp16_tflops", "int8_tops", "tdp_w"):
-            if getattr(self, fact) is None:
+        if self.memory_options:
+            if self.memory_stated is not None:
+                raise ValueError("give memory_stated or memory_options, not both")
+            if sum(o.default for o in self.memory_options) != 1:
+                raise ValueError("exactly one memory option must be the default")
+        elif self.memory_stated is None:
+            raise ValueError("memory_stated is missing (or give memory_options)")
+        elif self.memory_bytes is None:
+            object.__setattr__(self, "memory_bytes", stated_memory_bytes(self.memory_stated))
+        for fact in GPU_CITABLE:
+            value = self.memory_stated or self.memory_options if fact == "memory" else getattr(self, fact)
+            if not value or (fact == "usable_memory_fraction" and value == 1.0):
                 continue
             key = self.cite.get(fact)
             if key is None:
                 raise ValueError(f"fact {fact!r} has no source: add it to 'cite'")
             if key not in self.sources:
                 raise ValueError(f"cite[{fact!r}] names source {key!r}, which is not under 'sources'")
+        for fact in self.cite:
+            if fact not in GPU_CITABLE:
+                raise ValueError(f"cite names unknown fact {fact!r}; allowed: {', '.join(GPU_CITABLE)}")
+        for price in self.cloud_hourly:
+            if price.pricing not in ("on_demand", "spot", "committed"):
+                raise ValueError(f"cloud_hourly prices are rentals (on_demand, spot, committed), not {price.pricing!r}")
+        if self.purchase is not None and self.purchase.pricing not in ("msrp", "street", "list"):
+            raise ValueError(f"purchase.pricing must be msrp, street or list, not {self.purchase.pricing!r}")
         return self
+
+    def expand(self) -> list[Gpu]:
+        """One device per memory option (the default one also answers to the plain name)."""
+        if not self.memory_options:
+            return [self]
+        out = []
+        for option in self.memory_options:
+            slug = option.stated.lower().replace(" ", "")
+            suffix = f" {option.stated}"
+            names = [f"{self.name}{suffix}", *(f"{a}{suffix}" for a in self.aliases)]
+            if option.default:
+                names += [self.name, *self.aliases]
+            data = self.model_dump(exclude={"memory_options", "memory_bytes", "id", "name", "aliases"})
+            data.update(
+                id=f"{self.id}-{slug}",
+                name=f"{self.name}{suffix}",
+                aliases=[n for n in names if n != f"{self.name}{suffix}"],
+                memory_stated=option.stated,
+                memory_bytes=option.memory_bytes,
+                memory_bandwidth_gbps=option.memory_bandwidth_gbps or self.memory_bandwidth_gbps,
+                purchase=option.purchase.model_dump() if option.purchase else data.get("purchase"),
+                notes=" ".join(x for x in (self.notes, option.note) if x) or None,
+            )
+            out.append(Gpu.model_validate(data))
+        return out
 
 
 # ---------------------------------------------------------------- API prices
@@ -350,6 +564,9 @@ class ApiPrice(Strict):
     usd_per_mtok_input: float = Field(ge=0)
     usd_per_mtok_output: float = Field(ge=0)
     context_length: int | None = Field(default=None, gt=0)
+    deprecation_date: Date | None = Field(
+        default=None, description="The provider's retirement date; the tools leave the endpoint out after it."
+    )
     source: Source
     notes: str | None = None
 
@@ -366,6 +583,11 @@ class ApiPrice(Strict):
 
 
 class ModelsFile(Strict):
+    """A model file: its models, and the families, licences and benchmarks they introduce."""
+
+    families: list[Family] = []
+    licenses: list[License] = []
+    benchmarks: list[BenchmarkDef] = []
     models: list[Model]
 
 
@@ -398,13 +620,15 @@ class Quantization(Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
     name: str
     bits_per_weight: float = Field(gt=0, le=32)
-    scope: Literal["all", "linear"] = Field(
+    scope: Literal["all", "linear", "experts"] = Field(
         description="'linear': only the transformer's linear layers; embeddings and lm_head stay 16-bit. "
-        "'all': bits_per_weight is an average over every weight (GGUF files)."
+        "'all': bits_per_weight is an average over every weight (GGUF files). 'experts': only the routed "
+        "experts of an MoE model (gpt-oss's MXFP4 checkpoint); a dense model keeps 16 bits throughout."
     )
-    family: Literal["float", "bitsandbytes", "gguf", "gptq_awq", "fp8"]
+    family: Literal["float", "bitsandbytes", "gguf", "gptq_awq", "fp8", "mxfp4", "nvfp4", "mlx", "exl"]
     engines: list[str] = Field(description="Serving engines that load this format.")
     needs_fp8_hardware: bool = False
+    needs_fp4_hardware: bool = False
     quality: str = Field(description="What the source says about quality loss, in our words.")
     perplexity_delta: float | None = Field(default=None, description="Perplexity increase on the source's reference model.")
     rank: int = Field(description="Preference when several fit: lower is closer to the original weights.")
@@ -425,16 +649,61 @@ class Measurement(Strict):
     id: str = Field(pattern=r"^[a-z0-9_.-]+$")
     model: str = Field(description="Catalog model id measured.")
     gpu: str | None = Field(default=None, description="Catalog GPU id (None for memory-only figures).")
-    engine: str
+    engine: str = Field(description="transformers, vllm, sglang, llama.cpp (Ollama and LM Studio count as llama.cpp), "
+                        "mlx, exllama, tensorrt-llm.")
+    engine_version: str | None = Field(default=None, description="Version or build as published.")
     quantization: str
-    metric: Literal["decode_tokens_per_s", "peak_memory_gb", "weights_gb"]
+    metric: Literal["decode_tokens_per_s", "prefill_tokens_per_s", "peak_memory_gb", "weights_gb"]
     value: float = Field(gt=0)
-    batch_size: int = 1
+    batch_size: int = Field(default=1, ge=1, description="Concurrent sequences; decode figures are aggregate over them.")
+    num_gpus: int = Field(default=1, ge=1)
+    split_mode: Literal["layer", "row", "tensor", "pipeline", "expert"] | None = Field(
+        default=None, description="How several GPUs share the model (llama.cpp's default is layer)."
+    )
     context_tokens: int | None = None
     use_for_calibration: bool = True
+    quote: str | None = Field(default=None, description="The published figure in the source's own words or table row.")
     note: str | None = None
     source: Source
 
 
 class MeasurementsFile(Strict):
     measurements: list[Measurement]
+
+
+# ---------------------------------------------------------------- independent evaluations
+
+
+class EvaluationScore(Strict):
+    model: str = Field(description="Catalog model id.")
+    value: float
+    entry: str = Field(description="The model's name as the leaderboard lists it.")
+    ci: float | None = Field(default=None, ge=0, description="Confidence half-width, where published.")
+
+
+class Evaluation(Strict):
+    """A dated, independent evaluation covering many models (not vendor-reported)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
+    name: str
+    description: str
+    scale: Literal["elo", "percent", "index"]
+    higher_is_better: bool = True
+    source: Source
+    scores: list[EvaluationScore]
+
+
+class EvaluationsFile(Strict):
+    evaluations: list[Evaluation]
+
+
+class Rental(Price):
+    """A rental price of a catalog device, kept apart from the device's specification."""
+
+    gpu: str = Field(description="Catalog device id (after memory options are expanded).")
+    gpus_per_instance: int | None = Field(default=None, gt=0, description="GPUs in the instance priced; usd is per GPU.")
+    region: str | None = None
+
+
+class GpuPricesFile(Strict):
+    rentals: list[Rental]

@@ -168,7 +168,7 @@ def test_offline_gathers_requirements_then_shortlists(make_advisor):
     assert not second.tool_calls and "hardware" in second.reply.lower()
     third = advisor.ask("We have one RTX 4090", thread_id="t")
     assert [t.name for t in third.tool_calls] == ["select_models"]
-    assert third.shortlist and all(rec["memory_gb"] <= 24 for rec in third.shortlist)
+    assert third.shortlist and all(rec["memory_gb"] <= 24 * 2**30 / 1e9 for rec in third.shortlist)  # 24 GiB
     assert "Offline driver" in third.reply
     assert third.requirements["gpu"] == "rtx-4090" and third.requirements["commercial"] is True
 
