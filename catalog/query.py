@@ -29,6 +29,17 @@ def _loose(key: str) -> str:
     return " ".join(t for t in key.split() if t not in _LOOSE_DROP)
 
 
+_SIZE_UNITS = {"b", "m", "t", "k", "gb", "tb"}
+
+
+def versions(key: str) -> frozenset[str]:
+    """The version numbers in a normalized name: numbers that are not sizes ('gemma 3 4 b' -> {'3'})."""
+    toks = key.split()
+    return frozenset(
+        tok for i, tok in enumerate(toks) if tok[0].isdigit() and (i + 1 == len(toks) or toks[i + 1] not in _SIZE_UNITS)
+    )
+
+
 SUGGEST_CHARS = 200  # longest part of a query compared with catalog names for suggestions
 
 
@@ -58,7 +69,7 @@ class NameIndex(Generic[T]):
         self.by_id: dict[str, T] = {}
         self.exact: dict[str, str] = {}
         self.loose: dict[str, set[str]] = {}
-        self.tokens: dict[str, list[set[str]]] = {}
+        self.tokens: dict[str, list[tuple[set[str], frozenset[str]]]] = {}
         for ident, item, names in entries:
             self.by_id[ident] = item
             for name in names:
@@ -67,7 +78,7 @@ class NameIndex(Generic[T]):
                     continue
                 self.exact.setdefault(key, ident)
                 self.loose.setdefault(_loose(key), set()).add(ident)
-                self.tokens.setdefault(ident, []).append(set(key.split()))
+                self.tokens.setdefault(ident, []).append((set(key.split()), versions(key)))
 
     def resolve(self, query: str) -> T:
         if not isinstance(query, str) or not query.strip():
@@ -84,7 +95,13 @@ class NameIndex(Generic[T]):
             raise LookupFailed(self.kind, query, "ambiguous", sorted(hits))
         wanted = set(_loose(key).split())
         if wanted:
-            subset = sorted(i for i, sets in self.tokens.items() if any(wanted <= s for s in sets))
+            # A name matches a longer one only with the same version numbers: "Gemma 4" must not become
+            # "Gemma 3 4B", nor "Qwen3.9" any Qwen3 model.
+            asked = versions(key)
+            subset = sorted(
+                i for i, sets in self.tokens.items()
+                if any(wanted <= toks and (not asked or vers == asked) for toks, vers in sets)
+            )
             if len(subset) == 1:
                 return self.by_id[subset[0]]
             if len(subset) > 1:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from catalog.loader import DATA_DIR, load_raw
-from catalog.query import Catalog, LookupFailed, get_catalog, normalize
+from catalog.query import Catalog, LookupFailed, NameIndex, get_catalog, normalize, versions
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +92,41 @@ def test_ambiguous_model_lists_candidates(cat: Catalog):
     assert all("70b" in s for s in err.value.suggestions)
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["Gemma 4", "gemma-4", "Qwen3.9", "Qwen 3.9 27B", "Llama 5", "Llama 3.4 70B", "Qwen3 30B A3B 2508", "Mistral Small 3.9"],
+)
+def test_a_version_the_index_lacks_is_never_swapped_for_another(query: str):
+    index = NameIndex(
+        "model",
+        [
+            ("gemma-3-4b", "g34", ["Gemma 3 4B", "google/gemma-3-4b-it"]),
+            ("qwen3-8b", "q8", ["Qwen3 8B"]),
+            ("qwen3-30b-a3b-2507", "q30", ["Qwen3 30B A3B 2507", "Qwen3-30B-A3B-Instruct-2507"]),
+            ("llama-3.3-70b", "l70", ["Llama 3.3 70B"]),
+            ("mistral-small-3.1", "ms", ["Mistral Small 3.1 24B"]),
+        ],
+    )
+    with pytest.raises(LookupFailed) as err:
+        index.resolve(query)
+    assert err.value.reason == "unknown"
+
+
+def test_versions_tell_sizes_from_versions():
+    assert versions(normalize("Gemma 3 4B")) == {"3"}
+    assert versions(normalize("Qwen3-30B-A3B-Instruct-2507")) == {"3", "2507"}
+    assert versions(normalize("gemma 4")) == {"4"}
+
+
+def test_the_same_names_still_resolve_through_the_index():
+    index = NameIndex("model", [("gemma-3-4b", "g34", ["Gemma 3 4B"]), ("gemma-3-27b", "g27", ["Gemma 3 27B"])])
+    assert index.resolve("gemma 3 4b") == "g34"
+    assert index.resolve("Gemma-3-27B-it") == "g27"
+    with pytest.raises(LookupFailed) as err:
+        index.resolve("gemma 3")
+    assert err.value.reason == "ambiguous"
+
+
 def test_gpu_lookup(cat: Catalog):
     assert cat.gpu("4090").id == "rtx-4090"
     assert cat.gpu("NVIDIA GeForce RTX 4090").id == "rtx-4090"
@@ -99,7 +134,7 @@ def test_gpu_lookup(cat: Catalog):
 
 def test_normalize():
     assert normalize("Meta-Llama-3.1-8B") == normalize("meta llama 3.1 8b")
-    assert normalize("Qwen2.5-7B") != normalize("Qwen2-5.7B") or True  # dots inside numbers are kept
+    assert normalize("Qwen2.5-7B") != normalize("Qwen2-5.7B")  # dots inside numbers are kept
     assert normalize("Qwen2.5-7B") == "qwen 2.5 7 b"
 
 

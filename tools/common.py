@@ -43,6 +43,40 @@ def gpu(name: str, field: str = "gpu") -> Gpu:
     return _lookup(catalog().gpu, name, field)
 
 
+UNIFIED_MEMORY_GPU_SHARE = 0.75  # macOS lets the GPU wire about three quarters of unified memory by default
+
+
+def device(name: str | None, vram_gb: float | None = None, unified_memory: bool = False,
+           memory_bandwidth_gbps: float | None = None, field: str = "gpu") -> Gpu | None:
+    """The device a question is about: a catalog device by name, or one described by its memory size.
+
+    A stated size is read the way vendors state it: a "48GB" card has 48 x 2^30 bytes. Unified memory
+    (a Mac or another shared-memory device) leaves the GPU only part of it.
+    """
+    if name is not None and str(name).strip():
+        if vram_gb is not None:
+            raise InvalidInput("give gpu or vram_gb, not both", field="vram_gb")
+        return gpu(name, field)
+    if vram_gb is None:
+        return None
+    if not 0 < vram_gb <= 1_000_000:
+        raise InvalidInput("vram_gb must be between 0 and 1,000,000 (GB of memory per GPU)", field="vram_gb")
+    stated = f"{vram_gb:g}GB"
+    share = UNIFIED_MEMORY_GPU_SHARE if unified_memory else 1.0
+    return Gpu.model_construct(
+        id=f"custom-{stated.lower()}",
+        name=f"a device with {stated} of {'unified ' if unified_memory else ''}memory",
+        aliases=[], vendor="Generic", segment="apple" if unified_memory else "consumer",
+        memory_stated=stated, memory_bytes=int(vram_gb * 2**30), memory_type=None, memory_options=[],
+        memory_bandwidth_gbps=memory_bandwidth_gbps, fp16_tflops=None, int8_tops=None, fp8=None, fp4=None,
+        tdp_w=None, launch=None, unified_memory=unified_memory, usable_memory_fraction=share,
+        gpus_per_node=None, interconnect=None, interconnect_gbps=None, purchase=None, cloud_hourly=[],
+        sources={}, cite={}, unverified=[],
+        notes=("assumed: about three quarters of unified memory can be wired for the GPU (macOS default)"
+               if unified_memory else "described by its memory size only"),
+    )
+
+
 def license_(name: str, field: str = "license") -> License:
     return _lookup(catalog().license, name, field)
 
