@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -230,14 +232,59 @@ class Catalog:
         return pd.DataFrame(rows).set_index("id")
 
 
+@dataclass(frozen=True)
+class RentalSummary:
+    """A device's rental prices: the median on-demand price is the default, with the range beside it."""
+
+    usd: float
+    low: float
+    high: float
+    offers: int
+    providers: tuple[str, ...]
+    spot_low: float | None
+    oldest: dt.date
+    newest: dt.date
+    sources: tuple[str, ...]
+
+    @property
+    def note(self) -> str:
+        text = f"${self.usd} per GPU-hour, the median of {self.offers} on-demand offer(s)"
+        if self.offers > 1:
+            text += f" (range ${self.low}-${self.high}; {', '.join(self.providers)})"
+        elif self.providers:
+            text += f" ({self.providers[0]})"
+        text += f", read {self.oldest.isoformat()}" + (f" to {self.newest.isoformat()}" if self.newest != self.oldest else "")
+        if self.spot_low is not None:
+            text += f"; spot or committed from ${self.spot_low}"
+        return text
+
+
+def rental_summary(g: Gpu) -> RentalSummary | None:
+    on_demand = [p for p in g.cloud_hourly if p.pricing == "on_demand"]
+    others = [p for p in g.cloud_hourly if p.pricing != "on_demand"]
+    if not on_demand:
+        return None
+    usd = sorted(p.usd for p in on_demand)
+    mid = len(usd) // 2
+    median = usd[mid] if len(usd) % 2 else round((usd[mid - 1] + usd[mid]) / 2, 4)
+    return RentalSummary(
+        usd=median, low=usd[0], high=usd[-1], offers=len(usd),
+        providers=tuple(dict.fromkeys(p.provider or p.kind for p in on_demand)),
+        spot_low=min((p.usd for p in others), default=None),
+        oldest=min(p.as_of for p in on_demand), newest=max(p.as_of for p in on_demand),
+        sources=tuple(dict.fromkeys(p.source.url for p in on_demand)),
+    )
+
+
 def gpu_row(g: Gpu) -> dict:
-    """A GPU's figures as one flat row (the cheapest rental offer where the catalog has several)."""
-    cheapest = min(g.cloud_hourly, key=lambda p: p.usd) if g.cloud_hourly else None
+    """A device's figures as one flat row (the median rental price where the catalog has several)."""
+    rent = rental_summary(g)
     return {
         "id": g.id,
         "name": g.name,
         "segment": g.segment,
-        "memory_gb": g.memory_gb,
+        "memory_stated": g.memory_stated,
+        "memory_gb": round(g.memory_gb, 2),
         "memory_bandwidth_gbps": g.memory_bandwidth_gbps,
         "fp16_tflops": g.fp16_tflops,
         "int8_tops": g.int8_tops,
@@ -245,8 +292,11 @@ def gpu_row(g: Gpu) -> dict:
         "tdp_w": g.tdp_w,
         "purchase_usd": g.purchase.usd if g.purchase else None,
         "purchase_as_of": g.purchase.as_of.isoformat() if g.purchase else None,
-        "cloud_usd_per_hour": cheapest.usd if cheapest else None,
-        "cloud_offer": f"{cheapest.kind}, as of {cheapest.as_of}" if cheapest else None,
+        "cloud_usd_per_hour": rent.usd if rent else None,
+        "cloud_usd_per_hour_low": rent.low if rent else None,
+        "cloud_usd_per_hour_high": rent.high if rent else None,
+        "cloud_offers": rent.offers if rent else 0,
+        "cloud_offer": rent.note if rent else None,
     }
 
 

@@ -129,3 +129,11 @@ def per_catalog(fn):
     wrapper.__name__ = fn.__name__
     wrapper.__doc__ = fn.__doc__
     return wrapper
+
+
+@per_catalog
+def catalog_as_of(cat):
+    """The catalog's as-of date: the newest date any model source or price was read."""
+    dates = [s.as_of for m in cat.models.values() for s in m.sources.values()]
+    dates += [p.source.as_of for p in cat.prices.values()]
+    return max(dates) if dates else None

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from catalog.query import rental_summary
 from catalog.schema import ApiPrice, Gpu, Model, Quantization
 from tools import common
 from tools.errors import InvalidInput
@@ -193,20 +194,38 @@ def break_even(a: Option, b: Option, lo: float = 1e4, hi: float = 1e13) -> float
     return None
 
 
+GPU_COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # up to eight nodes of eight
+
+
+def fewest_gpus(m: Model, q: Quantization, engine: str, context: int, g: Gpu, counts=GPU_COUNTS) -> int | None:
+    limit = usable_bytes(g)
+    per_node = g.gpus_per_node or 8
+    for n in counts:
+        if n > per_node and engine not in ("vllm", "sglang", "tensorrt-llm", "llama.cpp"):
+            break  # transformers and MLX do not span nodes
+        if estimate(m, q, engine, context, 1, 2.0, n).per_gpu <= limit:
+            return n
+    return None
+
+
 def cheapest_cloud_fit(m: Model, q: Quantization, engine: str, context: int) -> tuple[Gpu, int] | None:
-    """The rented configuration with the lowest hourly price that holds the model at this context."""
+    """The rented configuration with the lowest median hourly price that holds the model at this context."""
     cat = common.catalog()
     best = None
     for g in cat.gpus.values():
-        if not g.cloud_hourly or (q.needs_fp8_hardware and not g.fp8):
+        rent = rental_summary(g)
+        if rent is None or (q.needs_fp8_hardware and not g.fp8) or (q.needs_fp4_hardware and not g.fp4):
             continue
-        price = min(p.usd for p in g.cloud_hourly)
-        for n in (1, 2, 4, 8):
-            if estimate(m, q, engine, context, 1, 2.0, n).per_gpu <= usable_bytes(g):
-                if best is None or price * n < best[0]:
-                    best = (price * n, g, n)
-                break
+        n = fewest_gpus(m, q, engine, context, g)
+        if n is not None and (best is None or rent.usd * n < best[0]):
+            best = (rent.usd * n, g, n)
     return (best[1], best[2]) if best else None
+
+
+def live_price(p: ApiPrice) -> bool:
+    """An API endpoint not yet past the retirement date its provider announced."""
+    as_of = common.catalog_as_of()
+    return p.deprecation_date is None or as_of is None or p.deprecation_date > as_of
 
 
 def estimate_cost(
@@ -237,8 +256,8 @@ def estimate_cost(
         model: Open model to self-host (catalog id or name); also selects hosted offers of it.
         gpu: GPU to run it on; default: the cheapest rented GPU configuration that holds it.
         num_gpus: GPUs per replica; default: the fewest that hold the model.
-        gpu_usd_per_hour: Your price per GPU-hour; default: the lowest on-demand price in the catalog.
-        quantization: Weight format for the self-hosted model.
+        gpu_usd_per_hour: Your price per GPU-hour; default: the median on-demand price in the catalog (its range is shown).
+        quantization: Weight format for the self-hosted model (or native: the format the vendor ships).
         engine: Serving engine for the self-hosted model; auto picks the usual one for the format.
         api_models: API offers to compare (price ids or names, e.g. "gpt-4o-mini"); default: a few common ones.
         api_usd_per_mtok_input: Your own API input price, $ per 1M tokens.
@@ -269,8 +288,8 @@ def estimate_cost(
                         ("api_usd_per_mtok_input", api_usd_per_mtok_input), ("api_usd_per_mtok_output", api_usd_per_mtok_output)):
         if value is not None and not 0 <= value <= 1e7:
             raise InvalidInput(f"{name} must be between 0 and 10^7", field=name)
-    if num_gpus is not None and not 1 <= num_gpus <= 64:
-        raise InvalidInput("num_gpus must be between 1 and 64", field="num_gpus")
+    if num_gpus is not None and not 1 <= num_gpus <= 1024:
+        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
     if (api_usd_per_mtok_input is None) != (api_usd_per_mtok_output is None):
         missing = "api_usd_per_mtok_output" if api_usd_per_mtok_output is None else "api_usd_per_mtok_input"
         raise InvalidInput("give both api_usd_per_mtok_input and api_usd_per_mtok_output", field=missing)
@@ -292,55 +311,74 @@ def estimate_cost(
             except Exception as exc:  # LookupFailed
                 raise InvalidInput(str(exc), field="api_models", suggestions=getattr(exc, "suggestions", [])) from None
     else:
-        chosen = [cat.prices[p] for p in DEFAULT_API_MODELS if p in cat.prices]
+        chosen = [cat.prices[p] for p in DEFAULT_API_MODELS if p in cat.prices and live_price(cat.prices[p])]
         if m is not None:
-            hosted = sorted((p for p in cat.prices.values() if p.open_model == m.id),
+            hosted = sorted((p for p in cat.prices.values() if p.open_model == m.id and live_price(p)),
                             key=lambda p: input_share * p.usd_per_mtok_input + (1 - input_share) * p.usd_per_mtok_output)
             chosen = hosted[:3] + chosen
+    for p in dict.fromkeys(chosen):
+        if not live_price(p):
+            assumptions.append(f"{p.provider} {p.model_name}: the provider retires this endpoint on {p.deprecation_date}")
     options += [_api_option(p, input_share) for p in dict.fromkeys(chosen)]
     if api_usd_per_mtok_input is not None:
         options.append(_custom_api_option(api_usd_per_mtok_input, api_usd_per_mtok_output, input_share))
 
     selfhost: dict = {}
+    missing: list[dict] = []
     if m is not None:
-        q = resolve_quantization(quantization)
+        q = resolve_quantization(quantization, model=m)
         eng = check_engine(engine, q)
         ctx = min(context_length, m.context_length)
         if gpu is None:
             found = cheapest_cloud_fit(m, q, eng, ctx)
             if found is None:
                 raise InvalidInput(
-                    f"no GPU configuration in the catalog (up to 8 GPUs) holds {m.name} in {q.id}; try a smaller quantization",
+                    f"no rented GPU configuration in the catalog (up to 64 GPUs) holds {m.name} in {q.id}; try a smaller "
+                    "quantization",
                     field="quantization",
                 )
             g, n_auto = found
             assumptions.append(f"GPU chosen: the cheapest rented configuration that holds {m.name} in {q.id} ({n_auto} x {g.name})")
         else:
             g = common.gpu(gpu)
-            n_auto = next((n for n in (1, 2, 4, 8, 16) if estimate(m, q, eng, ctx, 1, 2.0, n).per_gpu <= usable_bytes(g)), None)
+            n_auto = fewest_gpus(m, q, eng, ctx, g)
             if n_auto is None and num_gpus is None:
-                raise InvalidInput(f"{m.name} in {q.id} does not fit even 16 x {g.name}", field="gpu")
+                raise InvalidInput(f"{m.name} in {q.id} does not fit even {GPU_COUNTS[-1]} x {g.name}; try a smaller "
+                                   "quantization or another GPU", field="gpu")
         n = num_gpus or n_auto
         if q.needs_fp8_hardware and not g.fp8:
             raise InvalidInput(f"{q.id} needs FP8 hardware, which {g.name} lacks", field="quantization")
+        if q.needs_fp4_hardware and not g.fp4:
+            raise InvalidInput(f"{q.id} needs FP4 hardware (Blackwell), which {g.name} lacks", field="quantization")
         cap = serving_capacity(m, q, g, eng, n, concurrency, ctx, input_share)
         gsources = [s.url for s in g.sources.values()]
+        rent = rental_summary(g)
         if gpu_usd_per_hour is not None:
             hourly, note = gpu_usd_per_hour, f"${gpu_usd_per_hour} per GPU-hour, as you gave it"
-        elif g.cloud_hourly:
-            cheapest = min(g.cloud_hourly, key=lambda p: p.usd)
-            hourly = cheapest.usd
-            note = f"${cheapest.usd} per GPU-hour ({cheapest.kind}, as of {cheapest.as_of})"
-            gsources = [cheapest.source.url] + gsources
+        elif rent is not None:
+            hourly, note = rent.usd, rent.note
+            gsources = list(rent.sources) + gsources
         else:
             hourly, note = None, None
-            assumptions.append(f"no rental price for {g.name} in the catalog: give gpu_usd_per_hour to include renting")
+            missing.append({"what": f"a rental price for {g.name}", "argument": "gpu_usd_per_hour",
+                            "why": "renting it cannot be costed without one"})
         if hourly is not None:
             options += _cloud_options(m, q, g, eng, n, hourly, note, cap, utilization, gsources)
+        elif gpu is not None:
+            # Keep renting in the comparison: cost it on the cheapest priced GPU that holds the model, and say so.
+            found = cheapest_cloud_fit(m, q, eng, ctx)
+            if found is not None:
+                g2, n2 = found
+                rent2 = rental_summary(g2)
+                cap2 = serving_capacity(m, q, g2, eng, n2, concurrency, ctx, input_share)
+                options += _cloud_options(m, q, g2, eng, n2, rent2.usd, rent2.note, cap2, utilization, list(rent2.sources))
+                assumptions.append(f"the catalog has no rental price for {g.name}: renting is shown on {n2} x {g2.name} "
+                                   "instead; give gpu_usd_per_hour to cost renting the GPU you named")
         if on_prem:
             hw = hardware_usd if hardware_usd is not None else (g.purchase.usd * n if g.purchase else None)
             if hw is None:
-                assumptions.append(f"owning left out: no purchase price for {g.name} in the catalog; give hardware_usd to include it")
+                missing.append({"what": f"a purchase price for {g.name}", "argument": "hardware_usd",
+                                "why": "owning it cannot be costed without one"})
             else:
                 psrc = [g.purchase.source.url] if (hardware_usd is None and g.purchase) else []
                 options.append(_on_prem_option(m, q, g, n, hw, cap, utilization, amortization_months,
@@ -348,6 +386,8 @@ def estimate_cost(
         selfhost = {"model": m.id, "gpu": g.id, "num_gpus": n, "quantization": q.id, "engine": eng,
                     "output_tokens_per_s": cap.decode_tps, "input_tokens_per_s": cap.prefill_tps,
                     "concurrency": cap.concurrency}
+        for item in missing:
+            assumptions.append(f"missing: {item['what']}; {item['why']} (give {item['argument']})")
 
     if not options:
         raise InvalidInput("nothing to compare: give a model to self-host, or api_models / an API price", field="model")
@@ -393,6 +433,7 @@ def estimate_cost(
         "table": table,
         "curve": curve,
         "self_hosted": selfhost or None,
+        "missing": missing,
         "assumptions": assumptions,
         "sources": list(dict.fromkeys(s for o in options for s in o.sources)),
     }

@@ -1,46 +1,179 @@
-"""Deployment plans: which format, engine and GPU count to serve a model with, and why."""
+"""Deployment plans: which format, engine and how many GPUs (and nodes) to serve a model with, and why."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Annotated
 
-from catalog.schema import Model, Quantization
+from pydantic import Field
+
+from catalog.query import rental_summary
+from catalog.schema import Gpu, Model, Quantization
 from tools import common
-from tools.cost import HOURS_PER_MONTH, cheapest_cloud_fit
+from tools.cost import GPU_COUNTS, HOURS_PER_MONTH, cheapest_cloud_fit, fewest_gpus
 from tools.errors import InvalidInput
-from tools.memory import GB, estimate, usable_bytes
-from tools.throughput import throughput
+from tools.memory import GB, TENSOR_PARALLEL_ENGINES, Engine, check_engine, estimate, parallel_for, resolve_quantization, usable_bytes
+from tools.throughput import device_class, throughput, weight_bytes_read
 
 CANDIDATES = (
-    ("vllm", "bf16"), ("vllm", "fp8"), ("vllm", "awq"),
+    ("vllm", "bf16"), ("vllm", "fp8"), ("vllm", "nvfp4"), ("vllm", "mxfp4"), ("vllm", "awq"),
     ("llama.cpp", "q8_0"), ("llama.cpp", "q5_k_m"), ("llama.cpp", "q4_k_m"),
+    ("mlx", "mlx_8bit"), ("mlx", "mlx_4bit"),
     ("transformers", "bf16"), ("transformers", "int8"), ("transformers", "int4"),
 )
 EASE = {
     "vllm": "an OpenAI-compatible server with continuous batching and tensor parallelism; Linux + NVIDIA/AMD",
+    "sglang": "an OpenAI-compatible server with continuous batching, tensor and expert parallelism; Linux + NVIDIA/AMD",
+    "tensorrt-llm": "NVIDIA's compiled engines (via trtllm-serve): the fastest on NVIDIA, the most setup",
     "llama.cpp": "a single binary (llama-server) for GGUF files; runs on NVIDIA, AMD, Apple and CPUs; best for one or few users",
+    "mlx": "Apple's MLX (mlx_lm.server): the fastest on Apple silicon",
+    "exllama": "ExLlamaV2/V3 (e.g. via TabbyAPI): fast single-user decoding on NVIDIA consumer GPUs",
     "transformers": "plain Python, no server to run; the slowest per token, simplest to embed and to fine-tune",
 }
+# Among options equal on fit, format and GPU count: the engines most people run first, uncalibrated ones last.
+ENGINE_PREFERENCE = {"vllm": 0, "sglang": 1, "llama.cpp": 1, "mlx": 1, "tensorrt-llm": 2, "exllama": 2, "transformers": 3}
 PEAK_TO_AVERAGE = 3.0  # traffic at peak relative to the monthly average
+DEFAULT_SYSTEM_RAM_GBPS = 60.0  # dual-channel DDR5 desktop (about 77 GB/s peak, ~60 sustained), for CPU offload
 
 
-def _command(m: Model, engine: str, q: Quantization, n: int, ctx: int) -> str:
+def _command(m: Model, engine: str, q: Quantization, n: int, ctx: int, tensor: int = 1, pipeline: int = 1,
+             gpu_layers: int | None = None) -> str:
     repo = m.repos.get("instruct") or m.repos.get("base") or m.id
-    if engine == "vllm":
-        flags = f" --max-model-len {ctx}"
-        if n > 1:
-            flags += f" --tensor-parallel-size {n}"
-        if q.id == "fp8":
-            flags += " --quantization fp8"
-        if q.id == "awq":
-            return f"vllm serve <an AWQ checkpoint of {repo}>{flags}"
-        return f"vllm serve {repo}{flags}"
+    if engine in ("vllm", "sglang"):
+        if engine == "vllm":
+            flags = f" --max-model-len {ctx}"
+            flags += f" --tensor-parallel-size {tensor}" if tensor > 1 else ""
+            flags += f" --pipeline-parallel-size {pipeline}" if pipeline > 1 else ""
+            if q.id == "fp8" and "fp8" not in m.formats:
+                flags += " --quantization fp8"
+            base = "vllm serve"
+        else:
+            flags = f" --context-length {ctx}" + (f" --tp {tensor}" if tensor > 1 else "") + (f" --nnodes {pipeline}" if pipeline > 1 else "")
+            base = "python -m sglang.launch_server --model-path"
+        if q.id in ("awq", "gptq", "nvfp4") and q.id not in m.formats:
+            return f"{base} <a {q.id.upper()} checkpoint of {repo}>{flags}"
+        return f"{base} {repo}{flags}"
+    if engine == "tensorrt-llm":
+        return f"trtllm-serve {repo} --tp_size {tensor}" + (f" --pp_size {pipeline}" if pipeline > 1 else "")
     if engine == "llama.cpp":
-        return f"llama-server -m <{repo} GGUF, {q.id.upper()}> -c {ctx} -ngl 999" + (" --split-mode layer" if n > 1 else "")
+        ngl = gpu_layers if gpu_layers is not None else 999
+        return f"llama-server -m <{repo} GGUF, {q.id.upper()}> -c {ctx} -ngl {ngl}" + (" --split-mode layer" if n > 1 else "")
+    if engine == "mlx":
+        bits = "8" if q.id == "mlx_8bit" else "4"
+        return f"mlx_lm.server --model <an MLX {bits}-bit conversion of {repo}>"
+    if engine == "exllama":
+        return f"TabbyAPI with an {q.id.split('_')[0].upper()} quant of {repo} (max_seq_len {ctx})"
     load = {"int4": "BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4')",
             "int8": "BitsAndBytesConfig(load_in_8bit=True)"}.get(q.id)
     return (f"AutoModelForCausalLM.from_pretrained('{repo}', device_map='auto'"
             + (f", quantization_config={load}" if load else ", dtype='bfloat16'") + ")")
+
+
+@dataclass
+class Ask:
+    """What the plan must satisfy."""
+
+    model: Model
+    context: int
+    concurrency: int
+    need_tps: float | None
+    monthly_tokens: int | None
+
+
+def _candidates(quantization: str | None, engine: str, m: Model) -> list[tuple[str, Quantization]]:
+    cat = common.catalog()
+    if quantization is not None:
+        q = resolve_quantization(quantization, model=m)
+        if engine != "auto":
+            return [(check_engine(engine, q), q)]
+        engines = [e for e in ("vllm", "sglang", "tensorrt-llm", "llama.cpp", "mlx", "exllama", "transformers") if e in q.engines]
+        return [(e, q) for e in engines]
+    out = []
+    for eng, qid in CANDIDATES:
+        q = cat.quantizations.get(qid)
+        if q is None or (q.scope == "experts" and not m.is_moe):
+            continue
+        if engine != "auto" and check_engine(engine, q) != eng:
+            continue
+        out.append((eng, q))
+    if engine != "auto" and not out:
+        eng = check_engine(engine, cat.quantizations["bf16"])
+        out = [(eng, q) for q in cat.quantizations.values() if eng in q.engines]
+    return out
+
+
+def _ruled_out(g: Gpu, engine: str, q: Quantization) -> str | None:
+    dev = device_class(g)
+    if dev in ("apple", "cpu") and engine not in ("llama.cpp", "mlx"):
+        return f"{engine} {q.id}: needs CUDA/ROCm; on {g.name} use llama.cpp" + (" or MLX" if dev == "apple" else "")
+    if engine == "mlx" and dev != "apple":
+        return f"mlx {q.id}: MLX runs on Apple silicon only"
+    if q.needs_fp8_hardware and g.fp8 is False:
+        return f"{engine} {q.id}: {g.name} has no FP8 tensor cores"
+    if q.needs_fp4_hardware and not g.fp4:
+        return f"{engine} {q.id}: {g.name} has no FP4 tensor cores (Blackwell)"
+    return None
+
+
+def _option(ask: Ask, engine: str, q: Quantization, g: Gpu, n: int) -> dict:
+    m = ask.model
+    layout = parallel_for(engine, n, g.gpus_per_node or 8)
+    t = throughput(m, q, g, engine, ask.concurrency, ask.context, n, layout)
+    mem = estimate(m, q, engine, ask.context, max(1, t["effective_concurrency"]), 2.0, n, layout)
+    rent = rental_summary(g)
+    replicas = 1
+    if ask.need_tps and t["aggregate_tokens_per_s"]:
+        replicas = max(1, math.ceil(ask.need_tps / t["aggregate_tokens_per_s"]))
+    monthly_usd = rent.usd * n * replicas * HOURS_PER_MONTH if rent is not None else None
+    meets = (ask.need_tps is None or replicas == 1) and t["max_concurrent_sequences"] >= ask.concurrency
+    per_node = g.gpus_per_node or 8
+    return {
+        "engine": engine, "quantization": q.id, "quantization_name": q.name,
+        "gpu": g.id, "gpu_name": g.name, "num_gpus": n, "nodes": math.ceil(n / per_node) if n > 1 else 1,
+        "parallelism": layout.describe(engine, per_node), "replicas": replicas,
+        "memory_per_gpu_gb": common.rnd(mem.per_gpu / GB),
+        "gpu_memory_gb": common.rnd(g.memory_gb),
+        "decode_tokens_per_s": t["decode_tokens_per_s"],
+        "aggregate_tokens_per_s": t["aggregate_tokens_per_s"],
+        "max_concurrent_sequences": t["max_concurrent_sequences"],
+        "monthly_usd_rented": common.rnd(monthly_usd) if monthly_usd is not None else None,
+        "rental_price": rent.note if rent else None,
+        "quality": q.quality,
+        "ease": EASE[engine],
+        "command": _command(m, engine, q, n, ask.context, layout.tensor, layout.pipeline),
+        "_key": (not meets, q.rank // 2, n * replicas, ENGINE_PREFERENCE.get(engine, 3), -(t["aggregate_tokens_per_s"] or 0)),
+        "_meets": meets,
+    }
+
+
+def _offload(ask: Ask, q: Quantization, g: Gpu, n: int, ram_gbps: float) -> dict | None:
+    """llama.cpp with only some layers on the GPU(s) and the rest in system RAM: what fits and how fast."""
+    m = ask.model
+    if m.architecture is None or device_class(g) in ("apple", "cpu"):
+        return None
+    layers = m.architecture.layers
+    full = estimate(m, q, "llama.cpp", ask.context, 1, 2.0, 1)
+    room = usable_bytes(g) * n - full.context_overhead * n - full.activations - full.kv_stored - full.state
+    per_layer = full.weights / layers
+    on_gpu = int(max(0.0, room) // per_layer)
+    if on_gpu <= 0 or on_gpu >= layers:
+        return None
+    read = weight_bytes_read(m, q, 1)
+    gpu_share = on_gpu / layers
+    gpu_bw = g.memory_bandwidth_gbps if g.cite else 1000.0  # a device given by size only: its bandwidth matters little here
+    t_gpu = read * gpu_share / (gpu_bw * GB * 0.6)
+    t_cpu = read * (1 - gpu_share) / (ram_gbps * GB * 0.8)
+    return {
+        "engine": "llama.cpp", "quantization": q.id, "gpu": g.id, "num_gpus": n,
+        "gpu_layers": on_gpu, "total_layers": layers,
+        "system_ram_gb": common.rnd(full.weights * (1 - gpu_share) / GB),
+        "decode_tokens_per_s": common.rnd(1 / (t_gpu + t_cpu), 1),
+        "command": _command(m, "llama.cpp", q, n, ask.context, gpu_layers=on_gpu),
+        "assumption": f"system RAM at {ram_gbps:g} GB/s (80% usable) for the {layers - on_gpu} layers left on the CPU, "
+                      f"the GPU at 60% of {gpu_bw:g} GB/s" + ("" if g.cite else " (not given; assumed)")
+                      + "; the CPU part dominates the time per token",
+    }
 
 
 def plan_deployment(
@@ -51,22 +184,31 @@ def plan_deployment(
     concurrency: int = 1,
     context_length: int | None = None,
     input_share: float = 0.75,
+    quantization: str | None = None,
+    engine: Engine = "auto",
+    vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
+    unified_memory: bool = False,
+    system_ram_bandwidth_gbps: Annotated[float, Field(gt=0, le=10_000)] = DEFAULT_SYSTEM_RAM_GBPS,
 ) -> dict:
-    """Plan how to serve a model: the quantization format, serving engine (vLLM, llama.cpp, transformers + bitsandbytes) and GPU count, with memory, speed and cost, the reasons and the trade-offs.
+    """Plan how to serve a model: the format, engine (vLLM, SGLang, TensorRT-LLM, llama.cpp, MLX, transformers) and the smallest number of GPUs and nodes that holds it, with the parallelism, memory, speed and cost, what a cheaper format would change, and partial CPU offload when it does not fit.
 
     Args:
         model: Model id, name or alias from the catalog.
         gpu: GPU to serve on; default: the cheapest rented GPU that holds each option.
-        num_gpus: GPUs available; default: the fewest that hold the model (up to 8).
+        num_gpus: GPUs available; default: the fewest that hold the model (up to 8 nodes of 8).
         monthly_tokens: Expected tokens a month, to size throughput and cost.
         concurrency: Requests served at the same time at peak.
         context_length: Tokens per request (prompt + output); default: the smaller of 8192 and the model's context.
         input_share: Share of tokens that are input.
+        quantization: The format asked for (e.g. fp8, awq, q4_k_m, nvfp4, native); default: compare several.
+        engine: The engine asked for (vllm, sglang, tensorrt-llm, llama.cpp or ollama, mlx, exllama, transformers); default: compare several.
+        vram_gb: Memory per GPU as the vendor states it, when no GPU is named.
+        unified_memory: With vram_gb: memory shared with the CPU (a Mac or similar).
+        system_ram_bandwidth_gbps: System memory bandwidth for layers offloaded to the CPU (llama.cpp), GB/s.
     """
     m = common.model(model)
-    cat = common.catalog()
-    if num_gpus is not None and not 1 <= num_gpus <= 64:
-        raise InvalidInput("num_gpus must be between 1 and 64", field="num_gpus")
+    if num_gpus is not None and not 1 <= num_gpus <= 1024:
+        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
     if not 1 <= concurrency <= 4096:
         raise InvalidInput("concurrency must be between 1 and 4096", field="concurrency")
     if monthly_tokens is not None and not 0 < monthly_tokens <= 10**13:
@@ -76,109 +218,150 @@ def plan_deployment(
     ctx = context_length or min(8192, m.context_length)
     if not 1 <= ctx <= m.context_length:
         raise InvalidInput(f"context_length must be between 1 and {m.context_length} for {m.name}", field="context_length")
-    g_fixed = common.gpu(gpu) if gpu else None
+    g_fixed = common.device(gpu, vram_gb, unified_memory)
+    need_tps = monthly_tokens * (1 - input_share) / (HOURS_PER_MONTH * 3600) * PEAK_TO_AVERAGE if monthly_tokens else None
+    ask = Ask(m, ctx, concurrency, need_tps, monthly_tokens)
+    if g_fixed is not None and not g_fixed.memory_bandwidth_gbps:
+        # a device given by its memory size only: the fit is checked; a placeholder bandwidth keeps the arithmetic
+        # going and every speed figure is removed from the answer below
+        g_fixed = g_fixed.model_copy(update={"memory_bandwidth_gbps": 1000.0})
 
-    need_tps = None
-    if monthly_tokens:
-        need_tps = monthly_tokens * (1 - input_share) / (HOURS_PER_MONTH * 3600) * PEAK_TO_AVERAGE
-    options = []
-    rejected = []
-    for engine, qid in CANDIDATES:
-        q = cat.quantizations.get(qid)
-        if q is None:
-            continue
+    options, rejected = [], []
+    for engine_id, q in _candidates(quantization, engine, m):
         if g_fixed is not None:
             g = g_fixed
-            if g.segment == "apple" and engine != "llama.cpp":
-                rejected.append(f"{engine} {qid}: needs CUDA/ROCm; on Apple silicon use llama.cpp (or MLX)")
+            reason = _ruled_out(g, engine_id, q)
+            if reason:
+                rejected.append(reason)
                 continue
-            if q.needs_fp8_hardware and not g.fp8:
-                rejected.append(f"{engine} {qid}: {g.name} has no FP8 tensor cores")
-                continue
-            if num_gpus:
-                n = num_gpus if estimate(m, q, engine, ctx, 1, 2.0, num_gpus).per_gpu <= usable_bytes(g) else None
-            else:
-                fitting = [k for k in (1, 2, 4, 8) if estimate(m, q, engine, ctx, 1, 2.0, k).per_gpu <= usable_bytes(g)]
+            counts = (num_gpus,) if num_gpus else GPU_COUNTS
+            n = fewest_gpus(m, q, engine_id, ctx, g, counts)
+            if n is not None and not num_gpus:
                 # the fewest GPUs that also hold the KV cache of every concurrent request, else the fewest that fit
-                n = next((k for k in fitting if throughput(m, q, g, engine, concurrency, ctx, k)["max_concurrent_sequences"]
-                          >= concurrency), fitting[0] if fitting else None)
+                n = next((k for k in counts if k >= n and throughput(m, q, g, engine_id, concurrency, ctx, k)[
+                    "max_concurrent_sequences"] >= concurrency), n)
             if n is None:
-                rejected.append(f"{engine} {qid}: does not fit {num_gpus or 8} x {g.name} at {ctx} tokens")
+                rejected.append(f"{engine_id} {q.id}: does not fit {num_gpus or GPU_COUNTS[-1]} x {g.name} at {ctx} tokens")
                 continue
         else:
-            found = cheapest_cloud_fit(m, q, engine, ctx)
+            found = cheapest_cloud_fit(m, q, engine_id, ctx)
             if found is None:
-                rejected.append(f"{engine} {qid}: no rented configuration of up to 8 GPUs holds it")
+                rejected.append(f"{engine_id} {q.id}: no rented configuration of up to {GPU_COUNTS[-1]} GPUs holds it")
                 continue
             g, n = found
-        t = throughput(m, q, g, engine, concurrency, ctx, n)
-        mem = estimate(m, q, engine, ctx, max(1, t["effective_concurrency"]), 2.0, n)
-        hourly = min((p.usd for p in g.cloud_hourly), default=None)
-        replicas = 1
-        if need_tps and t["aggregate_tokens_per_s"]:
-            replicas = max(1, math.ceil(need_tps / t["aggregate_tokens_per_s"]))
-        monthly_usd = hourly * n * replicas * HOURS_PER_MONTH if hourly is not None else None
-        meets = (need_tps is None or replicas == 1) and t["max_concurrent_sequences"] >= concurrency
-        options.append({
-            "engine": engine, "quantization": q.id, "quantization_name": q.name,
-            "gpu": g.id, "gpu_name": g.name, "num_gpus": n, "replicas": replicas,
-            "memory_per_gpu_gb": common.rnd(mem.per_gpu / GB),
-            "gpu_memory_gb": g.memory_gb,
-            "decode_tokens_per_s": t["decode_tokens_per_s"],
-            "aggregate_tokens_per_s": t["aggregate_tokens_per_s"],
-            "max_concurrent_sequences": t["max_concurrent_sequences"],
-            "monthly_usd_rented": common.rnd(monthly_usd) if monthly_usd is not None else None,
-            "quality": q.quality,
-            "ease": EASE[engine],
-            "command": _command(m, engine, q, n, ctx),
-            "_key": (not meets, q.rank // 2, n * replicas, -(t["aggregate_tokens_per_s"] or 0)),
-            "_meets": meets,
-        })
+        options.append(_option(ask, engine_id, q, g, n))
+
+    offload = None
+    if g_fixed is not None and (not options or quantization is None):
+        q_off = resolve_quantization(quantization or "q4_k_m", model=m)
+        if "llama.cpp" in q_off.engines and not any(o["engine"] == "llama.cpp" for o in options):
+            offload = _offload(ask, q_off, g_fixed, num_gpus or 1, system_ram_bandwidth_gbps)
     if not options:
+        if offload is not None:
+            return _offload_only(ask, offload, rejected, g_fixed)
         raise InvalidInput(
-            f"no format and engine holds {m.name} on {num_gpus or 'up to 8'} x {g_fixed.name if g_fixed else 'GPU'} at "
-            f"{ctx} tokens; try a shorter context_length or more GPUs",
+            f"no format and engine holds {m.name} on {num_gpus or 'up to ' + str(GPU_COUNTS[-1])} x "
+            f"{g_fixed.name if g_fixed else 'GPU'} at {ctx} tokens; try a smaller format, a shorter context_length or more GPUs",
             field="gpu" if g_fixed else "context_length",
         )
     # Many users: continuous batching matters more than format; one user: the fastest single stream.
     if concurrency > 4 or (need_tps and need_tps > 50):
         for o in options:
-            o["_key"] = (o["_key"][0], 0 if o["engine"] == "vllm" else 1, *o["_key"][1:])
+            o["_key"] = (o["_key"][0], 0 if o["engine"] in TENSOR_PARALLEL_ENGINES else 1, *o["_key"][1:])
     options.sort(key=lambda o: o["_key"])
     best = options[0]
     reasons = [
-        f"{best['quantization_name']} keeps quality close to the original: {best['quality']}",
-        f"{best['num_gpus']} x {best['gpu_name']}: about {best['memory_per_gpu_gb']} GB per GPU of {best['gpu_memory_gb']} GB",
-        f"{best['decode_tokens_per_s']} tokens/s for one stream; {best['aggregate_tokens_per_s']} tokens/s across "
-        f"{min(concurrency, best['max_concurrent_sequences'])} concurrent requests (estimate_throughput)",
+        f"{best['quantization_name']}: {best['quality']}",
+        f"{best['num_gpus']} x {best['gpu_name']} ({best['parallelism']}): about {best['memory_per_gpu_gb']} GB per GPU of "
+        f"{best['gpu_memory_gb']} GB",
         f"{best['engine']}: {best['ease']}",
     ]
+    speed_known = not (vram_gb is not None and gpu is None)
+    if not speed_known:
+        for o in options:
+            o["decode_tokens_per_s"] = o["aggregate_tokens_per_s"] = None
+    else:
+        reasons.insert(2, f"{best['decode_tokens_per_s']} tokens/s for one stream; {best['aggregate_tokens_per_s']} tokens/s "
+                          f"across {min(concurrency, best['max_concurrent_sequences'])} concurrent requests (estimate_throughput)")
+    if best["nodes"] > 1:
+        reasons.append(f"one node holds {g_fixed.gpus_per_node if g_fixed and g_fixed.gpus_per_node else 8} GPUs: this plan "
+                       f"spans {best['nodes']} nodes, which needs a fast interconnect between them (InfiniBand / RoCE)")
     if need_tps:
         reasons.append(f"{monthly_tokens:,} tokens a month need about {common.rnd(need_tps, 1)} output tokens/s at peak "
                        f"({PEAK_TO_AVERAGE:g}x the average); this plan uses {best['replicas']} replica(s)")
+    cheaper = _cheaper_format(ask, best, g_fixed, num_gpus)
     trade_offs = []
     for o in options[1:5]:
         diff = []
-        if o["aggregate_tokens_per_s"] and best["aggregate_tokens_per_s"]:
-            ratio = o["aggregate_tokens_per_s"] / best["aggregate_tokens_per_s"]
-            diff.append(f"{common.rnd(ratio, 2)}x the throughput")
+        if speed_known and o["aggregate_tokens_per_s"] and best["aggregate_tokens_per_s"]:
+            diff.append(f"{common.rnd(o['aggregate_tokens_per_s'] / best['aggregate_tokens_per_s'], 2)}x the throughput")
         if o["num_gpus"] != best["num_gpus"]:
             diff.append(f"{o['num_gpus']} GPUs instead of {best['num_gpus']}")
         trade_offs.append(f"{o['engine']} + {o['quantization']}: " + ", ".join(diff + [o["quality"]]))
     clean = lambda o: {k: v for k, v in o.items() if not k.startswith("_")}  # noqa: E731
-    return {
+    cat = common.catalog()
+    result = {
         "model": {"id": m.id, "name": m.name, "params_b": m.params_b},
         "context_length": ctx,
         "concurrency": concurrency,
         "recommended": clean(best),
         "alternatives": [clean(o) for o in options[1:6]],
+        "cheaper_format": cheaper,
         "not_possible": rejected,
         "reasons": reasons,
         "trade_offs": trade_offs,
         "assumptions": [
             "memory and throughput from estimate_memory and estimate_throughput; cost is the always-on rental price "
-            "of the GPUs (estimate_cost compares APIs, owned hardware and break-even)",
-            "quantized checkpoints (AWQ, GGUF) are usually published by the community; check one exists for this model",
+            "(the median on-demand offer) of the GPUs (estimate_cost compares APIs, owned hardware and break-even)",
+            "vLLM/SGLang/TensorRT-LLM use tensor parallelism inside a node of 8 and pipeline parallelism across nodes; "
+            "llama.cpp and transformers split by layers",
+            "quantized checkpoints (AWQ, GGUF, MLX) are usually published by the community; check one exists for this model",
         ],
         "sources": list(dict.fromkeys([cat.quantizations[o["quantization"]].source.url for o in options[:3]])),
+    }
+    if offload is not None:
+        result["cpu_offload"] = offload
+    if not speed_known:
+        result["assumptions"].append(f"speed not reported for {g_fixed.name}: its memory bandwidth is unknown; "
+                                     "name the GPU for tokens/s")
+    return result
+
+
+def _cheaper_format(ask: Ask, best: dict, g_fixed: Gpu | None, num_gpus: int | None) -> dict | None:
+    """The next smaller format for the same engine family: how many GPUs and how fast, and what it costs in quality."""
+    cat = common.catalog()
+    q_best = cat.quantizations[best["quantization"]]
+    for q in sorted(cat.quantizations.values(), key=lambda x: (x.rank, -x.bits_per_weight)):
+        if q.bits_per_weight >= q_best.bits_per_weight or q.scope == "experts" or best["engine"] not in q.engines:
+            continue
+        g = g_fixed or cat.gpus[best["gpu"]]
+        if _ruled_out(g, best["engine"], q):
+            continue
+        n = fewest_gpus(ask.model, q, best["engine"], ask.context, g, (num_gpus,) if num_gpus else GPU_COUNTS)
+        if n is None:
+            continue
+        o = _option(ask, best["engine"], q, g, n)
+        return {"quantization": q.id, "num_gpus": n, "nodes": o["nodes"], "memory_per_gpu_gb": o["memory_per_gpu_gb"],
+                "decode_tokens_per_s": o["decode_tokens_per_s"], "monthly_usd_rented": o["monthly_usd_rented"],
+                "quality": q.quality,
+                "change": f"{q.id} instead of {q_best.id}: {n} GPUs instead of {best['num_gpus']}"}
+    return None
+
+
+def _offload_only(ask: Ask, offload: dict, rejected: list[str], g: Gpu) -> dict:
+    return {
+        "model": {"id": ask.model.id, "name": ask.model.name, "params_b": ask.model.params_b},
+        "context_length": ask.context,
+        "concurrency": ask.concurrency,
+        "recommended": None,
+        "alternatives": [],
+        "cheaper_format": None,
+        "cpu_offload": offload,
+        "not_possible": rejected,
+        "reasons": [f"{ask.model.name} does not fit entirely on {offload['num_gpus']} x {g.name}; llama.cpp can keep "
+                    f"{offload['gpu_layers']} of {offload['total_layers']} layers on the GPU and the rest in system RAM "
+                    f"(about {offload['system_ram_gb']} GB), at about {offload['decode_tokens_per_s']} tokens/s"],
+        "trade_offs": [],
+        "assumptions": [offload["assumption"]],
+        "sources": [],
     }

@@ -12,21 +12,29 @@ from tools.catalog_tools import best_scores, model_summary
 from tools.errors import InvalidInput
 from tools.licensing import evaluate
 from tools.memory import GB, default_engine, estimate, usable_bytes
+from tools.common import catalog_as_of
 
 # Benchmarks that speak for each use case, with their weights.
 USE_CASES: dict[str, dict[str, float]] = {
-    "general": {"MMLU": 1, "MMLU-Pro": 1, "GPQA": 0.5, "IFEval": 1, "HumanEval": 0.5, "GSM8K": 0.5, "ArenaHard": 1, "BBH": 0.5},
-    "chat": {"IFEval": 1.5, "ArenaHard": 1.5, "MT-Bench": 1, "ArenaElo": 1.5, "MMLU": 1, "MMLU-Pro": 0.5},
-    "customer_service": {"IFEval": 2, "ArenaHard": 1, "MT-Bench": 1, "ArenaElo": 1, "MMLU": 1, "MGSM": 0.5, "BFCL": 0.5},
-    "code": {"HumanEval": 1.5, "HumanEval+": 1.5, "MBPP": 1, "LiveCodeBench": 2},
-    "math": {"GSM8K": 1, "MATH": 2, "AIME24": 1.5, "AIME25": 1.5},
-    "reasoning": {"GPQA": 2, "MMLU-Pro": 1.5, "BBH": 1, "MATH": 1, "AIME24": 1},
+    "general": {"MMLU": 1, "MMLU-Pro": 1, "MMLU-Redux": 0.5, "GPQA": 0.5, "IFEval": 1, "HumanEval": 0.5, "GSM8K": 0.5,
+                "ArenaHard": 1, "BBH": 0.5, "LiveBench": 1},
+    "chat": {"IFEval": 1.5, "ArenaHard": 1.5, "MT-Bench": 1, "ArenaElo": 1.5, "MMLU": 1, "MMLU-Pro": 0.5,
+             "MultiChallenge": 1},
+    "customer_service": {"IFEval": 2, "ArenaHard": 1, "MT-Bench": 1, "ArenaElo": 1, "MMLU": 1, "MGSM": 0.5, "BFCL": 0.5,
+                         "Tau2-Bench": 1.5, "IFBench": 1},
+    "code": {"HumanEval": 1, "HumanEval+": 1, "MBPP": 0.5, "LiveCodeBench": 2, "SWE-bench-Verified": 2,
+             "Aider-Polyglot": 1, "MultiPL-E": 0.5, "Terminal-Bench": 1},
+    "math": {"GSM8K": 0.5, "MATH": 1.5, "AIME24": 1.5, "AIME25": 2, "HMMT25": 1},
+    "reasoning": {"GPQA": 2, "MMLU-Pro": 1.5, "BBH": 1, "MATH": 1, "AIME24": 1, "AIME25": 1, "HLE": 1, "SuperGPQA": 1},
     "long_context": {"RULER": 2, "MMLU": 0.5, "IFEval": 0.5},
     "multilingual": {"MGSM": 2, "MMLU": 1},
-    "rag": {"IFEval": 1.5, "MMLU": 1, "RULER": 1},
-    "tool_use": {"BFCL": 2, "IFEval": 1},
-    "edge": {"MMLU": 1, "IFEval": 1, "GSM8K": 0.5, "HumanEval": 0.5},
+    "rag": {"IFEval": 1.5, "MMLU": 1, "RULER": 1, "SimpleQA": 0.5},
+    "tool_use": {"BFCL": 2, "IFEval": 1, "Tau2-Bench": 2, "BrowseComp": 1, "Terminal-Bench": 0.5},
+    "edge": {"MMLU": 1, "IFEval": 1, "GSM8K": 0.5, "HumanEval": 0.5, "MMLU-Redux": 0.5},
 }
+# An independent, dated evaluation (catalog/data/evaluations.yaml) ranks beside the vendor-reported scores.
+INDEPENDENT_WEIGHT = 0.5  # share of the score from the independent evaluation where the model has one
+NO_INDEPENDENT_DISCOUNT = 0.9  # a model the independent evaluation does not list is ranked on vendor scores x this
 SYNONYMS = {
     "coding": "code", "programming": "code", "code_assistant": "code", "coder": "code",
     "customer_support": "customer_service", "support": "customer_service", "helpdesk": "customer_service",
@@ -90,6 +98,16 @@ class Scored:
     evidence: list[tuple[str, float, float]]  # (benchmark, value, percentile)
 
 
+@common.per_catalog
+def _independent(cat) -> tuple[object, dict[str, float]] | None:
+    """The independent evaluation that covers the most catalog models, and each model's percentile in it."""
+    if not cat.raw.evaluations:
+        return None
+    ev = max(cat.raw.evaluations, key=lambda e: (len(e.scores), e.source.published or e.source.as_of))
+    values = sorted(s.value if ev.higher_is_better else -s.value for s in ev.scores)
+    return ev, {s.model: percentile(values, s.value if ev.higher_is_better else -s.value) for s in ev.scores}
+
+
 def score_model(m: Model, use_case: str, dist: dict[str, list[float]]) -> Scored:
     weights = USE_CASES[use_case]
     scores = best_scores(m)
@@ -112,14 +130,19 @@ def score_model(m: Model, use_case: str, dist: dict[str, list[float]]) -> Scored
         quality = (sum(general) / len(general) * 0.5) if general else 0.1
         coverage = 0.0
     score = quality * (0.6 + 0.4 * coverage)
+    independent = _independent()
+    if independent is not None:
+        ev, pct = independent
+        if m.id in pct:
+            score = INDEPENDENT_WEIGHT * pct[m.id] + (1 - INDEPENDENT_WEIGHT) * score
+            evidence.append((ev.name, next(s.value for s in ev.scores if s.model == m.id), pct[m.id]))
+        else:
+            score *= NO_INDEPENDENT_DISCOUNT
     if SPECIALTY_FOR.get(use_case) in m.specialties:
         score += 0.05
     if use_case == "edge":
         score *= 1.0 / (1.0 + max(m.params_b - 4, 0) / 4)
     return Scored(m, min(score, 1.0), quality, coverage, evidence)
-
-
-APPLE_GPU_SHARE = 0.7  # assumed share of a Mac's unified memory the GPU may use by default
 
 
 @common.per_catalog
@@ -177,24 +200,14 @@ _columns = common.per_catalog(_Columns)
 EXCLUSION = {1: "params", 2: "context", 3: "license", 4: "vision", 5: "languages", 6: "verdict"}
 
 
-def _synthetic_gpu(vram_gb: float, apple: bool = False) -> Gpu:
-    return Gpu.model_construct(
-        id="custom", name=f"Mac with {vram_gb:g} GB unified memory" if apple else f"{vram_gb:g} GB GPU",
-        memory_gb=vram_gb, memory_bandwidth_gbps=1.0, segment="apple" if apple else "consumer",
-        vendor="Apple" if apple else "NVIDIA", aliases=[], unverified=[], notes=None, fp16_tflops=None, int8_tops=None,
-        tdp_w=None, launch=None, unified_memory=apple,
-        usable_memory_fraction=APPLE_GPU_SHARE if apple else 1.0, fp8=False, cloud_hourly=[], purchase=None, sources={}, cite={},
-    )
-
-
 def best_fit(m: Model, g: Gpu, num_gpus: int, context: int, quants: dict[str, Quantization]) -> tuple[Quantization, float] | None:
     limit = usable_bytes(g)
     for qid in FIT_ORDER:
         q = quants.get(qid)
         if q is None or (q.needs_fp8_hardware and not g.fp8):
             continue
-        if g.segment == "apple" and q.family not in ("gguf", "float"):
-            continue  # Apple GPUs run llama.cpp (or MLX) formats, not CUDA kernels
+        if g.segment in ("apple", "cpu") and q.family not in ("gguf", "float"):
+            continue  # Apple GPUs and CPUs run llama.cpp (or MLX) formats, not CUDA kernels
         est = estimate(m, q, default_engine(q), context, 1, 2.0, num_gpus)
         if est.per_gpu <= limit:
             return q, est.total
@@ -222,7 +235,7 @@ def select_models(
     Args:
         use_case: What the model is for: general, chat, customer_service, code, math, reasoning, long_context, multilingual, rag, tool_use or edge.
         gpu: GPU id or name the model must fit, e.g. "RTX 4090" or "A100 80GB".
-        vram_gb: Memory per GPU in GB when the GPU is not in the catalog.
+        vram_gb: Memory per GPU as the vendor states it (a "24GB" card), when no GPU is named.
         num_gpus: Number of such GPUs (tensor parallel).
         max_params_b: Largest total size in billions of parameters.
         min_context: Context length in tokens the model must support.
@@ -233,16 +246,14 @@ def select_models(
         needs_vision: Keep only models that take images.
         eu_entity: You are an individual domiciled, or a company based, in the EU.
         top_k: How many models to recommend (1-20).
-        unified_memory: vram_gb is a Mac's unified memory (Apple silicon): only part of it is usable by the GPU.
+        unified_memory: vram_gb is unified memory shared with the CPU (a Mac or similar): only part of it is usable by the GPU.
     """
     cat = common.catalog()
     uc = resolve_use_case(use_case)
     if not 1 <= top_k <= 20:
         raise InvalidInput("top_k must be between 1 and 20", field="top_k")
-    if not 1 <= num_gpus <= 64:
-        raise InvalidInput("num_gpus must be between 1 and 64", field="num_gpus")
-    if vram_gb is not None and not 0 < vram_gb <= 10_000:
-        raise InvalidInput("vram_gb must be between 0 and 10000", field="vram_gb")
+    if not 1 <= num_gpus <= 1024:
+        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
     if max_params_b is not None and max_params_b <= 0:
         raise InvalidInput("max_params_b must be greater than 0", field="max_params_b")
     if min_context is not None and not 0 <= min_context <= 100_000_000:
@@ -251,7 +262,7 @@ def select_models(
         raise InvalidInput("monthly_active_users must be between 0 and 10^11", field="monthly_active_users")
     if languages is not None and (len(languages) > 50 or any(not isinstance(x, str) or len(x) > 12 for x in languages)):
         raise InvalidInput("languages takes up to 50 ISO 639-1 codes such as 'en' or 'de'", field="languages")
-    g: Gpu | None = common.gpu(gpu) if gpu else (_synthetic_gpu(vram_gb, unified_memory) if vram_gb else None)
+    g: Gpu | None = common.device(gpu, vram_gb, unified_memory)
     allowed_licenses: set[str] | None = None
     if licenses:
         if len(licenses) > 40:
@@ -269,9 +280,21 @@ def select_models(
         f"use case '{uc}' ranks on {', '.join(USE_CASES[uc])} (vendor-reported scores, percentile within the catalog)",
         "models with fewer of these benchmarks reported are ranked lower; a score is not an evaluation on your data",
     ]
-    if g is not None and g.id == "custom" and unified_memory:
-        assumptions.append(f"a Mac lets the GPU use only part of its unified memory: {int(APPLE_GPU_SHARE * 100)}% assumed "
-                           f"(raise it with sysctl iogpu.wired_limit_mb); llama.cpp/GGUF formats only")
+    independent = _independent()
+    if independent is not None:
+        ev = independent[0]
+        assumptions.append(
+            f"ranking weights: {int(INDEPENDENT_WEIGHT * 100)}% {ev.name} (independent, snapshot "
+            f"{(ev.source.published or ev.source.as_of).isoformat()}, percentile among {len(ev.scores)} catalog models) and "
+            f"{int((1 - INDEPENDENT_WEIGHT) * 100)}% the vendor-reported scores above; models {ev.name} does not list are "
+            f"ranked on vendor scores x {NO_INDEPENDENT_DISCOUNT}"
+        )
+    else:
+        assumptions.append("ranking weights: vendor-reported scores only (the catalog has no independent evaluation)")
+    assumptions.append(f"catalog as of {catalog_as_of().isoformat()}")
+    if g is not None and g.id.startswith("custom") and unified_memory:
+        assumptions.append(f"unified memory: {int(g.usable_memory_fraction * 100)}% assumed usable by the GPU "
+                           "(macOS default; raise it with sysctl iogpu.wired_limit_mb); llama.cpp/GGUF formats only")
     if g is not None:
         assumptions.append(
             f"fit checked at {fit_context} tokens of context, one sequence, on {num_gpus} x {g.name}; "
@@ -293,6 +316,8 @@ def select_models(
         if code == "vision":
             return "does not take images"
         if code == "languages":
+            if not m.languages:
+                return f"its vendor lists no supported languages, so {', '.join(sorted(langs))} cannot be confirmed"
             return f"does not list {', '.join(sorted(langs - set(m.languages)))} among its supported languages"
         if code == "verdict":
             return f"licence: {v.reasons[-1] if v.reasons else 'not allowed for this use'}"
@@ -320,6 +345,9 @@ def select_models(
         exclude(~cols.image, 4)
     if langs:
         short = [i for i in np.flatnonzero(pending & cols.has_languages).tolist() if not langs <= set(cols.models[i].languages)]
+        if langs - {"en"}:
+            # a model whose vendor lists no languages cannot be shown to support the ones asked for
+            short += np.flatnonzero(pending & ~cols.has_languages).tolist()
         exclude(np.isin(np.arange(len(cols.models)), short), 5)
     # the licence verdict per (licence, takes more than text), evaluated for the first model in catalog order that gets there
     verdicts: dict[tuple[str, bool], object] = {}

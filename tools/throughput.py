@@ -1,181 +1,237 @@
-"""Tokens per second from the memory-bandwidth roofline, calibrated on published measurements.
+"""Tokens per second, from bytes read per token and a speed model calibrated on published measurements.
 
-Decode step time = max(bytes read per step / (bandwidth x efficiency),
-                       layers x per-layer launch overhead,
-                       FLOPs per step / (dense FP16 throughput x compute efficiency)).
-Efficiency and overhead are fitted per (engine, format) on ``catalog/data/measurements.yaml``;
-where no measurement exists, stated defaults are used and the basis says so.
+Decode: time per step = bytes read (active weights, KV cache at the context, fixed state) / (bandwidth x
+efficiency of the engine on this format and device class) + the engine's fixed cost per step + a cost
+per extra sequence in a batch + tensor-parallel communication; at large batches compute can bound it
+instead. Layer-split multi-GPU (llama.cpp's default) adds capacity, not bandwidth; tensor parallelism
+adds bandwidth. Prefill is compute-bound: FLOPs per token / (dense FP16 throughput x efficiency).
+The parameters are fitted on ``catalog/data/measurements.yaml`` (``tools/speed_model.py``); every
+estimate names the class it was calibrated on and that class's leave-one-out error.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import statistics
+from typing import Annotated
+
+from pydantic import Field
 
 from catalog.schema import Gpu, Measurement, Model, Quantization
-from tools import common
+from tools import common, speed_model
 from tools.errors import InvalidInput
 from tools.memory import (
     GB,
     Engine,
+    Parallel,
     check_engine,
     estimate,
     kv_cache_bytes,
+    parallel_for,
     resolve_quantization,
+    state_bytes,
     usable_bytes,
     weight_bytes,
     weight_split,
 )
 
-# Used only where no published measurement calibrates an (engine, format) pair.
-DEFAULT_FIT = {"transformers": (0.80, 0.70), "vllm": (0.70, 0.0), "sglang": (0.70, 0.0), "llama.cpp": (0.55, 0.0)}
-COMPUTE_EFFICIENCY = {"transformers": 0.40, "vllm": 0.55, "sglang": 0.55, "llama.cpp": 0.35}
+COMPUTE_EFFICIENCY = {"transformers": 0.40, "vllm": 0.55, "sglang": 0.55, "tensorrt-llm": 0.6, "llama.cpp": 0.35,
+                      "mlx": 0.4, "exllama": 0.45}
 BNB_PREFILL_PENALTY = 0.6  # bitsandbytes dequantizes weights inside every matmul
-TP_EFFICIENCY = 0.9  # per-GPU bandwidth kept under tensor parallelism (all-reduce traffic)
+TP_BANDWIDTH_EFFICIENCY = 0.9  # per-GPU bandwidth kept under tensor parallelism
+LINK_LATENCY_S = {"nvlink": 6e-6, "xgmi": 8e-6, "pcie": 20e-6, "unified": 20e-6, "none": 20e-6}  # per all-reduce
+LAYER_SPLIT_HOP_S = 0.2e-3  # handing activations from one GPU to the next per step (layer split)
+ALLREDUCES_PER_LAYER = 2  # after attention and after the MLP
 
 
-@dataclass(frozen=True)
-class Fit:
-    efficiency: float
-    layer_overhead_ms: float
-    measurements: tuple[str, ...]
-    group: str
-
-    @property
-    def calibrated(self) -> bool:
-        return bool(self.measurements)
+def device_class(g: Gpu) -> str:
+    if g.segment == "apple" or (g.unified_memory and g.vendor == "Apple"):
+        return "apple"
+    if g.segment in ("cpu", "datacenter", "edge"):
+        return g.segment
+    return "consumer"  # consumer and workstation cards
 
 
-def moe_read_fraction(m: Model, batch: int) -> float:
-    """Share of the body weights read per decode step: active experts, more of them as the batch grows."""
-    if not m.is_moe:
-        return 1.0
-    total, active = m.params_b, m.active_params_b
+def format_class(q: Quantization) -> str:
+    if q.family == "bitsandbytes":
+        return f"bitsandbytes-{q.id}"
+    if q.family == "float":
+        return "16-bit"
+    if q.bits_per_weight >= 7.5:
+        return "8-bit"
+    return "low-bit"
+
+
+def engine_for(engine: str, q: Quantization, g: Gpu) -> str:
+    """The engine asked for, or the usual one for the format on this kind of device."""
+    eng = check_engine(engine, q)
+    if str(engine).strip().lower() == "auto" and device_class(g) in ("apple", "cpu") and eng not in ("llama.cpp", "mlx"):
+        if device_class(g) == "apple" and "mlx" in q.engines:
+            return "mlx"
+        if "llama.cpp" in q.engines:
+            return "llama.cpp"
+    return eng
+
+
+# ---------------------------------------------------------------- bytes per step
+
+
+def routed_fraction(m: Model, batch: int) -> float:
+    """Share of the routed experts' weights read in one step: more experts are touched as the batch grows."""
     moe = m.architecture.moe if m.architecture else None
-    if moe is None or moe.experts <= moe.active_experts:
-        return active / total
-    per_expert = (total - active) / (moe.experts - moe.active_experts)
-    shared = max(active - moe.active_experts * per_expert, 0.0)
-    touched = moe.experts * (1 - (1 - moe.active_experts / moe.experts) ** batch)
-    return min(1.0, (shared + touched * per_expert) / total)
+    if moe is None:
+        return (m.active_params_b or m.params_b) / m.params_b
+    return 1 - (1 - moe.active_experts / moe.experts) ** batch
 
 
 def weight_bytes_read(m: Model, q: Quantization, batch: int) -> float:
-    """Weight bytes streamed per decode step: the body (active part for MoE) and lm_head; one embedding row."""
+    """Weight bytes streamed per decode step: everything but the embedding table (one row is read), with only
+    the touched share of the routed experts; a tied embedding is read once, as lm_head."""
     total = weight_bytes(m, q)
     split = weight_split(m)
     if not split.known:
-        return total * moe_read_fraction(m, batch)
-    if q.scope == "all":
-        emb = split.embedding * q.bits_per_weight / 8
-        head = split.lm_head * q.bits_per_weight / 8
-    else:
-        emb = split.embedding * 2.0
-        head = split.lm_head * 2.0
-    body = total - emb - head
-    if m.architecture is not None and m.architecture.tied_embeddings:
-        head = emb  # the tied matrix is read once, as lm_head
-    return body * moe_read_fraction(m, batch) + head
+        frac = (m.active_params_b or m.params_b) / m.params_b if m.is_moe else 1.0
+        return total * (1 - (1 - frac) ** batch) if m.is_moe else total
+    tied = bool(m.architecture and m.architecture.tied_embeddings)
+    embedding = 0.0 if tied else split.embedding * (q.bits_per_weight if q.scope == "all" else 16) / 8
+    experts = split.experts * q.bits_per_weight / 8
+    return total - embedding - experts * (1 - routed_fraction(m, batch))
 
 
-def _step_time(m: Model, q: Quantization, g: Gpu, engine: str, fit: Fit, batch: int, context: int, num_gpus: int) -> tuple[float, str]:
+def bytes_per_step(m: Model, q: Quantization, batch: int, context: int) -> float:
     kv = kv_cache_bytes(m, context, batch, 2.0) or 0.0
-    bytes_step = weight_bytes_read(m, q, batch) + kv
+    extra = 0.0
     if q.family == "bitsandbytes" and q.bits_per_weight < 8 and batch > 1:
         # bitsandbytes' 4-bit kernel serves one sequence; with more it dequantizes every weight to 16 bits
         # first, writing and reading them again on each step.
-        bytes_step += 2 * weight_split(m).body * moe_read_fraction(m, batch) * 2.0
-    bw = g.memory_bandwidth_gbps * GB * num_gpus * (TP_EFFICIENCY if num_gpus > 1 else 1.0)
-    t_mem = bytes_step / (bw * fit.efficiency)
+        extra = 2 * weight_split(m).body * 2.0
+    return weight_bytes_read(m, q, batch) + kv + state_bytes(m, batch) + extra
+
+
+def step_row(ident: str, m: Model, q: Quantization, g: Gpu, engine: str, batch: int, context: int,
+             layout: Parallel, step_s: float = 0.0) -> speed_model.Row:
+    """The speed model's view of one configuration (a measurement, or a question)."""
+    bw = g.memory_bandwidth_gbps * GB
+    if layout.tensor > 1:
+        bw *= layout.tensor * TP_BANDWIDTH_EFFICIENCY
+    comm = 0.0
     layers = m.architecture.layers if m.architecture else 32
-    t_launch = layers * fit.layer_overhead_ms / 1000
-    active = (m.active_params_b or m.params_b) * 1e9
-    t_compute = 0.0
-    if g.fp16_tflops:
-        t_compute = batch * 2 * active / (g.fp16_tflops * 1e12 * num_gpus * COMPUTE_EFFICIENCY[engine])
-    t = max(t_mem, t_launch, t_compute)
-    bound = "memory bandwidth" if t == t_mem else ("kernel-launch overhead" if t == t_launch else "compute")
-    return t, bound
+    if layout.tensor > 1:
+        comm += ALLREDUCES_PER_LAYER * layers * LINK_LATENCY_S.get(g.interconnect or "pcie", 20e-6)
+    if layout.pipeline > 1:
+        comm += (layout.pipeline - 1) * LAYER_SPLIT_HOP_S
+    return speed_model.Row(
+        id=ident, engine=engine, device_class=device_class(g), format_class=format_class(q), moe=m.is_moe,
+        mem_s=bytes_per_step(m, q, batch, context) / bw, comm_s=comm, batch=batch, step_s=step_s,
+    )
 
 
-def _measurement_error(fit_eff: float, fit_c: float, rows: list[tuple[Measurement, Model, Quantization, Gpu]]) -> float:
-    err = 0.0
-    for x, m, q, g in rows:
-        fit = Fit(fit_eff, fit_c, (), "")
-        t, _ = _step_time(m, q, g, x.engine, fit, x.batch_size, x.context_tokens or 512, 1)
-        predicted = x.batch_size / t
-        err += math.log(predicted / x.value) ** 2
-    return err
+def measurement_layout(x: Measurement) -> Parallel:
+    if x.num_gpus <= 1:
+        return Parallel()
+    if x.split_mode == "tensor" or (x.split_mode is None and x.engine in ("vllm", "sglang", "tensorrt-llm")):
+        return Parallel(x.num_gpus, 1)
+    return Parallel(1, x.num_gpus)
 
 
-@common.per_catalog
-def _fits_for(cat) -> dict[tuple[str, str], Fit]:
-    groups: dict[tuple[str, str], list] = {}
+def measurement_rows(cat) -> list[speed_model.Row]:
+    rows = []
     for x in cat.measurements:
         if not x.use_for_calibration or x.metric != "decode_tokens_per_s" or x.gpu is None:
             continue
         if x.model not in cat.models or x.gpu not in cat.gpus or x.quantization not in cat.quantizations:
             continue
-        q = cat.quantizations[x.quantization]
-        key = (x.engine, _group(q))
-        groups.setdefault(key, []).append((x, cat.models[x.model], q, cat.gpus[x.gpu]))
-    fits: dict[tuple[str, str], Fit] = {}
-    for key, rows in groups.items():
-        engine = key[0]
-        eager = engine == "transformers"  # only eager engines pay a per-layer launch overhead
-
-        def search(effs, overheads, best=None):
-            for eff in effs:
-                for c in overheads:
-                    e = _measurement_error(eff, c, rows)
-                    if best is None or e < best[0]:
-                        best = (e, eff, c)
-            return best
-
-        # coarse grid, then a fine grid around the best point
-        best = search([0.15 + i * 0.05 for i in range(17)], [i * 0.1 for i in range(21)] if eager else [0.0])
-        _, e0, c0 = best
-        best = search([e0 + i * 0.01 for i in range(-5, 6) if 0.1 <= e0 + i * 0.01 <= 1.0],
-                      [max(0.0, c0 + i * 0.02) for i in range(-5, 6)] if eager else [0.0], best)
-        _, eff, c = best
-        fits[key] = Fit(round(eff, 2), round(c, 3), tuple(r[0].id for r in rows), f"{engine} + {key[1]}")
-    return fits
+        m, q, g = cat.models[x.model], cat.quantizations[x.quantization], cat.gpus[x.gpu]
+        engine = check_engine(x.engine, q) if x.engine != "auto" else x.engine
+        rows.append(step_row(x.id, m, q, g, engine, x.batch_size, x.context_tokens or 512, measurement_layout(x),
+                             step_s=x.batch_size / x.value))
+    return rows
 
 
-def _group(q: Quantization) -> str:
-    """Formats that share kernels share a calibration; bitsandbytes' 4-bit and 8-bit kernels differ."""
-    return q.id if q.family == "bitsandbytes" else q.family
+@common.per_catalog
+def calibration(cat) -> speed_model.SpeedParams:
+    return speed_model.fit(measurement_rows(cat))
 
 
-def fit_for(engine: str, q: Quantization) -> Fit:
-    fits = _fits_for()
-    family = _group(q)
-    if (engine, family) in fits:
-        return fits[(engine, family)]
-    eff, c = DEFAULT_FIT[engine]
-    return Fit(eff, c, (), f"{engine} + {family} (default, no published measurement)")
+@common.per_catalog
+def loo_by_class(cat) -> dict[tuple[str, str], list[float]]:
+    """Leave-one-out relative errors of single-stream rows, per engine x device class."""
+    rows = [r for r in measurement_rows(cat) if r.batch == 1]
+    errors = speed_model.leave_one_out(rows)
+    out: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        out.setdefault((r.engine, r.device_class), []).append(errors[r.id])
+    return out
 
 
-def throughput(m: Model, q: Quantization, g: Gpu, engine: str, concurrency: int, context: int, num_gpus: int) -> dict:
-    fit = fit_for(engine, q)
-    t1, bound1 = _step_time(m, q, g, engine, fit, 1, context, num_gpus)
-    # How many sequences fit in memory at this context: weights and overhead first, the rest is KV cache.
-    est1 = estimate(m, q, engine, context, 1, 2.0, num_gpus)
-    per_seq_kv = est1.kv_or_zero
-    room = usable_bytes(g) * num_gpus - (est1.total - est1.kv_or_zero)
-    if per_seq_kv > 0:
-        max_batch = max(0, int(room // (per_seq_kv * 1.05)))
+def calibration_note(engine: str, dev: str) -> dict:
+    params = calibration()
+    fit, level = params.lookup(engine, dev)
+    rows = params.by_class.get((engine, dev))
+    n_class = rows.rows if rows else 0
+    errs = loo_by_class().get((engine, dev), [])
+    ids = [r.id for r in measurement_rows(common.catalog()) if r.engine == engine and r.device_class == dev]
+    note = {"engine": engine, "device_class": dev, "level": level, "rows_in_class": n_class, "measurements": ids}
+    if len(errs) >= speed_model.MIN_ROWS:
+        note["loo_median_abs_error"] = common.rnd(statistics.median(abs(e) for e in errs), 3)
+        note["loo_worst_abs_error"] = common.rnd(max(abs(e) for e in errs), 3)
+    if level == "class":
+        note["text"] = (f"calibrated on {n_class} published measurements of {engine} on {dev} devices"
+                        + (f"; leave-one-out error {int(note['loo_median_abs_error'] * 100)}% at the median, "
+                           f"{int(note['loo_worst_abs_error'] * 100)}% at worst" if "loo_median_abs_error" in note else ""))
+    elif level == "engine":
+        note["text"] = (f"uncalibrated for {engine} on {dev} devices ({n_class} published measurements, fewer than "
+                        f"{speed_model.MIN_ROWS}); uses {engine}'s fit across device classes ({fit.rows} rows)")
     else:
-        max_batch = concurrency
+        note["text"] = (f"uncalibrated: no published measurements of {engine} (fewer than {speed_model.MIN_ROWS}); "
+                        f"uses bandwidth x {speed_model.NAIVE_EFFICIENCY} with no fixed cost")
+    return note
+
+
+# ---------------------------------------------------------------- the estimate
+
+
+def _step_seconds(m: Model, q: Quantization, g: Gpu, engine: str, batch: int, context: int, layout: Parallel) -> tuple[float, str]:
+    params = calibration()
+    row = step_row("question", m, q, g, engine, batch, context, layout)
+    t_mem = params.step_seconds(row)
+    active = (m.active_params_b or m.params_b) * 1e9
+    t_compute = 0.0
+    if g.fp16_tflops and batch > 1:
+        t_compute = batch * 2 * active / (g.fp16_tflops * 1e12 * layout.gpus * COMPUTE_EFFICIENCY[engine])
+    if t_compute > t_mem:
+        return t_compute, "compute"
+    return t_mem, "memory bandwidth"
+
+
+def prefill_tokens_per_s(m: Model, q: Quantization, g: Gpu, engine: str, num_gpus: int) -> tuple[float | None, float]:
+    active = (m.active_params_b or m.params_b) * 1e9
+    eff = COMPUTE_EFFICIENCY[engine] * (BNB_PREFILL_PENALTY if q.family == "bitsandbytes" else 1.0)
+    if not g.fp16_tflops:
+        return None, eff
+    return g.fp16_tflops * 1e12 * num_gpus * eff / (2 * active), eff
+
+
+def throughput(m: Model, q: Quantization, g: Gpu, engine: str, concurrency: int, context: int, num_gpus: int,
+               layout: Parallel | None = None) -> dict:
+    layout = layout or parallel_for(engine, num_gpus, g.gpus_per_node or 8)
+    t1, bound1 = _step_seconds(m, q, g, engine, 1, context, layout)
+    # How many sequences fit in memory at this context: weights and overhead first, the rest is KV cache.
+    est1 = estimate(m, q, engine, context, 1, 2.0, num_gpus, layout)
+    per_seq = est1.kv_stored + est1.state
+    room = usable_bytes(g) * num_gpus - (est1.total - per_seq)
+    if per_seq > 0:
+        max_batch = max(0, int(room // (per_seq * 1.05)))
+    else:
+        max_batch = concurrency if room > 0 else 0
     effective = max(1, min(concurrency, max_batch)) if max_batch > 0 else 0
     result = {
         "decode_tokens_per_s": common.rnd(1 / t1, 1) if max_batch > 0 else 0.0,
-        "fit": fit,
         "bound": bound1,
         "max_concurrent_sequences": max_batch,
+        "layout": layout,
     }
     if effective:
-        tb, boundb = _step_time(m, q, g, engine, fit, effective, context, num_gpus)
+        tb, boundb = _step_seconds(m, q, g, engine, effective, context, layout)
         result["aggregate_tokens_per_s"] = common.rnd(effective / tb, 1)
         result["per_stream_tokens_per_s"] = common.rnd(1 / tb, 1)
         result["effective_concurrency"] = effective
@@ -185,80 +241,102 @@ def throughput(m: Model, q: Quantization, g: Gpu, engine: str, concurrency: int,
         result["per_stream_tokens_per_s"] = 0.0
         result["effective_concurrency"] = 0
         result["aggregate_bound"] = "does not fit"
-    active = (m.active_params_b or m.params_b) * 1e9
-    if g.fp16_tflops:
-        eff_c = COMPUTE_EFFICIENCY[engine] * (BNB_PREFILL_PENALTY if q.family == "bitsandbytes" else 1.0)
-        result["prefill_tokens_per_s"] = common.rnd(g.fp16_tflops * 1e12 * num_gpus * eff_c / (2 * active), 0)
-        result["prefill_efficiency"] = eff_c
-    else:
-        result["prefill_tokens_per_s"] = None
-    result["roofline_tokens_per_s"] = common.rnd(
-        g.memory_bandwidth_gbps * GB * num_gpus / (weight_bytes_read(m, q, 1) + (kv_cache_bytes(m, context, 1, 2.0) or 0.0)), 1
-    )
+    prefill, eff_c = prefill_tokens_per_s(m, q, g, engine, num_gpus)
+    result["prefill_tokens_per_s"] = common.rnd(prefill, 0) if prefill else None
+    result["prefill_efficiency"] = eff_c
+    bw_total = g.memory_bandwidth_gbps * GB * (layout.tensor if layout.tensor > 1 else 1)
+    result["roofline_tokens_per_s"] = common.rnd(bw_total / bytes_per_step(m, q, 1, context), 1)
     return result
 
 
 def estimate_throughput(
     model: str,
-    gpu: str,
+    gpu: str | None = None,
     quantization: str = "bf16",
     engine: Engine = "auto",
     concurrency: int = 1,
     context_length: int = 2048,
     num_gpus: int = 1,
+    vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
+    unified_memory: bool = False,
+    memory_bandwidth_gbps: Annotated[float | None, Field(gt=0, le=100_000)] = None,
 ) -> dict:
-    """Estimate decode and prefill speed of a model on a GPU: single-stream tokens/s, and aggregate tokens/s when several requests are served at once (continuous batching), with the basis of the estimate.
+    """Estimate decode and prefill speed of a model on a device: single-stream tokens/s, and aggregate tokens/s when several requests are served at once (continuous batching), with the calibration class and its measured error.
 
     Args:
         model: Model id, name or alias from the catalog.
-        gpu: GPU id or name, e.g. "H100 SXM" or "RTX 4090".
-        quantization: Weight format (bf16, fp16, fp8, int8, int4, q4_k_m, q5_k_m, q6_k, q8_0, awq, gptq).
-        engine: Serving engine: transformers, vllm, sglang or llama.cpp; auto picks the usual one for the format.
+        gpu: Device id or name, e.g. "H100 SXM", "RTX 4090", "M4 Max 128GB", "DGX Spark".
+        quantization: Weight format (bf16, fp16, fp8, int8, int4, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, iq4_xs, q3_k_m, q2_k, awq, gptq, mxfp4, nvfp4, mlx_4bit, mlx_8bit, exl2_4bpw, exl3_4bpw, or native).
+        engine: Serving engine: transformers, vllm, sglang, tensorrt-llm, llama.cpp (or ollama), mlx, exllama; auto picks the usual one for the format and device.
         concurrency: Requests decoded at the same time.
         context_length: Average tokens in context per request while decoding.
-        num_gpus: GPUs the model is split across (tensor parallel).
+        num_gpus: GPUs the model is split across (vLLM/SGLang/TensorRT-LLM: tensor parallel; llama.cpp and transformers: by layers, which adds memory but not speed).
+        vram_gb: Memory per GPU as the vendor states it, when no GPU is named (needs memory_bandwidth_gbps for a speed).
+        unified_memory: With vram_gb: memory shared with the CPU (a Mac or similar).
+        memory_bandwidth_gbps: With vram_gb: the device's memory bandwidth in GB/s.
     """
     m = common.model(model)
-    g = common.gpu(gpu)
-    q = resolve_quantization(quantization)
-    eng = check_engine(engine, q)
+    if gpu is None and vram_gb is None:
+        raise InvalidInput("name a gpu (e.g. 'RTX 4090') or give vram_gb and memory_bandwidth_gbps", field="gpu")
+    g = common.device(gpu, vram_gb, unified_memory, memory_bandwidth_gbps)
+    if not g.memory_bandwidth_gbps:
+        raise InvalidInput(
+            "a speed needs the device's memory bandwidth: name the gpu, or give memory_bandwidth_gbps with vram_gb "
+            "(estimate_memory answers whether it fits without it)",
+            field="memory_bandwidth_gbps",
+        )
+    q = resolve_quantization(quantization, model=m)
+    eng = engine_for(engine, q, g)
     if not 1 <= concurrency <= 4096:
         raise InvalidInput("concurrency must be between 1 and 4096", field="concurrency")
-    if not 1 <= num_gpus <= 64:
-        raise InvalidInput("num_gpus must be between 1 and 64", field="num_gpus")
+    if not 1 <= num_gpus <= 1024:
+        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
     if not 1 <= context_length <= m.context_length:
         raise InvalidInput(
-            f"context_length must be between 1 and {m.name}'s context of {m.context_length}", field="context_length"
+            f"context_length must be between 1 and {m.context_length} (the context of {m.name})", field="context_length"
         )
-    if q.needs_fp8_hardware and not g.fp8:
+    if q.needs_fp8_hardware and g.fp8 is False:
         raise InvalidInput(f"{q.id} needs FP8 tensor cores, which {g.name} lacks; try int8, awq or q8_0", field="quantization")
+    if q.needs_fp4_hardware and not g.fp4:
+        raise InvalidInput(f"{q.id} needs FP4 tensor cores (Blackwell), which {g.name} lacks; try fp8, awq or mxfp4",
+                           field="quantization")
     r = throughput(m, q, g, eng, concurrency, context_length, num_gpus)
-    fit: Fit = r.pop("fit")
+    layout: Parallel = r.pop("layout")
+    note = calibration_note(eng, device_class(g))
+    per_step = bytes_per_step(m, q, 1, context_length)
     basis = [
-        f"decode is bounded by {r['bound']}: per token {common.rnd(weight_bytes_read(m, q, 1) / GB)} GB of weights "
-        f"are read at {g.memory_bandwidth_gbps} GB/s x {num_gpus} GPU(s)",
-        f"{fit.group}: bandwidth efficiency {fit.efficiency}"
-        + (f", kernel-launch overhead {fit.layer_overhead_ms} ms per layer" if fit.layer_overhead_ms else "")
-        + (f", fitted on {len(fit.measurements)} published measurements" if fit.calibrated else ""),
+        f"decode is bounded by {r['bound']}: per token {common.rnd(per_step / GB)} GB are read (weights actually used, "
+        f"KV cache at {context_length} tokens, fixed state) at {g.memory_bandwidth_gbps} GB/s"
+        + (f" x {layout.tensor} GPUs (tensor parallel)" if layout.tensor > 1 else ""),
+        note["text"],
     ]
+    if layout.pipeline > 1 and layout.tensor == 1:
+        basis.append(f"{num_gpus} GPUs split by layers: they add memory, not speed; each token passes through every GPU in turn")
     if r["prefill_tokens_per_s"] is not None:
         basis.append(
-            f"prefill is compute-bound: {g.fp16_tflops} dense FP16 TFLOPS x {r.pop('prefill_efficiency')} efficiency / "
+            f"prefill is compute-bound: {g.fp16_tflops} dense FP16 TFLOPS x {r['prefill_efficiency']} efficiency / "
             "(2 FLOPs x active parameters per token)"
         )
     else:
-        basis.append(f"prefill not estimated: dense FP16 throughput of {g.name} is not reported in the catalog")
+        basis.append(f"prefill not estimated: the dense FP16 throughput of {g.name} is not reported in the catalog")
+    r.pop("prefill_efficiency")
     if r["max_concurrent_sequences"] < concurrency:
         basis.append(
             f"only {r['max_concurrent_sequences']} sequences of {context_length} tokens fit next to the weights; "
             "further requests queue"
         )
     if m.is_moe:
-        basis.append("mixture of experts: only the active experts' weights are read per token (more as the batch grows)")
+        basis.append(
+            f"mixture of experts: only the active experts' weights are read per token (more as the batch grows); "
+            f"MoE reads are {common.rnd(calibration().moe_factor, 2)}x slower per byte than dense ones in the calibration"
+        )
     if eng == "transformers" and concurrency > 1:
         basis.append("transformers batches statically (no continuous batching); vLLM or SGLang keep the batch full")
-    sources = [x.source.url for x in common.catalog().measurements if x.id in fit.measurements]
-    gsrc = g.sources.get(g.cite.get("memory_bandwidth_gbps", ""))
+    cat = common.catalog()
+    used = {x.id for x in cat.measurements if x.engine == eng and x.gpu in cat.gpus
+            and device_class(cat.gpus[x.gpu]) == device_class(g)}
+    sources = [x.source.url for x in cat.measurements if x.id in used][:8]
+    gsrc = g.sources.get(g.cite.get("memory_bandwidth_gbps", "")) if g.sources else None
     return {
         "model": {"id": m.id, "name": m.name},
         "gpu": {"id": g.id, "name": g.name, "count": num_gpus},
@@ -268,17 +346,18 @@ def estimate_throughput(
         "context_length": context_length,
         **{k: v for k, v in r.items() if k not in ("bound", "aggregate_bound")},
         "basis": basis,
-        "calibration": {
-            "group": fit.group,
-            "bandwidth_efficiency": fit.efficiency,
-            "layer_overhead_ms": fit.layer_overhead_ms,
-            "measurements": list(fit.measurements),
-        },
+        "calibration": note,
         "assumptions": [
-            "estimates are typically within 20-30% of published measurements for calibrated engine/format pairs, and "
-            "further off for others (docs/accuracy.md lists each measurement and the error); speed also depends on the "
-            "host CPU, drivers and engine version",
             "decode tokens/s exclude prompt processing; time to first token = prompt tokens / prefill_tokens_per_s",
+            "speed also depends on the host CPU, drivers, engine version and settings (flash attention, CUDA graphs); "
+            "docs/accuracy.md lists every measurement beside its estimate",
         ],
         "sources": list(dict.fromkeys(([gsrc.url] if gsrc else []) + sources)),
     }
+
+
+def naive_tokens_per_s(m: Model, q: Quantization, g: Gpu, num_gpus: int = 1) -> float:
+    """The rule of thumb other tools use: bandwidth / weight bytes read x 0.55."""
+    return speed_model.NAIVE_EFFICIENCY * g.memory_bandwidth_gbps * GB * num_gpus / weight_bytes_read(m, q, 1)
+
+
