@@ -91,6 +91,9 @@ class Attention(Strict):
     )
     global_kv_heads: int | None = Field(default=None, gt=0, description="KV heads of the global layers, where they differ.")
     global_head_dim: int | None = Field(default=None, gt=0, description="Head dim of the global layers, where it differs.")
+    global_values_are_keys: bool = Field(
+        default=False, description="Global layers cache one tensor for keys and values (Gemma 4's attention_k_eq_v)."
+    )
     kv_lora_rank: int | None = Field(default=None, gt=0, description="MLA: latent KV width.")
     qk_rope_head_dim: int | None = Field(default=None, gt=0, description="MLA: decoupled RoPE key width.")
     q_lora_rank: int | None = Field(default=None, gt=0, description="MLA: latent query width (compute only).")
@@ -140,7 +143,12 @@ class LinearAttention(Strict):
     state_dtype_bytes: float = Field(
         default=2.0,
         gt=0,
-        description="Bytes per state value as engines keep it (2 for bf16; some keep Mamba SSM state in fp32).",
+        description="Bytes per convolution-state value as engines keep it (2 for bf16).",
+    )
+    recurrent_dtype_bytes: float | None = Field(
+        default=None,
+        gt=0,
+        description="Bytes per recurrent-state value where it differs (config mamba_ssm_dtype float32: 4).",
     )
 
     @property
@@ -155,7 +163,8 @@ class LinearAttention(Strict):
 
     @property
     def state_bytes_per_layer(self) -> float:
-        return (self.recurrent_values + self.conv_values) * self.state_dtype_bytes
+        recurrent = self.recurrent_dtype_bytes or self.state_dtype_bytes
+        return self.recurrent_values * recurrent + self.conv_values * self.state_dtype_bytes
 
 
 class Moe(Strict):
@@ -259,7 +268,8 @@ CITABLE_MODEL_FACTS = (
 )
 
 # Weight formats a vendor ships its checkpoints in (the first one listed is the main checkpoint).
-ShippedFormat = Literal["bf16", "fp16", "fp32", "fp8", "mxfp4", "nvfp4", "int4", "int8", "gguf", "awq", "gptq", "mlx"]
+ShippedFormat = Literal["bf16", "fp16", "fp32", "fp8", "mxfp8", "mxfp4", "nvfp4", "fp4", "int4", "int8", "w4a16", "w4a4",
+                        "gguf", "awq", "gptq", "mlx"]
 
 
 class Model(Strict):
@@ -369,6 +379,15 @@ class LicenseTerms(Strict):
     non_production_only: Term | None = None
     hosted_service: Term | None = Field(default=None, description="allowed | requires_license | forbidden")
     eu_multimodal_carve_out: Term | None = None
+    excluded_territories: Term | None = Field(
+        default=None,
+        description="Territories where the licence grants nothing: comma-separated ISO 3166 codes, 'EU' for the whole "
+        "European Union (e.g. 'EU,GB,KR').",
+    )
+    revenue_threshold_usd_per_month: Term | None = Field(
+        default=None,
+        description="Monthly revenue (USD) above which the licence's grant ends and a separate licence is needed.",
+    )
     redistribution: Term | None = None
     modification: Term | None = None
 
@@ -385,6 +404,14 @@ class LicenseTerms(Strict):
             term = getattr(self, name)
             if term is not None and term.value not in values:
                 raise ValueError(f"terms.{name}.value must be one of {sorted(map(str, values))}, not {term.value!r}")
+        for name in ("revenue_threshold_usd_per_month",):
+            term = getattr(self, name)
+            if term is not None and not (term.value == "not_reported" or (isinstance(term.value, int) and not isinstance(term.value, bool) and term.value > 0)):
+                raise ValueError(f"terms.{name}.value must be a positive integer or 'not_reported'")
+        if self.excluded_territories is not None and self.excluded_territories.value != "not_reported":
+            codes = str(self.excluded_territories.value).split(",")
+            if not all(c.strip().isupper() and 2 <= len(c.strip()) <= 3 for c in codes):
+                raise ValueError("terms.excluded_territories.value must be comma-separated ISO codes such as 'EU,GB,KR'")
         if self.mau_threshold is not None and not (
             self.mau_threshold.value == "not_reported"
             or (isinstance(self.mau_threshold.value, int) and not isinstance(self.mau_threshold.value, bool) and self.mau_threshold.value > 0)
@@ -426,6 +453,7 @@ class Price(Strict):
 
 
 GPU_CITABLE = ("memory", "memory_bandwidth_gbps", "fp16_tflops", "int8_tops", "tdp_w", "usable_memory_fraction")
+GPU_OPTIONAL_CITES = ("interconnect_gbps", "gpus_per_node", "fp8", "fp4", "purchase")
 _MEMORY_STATED = r"^\d+(\.\d+)?\s?(GB|GiB|TB)\b.*$"
 
 
@@ -449,6 +477,10 @@ class MemoryOption(Strict):
         default=None, gt=0, description="Where this configuration has its own bandwidth (a binned chip)."
     )
     default: bool = Field(default=False, description="The configuration the device's plain name means.")
+    usable_memory_fraction: float | None = Field(
+        default=None, gt=0, le=1, description="Where this configuration's GPU share of memory differs (measured)."
+    )
+    tdp_w: float | None = Field(default=None, gt=0, description="Where this configuration's power differs.")
     purchase: Price | None = None
     note: str | None = None
 
@@ -482,7 +514,7 @@ class Gpu(Strict):
         default=1.0, gt=0, le=1, description="Share of memory a model may use (Apple: the GPU wired-memory limit)."
     )
     gpus_per_node: int | None = Field(default=None, gt=0, description="Devices per server node (HGX: 8).")
-    interconnect: Literal["nvlink", "xgmi", "pcie", "unified", "none"] | None = None
+    interconnect: Literal["nvlink", "xgmi", "pcie", "ethernet", "unified", "none"] | None = None
     interconnect_gbps: float | None = Field(default=None, gt=0, description="Per-device GPU-to-GPU bandwidth, one direction.")
     purchase: Price | None = None
     cloud_hourly: list[Price] = []
@@ -516,9 +548,11 @@ class Gpu(Strict):
                 raise ValueError(f"fact {fact!r} has no source: add it to 'cite'")
             if key not in self.sources:
                 raise ValueError(f"cite[{fact!r}] names source {key!r}, which is not under 'sources'")
-        for fact in self.cite:
-            if fact not in GPU_CITABLE:
-                raise ValueError(f"cite names unknown fact {fact!r}; allowed: {', '.join(GPU_CITABLE)}")
+        for fact, key in self.cite.items():
+            if fact not in GPU_CITABLE + GPU_OPTIONAL_CITES:
+                raise ValueError(f"cite names unknown fact {fact!r}; allowed: {', '.join(GPU_CITABLE + GPU_OPTIONAL_CITES)}")
+            if key not in self.sources:
+                raise ValueError(f"cite[{fact!r}] names source {key!r}, which is not under 'sources'")
         for price in self.cloud_hourly:
             if price.pricing not in ("on_demand", "spot", "committed"):
                 raise ValueError(f"cloud_hourly prices are rentals (on_demand, spot, committed), not {price.pricing!r}")
@@ -545,6 +579,8 @@ class Gpu(Strict):
                 memory_stated=option.stated,
                 memory_bytes=option.memory_bytes,
                 memory_bandwidth_gbps=option.memory_bandwidth_gbps or self.memory_bandwidth_gbps,
+                usable_memory_fraction=option.usable_memory_fraction or self.usable_memory_fraction,
+                tdp_w=option.tdp_w or self.tdp_w,
                 purchase=option.purchase.model_dump() if option.purchase else data.get("purchase"),
                 notes=" ".join(x for x in (self.notes, option.note) if x) or None,
             )
@@ -661,6 +697,7 @@ class Measurement(Strict):
         default=None, description="How several GPUs share the model (llama.cpp's default is layer)."
     )
     context_tokens: int | None = None
+    backend: str | None = Field(default=None, description="cuda, rocm, vulkan, metal, sycl or cpu, where the source says.")
     use_for_calibration: bool = True
     quote: str | None = Field(default=None, description="The published figure in the source's own words or table row.")
     note: str | None = None

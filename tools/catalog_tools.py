@@ -202,16 +202,19 @@ def find_models(
     }
 
 
+SEGMENTS = ("consumer", "workstation", "datacenter", "apple", "edge", "cpu")
+
+
 def list_gpus(segment: str | None = None, min_memory_gb: float | None = None) -> dict:
-    """List the GPUs in the catalog with memory, bandwidth, compute, power and prices.
+    """List the devices in the catalog (GPUs, Apple chips, edge boxes, CPU servers) with memory as stated and in GB, bandwidth, compute, power, purchase price and rental prices (median and range).
 
     Args:
-        segment: consumer, workstation, datacenter or apple.
-        min_memory_gb: Smallest memory per GPU in GB.
+        segment: consumer, workstation, datacenter, apple, edge (DGX Spark, Jetson, Ryzen AI Max) or cpu (CPU-only servers).
+        min_memory_gb: Smallest memory per device in GB (10^9 bytes).
     """
     cat = common.catalog()
-    if segment is not None and segment not in ("consumer", "workstation", "datacenter", "apple"):
-        raise InvalidInput("segment must be one of consumer, workstation, datacenter, apple", field="segment")
+    if segment is not None and segment not in SEGMENTS:
+        raise InvalidInput(f"segment must be one of {', '.join(SEGMENTS)}", field="segment")
     rows = []
     for g in sorted(cat.gpus.values(), key=lambda g: (g.segment, g.memory_gb)):
         if segment and g.segment != segment:
@@ -237,6 +240,8 @@ def list_licenses() -> dict:
             "outputs_to_train_other_models": t.outputs_to_train_other_models.value if t.outputs_to_train_other_models else None,
             "hosted_service": t.hosted_service.value if t.hosted_service else None,
             "eu_multimodal_carve_out": t.eu_multimodal_carve_out.value if t.eu_multimodal_carve_out else None,
+            "excluded_territories": t.excluded_territories.value if t.excluded_territories else None,
+            "revenue_threshold_usd_per_month": t.revenue_threshold_usd_per_month.value if t.revenue_threshold_usd_per_month else None,
             "superseded_by": lic.superseded_by,
             "models": sorted(m.id for m in cat.models.values() if m.license == lic.id),
             "url": lic.url,

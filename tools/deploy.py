@@ -13,7 +13,17 @@ from catalog.schema import Gpu, Model, Quantization
 from tools import common
 from tools.cost import GPU_COUNTS, HOURS_PER_MONTH, cheapest_cloud_fit, fewest_gpus
 from tools.errors import InvalidInput
-from tools.memory import GB, TENSOR_PARALLEL_ENGINES, Engine, check_engine, estimate, parallel_for, resolve_quantization, usable_bytes
+from tools.memory import (
+    ENGINE_ALIASES,
+    GB,
+    TENSOR_PARALLEL_ENGINES,
+    Engine,
+    check_engine,
+    estimate,
+    parallel_for,
+    resolve_quantization,
+    usable_bytes,
+)
 from tools.throughput import device_class, throughput, weight_bytes_read
 
 CANDIDATES = (
@@ -94,7 +104,8 @@ def _candidates(quantization: str | None, engine: str, m: Model) -> list[tuple[s
         q = cat.quantizations.get(qid)
         if q is None or (q.scope == "experts" and not m.is_moe):
             continue
-        if engine != "auto" and check_engine(engine, q) != eng:
+        wanted = ENGINE_ALIASES.get(str(engine).strip().lower(), str(engine).strip().lower())
+        if engine != "auto" and (wanted not in q.engines or wanted != eng):
             continue
         out.append((eng, q))
     if engine != "auto" and not out:

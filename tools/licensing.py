@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from catalog.schema import License, Model, Term
 from tools import common
 from tools.errors import InvalidInput
 
 VERDICT_ORDER = {"allowed": 0, "allowed_with_conditions": 1, "unknown": 2, "not_allowed": 3}
+EU_MEMBERS = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
+              "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
 
 
 class _Verdict:
@@ -55,6 +61,8 @@ def evaluate(
     modify: bool | None,
     hosted_service: bool | None,
     eu_entity: bool | None,
+    monthly_revenue_usd: int | None = None,
+    territories: list[str] | None = None,
 ) -> _Verdict:
     v = _Verdict(lic)
     t = lic.terms
@@ -63,6 +71,8 @@ def evaluate(
     if commercial:
         if cu.value == "no":
             v.block(f"{lic.name} does not allow commercial use", "commercial_use", cu)
+        elif cu.value == "conditional" and t.revenue_threshold_usd_per_month is not None:
+            v.cite("commercial_use", cu)  # the condition is the revenue limit, judged below
         elif cu.value == "conditional":
             v.condition(f"commercial use only under the licence's conditions: {cu.note or cu.quote}", "commercial_use", cu)
         else:
@@ -99,6 +109,32 @@ def evaluate(
         else:
             v.reasons.append(f"{monthly_active_users:,} monthly active users is within the {mau.value:,} limit")
             v.cite("mau_threshold", mau)
+
+    rev = t.revenue_threshold_usd_per_month
+    if rev is not None and (commercial or hosted_service or monthly_revenue_usd is not None):
+        if rev.value == "not_reported":
+            v.unknown(f"{lic.name} may limit use by revenue; the clause is not recorded in the catalog")
+        elif monthly_revenue_usd is None:
+            v.condition(f"your company's monthly revenue must be at most ${rev.value:,}; above that the licence grants "
+                        "nothing and you need a separate licence", "revenue_threshold_usd_per_month", rev)
+        elif monthly_revenue_usd > rev.value:
+            v.block(f"a monthly revenue of ${monthly_revenue_usd:,} exceeds the licence's ${rev.value:,}; you need a "
+                    "separate licence from the vendor", "revenue_threshold_usd_per_month", rev)
+        else:
+            v.reasons.append(f"a monthly revenue of ${monthly_revenue_usd:,} is within the licence's ${rev.value:,}")
+            v.cite("revenue_threshold_usd_per_month", rev)
+
+    terr = t.excluded_territories
+    if terr is not None and terr.value != "not_reported":
+        excluded = {c.strip() for c in str(terr.value).split(",")}
+        where = {c.upper() for c in (territories or [])} | ({"EU"} if eu_entity else set())
+        if where & excluded or (where & EU_MEMBERS and "EU" in excluded):
+            v.block(f"the licence grants no rights in {', '.join(sorted(excluded))}, where you are", "excluded_territories", terr)
+        elif not where:
+            v.condition(f"the licence grants no rights in {', '.join(sorted(excluded))}", "excluded_territories", terr)
+        else:
+            v.reasons.append(f"the licence's excluded territories ({', '.join(sorted(excluded))}) do not include yours")
+            v.cite("excluded_territories", terr)
 
     hs = t.hosted_service
     if hosted_service and hs is not None:
@@ -173,6 +209,8 @@ def check_license(
     modify: bool | None = None,
     hosted_service: bool | None = None,
     eu_entity: bool | None = None,
+    monthly_revenue_usd: Annotated[int | None, Field(ge=0, le=10**13)] = None,
+    territories: Annotated[list[str] | None, Field(max_length=30)] = None,
 ) -> dict:
     """Check whether a model's licence allows a stated use, and list the conditions to meet, with the licence clauses quoted.
 
@@ -185,13 +223,17 @@ def check_license(
         modify: You will fine-tune or otherwise change the weights.
         hosted_service: You will offer the model to others as a hosted or managed service (SaaS, API).
         eu_entity: You are an individual domiciled, or a company based, in the European Union.
+        monthly_revenue_usd: Your company's monthly revenue in US dollars (licences with revenue limits).
+        territories: Where you are established or will use the model: ISO 3166 country codes such as "GB", "KR", "DE", or "EU".
     """
     m = common.model(model)
     if monthly_active_users is not None and not 0 <= monthly_active_users <= 10**11:
         raise InvalidInput("monthly_active_users must be between 0 and 10^11", field="monthly_active_users")
     lic = common.catalog().licenses[m.license]
+    if territories is not None and any(not isinstance(x, str) or not 2 <= len(x.strip()) <= 3 for x in territories):
+        raise InvalidInput("territories takes ISO 3166 country codes such as 'GB' or 'KR', or 'EU'", field="territories")
     v = evaluate(m, lic, commercial, monthly_active_users, use_outputs_to_train_other_models, redistribute, modify,
-                 hosted_service, eu_entity)
+                 hosted_service, eu_entity, monthly_revenue_usd, territories)
     history = []
     for change in m.license_history:
         old = common.catalog().licenses[change.license]

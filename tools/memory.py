@@ -153,7 +153,8 @@ def kv_layout(m: Model, kv_bytes: float) -> KvLayout | None:
         per = (att.kv_lora_rank + att.qk_rope_head_dim) * kv_bytes
         if att.index_head_dim:
             per += att.index_head_dim + INDEXER_SCALE_BYTES
-    glob = 2 * (att.global_kv_heads or a.kv_heads) * (att.global_head_dim or a.effective_head_dim) * kv_bytes
+    glob = (1 if att.global_values_are_keys else 2) * (att.global_kv_heads or a.kv_heads) * (
+        att.global_head_dim or a.effective_head_dim) * kv_bytes
     if att.kind == "mla":
         glob = per
     lin = a.linear_attention
