@@ -71,8 +71,8 @@ def evaluate(
     if commercial:
         if cu.value == "no":
             v.block(f"{lic.name} does not allow commercial use", "commercial_use", cu)
-        elif cu.value == "conditional" and t.revenue_threshold_usd_per_month is not None:
-            v.cite("commercial_use", cu)  # the condition is the revenue limit, judged below
+        elif cu.value == "conditional" and (t.revenue_threshold_usd_per_month or t.excluded_territories):
+            v.cite("commercial_use", cu)  # the condition is a revenue limit or a territory, judged below
         elif cu.value == "conditional":
             v.condition(f"commercial use only under the licence's conditions: {cu.note or cu.quote}", "commercial_use", cu)
         else:
