@@ -174,6 +174,13 @@ class Moe(Strict):
     dense_layers: int = Field(default=0, ge=0, description="Leading layers with a dense FFN.")
     every: int = Field(default=1, ge=1, description="MoE FFN on every Nth layer after the dense ones (Llama 4 Maverick: 2).")
     expert_intermediate_size: int | None = Field(default=None, gt=0, description="config.json moe_intermediate_size.")
+    layers: int | None = Field(
+        default=None, gt=0, description="MoE layers, where the layer pattern is irregular (Nemotron-H: the 'E' layers)."
+    )
+    expert_matrices: int = Field(default=3, ge=1, le=3, description="Weight matrices per expert: 3 gated (SwiGLU), 2 plain.")
+    expert_hidden_size: int | None = Field(
+        default=None, gt=0, description="Width experts work in, where they run in a latent space (Nemotron 3 Super)."
+    )
 
     @model_validator(mode="after")
     def _active_le_total(self) -> Moe:

@@ -91,6 +91,8 @@ def moe_layers(m: Model) -> int:
     a = m.architecture
     if a is None or a.moe is None:
         return 0
+    if a.moe.layers is not None:
+        return a.moe.layers
     return math.ceil(max(a.layers - a.moe.dense_layers, 0) / a.moe.every)
 
 
@@ -101,7 +103,8 @@ def routed_expert_params(m: Model) -> float:
         return 0.0
     moe = a.moe
     if moe.expert_intermediate_size:
-        return float(moe_layers(m) * moe.experts * 3 * a.hidden_size * moe.expert_intermediate_size)
+        width = moe.expert_hidden_size or a.hidden_size
+        return float(moe_layers(m) * moe.experts * moe.expert_matrices * width * moe.expert_intermediate_size)
     per_expert = (m.params_b - m.active_params_b) * 1e9 / (moe.experts - moe.active_experts)
     return moe.experts * per_expert
 
