@@ -155,8 +155,11 @@ def render(cat: Catalog) -> tuple[str, list[str]]:
         *head,
         "",
         f"Overall goal met: {'yes' if ok else 'no'}. MoE slowdown factor: {params.moe_factor:.2f}. "
-        f"Per-sequence cost in a batch (ms): "
-        + ", ".join(f"{k} {v * 1000:.2f} ({params.batch_rows.get(k, 0)} rows)" for k, v in sorted(params.per_sequence_s.items())),
+        "Compute efficiency of the extra sequences in a batch, per engine: "
+        + ", ".join(f"{k} {1 / v:.2f} ({params.batch_rows.get(k, 0)} rows)" for k, v in sorted(params.compute_factor.items()))
+        + (f"; per sequence and billion active parameters on devices without a peak figure (ms): "
+           + ", ".join(f"{k} {v * 1000:.3f}" for k, v in sorted(params.per_sequence_s.items()))
+           if params.per_sequence_s else ""),
         "",
         "## Decode speed: every measurement (tokens/s, aggregate over the batch)",
         "",
@@ -202,8 +205,11 @@ def main() -> int:
     out = ROOT / "docs" / "accuracy.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    print("\n".join(head))
-    print(f"\nwrote {out.relative_to(ROOT)}")
+    try:
+        print("\n".join(head))
+        print(f"\nwrote {out.relative_to(ROOT)}")
+    except BrokenPipeError:  # piped into head
+        pass
     return 0
 
 

@@ -16,12 +16,12 @@ from tools.throughput import throughput
 
 HOURS_PER_MONTH = 730  # 8,760 h / 12
 STANDARD_VOLUMES = (1_000_000, 10_000_000, 100_000_000)
-DEFAULT_API_MODELS = (
-    "openai/gpt-4o-mini",
-    "openai/gpt-4o",
-    "anthropic/claude-haiku-4.5",
-    "anthropic/claude-sonnet-4.5",
-    "google/gemini-2.5-flash",
+DEFAULT_API_MODELS = (  # current comparators (LiteLLM's "-latest" aliases on 2026-12-01); retired ones drop out
+    "openai/gpt-6-luna",
+    "openai/gpt-6.1-sol",
+    "anthropic/claude-haiku-5.5",
+    "anthropic/claude-sonnet-5.5",
+    "google/gemini-3.8-flash",
 )
 IDLE_POWER_SHARE = 0.3  # share of board power drawn while idle
 
@@ -415,9 +415,14 @@ def estimate_cost(
                 cheaper = h.name if h.cost(1e9) < a.cost(1e9) else a.name
                 entry.update({"monthly_tokens": None, "note": f"no crossing between 10^4 and 10^13 tokens a month; {cheaper} is cheaper throughout"})
             else:
+                # the side cheaper just past the crossing; a replica added later can make the curves cross again
+                above = h.name if h.cost(v * 1.001) < a.cost(v * 1.001) else a.name
+                again = break_even(h, a, lo=v * 1.001)
                 entry.update({"monthly_tokens": int(round(v, -3)), "monthly_usd": common.rnd(a.cost(v)),
-                              "note": f"above about {_fmt_tokens(v)} tokens a month, "
-                                      f"{h.name if h.cost(v * 2) < a.cost(v * 2) else a.name} is cheaper"})
+                              "note": f"above about {_fmt_tokens(v)} tokens a month, {above} is cheaper"
+                                      + (f" until about {_fmt_tokens(again)}, where they cross again" if again else "")})
+                if again is not None:
+                    entry["until_monthly_tokens"] = int(round(again, -3))
             breaks.append(entry)
     curve_volumes = [int(10 ** (5 + i * 0.25)) for i in range(21)]  # 10^5 .. 10^10 tokens a month
     curve = {"monthly_tokens": curve_volumes,

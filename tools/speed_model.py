@@ -1,8 +1,9 @@
 """The decode-speed model and its calibration on published measurements (pure arithmetic, no catalog).
 
-Time per decode step = a x (bytes read / bandwidth) + c + per-sequence cost x batch + communication,
-where 1/a is the bandwidth efficiency of an engine on a format class and device class, and c the
-engine's fixed cost per step on that device class (kernel launches, sampling, the host loop). MoE
+Time per decode step = a x (bytes read / bandwidth) + c + m x (compute of the extra sequences in a batch
+at the device's peak) + communication, where 1/a is the bandwidth efficiency of an engine on a format
+class and device class, c the engine's fixed cost per step on that device class (kernel launches,
+sampling, the host loop) and 1/m the engine's compute efficiency when batching. MoE
 models read their active experts less efficiently than dense weights: their byte time is multiplied
 by one fitted factor. The parameters are fitted by weighted least squares on relative error, per
 engine x device class where that class has enough rows, else per engine, else a stated default.
@@ -19,6 +20,8 @@ MIN_ROWS = 3  # rows a class needs to be called calibrated
 NAIVE_EFFICIENCY = 0.55  # the rule of thumb other tools use: bandwidth / weight bytes x 0.55
 RIDGE = 1.0  # pseudo-rows pulling a format's efficiency toward its class's pooled value
 MOE_FACTOR_BOUNDS = (1.0, 3.0)
+DEFAULT_COMPUTE_FACTOR = 2.0  # compute at half the device's peak where no batched measurement calibrates an engine
+COMPUTE_FACTOR_BOUNDS = (1.0, 20.0)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Row:
     comm_s: float  # communication per step (tensor parallel), seconds
     batch: int
     step_s: float  # measured seconds per decode step (batch / aggregate tokens per second)
+    flops_s: float = 0.0  # one sequence's compute per step at the device's peak, seconds (0 when the peak is unknown)
+    active_b: float = 1.0  # active parameters, billions (per-sequence cost where the peak is unknown)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,9 @@ class SpeedParams:
     by_class: dict[tuple[str, str], ClassFit] = field(default_factory=dict)
     by_engine: dict[str, ClassFit] = field(default_factory=dict)
     moe_factor: float = 1.0
-    per_sequence_s: dict[str, float] = field(default_factory=dict)  # engine -> seconds per sequence per step
+    compute_factor: dict[str, float] = field(default_factory=dict)  # engine -> 1 / compute efficiency in a batch
+    per_sequence_s: dict[str, float] = field(default_factory=dict)  # engine -> seconds per sequence and billion
+    # active parameters per step, for devices whose peak compute is not reported
     batch_rows: dict[str, int] = field(default_factory=dict)
 
     def lookup(self, engine: str, device_class: str) -> tuple[ClassFit | None, str]:
@@ -75,8 +82,15 @@ class SpeedParams:
         else:
             a, c = fit.a(row.format_class), fit.overhead_s
         mem = row.mem_s * (self.moe_factor if row.moe else 1.0)
-        extra = self.per_sequence_s.get(row.engine, 0.0) * (row.batch - 1) if row.batch > 1 else 0.0
-        return a * mem + c + extra + row.comm_s
+        return a * mem + c + self.batch_seconds(row) + row.comm_s
+
+    def batch_seconds(self, row: Row) -> float:
+        """The extra sequences' cost in a batched step: their compute at the engine's fitted efficiency."""
+        if row.batch <= 1:
+            return 0.0
+        if row.flops_s > 0:
+            return self.compute_factor.get(row.engine, DEFAULT_COMPUTE_FACTOR) * row.flops_s * (row.batch - 1)
+        return self.per_sequence_s.get(row.engine, 0.0) * row.active_b * (row.batch - 1)
 
 
 def _fit_pooled(rows: Sequence[Row], moe_factor: float) -> tuple[float, float]:
@@ -147,14 +161,20 @@ def fit(rows: Iterable[Row]) -> SpeedParams:
         params.by_class = {k: _fit_class(v, params.moe_factor) for k, v in classes.items()}
         params.by_engine = {k: _fit_class(v, params.moe_factor) for k, v in engines.items()}
         params.moe_factor = _moe_factor(single, params)
-    per_engine: dict[str, list[float]] = {}
+    by_compute: dict[str, list[float]] = {}
+    by_param: dict[str, list[float]] = {}
     for r in batched:
         fit_, _ = params.lookup(r.engine, r.device_class)
         a, c = (fit_.a(r.format_class), fit_.overhead_s) if fit_ else (1 / NAIVE_EFFICIENCY, 0.0)
-        spare = r.step_s - r.comm_s - a * r.mem_s * (params.moe_factor if r.moe else 1.0) - c
-        per_engine.setdefault(r.engine, []).append(max(0.0, spare / (r.batch - 1)))
-    params.per_sequence_s = {k: statistics.median(v) for k, v in per_engine.items()}
-    params.batch_rows = {k: len(v) for k, v in per_engine.items()}
+        spare = max(0.0, r.step_s - r.comm_s - a * r.mem_s * (params.moe_factor if r.moe else 1.0) - c)
+        if r.flops_s > 0:
+            by_compute.setdefault(r.engine, []).append(spare / (r.flops_s * (r.batch - 1)))
+        else:
+            by_param.setdefault(r.engine, []).append(spare / (r.active_b * (r.batch - 1)))
+    lo, hi = COMPUTE_FACTOR_BOUNDS
+    params.compute_factor = {k: min(hi, max(lo, statistics.median(v))) for k, v in by_compute.items()}
+    params.per_sequence_s = {k: statistics.median(v) for k, v in by_param.items()}
+    params.batch_rows = {k: len(by_compute.get(k, [])) + len(by_param.get(k, [])) for k in {*by_compute, *by_param}}
     return params
 
 

@@ -119,9 +119,12 @@ def step_row(ident: str, m: Model, q: Quantization, g: Gpu, engine: str, batch: 
         comm += ALLREDUCES_PER_LAYER * layers * LINK_LATENCY_S.get(g.interconnect or "pcie", 20e-6)
     if layout.pipeline > 1:
         comm += (layout.pipeline - 1) * LAYER_SPLIT_HOP_S
+    active = (m.active_params_b or m.params_b)
+    peak = (g.fp16_tflops or 0) * 1e12 * layout.gpus
     return speed_model.Row(
         id=ident, engine=engine, device_class=device_class(g), format_class=format_class(q), moe=m.is_moe,
         mem_s=bytes_per_step(m, q, batch, context) / bw, comm_s=comm, batch=batch, step_s=step_s,
+        flops_s=2 * active * 1e9 / peak if peak else 0.0, active_b=active,
     )
 
 
@@ -193,14 +196,9 @@ def calibration_note(engine: str, dev: str) -> dict:
 def _step_seconds(m: Model, q: Quantization, g: Gpu, engine: str, batch: int, context: int, layout: Parallel) -> tuple[float, str]:
     params = calibration()
     row = step_row("question", m, q, g, engine, batch, context, layout)
-    t_mem = params.step_seconds(row)
-    active = (m.active_params_b or m.params_b) * 1e9
-    t_compute = 0.0
-    if g.fp16_tflops and batch > 1:
-        t_compute = batch * 2 * active / (g.fp16_tflops * 1e12 * layout.gpus * COMPUTE_EFFICIENCY[engine])
-    if t_compute > t_mem:
-        return t_compute, "compute"
-    return t_mem, "memory bandwidth"
+    total = params.step_seconds(row)
+    compute = params.batch_seconds(row)
+    return total, ("compute" if compute > total / 2 else "memory bandwidth")
 
 
 def prefill_tokens_per_s(m: Model, q: Quantization, g: Gpu, engine: str, num_gpus: int) -> tuple[float | None, float]:
