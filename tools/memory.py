@@ -303,14 +303,25 @@ def estimate(m: Model, q: Quantization, engine: str, context: int, batch: int, k
     return MemoryEstimate(w, kv, state, act, CUDA_CONTEXT_GB[engine] * GB, slack, num_gpus, copies)
 
 
+APPLE_GPU_SHARE = common.UNIFIED_MEMORY_GPU_SHARE  # unless a Mac's share was measured
+
+
+def gpu_share(g: Gpu) -> float:
+    """Share of a device's memory a model may use: the measured share, else the macOS default on Apple silicon."""
+    if g.vendor == "Apple" and g.unified_memory and g.usable_memory_fraction >= 1.0:
+        return APPLE_GPU_SHARE
+    return g.usable_memory_fraction
+
+
 def usable_bytes(g: Gpu) -> float:
-    return (g.memory_bytes or 0) * g.usable_memory_fraction
+    return (g.memory_bytes or 0) * gpu_share(g)
 
 
 def max_context(m: Model, q: Quantization, engine: str, batch: int, kv_bytes: float, g: Gpu, num_gpus: int) -> int:
     """Largest context (<= the model's own) whose estimate fits; 0 if even a tiny context does not."""
     limit = usable_bytes(g)
-    fits = lambda ctx: estimate(m, q, engine, ctx, batch, kv_bytes, num_gpus).per_gpu <= limit  # noqa: E731
+    layout = parallel_for(engine, num_gpus, g.gpus_per_node or 8)  # the layout the fit itself is checked with
+    fits = lambda ctx: estimate(m, q, engine, ctx, batch, kv_bytes, num_gpus, layout).per_gpu <= limit  # noqa: E731
     hi = m.context_length
     if fits(hi):
         return hi
@@ -521,10 +532,11 @@ def estimate_memory(
         assumptions.append(
             f"{device.name}: {device.memory_stated} is {common.rnd(device.memory_gb)} GB (vendors' memory GB are 2^30 bytes)"
         )
-        if device.usable_memory_fraction < 1:
+        if gpu_share(device) < 1:
             assumptions.append(
-                f"{device.name}: only {int(device.usable_memory_fraction * 100)}% of memory is usable by the GPU "
-                f"({device.notes or 'see the device entry'})"
+                f"{device.name}: only {int(gpu_share(device) * 100)}% of memory is usable by the GPU "
+                + (f"(measured: {device.notes})" if device.usable_memory_fraction < 1 and device.notes else
+                   "(the macOS default GPU wired-memory limit; raise it with sysctl iogpu.wired_limit_mb)")
             )
         if not fits:
             result["if_it_does_not_fit"] = _alternatives(m, q, eng, ctx, batch_size, kv_bytes, device, num_gpus)
@@ -557,7 +569,7 @@ def _alternatives(m: Model, q: Quantization, eng: str, ctx: int, batch: int, kv_
         out.append(f"keep {q.id} and cut the context to {mc} tokens")
     if kv_bytes > 1.0 and eng != "transformers":
         alt_kv = 1.0 if eng != "llama.cpp" else KV_BYTES["q8_0"]
-        if estimate(m, q, eng, ctx, batch, alt_kv, num_gpus).per_gpu <= limit:
+        if estimate(m, q, eng, ctx, batch, alt_kv, num_gpus, parallel_for(eng, num_gpus, g.gpus_per_node or 8)).per_gpu <= limit:
             out.append("keep the format and store the KV cache in 8 bits (fp8 / q8_0)")
     single = estimate(m, q, eng, ctx, batch, kv_bytes, 1)
     shared = single.per_gpu - single.context_overhead
