@@ -6,7 +6,9 @@ class and device class, c the engine's fixed cost per step on that device class 
 sampling, the host loop) and 1/m the engine's compute efficiency when batching. MoE
 models read their active experts less efficiently than dense weights: their byte time is multiplied
 by one fitted factor. The parameters are fitted by weighted least squares on relative error, per
-engine x device class where that class has enough rows, else per engine, else a stated default.
+engine x device class, each class pulled toward its engine's fit across all classes (the more so the
+fewer rows it has); a class with fewer than MIN_ROWS rows uses the engine's fit, and an engine with
+none a stated default.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 
 MIN_ROWS = 3  # rows a class needs to be called calibrated
 NAIVE_EFFICIENCY = 0.55  # the rule of thumb other tools use: bandwidth / weight bytes x 0.55
+SHRINK_ROWS = 2.0  # a class with this many rows weighs its own fit and its engine's equally
 RIDGE = 1.0  # pseudo-rows pulling a format's efficiency toward its class's pooled value
 MOE_FACTOR_BOUNDS = (1.0, 3.0)
 DEFAULT_COMPUTE_FACTOR = 2.0  # compute at half the device's peak where no batched measurement calibrates an engine
@@ -129,6 +132,14 @@ def _fit_class(rows: Sequence[Row], moe_factor: float) -> ClassFit:
     return ClassFit(a_by_format, a_pool, c, len(rows), {k: len(v) for k, v in by_format.items()})
 
 
+def _shrink(fit_: ClassFit, engine: ClassFit) -> ClassFit:
+    """A class's parameters pulled toward its engine's across all device classes, the more so the fewer rows it has."""
+    w = fit_.rows / (fit_.rows + SHRINK_ROWS)
+    formats = {f: w * a + (1 - w) * engine.a(f) for f, a in fit_.a_by_format.items()}
+    return ClassFit(formats, w * fit_.a_pooled + (1 - w) * engine.a_pooled,
+                    w * fit_.overhead_s + (1 - w) * engine.overhead_s, fit_.rows, fit_.formats)
+
+
 def _moe_factor(rows: Sequence[Row], params: SpeedParams) -> float:
     ratios = []
     for r in rows:
@@ -158,8 +169,9 @@ def fit(rows: Iterable[Row]) -> SpeedParams:
         for r in single:
             classes.setdefault((r.engine, r.device_class), []).append(r)
             engines.setdefault(r.engine, []).append(r)
-        params.by_class = {k: _fit_class(v, params.moe_factor) for k, v in classes.items()}
         params.by_engine = {k: _fit_class(v, params.moe_factor) for k, v in engines.items()}
+        params.by_class = {k: _shrink(_fit_class(v, params.moe_factor), params.by_engine[k[0]])
+                           for k, v in classes.items()}
         params.moe_factor = _moe_factor(single, params)
     by_compute: dict[str, list[float]] = {}
     by_param: dict[str, list[float]] = {}
