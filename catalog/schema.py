@@ -395,6 +395,10 @@ class LicenseTerms(Strict):
         default=None,
         description="Monthly revenue (USD) above which the licence's grant ends and a separate licence is needed.",
     )
+    revenue_threshold_usd_per_year: Term | None = Field(
+        default=None,
+        description="The same for a limit the licence states per year (MiniMax Community: 20 million a year).",
+    )
     redistribution: Term | None = None
     modification: Term | None = None
 
@@ -411,7 +415,7 @@ class LicenseTerms(Strict):
             term = getattr(self, name)
             if term is not None and term.value not in values:
                 raise ValueError(f"terms.{name}.value must be one of {sorted(map(str, values))}, not {term.value!r}")
-        for name in ("revenue_threshold_usd_per_month",):
+        for name in ("revenue_threshold_usd_per_month", "revenue_threshold_usd_per_year"):
             term = getattr(self, name)
             if term is not None and not (term.value == "not_reported" or (isinstance(term.value, int) and not isinstance(term.value, bool) and term.value > 0)):
                 raise ValueError(f"terms.{name}.value must be a positive integer or 'not_reported'")

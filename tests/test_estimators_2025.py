@@ -284,3 +284,21 @@ def test_excluded_territories_block_users_there():
         assert verdict(model.id, commercial=True, territories=["DE"])["verdict"] == "not_allowed"
     assert verdict(model.id, commercial=True, territories=["US"])["verdict"] != "not_allowed" or \
         lic.terms.commercial_use.value == "no"
+
+
+def test_every_revenue_limit_blocks_just_above_it_and_allows_just_below():
+    cat = get_catalog()
+    checked = 0
+    for lic in cat.licenses.values():
+        for name, months in (("revenue_threshold_usd_per_month", 1), ("revenue_threshold_usd_per_year", 12)):
+            term = getattr(lic.terms, name)
+            if term is None or term.value == "not_reported":
+                continue
+            model = next((m for m in cat.models.values() if m.license == lic.id), None)
+            if model is None:
+                continue
+            limit_per_month = term.value / months
+            assert verdict(model.id, commercial=True, monthly_revenue_usd=int(limit_per_month) + 1)["verdict"] == "not_allowed"
+            assert verdict(model.id, commercial=True, monthly_revenue_usd=int(limit_per_month) - 1)["verdict"] != "not_allowed"
+            checked += 1
+    assert checked >= 2

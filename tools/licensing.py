@@ -71,7 +71,8 @@ def evaluate(
     if commercial:
         if cu.value == "no":
             v.block(f"{lic.name} does not allow commercial use", "commercial_use", cu)
-        elif cu.value == "conditional" and (t.revenue_threshold_usd_per_month or t.excluded_territories):
+        elif cu.value == "conditional" and (t.revenue_threshold_usd_per_month or t.revenue_threshold_usd_per_year
+                                            or t.excluded_territories):
             v.cite("commercial_use", cu)  # the condition is a revenue limit or a territory, judged below
         elif cu.value == "conditional":
             v.condition(f"commercial use only under the licence's conditions: {cu.note or cu.quote}", "commercial_use", cu)
@@ -110,19 +111,21 @@ def evaluate(
             v.reasons.append(f"{monthly_active_users:,} monthly active users is within the {mau.value:,} limit")
             v.cite("mau_threshold", mau)
 
-    rev = t.revenue_threshold_usd_per_month
-    if rev is not None and (commercial or hosted_service or monthly_revenue_usd is not None):
+    for rev, months, per in ((t.revenue_threshold_usd_per_month, 1, "month"), (t.revenue_threshold_usd_per_year, 12, "year")):
+        if rev is None or not (commercial or hosted_service or monthly_revenue_usd is not None):
+            continue
+        name = f"revenue_threshold_usd_per_{per}"
         if rev.value == "not_reported":
             v.unknown(f"{lic.name} may limit use by revenue; the clause is not recorded in the catalog")
         elif monthly_revenue_usd is None:
-            v.condition(f"your company's monthly revenue must be at most ${rev.value:,}; above that the licence grants "
-                        "nothing and you need a separate licence", "revenue_threshold_usd_per_month", rev)
-        elif monthly_revenue_usd > rev.value:
-            v.block(f"a monthly revenue of ${monthly_revenue_usd:,} exceeds the licence's ${rev.value:,}; you need a "
-                    "separate licence from the vendor", "revenue_threshold_usd_per_month", rev)
+            v.condition(f"your revenue must be at most ${rev.value:,} a {per}; above that you need a separate licence "
+                        "or the vendor's authorisation", name, rev)
+        elif monthly_revenue_usd * months > rev.value:
+            v.block(f"a monthly revenue of ${monthly_revenue_usd:,} exceeds the licence's ${rev.value:,} a {per}; you need "
+                    "a separate licence or the vendor's authorisation", name, rev)
         else:
-            v.reasons.append(f"a monthly revenue of ${monthly_revenue_usd:,} is within the licence's ${rev.value:,}")
-            v.cite("revenue_threshold_usd_per_month", rev)
+            v.reasons.append(f"a monthly revenue of ${monthly_revenue_usd:,} is within the licence's ${rev.value:,} a {per}")
+            v.cite(name, rev)
 
     terr = t.excluded_territories
     if terr is not None and terr.value != "not_reported":
