@@ -1,0 +1,99 @@
+"""Devices: a sample checked against the vendors' spec pages, memory in bytes, lookups people type, and
+rental prices with several providers. Each figure below is the vendor's own (spec page or datasheet)."""
+
+from __future__ import annotations
+
+import pytest
+
+import tools
+from catalog.query import get_catalog, rental_summary
+
+GiB = 2**30
+
+# name typed -> (memory as the vendor states it in GB, memory bandwidth GB/s)
+VENDOR_SPECS = {
+    "RTX 3070": (8, 448),  # NVIDIA GeForce RTX 3070 family specs: 8 GB GDDR6, 448 GB/s
+    "RTX 3090": (24, 936),  # RTX 3090: 24 GB GDDR6X, 936 GB/s
+    "RTX 4090": (24, 1008),  # RTX 4090: 24 GB GDDR6X, 1008 GB/s
+    "RTX 5090": (32, 1792),  # RTX 5090: 32 GB GDDR7, 1792 GB/s
+    "RTX 5080": (16, 960),  # RTX 5080: 16 GB GDDR7, 960 GB/s
+    "H100 SXM": (80, 3350),  # H100 SXM5 datasheet: 80 GB HBM3, 3.35 TB/s
+    "H200": (141, 4800),  # H200 SXM: 141 GB HBM3e, 4.8 TB/s
+    "B200": (180, 8000),  # HGX B200: 180 GB HBM3e per GPU, 8 TB/s
+    "L4": (24, 300),  # L4 datasheet: 24 GB GDDR6, 300 GB/s
+    "T4": (16, 320),  # T4 datasheet: 16 GB GDDR6, 320 GB/s
+    "MI300X": (192, 5300),  # AMD Instinct MI300X: 192 GB HBM3, 5.3 TB/s
+    "DGX Spark": (128, 273),  # NVIDIA DGX Spark: 128 GB LPDDR5x unified, 273 GB/s
+    "M4 Pro": (24, 273),  # Apple Mac mini (2024) tech specs: M4 Pro 273GB/s, 24GB base
+    "Apple M4": (16, 120),  # Apple M4: 120GB/s, 16GB base
+}
+
+
+@pytest.mark.parametrize("name", sorted(VENDOR_SPECS))
+def test_sampled_devices_match_their_spec_pages(name):
+    g = get_catalog().gpu(name)
+    stated_gb, bandwidth = VENDOR_SPECS[name]
+    assert g.memory_stated.startswith(f"{stated_gb}GB"), g.memory_stated
+    assert g.memory_bytes == stated_gb * GiB
+    assert g.memory_bandwidth_gbps == pytest.approx(bandwidth, rel=0.01)
+
+
+def test_list_gpus_has_at_least_seventy_devices_each_with_sources():
+    r = tools.call("list_gpus", {})
+    assert r["count"] >= 70
+    assert all(g["sources"] for g in r["gpus"])
+    segments = {g["segment"] for g in r["gpus"]}
+    assert {"consumer", "workstation", "datacenter", "apple", "edge", "cpu"} <= segments
+
+
+def test_apple_chips_come_in_their_memory_options_with_their_own_bandwidth():
+    cat = get_catalog()
+    m4_max = [g for g in cat.gpus.values() if g.id.startswith("m4-max-")]
+    assert len(m4_max) >= 2
+    assert len({g.memory_bandwidth_gbps for g in m4_max}) >= 2  # the binned 36GB chip is slower
+    from tools.memory import gpu_share
+
+    assert all(g.unified_memory and gpu_share(g) < 1 for g in m4_max)
+
+
+def test_memory_is_stored_in_binary_gigabytes():
+    g = get_catalog().gpu("H100 SXM")
+    assert g.memory_gb == pytest.approx(80 * GiB / 1e9)
+    row = tools.call("list_gpus", {"segment": "datacenter"})["gpus"]
+    h100 = next(x for x in row if x["id"] == "h100-sxm")
+    assert h100["memory_stated"] == "80GB" and h100["memory_gb"] == pytest.approx(85.9, abs=0.01)
+
+
+def test_cpu_servers_get_an_answer():
+    cat = get_catalog()
+    cpu = next(g for g in cat.gpus.values() if g.segment == "cpu")
+    r = tools.call("estimate_throughput", {"model": "llama 3.1 8b", "gpu": cpu.id, "quantization": "q4_k_m"})
+    assert r["engine"] == "llama.cpp"
+    assert 0 < r["decode_tokens_per_s"] < r["roofline_tokens_per_s"]
+
+
+@pytest.mark.parametrize("gpu", ["h100-sxm", "a100-80gb", "l4", "l40s", "h200"])
+def test_data_centre_gpus_have_rentals_from_three_providers(gpu):
+    rent = rental_summary(get_catalog().gpus[gpu])
+    assert rent is not None and len(rent.providers) >= 3
+    assert rent.low <= rent.usd <= rent.high
+
+
+def test_rental_cost_uses_the_median_and_shows_the_range():
+    r = tools.call("estimate_cost", {"monthly_tokens": 10_000_000, "model": "llama 3.1 8b", "gpu": "L4", "on_prem": False})
+    rented = [o for o in r["options"] if o["kind"] == "cloud_gpu"]
+    assert rented, "self-hosting on the L4 must stay in the comparison"
+    rent = rental_summary(get_catalog().gpus["l4"])
+    assert any(f"${rent.usd} per GPU-hour, the median" in a for a in rented[0]["assumptions"])
+    assert any(b["self_hosted"].startswith("Llama 3.1 8B") for b in r["break_even"])
+
+
+def test_a_missing_price_is_named_not_dropped():
+    cat = get_catalog()
+    unpriced = next((g for g in cat.gpus.values() if not g.cloud_hourly and g.segment == "consumer" and g.memory_gb >= 20), None)
+    if unpriced is None:
+        pytest.skip("every large consumer card has a rental price")
+    r = tools.call("estimate_cost", {"monthly_tokens": 10_000_000, "model": "llama 3.1 8b", "gpu": unpriced.id,
+                                     "quantization": "q4_k_m"})
+    assert any(item["argument"] == "gpu_usd_per_hour" for item in r["missing"])
+    assert any(o["kind"] == "cloud_gpu" for o in r["options"]), "renting is shown on a priced GPU instead"
