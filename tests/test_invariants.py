@@ -5,6 +5,7 @@ are checked by it). Each invariant is a property a wrong estimate would break, n
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -28,7 +29,15 @@ KV_DTYPES = sorted(mem.KV_BYTES)
 USE_CASES = sorted(selection.USE_CASES)
 CAPPED = sorted(lic.id for lic in CAT.licenses.values()
                 if lic.terms.mau_threshold is not None and isinstance(lic.terms.mau_threshold.value, int))
-FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+# `make mutation` re-runs these for every mutant that reaches them: it draws a fifth of the examples
+SCALE = float(os.environ.get("ADVISOR_EXAMPLES_SCALE", "1"))
+
+
+def examples(n: int) -> int:
+    return max(3, round(n * SCALE))
+
+
+FAST = settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 GB = 1e9
 
 
@@ -280,7 +289,7 @@ def _commercial_no(model_id: str) -> bool:
     return t.commercial_use.value == "no" or bool(t.non_production_only and t.non_production_only.value is True)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(st.sampled_from(USE_CASES), st.one_of(st.none(), st.sampled_from(DEVICES), st.floats(4, 200)),
        st.sampled_from([1, 2, 8]), st.one_of(st.none(), st.integers(0, 10**10)), st.sampled_from([None, True, False]))
 def test_commercial_use_never_recommends_a_non_commercial_licence(use_case, device, num_gpus, mau, eu_entity):
@@ -303,7 +312,7 @@ def test_commercial_use_never_recommends_a_non_commercial_licence(use_case, devi
     assert len({rec["model"] for rec in r["recommendations"]}) == len(scores) <= 20
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(st.sampled_from(USE_CASES), st.sampled_from(DEVICES), st.sampled_from([1, 2, 4]),
        st.one_of(st.none(), st.floats(0.5, 800)), st.one_of(st.none(), st.integers(1024, 1_000_000)), st.booleans())
 def test_every_recommendation_meets_the_hard_constraints(use_case, gpu, num_gpus, max_params, min_context, vision):
@@ -347,7 +356,7 @@ def test_a_user_count_above_a_licence_cap_is_never_allowed(license_id, over, com
 FLAGS = ("commercial", "use_outputs_to_train_other_models", "redistribute", "modify", "hosted_service")
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=examples(60), deadline=None, database=None)
 @given(st.fixed_dictionaries({f: st.sampled_from([None, True]) for f in FLAGS}), st.sampled_from(FLAGS),
        st.one_of(st.none(), st.integers(0, 10**10)), st.integers(0, 10**10), st.sampled_from([None, True, False]))
 def test_verdicts_only_get_stricter_with_more_uses_and_more_users(flags, extra, mau, more, eu_entity):
@@ -444,7 +453,7 @@ SELF_HOST = [(m, g) for m, g in [("llama-3.1-8b", "rtx-4090"), ("llama-3.1-8b", 
              if m in CAT.models and (g is None or g in CAT.gpus)]
 
 
-@settings(max_examples=8, deadline=None, database=None)
+@settings(max_examples=examples(8), deadline=None, database=None)
 @given(st.sampled_from(SELF_HOST), st.sampled_from(["bf16", "q4_k_m", "fp8"]), st.floats(0.1, 1), st.floats(0, 1))
 def test_tool_break_even_points_are_crossings_of_the_cost_curves(pair, q, utilization, share):
     model, gpu = pair

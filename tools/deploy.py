@@ -226,7 +226,7 @@ def plan_deployment(
         raise InvalidInput("monthly_tokens must be between 1 and 10^13", field="monthly_tokens")
     if not 0 <= input_share <= 1:
         raise InvalidInput("input_share must be between 0 and 1", field="input_share")
-    ctx = context_length or min(8192, m.context_length)
+    ctx = min(8192, m.context_length) if context_length is None else context_length  # 0 is refused, not the default
     if not 1 <= ctx <= m.context_length:
         raise InvalidInput(f"context_length must be between 1 and {m.context_length} for {m.name}", field="context_length")
     g_fixed = common.device(gpu, vram_gb, unified_memory)
