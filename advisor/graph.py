@@ -29,7 +29,7 @@ from typing_extensions import TypedDict
 import prompts
 import tools
 from advisor import grounding
-from advisor.requirements import TRANSIENT, extract, merge
+from advisor.requirements import TRANSIENT, context_of, extract, merge
 from tools.errors import InvalidInput
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,8 @@ def build_graph(model: BaseChatModel, *, max_steps: int = 8, offline: bool = Fal
     def intake(state: AdvisorState) -> dict:
         last = state["messages"][-1]
         text = last.content if isinstance(last.content, str) else json.dumps(last.content)
-        return {"requirements": extract(text), "steps": 0, "revisions": 0, "retries": 0}
+        context = context_of(state["messages"][:-1], state.get("requirements"))
+        return {"requirements": extract(text, context), "steps": 0, "revisions": 0, "retries": 0}
 
     def agent(state: AdvisorState) -> dict:
         steps = state.get("steps", 0) + 1

@@ -182,8 +182,24 @@ def evidence_from(messages) -> set[float]:
         if isinstance(msg, ToolMessage):
             ev |= _tool_result_numbers(msg.content if isinstance(msg.content, str) else json.dumps(msg.content))
         elif isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note"):
-            ev |= numbers_in(msg.content if isinstance(msg.content, str) else str(msg.content))
+            ev |= _user_numbers(msg.content if isinstance(msg.content, str) else str(msg.content))
     return ev
+
+
+@functools.lru_cache(maxsize=512)
+def _user_numbers(text: str) -> frozenset[float]:
+    """A user's figures as written and as read ("half a billion" is 500,000,000; "32k context" is 32,768 tokens)."""
+    from advisor.nlu import prepare, quantities
+
+    out = set(numbers_in(text))
+    try:
+        prepared = prepare(text)
+        out |= numbers_in(prepared)
+        for q in quantities(prepared):
+            out |= {v for v in (q.value, q.lo, q.hi) if v is not None}
+    except Exception:  # reading figures must never break the answer
+        pass
+    return frozenset(out)
 
 
 @functools.lru_cache(maxsize=512)

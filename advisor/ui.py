@@ -20,6 +20,25 @@ EXAMPLES = [
     "What would 10M tokens a month cost with Llama 3.1 8B versus an API?",
     "Compare Llama 2, Llama 3 and Llama 3.1 on benchmarks",
 ]
+# Enter sends and Shift+Enter starts a new line, as in every chat app (Gradio's multi-line textbox does the
+# reverse). Capture-phase listeners see the key before the textbox does; IME composition is left alone.
+ENTER_TO_SEND_JS = """
+() => {
+  if (window.__advisorEnterToSend) return;
+  window.__advisorEnterToSend = true;
+  const inBox = (e) => e.target && e.target.closest && e.target.closest("#message") && e.key === "Enter"
+    && !e.isComposing && e.keyCode !== 229;
+  document.addEventListener("keydown", (e) => {
+    if (!inBox(e)) return;
+    if (e.shiftKey || e.altKey || e.ctrlKey || e.metaKey) { e.stopPropagation(); return; }
+    e.preventDefault();
+    e.stopPropagation();
+    const send = document.querySelector("#send");
+    if (send && e.target.value.trim()) send.click();
+  }, true);
+  document.addEventListener("keypress", (e) => { if (inBox(e)) e.stopPropagation(); }, true);
+}
+"""
 SHORTLIST_COLUMNS = ["#", "model", "score", "format", "memory GB", "context", "licence", "verdict"]
 MAX_TOOL_JSON = 4000
 
@@ -110,7 +129,7 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                         chatbot = gr.Chatbot(label="Conversation", height=560, elem_id="chat", buttons=["copy"],
                                              sanitize_html=True, render_markdown=True, feedback_options=None)
                         with gr.Row():
-                            box = gr.Textbox(placeholder="Describe what you need…", show_label=False, scale=5, lines=2,
+                            box = gr.Textbox(placeholder="Describe what you need… (Enter sends, Shift+Enter: new line)", show_label=False, scale=5, lines=2,
                                              max_lines=8, elem_id="message", max_length=advisor.settings.max_message_chars)
                             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
                         with gr.Row():
@@ -290,6 +309,7 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                      outputs=[ex_chat, ex_summary, ex_plot], api_visibility="private")
         view_choice.change(show_view, inputs=[view_choice], outputs=[view_md, view_plot], api_visibility="private")
         demo.load(show_view, inputs=[view_choice], outputs=[view_md, view_plot], api_visibility="private")
+        demo.load(None, js=ENTER_TO_SEND_JS)
         new.click(start_new, outputs=[thread, thread_store, chatbot, req_md, shortlist, plot, thread_label, box],
                   api_visibility="private")
         demo.load(load_thread, inputs=[thread_store],

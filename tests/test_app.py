@@ -224,6 +224,36 @@ def test_browser_conversation(server):
         browser.close()
 
 
+@pytest.mark.browser
+def test_enter_sends_and_shift_enter_starts_a_new_line(server):
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("Debian chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(server.url + "/", wait_until="domcontentloaded")
+        page.wait_for_selector("#message textarea", timeout=60_000)
+        page.click("#new")
+        page.wait_for_function("!document.querySelector('#chat').innerText.includes('RTX 4090')", timeout=30_000)
+        box = page.locator("#message textarea")
+        box.click()
+        page.keyboard.type("Can I use Qwen2.5 3B commercially?")
+        page.keyboard.press("Shift+Enter")
+        page.keyboard.type("We have 2M monthly users.")
+        assert box.input_value() == "Can I use Qwen2.5 3B commercially?\nWe have 2M monthly users."
+        page.wait_for_timeout(500)
+        assert page.locator('[data-testid="user"]').count() == 0  # Shift+Enter sent nothing
+        page.keyboard.press("Enter")
+        page.wait_for_selector("text=Tool: check_license", timeout=60_000)
+        page.wait_for_function("document.querySelector('#message textarea').value === ''", timeout=30_000)
+        assert "We have 2M monthly users." in page.locator('[data-testid="user"]').last.inner_text()
+        assert "2,000,000" in page.inner_text("#requirements")
+        browser.close()
+
+
 def test_exercise_report_and_view_endpoints(server):
     ex = httpx.post(server.url + "/api/exercises/2", timeout=120, json={"gpu_usd_per_hour": 0.8, "utilization": 0.4})
     assert ex.status_code == 200

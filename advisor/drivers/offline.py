@@ -15,49 +15,49 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from advisor import render
-from advisor.requirements import extract, merge, missing_essentials
+from advisor.nlu import Reading, read
+from advisor.nlu.arguments import arguments, fields_used
+from advisor.nlu.intents import TOOL_OF
+from advisor.requirements import TRANSIENT, context_of, describe, merge
 
 OFFLINE_NOTE = (
     "_Offline driver (no LLM): this answer is laid out by templates from tool results. For answers written by a "
     "local LLM, run `advisor serve --driver hf` on a CUDA GPU, or `--driver openai --base-url URL` for any "
     "OpenAI-compatible server._"
 )
-
-INTENTS = {
-    "license": r"licen[cs]|commercial(ly)?|allowed|can (i|we) use|legal|terms of use|\bmau\b|distil|train .* on (its )?outputs|redistribut",
-    "memory": r"memory|vram|\bfit|how much (gpu|ram)|\bgb\b|run .+ on|enough (gpu|memory)",
-    "speed": r"tokens? ?(/|per) ?s|tok/s|how fast|speed|throughput|latency",
-    "cost": r"\bcosts?\b|price|pricing|cheap|break[- ]?even|\$|budget|spend|\bapis?\b|expensive|afford",
-    "compare": r"compar|versus|\bvs\.?\b|better than|differen|improv|benchmark|progress|evolution|versions?",
-    "deploy": r"deploy|serv(e|ing)|vllm|llama\.?cpp|ollama|production|how (do|should|can) (i|we) run|set ?up|quantiz",
-    "info": r"tell me about|what is|what's|info(rmation)? (on|about)|details|specs?|context (length|window) of",
-    "recommend": r"recommend|which model|what model|\bbest\b|suggest|shortlist|choose|pick|options|need a model|looking for|alternatives",
-    "gpus": r"which gpus|list (of )?gpus|gpu options|what gpus",
-}
-QUANT_WORDS = [
-    (r"\b(4[- ]?bit|nf4|int4|bnb 4)\b", "int4"), (r"\b(8[- ]?bit|int8|llm\.int8)\b", "int8"), (r"\bq4(_k_m)?\b|gguf", "q4_k_m"),
-    (r"\bq5(_k_m)?\b", "q5_k_m"), (r"\bq6(_k)?\b", "q6_k"), (r"\bq8(_0)?\b", "q8_0"), (r"\bawq\b", "awq"),
-    (r"\bgptq\b", "gptq"), (r"\bfp8\b", "fp8"), (r"\bfp16\b", "fp16"), (r"\bbf16|full precision|unquantized", "bf16"),
-]
+NEEDS_MODEL = ("license", "memory", "speed", "deploy", "info")
+DEFAULT_MONTHLY_TOKENS = 10_000_000
 
 
 def _text(msg: BaseMessage) -> str:
     return msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
 
 
-def conversation_requirements(messages: list[BaseMessage]) -> dict:
+def _is_user(msg: BaseMessage) -> bool:
+    return isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note")
+
+
+def conversation_readings(messages: list[BaseMessage]) -> tuple[dict, list[Reading]]:
+    """The requirements state after each user message, and each message's reading (in its context)."""
     req: dict = {}
-    for msg in messages:
-        if isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note"):
-            req = merge(req, extract(_text(msg)))
-    return req
+    readings: list[Reading] = []
+    for i, msg in enumerate(messages):
+        if _is_user(msg):
+            reading = read(_text(msg), context_of(messages[:i], req))
+            readings.append(reading)
+            req = merge(req, reading.fields)
+    return req, readings
+
+
+def conversation_requirements(messages: list[BaseMessage]) -> dict:
+    return conversation_readings(messages)[0]
 
 
 def _turn(messages: list[BaseMessage]) -> tuple[HumanMessage | None, list[BaseMessage]]:
     last_human = None
     idx = 0
     for i, msg in enumerate(messages):
-        if isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note"):
+        if _is_user(msg):
             last_human, idx = msg, i
     return last_human, messages[idx + 1:] if last_human else []
 
@@ -89,13 +89,6 @@ def _previous_shortlist(messages: list[BaseMessage]) -> list[str]:
     return [r["model"] for r in _previous_recommendations(messages)]
 
 
-def _quant(text: str) -> str | None:
-    for pattern, q in QUANT_WORDS:
-        if re.search(pattern, text):
-            return q
-    return None
-
-
 def _lineage_models(families: list[str], text: str) -> list[str]:
     """One model per mentioned family (or per family of a mentioned lineage), of comparable size, oldest first."""
     from tools.common import catalog
@@ -109,14 +102,10 @@ def _lineage_models(families: list[str], text: str) -> list[str]:
     target = float(m.group(1)) if m else None
     picks = []
     for fid in fams:
-        models = cat.family_models(fid)
+        models = [x for x in cat.family_models(fid) if x.benchmarks]
         if not models:
             continue
-        if target is None:
-            # comparable sizes across versions: the size closest to the other families' common size
-            best = min(models, key=lambda x: abs(x.params_b - 70))
-        else:
-            best = min(models, key=lambda x: abs(x.params_b - target))
+        best = min(models, key=lambda x: abs(x.params_b - (target if target is not None else 70)))
         picks.append(best)
     picks.sort(key=lambda x: x.release_date)
     return [p.id for p in picks]
@@ -128,143 +117,214 @@ class Planner:
     def __init__(self, messages: list[BaseMessage]):
         self.messages = [m for m in messages if not isinstance(m, SystemMessage)]
         self.human, self.turn = _turn(self.messages)
-        self.text = _text(self.human).lower() if self.human else ""
-        self.req = conversation_requirements(self.messages)
-        self.latest = extract(_text(self.human)) if self.human else {}
+        self.req, readings = conversation_readings(self.messages)
+        self.reading: Reading | None = readings[-1] if readings and self.human is not None else None
+        self.readings = readings
+        self.text = self.reading.prepared if self.reading else ""
+        self.latest = self.reading.fields if self.reading else {}
         self.done = _results(self.turn)
         self.called = {name for name, _ in self.done}
         self.counter = sum(1 for m in self.messages if isinstance(m, ToolMessage))
 
+    # ------------------------------------------------------------ what the turn asks
+
+    def previous_calls(self) -> list[dict]:
+        """Tool calls of the previous turn (for follow-ups such as "and at 32k context?")."""
+        humans = [i for i, m in enumerate(self.messages) if _is_user(m)]
+        if len(humans) < 2:
+            return []
+        window = self.messages[humans[-2] + 1:humans[-1]]
+        return [c for m in window if isinstance(m, AIMessage) for c in m.tool_calls]
+
     def intents(self) -> list[str]:
-        found = [name for name, pattern in INTENTS.items() if re.search(pattern, self.text)]
-        models = self.latest.get("mentioned_models", [])
-        if "compare" in found and (len(models) >= 2 or self.latest.get("mentioned_families")):
-            found = ["compare"] + [f for f in found if f in ("license",)]
-        elif "compare" in found:
-            found.remove("compare")  # "compare the costs", "compare with GPT-4o": not a benchmark comparison
-            if any(k in self.latest for k in ("api_models", "gpu_usd_per_hour", "utilization", "input_share")) and "cost" not in found:
-                found.append("cost")
-        if not models:
-            # model-specific questions need a model; fall back to the shortlist of this conversation
-            shortlist = _previous_shortlist(self.messages)
-            if not shortlist:
-                found = [f for f in found if f not in ("memory", "speed", "deploy", "info", "license")
-                         or (f == "license" and "recommend" in found)]
-        previous = {c["name"] for c in self.previous_calls()}
-        if not found and any(k in self.latest for k in ("use_case", "gpu", "vram_gb", "commercial", "licenses",
-                                                          "min_context", "hardware", "proceed", "monthly_active_users")):
-            if not previous or "select_models" in previous:
-                found = ["recommend"]
-        return found
+        from advisor.nlu.intents import INTENT_OF
+
+        r = self.reading
+        asked = r.asked() if r else []
+        if "help" in asked and len(asked) > 1:
+            asked.remove("help")
+        changes = {k for k in self.latest if k not in TRANSIENT}
+        previous = list(dict.fromkeys(INTENT_OF[c["name"]] for c in self.previous_calls() if c["name"] in INTENT_OF))
+        answering = not previous and len(self.readings) > 1 and self._previous_answer_asked()
+        if answering:
+            previous = [a for a in self.readings[-2].asked() if a != "help"]  # my last question is being answered
+        followup = answering or re.match(r"\s*(and|what about|how about|same (for|with)|now|ok|okay|also|then|and what about|try|what if|"
+                            r"instead|actually|sorry|hmm|but|assume|make (it|that)|with|at|for)\b", self.text) \
+            or len(self.text.split()) <= 4
+        news = changes or (r and (r.models or r.reference))
+        if previous and followup and news:
+            own = [a for a in asked if a not in ("help", "info")]
+            if not any(r.scores.get(a, 0) >= 0.85 for a in own):
+                asked = previous  # "and at 100M?", "what about qwen3 8b": the last question again
+            else:
+                asked = own  # a question of its own ("for these three, check the licence and the cost")
+        elif not asked and previous and news:
+            asked = previous
+        if not asked and r and len(r.models) >= 2 and re.search(r"\b(vs\.?|versus|or|compare\w*|better|against|than)\b", self.text):
+            asked = ["compare"]  # "phi 4 versus llama 3.1 8b versus qwen3 8b"
+        if "licenses" in asked and "license" in asked and not (r and r.models):
+            asked.remove("license")  # "which licences allow commercial use": the list, not one model's licence
+        if not asked and changes & {"use_case", "gpu", "vram_gb", "commercial", "licenses", "min_context", "hardware", "proceed",
+                                     "monthly_active_users", "languages", "needs_vision", "max_params_b"}:
+            asked = ["recommend"]
+        if "compare" in asked and len(self.focus()) < 2 and not (r and r.families) and not self._adds_to_comparison():
+            asked.remove("compare")  # "compare the costs", "compare with GPT-4o": not a benchmark comparison
+            if "cost" not in asked and (self.latest.get("api_models") or {"gpu_usd_per_hour", "utilization", "input_share"} & changes):
+                asked.append("cost")
+        return asked
+
+    def _previous_answer_asked(self) -> bool:
+        humans = [i for i, m in enumerate(self.messages) if _is_user(m)]
+        if len(humans) < 2:
+            return False
+        window = self.messages[humans[-2] + 1:humans[-1]]
+        return any(isinstance(m, AIMessage) and m.additional_kwargs.get("advisor_question") for m in window)
+
+    def _adds_to_comparison(self) -> bool:
+        return bool(self.reading and self.reading.models and re.search(r"\b(add|also|include|plus|as well|too)\b", self.text)
+                    and any(c["name"] == "compare_benchmarks" for c in self.previous_calls()))
+
+    def focus(self) -> list[str]:
+        """The models the turn is about: named, referred to ("the second one", "it"), or the previous turn's."""
+        r = self.reading
+        if r and r.models:
+            return r.models
+        shortlist = _previous_shortlist(self.messages)
+        ref = r.reference if r else None
+        if ref and ref[0] == "ordinal" and shortlist:
+            idx = ref[1]
+            if -len(shortlist) <= idx < len(shortlist):
+                return [shortlist[idx]]
+        if ref and ref[0] == "top" and shortlist:
+            return shortlist[:ref[1]]
+        last = self.last_focus()
+        if last:
+            return last
+        return shortlist[:1]
+
+    def last_focus(self) -> list[str]:
+        """Models of the most recent turn that had one (tool arguments, else names in the user's messages)."""
+        for msg in reversed(self.messages[:-1] if self.done == [] else self.messages):
+            if isinstance(msg, AIMessage):
+                models = [c["args"].get("model") for c in msg.tool_calls if c["args"].get("model")]
+                models += [m for c in msg.tool_calls for m in (c["args"].get("models") or [])]
+                if models:
+                    return list(dict.fromkeys(models))
+        for reading in reversed(self.readings[:-1]):
+            if reading.models:
+                return reading.models
+        return []
+
+    # ------------------------------------------------------------ questions instead of answers
+
+    def clarification(self, intents: list[str]) -> str | None:
+        """One short question when the message names something unknown or ambiguous, contradicts itself, or
+        asks about a model without naming one."""
+        from tools.common import catalog
+
+        cat = catalog()
+        r = self.reading
+        for m in r.unclear:
+            if m.kind == "model" and m.candidates:
+                names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
+                return f"Which model do you mean by \"{m.text}\": {_or(names)}?"
+            if m.kind == "model":
+                close = [cat.models[c].name for c in m.suggestions[:4] if c in cat.models]
+                hint = f" The closest I have: {', '.join(close)}." if close else ""
+                return (f"\"{m.text}\" is not in the catalog, so I cannot answer for it.{hint} "
+                        "Which of these, or which other model, should I use?")
+            if m.kind == "gpu" and "vram_gb" not in self.req and not self.req.get("gpu"):
+                close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]
+                hint = f" (close ones I know: {', '.join(close)})" if close else ""
+                return f"The {m.text.upper()} is not in the catalog{hint}. How much memory does it have, e.g. \"8 GB\"?"
+        if r.conflicts:
+            return f"Your message says two things about {r.conflicts[0]}. Which one holds?"
+        if any(i in NEEDS_MODEL for i in intents) and not self.focus() and "recommend" not in intents:
+            what = {"license": "licence", "memory": "memory", "speed": "speed", "deploy": "deployment plan", "info": "details"}
+            wanted = next(what[i] for i in intents if i in NEEDS_MODEL)
+            return f"Which model should I check the {wanted} for? For example \"Llama 3.1 8B\" or \"Qwen3 32B\"."
+        if "speed" in intents and not (self.req.get("gpu") or self.req.get("vram_gb")) and len(intents) == 1:
+            return "On which GPU (and how many)? Speed depends on the hardware, e.g. \"one RTX 4090\" or \"2x H100\"."
+        return None
+
+    # ------------------------------------------------------------ tool calls
 
     def call(self, name: str, args: dict) -> dict:
         self.counter += 1
         return {"name": name, "args": {k: v for k, v in args.items() if v is not None}, "id": f"call_{self.counter}_{name}",
                 "type": "tool_call"}
 
-    def models_in_focus(self) -> list[str]:
-        if self.latest.get("mentioned_models"):
-            return self.latest["mentioned_models"]
-        shortlist = _previous_shortlist(self.messages)
-        m = re.search(r"\b(these|those|the|top|first|all)\s+(two|three|four|five|\d)\b|\b(shortlist|each of them|all of them|them all)\b", self.text)
-        if m:
-            word = m.group(2)
-            n = int(word) if word and word.isdigit() else {"two": 2, "three": 3, "four": 4, "five": 5}.get(word or "", 3)
-            return shortlist[:n]
-        return shortlist[:1]
+    def state(self, model: str | None = None) -> dict:
+        """The requirement state for one call; the context clipped to the model's."""
+        state = {k: v for k, v in self.req.items() if k not in TRANSIENT}
+        if model and state.get("min_context"):
+            from tools.common import catalog
 
-    def previous_calls(self) -> list[dict]:
-        """Tool calls of the previous turn (for follow-ups such as "and at 32k context?")."""
-        humans = [i for i, m in enumerate(self.messages) if isinstance(m, HumanMessage) and not m.additional_kwargs.get("advisor_note")]
-        if len(humans) < 2:
-            return []
-        window = self.messages[humans[-2] + 1:humans[-1]]
-        return [c for m in window if isinstance(m, AIMessage) for c in m.tool_calls]
-
-    def repeat_with_changes(self) -> list[dict]:
-        """Re-run the previous turn's calls with what the latest message changed."""
-        latest, r = self.latest, self.req
-        changes = {
-            "context_length": latest.get("min_context"), "min_context": latest.get("min_context"),
-            "gpu": latest.get("gpu"), "num_gpus": latest.get("num_gpus") if latest.get("gpu") else None,
-            "monthly_tokens": latest.get("monthly_tokens"), "commercial": latest.get("commercial"),
-            "monthly_active_users": latest.get("monthly_active_users"), "quantization": _quant(self.text),
-            "eu_entity": latest.get("eu_entity"), "licenses": latest.get("licenses"), "use_case": latest.get("use_case"),
-            "vram_gb": latest.get("vram_gb"), "languages": latest.get("languages"),
-            "gpu_usd_per_hour": latest.get("gpu_usd_per_hour"), "utilization": latest.get("utilization"),
-            "input_share": latest.get("input_share"), "api_models": latest.get("api_models"),
-        }
-        calls = []
-        for old in self.previous_calls():
-            args = dict(old.get("args") or {})
-            for key, value in changes.items():
-                if value is not None and (key in args or key in _ACCEPTS.get(old["name"], ())):
-                    args[key] = value
-            if "context_length" in args and args.get("model"):
-                args = self._clip_context(args["model"], args) if args["context_length"] == r.get("min_context") else args
-            calls.append(self.call(old["name"], args))
-        return calls
+            m = catalog().models.get(model)
+            if m is not None:
+                state["min_context"] = min(state["min_context"], m.context_length)
+        return state
 
     def first_step(self) -> AIMessage:
         intents = self.intents()
-        if not intents and self.previous_calls() and any(k in self.latest for k in (
-                "min_context", "gpu", "vram_gb", "monthly_tokens", "commercial", "monthly_active_users", "eu_entity",
-                "licenses", "languages")) | bool(_quant(self.text)):
-            return AIMessage(content="", tool_calls=self.repeat_with_changes())
-        r = self.req
+        question = self.clarification(intents)
+        if question:
+            return AIMessage(content=question, additional_kwargs={"advisor_question": True})
         calls: list[dict] = []
-        models = self.models_in_focus()
-        gpu = r.get("gpu")
-        quant = _quant(self.text)
+        models = self.focus()
+        r = self.req
         if "compare" in intents:
-            ids = self.latest.get("mentioned_models") or []
-            if len(ids) < 2 and self.latest.get("mentioned_families"):
-                ids = _lineage_models(self.latest["mentioned_families"], self.text)
+            ids = self.reading.models or models
+            if self.reading.models and re.search(r"\b(add|also|include|plus|as well|too)\b", self.text):
+                ids = list(dict.fromkeys(self.last_focus() + self.reading.models))  # "now add gemma 2 9b"
+            if len(ids) < 2 and self.reading.families:
+                ids = _lineage_models(self.reading.families, self.text)
             if len(ids) >= 2:
-                calls.append(self.call("compare_benchmarks", {"models": ids[:8]}))
+                calls.append(self.call("compare_benchmarks", arguments("compare_benchmarks", self.state(), models=ids[:8])))
         if "license" in intents and models:
             for mid in models[:3]:
-                calls.append(self.call("check_license", {
-                    "model": mid, "commercial": r.get("commercial"), "monthly_active_users": r.get("monthly_active_users"),
-                    "use_outputs_to_train_other_models": r.get("use_outputs_to_train_other_models"),
-                    "hosted_service": r.get("hosted_service"), "eu_entity": r.get("eu_entity")}))
+                calls.append(self.call("check_license", arguments("check_license", self.state(), model=mid)))
         if "memory" in intents and models:
             for mid in models[:2]:
-                args = {"model": mid, "quantization": quant or "bf16", "gpu": gpu, "num_gpus": r.get("num_gpus"),
-                        "context_length": r.get("min_context")}
-                calls.append(self.call("estimate_memory", self._clip_context(mid, args)))
-                if quant is None:
-                    calls.append(self.call("estimate_memory", self._clip_context(mid, {**args, "quantization": "q4_k_m"})))
-        if "speed" in intents and models and gpu:
-            from tools.common import catalog
-
-            datacenter = catalog().gpus[gpu].segment in ("datacenter", "workstation")
-            speed_quant = quant or ("bf16" if datacenter else "q4_k_m")
-            engine = "vllm" if datacenter and speed_quant in ("bf16", "fp16", "fp8", "awq", "gptq") else "auto"
-            calls.append(self.call("estimate_throughput", {"model": models[0], "gpu": gpu, "quantization": speed_quant,
-                                                           "engine": engine, "num_gpus": r.get("num_gpus"),
-                                                           "concurrency": _concurrency(self.text)}))
+                args = arguments("estimate_memory", self.state(mid), model=mid)
+                if "quantization" not in args:
+                    calls.append(self.call("estimate_memory", {**args, "quantization": "bf16"}))
+                    calls.append(self.call("estimate_memory", {**args, "quantization": _low_bit(r)}))
+                else:
+                    calls.append(self.call("estimate_memory", args))
+        if "speed" in intents and models and (r.get("gpu") or r.get("vram_gb")):
+            calls.append(self.speed_call(models[0]))
         if "deploy" in intents and models:
-            calls.append(self.call("plan_deployment", {"model": models[0], "gpu": gpu, "num_gpus": r.get("num_gpus"),
-                                                       "monthly_tokens": r.get("monthly_tokens"),
-                                                       "concurrency": _concurrency(self.text),
-                                                       "context_length": self._ctx(models[0])}))
-        if "cost" in intents and (not calls or len(models) > 1):
+            calls.append(self.call("plan_deployment", arguments("plan_deployment", self.state(models[0]), model=models[0])))
+        if "cost" in intents and "recommend" in intents and not self.reading.models:
+            pass  # the shortlist first; its top model is costed in the next round
+        elif "cost" in intents and (not calls or len(models) > 1 or set(intents) - set(NEEDS_MODEL)):
             for mid in (models[:3] or [None]):
                 calls.append(self.cost_call(mid))
         if "info" in intents and models and not calls:
             calls.append(self.call("get_model", {"model": models[0]}))
+        if "search" in intents and not calls:
+            calls.append(self.search_call())
         if "gpus" in intents and not calls:
-            calls.append(self.call("list_gpus", {}))
+            calls.append(self.call("list_gpus", arguments("list_gpus", self.state())))
+        if "licenses" in intents and not calls:
+            calls.append(self.call("list_licenses", {}))
+        if "recommend" in intents and not calls:
+            missing = [q for q in _essentials(r) if q[0] != "commercial"]
+            if missing and not r.get("proceed"):
+                return AIMessage(content=self.questions(missing), additional_kwargs={"advisor_question": True})
+            calls.append(self.select_call())
         if calls:
             return AIMessage(content="", tool_calls=calls)
-        if "recommend" in intents or intents == []:
-            missing = missing_essentials(r)
+        if not intents and any(k in self.latest for k in ("use_case", "gpu", "vram_gb", "commercial")):
+            missing = _essentials(r)
             if missing and not r.get("proceed"):
-                if not r and "recommend" not in intents:
-                    return self.static(self.greeting())
-                return AIMessage(content=self.questions(missing))
+                return AIMessage(content=self.questions(missing), additional_kwargs={"advisor_question": True})
             return AIMessage(content="", tool_calls=[self.select_call()])
+        if "help" in intents or not intents:
+            if not self.req and len(self.text) < 40 and re.search(r"model|llm|need|help|recommend|which|best", self.text):
+                return AIMessage(content=self.questions(_essentials(r)), additional_kwargs={"advisor_question": True})
+            return self.static(self.greeting())
         return self.static(self.greeting())
 
     @staticmethod
@@ -272,69 +332,110 @@ class Planner:
         """Fixed help text (its example prompts hold numbers that are not figures)."""
         return AIMessage(content=text, additional_kwargs={"advisor_static": True})
 
-    def _ctx(self, model_id: str) -> int | None:
+    def speed_call(self, model: str) -> dict:
         from tools.common import catalog
 
-        ctx = self.req.get("min_context")
-        if ctx is None:
-            return None
-        return min(ctx, catalog().models[model_id].context_length)
+        r = self.req
+        args = arguments("estimate_throughput", self.state(model), model=model)
+        g = catalog().gpus.get(r.get("gpu") or "")
+        datacenter = g is not None and g.segment in ("datacenter", "workstation")
+        args.setdefault("quantization", "bf16" if datacenter else _low_bit(r))
+        if "engine" not in args and datacenter and args["quantization"] in ("bf16", "fp16", "fp8", "awq", "gptq"):
+            args["engine"] = "vllm"
+        return self.call("estimate_throughput", args)
 
-    def _clip_context(self, model_id: str, args: dict) -> dict:
-        if args.get("context_length"):
-            args["context_length"] = self._ctx(model_id)
-        return args
+    def search_call(self) -> dict:
+        r = self.reading
+        fixed = {}
+        if r.families:
+            fixed["family"] = r.families[0]
+        if self.req.get("licenses") and self.req["licenses"] != ["permissive"]:
+            fixed["license"] = self.req["licenses"][0]
+        if self.req.get("use_case") in ("code", "math", "reasoning", "multilingual", "long_context", "edge", "tool_use", "chat"):
+            fixed["specialty"] = self.req["use_case"]
+        elif self.req.get("needs_vision"):
+            fixed["specialty"] = "vision"
+        return self.call("find_models", arguments("find_models", self.state(), **fixed))
 
     def select_call(self) -> dict:
         r = self.req
-        return self.call("select_models", {
-            "use_case": r.get("use_case"), "gpu": r.get("gpu"), "vram_gb": r.get("vram_gb"), "num_gpus": r.get("num_gpus"),
-            "min_context": r.get("min_context"), "licenses": r.get("licenses"), "commercial": r.get("commercial"),
-            "monthly_active_users": r.get("monthly_active_users"), "languages": r.get("languages"),
-            "unified_memory": True if r.get("hardware") == "apple" and r.get("vram_gb") else None,
-            "eu_entity": r.get("eu_entity"), "top_k": _top_k(self.text, 3 if r.get("use_case") == "customer_service" else 5),
-        })
+        fixed = {"top_k": self.latest.get("top_k") or (3 if r.get("use_case") == "customer_service" else 5)}
+        if r.get("hardware") == "apple" and r.get("vram_gb"):
+            fixed["unified_memory"] = True
+        return self.call("select_models", arguments("select_models", self.state(), **fixed))
 
     def cost_call(self, model: str | None) -> dict:
         r = self.req
-        quant = _quant(self.text) or ("q4_k_m" if r.get("gpu") else "bf16")
-        if model and r.get("gpu"):
-            # the format the shortlist chose for this model on the user's GPU, if there is one
-            for rec in _previous_recommendations(self.messages):
-                if rec.get("model") == model:
-                    quant = rec.get("quantization", quant)
-        return self.call("estimate_cost", {
-            "monthly_tokens": r.get("monthly_tokens") or 10_000_000, "model": model, "gpu": r.get("gpu"),
-            "num_gpus": r.get("num_gpus"), "quantization": quant, "api_models": r.get("api_models"),
-            "gpu_usd_per_hour": r.get("gpu_usd_per_hour"), "utilization": r.get("utilization"),
-            "input_share": r.get("input_share"),
-        })
+        state = self.state()
+        state.setdefault("monthly_tokens", DEFAULT_MONTHLY_TOKENS)
+        args = arguments("estimate_cost", state, model=model)
+        if "quantization" not in args:
+            quant = "q4_k_m" if r.get("gpu") else "bf16"
+            if model and r.get("gpu"):
+                # the format the shortlist chose for this model on the user's GPU, if there is one
+                for rec in _previous_recommendations(self.messages):
+                    if rec.get("model") == model:
+                        quant = rec.get("quantization", quant)
+            args["quantization"] = quant
+        return self.call("estimate_cost", args)
 
     def follow_up(self) -> AIMessage | None:
         """One more round of calls after the first results, where the question needs it."""
         results = dict(self.done)
         if "select_models" in results and "estimate_cost" not in self.called:
             recs = results["select_models"].get("recommendations") or []
-            if recs and (self.req.get("monthly_tokens") or re.search(INTENTS["cost"], self.text)):
+            if recs and ("cost" in self.intents() or "monthly_tokens" in self.latest):
                 call = self.cost_call(recs[0]["model"])
-                call["args"]["quantization"] = recs[0]["quantization"] if self.req.get("gpu") else "bf16"
+                if "quantization" not in self.req:
+                    call["args"]["quantization"] = recs[0]["quantization"] if self.req.get("gpu") else "bf16"
                 return AIMessage(content="", tool_calls=[call])
         return None
 
+    # ------------------------------------------------------------ the answer
+
+    def understood(self) -> str:
+        """One line: the constraints the tool calls used, as the user gave them."""
+        from tools.common import catalog
+
+        cat = catalog()
+        calls = [c for m in self.turn if isinstance(m, AIMessage) for c in m.tool_calls]
+        models: list[str] = []
+        fields: list[str] = []
+        for c in calls:
+            args = c.get("args") or {}
+            for mid in [args.get("model"), *(args.get("models") or [])]:
+                if mid and mid not in models:
+                    models.append(mid)
+            for f in fields_used(c["name"], args):
+                if f not in fields and f in self.req:
+                    fields.append(f)
+        parts = [cat.models[m].name if m in cat.models else str(m) for m in models]
+        state = {k: self.req[k] for k in fields if k not in ("unified_memory",)}
+        if "num_gpus" in state and "gpu" in state:
+            gpu = cat.gpus[state.pop("gpu")].name if state.get("gpu") in cat.gpus else state.pop("gpu")
+            parts.append(f"{state.pop('num_gpus')} x {gpu}")
+        parts += describe(state)
+        if any(c["name"] == "estimate_cost" for c in calls) and "monthly_tokens" not in self.req:
+            parts.append("volume assumed: 10M tokens a month (tell me yours)")
+        return "Understood: " + "; ".join(parts) + "." if parts else ""
+
     def answer(self) -> AIMessage:
         parts = []
+        line = self.understood()
+        if line:
+            parts.append(line)
         for name, result in self.done:
             text = render.render(name, result)
             if text:
                 parts.append(text)
-        missing = missing_essentials(self.req)
+        missing = _essentials(self.req)
         if "select_models" in self.called and missing and not self.req.get("proceed"):
             parts.append(self.questions(missing, after_shortlist=True))
         parts.append(OFFLINE_NOTE)
         return AIMessage(content="\n\n".join(parts))
 
     def questions(self, missing: list[tuple[str, str]], after_shortlist: bool = False) -> str:
-        known = [line for line in _known(self.req)]
+        known = describe({k: v for k, v in self.req.items() if k not in TRANSIENT})
         head = ("To sharpen this shortlist, tell me:" if after_shortlist
                 else "Before I recommend models, two quick questions:" if len(missing) > 1 else "One quick question first:")
         qs = "\n".join(f"- {q}" for _, q in missing[:2])
@@ -361,36 +462,29 @@ class Planner:
         return more if more is not None else self.answer()
 
 
-_ACCEPTS = {
-    "estimate_memory": ("context_length", "gpu", "num_gpus", "quantization"),
-    "estimate_throughput": ("gpu", "num_gpus", "quantization", "context_length"),
-    "estimate_cost": ("monthly_tokens", "gpu", "num_gpus", "quantization", "gpu_usd_per_hour", "utilization",
-                      "input_share", "api_models"),
-    "plan_deployment": ("gpu", "num_gpus", "monthly_tokens", "context_length"),
-    "check_license": ("commercial", "monthly_active_users", "eu_entity"),
-    "select_models": ("min_context", "gpu", "num_gpus", "vram_gb", "commercial", "monthly_active_users", "licenses",
-                      "use_case", "languages", "eu_entity"),
-}
+def _essentials(req: dict) -> list[tuple[str, str]]:
+    from advisor.requirements import missing_essentials
+
+    missing = missing_essentials(req)
+    if req.get("needs_vision") or req.get("languages"):
+        missing = [m for m in missing if m[0] != "use_case"]  # "screenshots", "Japanese and Korean" say what it is for
+    return missing
 
 
-def _known(req: dict) -> list[str]:
-    from advisor.requirements import describe
+def _low_bit(req: dict) -> str:
+    """The usual 4-bit format for the hardware and engine in use."""
+    from tools.common import catalog
 
-    return describe(req)
-
-
-def _top_k(text: str, default: int) -> int:
-    m = re.search(r"\btop\s+(\d{1,2}|two|three|four|five|ten)\b", text)
-    if not m:
-        return default
-    word = m.group(1)
-    n = int(word) if word.isdigit() else {"two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}[word]
-    return max(1, min(n, 20))
+    ids = catalog().quantizations
+    if req.get("engine") == "mlx" or req.get("hardware") == "apple":
+        return "mlx_4bit" if "mlx_4bit" in ids and req.get("engine") == "mlx" else "q4_k_m"
+    if req.get("engine") in ("vllm", "sglang", "tensorrt-llm"):
+        return "awq"
+    return "q4_k_m"
 
 
-def _concurrency(text: str) -> int:
-    m = re.search(r"(\d+)\s*(concurrent|simultaneous|parallel|at (the same|a) time)", text)
-    return max(1, min(int(m.group(1)), 4096)) if m else 1
+def _or(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 class OfflineChatModel(BaseChatModel):

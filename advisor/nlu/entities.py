@@ -1,0 +1,431 @@
+"""Entity linking: the catalog's models, families, devices and API models named in free text, plus engines,
+formats, KV-cache types, licences and benchmarks.
+
+Everything is built from the catalog in use at run time (names, aliases, repo ids), never from a
+hard-coded list, so a model added to ``catalog/data`` is understood at once. Typos in name words are
+corrected with rapidfuzz ("lamma" -> "llama", "mistrall" -> "mistral"); numbers never are. A mention
+is matched exactly, or by its parts with their roles: a version ("Llama *3.1*") must be a version of
+the model and a size ("*8B*") its size, so "Gemma 4" never becomes Gemma 3 4B: it is an unknown
+name, with the catalog's closest names as suggestions. A mention that fits several models ("Qwen
+32B") is ambiguous and carries them, so the driver can ask which one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from catalog.query import normalize
+from tools.common import catalog, per_catalog
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)*|[a-z]+")
+LOOSE = {"instruct", "chat", "it", "hf", "base", "meta", "model", "the", "nvidia", "geforce", "version", "preview"}
+SIZE_UNITS = {"b": 1.0, "m": 0.001}
+# Words never corrected towards a name: ordinary words a few letters away from one.
+NOT_NAMES = {"larger", "smaller", "faster", "cheaper", "better", "model", "models", "mode", "media", "llamas", "phil",
+             "game", "games", "mini", "minis", "command", "commands", "commercial", "coder", "coding", "quest", "queen",
+             "small", "large", "medium", "open", "opens", "mixed", "mistake", "gamma", "chat", "chats", "plus",
+             "graph", "grant", "falcon", "where", "which", "there", "these", "those", "their", "other", "about", "would",
+             "could", "should", "apple", "orange", "black", "share", "spark", "ultra", "studio", "pixel", "ollama", "vllm",
+             "sglang", "exllama", "tensorrt", "speed", "need", "needs", "seed", "mini", "fast", "cost", "price", "memory"}
+
+
+@dataclass
+class Mention:
+    """One name in the text: resolved (``id``), ambiguous (``candidates``) or unknown (``suggestions``)."""
+
+    kind: str  # model, family, gpu, api, engine, quantization, kv_cache, license, benchmark
+    text: str
+    start: int  # span in the prepared text
+    end: int
+    id: str | None = None
+    candidates: list[str] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    count: int | None = None  # GPUs: how many were stated with the name ("two 4090s")
+    plural: bool = False  # "H100s" with no number
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.id else ("ambiguous" if self.candidates else "unknown")
+
+
+@dataclass
+class _ModelShape:
+    id: str
+    heads: set[str]  # first words of its names ("llama", "qwen")
+    words: set[str]
+    versions: set[str]
+    sizes: set[float]
+    params_b: float
+    minimal_words: set[str]  # the words of its shortest name
+    minimal_versions: set[str] = field(default_factory=set)  # the versions of its shortest name
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def _shape(tokens: list[str]) -> tuple[set[str], set[str], set[float]]:
+    """(words, versions, sizes in B) of a token sequence: a number followed by 'b' or 'm' is a size."""
+    words, versions, sizes = set(), set(), set()
+    for i, tok in enumerate(tokens):
+        if tok[0].isdigit():
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if nxt in SIZE_UNITS and not (i > 0 and tokens[i - 1] == "a"):
+                try:
+                    sizes.add(float(tok) * SIZE_UNITS[nxt])
+                except ValueError:
+                    versions.add(tok)
+            elif nxt == "x":
+                words.add(tok + "x")  # "8x7b": an expert count, part of the name
+            elif not (i > 0 and tokens[i - 1] == "a" and nxt in SIZE_UNITS):
+                versions.add(tok)
+        elif tok not in SIZE_UNITS or i == 0 or not tokens[i - 1][0].isdigit():
+            if tok not in LOOSE:
+                words.add(tok)
+    return words, versions, sizes
+
+
+class Linker:
+    """Built once per catalog: exact name keys, model shapes, the vocabulary for typo correction."""
+
+    def __init__(self, cat) -> None:
+        from catalog.loader import model_names
+
+        self.cat = cat
+        self.keys: dict[tuple[str, ...], tuple[str, str]] = {}  # token key -> (kind, id); first claim wins
+        self.shapes: list[_ModelShape] = []
+        heads: set[str] = set()
+        for m in cat.models.values():
+            names = [n for n in model_names(m) if n]
+            token_lists = [normalize(n).split() for n in names]
+            for toks in token_lists:
+                self._claim(tuple(toks), "model", m.id)
+                loose = tuple(t for t in toks if t not in LOOSE)
+                if len(loose) >= 2:
+                    self._claim(loose, "model", m.id)
+            words, versions, sizes = set(), set(), set()
+            model_heads = set()
+            minimal = None
+            minimal_versions: set[str] = set()
+            for toks in token_lists:
+                w, v, s = _shape(toks)
+                words |= w
+                versions |= v
+                sizes |= s
+                first = next((t for t in toks if t not in LOOSE), None)
+                if first:
+                    model_heads.add(first)
+                if minimal is None or (len(w), len(v)) < (len(minimal), len(minimal_versions)):
+                    minimal, minimal_versions = w, v
+            heads |= model_heads
+            self.shapes.append(_ModelShape(m.id, model_heads, words, versions, sizes, m.params_b, minimal or set(),
+                                           minimal_versions))
+        for f in cat.families.values():
+            for name in (f.id, f.name):
+                self._claim(tuple(normalize(name).split()), "family", f.id)
+        self.gpu_heads: set[str] = set()
+        for g in cat.gpus.values():
+            for name in [g.id, g.name, *g.aliases]:
+                toks = normalize(name).split()
+                self._claim(tuple(toks), "gpu", g.id)
+                while toks and toks[0] in ("nvidia", "geforce", "amd", "apple", "intel"):
+                    toks = toks[1:]
+                    self._claim(tuple(toks), "gpu", g.id)
+                if toks and toks[0].isalpha() and len(toks[0]) >= 2:
+                    self.gpu_heads.add(toks[0])
+        self.api_keys: dict[tuple[str, ...], str] = {}
+        short: dict[tuple[str, ...], set[str]] = {}
+        for p in cat.prices.values():
+            if p.kind != "proprietary":
+                continue
+            for name in (p.model_name, p.id.split("/", 1)[-1], f"{p.provider} {p.model_name}"):
+                toks = tuple(normalize(name).split())
+                self.api_keys.setdefault(toks, p.id)
+                bare = tuple(t for t in toks if not t[0].isdigit())
+                if len(bare) >= 2:
+                    short.setdefault(bare, set()).add(p.id)
+        for toks, ids in short.items():
+            # "Claude Sonnet" with no version: the newest of that name
+            self.api_keys.setdefault(toks, max(ids, key=lambda i: [float(x) for x in re.findall(r"\d+(?:\.\d+)?", i)] or [0.0]))
+        self.lineages = {}
+        for f in sorted(cat.families.values(), key=lambda f: f.generation):
+            self.lineages[f.lineage] = f.id  # "the llama family": its latest family stands for the lineage
+        self.model_heads = {h for h in heads if len(h) >= 2 and h.isalpha()}
+        self.vocab = sorted({t for key in [*self.keys, *self.api_keys] for t in key if t.isalpha() and len(t) >= 3})
+        self.vocab_set = set(self.vocab)
+        self.max_len = max([len(k) for k in [*self.keys, *self.api_keys]] + [1])
+
+    def _claim(self, key: tuple[str, ...], kind: str, ident: str) -> None:
+        if key:
+            self.keys.setdefault(key, (kind, ident))
+
+    # -------------------------------------------------------------- typo correction
+
+    def correct(self, toks: list[str]) -> list[str]:
+        from rapidfuzz import fuzz, process
+
+        out = list(toks)
+        for i, tok in enumerate(toks):
+            if not tok.isalpha() or len(tok) < 4 or tok in self.vocab_set or tok in NOT_NAMES:
+                continue
+            hit = process.extractOne(tok, self.vocab, scorer=fuzz.ratio, score_cutoff=80)
+            if not hit:
+                continue
+            word, score, _ = hit
+            nxt = toks[i + 1] if i + 1 < len(toks) else ""
+            beside_name = nxt[:1].isdigit() or nxt in self.vocab_set
+            if (score >= 80 and beside_name) or (score >= 88 and len(tok) >= 6):
+                out[i] = word
+        return out
+
+    # -------------------------------------------------------------- models by their parts
+
+    def match_shape(self, toks: list[str]) -> list[str]:
+        """Models whose names hold every word, version and size of ``toks`` (a span starting with a name word)."""
+        words, versions, sizes = _shape(toks)
+        if not (versions or sizes):
+            return []
+        head = toks[0]
+        hits = []
+        for s in self.shapes:
+            if head not in s.heads or not words <= s.words or not versions <= s.versions:
+                continue
+            if sizes and not all(any(abs(x - y) <= 0.05 * y for y in s.sizes) if s.sizes
+                                 else abs(x - s.params_b) <= 0.12 * max(x, 0.1) for x in sizes):
+                continue
+            hits.append(s)
+        if len(hits) > 1:
+            plain = [s for s in hits if s.minimal_words <= words]  # "Qwen2.5 32B" is not the Coder
+            if plain:
+                hits = plain
+        if len(hits) > 1:
+            exact = [s for s in hits if s.minimal_versions <= versions]  # "Qwen3 4B" is not the 2507 refresh
+            if len(exact) == 1:
+                hits = exact
+        return sorted(s.id for s in hits)
+
+    # -------------------------------------------------------------- scanning
+
+    def split_compounds(self, prepared: str) -> str:
+        """'gptoss 20b' -> 'gpt oss 20b', 'deepseekr1' -> 'deepseek r1': a word glued from two name words."""
+        def fix(m: re.Match) -> str:
+            word = m.group(0)
+            if word in self.vocab_set or len(word) < 5:
+                return word
+            for cut in range(2, len(word) - 1):
+                a, b = word[:cut], word[cut:]
+                if a in self.vocab_set and (b in self.vocab_set or (len(b) == 1 and b.isalpha())) and len(a) >= 3:
+                    return f"{a} {b}"
+            return word
+        return re.sub(r"[a-z]+", fix, prepared)
+
+    def link(self, prepared: str) -> list[Mention]:
+        spans = _tokens(prepared)
+        raw = [t for t, _, _ in spans]
+        # a comma, semicolon, slash or bracket between two tokens ends a name ("llama 2, llama 3")
+        self._breaks = {i for i in range(1, len(spans)) if re.search(r"[,;/()&|!?]|\.\s", prepared[spans[i - 1][2]:spans[i][1]])}
+        toks = self.correct(raw)
+        if toks == raw:
+            return self._scan(raw, spans, prepared)
+        # a correction stands only where it completes a catalog name ("lamma 3.1" yes, "speed" -> "seed" no)
+        found = self._scan(toks, spans, prepared)
+        for k in [k for k in range(len(raw)) if toks[k] != raw[k]]:
+            if not any(m.id and m.start <= spans[k][1] < m.end for m in found):
+                toks[k] = raw[k]
+        return self._scan(toks, spans, prepared)
+
+    def _scan(self, toks: list[str], spans, prepared: str) -> list[Mention]:
+        out: list[Mention] = []
+        i = 0
+        while i < len(toks):
+            m = self._at(toks, spans, i, prepared)
+            if m is None:
+                m = self._elliptical(toks, spans, i, prepared, out)
+            if m is None:
+                i += 1
+                continue
+            mention, n = m
+            out.append(mention)
+            i += n
+        return out
+
+    def _elliptical(self, toks, spans, i: int, text: str, found: list[Mention]) -> tuple[Mention, int] | None:
+        """'Mistral Small 3.1 or 3.2', 'Llama 3 vs 3.1': a bare version after a model stands for that model's sibling."""
+        if not toks[i][0].isdigit() or i < 2 or toks[i - 1] not in ("or", "vs", "versus", "to", "and"):
+            return None
+        if i + 1 < len(toks) and toks[i + 1] in ("k", "m", "b", "million", "billion", "thousand", "gb", "users", "tokens", "x", "gpus"):
+            return None  # "... and 2 million users": a figure, not a version
+        prev = next((m for m in reversed(found) if m.kind in ("model", "family") and m.id), None)
+        if prev is None or spans[i][1] - prev.end > 12:
+            return None
+        base = [t for t, _, _ in _tokens(text[prev.start:prev.end])]
+        numbers = [k for k, t in enumerate(base) if t[0].isdigit() and not (k + 1 < len(base) and base[k + 1] in SIZE_UNITS)]
+        if not numbers:
+            return None
+        candidate = base[:numbers[-1]] + [toks[i]] + base[numbers[-1] + 1:]
+        start, end, written = self._span(spans, i, 1, text)
+        key = tuple(candidate)
+        hit = self.keys.get(key) or self.keys.get(tuple(t for t in key if t not in LOOSE))
+        if hit and hit[0] in ("model", "family"):
+            return Mention(hit[0], written, start, end, id=hit[1]), 1
+        ids = self.match_shape(candidate)
+        if len(ids) == 1:
+            return Mention("model", written, start, end, id=ids[0]), 1
+        return None
+
+    def _span(self, spans, i: int, n: int, text: str) -> tuple[int, int, str]:
+        start, end = spans[i][1], spans[i + n - 1][2]
+        return start, end, text[start:end]
+
+    def _at(self, toks: list[str], spans, i: int, text: str) -> tuple[Mention, int] | None:
+        limit = min(self.max_len, len(toks) - i)
+        limit = min([limit] + [b - i for b in self._breaks if i < b <= i + limit])
+        for n in range(limit, 0, -1):
+            key = tuple(toks[i:i + n])
+            if key in self.api_keys and (n > 1 or key[0] in ("o3", "o4")):
+                start, end, written = self._span(spans, i, n, text)
+                return Mention("api", written, start, end, id=self.api_keys[key]), n
+            hit = self.keys.get(key)
+            if hit is None:
+                continue
+            kind, ident = hit
+            if kind == "gpu":
+                if n == 1 and len(key[0]) <= 2 and key[0].isalpha():
+                    continue  # "a", "l4"-style single letters only as part of a longer name
+                return self._gpu(toks, spans, i, n, ident, text), n
+            if kind == "model" and n == 1 and toks[i] in ("command", "yi") and not (i + 1 < len(toks) and toks[i + 1][0].isdigit()):
+                continue
+            # a name followed by more of a name ("gemma" + "4", "qwen 3" + "27b"): try the whole run first
+            run = self._name_run(toks, i)
+            if run > n:
+                longer = self._by_shape(toks, spans, i, run, text)
+                # the longer reading wins when it resolves, names a version the catalog lacks, or narrows a family
+                if longer is not None and longer[1] > n and (not longer[0].candidates or kind == "family"):
+                    return longer
+            return self._resolved(kind, ident, spans, i, n, text), n
+        if toks[i] in self.lineages and not (i + 1 < len(toks) and toks[i + 1][0].isdigit()):
+            start, end, written = self._span(spans, i, 1, text)
+            return Mention("family", written, start, end, id=self.lineages[toks[i]]), 1
+        if toks[i] in self.model_heads:
+            run = self._name_run(toks, i)
+            if run >= 2:
+                got = self._by_shape(toks, spans, i, run, text)
+                if got is not None:
+                    return got
+        if toks[i] in self.gpu_heads and i + 1 < len(toks) and toks[i + 1][0].isdigit() and len(toks[i]) >= 2:
+            start, end, written = self._span(spans, i, 2, text)
+            return Mention("gpu", written, start, end, suggestions=self.cat._gpu_index.suggest(written, 4)), 2
+        return None
+
+    def _name_run(self, toks: list[str], i: int) -> int:
+        """Length of the run of name-like tokens from i: name words, numbers, single letters."""
+        j = i
+        while j < len(toks):
+            t = toks[j]
+            if j > i and (j in self._breaks or t == toks[i]):
+                break
+            if t[0].isdigit() or t in self.vocab_set or (len(t) == 1 and t.isalpha()) or t in LOOSE:
+                if t in LOOSE and t in ("the", "model"):
+                    break
+                j += 1
+                continue
+            break
+        # a run ends before a GPU name that follows it ("llama 3 8b 4090")
+        for k in range(i + 1, j):
+            if self.keys.get((toks[k],), ("",))[0] == "gpu" and toks[k][0].isdigit():
+                return k - i
+        return j - i
+
+    def _by_shape(self, toks, spans, i: int, run: int, text: str) -> tuple[Mention, int] | None:
+        for n in range(run, 1, -1):
+            part = toks[i:i + n]
+            if not any(t[0].isdigit() for t in part[1:]):
+                break
+            ids = self.match_shape(part)
+            if not ids:
+                continue
+            start, end, written = self._span(spans, i, n, text)
+            _, versions, _ = _shape(part)
+            unversioned = not versions and all(s.versions for s in self.shapes if s.id in ids)
+            if len(ids) == 1 and not unversioned:
+                return Mention("model", written, start, end, id=ids[0]), n
+            return Mention("model", written, start, end, candidates=ids), n  # "Qwen 7B": which Qwen?
+        # a versioned name the catalog lacks: "gemma 4", "qwen 3.5 27b", "deepseek v3.2"
+        head_key = (toks[i],)
+        fam = self.keys.get(head_key)
+        n = run
+        part = toks[i:i + n]
+        exact_prefix = max((k for k in range(1, n + 1) if tuple(part[:k]) in self.keys), default=0)
+        if exact_prefix == n:
+            return None
+        if exact_prefix and not any(t[0].isdigit() for t in part[exact_prefix:]):
+            return None  # only words follow the name ("llama instruct"): the exact name stands
+        if fam is None and toks[i] not in self.model_heads:
+            return None
+        if not any(t[0].isdigit() for t in part[1:]):
+            return None  # only versioned names are names ("open weights" is not one)
+        start, end, written = self._span(spans, i, n, text)
+        return Mention("model", written, start, end, suggestions=self.suggest(written)), n
+
+    def suggest(self, written: str, n: int = 4) -> list[str]:
+        """Closest catalog models to an unknown name (for the question, never taken as the answer)."""
+        try:
+            return self.cat._model_index.suggest(written, n)
+        except AttributeError:
+            return []
+
+    def _resolved(self, kind: str, ident: str, spans, i: int, n: int, text: str) -> Mention:
+        start, end, written = self._span(spans, i, n, text)
+        return Mention(kind, written, start, end, id=ident)
+
+    def _gpu(self, toks: list[str], spans, i: int, n: int, ident: str, text: str) -> Mention:
+        start, end, written = self._span(spans, i, n, text)
+        count = _count_before(toks, i)
+        if count is None:
+            count = _count_after(toks, i + n)
+        plural = i + n < len(toks) and toks[i + n] == "s" and spans[i + n][1] == end
+        if plural:
+            end = spans[i + n][2]
+        return Mention("gpu", written, start, end, id=ident, count=count, plural=plural and count is None)
+
+
+def _count_before(toks: list[str], i: int) -> int | None:
+    for back in (1, 2, 3):
+        if i - back < 0:
+            return None
+        t = toks[i - back]
+        if t.isdigit() and 0 < int(t) <= 4096:
+            return int(t)
+        if t not in ("x", "nvidia", "rtx", "geforce", "of", "the", "amd", "gpus", "cards", "apple"):
+            return None
+    return None
+
+
+def _count_after(toks: list[str], j: int) -> int | None:
+    """'H100 x 8', 'A100 x4', '4090 (x2)'."""
+    if j + 1 < len(toks) and toks[j] == "x" and toks[j + 1].isdigit() and 0 < int(toks[j + 1]) <= 4096:
+        return int(toks[j + 1])
+    if j < len(toks) and re.fullmatch(r"x\d+", toks[j] or ""):
+        return int(toks[j][1:])
+    return None
+
+
+@per_catalog
+def _linker(cat) -> Linker:
+    return Linker(cat)
+
+
+def linker() -> Linker:
+    """The linker of the catalog in use (built once per catalog)."""
+    return _linker()
+
+
+def link(prepared: str) -> list[Mention]:
+    """Catalog names in a prepared text (see advisor.nlu.quantities.prepare)."""
+    return linker().link(prepared)
+
+
+def model_name(model_id: str) -> str:
+    cat = catalog()
+    return cat.models[model_id].name if model_id in cat.models else model_id

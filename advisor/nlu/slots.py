@@ -1,0 +1,521 @@
+"""Slots: the facts a message states, as requirement fields that map onto the tools' arguments.
+
+``read_slots(prepared, original, mentions, qs, context)`` returns the fields one message states; a
+field set to None is cleared ("forget the budget", "no GPU"). Numbers come from
+advisor.nlu.quantities, names from advisor.nlu.entities; words ("not commercial", "we won't offer
+it as an API", "fp8 KV cache", "on vLLM") are read here. A bare figure in a follow-up ("and at
+100M?", "actually two") takes the meaning the previous turn gives it (``context``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from advisor.nlu.entities import Mention
+from advisor.nlu.quantities import Quantity, context_tokens
+
+USE_CASES = [
+    ("customer_service", r"customer[- ]?(service|support|care|success)|help ?desk|support (bot|agent|chat|tickets?|team)|"
+                         r"call[- ]?cent(er|re)|tickets?\b|service desk|faq bot|answer(ing)? (our )?customers"),
+    ("code", r"\bcod(e|ing|er|ers)\b|programming|software (engineer|develop)|developer (assistant|tool)|copilot|code review|"
+             r"autocomplet|\bide\b|pull requests?|refactor|write (python|java|sql|rust|go)\b|sql generation|text[- ]to[- ]sql|devs?\b"),
+    ("math", r"\bmath(s|ematics|ematical)?\b(?! benchmark)|arithmetic|calculus|algebra|olympiad"),
+    ("reasoning", r"\breasoning\b|logic puzzles|step[- ]by[- ]step|hard problems|\bscience\b|thinking model|chain[- ]of[- ]thought"),
+    ("rag", r"\brag\b|retrieval|knowledge base|search over|our (own )?(docs|documents|wiki|manuals|pdfs)|internal (docs|documents|wiki)|"
+            r"question answering over|q&a over|document q&?a|semantic search|grounded answers"),
+    ("long_context", r"long (documents?|contexts?|reports?|files|transcripts)|summari[sz]|contracts|whole books?|legal documents|"
+                     r"entire (codebase|books?|reports?)|very long"),
+    ("multilingual", r"multilingual|translat|many languages|several languages|multiple languages|non[- ]english"),
+    ("tool_use", r"\bagents?\b|agentic|function[- ]calling|tool[- ]?(use|calling|calls)|\bmcp\b|calls? (our )?apis"),
+    ("edge", r"\bedge\b|on[- ]device|mobile|phones?\b|raspberry|embedded|laptop[- ]only|offline device|iot\b|jetson"),
+    ("chat", r"\bchat(bot|bots|ting)?\b|assistant|conversational|companion"),
+]
+LANGUAGES = {
+    "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it", "portuguese": "pt",
+    "hindi": "hi", "thai": "th", "chinese": "zh", "mandarin": "zh", "japanese": "ja", "korean": "ko", "arabic": "ar",
+    "russian": "ru", "dutch": "nl", "polish": "pl", "turkish": "tr", "vietnamese": "vi", "indonesian": "id",
+    "swedish": "sv", "danish": "da", "finnish": "fi", "norwegian": "no", "czech": "cs", "greek": "el", "hebrew": "he",
+    "ukrainian": "uk", "romanian": "ro", "hungarian": "hu", "bengali": "bn", "urdu": "ur", "persian": "fa", "farsi": "fa",
+    "malay": "ms", "tagalog": "tl", "swahili": "sw",
+}
+EU = (r"(eu|e\.u\.|european union|europe|germany|france|spain|italy|netherlands|belgium|austria|ireland|poland|sweden|"
+      r"denmark|finland|portugal|greece|czechia|czech republic|romania|hungary|luxembourg|slovakia|slovenia|croatia|"
+      r"bulgaria|estonia|latvia|lithuania|cyprus|malta|berlin|paris|munich|madrid|amsterdam|dublin|vienna|milan|"
+      r"stockholm|warsaw|lisbon|brussels|copenhagen|helsinki|prague|german|french|spanish|italian|dutch|polish|"
+      r"swedish|danish|finnish|austrian|irish|belgian|portuguese|greek)")
+NON_EU = r"(us|u\.s\.|usa|united states|america|american|uk|u\.k\.|united kingdom|britain|british|london|canada|canadian|" \
+         r"india|indian|singapore|japan|australia|switzerland|swiss|norway|new york|california|texas|israel|brazil|china)"
+
+# engine words -> engine values of the tools (values the tools do not accept are kept in the state but not passed)
+ENGINES = [
+    (r"\bvllm\b", "vllm"), (r"\bsglang\b", "sglang"), (r"\bollama\b", "ollama"),
+    (r"\bllama[ .\-_]?cpp\b|\bllamacpp\b|\blm ?studio\b|\bllama-server\b|\bkoboldcpp\b", "llama.cpp"),
+    (r"\bmlx(?:[- ]lm)?\b", "mlx"), (r"\bexllama(?: ?v?[23])?\b|\btabby ?api\b", "exllama"),
+    (r"\btensorrt(?:[- ]llm)?\b|\btrt[- ]?llm\b|\btriton\b", "tensorrt-llm"),
+    (r"\b(?:hugging ?face |hf )?transformers\b(?! architecture)", "transformers"),
+]
+KV = {"fp8": "fp8", "int8": "int8", "q8": "q8_0", "q8_0": "q8_0", "q4": "q4_0", "q4_0": "q4_0", "fp16": "fp16",
+      "bf16": "bf16", "8-bit": "int8", "8 bit": "int8", "4-bit": "q4_0", "4 bit": "q4_0"}
+SEGMENTS = [(r"consumer|gaming|geforce|desktop", "consumer"), (r"data ?cent(er|re)|server|datacenter|cloud gpus|enterprise", "datacenter"),
+            (r"workstation|pro cards", "workstation"), (r"apple|macs?\b|m[1-4] chips", "apple")]
+SPECIALTIES = ("chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use")
+
+NEG = r"(?:not|n't|no|never|without|nor|non[- ]?)"
+# phrases that clear a field: "forget the budget", "ignore the GPU", "no longer need 32k context"
+CLEARABLE = [
+    (r"budget|spend(ing)? (cap|limit)|price limit|cost (cap|limit)", ("budget_usd_per_month",)),
+    (r"gpus?|hardware|cards?|graphics card|vram", ("gpu", "num_gpus", "vram_gb", "hardware", "unified_memory")),
+    (r"context( window| length)?|long context", ("min_context",)),
+    (r"licen[cs]es?( constraint| filter| requirement)?|apache|mit|permissive", ("licenses",)),
+    (r"(the )?(user|mau|users?) (count|number|figure)|users|mau", ("monthly_active_users",)),
+    (r"(token )?volume|tokens?( a month| per month)?|traffic", ("monthly_tokens",)),
+    (r"engine|vllm|ollama|llama\.?cpp|sglang|mlx", ("engine",)),
+    (r"quanti[sz]ation|format|4[- ]?bit|8[- ]?bit|quant", ("quantization",)),
+    (r"benchmarks?( subset| list)?", ("benchmarks",)),
+    (r"languages?", ("languages",)),
+    (r"(gpu )?(hourly )?price|hourly rate|\$/h(our)?", ("gpu_usd_per_hour",)),
+    (r"utili[sz]ation", ("utilization",)),
+    (r"input share|input/output split|split", ("input_share",)),
+    (r"apis?( comparison)?|gpt|claude|gemini", ("api_models",)),
+    (r"eu( part| thing)?|europe", ("eu_entity",)),
+    (r"privacy|on[- ]?prem", ("privacy",)),
+    (r"kv[- ]?cache( type| dtype)?", ("kv_cache_dtype",)),
+    (r"(size|parameter) (limit|cap)|size constraint", ("max_params_b",)),
+    (r"concurrency|concurrent users", ("concurrency",)),
+    (r"use[- ]?case", ("use_case",)),
+]
+CLEAR_VERB = r"(?:forget|ignore|drop|remove|scrap|clear|disregard|skip|never ?mind|no longer (?:need|care about|want|have)|" \
+             r"don'?t (?:care about|need|worry about|have)|doesn'?t matter|do(?:es)? not matter|without|no more|reset|lose|ditch|get rid of)"
+
+
+def _has(pattern: str, t: str) -> bool:
+    return re.search(pattern, t) is not None
+
+
+def read_slots(t: str, original: str, mentions: list[Mention], qs: list[Quantity], context: dict | None = None) -> tuple[dict, list[str]]:
+    """(fields stated by the message, contradictions found in it)."""
+    ctx = context or {}
+    req: dict = {}
+    conflicts: list[str] = []
+    _use_case(t, req)
+    _hardware(t, mentions, qs, req, conflicts)
+    _licence_facts(t, req, conflicts)
+    _figures(t, qs, req, ctx)
+    _serving(t, original, req, mentions)
+    _place_and_people(t, req)
+    _clears(t, req)
+    if _has(r"just recommend|skip the questions|no more questions|don'?t ask|go ahead|whatever you think|just (pick|choose|tell|give)|"
+            r"any is fine|you decide|up to you|your call|surprise me|doesn'?t matter,? just|assume the rest", t):
+        req["proceed"] = True
+    return req, conflicts
+
+
+def _use_case(t: str, req: dict) -> None:
+    for name, pattern in USE_CASES:
+        if _has(pattern, t) and not _has(r"\b(not|no) (for |a |an )?(?:" + pattern + ")", t):
+            req["use_case"] = name
+            return
+
+
+def _hardware(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, conflicts: list[str]) -> None:
+    gpus = [m for m in mentions if m.kind == "gpu" and m.id and not _negated(t, m.start)]
+    if gpus:
+        g = gpus[-1]
+        req["gpu"] = g.id
+        if g.count is not None:
+            req["num_gpus"] = g.count
+        counts = {m.count for m in gpus if m.id == g.id and m.count is not None}
+        if len(counts) > 1 and not _has(r"\bor\b|\bvs\.?\b|versus|instead|actually|rather", t):
+            conflicts.append(f"the number of {g.text.upper()} GPUs ({' or '.join(str(c) for c in sorted(counts))})")
+    mem = [q for q in qs if q.kind == "memory_gb"]
+    if gpus and mem:
+        _device_by_memory(gpus[-1], mem, req)
+    gpu_count = next((q for q in qs if q.kind == "gpu_count"), None)
+    if gpu_count is not None and "num_gpus" not in req and 0 < gpu_count.value <= 4096:
+        req["num_gpus"] = int(gpu_count.value)
+    mac = re.search(r"\b(mac ?book( pro| air)?|mac ?studio|mac ?mini|imac|\bmac\b|apple silicon|m[1-5]( pro| max| ultra)?\b(?= ?(chip|with|\d)))", t)
+    if mem and not gpus and "vram_gb" not in req:
+        vram = next((q for q in mem if not re.search(r"\b(ram|system memory|disk|ssd|storage)\b(?! ?vram)", t[q.end:q.end + 20])
+                     or re.search(r"\b(vram|gpu|card|graphics|video|unified)\b", t[max(0, q.start - 30):q.end + 30])), None)
+        if vram is not None and (mac or _has(r"vram|gpu|graphics|card|video memory|memory|unified|\bgigs?\b|device|laptop|machine|box|"
+                                            r"workstation|server|rig|budget card|accelerator|\bfits?\b|enough|\brun\b|\bload\b|\bhandle\b", t)):
+            req["vram_gb"] = vram.value
+    if mac and not req.get("gpu"):
+        req["hardware"] = "apple"
+        if "vram_gb" in req:
+            req["unified_memory"] = True
+    elif req.get("gpu"):
+        from tools.common import catalog
+
+        g = catalog().gpus.get(req["gpu"])
+        if g is not None and getattr(g, "unified_memory", False):
+            req["hardware"] = "apple" if g.segment == "apple" else req.get("hardware", "unified")
+    if _has(r"\b(no gpus?|without (a |any )?gpus?|cpu[- ]only|only (a |the )?cpus?|don'?t have (a |any )?gpus?|no graphics card|"
+            r"just (a )?cpu|on (the )?cpu|plain cpu|cpu server|no dedicated gpu)\b", t):
+        req["gpu"] = None
+        req["hardware"] = "none"
+    if _has(r"\b(cloud|rent(ed|ing)?|aws|gcp|azure|runpod|lambda labs|vast\.?ai|coreweave|modal|hosted gpus?)\b", t) and "gpu" not in req \
+            and "vram_gb" not in req:
+        req["hardware"] = "cloud"
+    if _has(r"\b(images?|vision|screenshots?|photos?|pictures?|multimodal|diagrams?|scanned|ocr)\b", t) and \
+            not _has(r"(no|not|without|don'?t need) (images?|vision|multimodal)", t):
+        req["needs_vision"] = True
+
+
+def _device_by_memory(g: Mention, mem: list[Quantity], req: dict) -> None:
+    """'M3 Max with 36GB', 'RTX 3060 8GB': the catalog device of that name and memory; else the memory alone."""
+    from tools.common import catalog
+
+    cat = catalog()
+    dev = cat.gpus.get(g.id)
+    q = next((q for q in mem if 0 <= q.start - g.end <= 25), None)
+    if dev is None or q is None or abs(_gib(dev) - q.value) <= 0.5:
+        return
+    prefix = re.sub(r"[-_]?\d+(gb|g)$", "", dev.id)
+    same = [x for x in cat.gpus.values() if re.sub(r"[-_]?\d+(gb|g)$", "", x.id) == prefix and abs(_gib(x) - q.value) <= 0.5]
+    if same:
+        req["gpu"] = same[0].id
+        return
+    req.pop("gpu", None)
+    req.pop("num_gpus", None)
+    req["vram_gb"] = q.value
+    if getattr(dev, "unified_memory", False):
+        req["unified_memory"] = True
+        req["hardware"] = "apple" if dev.segment == "apple" else "unified"
+
+
+def _gib(dev) -> float:
+    """A device's memory as vendors state it (GiB, written 'GB')."""
+    if getattr(dev, "memory_bytes", None):
+        return dev.memory_bytes / 2**30
+    return float(getattr(dev, "memory_gb", 0) or 0)
+
+
+def _negated(t: str, start: int) -> bool:
+    """'not an H100', 'instead of the 4090', 'no longer the A100' before a name."""
+    before = t[max(0, start - 18):start]
+    return bool(re.search(r"(\bnot|\bno longer|instead of|rather than|\bnot on|\bnot the|\bnot a|\bnot an|\bexcept|\bbut not|\bno)\s*(an? |the |on |with |using )?$", before))
+
+
+def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
+    non = _has(r"non[- ]?commercial|not (for )?commercial|no commercial|research (use )?only|personal (use|project)|hobby|academic|"
+               r"not[- ]for[- ]profit|nonprofit|non[- ]profit|just for (fun|me|myself|learning)|side project|not (going to be )?sold|"
+               r"not making money|won'?t (make|earn) money|no revenue|internal (research|experiment)|home use|at home|homelab|"
+               r"thesis|for myself|for fun|learning project|university project|school project|student project|personal\b", t)
+    com = _has(r"(?<!non[- ])(?<!non)(?<!not )(?<!no )comm?erc?iall?(ly|y)?\b|client (project|work)|for (a |our )?clients?\b|"
+               r"\bstartup\b|consumer (app|product)|customer[- ]facing|\bpaid\b|\bproducts?\b|(at|for|in) (my|our|the|a) (company|firm|business|employer)|"
+               r"is for (a |the |my |our )?(company|business|work)|\bbusiness\b|"
+               r"\b(our|my) (saas|platform|service)\b|at work\b|in (our|my) (company|job)|"
+               r"for (a|our|my) (product|business|startup|company|customers|clients|saas)|"
+               r"\bsaas\b|monetiz|\bsell\b|selling|paying (customers|users)|enterprise|revenue|paid (app|product|plan|service|tier)|"
+               r"for profit|\bin production\b|our (product|app|startup|company|business)|(my|our) clients|customers", t)
+    if non and com and not _has(r"actually|now|instead|changed|rather|no longer|anymore|turns out|switch", t) and \
+            not _has(r"non[- ]?commercial[^.]{0,40}(then|later|eventually|maybe)", t):
+        if not _has(r"(is|for|allowed|use)[^.]{0,20}commercial(ly)?\s*(\?|$)|commercial(ly)? or (non|not)", t):
+            conflicts.append("whether the use is commercial")
+    if non:
+        req["commercial"] = False
+    elif com:
+        req["commercial"] = True
+    lic = []
+    if _has(r"\bapache\b", t):
+        lic.append("apache-2.0")
+    if _has(r"\bmit\b(?! (license )?research)", t) and not _has(r"\bmit (university|cs)", t):
+        lic.append("mit")
+    if _has(r"permissive|truly open|osi[- ]approved|open[- ]source licen[cs]e|fully open|no (strings|restrictions) attached|"
+            r"no weird licen|real open source|open licen[cs]e", t):
+        lic = ["permissive"]
+    if lic and not _has(r"(is|are|under) (it |they |this |that )?(an? )?(apache|mit)\b[^.]*\?", t):
+        req["licenses"] = sorted(set(lic))
+    # facts the licence terms turn on
+    neg_host = _has(r"(not|n't|never|no)\s+(be\s+)?(offer|host|sell|expose|provide|run)\w*\s+(it\s+|the model\s+)?(as|via|through)\s+(an?\s+)?"
+                    r"(api|service|saas|hosted)|internal(ly)?( use)? only|only internal|just internal|not (a )?(saas|hosted service|public api)|"
+                    r"(internal|in-house) (tool|use|staff|employees)|only (our|for) (own )?(staff|employees|team)", t)
+    pos_host = _has(r"\bsaas\b|hosted (service|api|offering|product)|as an? (api|service|hosted|managed)|offer (it|the model|them|this)? ?(to (others|customers|clients) )?(as|via|through)|"
+                    r"(sell|resell|provide|expose|serve) (it |the model |access )?(as|via|through) (an? )?(api|service|endpoint)|"
+                    r"(public|paid|commercial) api|api (for|to) (our )?(customers|clients|others|developers)|"
+                    r"(host|run|serve) (it|the model|them) for (our )?(customers|clients|others|third parties|other companies)|"
+                    r"model[- ]as[- ]a[- ]service|inference (api|service|platform) for|managed service|let (other|third)|"
+                    r"(sell|offer|provide|launch|run) (an? |our )?(api|saas|inference|hosted) (service|product|platform|offering)|"
+                    r"(api|endpoint) (that|which) (we|our customers|customers|others) (sell|pay|call)|resell|"
+                    r"(sell|selling|offer|offering|provide|providing|give|giving) (\w+ ){0,3}(api|inference) access|inference platform|"
+                    r"host\w*\s+(\S+\s+){0,5}for (our |my |the )?(clients|customers|others|other companies|third parties|users of)", t)
+    if neg_host:
+        req["hosted_service"] = False
+    elif pos_host:
+        req["hosted_service"] = True
+    train = r"(train|fine[- ]?tun|distil|finetun|bootstrap|improv|teach)\w*[^.?!]{0,50}(outputs?|generations?|responses?|answers|completions|synthetic)|" \
+            r"distil\w*[^.?!]{0,40}\binto\b|(train|fine[- ]?tun)\w*[^.?!]{0,50}(labels?|data|annotations?)\s+(produced|generated|created|made|written)\s+(by|with)|" \
+            r"(outputs?|generations?|labels?|answers|completions)[^.?!]{0,30}\b(to|for)\s+(train|fine[- ]?tune|distil)|student model|" \
+            r"(generate|create|produce|make)\w*[^.?!]{0,20}(training|synthetic|fine[- ]?tuning) data|" \
+            r"(outputs?|generations?|responses?|completions)[^.?!]{0,40}(train|fine[- ]?tun|distil)\w*[^.?!]{0,25}(models?|llms?|ours|student)|" \
+            r"synthetic (training )?data|distillation|distil+ (it|from it) into|generate (training )?data (for|to train)|as a teacher|teacher model"
+    if _has(train, t):
+        if _has(r"(not|n't|never|no)\s+(be\s+)?(\w+\s+){0,3}(train|fine[- ]?tun|distil|use (its|the) outputs)|no (distillation|synthetic)", t):
+            req["use_outputs_to_train_other_models"] = False
+        else:
+            req["use_outputs_to_train_other_models"] = True
+    if _has(r"redistribut|re-?publish|ship (\w+ ){0,4}(weights|model|checkpoint)|bundle|bundling|"
+            r"(share|publish|release|upload|distribute|sell) (the |our )?(fine[- ]?tuned |modified )?(weights|checkpoint|model files)|"
+            r"embed (it|the model) in (our|an?) (app|product|device)|on[- ]device in (our|the) app|include (the )?weights|"
+            r"(put|publish) (it|the weights) on (hugging ?face|the hub)", t):
+        req["redistribute"] = not _has(r"(not|n't|never|no)\s+(\w+\s+){0,2}(redistribut|ship|share|publish|release|distribute|bundle)", t)
+    if _has(r"fine[- ]?tun|finetun|\blora\b|qlora|modify|modified|merge (it|the weights)|(continue|further) pre[- ]?train|"
+            r"train (it|the model) (further|on our)|adapt (it|the model)|custom (version|checkpoint)", t) and \
+            not _has(r"(outputs?|generations?|responses?|data)[^.?!]{0,40}(train|fine[- ]?tun)|fine[- ]?tun\w* (of )?(our|my) own|"
+                     r"(train|fine[- ]?tun)\w* (an?other|other|our own|a smaller|a new) model", t):
+        req["modify"] = not _has(r"(not|n't|never|no|without)\s+(\w+\s+){0,2}(fine[- ]?tun|modify|lora)", t)
+
+
+def _figures(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
+    for q in qs:
+        k = q.kind
+        near = t[max(0, q.start - 40):q.end + 40]
+        if k == "users" and q.value >= 1:
+            req["monthly_active_users"] = int(q.value)
+        elif k == "tokens_month":
+            req["monthly_tokens"] = int(q.value)
+        elif k == "tokens":
+            if re.search(r"context|window|prompt|ctx|long|document|input length|per request|conversation", near) or q.value < 1e6:
+                req["min_context"] = context_tokens(q.value / _k(q), "k" if _k(q) == 1000 else None) if q.value < 1e7 else int(q.value)
+            else:
+                req["monthly_tokens"] = int(q.value)
+        elif k == "context":
+            req["min_context"] = int(q.value)
+        elif k == "usd_per_hour":
+            req["gpu_usd_per_hour"] = q.value
+        elif k == "usd_per_kwh":
+            req["electricity_usd_per_kwh"] = q.value
+        elif k == "usd_per_mtok":
+            side = q.detail or ("input" if "api_usd_per_mtok_input" not in req else "output")
+            req[f"api_usd_per_mtok_{side}"] = q.value
+        elif k == "usd_month":
+            if re.search(r"budget|spend|afford|at most|max|under|up to|cap|limit|no more than|less than|keep (it|costs?)", near) or q.bound == "max":
+                req["budget_usd_per_month"] = round(q.value, 2)
+        elif k == "usd":
+            if re.search(r"(server|machine|box|hardware|gpu|card|rig|workstation|build|cluster|node)s?\b[^.]{0,25}(cost|costs|price|priced|paid|buy|bought|for)|"
+                         r"(buy|bought|paid|purchase|costs?|priced at|spent)\s*[^.]{0,12}$", t[max(0, q.start - 40):q.start]) or \
+                    re.search(r"^\s*(for the|for a|server|machine|box|of hardware|hardware|up front|upfront|capex|to buy)", t[q.end:q.end + 25]):
+                req["hardware_usd"] = q.value
+            elif re.search(r"budget|spend|afford", near):
+                req["budget_usd_per_month"] = round(q.value, 2)
+        elif k == "percent":
+            role = _percent_role(t, q)
+            if role == "utilization" and 0 < q.value <= 1:
+                req["utilization"] = round(q.value, 4)
+            elif role == "idle" and 0 <= q.value < 1:
+                req["utilization"] = round(1 - q.value, 4)
+            elif role == "input":
+                req["input_share"] = round(q.value, 4)
+            elif role == "output":
+                req["input_share"] = round(1 - q.value, 4)
+        elif k == "ratio" and re.search(r"input|output|prompt|completion|in:out|in/out", near):
+            req["input_share"] = round(q.value, 4)
+        elif k == "months":
+            req["amortization_months"] = int(q.value)
+        elif k == "concurrency":
+            req["concurrency"] = max(1, int(q.value))
+        elif k == "batch":
+            req["batch_size"] = max(1, int(q.value))
+        elif k == "params_b" and q.bound == "max":
+            req["max_params_b"] = q.value
+        elif k == "top_k":
+            req["top_k"] = max(1, min(int(q.value), 20))
+        elif k == "memory_gb" and q.bound == "min" and re.search(r"gpus?|cards?|vram|memory", near) and \
+                re.search(r"(list|which|show|what) (gpus|cards)", t):
+            req["min_memory_gb"] = q.value
+    _bare_figure(t, qs, req, ctx)
+
+
+_PERCENT_ROLES = [("utilization", r"utili[sz]|busy|load(ed)?\b|occupancy|duty|usage"), ("idle", r"idle"),
+                  ("input", r"\b(input|prompt|in)s?\b"), ("output", r"\b(output|completion|generated|out)s?\b")]
+
+
+def _percent_role(t: str, q: Quantity) -> str | None:
+    """What a percentage is about: the words right after it ("60% busy"), else the nearest words before ("utilisation 60%")."""
+    after = re.sub(r"^\s*(%|percent|pct)", "", t[q.end:q.end + 35])
+    for role, pattern in _PERCENT_ROLES:
+        if re.match(r"\s*(of (the )?(time|tokens|traffic)\s*)?(are |is |being |as )?(" + pattern + ")", after):
+            return role
+    before = t[max(0, q.start - 30):q.start]
+    best, where = None, -1
+    for role, pattern in _PERCENT_ROLES:
+        for m in re.finditer(pattern, before):
+            if m.start() > where and not re.search(r"[,;.]", before[m.end():]):
+                best, where = role, m.start()
+    return best
+
+
+def _k(q: Quantity) -> float:
+    return 1000.0 if q.value >= 1000 and q.value % 1000 == 0 else 1.0
+
+
+def _bare_figure(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
+    """A figure with no unit in a follow-up: 'and at 100M?', 'actually two', 'what about 32k?', 'make it 4'."""
+    bare = [q for q in qs if q.kind == "count"]
+    if not bare or len(t) > 90:
+        return
+    q = bare[-1]
+    raw = t[q.start:q.end]
+    previous = set(ctx.get("previous_tools") or ())
+    scaled = bool(re.search(r"\d\s?(k|m|b|mn|bn|million|billion|thousand)\b", raw)) or q.value >= 1000
+    followup = re.search(r"\b(actually|make (that|it)|change (it |that )?to|instead|rather|what about|how about|and (at|with|for)?|"
+                         r"with|at|for|try|let'?s say|say|now|then|only|just)\b", t) or len(t.split()) <= 4
+    if not followup:
+        return
+    if scaled and raw.rstrip()[-1:] == "k" and q.value < 2_000_000 and not ({"estimate_cost"} & previous and q.value >= 100_000):
+        req.setdefault("min_context", context_tokens(float(re.match(r"[\d.]+", raw).group(0)), "k"))
+    elif scaled:
+        if "check_license" in previous and "estimate_cost" not in previous:
+            req.setdefault("monthly_active_users", int(q.value))
+        elif previous & {"estimate_cost", "plan_deployment"} or "monthly_tokens" in ctx.get("requirements", {}):
+            req.setdefault("monthly_tokens", int(q.value))
+        elif "monthly_active_users" in ctx.get("requirements", {}):
+            req.setdefault("monthly_active_users", int(q.value))
+    elif q.value == int(q.value) and 1 <= q.value <= 16 and (ctx.get("requirements", {}).get("gpu") or re.search(r"gpus?|cards?", t)
+                                                             or "num_gpus" in str(ctx.get("previous_args", ""))):
+        req.setdefault("num_gpus", int(q.value))
+
+
+def _serving(t: str, original: str, req: dict, mentions: list[Mention]) -> None:
+    from tools.common import catalog
+
+    cat = catalog()
+    engines = [value for pattern, value in ENGINES if _has(pattern, t) and not _has(r"(not|n't|no|without|instead of|rather than)\s+(use\s+|using\s+|on\s+)?" + pattern, t)]
+    if engines:
+        req["engine"] = engines[0]
+    quant = quantization_in(t, req.get("engine"), req.get("hardware") == "apple")
+    if quant and quant in cat.quantizations:
+        req["quantization"] = quant
+    kv = re.search(r"\b(fp8|int8|q8_0|q8|q4_0|q4|fp16|bf16|8[- ]bit|4[- ]bit)\s*(?:quanti[sz]ed\s*)?kv(?:[- ]?cache)?\b|"
+                   r"\bkv[- ]?cache\s*(?:in|at|as|of|to|=|:|quanti[sz]ed to|with)?\s*(fp8|int8|q8_0|q8|q4_0|q4|fp16|bf16|8[- ]bit|4[- ]bit)\b", t)
+    if kv:
+        req["kv_cache_dtype"] = KV[(kv.group(1) or kv.group(2)).replace("_0", "_0")]
+        if req.get("quantization") == {"fp8": "fp8", "int8": "int8"}.get(kv.group(1) or kv.group(2) or "") and \
+                not re.search(r"(weights?|model|quanti[sz]ation)\s*(in|at|as)?\s*" + (kv.group(1) or kv.group(2)), t):
+            req.pop("quantization", None)  # "fp8 KV cache" is not fp8 weights
+    marks = benchmarks_in(t, original)
+    if marks:
+        req["benchmarks"] = marks
+    langs = [code for word, code in LANGUAGES.items() if re.search(rf"\b{word}\b", t)
+             and not re.search(rf"\b{word} (company|startup|entity|firm|team|gdpr|law)", t)]
+    if langs:
+        req["languages"] = sorted(set(langs))
+    apis = [m.id for m in mentions if m.kind == "api" and m.id]
+    if apis:
+        req["api_models"] = list(dict.fromkeys(apis))
+    if _has(r"(only|just) (the )?cloud|cloud only|no (on[- ]?prem|buying|purchase)|(don'?t|won'?t|not) (want to )?(buy|purchase)|"
+            r"rent(ing)? only|only rent(ing)?|no hardware (purchase|buying)|not buying|without buying", t):
+        req["on_prem"] = False
+    seg = [value for pattern, value in SEGMENTS if _has(r"\b(" + pattern + r")\b", t)]
+    if seg and _has(r"\b(gpus|cards|devices|hardware|accelerators)\b", t):
+        req["segment"] = seg[0]
+
+
+QUANT_WORDS = [
+    (r"\bmxfp4\b", "mxfp4"), (r"\bnvfp4\b", "nvfp4"), (r"\bfp4\b", "nvfp4"), (r"\bexl3\b", "exl3_4bpw"), (r"\bexl2\b", "exl2_4bpw"),
+    (r"\b(i?q\d(?:_k)?(?:_[a-z0-9]+)?)\b", None), (r"\bawq\b", "awq"), (r"\bgptq\b", "gptq"), (r"\bnf4\b|\bbnb[- ]?4|bitsandbytes 4", "int4"),
+    (r"\bint4\b", "int4"), (r"\bint8\b|llm\.int8|bnb[- ]?8|bitsandbytes 8", "int8"), (r"\bfp8\b", "fp8"), (r"\bfp16\b|\bhalf precision\b", "fp16"),
+    (r"\bbf16\b|bfloat16|full precision|unquanti[sz]ed|no quanti[sz]ation|native precision|full weights|16[- ]?bit", "bf16"),
+]
+
+
+def quantization_in(t: str, engine: str | None = None, apple: bool = False) -> str | None:
+    """The weight format a text names: an exact id, a family word, or "4-bit"/"8-bit" read for the engine in use."""
+    from tools.common import catalog
+
+    ids = catalog().quantizations
+    for pattern, value in QUANT_WORDS:
+        m = re.search(pattern, t)
+        if not m:
+            continue
+        if value is None:
+            word = m.group(1)
+            if word in ids:
+                return word
+            prefixed = sorted(i for i in ids if i.startswith(word + "_") or i == word)
+            preferred = [i for i in prefixed if i.endswith("_k_m")] or prefixed
+            if preferred:
+                return preferred[0]
+            continue
+        if re.search(r"kv[- ]?cache\s*(in|at|as|to)?\s*$", t[max(0, m.start() - 16):m.start()]) or re.match(r"\s*kv", t[m.end():]):
+            continue
+        return value
+    bits = re.search(r"\b(2|3|4|5|6|8)[- ]?bits?\b|\b(two|three|four|five|six|eight)[- ]bits?\b", t)
+    gguf = re.search(r"\bgguf\b", t) or engine in ("llama.cpp", "ollama")
+    if bits:
+        if re.search(r"kv[- ]?cache|cache", t[bits.end():bits.end() + 14]):
+            return None
+        n = bits.group(1) or {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "eight": "8"}[bits.group(2)]
+        if engine == "mlx" or (apple and not gguf and engine is None and n in ("4", "8")):
+            return f"mlx_{n}bit" if f"mlx_{n}bit" in ids else None
+        if engine == "exllama":
+            return "exl2_4bpw" if n == "4" else None
+        if gguf or n in ("2", "3", "5", "6"):
+            return {"2": "q2_k", "3": "q3_k_m", "4": "q4_k_m", "5": "q5_k_m", "6": "q6_k", "8": "q8_0"}[n]
+        if engine in ("vllm", "sglang", "tensorrt-llm"):
+            return "awq" if n == "4" else "fp8"
+        return {"4": "int4", "8": "int8"}[n]
+    if gguf and re.search(r"\bgguf\b", t):
+        return "q4_k_m"
+    return None
+
+
+def benchmarks_in(t: str, original: str) -> list[str]:
+    """Benchmark ids named in the text; the longest name wins where names overlap ("MMLU-Pro" is not also
+    "MMLU", "HumanEval+" not also "HumanEval"); common-word names such as MATH only when written in capitals."""
+    from catalog.query import normalize
+    from tools.common import catalog
+
+    spans: list[tuple[int, int, str]] = []
+    for b in catalog().benchmarks.values():
+        for name in {b.id, b.name}:
+            key = normalize(name)
+            if not key:
+                continue
+            if key.isalpha() and key in ("math", "ruler", "hle", "bbh"):
+                m = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", original)
+                if m or re.search(rf"\b{key}\b (benchmark|score)", t):
+                    spans.append((0, 0, b.id) if not m else (-1 - m.start(), -1 - m.end(), b.id))
+                continue
+            pattern = r"(?<![a-z0-9])" + r"[\s\-_.]*".join(re.escape(p) for p in key.split()) + \
+                (r"\s?\+" if "+" in name else r"(?!\s?\+)") + r"(?![a-z0-9])"
+            for m in re.finditer(pattern, t):
+                spans.append((m.start(), m.end(), b.id))
+    keep = []
+    for start, end, ident in spans:
+        if start >= 0 and any(s2 <= start and end <= e2 and (e2 - s2) > (end - start) for s2, e2, _ in spans if s2 >= 0):
+            continue
+        keep.append(ident)
+    order = list(catalog().benchmarks)
+    return sorted(set(keep), key=order.index)
+
+
+def _place_and_people(t: str, req: dict) -> None:
+    if _has(r"on[- ]?prem|data (can(no|')t|must not|may not|should not|shouldn'?t|won'?t|must stay|stays)|air[- ]?gapped|self[- ]?host|"
+            r"private data|confidential|gdpr|hipaa|privacy|sensitive data|patient data|never leave|stay (on|in) (our|the) (servers|premises|network)|"
+            r"no (cloud|third[- ]party) (apis?|services)|can'?t use (cloud|external) apis", t):
+        req["privacy"] = "self_hosted"
+    if re.search(r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|domiciled|firm|startup|"
+                 r"i'?m|i am|we|our)\b[^.?!]{0,30}\b(in|from)\s+(the\s+)?" + EU + r"\b", t) or \
+            re.search(r"\b(eu|european|e\.u\.)[- ](based|company|entity|firm|startup|business|citizen|resident|org)", t) or \
+            re.search(r"\b" + EU + r" (company|startup|entity|firm|business|bank|hospital|government|agency|university|org)\b", t):
+        if not re.search(r"\b(not|n't|outside( of)?|no longer)\b[^.?!]{0,20}\b(in|from|based in)?\s*(the )?" + EU, t):
+            req["eu_entity"] = True
+    if re.search(r"\b(not (in|from|based in) (the )?(eu|europe)|outside (of )?(the )?(eu|europe)|non[- ]eu)\b", t) or \
+            re.search(r"(based|located|company|we are|we're|headquartered|incorporated|registered)\b[^.?!]{0,25}\b(in|from)\s+(the\s+)?" + NON_EU + r"\b", t) \
+            or re.search(r"\b" + NON_EU + r"[- ](based|company|entity|firm|startup)\b", t):
+        if "eu_entity" not in req:
+            req["eu_entity"] = False
+
+
+def _clears(t: str, req: dict) -> None:
+    for pattern, keys in CLEARABLE:
+        if re.search(CLEAR_VERB + r"\s+(about\s+)?(the\s+|that\s+|our\s+|my\s+|any\s+)?(" + pattern + r")\b", t) or \
+                re.search(r"\b(no|without)\s+(" + pattern + r")\s+(limit|constraint|cap|requirement|restriction|preference)", t) or \
+                re.search(r"\b(" + pattern + r")\s+(doesn'?t|does not|don'?t|do not) matter", t) or \
+                re.search(r"\bno (specific |particular )?(" + pattern + r")\b(?! gpu)", t) and keys[0] in ("budget_usd_per_month", "engine", "benchmarks", "languages", "licenses") \
+                and not re.search(r"\bno (" + pattern + r")\b\s*(other|else)", t):
+            for key in keys:
+                if key not in req:  # what the same message states stands ("forget the 4090, we have an A100")
+                    req[key] = None

@@ -1,0 +1,202 @@
+"""The understanding pipeline: quantities, catalog names, intents, slots, dialogue state, and the offline answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from advisor.nlu import prepare, quantities, read
+from advisor.nlu.arguments import ARGUMENTS, arguments
+from advisor.requirements import extract, merge
+
+
+def figures(text: str) -> list[tuple[str, float]]:
+    return [(q.kind, q.value) for q in quantities(prepare(text)) if q.kind != "count"]
+
+
+# ---------------------------------------------------------------- quantities
+
+@pytest.mark.parametrize("text, kind, value", [
+    ("800 million monthly users", "users", 800_000_000),
+    ("eight hundred million users", "users", 800_000_000),
+    ("1.2B MAU", "users", 1_200_000_000),
+    ("3 mln users", "users", 3_000_000),
+    ("half a billion tokens per month", "tokens_month", 500_000_000),
+    ("50M tokens/month", "tokens_month", 50_000_000),
+    ("2 million tokens a day", "tokens_month", 60_000_000),
+    ("32k context", "context", 32_768),
+    ("context window of 128k", "context", 131_072),
+    ("a 48GB card", "memory_gb", 48),
+    ("a 24 gig card", "memory_gb", 24),
+    ("twenty-four gigs of vram", "memory_gb", 24),
+    ("$2/hour", "usd_per_hour", 2),
+    ("0.8 dollars an hour", "usd_per_hour", 0.8),
+    ("€0.30/kWh", "usd_per_kwh", 0.3),
+    ("budget of $500 a month", "usd_month", 500),
+    ("60% utilization", "percent", 0.6),
+    ("3:1 input to output", "ratio", 0.75),
+    ("top 3", "top_k", 3),
+    ("under 10B parameters", "params_b", 10),
+    ("100 concurrent users", "concurrency", 100),
+    ("amortize over 3 years", "months", 36),
+    ("batch of 8", "batch", 8),
+    ("40 tok/s", "tokens_per_s", 40),
+])
+def test_quantities(text, kind, value):
+    assert (kind, pytest.approx(value)) in [(k, v) for k, v in figures(text)]
+
+
+def test_ranges_keep_the_upper_end_and_approximations_are_marked():
+    q = [q for q in quantities(prepare("between 1 and 2 million users")) if q.kind == "users"][0]
+    assert (q.lo, q.hi, q.value) == (1_000_000, 2_000_000, 2_000_000)
+    q = [q for q in quantities(prepare("about 5-10M tokens a month")) if q.kind == "tokens_month"][0]
+    assert q.approx and q.value == 10_000_000
+    assert [q.bound for q in quantities(prepare("over 700M users"))] == ["min"]
+
+
+def test_words_that_are_not_figures_stay_words():
+    assert prepare("which one is better, the second one?") == "which one is better, the second one?"
+    assert prepare("two 4090s and a million users") == "2 4090s and 1000000 users"
+
+
+# ---------------------------------------------------------------- entity linking
+
+def test_names_resolve_with_versions_sizes_and_typos():
+    assert read("Can I use Llama 3 8B?").models == ["llama-3-8b"]
+    assert read("lamma 3.1 70b commercial?").models == ["llama-3.1-70b"]
+    assert read("deploy gptoss 20b").models == ["gpt-oss-20b"]
+    assert read("Qwen2.5 32B at 32k").models == ["qwen2.5-32b"]  # not the Coder
+    gpu = [m for m in read("two 4090s").mentions if m.kind == "gpu"][0]
+    assert (gpu.id, gpu.count) == ("rtx-4090", 2)
+    assert read("2x L40S").fields["num_gpus"] == 2 and read("H100 x 8").fields["num_gpus"] == 8
+
+
+def test_a_near_miss_is_never_a_match():
+    r = read("Is Gemma 5 allowed commercially?")
+    assert r.models == [] and r.unclear and r.unclear[0].status == "unknown"
+    assert "gemma-3-4b" not in read("gemma 5 4b").models
+    ambiguous = read("memory of llama 70b").unclear[0]
+    assert ambiguous.status == "ambiguous" and "llama-3.1-70b" in ambiguous.candidates
+
+
+def test_linking_follows_the_catalog_in_use():
+    from catalog.query import get_catalog
+    from tools.common import catalog
+
+    cat = catalog()
+    assert all(m in cat.models for m in read("compare qwen3 8b and llama 3.1 8b").models)
+    assert get_catalog() is not None
+
+
+# ---------------------------------------------------------------- slots
+
+def test_licence_facts_are_read():
+    f = read("We want to distill DeepSeek R1 into our own 7B model, is that allowed?").fields
+    assert f["use_outputs_to_train_other_models"] is True and "modify" not in f
+    assert read("can we offer qwen3 32b as a hosted API to other companies").fields["hosted_service"] is True
+    assert read("internal tool only, we will not offer it as a service").fields["hosted_service"] is False
+    assert read("we'd ship falcon 40b weights bundled in our product").fields["redistribute"] is True
+    assert read("we're a german startup").fields == {"eu_entity": True, "commercial": True}
+
+
+def test_engine_format_kv_cache_and_benchmarks_are_read():
+    f = read("qwen3 32b with vllm in awq, fp8 kv cache").fields
+    assert (f["engine"], f["quantization"], f["kv_cache_dtype"]) == ("vllm", "awq", "fp8")
+    assert read("llama 3.1 8b in 4-bit gguf").fields["quantization"] == "q4_k_m"
+    assert read("compare on MMLU and HumanEval only").fields["benchmarks"] == ["MMLU", "HumanEval"]
+    assert "MATH" not in read("a math tutor").fields.get("benchmarks", [])
+
+
+def test_corrections_negations_and_clearing():
+    state = merge({}, extract("support bot, commercial, budget $500 a month, one L4"))
+    assert state["budget_usd_per_month"] == 500 and state["commercial"] is True
+    state = merge(state, extract("actually it's not commercial"))
+    assert state["commercial"] is False
+    state = merge(state, extract("forget the budget"))
+    assert "budget_usd_per_month" not in state and state["gpu"] == "l4"
+    state = merge(state, extract("no GPU, cpu only"))
+    assert "gpu" not in state and state["hardware"] == "none"
+
+
+def test_a_bare_figure_takes_its_meaning_from_the_previous_turn():
+    cost = {"requirements": {"monthly_tokens": 10_000_000}, "previous_tools": ["estimate_cost"], "previous_args": []}
+    assert extract("and at 100M?", cost)["monthly_tokens"] == 100_000_000
+    licence = {"requirements": {}, "previous_tools": ["check_license"], "previous_args": []}
+    assert extract("and with 2 billion?", licence)["monthly_active_users"] == 2_000_000_000
+    gpus = {"requirements": {"gpu": "rtx-4090"}, "previous_tools": ["select_models"], "previous_args": []}
+    assert extract("actually two", gpus)["num_gpus"] == 2
+
+
+def test_contradictions_are_reported():
+    assert read("commercial non-commercial research app with llama 3 8b").conflicts
+
+
+# ---------------------------------------------------------------- intents and arguments
+
+def test_intents_are_multi_label():
+    assert set(read("Can I use Llama 3.1 70B commercially and how much VRAM does it need?").asked()) == {"license", "memory"}
+    assert read("hi").asked() == ["help"]
+
+
+def test_arguments_follow_the_tool_schemas():
+    state = {"gpu": "rtx-4090", "num_gpus": 2, "min_context": 32768, "engine": "not-an-engine", "commercial": True}
+    args = arguments("estimate_memory", state, model="llama-3.1-8b")
+    assert args == {"gpu": "rtx-4090", "num_gpus": 2, "context_length": 32768, "model": "llama-3.1-8b"}
+    assert arguments("select_models", state)["min_context"] == 32768
+    import tools
+
+    for field, names in ARGUMENTS.items():  # every mapped argument is a real argument of some tool
+        assert any(arg in tools.get(t).parameters_schema()["properties"]
+                   for t in tools.names() for arg in [names.get(t, names.get("*"))] if arg), field
+
+
+def test_intent_model_is_current_and_reproducible():
+    pytest.importorskip("sklearn")
+    from advisor.nlu import intents
+
+    committed = json.loads(intents.MODEL.read_text())
+    assert committed["data_sha256"] == intents.data_hash(), "the labelled data changed: run python -m advisor.nlu.intents"
+    pairs = intents.examples()
+    assert intents.train(pairs) == intents.train(pairs)  # deterministic
+    # the committed model still fits its data (names it masks come from the catalog, which grows)
+    model = intents.IntentModel(committed)
+    right = sum(set(lab for lab, p in model.scores(read(text).shape).items() if p >= intents.THRESHOLD) == set(want)
+                for text, want in pairs)
+    assert right / len(pairs) >= 0.95
+
+
+# ---------------------------------------------------------------- the offline driver
+
+def test_licence_verdict_keeps_the_user_count(make_advisor):
+    r = make_advisor().ask("Can I use Llama 3 8B in an app with 800 million monthly users?", thread_id="t")
+    call = r.tool_calls[0]
+    assert call.name == "check_license" and call.args["monthly_active_users"] == 800_000_000
+    assert call.result["verdict"] == "not_allowed"  # above 700M monthly users the licence needs Meta's permission
+    assert r.reply.startswith("Understood:") and "800,000,000" in r.reply.splitlines()[0]
+
+
+def test_unknown_or_ambiguous_names_get_a_question(make_advisor):
+    advisor = make_advisor()
+    r = advisor.ask("Can I use Gemma 5 commercially?", thread_id="a")
+    assert not r.tool_calls and "not in the catalog" in r.reply and "?" in r.reply
+    r = advisor.ask("how much memory does qwen 32b need", thread_id="b")
+    assert not r.tool_calls and "Which model do you mean" in r.reply
+
+
+def test_follow_ups_references_and_kept_constraints(make_advisor):
+    advisor = make_advisor()
+    first = advisor.ask("What would 10M tokens a month cost with llama 3.1 8b?", thread_id="c")
+    assert first.tool_calls[0].args["monthly_tokens"] == 10_000_000
+    again = advisor.ask("and at half a billion?", thread_id="c")
+    assert again.tool_calls[0].name == "estimate_cost" and again.tool_calls[0].args["monthly_tokens"] == 500_000_000
+    plan = advisor.ask("plan a deployment of qwen3 32b with vllm in awq on two L40S", thread_id="d")
+    assert plan.tool_calls[0].args.get("quantization") == "awq"
+    speed = advisor.ask("how fast will that be with 16 concurrent users", thread_id="d")
+    args = speed.tool_calls[0].args
+    assert (args["model"], args["engine"], args["quantization"], args["num_gpus"], args["concurrency"]) == (
+        "qwen3-32b", "vllm", "awq", 2, 16)
+    shortlist = advisor.ask("Recommend models for RAG on an A100 80GB, commercial, go ahead", thread_id="e").shortlist
+    second = advisor.ask("is the second one ok with 2M users?", thread_id="e")
+    assert second.tool_calls[0].args["model"] == shortlist[1]["model"]
+    assert second.tool_calls[0].args["monthly_active_users"] == 2_000_000
