@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
@@ -22,7 +23,10 @@ def _print_json(obj: object) -> None:
 
 
 def cmd_catalog_validate(args: argparse.Namespace) -> int:
-    from catalog.loader import load_raw
+    import datetime as dt
+
+    from catalog import freshness
+    from catalog.loader import data_dir, load_raw
 
     raw, problems = load_raw(args.dir)
     if problems:
@@ -32,12 +36,18 @@ def cmd_catalog_validate(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     lineages = {f.lineage for f in raw.families}
     unverified = sum(len(m.unverified) for m in raw.models) + sum(len(g.unverified) for g in raw.gpus)
+    as_of = freshness.catalog_as_of(raw)
     print(
         f"catalog OK: {len(raw.models)} models in {len(raw.families)} families ({len(lineages)} lineages), "
         f"{len(raw.licenses)} licences, {len(raw.gpus)} GPUs, {len(raw.prices)} API prices, "
         f"{sum(len(m.benchmarks) for m in raw.models)} benchmark scores; "
-        f"{unverified} facts marked unverified"
+        f"{unverified} facts marked unverified; catalog as of {as_of.isoformat() if as_of else 'unknown'}"
     )
+    fact_days = args.max_age_days if args.max_age_days is not None else freshness.MAX_FACT_AGE_DAYS
+    price_days = next(d for d in (args.max_price_age_days, args.max_age_days, freshness.MAX_PRICE_AGE_DAYS) if d is not None)
+    old = freshness.stale(Path(args.dir) if args.dir else data_dir(), dt.date.today(), fact_days, price_days)
+    for line in freshness.stale_warnings(old, fact_days, price_days):
+        print(line)
     return EXIT_OK
 
 
@@ -148,6 +158,62 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
         print("# DRAFT: review every field against the model card before adding it to catalog/data/models/")
         print(text, end="")
     return EXIT_OK
+
+
+def cmd_catalog_refresh(args: argparse.Namespace) -> int:
+    """Compare the catalog with the Hub and LiteLLM; print the diff; write it with --write. Exit 0/1/2."""
+    import datetime as dt
+
+    from catalog import update
+    from catalog.loader import data_dir, load_raw
+
+    directory = Path(args.dir) if args.dir else data_dir()
+    raw, problems = load_raw(directory)
+    if problems:
+        print(f"error: the catalog in {directory} has {len(problems)} problem(s); fix them first "
+              "(advisor catalog validate lists them)", file=sys.stderr)
+        return EXIT_INVALID
+    result = update.Result()
+    origin = None if args.skip_prices else (args.prices_file or update.LITELLM_URL)
+    try:
+        models = update.resolve_models(raw.models, args.models) if args.models else list(raw.models)
+    except update.RefreshFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.limit is not None:
+        models = models[: max(args.limit, 0)]
+    if not args.skip_hub:
+        progress = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
+        update.refresh_models(raw, models, args.endpoint, args.from_dir, result, progress=progress)
+    if origin:
+        try:
+            litellm = update.read_price_file(origin)
+        except update.RefreshFailed as exc:
+            result.errors.append(f"prices: {exc}")
+        else:
+            wanted = {m.id for m in models} if args.models else None
+            prices = [p for p in raw.prices if wanted is None or p.open_model in wanted]
+            result.prices_checked = sum(update.litellm_key(p) is not None for p in prices)
+            result.changes.extend(update.compare_prices(prices, litellm, origin))
+            result.proposals = update.propose_prices(models if args.models else raw.models, raw.prices, litellm, origin)
+    for line in update.format_result(result, args.write):
+        print(line)
+    for err in result.errors:
+        print(f"error: {err}", file=sys.stderr)
+    if result.errors:
+        if args.write:
+            print("nothing written: a source could not be read", file=sys.stderr)
+        return EXIT_INVALID
+    if args.write and any(c.writable for c in result.changes):
+        try:
+            files = update.write_and_validate(result.changes, directory, raw, origin, dt.date.today())
+        except update.RefreshFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        print(f"written: {', '.join(files)} in {directory}; the catalog still validates. Review the diff "
+              "(git diff) and confirm each fact listed under unverified.")
+    changed = result.changes or result.proposals
+    return EXIT_ERROR if changed else EXIT_OK
 
 
 # ---------------------------------------------------------------- tools
@@ -394,8 +460,17 @@ def build_parser() -> argparse.ArgumentParser:
     cat = sub.add_parser("catalog", help="inspect, validate and extend the model catalog")
     cat_sub = cat.add_subparsers(dest="catalog_command", metavar="ACTION")
 
-    p = cat_sub.add_parser("validate", help="check every catalog file against the schema and its references")
+    p = cat_sub.add_parser(
+        "validate",
+        help="check every catalog file against the schema and its references",
+        description="Check every catalog file against the schema and its references (exit 1 on problems), state the "
+        "catalog's as-of date, and warn (exit 0) about facts and prices read too long ago.",
+    )
     p.add_argument("--dir", default=None, help="catalog folder (default: the shipped one, or $ADVISOR_CATALOG_DIR)")
+    p.add_argument("--max-age-days", type=int, default=None, metavar="N",
+                   help="warn about facts and prices read more than N days ago (default: 365 for facts, 180 for prices)")
+    p.add_argument("--max-price-age-days", type=int, default=None, metavar="N",
+                   help="a separate limit for API and rental prices (default: --max-age-days if given, else 180)")
     p.set_defaults(func=cmd_catalog_validate)
 
     p = cat_sub.add_parser("list", help="list models, gpus, licenses, families or prices")
@@ -417,6 +492,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-dir", default=None, help="read config.json and metadata from this folder instead of the Hub")
     p.add_argument("-o", "--output", default=None, help="write the draft YAML here")
     p.set_defaults(func=cmd_catalog_import)
+
+    p = cat_sub.add_parser(
+        "refresh",
+        help="compare the catalog with the Hugging Face Hub and LiteLLM's prices; print the diff (--write applies it)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Read each catalog model's config.json and Hub metadata and LiteLLM's price file, and print one "
+        "line per new or changed fact with the old value, the new value and the URL read:\n"
+        "  ~ changed   + new   - removed   ! to review by hand (licence tags, retired price keys; never written)\n"
+        "plus proposed price rows for catalog models that have none (printed, never written). Nothing is written "
+        "without --write; with it the YAML files are edited in place (comments and layout kept), the sources get "
+        "today's date, the facts are listed under unverified, and the catalog must still validate or nothing is "
+        "written.\n\nexit status: 0 no changes, 1 changes found (written with --write), 2 an error (a source "
+        "could not be read, an unknown --model, or the written catalog did not validate).",
+    )
+    p.add_argument("--model", dest="models", nargs="+", action="extend", default=None, metavar="ID",
+                   help="only these catalog models (id, name or repo id) and their price rows")
+    p.add_argument("--prices-file", default=None, metavar="PATH_OR_URL",
+                   help="LiteLLM's model_prices_and_context_window.json, a URL or a local file (default: "
+                   "raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json)")
+    p.add_argument("--endpoint", default=None, metavar="URL", help="Hugging Face Hub endpoint (default: $HF_ENDPOINT or huggingface.co)")
+    p.add_argument("--from-dir", default=None, metavar="FOLDER",
+                   help="read saved copies instead of the Hub: FOLDER/OWNER__NAME/config.json and model_info.json")
+    p.add_argument("--skip-hub", action="store_true", help="compare prices only")
+    p.add_argument("--skip-prices", action="store_true", help="compare the Hub's facts only")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="read at most N models from the Hub")
+    p.add_argument("--write", action="store_true", help="apply the changed, new and removed facts to the YAML files")
+    p.add_argument("--dir", default=None, help="catalog folder (default: the shipped one, or $ADVISOR_CATALOG_DIR)")
+    p.set_defaults(func=cmd_catalog_refresh)
 
     p = sub.add_parser(
         "tool",

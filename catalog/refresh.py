@@ -1,7 +1,9 @@
-"""Draft a catalog entry from a Hugging Face repo: config.json, parameter count and licence tag.
+"""Read a Hugging Face repo (config.json and the Hub's metadata) and draft a catalog entry from it.
 
-The draft is for a person to review: every fact in it is listed as unverified, the family
-must be filled in, and benchmarks come from the model card, never from here.
+``read_repo`` is the one way the catalog reads the Hub: ``advisor catalog import`` drafts an entry
+from it and ``advisor catalog refresh`` (``catalog.update``) compares the catalog with it. A draft
+is for a person to review: every fact in it is listed as unverified, the family must be filled in,
+the licence is a guess from the Hub's tag, and benchmarks come from the model card, never from here.
 """
 
 from __future__ import annotations
@@ -9,58 +11,96 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from catalog.config_facts import (  # noqa: F401  (architecture_from_config is part of this module's API)
+    architecture_from_config,
+    facts_from_config,
+)
+
 HUB = "https://huggingface.co"
+REPO_ID = r"[A-Za-z0-9][\w.-]*/[\w.-]+"
 
 
 class ImportFailed(Exception):
-    """The repo could not be read; the message says why and what to do."""
+    """The repo could not be read; the message says why and what to do.
+
+    ``reason``: network (the Hub could not be reached), offline (HF_HUB_OFFLINE is set), not_found,
+    gated, no_config, bad_id or no_file (--from-dir lacks the file).
+    """
+
+    def __init__(self, message: str, reason: str = "error"):
+        super().__init__(message)
+        self.reason = reason
 
 
-def _fetch_from_hub(repo_id: str, endpoint: str | None) -> tuple[dict, dict]:
+@dataclass
+class RepoRead:
+    """What was read for one repo, and where (URLs in the form the catalog cites them)."""
+
+    repo_id: str
+    config: dict | None
+    info: dict
+    config_url: str
+    info_url: str
+    via: str | None = None  # set when the files were read from a local copy (--from-dir)
+    note: str | None = None  # why config is missing (a gated repo) while the metadata was read
+
+
+def _gated(repo_id: str) -> str:
+    return f"{repo_id} is gated: accept its licence on {HUB}/{repo_id} and log in with `hf auth login`, then retry"
+
+
+def _hub_error(repo_id: str, endpoint: str | None, exc: Exception) -> ImportFailed | None:
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
+
+    if isinstance(exc, ImportFailed):
+        return exc
+    if isinstance(exc, RepositoryNotFoundError):
+        return ImportFailed(f"no model repo {repo_id!r} on {endpoint or HUB} (check the spelling: owner/name)", "not_found")
+    if isinstance(exc, GatedRepoError):
+        return ImportFailed(_gated(repo_id), "gated")
+    if isinstance(exc, OfflineModeIsEnabled):
+        return ImportFailed(
+            "HF_HUB_OFFLINE is set, so the Hub cannot be read. Unset it, or download config.json yourself and "
+            "run: advisor catalog import REPO_ID --from-dir FOLDER",
+            "offline",
+        )
+    # Connection failures surface as OSError subclasses or as httpx/requests transport errors.
+    if isinstance(exc, (HfHubHTTPError, OSError, ValueError)) or type(exc).__module__.startswith(
+        ("httpx", "httpcore", "requests", "urllib3")
+    ):
+        return ImportFailed(_network_message(repo_id, exc), "network")
+    return None
+
+
+def _fetch_from_hub(repo_id: str, endpoint: str | None, need_config: bool = True) -> RepoRead:
     from huggingface_hub import HfApi, hf_hub_url
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-    )
     from huggingface_hub.utils import build_hf_headers, get_session
 
     api = HfApi(endpoint=endpoint)
+    base = (endpoint or api.endpoint).rstrip("/")
+    read = RepoRead(repo_id, None, {}, f"{base}/{repo_id}/blob/main/config.json", f"{base}/api/models/{repo_id}")
     try:
-        info = api.model_info(repo_id, timeout=20)
-        url = hf_hub_url(repo_id, "config.json", endpoint=endpoint or api.endpoint)
+        read.info = _info_dict(api.model_info(repo_id, timeout=20))
+        url = hf_hub_url(repo_id, "config.json", endpoint=base)
         resp = get_session().get(url, headers=build_hf_headers(), timeout=20, follow_redirects=True)
         if resp.status_code == 404:
-            raise ImportFailed(f"{repo_id} has no config.json at the top of the repo; is it a transformers model?")
+            raise ImportFailed(f"{repo_id} has no config.json at the top of the repo; is it a transformers model?", "no_config")
         if resp.status_code in (401, 403):
-            raise ImportFailed(
-                f"{repo_id} is gated: accept its licence on {HUB}/{repo_id} and log in with `hf auth login`, then retry"
-            )
+            raise ImportFailed(_gated(repo_id), "gated")
         resp.raise_for_status()
-        config = resp.json()
-    except RepositoryNotFoundError:
-        raise ImportFailed(f"no model repo {repo_id!r} on {endpoint or HUB} (check the spelling: owner/name)") from None
-    except GatedRepoError:
-        raise ImportFailed(
-            f"{repo_id} is gated: accept its licence on {HUB}/{repo_id} and log in with `hf auth login`, then retry"
-        ) from None
-    except OfflineModeIsEnabled:
-        raise ImportFailed(
-            "HF_HUB_OFFLINE is set, so the Hub cannot be read. Unset it, or download config.json yourself and "
-            "run: advisor catalog import REPO_ID --from-dir FOLDER"
-        ) from None
-    except (HfHubHTTPError, OSError, ValueError) as exc:
-        # Connection failures surface as OSError subclasses (httpx.ConnectError is one via HfHubHTTPError wrapping).
-        raise ImportFailed(_network_message(repo_id, exc)) from None
-    except Exception as exc:  # httpx transport errors are not OSError
-        if type(exc).__module__.startswith(("httpx", "httpcore", "requests", "urllib3")):
-            raise ImportFailed(_network_message(repo_id, exc)) from None
-        raise
-    return config, _info_dict(info)
+        read.config = resp.json()
+    except Exception as exc:  # noqa: BLE001 (translated below; anything unknown is re-raised)
+        failed = _hub_error(repo_id, endpoint, exc)
+        if failed is None:
+            raise
+        if need_config or not read.info or failed.reason not in ("gated", "no_config"):
+            raise failed from None
+        read.note = str(failed)
+    return read
 
 
 def _network_message(repo_id: str, exc: Exception) -> str:
@@ -93,11 +133,15 @@ def _license_from_tags(tags: list[str]) -> str | None:
     return None
 
 
-def _read_dir(folder: str | Path) -> tuple[dict, dict]:
+def _read_dir(folder: str | Path, repo_id: str | None = None) -> RepoRead:
+    """config.json (and model_info.json, the API's response) from a folder, or its OWNER__NAME subfolder."""
     folder = Path(folder)
+    if repo_id and (folder / repo_id.replace("/", "__")).is_dir():
+        folder = folder / repo_id.replace("/", "__")
     cfg = folder / "config.json"
     if not cfg.is_file():
-        raise ImportFailed(f"{cfg} does not exist; --from-dir needs a folder holding the repo's config.json")
+        sub = f" (or {folder / repo_id.replace('/', '__') / 'config.json'})" if repo_id else ""
+        raise ImportFailed(f"{cfg}{sub} does not exist; --from-dir needs a folder holding the repo's config.json", "no_file")
     config = json.loads(cfg.read_text(encoding="utf-8"))
     info_path = folder / "model_info.json"
     info: dict = {}
@@ -113,73 +157,36 @@ def _read_dir(folder: str | Path) -> tuple[dict, dict]:
             "pipeline_tag": data.get("pipeline_tag"),
             "tags": data.get("tags", []),
         }
-    return config, info
+    repo = repo_id or info.get("id") or folder.name.replace("__", "/")
+    return RepoRead(repo, config, info, f"{HUB}/{repo}/blob/main/config.json", f"{HUB}/api/models/{repo}",
+                    via=f"copy in {folder} read by advisor")
 
 
-def architecture_from_config(config: dict) -> dict:
-    """Map a transformers config.json onto the catalog's architecture fields (text part of multimodal configs)."""
-    cfg = config.get("text_config") or config
-    get = lambda *keys: next((cfg[k] for k in keys if cfg.get(k) is not None), None)  # noqa: E731
-    arch: dict[str, Any] = {
-        "layers": get("num_hidden_layers", "n_layer", "num_layers"),
-        "hidden_size": get("hidden_size", "d_model", "n_embd"),
-        "attention_heads": get("num_attention_heads", "n_head"),
-        "kv_heads": get("num_key_value_heads", "num_kv_heads", "n_head_kv"),
-        "head_dim": get("head_dim"),
-        "intermediate_size": get("moe_intermediate_size", "intermediate_size", "ffn_hidden_size"),
-        "vocab_size": get("vocab_size") or config.get("vocab_size"),
-        "tied_embeddings": bool(config.get("tie_word_embeddings", cfg.get("tie_word_embeddings", False))),
-    }
-    if arch["kv_heads"] is None:
-        arch["kv_heads"] = 1 if cfg.get("multi_query") else arch["attention_heads"]
-    if arch["head_dim"] and arch["hidden_size"] and arch["attention_heads"]:
-        if arch["head_dim"] * arch["attention_heads"] == arch["hidden_size"]:
-            arch["head_dim"] = None  # implied; keep the entry short
-
-    attention: dict[str, Any] = {"kind": "full"}
-    if cfg.get("kv_lora_rank"):
-        attention = {"kind": "mla", "kv_lora_rank": cfg["kv_lora_rank"], "qk_rope_head_dim": cfg.get("qk_rope_head_dim")}
-    elif cfg.get("attention_chunk_size"):
-        attention = {"kind": "chunked", "window": cfg["attention_chunk_size"]}
-        nope = cfg.get("no_rope_layers")
-        if isinstance(nope, list) and nope and 0 in nope:
-            attention["global_every"] = nope.index(0) + 1
-    elif cfg.get("sliding_window") and cfg.get("use_sliding_window", True) is not False:
-        attention = {"kind": "sliding", "window": cfg["sliding_window"]}
-        layer_types = cfg.get("layer_types")
-        pattern = cfg.get("sliding_window_pattern")
-        if isinstance(layer_types, list) and "full_attention" in layer_types:
-            attention["global_every"] = layer_types.index("full_attention") + 1
-        elif isinstance(pattern, int) and pattern > 1:
-            attention["global_every"] = pattern
-    arch["attention"] = attention
-
-    experts = get("num_experts", "n_routed_experts", "num_local_experts")
-    if experts and experts > 1:
-        arch["moe"] = {
-            "experts": experts,
-            "active_experts": get("num_experts_per_tok", "moe_topk", "num_experts_per_token") or 1,
-        }
-        if get("n_shared_experts"):
-            arch["moe"]["shared_experts"] = get("n_shared_experts")
-        if get("first_k_dense_replace"):
-            arch["moe"]["dense_layers"] = get("first_k_dense_replace")
-    return {k: v for k, v in arch.items() if v is not None}
+def read_repo(repo_id: str, endpoint: str | None = None, offline_dir: str | Path | None = None,
+              need_config: bool = True) -> RepoRead:
+    """Read a repo's config.json and metadata from the Hub (or a local copy); raise ImportFailed saying why not."""
+    if not re.fullmatch(REPO_ID, repo_id or ""):
+        raise ImportFailed(f"{repo_id!r} is not a Hugging Face repo id; expected OWNER/NAME, e.g. Qwen/Qwen3-8B", "bad_id")
+    if offline_dir:
+        return _read_dir(offline_dir, repo_id)
+    return _fetch_from_hub(repo_id, endpoint, need_config)
 
 
-def _catalog_license_id(tag: str | None, name: str | None) -> str | None:
+def catalog_license_id(tag: str | None, name: str | None, licenses: Any = None) -> str | None:
+    """The catalog licence whose Hub tag, SPDX id or id is the Hub's licence tag (or license_name for 'other')."""
     if not tag:
         return None
-    try:
-        from catalog.query import get_catalog
+    if licenses is None:
+        try:
+            from catalog.query import get_catalog
 
-        cat = get_catalog()
-    except Exception:
-        return None
+            licenses = list(get_catalog().licenses.values())
+        except Exception:  # noqa: BLE001 (a draft without a licence match is still a draft)
+            return None
     for candidate in (name, tag):
         if not candidate or candidate == "other":
             continue
-        for lic in cat.licenses.values():
+        for lic in licenses:
             if candidate.lower() in {(lic.hf_tag or "").lower(), (lic.spdx or "").lower(), lic.id}:
                 return lic.id
     return None
@@ -187,16 +194,16 @@ def _catalog_license_id(tag: str | None, name: str | None) -> str | None:
 
 def draft_entry(repo_id: str, offline_dir: str | Path | None = None, endpoint: str | None = None) -> dict:
     """A draft model entry (a dict ready for YAML) built from the repo's config and metadata."""
-    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", repo_id or ""):
-        raise ImportFailed(f"{repo_id!r} is not a Hugging Face repo id; expected OWNER/NAME, e.g. Qwen/Qwen3-8B")
-    config, info = _read_dir(offline_dir) if offline_dir else _fetch_from_hub(repo_id, endpoint)
+    read = read_repo(repo_id, endpoint=endpoint, offline_dir=offline_dir)
+    config, info = read.config or {}, read.info
     today = dt.date.today()
     name = repo_id.split("/", 1)[1]
     base_name = re.sub(r"(?i)[-_](instruct|chat|it)$", "", name)
-    arch = architecture_from_config(config)
+    facts = facts_from_config(config)
+    arch = facts["architecture"]
     total = info.get("safetensors_total")
     variant = "instruct" if base_name != name else "base"
-    ctx = (config.get("text_config") or config).get("max_position_embeddings")
+    ctx = facts.get("max_position_embeddings")
 
     entry: dict[str, Any] = {
         "id": re.sub(r"[^a-z0-9.-]+", "-", base_name.lower()).strip("-"),
@@ -215,13 +222,17 @@ def draft_entry(repo_id: str, offline_dir: str | Path | None = None, endpoint: s
         entry["max_position_embeddings"] = ctx
     if arch.get("layers"):
         entry["architecture"] = arch
-    lic = _catalog_license_id(info.get("license"), info.get("license_name"))
+    for fact in ("modalities", "formats"):
+        if facts.get(fact):
+            entry[fact] = facts[fact]
+    lic = catalog_license_id(info.get("license"), info.get("license_name"))
     entry["license"] = lic or f"FILL-IN (Hub tag: {info.get('license') or 'none'})"
-    sources = {
-        "config": {"url": f"{HUB}/{repo_id}/blob/main/config.json", "as_of": today.isoformat(), "title": "config.json"},
-        "hub": {"url": f"{HUB}/{repo_id}", "as_of": today.isoformat(), "title": "Hub metadata (safetensors count, licence tag, creation date)"},
-    }
-    entry["sources"] = sources
+    config_source = {"url": f"{HUB}/{repo_id}/blob/main/config.json", "as_of": today.isoformat(), "title": "config.json"}
+    hub_source = {"url": f"{HUB}/{repo_id}", "as_of": today.isoformat(),
+                  "title": "Hub metadata (safetensors count, licence tag, creation date)"}
+    if read.via:
+        config_source["via"] = hub_source["via"] = read.via
+    entry["sources"] = {"config": config_source, "hub": hub_source}
     cite = {}
     for fact, key in (
         ("release_date", "hub"),
@@ -229,6 +240,8 @@ def draft_entry(repo_id: str, offline_dir: str | Path | None = None, endpoint: s
         ("context_length", "config"),
         ("max_position_embeddings", "config"),
         ("architecture", "config"),
+        ("formats", "config"),
+        ("modalities", "config"),
         ("license", "hub"),
     ):
         if fact in entry:
@@ -238,6 +251,6 @@ def draft_entry(repo_id: str, offline_dir: str | Path | None = None, endpoint: s
     entry["notes"] = (
         f"Drafted by `advisor catalog import` on {today.isoformat()}. Review against the model card: "
         "release_date is the repo creation date, context_length is the config value (the official figure "
-        "may differ), and benchmarks must be added from the card."
+        "may differ), the licence is a guess from the Hub's licence tag, and benchmarks must be added from the card."
     )
     return entry
