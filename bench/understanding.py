@@ -41,6 +41,7 @@ import _util  # noqa: F401  (puts the project on sys.path)
 from _util import ROOT, machine
 
 HELDOUT = ROOT / "bench" / "understanding" / "heldout.yaml"
+FRESH = ROOT / "bench" / "understanding" / "fresh.yaml"  # written after tuning, run without changes made for it
 TRAIN = ROOT / "advisor" / "nlu" / "data" / "train.yaml"
 ANY = "*"
 # arguments that carry a fact only the user can state: passing one nobody stated is a false positive
@@ -301,13 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--driver", choices=("offline", "openai"), default="offline")
     ap.add_argument("--base-url", help="OpenAI-compatible server (driver openai)")
     ap.add_argument("--model", action="append", help="served model name; repeat to rank several")
-    ap.add_argument("--split", choices=("heldout", "train", "both"), default="both")
+    ap.add_argument("--split", choices=("heldout", "fresh", "train", "both", "all"), default="all")
     ap.add_argument("--baseline", metavar="REV", help="also run the offline driver of this git revision")
     ap.add_argument("--markdown", metavar="FILE", help="write the figures as Markdown")
     ap.add_argument("--failures", type=int, default=0, help="print this many failed turns per run")
     args = ap.parse_args(argv)
-    splits = {"heldout": [("held-out", HELDOUT)], "train": [("training", TRAIN)],
-              "both": [("held-out", HELDOUT), ("training", TRAIN)]}[args.split]
+    splits = {"heldout": [("held-out", HELDOUT)], "fresh": [("fresh held-out", FRESH)], "train": [("training", TRAIN)],
+              "both": [("held-out", HELDOUT), ("training", TRAIN)],
+              "all": [("held-out", HELDOUT), ("fresh held-out", FRESH), ("training", TRAIN)]}[args.split]
     runs = []
     if args.driver == "offline":
         runs.append(("offline driver", make_advisor("offline", None, None), False))

@@ -79,7 +79,21 @@ class Tool:
     def __call__(self, args: dict | None = None) -> dict:
         parsed = self.validate(args)
         kwargs = {k: getattr(parsed, k) for k in type(parsed).model_fields}
-        return self.fn(**kwargs)
+        return with_catalog_date(self.fn(**kwargs))
+
+
+def with_catalog_date(result: dict) -> dict:
+    """Every answer states how current its facts are: the catalog's as-of date, once, in its assumptions."""
+    from tools.common import catalog_as_of
+
+    as_of = catalog_as_of()
+    if not isinstance(result, dict) or as_of is None:
+        return result
+    result.setdefault("catalog_as_of", as_of.isoformat())
+    notes = result.get("assumptions")
+    if isinstance(notes, list) and not any(str(n).startswith("catalog as of") for n in notes):
+        notes.append(f"catalog as of {as_of.isoformat()} (the newest date a model fact or price was read)")
+    return result
 
 
 def _strip_titles(node: Any) -> None:

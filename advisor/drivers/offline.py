@@ -152,6 +152,10 @@ class Planner:
                             r"instead|actually|sorry|hmm|but|assume|make (it|that)|with|at|for)\b", self.text) \
             or len(self.text.split()) <= 4
         news = changes or (r and (r.models or r.reference))
+        own_strong = any(r.scores.get(a, 0) >= 0.85 for a in asked if a not in ("help", "info")) if r else False
+        pointed = r is not None and (r.models or (r.reference and r.reference[0] != "last"))  # "the second one"
+        if previous and news and changes and not pointed and not own_strong:
+            followup = True  # "scrap that, it's a non-profit service": the facts changed, the question stands
         if previous and followup and news:
             own = [a for a in asked if a not in ("help", "info")]
             if not any(r.scores.get(a, 0) >= 0.85 for a in own):
@@ -160,6 +164,12 @@ class Planner:
                 asked = own  # a question of its own ("for these three, check the licence and the cost")
         elif not asked and previous and news:
             asked = previous
+        if not asked and r and r.models and ({"gpu", "vram_gb", "num_gpus"} & changes):
+            asked = ["recommend"]  # settled just below: a named model on a named device is a fit question
+        if asked == ["recommend"] and r and r.models and not re.search(
+                r"\b(recommend\w*|suggest\w*|which (model|llm|one)|what (model|llm)|best|options?|alternatives?|shortlist|pick|choose)\b",
+                self.text):
+            asked = ["memory"]  # "will gemma 4 e4b run on a device with 8 gigs?": a named model and a device is a fit question
         if not asked and r and len(r.models) >= 2 and re.search(r"\b(vs\.?|versus|or|compare\w*|better|against|than)\b", self.text):
             asked = ["compare"]  # "phi 4 versus llama 3.1 8b versus qwen3 8b"
         if "licenses" in asked and "license" in asked and not (r and r.models):
@@ -239,9 +249,9 @@ class Planner:
                 return f"The {m.text.upper()} is not in the catalog{hint}. How much memory does it have, e.g. \"8 GB\"?"
         if r.conflicts:
             return f"Your message says two things about {r.conflicts[0]}. Which one holds?"
-        if any(i in NEEDS_MODEL for i in intents) and not self.focus() and "recommend" not in intents:
+        if intents and all(i in NEEDS_MODEL for i in intents) and not self.focus():
             what = {"license": "licence", "memory": "memory", "speed": "speed", "deploy": "deployment plan", "info": "details"}
-            wanted = next(what[i] for i in intents if i in NEEDS_MODEL)
+            wanted = what[intents[0]]
             return f"Which model should I check the {wanted} for? For example \"Llama 3.1 8B\" or \"Qwen3 32B\"."
         if "speed" in intents and not (self.req.get("gpu") or self.req.get("vram_gb")) and len(intents) == 1:
             return "On which GPU (and how many)? Speed depends on the hardware, e.g. \"one RTX 4090\" or \"2x H100\"."
@@ -267,6 +277,8 @@ class Planner:
 
     def first_step(self) -> AIMessage:
         intents = self.intents()
+        if not self.focus() and any(i not in NEEDS_MODEL for i in intents):
+            intents = [i for i in intents if i not in NEEDS_MODEL]  # "list models that allow commercial use"
         question = self.clarification(intents)
         if question:
             return AIMessage(content=question, additional_kwargs={"advisor_question": True})

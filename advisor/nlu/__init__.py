@@ -28,7 +28,9 @@ PLACEHOLDER = {"model": "MODEL", "family": "MODEL", "gpu": "GPU", "api": "API"}
 # it. One message often asks two things ("check the licence and the monthly cost") and the second is the weaker.
 CUES = {
     "cost": r"\b(costs?|price|pricing|bill|spend|cheap\w*|expensive|break[- ]?even|monthly cost)\b",
-    "license": r"\blicen[cs]\w*|\blegal\w*|\bpermitted\b|\ballowed\b",
+    "license": r"\blicen[cs]\w*|\blegal\w*|\bpermitted\b|\ballowed\b|\bcommercial(ly)?\b|\bcan (we|i) use\b",
+    "recommend": r"\b(recommend\w*|suggest\w*|which (model|llm|one)|what (model|llm)|best|options?|shortlist|pick|choose|"
+                 r"what (can|could|should) (i|we) (run|use)|looking for|need an? (model|llm))\b",
     "memory": r"\b(vram|memory|how many gb|fits?)\b",
     "speed": r"\b(tok(ens)?/s|tokens per second|how fast|speed|throughput|latency)\b",
     "compare": r"\b(vs\.?|versus|compare\w*|better than)\b",
@@ -57,6 +59,11 @@ class Reading:
         cut = THRESHOLD if threshold is None else threshold
         asked = [label for label in LABELS if self.scores.get(label, 0.0) >= cut
                  or (label in CUES and self.scores.get(label, 0.0) >= CUE_FLOOR and re.search(CUES[label], self.prepared))]
+        if len(asked) > 1:
+            # a second intent needs the classifier's confidence or its own words ("set up X for 50 concurrent users"
+            # is a deployment question, not also a speed one)
+            kept = [a for a in asked if self.scores.get(a, 0.0) >= 0.6 or (a in CUES and re.search(CUES[a], self.prepared))]
+            asked = kept or asked
         if not asked and self.scores:
             top = max(self.scores, key=self.scores.get)
             if self.scores[top] >= 0.3:

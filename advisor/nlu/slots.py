@@ -22,7 +22,9 @@ USE_CASES = [
     ("math", r"\bmath(s|ematics|ematical)?\b(?! benchmark)|arithmetic|calculus|algebra|olympiad"),
     ("reasoning", r"\breasoning\b|logic puzzles|step[- ]by[- ]step|hard problems|\bscience\b|thinking model|chain[- ]of[- ]thought"),
     ("rag", r"\brag\b|retrieval|knowledge base|search over|our (own )?(docs|documents|wiki|manuals|pdfs)|internal (docs|documents|wiki)|"
-            r"question answering over|q&a over|document q&?a|semantic search|grounded answers"),
+            r"question answering over|q&a over|document q&?a|semantic search|grounded answers|"
+            r"answer(ing)? questions (over|about|from|on|using) (our|the|internal|company)|(pdf|pdfs|manuals|handbooks?|policies|wiki) (q&a|search|questions)|"
+            r"our (\w+ )?(manuals|pdfs|documents|docs|wiki|handbooks?|policies|knowledge)"),
     ("long_context", r"long (documents?|contexts?|reports?|files|transcripts)|summari[sz]|contracts|whole books?|legal documents|"
                      r"entire (codebase|books?|reports?)|very long"),
     ("multilingual", r"multilingual|translat|many languages|several languages|multiple languages|non[- ]english"),
@@ -248,6 +250,7 @@ def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
             r"distil\w*[^.?!]{0,40}\binto\b|(train|fine[- ]?tun)\w*[^.?!]{0,50}(labels?|data|annotations?)\s+(produced|generated|created|made|written)\s+(by|with)|" \
             r"(outputs?|generations?|labels?|answers|completions)[^.?!]{0,30}\b(to|for)\s+(train|fine[- ]?tune|distil)|student model|" \
             r"(generate|create|produce|make)\w*[^.?!]{0,20}(training|synthetic|fine[- ]?tuning) data|" \
+            r"(label|annotat)\w*[^.?!]{0,40}\bwith\b[^.?!]{0,40}\b(train|fine[- ]?tun)|" \
             r"(outputs?|generations?|responses?|completions)[^.?!]{0,40}(train|fine[- ]?tun|distil)\w*[^.?!]{0,25}(models?|llms?|ours|student)|" \
             r"synthetic (training )?data|distillation|distil+ (it|from it) into|generate (training )?data (for|to train)|as a teacher|teacher model"
     if _has(train, t):
@@ -256,6 +259,7 @@ def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
         else:
             req["use_outputs_to_train_other_models"] = True
     if _has(r"redistribut|re-?publish|ship (\w+ ){0,4}(weights|model|checkpoint)|bundle|bundling|"
+            r"ship (it|them|the model|this) (in|inside|with|within|as part of|on)|(inside|into|in) (our|the|a|my) (desktop|mobile|ios|android) app|"
             r"(share|publish|release|upload|distribute|sell) (the |our )?(fine[- ]?tuned |modified )?(weights|checkpoint|model files)|"
             r"embed (it|the model) in (our|an?) (app|product|device)|on[- ]device in (our|the) app|include (the )?weights|"
             r"(put|publish) (it|the weights) on (hugging ?face|the hub)", t):
@@ -408,7 +412,7 @@ def _serving(t: str, original: str, req: dict, mentions: list[Mention]) -> None:
             r"rent(ing)? only|only rent(ing)?|no hardware (purchase|buying)|not buying|without buying", t):
         req["on_prem"] = False
     seg = [value for pattern, value in SEGMENTS if _has(r"\b(" + pattern + r")\b", t)]
-    if seg and _has(r"\b(gpus|cards|devices|hardware|accelerators)\b", t):
+    if seg and _has(r"\b(gpus|cards|devices|hardware|accelerators|chips|macs|machines)\b", t):
         req["segment"] = seg[0]
 
 
