@@ -9,6 +9,7 @@ import sys
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
 
+import tools
 from advisor.grounding import find_ungrounded, numbers_in
 from advisor.requirements import extract, merge
 from advisor.service import InputRejected
@@ -179,7 +180,11 @@ def test_offline_correction_changes_the_answer(make_advisor):
     two = advisor.ask("Actually we have two 4090s", thread_id="t")
     assert two.tool_calls and two.tool_calls[0].args["num_gpus"] == 2
     assert two.requirements["num_gpus"] == 2
-    assert one.shortlist != two.shortlist or one.tool_calls[0].args != two.tool_calls[0].args
+    # the answer is redone for two cards: the shortlist is select_models' for 2 x RTX 4090, and the reply says so
+    expected = tools.call("select_models", two.tool_calls[0].args)["recommendations"]
+    assert [r["model"] for r in two.shortlist] == [r["model"] for r in expected]
+    assert all(r["memory_gb"] <= 2 * 24 * 2**30 / 1e9 for r in two.shortlist)
+    assert "2 x NVIDIA GeForce RTX 4090" in two.reply and "2 x NVIDIA GeForce RTX 4090" not in one.reply
 
 
 def test_offline_licence_memory_and_cost_questions(make_advisor):

@@ -16,6 +16,7 @@ from hypothesis.errors import Unsatisfiable
 
 import tools
 from tests.reliability_counts import record
+from tests.result_schemas import RESULT_SCHEMAS, check_result
 from tests.test_app import Server
 from tests.test_reliability import _near_valid
 from tests.test_tools_properties import args_for
@@ -51,6 +52,7 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(server):
     response_checks = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
                        checks.response_schema_conformance, checks.response_headers_conformance]
     failures: list[str] = []
+    violations = [0]  # every failing response, not only the distinct messages kept in `failures`
     counts: dict[str, int] = {}
     statuses: dict[int, int] = {}
     for result in schema.get_all_operations():
@@ -70,6 +72,7 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(server):
                 try:
                     case.validate_response(response, checks=response_checks + extra)
                 except (AssertionError, Exception) as exc:  # collect every distinct failure, then report them all
+                    violations[0] += 1
                     message = f"{key}: {str(exc).strip().splitlines()[0:12]}"
                     if len(failures) < 30 and message not in failures:
                         failures.append(message)
@@ -78,13 +81,13 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(server):
                 run()
             except Unsatisfiable:  # nothing to make invalid (no parameters, no body)
                 pass
-    assert not failures, "\n".join(failures)
     total = sum(counts.values())
+    record("http.schemathesis", requests=total, operations=len({k.split(" [")[0] for k in counts}),
+           per_operation=counts, statuses={str(k): v for k, v in sorted(statuses.items())},
+           server_errors=sum(v for k, v in statuses.items() if k >= 500), schema_violations=violations[0])
+    assert not failures, "\n".join(failures)
     assert total >= 8 * EXAMPLES_PER_OPERATION and counts["POST /v1/chat/completions [negative]"] > 0
     assert not [s for s in statuses if s >= 500]
-    record("http.schemathesis", requests=total, operations=len({k.split(" [")[0] for k in counts}),
-           per_operation=counts, statuses={str(k): v for k, v in sorted(statuses.items())}, server_errors=0,
-           schema_violations=0)
 
 
 HTTP_TOOL_EXAMPLES = 40
@@ -93,8 +96,9 @@ HTTP_TOOL_EXAMPLES = 40
 @pytest.mark.parametrize("name", tools.names())
 def test_each_tool_over_http_gives_a_result_or_a_structured_422(server, name):
     """Bodies from the tool's schema and beyond (NaN and Infinity tokens, 100 kB strings, wrong types, unknown
-    fields, a valid call with fields broken): only 200 with a JSON object, or 422 with the structured error."""
-    seen = {200: 0, 422: 0}
+    fields, a valid call with fields broken): only 200 with the tool's result (its result schema, and the same
+    result as calling the tool in Python), or 422 with the structured error."""
+    seen = {200: 0, 422: 0, "other": 0}
     client = httpx.Client(base_url=server.url, timeout=60)
 
     @settings(max_examples=HTTP_TOOL_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -104,15 +108,23 @@ def test_each_tool_over_http_gives_a_result_or_a_structured_422(server, name):
         if len(body) > 250_000:
             return
         r = client.post(f"/api/tools/{name}", content=body, headers={"content-type": "application/json"})
+        seen[r.status_code if r.status_code in (200, 422) else "other"] += 1
         assert r.status_code in (200, 422), (r.status_code, r.text[:500], body[:300])
         data = r.json()
         assert isinstance(data, dict)
         if r.status_code == 422:
             assert data["error"]["type"] == "invalid_input" and data["error"]["message"]
-        seen[r.status_code] += 1
+            return
+        check_result(name, data)
+        assert data == json.loads(json.dumps(tools.call(name, json.loads(body)))), "not the tool's own result"
 
     try:
         run()
     finally:
         client.close()
-    record(f"http.tools.{name}", requests=sum(seen.values()), ok=seen[200], invalid_input=seen[422], other_status=0)
+        record(f"http.tools.{name}", requests=sum(seen.values()), ok=seen[200], invalid_input=seen[422],
+               other_status=seen["other"])
+
+
+def test_every_tool_has_a_result_schema():
+    assert set(RESULT_SCHEMAS) == set(tools.names())

@@ -199,3 +199,18 @@ def test_auto_with_an_openai_compatible_server_uses_it_even_with_cuda(hf_probe):
     model, info = _auto(openai_base_url="http://127.0.0.1:9/v1")
     assert info.name == "openai" and "ADVISOR_OPENAI_BASE_URL" in info.reason
     assert type(model).__name__ == "ChatOpenAI"
+
+
+# ---------------------------------------------------------------- docs/reliability.md
+
+
+def test_reliability_doc_table_is_drawn_from_measured_counts():
+    """The figures in docs/reliability.md are the rendering of the counts the tests recorded (copied by
+    `python -m tests.reliability_counts --write`), not numbers typed into the doc."""
+    from tests import reliability_counts as rc
+
+    counts = json.loads(rc.SNAPSHOT.read_text())
+    assert rc.doc_table(rc.DOC.read_text()) == rc.render(counts)
+    for key in ("tools.not_an_object", "http.schemathesis", "persistence.sigkill", "persistence.concurrent",
+                "hostile.fuzzed_messages", "hostile.browser", "hostile.auth", "agent.raw_text_fuzz"):
+        assert key in counts, f"{key}: no measured counts in {rc.SNAPSHOT.name}"

@@ -72,7 +72,12 @@ def test_exercise_3_versions_show_real_scores_with_sources(advisor, family):
         for bench, score in row["scores"].items():
             assert any(x.name == bench and x.value == score["value"] and m.sources[x.source].url == score["source"]
                        for x in m.benchmarks), f"{row['model']} {bench} is not the catalog's score"
-    for change in s["changes"]:
+    assert s["changes"], "consecutive versions that share a benchmark show the change"
+    for change in s["changes"]:  # each side is the catalog's score of that version, not a figure of the exercise
+        for side, key in (("before", "from"), ("after", "to")):
+            scores = {x.value for x in cat.models[change[key]].benchmarks
+                      if x.name == change["benchmark"] and x.variant == change["variant"]}
+            assert change[side] in scores, (change, side)
         assert change["change"] == pytest.approx(change["after"] - change["before"], abs=0.01)
     assert s["missing"], "benchmarks a version does not report are listed as missing"
 
@@ -107,7 +112,12 @@ def test_views_come_from_the_catalog():
     assert all(r["int4_gb"] < r["int8_gb"] < r["fp16_gb"] for r in hw["data"])
     uc = views.get("use-cases")
     assert {r["use_case"] for r in uc["data"]} >= {"code", "chat", "customer_service", "math"}
-    assert views.get("quality-vs-size")["figure"] is not None
+    quality = views.get("quality-vs-size")
+    traces = quality["figure"].to_dict()["data"]
+    assert sum(len(t["x"]) for t in traces) == len(quality["data"]) > 0  # one point per model in the table
+    for t in traces:  # each licence category's points are its rows' sizes and scores
+        rows = [r for r in quality["data"] if r["license"].replace("_", " ") == t["name"]]
+        assert sorted(zip(t["x"], t["y"])) == sorted((r["params_b"], r["score"]) for r in rows), t["name"]
     assert views.get("heatmap")["data"]["table"]
     with pytest.raises(ValueError, match="unknown view"):
         views.get("nope")

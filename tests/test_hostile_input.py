@@ -151,7 +151,7 @@ def test_malformed_content_parts_and_bodies_are_422_not_500(server):
 
 def test_fuzzed_messages_are_refused_cleanly_or_answered(make_advisor):
     advisor = make_advisor()
-    outcomes = {"answered": 0, "refused": 0}
+    outcomes = {"answered": 0, "refused": 0, "exceptions": 0}
     any_char = st.characters(codec=None, categories=None)
 
     @settings(max_examples=150, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -161,17 +161,29 @@ def test_fuzzed_messages_are_refused_cleanly_or_answered(make_advisor):
         try:
             r = advisor.ask(text, thread_id=tid)
         except InputRejected as exc:
-            assert str(exc)
+            # refused only for what the limits say: nothing left after cleaning, or over the length limit
+            cleaned = "".join(ch for ch in unicodedata.normalize("NFC", text)
+                              if ch in "\n\t" or unicodedata.category(ch)[0] != "C" or ch == "\u200d").strip()
+            assert exc.field == "message"
+            if not cleaned:
+                assert "message is empty" in str(exc)
+            else:
+                assert len(cleaned) > LIMIT and f"the limit is {LIMIT:,}" in str(exc)
             outcomes["refused"] += 1
             return
+        except Exception:
+            outcomes["exceptions"] += 1
+            raise
         assert isinstance(r.reply, str) and r.reply.strip()
         json.dumps(r.as_dict(), ensure_ascii=False).encode("utf-8")  # storable and sendable as UTF-8
         assert advisor.history(tid)[-1]["role"] == "assistant"
         outcomes["answered"] += 1
 
-    run()
+    try:
+        run()
+    finally:
+        record("hostile.fuzzed_messages", examples=outcomes["answered"] + outcomes["refused"], **outcomes)
     assert outcomes["answered"] and outcomes["refused"]
-    record("hostile.fuzzed_messages", examples=sum(outcomes.values()), **outcomes, exceptions=0)
 
 
 # ---------------------------------------------------------------- HTML and JavaScript in the browser
@@ -202,6 +214,12 @@ def test_html_and_script_in_a_message_do_not_run_in_the_browser(server):
     from playwright.sync_api import sync_playwright
 
     dialogs: list[str] = []
+    pages: list[int] = []  # per page checked: 1 if a payload's script ran there
+
+    def ran(page) -> bool:
+        pages.append(int(page.evaluate("typeof window.__pwned") != "undefined"))
+        return bool(pages[-1])
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
         try:
@@ -214,7 +232,7 @@ def test_html_and_script_in_a_message_do_not_run_in_the_browser(server):
             page.wait_for_function("document.querySelectorAll('[data-testid=\"bot\"]').length >= 1", timeout=60_000)
             page.wait_for_function("document.querySelector('#chat').innerText.includes('end-of-payload')", timeout=30_000)
             page.wait_for_timeout(1500)  # give any injected handler (img onerror, svg onload) time to fire
-            assert page.evaluate("typeof window.__pwned") == "undefined"
+            assert not ran(page)
             assert page.evaluate(NO_ACTIVE_CONTENT) == []
             assert "Tell me about" in page.inner_text("#chat")
 
@@ -223,7 +241,7 @@ def test_html_and_script_in_a_message_do_not_run_in_the_browser(server):
             page.wait_for_function("document.querySelector('#chat') && document.querySelector('#chat').innerText"
                                    ".includes('end-of-payload')", timeout=60_000)
             page.wait_for_timeout(1500)
-            assert page.evaluate("typeof window.__pwned") == "undefined"
+            assert not ran(page)
             assert page.evaluate(NO_ACTIVE_CONTENT) == []
             page.wait_for_function("/[0-9a-f]{32}/.test(document.querySelector('#thread').innerText)", timeout=30_000)
             tid = re.search(r"[0-9a-f]{32}", page.inner_text("#thread")).group(0)
@@ -233,12 +251,13 @@ def test_html_and_script_in_a_message_do_not_run_in_the_browser(server):
             assert report.status_code == 200
             page.set_content(report.text, wait_until="load")
             page.wait_for_timeout(1000)
-            assert page.evaluate("typeof window.__pwned") == "undefined"
+            assert not ran(page)
             assert "<script>window.__pwned=1</script>" in page.inner_text("body")  # shown as text
         finally:
             browser.close()
+    record("hostile.browser", payload_vectors=len(re.findall(r"__pwned=1", PAYLOAD)), pages=len(pages),
+           scripts_run=sum(pages) + len(dialogs))
     assert dialogs == []
-    record("hostile.browser", payload_vectors=6, pages=3, scripts_run=0)
 
 
 @pytest.mark.browser
@@ -371,16 +390,19 @@ def test_exposed_server_refuses_every_route_without_credentials(tmp_path):
         spec = httpx.get(srv.url + "/openapi.json", auth=("alice", "s3cret")).json()
         routes = [(m.upper(), p.replace("{name}", "list_gpus").replace("{thread_id}", "t1").replace("{number}", "1"))
                   for p, ops in spec["paths"].items() for m in ops if p != "/healthz"] + GRADIO_PATHS
-        refused = 0
+        refused, let_through = 0, []
         for method, path in routes:
             for headers in WRONG:
                 r = httpx.request(method, srv.url + path, headers=headers, json={} if method == "POST" else None, timeout=30)
-                assert r.status_code == 401, (method, path, headers and str(headers)[:60], r.status_code)
-                assert r.json()["error"]["type"] == "unauthorized"
-                refused += 1
+                if r.status_code == 401 and r.json()["error"]["type"] == "unauthorized":
+                    refused += 1
+                else:
+                    let_through.append((method, path, headers and str(headers)[:60], r.status_code))
+        record("hostile.auth", routes=len(routes), credential_variants=len(WRONG), refused=refused,
+               let_through=len(let_through))
+        assert not let_through, let_through[:5]
         assert httpx.get(srv.url + "/healthz").status_code == 200
         assert httpx.post(srv.url + "/api/tools/list_gpus", json={}, auth=("alice", "s3cret")).status_code == 200
     finally:
         srv.stop()
-    record("hostile.auth", routes=len(routes), credential_variants=len(WRONG), refused=refused, let_through=0)
 

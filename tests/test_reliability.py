@@ -140,17 +140,23 @@ NEAR_VALID_EXAMPLES = 200
 def test_near_valid_arguments_give_a_result_or_invalid_input(name):
     """Start from a call that works and break one or two fields: this reaches the tool bodies (huge volumes,
     zero GPUs, unknown names in the right field, NaN in a float) rather than stopping at type validation."""
-    outcomes = {"result": 0, "invalid_input": 0}
+    outcomes = {"result": 0, "invalid_input": 0, "other_exceptions": 0}
     assert _check_tool_outcome(name, VALID_ARGS[name]) == "result"
 
     @settings(max_examples=NEAR_VALID_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(_near_valid(name))
     def run(args):
-        outcomes[_check_tool_outcome(name, args)] += 1
+        try:
+            outcomes[_check_tool_outcome(name, args)] += 1
+        except Exception:
+            outcomes["other_exceptions"] += 1
+            raise
 
-    run()
+    try:
+        run()
+    finally:  # what was measured, also when the run fails
+        record(f"tools.near_valid.{name}", examples=sum(outcomes.values()), **outcomes)
     assert outcomes["invalid_input"] > 0
-    record(f"tools.near_valid.{name}", examples=sum(outcomes.values()), **outcomes, other_exceptions=0)
 
 
 JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
@@ -160,19 +166,25 @@ JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats
 
 def test_arguments_that_are_not_an_object():
     """An LLM or a client may send a list, a string, a number or null instead of an object of arguments."""
-    count = [0]
+    count = {"examples": 0, "other_exceptions": 0}
 
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(st.sampled_from(tools.names()), JSON_VALUES.filter(lambda v: not isinstance(v, dict)))
     def run(name, args):
-        _check_tool_outcome(name, args)
+        count["examples"] += 1
+        try:
+            _check_tool_outcome(name, args)
+        except Exception:
+            count["other_exceptions"] += 1
+            raise
         if args is not None:
             with pytest.raises(InvalidInput, match="must be a JSON object"):
                 tools.get(name)(args)
-        count[0] += 1
 
-    run()
-    record("tools.not_an_object", examples=count[0], other_exceptions=0)
+    try:
+        run()
+    finally:
+        record("tools.not_an_object", **count)
 
 
 def test_non_finite_values_are_named_for_what_the_field_wants():
@@ -273,13 +285,16 @@ def test_faulty_model_output_leaves_a_usable_thread(fault, make_advisor, monkeyp
     if fault in ("unknown tool", "wrong argument types"):
         assert all(t.result["error"]["type"] == "invalid_input" for t in first.tool_calls)
     second = advisor.ask("Hello again", thread_id="t")
-    assert second.reply == "Back again."
     history = advisor.history("t")
-    assert [m["content"] for m in history if m["role"] == "user"] == ["We have one RTX 4090; which coding model?", "Hello again"]
+    sent = ["We have one RTX 4090; which coding model?", "Hello again"]
+    kept = [m["content"] for m in history if m["role"] == "user"]
+    record(f"agent.fault.{fault}", injected=1, next_turn_ok=second.reply == "Back again.",
+           messages_lost=sum(1 for m in sent if m not in kept))
+    assert second.reply == "Back again."
+    assert kept == sent
     assert history[-1] == {"role": "assistant", "content": "Back again."}
     assert advisor.state("t")["requirements"]["gpu"] == "rtx-4090"
     assert not model.script  # every scripted reply was consumed: nothing was skipped or repeated
-    record(f"agent.fault.{fault}", injected=1, next_turn_ok=True, messages_lost=0)
 
 
 def test_a_driver_that_hangs_past_the_timeout(make_advisor):
@@ -302,9 +317,11 @@ def test_a_driver_that_hangs_past_the_timeout(make_advisor):
         release.set()
     time.sleep(0.2)  # the abandoned call returns now; its reply goes nowhere
     history = advisor.history("t")
+    kept = [m["content"] for m in history if m["role"] == "user"]
+    record("agent.fault.a driver that hangs past the timeout", injected=1, next_turn_ok=second.reply == "Back again.",
+           messages_lost=sum(1 for m in ("hello", "hello again") if m not in kept))
     assert not any("LATE REPLY" in str(m.get("content")) for m in history)
-    assert [m["content"] for m in history if m["role"] == "user"] == ["hello", "hello again"]
-    record("agent.fault.a driver that hangs past the timeout", injected=1, next_turn_ok=True, messages_lost=0)
+    assert kept == ["hello", "hello again"]
 
 
 def test_call_with_deadline():
@@ -429,22 +446,33 @@ RAW_FUZZ_EXAMPLES = 120
 
 def test_fuzzed_raw_model_text_never_breaks_a_turn():
     """Up to three raw model outputs per turn built from tool-call markup, JSON pieces and noise."""
-    count = {"examples": 0, "model_outputs": 0}
+    count = {"examples": 0, "model_outputs": 0, "turns": 0, "exceptions": 0}
 
     @settings(max_examples=RAW_FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(st.lists(RAW_TEXT, min_size=1, max_size=3))
     def run(texts):
+        try:
+            turn(texts)
+        except Exception:
+            count["exceptions"] += 1
+            raise
+
+    def turn(texts):
         model, advisor = _raw_advisor(texts, max_steps=6)
         r = advisor.ask("Which model for coding on one RTX 4090?", thread_id="t")
+        count["turns"] += 1
         assert isinstance(r.reply, str) and r.reply.strip()
         assert advisor.ask("and the licence?", thread_id="t").reply.strip()
+        count["turns"] += 1
         users = [m["content"] for m in advisor.history("t") if m["role"] == "user"]
         assert users == ["Which model for coding on one RTX 4090?", "and the licence?"]
         count["examples"] += 1
         count["model_outputs"] += model.calls
 
-    run()
-    record("agent.raw_text_fuzz", **count, turns=2 * count["examples"], exceptions=0)
+    try:
+        run()
+    finally:
+        record("agent.raw_text_fuzz", **count)
 
 
 def _faulty_openai_server(behaviours: dict[str, str]):
@@ -522,13 +550,16 @@ def test_a_misbehaving_openai_compatible_server(tmp_path):
         assert "failed to answer" in hung.reply and time.perf_counter() - started < 15
         assert "failed to answer" in advisor.ask("fail now?", thread_id="t").reply  # HTTP 500, retried once
         assert "failed to answer" in advisor.ask("garbage now?", thread_id="t").reply  # a body that is not JSON
-        assert advisor.ask("still there?", thread_id="t").reply == "Back again."
+        last = advisor.ask("still there?", thread_id="t")
         users = [m["content"] for m in advisor.history("t") if m["role"] == "user"]
-        assert users == ["How big is Llama 3.1 8B?", "hang now?", "fail now?", "garbage now?", "still there?"]
+        sent = ["How big is Llama 3.1 8B?", "hang now?", "fail now?", "garbage now?", "still there?"]
+        faults = sorted({v for v in behaviours.values() if not v.startswith("answer:")})
+        record("agent.openai_server_faults", injected=len(faults), kinds=faults,
+               next_turn_ok=last.reply == "Back again.", messages_lost=sum(1 for m in sent if m not in users))
+        assert last.reply == "Back again."
+        assert users == sent
     finally:
         server.should_exit = True
-    record("agent.openai_server_faults", injected=4, kinds=["broken tool-call JSON", "hang past timeout", "HTTP 500",
-                                                            "non-JSON body"], next_turn_ok=True, messages_lost=0)
 
 
 # ---------------------------------------------------------------- no data lost: SIGKILL, restart, concurrency
@@ -599,6 +630,10 @@ def test_sigkill_mid_conversation_loses_nothing(tmp_path):
     assert srv.db == stalling.db
     try:
         after = _thread(srv.url, tid)
+        measured = {"messages_before": len(before["messages"]),
+                    "messages_lost": sum(1 for m in before["messages"] if m not in after["messages"]),
+                    "requirements_lost": sum(1 for k, v in before["requirements"].items() if after["requirements"].get(k) != v)}
+        record("persistence.sigkill", kills=kills, restarts=kills, **measured)
         assert after["messages"][:len(before["messages"])] == before["messages"]  # every earlier message, unchanged
         users = [m["content"] for m in after["messages"] if m["role"] == "user"]
         assert users == ["We have one RTX 4090 and need a commercially usable coding model", "Actually we have two 4090s",
@@ -618,6 +653,11 @@ def test_sigkill_mid_conversation_loses_nothing(tmp_path):
         srv2 = Server(tmp_path).start()
         try:
             final = _thread(srv2.url, tid)
+            measured["messages_before"] += len(state["messages"])
+            measured["messages_lost"] += sum(1 for m in state["messages"] if m not in final["messages"])
+            measured["requirements_lost"] += sum(1 for k, v in state["requirements"].items()
+                                                 if final["requirements"].get(k) != v)
+            record("persistence.sigkill", kills=kills, restarts=kills, **measured)
             assert final["messages"] == state["messages"] and final["requirements"] == state["requirements"]
             assert "Shortlist" in _chat(srv2.url, tid, "Actually three 4090s")
             assert _thread(srv2.url, tid)["requirements"]["num_gpus"] == 3
@@ -625,8 +665,6 @@ def test_sigkill_mid_conversation_loses_nothing(tmp_path):
             srv2.stop()
     finally:
         srv.stop(kill=True)
-    record("persistence.sigkill", kills=kills, restarts=kills, messages_before=len(before["messages"]),
-           messages_lost=0, requirements_lost=0)
 
 
 CONVERSATIONS = 20
@@ -648,6 +686,16 @@ def test_twenty_conversations_written_concurrently(tmp_path):
     try:
         with ThreadPoolExecutor(CONVERSATIONS) as pool:
             replies = list(pool.map(converse, range(CONVERSATIONS), timeout=300))
+        threads = [_thread(srv.url, f"concurrent-{k:02d}") for k in range(CONVERSATIONS)]
+        incomplete = mixed_up = 0
+        for k, (sent, thread) in enumerate(zip(replies, threads)):
+            users = [m["content"] for m in thread["messages"] if m["role"] == "user"]
+            answers = [m["content"] for m in thread["messages"] if m["role"] == "assistant"]
+            incomplete += len(answers) != 3 or len(users) != 3 or not all(a.strip() for a in answers)
+            mixed_up += users != turns(k) or (answers and answers[-1].strip() != sent[-1].strip()) \
+                or thread["requirements"].get("monthly_active_users") != (k + 1) * 100_000
+        record("persistence.concurrent", conversations=CONVERSATIONS, turns=sum(len(r) for r in replies),
+               streamed=sum(1 for k in range(CONVERSATIONS) if k % 2), incomplete=int(incomplete), mixed_up=int(mixed_up))
         for k, sent in enumerate(replies):
             thread = _thread(srv.url, f"concurrent-{k:02d}")
             users = [m["content"] for m in thread["messages"] if m["role"] == "user"]
@@ -660,8 +708,6 @@ def test_twenty_conversations_written_concurrently(tmp_path):
             assert thread["shortlist"]
     finally:
         srv.stop()
-    record("persistence.concurrent", conversations=CONVERSATIONS, turns=3 * CONVERSATIONS, streamed=CONVERSATIONS // 2,
-           incomplete=0, mixed_up=0)
 
 
 def test_tool_results_survive_a_json_round_trip_without_nan():

@@ -339,9 +339,15 @@ def test_plan_on_apple_uses_llama_cpp():
 
 
 def test_plan_for_a_huge_model_spreads_over_gpus():
-    r = call("plan_deployment", model="llama-3.1-70b", gpu="h100-sxm")
-    assert r["recommended"]["num_gpus"] >= 1
-    assert all(o["memory_per_gpu_gb"] <= 80 for o in [r["recommended"], *r["alternatives"]])
+    r = call("plan_deployment", model="llama-3.1-405b", gpu="h100-sxm")
+    rec = r["recommended"]
+    assert all(o["memory_per_gpu_gb"] <= 80 for o in [rec, *r["alternatives"]])
+    # no H100 holds 405B parameters in any format: the plan spreads them, over the fewest GPUs that hold them
+    assert rec["num_gpus"] >= 2 and rec["memory_per_gpu_gb"] * rec["num_gpus"] > rec["gpu_memory_gb"]
+    fewer = max(n for n in (1, 2, 4, 8, 16, 24, 32, 48, 64) if n < rec["num_gpus"])
+    one_less = call("estimate_memory", model="llama-3.1-405b", quantization=rec["quantization"], gpu="h100-sxm",
+                    num_gpus=fewer, engine=rec["engine"], context_length=r["context_length"])
+    assert not one_less["fits"]
 
 
 def test_list_gpus_and_licences():
@@ -350,4 +356,7 @@ def test_list_gpus_and_licences():
     lic = call("list_licenses")
     assert lic["count"] >= 15
     assert all(x["url"].startswith("http") for x in lic["licenses"])
-    assert not math.isnan(g["gpus"][0]["memory_gb"])
+    cat = catalog()
+    for x in g["gpus"]:  # each size is the catalog's bytes in GB (10^9), finite and positive
+        assert x["memory_gb"] == pytest.approx(cat.gpus[x["id"]].memory_bytes / 1e9, abs=0.01) and x["memory_gb"] > 0
+    assert {x["id"] for x in lic["licenses"]} == set(cat.licenses)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import tools
 from tools.common import catalog
+from tests.result_schemas import check_result
 from tools.errors import InvalidInput
 
 CAT = catalog()
@@ -109,7 +110,7 @@ def test_fuzz_tool_gives_a_result_or_invalid_input(name):
     from tests.reliability_counts import record
 
     tool = tools.get(name)
-    outcomes = {"result": 0, "invalid_input": 0}
+    outcomes = {"result": 0, "invalid_input": 0, "other_exceptions": 0}
 
     @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
     @given(args_for(tool))
@@ -121,18 +122,30 @@ def test_fuzz_tool_gives_a_result_or_invalid_input(name):
             assert err["type"] == "invalid_input" and err["message"]
             outcomes["invalid_input"] += 1
             return
+        except Exception:
+            outcomes["other_exceptions"] += 1
+            raise
         assert isinstance(result, dict)
         _assert_json_safe(result)
+        check_result(name, result)
         outcomes["result"] += 1
 
-    run()
-    record(f"tools.schema_fuzz.{name}", examples=sum(outcomes.values()), **outcomes, other_exceptions=0)
+    try:
+        run()
+    finally:
+        record(f"tools.schema_fuzz.{name}", examples=sum(outcomes.values()), **outcomes)
 
 
-def _assert_json_safe(obj):
-    import json
-
-    text = json.dumps(obj, allow_nan=False)  # NaN or inf in a result is a bug
-    assert text
-    if isinstance(obj, float):
-        assert math.isfinite(obj)
+def _assert_json_safe(obj, path: str = "result"):
+    """Plain JSON all the way down: string keys, no tuples or objects, every number finite (NaN or inf is a bug)."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            assert isinstance(key, str), f"{path}: key {key!r} is not a string"
+            _assert_json_safe(value, f"{path}.{key}")
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            _assert_json_safe(value, f"{path}[{i}]")
+    elif isinstance(obj, float):
+        assert math.isfinite(obj), f"{path} is {obj}"
+    else:
+        assert obj is None or isinstance(obj, (str, int, bool)), f"{path} is a {type(obj).__name__}"
