@@ -11,7 +11,7 @@ from catalog.query import rental_summary
 from catalog.schema import ApiPrice, Gpu, Model, Quantization
 from tools import common
 from tools.errors import InvalidInput
-from tools.memory import Engine, check_engine, estimate, resolve_quantization, usable_bytes
+from tools.memory import GPU_COUNTS, Engine, check_engine, estimate, resolve_quantization, usable_bytes
 from tools.throughput import throughput
 
 HOURS_PER_MONTH = 730  # 8,760 h / 12
@@ -194,11 +194,8 @@ def break_even(a: Option, b: Option, lo: float = 1e4, hi: float = 1e13) -> float
     return None
 
 
-GPU_COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # up to eight nodes of eight
-
-
 def fewest_gpus(m: Model, q: Quantization, engine: str, context: int, g: Gpu, counts=GPU_COUNTS) -> int | None:
-    limit = usable_bytes(g)
+    limit = usable_bytes(g, engine)
     per_node = g.gpus_per_node or 8
     for n in counts:
         if n > per_node and engine not in ("vllm", "sglang", "tensorrt-llm", "llama.cpp"):

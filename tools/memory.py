@@ -20,6 +20,7 @@ Engine = Literal["auto", "transformers", "vllm", "sglang", "llama.cpp", "ollama"
 ENGINE_ALIASES = {"ollama": "llama.cpp", "lmstudio": "llama.cpp", "lm studio": "llama.cpp", "llamacpp": "llama.cpp",
                   "trtllm": "tensorrt-llm", "trt-llm": "tensorrt-llm", "tensorrt": "tensorrt-llm",
                   "exllamav2": "exllama", "exllamav3": "exllama", "hf": "transformers"}
+GPU_COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # layouts plans consider: up to a node of 8, then whole nodes
 # Engines that shard a model by tensor parallelism; the others split it layer by layer.
 TENSOR_PARALLEL_ENGINES = ("vllm", "sglang", "tensorrt-llm")
 
@@ -313,13 +314,18 @@ def gpu_share(g: Gpu) -> float:
     return g.usable_memory_fraction
 
 
-def usable_bytes(g: Gpu) -> float:
-    return (g.memory_bytes or 0) * gpu_share(g)
+# Servers that reserve a fixed share of GPU memory up front (vLLM's gpu_memory_utilization default); the model
+# and its KV cache must fit in that share, not in the whole card.
+RESERVED_SHARE = {"vllm": 0.9, "sglang": 0.9, "tensorrt-llm": 0.9}
+
+
+def usable_bytes(g: Gpu, engine: str | None = None) -> float:
+    return (g.memory_bytes or 0) * gpu_share(g) * RESERVED_SHARE.get(engine or "", 1.0)
 
 
 def max_context(m: Model, q: Quantization, engine: str, batch: int, kv_bytes: float, g: Gpu, num_gpus: int) -> int:
     """Largest context (<= the model's own) whose estimate fits; 0 if even a tiny context does not."""
-    limit = usable_bytes(g)
+    limit = usable_bytes(g, engine)
     layout = parallel_for(engine, num_gpus, g.gpus_per_node or 8)  # the layout the fit itself is checked with
     fits = lambda ctx: estimate(m, q, engine, ctx, batch, kv_bytes, num_gpus, layout).per_gpu <= limit  # noqa: E731
     hi = m.context_length
@@ -486,8 +492,9 @@ def estimate_memory(
             )
     if eng in ("vllm", "sglang", "tensorrt-llm"):
         assumptions.append(
-            f"{eng} reserves a fixed share of GPU memory up front (gpu_memory_utilization, 0.9 by default in vLLM) and fills "
-            "what the weights leave with KV cache; 'fits' means the weights and this context fit in that share"
+            f"{eng} reserves a fixed share of GPU memory up front ({int(RESERVED_SHARE[eng] * 100)}%, vLLM's default "
+            "gpu_memory_utilization) and fills what the weights leave with KV cache; 'fits' means the weights and this "
+            "context fit in that share"
         )
 
     result: dict = {
@@ -522,7 +529,7 @@ def estimate_memory(
     if src:
         sources.insert(0, src.url)
     if device is not None:
-        usable = usable_bytes(device)
+        usable = usable_bytes(device, eng)
         fits = est.per_gpu <= usable
         result["gpu"] = {"id": device.id, "name": device.name, "memory_gb": common.rnd(device.memory_gb),
                          "memory_stated": device.memory_stated, "count": num_gpus}
@@ -552,7 +559,7 @@ def _alternatives(m: Model, q: Quantization, eng: str, ctx: int, batch: int, kv_
     """What to change first: a smaller format, a shorter context, an 8-bit KV cache, more GPUs."""
     cat = common.catalog()
     out: list[str] = []
-    limit = usable_bytes(g)
+    limit = usable_bytes(g, eng)
     for other in sorted(cat.quantizations.values(), key=lambda x: (x.rank, -x.bits_per_weight)):
         if other.rank <= q.rank or other.bits_per_weight >= q.bits_per_weight or other.scope == "experts":
             continue
@@ -561,7 +568,7 @@ def _alternatives(m: Model, q: Quantization, eng: str, ctx: int, batch: int, kv_
         if other.family == "mlx" and g.segment != "apple":
             continue
         e2 = default_engine(other)
-        if estimate(m, other, e2, ctx, batch, 2.0, num_gpus).per_gpu <= limit:
+        if estimate(m, other, e2, ctx, batch, 2.0, num_gpus).per_gpu <= usable_bytes(g, e2):
             out.append(f"use {other.id} ({other.name}): fits at {ctx} tokens")
             break
     mc = max_context(m, q, eng, batch, kv_bytes, g, num_gpus)
@@ -576,6 +583,7 @@ def _alternatives(m: Model, q: Quantization, eng: str, ctx: int, batch: int, kv_
     room = limit - single.context_overhead
     if room > 0:
         need = max(num_gpus + 1, math.ceil(shared / room))
+        need = next((n for n in GPU_COUNTS if n >= need), need)  # a layout engines run: 1-8 in a node, whole nodes after
         if need <= 1024:
             per_node = g.gpus_per_node or 8
             nodes = math.ceil(need / per_node)

@@ -201,15 +201,15 @@ EXCLUSION = {1: "params", 2: "context", 3: "license", 4: "vision", 5: "languages
 
 
 def best_fit(m: Model, g: Gpu, num_gpus: int, context: int, quants: dict[str, Quantization]) -> tuple[Quantization, float] | None:
-    limit = usable_bytes(g)
     for qid in FIT_ORDER:
         q = quants.get(qid)
         if q is None or (q.needs_fp8_hardware and not g.fp8):
             continue
         if g.segment in ("apple", "cpu") and q.family not in ("gguf", "float"):
             continue  # Apple GPUs and CPUs run llama.cpp (or MLX) formats, not CUDA kernels
-        est = estimate(m, q, default_engine(q), context, 1, 2.0, num_gpus)
-        if est.per_gpu <= limit:
+        engine = default_engine(q)
+        est = estimate(m, q, engine, context, 1, 2.0, num_gpus)
+        if est.per_gpu <= usable_bytes(g, engine):
             return q, est.total
     return None
 

@@ -216,7 +216,7 @@ def throughput(m: Model, q: Quantization, g: Gpu, engine: str, concurrency: int,
     # How many sequences fit in memory at this context: weights and overhead first, the rest is KV cache.
     est1 = estimate(m, q, engine, context, 1, 2.0, num_gpus, layout)
     per_seq = est1.kv_stored + est1.state
-    room = usable_bytes(g) * num_gpus - (est1.total - per_seq)
+    room = usable_bytes(g, engine) * num_gpus - (est1.total - per_seq)
     if per_seq > 0:
         max_batch = max(0, int(room // (per_seq * 1.05)))
     else:
