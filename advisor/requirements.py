@@ -108,7 +108,9 @@ def describe(req: dict) -> list[str]:
         "api_usd_per_mtok_input": "API input price ($/M tokens)", "api_usd_per_mtok_output": "API output price ($/M tokens)",
         "hardware_usd": "Hardware price ($)", "amortization_months": "Amortisation (months)",
         "electricity_usd_per_kwh": "Electricity ($/kWh)", "on_prem": "Consider buying hardware", "segment": "GPU segment",
-        "min_memory_gb": "Smallest GPU memory (GB)",
+        "min_memory_gb": "Smallest GPU memory (GB)", "monthly_revenue_usd": "Monthly revenue ($)",
+        "territories": "Territories", "memory_bandwidth_gbps": "Memory bandwidth (GB/s)",
+        "system_ram_bandwidth_gbps": "System RAM bandwidth (GB/s)", "budget_usd_per_month": "Budget ($/month)",
     }
     from tools.common import catalog
 

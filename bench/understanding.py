@@ -49,9 +49,9 @@ STATED = {"commercial", "monthly_active_users", "use_outputs_to_train_other_mode
           "hosted_service", "eu_entity", "languages", "licenses", "gpu", "vram_gb", "num_gpus", "min_context",
           "api_models", "gpu_usd_per_hour", "utilization", "input_share", "benchmarks", "kv_cache_dtype", "max_params_b",
           "needs_vision", "batch_size", "hardware_usd", "amortization_months", "electricity_usd_per_kwh",
-          "api_usd_per_mtok_input", "api_usd_per_mtok_output", "on_prem", "unified_memory"}
+          "api_usd_per_mtok_input", "api_usd_per_mtok_output", "on_prem", "unified_memory", "monthly_revenue_usd", "territories"}
 LICENCE_FACTS = ("monthly_active_users", "hosted_service", "use_outputs_to_train_other_models", "commercial", "eu_entity",
-                 "redistribute", "modify")
+                 "redistribute", "modify", "monthly_revenue_usd", "territories")
 SUBSET_LISTS = {"models"}  # an expected list of models must be among those called; other lists must be equal
 
 
@@ -331,6 +331,14 @@ def main(argv: list[str] | None = None) -> int:
                 ranking.append((res["conversation_success"], res["intent_accuracy"], name))
             for f in res["failures"][:args.failures]:
                 print("  MISS", json.dumps(f, default=str)[:600])
+    from advisor.nlu.arguments import unfilled
+
+    gaps = unfilled()
+    if gaps:
+        note = "Tool arguments no requirement field fills (see advisor/nlu/arguments.py): " + "; ".join(
+            f"{tool}: {', '.join(args_)}" for tool, args_ in gaps.items())
+        print(note)
+        out.append(note + "\n")
     if len(ranking) > 1 and args.driver == "openai":
         print("Best driver on the held-out set: " + max(ranking)[2])
     if args.markdown:

@@ -97,7 +97,9 @@ def test_licence_facts_are_read():
     assert read("can we offer qwen3 32b as a hosted API to other companies").fields["hosted_service"] is True
     assert read("internal tool only, we will not offer it as a service").fields["hosted_service"] is False
     assert read("we'd ship falcon 40b weights bundled in our product").fields["redistribute"] is True
-    assert read("we're a german startup").fields == {"eu_entity": True, "commercial": True}
+    assert read("we're a german startup").fields == {"eu_entity": True, "commercial": True, "territories": ["DE"]}
+    f = read("UK-based, annual revenue $12M, users in Korea too").fields
+    assert f["monthly_revenue_usd"] == 1_000_000 and set(f["territories"]) == {"GB", "KR"} and f["eu_entity"] is False
 
 
 def test_engine_format_kv_cache_and_benchmarks_are_read():

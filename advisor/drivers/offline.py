@@ -152,13 +152,13 @@ class Planner:
                             r"instead|actually|sorry|hmm|but|assume|make (it|that)|with|at|for)\b", self.text) \
             or len(self.text.split()) <= 4
         news = changes or (r and (r.models or r.reference))
-        own_strong = any(r.scores.get(a, 0) >= 0.85 for a in asked if a not in ("help", "info")) if r else False
+        own_strong = any(self._own(a) for a in asked if a not in ("help", "info"))
         pointed = r is not None and (r.models or (r.reference and r.reference[0] != "last"))  # "the second one"
         if previous and news and changes and not pointed and not own_strong:
             followup = True  # "scrap that, it's a non-profit service": the facts changed, the question stands
         if previous and followup and news:
             own = [a for a in asked if a not in ("help", "info")]
-            if not any(r.scores.get(a, 0) >= 0.85 for a in own):
+            if not any(self._own(a) for a in own):
                 asked = previous  # "and at 100M?", "what about qwen3 8b": the last question again
             else:
                 asked = own  # a question of its own ("for these three, check the licence and the cost")
@@ -174,6 +174,9 @@ class Planner:
             asked = ["compare"]  # "phi 4 versus llama 3.1 8b versus qwen3 8b"
         if "licenses" in asked and "license" in asked and not (r and r.models):
             asked.remove("license")  # "which licences allow commercial use": the list, not one model's licence
+        if asked == ["license"] and r and not r.models and not r.families and not r.reference and self.latest.get("licenses") \
+                and not self.focus():
+            asked = ["licenses"]  # "is Apache 2.0 ok for commercial use?": about a licence, not a model
         if not asked and changes & {"use_case", "gpu", "vram_gb", "commercial", "licenses", "min_context", "hardware", "proceed",
                                      "monthly_active_users", "languages", "needs_vision", "max_params_b"}:
             asked = ["recommend"]
@@ -182,6 +185,14 @@ class Planner:
             if "cost" not in asked and (self.latest.get("api_models") or {"gpu_usd_per_hour", "utilization", "input_share"} & changes):
                 asked.append("cost")
         return asked
+
+    def _own(self, intent: str) -> bool:
+        """The message asks this itself: the classifier is sure, or the message names it ("what about its licence?")."""
+        from advisor.nlu import OWN_CUES
+
+        r = self.reading
+        return r is not None and (r.scores.get(intent, 0) >= 0.85 or bool(
+            intent in OWN_CUES and r.scores.get(intent, 0) >= 0.2 and re.search(OWN_CUES[intent], self.text)))
 
     def _previous_answer_asked(self) -> bool:
         humans = [i for i, m in enumerate(self.messages) if _is_user(m)]
@@ -199,6 +210,9 @@ class Planner:
         r = self.reading
         if r and r.models:
             return r.models
+        versioned = [m.id for m in r.mentions if m.kind == "family" and m.id and re.search(r"\d", m.text)] if r else []
+        if versioned and not re.search(r"\b(compare|vs\.?|versus|improv\w*|progress\w*|evolution|versions?)\b", self.text):
+            return _family_representatives(versioned)  # "may we use Llama 3.3 outputs ...": one model stands for its family
         shortlist = _previous_shortlist(self.messages)
         ref = r.reference if r else None
         if ref and ref[0] == "ordinal" and shortlist:
@@ -472,6 +486,19 @@ class Planner:
             return self.first_step()
         more = self.follow_up()
         return more if more is not None else self.answer()
+
+
+def _family_representatives(families: list[str]) -> list[str]:
+    """The largest model of each named family (a family shares its licence; sizes differ only in figures)."""
+    from tools.common import catalog
+
+    cat = catalog()
+    out = []
+    for fid in families:
+        models = cat.family_models(fid)
+        if models:
+            out.append(max(models, key=lambda m: (m.params_b, m.id)).id)
+    return out
 
 
 def _essentials(req: dict) -> list[tuple[str, str]]:

@@ -37,6 +37,9 @@ CUES = {
     "deploy": r"\b(deploy\w*|serving setup|set ?up)\b",
 }
 CUE_FLOOR = 0.15
+# The words that make a follow-up a question of its own ("what about the third one's licence?"), not a fact
+# change ("actually it's not commercial"): CUES without the words that also state facts.
+OWN_CUES = {**CUES, "license": r"\blicen[cs]\w*|\blegal\w*|\bpermitted\b|\ballowed\b"}
 
 
 @dataclass

@@ -49,10 +49,17 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     # peak concurrent requests: a deployment and speed fact, not estimate_cost's per-replica batch
     "concurrency": {"estimate_throughput": "concurrency", "plan_deployment": "concurrency"},
     "batch_size": {"*": "batch_size"},
-    "top_k": {"*": "top_k"},
+    "top_k": {"*": "top_k", "find_models": "limit"},
     "segment": {"list_gpus": "segment"},
     "min_memory_gb": {"list_gpus": "min_memory_gb"},
+    "monthly_revenue_usd": {"*": "monthly_revenue_usd"},
+    "territories": {"*": "territories"},
+    "memory_bandwidth_gbps": {"*": "memory_bandwidth_gbps"},
+    "system_ram_bandwidth_gbps": {"*": "system_ram_bandwidth_gbps"},
 }
+# Arguments deliberately left to the tool's default: estimate_cost's concurrency and context are per-replica batch
+# settings, not the user's peak load or the context the model must support.
+DELIBERATE = {("estimate_cost", "concurrency"), ("estimate_cost", "context_length")}
 
 
 @functools.lru_cache(maxsize=64)
@@ -121,6 +128,28 @@ def arguments(tool: str, state: dict, **fixed) -> dict:
         if value is not None and key in _schema(tool):
             out[key] = value
     return out
+
+
+def unfilled() -> dict[str, list[str]]:
+    """Arguments of the tools today that no field fills (the planner chooses them, or a line here is missing)."""
+    import tools
+
+    filled: dict[str, set[str]] = {}
+    for names in ARGUMENTS.values():
+        for tool in tools.names():
+            arg = names.get(tool, names.get("*"))
+            if arg:
+                filled.setdefault(tool, set()).add(arg)
+    out = {}
+    for tool in tools.names():
+        missing = sorted(a for a in set(_schema(tool)) - filled.get(tool, set()) - PLANNER_CHOSEN if (tool, a) not in DELIBERATE)
+        if missing:
+            out[tool] = missing
+    return out
+
+
+# Arguments the offline planner fills itself from the conversation (the models in focus, their names), not from a field.
+PLANNER_CHOSEN = {"model", "models", "query", "family", "license", "specialty"}
 
 
 def fields_used(tool: str, args: dict) -> list[str]:

@@ -50,7 +50,8 @@ class Quantity:
 
 
 # kinds: users, tokens_month, tokens, tokens_per_s, context, memory_gb, gpu_count, usd_per_hour, usd_per_kwh,
-# usd_per_mtok, usd_month, usd, percent, months, concurrency, batch, top_k, params_b, ratio, and count (no unit)
+# usd_per_mtok, usd_month, usd, percent, months, concurrency, batch, top_k, params_b, ratio, bandwidth_gbps, and
+# count (no unit)
 
 
 # ------------------------------------------------------------------ preparing the text
@@ -232,6 +233,11 @@ def _read(t: str, m: re.Match) -> Quantity | None:
     if low_scale in ("b", "bn", "billion", "billions") and re.match(r"(-?\s*param|parameters?|models?\b|or (smaller|less|under)|max\b|dense|active)", after_l):
         q.kind, q.value = "params_b", value / 1e9
         return q
+    if re.match(r"(gb|gib|tb)\s*/\s*s\b|gbps\b|tbps\b|(gb|tb)/sec|(gigabytes?|terabytes?) (per|a|/) ?s(ec(ond)?)?\b", after_l):
+        q.kind = "bandwidth_gbps"
+        if re.match(r"(tb|terabytes?)", after_l):
+            q.value = value * 1000
+        return q
     if re.match(r"(gb|gib|gig|gigs|gigabytes?|g\b|gbs)", after_l):
         q.kind = "memory_gb"
         return q
@@ -260,6 +266,12 @@ def _read(t: str, m: re.Match) -> Quantity | None:
         return q
     if re.match(r"(tokens?|toks?)\b", after_l):
         q.kind = "tokens"
+        return q
+    if re.search(r"(revenue|turnover|income|earnings|sales|we (make|earn|bring in))\s*(of|is|:|=|around|about|~)?\s*$", before) \
+            and not re.match(r"(tokens?|users?)", after_l):
+        q.kind = "usd_month" if re.match(r"(/\s*mo(nth)?\b|(a|per|each|every) month\b|monthly\b)", after_l) else "usd"
+        if q.kind == "usd" and re.match(r"(/\s*y(ea)?r\b|(a|per|each|every) year\b|annually|yearly)", after_l):
+            q.kind, q.value, q.detail = "usd_month", value / 12, "year"
         return q
     if low_scale and re.match(r"(/\s*mo(nth)?\b|(a|per|each|every) month\b|monthly\b(?!\s*(active|actives|users|unique|visitors|customers)))", after_l):
         q.kind = "tokens_month"  # "100M/month": a volume

@@ -79,7 +79,8 @@ CLEARABLE = [
     (r"utili[sz]ation", ("utilization",)),
     (r"input share|input/output split|split", ("input_share",)),
     (r"apis?( comparison)?|gpt|claude|gemini", ("api_models",)),
-    (r"eu( part| thing)?|europe", ("eu_entity",)),
+    (r"eu( part| thing)?|europe", ("eu_entity", "territories")),
+    (r"revenue( figure)?|turnover", ("monthly_revenue_usd",)),
     (r"privacy|on[- ]?prem", ("privacy",)),
     (r"kv[- ]?cache( type| dtype)?", ("kv_cache_dtype",)),
     (r"(size|parameter) (limit|cap)|size constraint", ("max_params_b",)),
@@ -293,6 +294,14 @@ def _figures(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
         elif k == "usd_per_mtok":
             side = q.detail or ("input" if "api_usd_per_mtok_input" not in req else "output")
             req[f"api_usd_per_mtok_{side}"] = q.value
+        elif k in ("usd_month", "usd") and re.search(r"revenue|turnover|\barr\b|\bsales\b|we (make|earn|bring in)|earnings|income", near):
+            yearly = q.detail == "year" or (k == "usd" and re.search(r"annual|a year|per year|yearly|\barr\b|annually|/yr|p\.a\.", near))
+            req["monthly_revenue_usd"] = int(round(q.value / 12 if (k == "usd" and yearly) else q.value))
+        elif k == "bandwidth_gbps":
+            if re.search(r"\b(system|ram|ddr\d?|cpu|dram)\b", near):
+                req["system_ram_bandwidth_gbps"] = q.value
+            else:
+                req["memory_bandwidth_gbps"] = q.value
         elif k == "usd_month":
             if re.search(r"budget|spend|afford|at most|max|under|up to|cap|limit|no more than|less than|keep (it|costs?)", near) or q.bound == "max":
                 req["budget_usd_per_month"] = round(q.value, 2)
@@ -511,6 +520,38 @@ def _place_and_people(t: str, req: dict) -> None:
             or re.search(r"\b" + NON_EU + r"[- ](based|company|entity|firm|startup)\b", t):
         if "eu_entity" not in req:
             req["eu_entity"] = False
+    places = _territories(t)
+    if places:
+        req["territories"] = places
+
+
+# Where a user is established or will use the model (check_license territories): ISO 3166 codes, "EU" for the Union.
+TERRITORIES = {
+    "EU": r"eu|e\.u\.|european union|europe",
+    "GB": r"uk|u\.k\.|united kingdom|britain|great britain|british|england|english company|london|scotland|wales",
+    "US": r"us|u\.s\.|usa|united states|america|american|new york|california|texas|silicon valley",
+    "KR": r"korea|south korea|korean|seoul", "CN": r"china|chinese|beijing|shanghai|shenzhen", "JP": r"japan|japanese|tokyo",
+    "IN": r"india|indian|bangalore|bengaluru|mumbai", "CA": r"canada|canadian|toronto|vancouver", "AU": r"australia|australian|sydney",
+    "SG": r"singapore", "CH": r"switzerland|swiss|zurich|geneva", "NO": r"norway|norwegian|oslo", "IL": r"israel|israeli|tel aviv",
+    "BR": r"brazil|brazilian|sao paulo", "DE": r"germany|german|berlin|munich|hamburg", "FR": r"france|french|paris|lyon",
+    "ES": r"spain|spanish|madrid|barcelona", "IT": r"italy|italian|milan|rome", "NL": r"netherlands|dutch|holland|amsterdam",
+    "PL": r"poland|polish|warsaw", "SE": r"sweden|swedish|stockholm", "AT": r"austria|austrian|vienna", "IE": r"ireland|irish|dublin",
+    "BE": r"belgium|belgian|brussels", "DK": r"denmark|danish|copenhagen", "FI": r"finland|finnish|helsinki",
+    "PT": r"portugal|portuguese|lisbon", "CZ": r"czechia|czech republic|czech|prague", "GR": r"greece|greek|athens",
+}
+_PLACE_BEFORE = (r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|operating|domiciled|"
+                 r"firm|startup|users|customers|clients|deploy|deployed|launch|launching|sell|selling|available|serve|serving|"
+                 r"use it|used|i'?m|i am|we|our|hospital|bank|government|agency|university)\b[^.?!]{0,30}\b(in|from|across|throughout)\s+(the\s+)?")
+_ORG_AFTER = r"[- ](based|company|startup|entity|firm|business|bank|hospital|government|agency|university|org|subsidiary|users|customers|market)\b"
+
+
+def _territories(t: str) -> list[str]:
+    out = []
+    for code, names in TERRITORIES.items():
+        if re.search(_PLACE_BEFORE + r"(" + names + r")\b", t) or re.search(r"\b(" + names + r")" + _ORG_AFTER, t):
+            if not re.search(r"\b(not|outside( of)?|except)\s+(in\s+|from\s+|the\s+)?(" + names + r")\b", t):
+                out.append(code)
+    return out
 
 
 def _clears(t: str, req: dict) -> None:
