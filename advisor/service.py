@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import sqlite3
 import threading
 import unicodedata
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -28,8 +28,10 @@ from advisor.config import Settings
 from advisor.drivers import DriverInfo, make_driver
 from advisor.graph import build_graph
 from advisor.requirements import TRANSIENT
+from advisor.storage import StorageUnavailable, check_writable, open_sqlite
 
 log = logging.getLogger(__name__)
+_TURN_OVER = object()  # the last item a turn's worker puts on its event queue
 
 
 class InputRejected(ValueError):
@@ -87,19 +89,13 @@ def clean_text(text: str, limit: int) -> str:
 
 
 def make_checkpointer(path: str):
+    """An in-memory checkpointer for ":memory:", else the SQLite file's (advisor/storage.py), checked writable:
+    StorageUnavailable says what is wrong with it."""
     if path == ":memory:":
         from langgraph.checkpoint.memory import InMemorySaver
 
         return InMemorySaver()
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    saver = SqliteSaver(conn)
-    saver.setup()
-    return saver
+    return open_sqlite(path)
 
 
 class Advisor:
@@ -129,46 +125,85 @@ class Advisor:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * self.settings.max_steps + 12}
 
     def stream(self, text: str, thread_id: str | None = None) -> Iterator[dict]:
-        """Run one turn, yielding events: thread, token, tool_call, tool_result, final (or error)."""
+        """Run one turn, yielding events: thread, token, tool_call, tool_result, final (or error).
+
+        The first event comes once the message is accepted: it is valid, the database takes writes, and the turn has
+        started in a worker thread. From then on the turn runs to its end and is stored whether or not anyone reads
+        the rest of the events: a client that goes away (a dropped stream, a closed tab) neither loses the message
+        nor stops the answer, and closing this generator never waits for the model."""
         thread_id = validate_thread_id(thread_id) if thread_id else new_thread_id()
         text = clean_text(text, self.settings.max_message_chars)
+        check_writable(self.checkpointer)  # StorageUnavailable: refused before anything is acknowledged
+        events: queue.SimpleQueue = queue.SimpleQueue()
+        worker = threading.Thread(target=self._run_turn, args=(text, thread_id, events), daemon=True,
+                                  name=f"advisor-turn-{thread_id[:16]}")
+        worker.start()
         yield {"type": "thread", "thread_id": thread_id}
-        with self._lock(thread_id):
-            final_text = ""
-            try:
-                # durability="sync": each step's checkpoint is on disk before the next step starts, so the user's
-                # message is saved before the model is called and a crash mid-turn loses nothing written so far.
-                for mode, payload in self.graph.stream({"messages": [HumanMessage(content=text)]}, self._config(thread_id),
-                                                       stream_mode=["messages", "updates"], durability="sync"):
-                    if mode == "messages":
-                        chunk, meta = payload
-                        if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk):
-                            piece = chunk.content if isinstance(chunk.content, str) else ""
-                            if piece:
-                                yield {"type": "token", "text": piece}
-                        continue
-                    for node, update in (payload or {}).items():
-                        for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
-                            if isinstance(msg, AIMessage) and msg.tool_calls:
-                                for call in msg.tool_calls:
-                                    yield {"type": "tool_call", "id": call["id"], "name": call["name"], "args": call.get("args") or {}}
-                            elif isinstance(msg, ToolMessage):
-                                yield {"type": "tool_result", "id": msg.tool_call_id, "name": msg.name,
-                                       "args": msg.additional_kwargs.get("args", {}),
-                                       "result": _loads(msg.content), "duration_s": msg.additional_kwargs.get("duration_s", 0.0),
-                                       "status": getattr(msg, "status", "success")}
-                            elif isinstance(msg, AIMessage) and node in ("agent", "ground"):
-                                final_text = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
-            except GraphRecursionError:
-                final_text = ("I stopped: this question needed more steps than one turn allows. "
-                              "Please narrow it down and ask again.")
-            except Exception as exc:
-                log.exception("turn failed")
-                yield {"type": "error", "message": f"the advisor failed on this turn ({type(exc).__name__}); your message is saved, please try again"}
-                return
-            state = self.state(thread_id)
-            yield {"type": "final", "thread_id": thread_id, "text": state.get("reply") or final_text,
-                   "requirements": state["requirements"], "shortlist": state["shortlist"], "driver": self.info.name}
+        while (event := events.get()) is not _TURN_OVER:
+            yield event
+
+    def _run_turn(self, text: str, thread_id: str, events: queue.SimpleQueue) -> None:
+        try:
+            with self._lock(thread_id):
+                for event in self._turn(text, thread_id):
+                    events.put(event)
+        except Exception as exc:  # a bug outside the graph: the reader must still get an end
+            log.exception("turn failed")
+            events.put({"type": "error", "message": f"the advisor failed on this turn ({type(exc).__name__}); "
+                                                    "please try again"})
+        finally:
+            events.put(_TURN_OVER)
+
+    def _turn(self, text: str, thread_id: str) -> Iterator[dict]:
+        final_text = ""
+        message = HumanMessage(content=text, id=uuid.uuid4().hex)
+        try:
+            # durability="sync": each step's checkpoint is on disk before the next step starts, so the user's
+            # message is saved before the model is called and a crash mid-turn loses nothing written so far.
+            for mode, payload in self.graph.stream({"messages": [message]}, self._config(thread_id),
+                                                   stream_mode=["messages", "updates"], durability="sync"):
+                if mode == "messages":
+                    chunk, meta = payload
+                    if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk):
+                        piece = chunk.content if isinstance(chunk.content, str) else ""
+                        if piece:
+                            yield {"type": "token", "text": piece}
+                    continue
+                for node, update in (payload or {}).items():
+                    for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+                        if isinstance(msg, AIMessage) and msg.tool_calls:
+                            for call in msg.tool_calls:
+                                yield {"type": "tool_call", "id": call["id"], "name": call["name"], "args": call.get("args") or {}}
+                        elif isinstance(msg, ToolMessage):
+                            yield {"type": "tool_result", "id": msg.tool_call_id, "name": msg.name,
+                                   "args": msg.additional_kwargs.get("args", {}),
+                                   "result": _loads(msg.content), "duration_s": msg.additional_kwargs.get("duration_s", 0.0),
+                                   "status": getattr(msg, "status", "success")}
+                        elif isinstance(msg, AIMessage) and node in ("agent", "ground"):
+                            final_text = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
+        except GraphRecursionError:
+            final_text = ("I stopped: this question needed more steps than one turn allows. "
+                          "Please narrow it down and ask again.")
+        except Exception as exc:
+            log.exception("turn failed")
+            if self._saved(thread_id, message.id):
+                note = "your message is saved, please try again"
+            else:
+                note = "your message could not be saved" + (f" ({exc})" if isinstance(exc, sqlite3.Error) else "") + \
+                       "; please try again later"
+            yield {"type": "error", "message": f"the advisor failed on this turn ({type(exc).__name__}); {note}"}
+            return
+        state = self.state(thread_id)
+        yield {"type": "final", "thread_id": thread_id, "text": state.get("reply") or final_text,
+               "requirements": state["requirements"], "shortlist": state["shortlist"], "driver": self.info.name}
+
+    def _saved(self, thread_id: str, message_id: str) -> bool:
+        """Whether the message with this id is in the stored conversation (False when that cannot be read)."""
+        try:
+            return any(getattr(m, "id", None) == message_id for m in self.state(thread_id)["messages"])
+        except Exception:
+            log.exception("could not read thread %s back", thread_id)
+            return False
 
     def ask(self, text: str, thread_id: str | None = None) -> TurnResult:
         steps: dict[str, ToolStep] = {}
@@ -220,6 +255,14 @@ class Advisor:
                             "result": _loads(msg.content), "duration_s": msg.additional_kwargs.get("duration_s", 0.0)})
         return out
 
+    def exists(self, thread_id: str) -> bool:
+        """Whether a conversation with this id has been stored."""
+        return self.checkpointer.get_tuple(self._config(thread_id)) is not None
+
+    def check_storage(self) -> None:
+        """Raise StorageUnavailable unless the conversation database takes a write now."""
+        check_writable(self.checkpointer)
+
     def threads(self) -> list[str]:
         saver = self.checkpointer
         seen: list[str] = []
@@ -251,4 +294,4 @@ def validate_thread_id(thread_id: str) -> str:
     return thread_id
 
 
-__all__ = ["Advisor", "InputRejected", "TurnResult", "clean_text", "make_checkpointer"]
+__all__ = ["Advisor", "InputRejected", "StorageUnavailable", "TurnResult", "clean_text", "make_checkpointer"]

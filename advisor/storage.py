@@ -1,0 +1,264 @@
+"""Conversation storage: LangGraph's SQLite checkpointer, kept so that a conversation grows linearly with its turns.
+
+LangGraph writes a checkpoint after every step, and each checkpoint holds the whole message list: a conversation of
+N turns stored every message about 7N times (5.6 MB after 10 turns, 20 MB after 20). :class:`CompactSqliteSaver`
+changes two things and nothing else:
+
+- Large message contents (tool results, long answers; ``CONTENT_MIN_CHARS`` and up) are stored once, compressed, in
+  ``advisor_contents`` under their SHA-256; checkpoints and pending writes hold the reference. Identical contents
+  (the same tool result in two conversations) are stored once too.
+- Only the newest ``KEEP_CHECKPOINTS`` checkpoints of a conversation (and their pending writes) are kept. The advisor
+  reads only the newest; time travel to older steps is not offered.
+
+Durability is unchanged: contents are committed before the checkpoint that refers to them, the checkpoint is written
+as before, and older checkpoints are deleted only after the new one is committed, so a SIGKILL at any point leaves
+the newest committed checkpoint readable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+log = logging.getLogger(__name__)
+
+CONTENT_MIN_CHARS = 1024
+KEEP_CHECKPOINTS = 2
+REF_KEY = "advisor_content_ref"  # in a stored message's additional_kwargs: the SHA-256 of its content
+_CACHE_CHARS = 8_000_000  # contents read back, kept in memory (they never change)
+
+
+class StorageUnavailable(RuntimeError):
+    """The conversation database cannot be written (read-only, corrupt, disk full, locked); the message says why."""
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class CompactSqliteSaver(SqliteSaver):
+    """SqliteSaver that stores large message contents once and keeps a bounded checkpoint history."""
+
+    def __init__(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
+        super().__init__(conn, **kwargs)
+        self._stored: dict[tuple, str] = {}  # (message id, length, hash()) -> digest already committed
+        self._read: OrderedDict[str, str] = OrderedDict()  # digest -> content, least recently used first
+        self._read_chars = 0
+        self._cache_lock = threading.Lock()
+
+    def setup(self) -> None:
+        if self.is_setup:
+            return
+        super().setup()
+        self.conn.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS advisor_contents (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS advisor_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+            """
+        )
+
+    # ------------------------------------------------------------ writing
+
+    def _externalize(self, messages: Any, new: dict[str, bytes], refs: list[tuple[tuple, str]]) -> Any:
+        """The messages with large contents replaced by references; the contents not yet stored go into ``new``,
+        and every (message key, digest) into ``refs`` (remembered once committed, to skip hashing them again)."""
+        if not isinstance(messages, list):
+            return messages
+        out = []
+        for msg in messages:
+            content = getattr(msg, "content", None)
+            if not isinstance(msg, BaseMessage) or not isinstance(content, str) or len(content) < CONTENT_MIN_CHARS:
+                out.append(msg)
+                continue
+            key = (msg.id, len(content), hash(content))
+            digest = self._stored.get(key)
+            if digest is None:
+                digest = _digest(content)
+                new[digest] = zlib.compress(content.encode("utf-8", "surrogatepass"), 6)
+            refs.append((key, digest))
+            out.append(msg.model_copy(update={"content": "", "additional_kwargs": {**msg.additional_kwargs, REF_KEY: digest}}))
+        return out
+
+    def _commit_contents(self, new: dict[str, bytes]) -> None:
+        if new:
+            with self.cursor() as cur:
+                cur.executemany("INSERT OR IGNORE INTO advisor_contents (hash, data) VALUES (?, ?)", list(new.items()))
+
+    def _remember(self, refs: list[tuple[tuple, str]]) -> None:
+        """After a commit: these contents are stored."""
+        if len(self._stored) > 20_000:
+            self._stored.clear()
+        self._stored.update(refs)
+
+    def put(self, config, checkpoint, metadata, new_versions):
+        values = checkpoint.get("channel_values") or {}
+        new: dict[str, bytes] = {}
+        refs: list[tuple[tuple, str]] = []
+        if isinstance(values.get("messages"), list):
+            checkpoint = {**checkpoint, "channel_values": {**values, "messages": self._externalize(values["messages"], new,
+                                                                                                   refs)}}
+        self._commit_contents(new)  # before the checkpoint that refers to them
+        saved = super().put(config, checkpoint, metadata, new_versions)
+        self._remember(refs)
+        self._prune(saved)
+        return saved
+
+    def put_writes(self, config, writes, task_id, task_path: str = "") -> None:
+        new: dict[str, bytes] = {}
+        refs: list[tuple[tuple, str]] = []
+        writes = [(channel, self._externalize(value, new, refs) if channel == "messages" else value)
+                  for channel, value in writes]
+        self._commit_contents(new)
+        super().put_writes(config, writes, task_id, task_path)
+        self._remember(refs)
+
+    def _prune(self, config) -> None:
+        """Delete the conversation's checkpoints older than the newest KEEP_CHECKPOINTS, and their pending writes."""
+        conf = config["configurable"]
+        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
+        with self.cursor() as cur:
+            cur.execute("SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
+                        "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?", (thread_id, ns, KEEP_CHECKPOINTS - 1))
+            row = cur.fetchone()
+            if row is None:
+                return
+            oldest_kept = row[0]
+            cur.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
+                        (thread_id, ns, oldest_kept))
+            cur.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
+                        (thread_id, ns, oldest_kept))
+
+    # ------------------------------------------------------------ reading
+
+    def _contents(self, digests: set[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        with self._cache_lock:
+            for d in digests:
+                if d in self._read:
+                    self._read.move_to_end(d)
+                    found[d] = self._read[d]
+        missing = sorted(digests - set(found))
+        if missing:
+            with self.cursor(transaction=False) as cur:
+                for start in range(0, len(missing), 500):
+                    part = missing[start:start + 500]
+                    cur.execute(f"SELECT hash, data FROM advisor_contents WHERE hash IN ({','.join('?' * len(part))})", part)
+                    for digest, data in cur.fetchall():
+                        found[digest] = zlib.decompress(data).decode("utf-8", "surrogatepass")
+            with self._cache_lock:
+                for d in missing:
+                    if d in found and d not in self._read:
+                        self._read[d] = found[d]
+                        self._read_chars += len(found[d])
+                while self._read_chars > _CACHE_CHARS and self._read:
+                    _, text = self._read.popitem(last=False)
+                    self._read_chars -= len(text)
+        return found
+
+    @staticmethod
+    def _refs(messages: Any) -> set[str]:
+        return {m.additional_kwargs[REF_KEY] for m in messages if isinstance(m, BaseMessage)
+                and REF_KEY in m.additional_kwargs} if isinstance(messages, list) else set()
+
+    @staticmethod
+    def _restore(messages: Any, contents: dict[str, str]) -> Any:
+        if not isinstance(messages, list):
+            return messages
+        out = []
+        for msg in messages:
+            ref = msg.additional_kwargs.get(REF_KEY) if isinstance(msg, BaseMessage) else None
+            if ref is None:
+                out.append(msg)
+                continue
+            kwargs = {k: v for k, v in msg.additional_kwargs.items() if k != REF_KEY}
+            text = contents.get(ref)
+            if text is None:
+                log.error("stored content %s is missing from advisor_contents", ref)
+                text = "[this stored content is missing from the database]"
+            out.append(msg.model_copy(update={"content": text, "additional_kwargs": kwargs}))
+        return out
+
+    def _restore_tuple(self, item: CheckpointTuple | None) -> CheckpointTuple | None:
+        if item is None:
+            return None
+        values = item.checkpoint.get("channel_values") or {}
+        refs = self._refs(values.get("messages"))
+        for _, channel, value in item.pending_writes or []:
+            if channel == "messages":
+                refs |= self._refs(value)
+        if not refs:
+            return item
+        contents = self._contents(refs)
+        checkpoint = {**item.checkpoint, "channel_values": {**values, "messages": self._restore(values.get("messages"),
+                                                                                                 contents)}}
+        writes = [(task, channel, self._restore(value, contents) if channel == "messages" else value)
+                  for task, channel, value in item.pending_writes or []]
+        return item._replace(checkpoint=checkpoint, pending_writes=writes)
+
+    def get_tuple(self, config) -> CheckpointTuple | None:
+        return self._restore_tuple(super().get_tuple(config))
+
+    def list(self, config, *, filter=None, before=None, limit=None) -> Iterator[CheckpointTuple]:
+        # read them all first: the parent's generator holds the connection's lock while it yields
+        items = [*super().list(config, filter=filter, before=before, limit=limit)]
+        for item in items:
+            yield self._restore_tuple(item)
+
+    # ------------------------------------------------------------ health
+
+    def check_writable(self) -> None:
+        """Commit one small write, or raise StorageUnavailable saying why."""
+        with self.lock:
+            try:
+                self.setup()
+                self.conn.execute("INSERT OR REPLACE INTO advisor_probe (id, at) VALUES (1, ?)", (time.time(),))
+                self.conn.commit()
+            except sqlite3.Error as exc:
+                try:
+                    self.conn.rollback()
+                except sqlite3.Error:
+                    pass
+                raise StorageUnavailable(f"the conversation database cannot be written ({exc})") from exc
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    # one connection for every thread: SqliteSaver serializes its use with a lock
+    return sqlite3.connect(path, check_same_thread=False, timeout=30)
+
+
+def open_sqlite(path: str) -> CompactSqliteSaver:
+    """The checkpointer for a SQLite file, checked writable; StorageUnavailable says what is wrong."""
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        saver = CompactSqliteSaver(conn)
+        saver.setup()
+    except (OSError, sqlite3.Error) as exc:
+        raise StorageUnavailable(f"cannot open the conversation database {path} ({exc}); "
+                                 "pass --db with a writable file, or fix this one") from exc
+    try:
+        saver.check_writable()
+    except StorageUnavailable as exc:
+        raise StorageUnavailable(f"{exc}: {path}; pass --db with a writable file, or fix this one") from exc
+    return saver
+
+
+def check_writable(checkpointer) -> None:
+    """Raise StorageUnavailable if the checkpointer cannot store; in-memory checkpointers always can."""
+    probe = getattr(checkpointer, "check_writable", None)
+    if probe is not None:
+        probe()
