@@ -25,6 +25,7 @@ import time
 import uuid
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -36,6 +37,7 @@ log = logging.getLogger("advisor.app")
 MAX_BODY_BYTES = 256 * 1024
 PUBLIC_PATHS = ("/healthz",)
 SERVED_MODEL_NAME = "open-llm-advisor"
+GRACEFUL_SHUTDOWN_S = 3
 
 
 def _json_text(content: Any) -> str:
@@ -51,7 +53,7 @@ class SafeJSONResponse(JSONResponse):
 
 
 class ErrorDetail(BaseModel):
-    type: str = Field(description="invalid_input, unauthorized, too_large or internal_error")
+    type: str = Field(description="invalid_input, unauthorized, too_large, storage_unavailable or internal_error")
     message: str
     field: str | None = None
     suggestions: list[str] = []
@@ -74,8 +76,14 @@ def _error(status: int, message: str, field: str | None = None, kind: str = "inv
                             content={"error": {"type": kind, "message": message, "field": field, "suggestions": suggestions or []}})
 
 
+# Pages from this server load images and media only from itself: a remote image in a message or an answer
+# (Markdown or HTML) is not fetched, so opening a conversation tells no third party about it.
+CONTENT_SECURITY_POLICY = "img-src 'self' data: blob:; media-src 'self' data: blob:"
+
+
 class LimitsAndAuth(BaseHTTPMiddleware):
-    """Refuses bodies over MAX_BODY_BYTES (413) and, when credentials are configured, requests without them (401)."""
+    """Refuses bodies over MAX_BODY_BYTES (413) and, when credentials are configured, requests without them (401).
+    Credentials are compared as UTF-8 bytes, so any password works, and every response carries the image policy."""
 
     def __init__(self, app, credentials: tuple[str, str] | None):
         super().__init__(app)
@@ -88,24 +96,27 @@ class LimitsAndAuth(BaseHTTPMiddleware):
         user, password = self.credentials
         if header.lower().startswith("basic "):
             try:
-                given = base64.b64decode(header[6:]).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
+                given = base64.b64decode(header[6:])
+            except ValueError:
                 return False
-            return hmac.compare_digest(given, f"{user}:{password}")
+            return hmac.compare_digest(given, f"{user}:{password}".encode())
         if header.lower().startswith("bearer "):
-            return hmac.compare_digest(header[7:].strip(), password)
+            # header values arrive decoded as latin-1: encoding them back gives the bytes the client sent (UTF-8)
+            return hmac.compare_digest(header[7:].strip().encode("latin-1", "replace"), password.encode())
         return False
 
     async def dispatch(self, request: Request, call_next):
         if not self._authorized(request):
-            return SafeJSONResponse(status_code=401, headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor"'},
+            return SafeJSONResponse(status_code=401, headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor", charset="UTF-8"'},
                                     content={"error": {"type": "unauthorized", "message": "credentials required "
                                                        "(HTTP Basic user:password, or Bearer <password>)", "field": None,
                                                        "suggestions": []}})
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return _error(413, f"request body is {int(length):,} bytes; the limit is {MAX_BODY_BYTES:,}", kind="too_large")
-        return await call_next(request)
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
 
 
 class ChunkedBodyLimit:
@@ -188,8 +199,8 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
     import gradio as gr
 
     import tools
-    from advisor.config import Settings
-    from advisor.service import Advisor, InputRejected, validate_thread_id
+    from advisor.config import Settings, redact_urls
+    from advisor.service import Advisor, InputRejected, StorageUnavailable, validate_thread_id
     from advisor.ui import build_ui
     from catalog.query import get_catalog
     from tools.errors import InvalidInput
@@ -221,11 +232,19 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         log.exception("unexpected error on %s", request.url.path)
         return _error(500, f"internal error ({type(exc).__name__}); the request was not completed", kind="internal_error")
 
-    @api.get("/healthz", tags=["service"])
-    def healthz() -> dict:
-        """Liveness: status, driver and catalog size."""
-        return {"status": "ok", "driver": advisor.info.name, "driver_detail": advisor.info.describe(),
-                "catalog": {"models": len(cat.models), "gpus": len(cat.gpus), "licenses": len(cat.licenses)}}
+    @api.get("/healthz", tags=["service"], responses={503: {"description": "the conversation database cannot be written"}})
+    def healthz():
+        """Liveness: status, driver, catalog size and whether conversations can be stored (503 when not)."""
+        body = {"status": "ok", "driver": advisor.info.name, "driver_detail": redact_urls(advisor.info.describe()),
+                "catalog": {"models": len(cat.models), "gpus": len(cat.gpus), "licenses": len(cat.licenses)},
+                "storage": {"ok": True}}
+        try:
+            advisor.check_storage()
+        except StorageUnavailable as exc:
+            # no path in this public answer: only what kind of trouble it is
+            body.update(status="storage_error", storage={"ok": False, "error": str(exc.__cause__ or exc)})
+            return SafeJSONResponse(body, status_code=503)
+        return body
 
     @api.get("/api/tools", tags=["tools"])
     def list_tools() -> dict:
@@ -245,20 +264,25 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         raw = await request.body()
         try:
             args = json.loads(raw) if raw.strip() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return _error(422, f"body is not valid JSON ({exc}); send a JSON object of arguments")
+        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, an integer over 4,300 digits, nested too deep
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+            return _error(422, f"body is not valid JSON ({reason}); send a JSON object of arguments")
         try:
             return tools.call(name, args)
         except InvalidInput as exc:
             return SafeJSONResponse(status_code=422, content=exc.to_dict())
+        except RecursionError:
+            return _error(422, "arguments are nested too deeply; send a JSON object of plain values")
 
-    @api.get("/api/threads/{thread_id}", tags=["conversations"])
+    @api.get("/api/threads/{thread_id}", tags=["conversations"], responses=NOT_FOUND)
     def get_thread(thread_id: str):
         """A conversation: its messages with tool steps, the requirements gathered and the shortlist."""
         try:
             validate_thread_id(thread_id)
         except InputRejected as exc:
             return _error(422, str(exc), field="thread_id")
+        if not advisor.exists(thread_id):
+            return _error(404, f"no conversation with thread id {thread_id!r}", field="thread_id")
         state = advisor.state(thread_id)
         return {"thread_id": thread_id, "messages": advisor.history(thread_id), "requirements": state["requirements"],
                 "shortlist": state["shortlist"]}
@@ -328,8 +352,9 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
 
     @api.post("/v1/chat/completions", tags=["openai"], responses={200: {
         "description": "a chat.completion object, or with stream=true a text/event-stream of chat.completion.chunk objects",
-        "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}}})
-    def chat_completions(req: ChatCompletionRequest):
+        "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}},
+        503: {"model": ErrorBody, "description": "the message was not saved: the conversation database cannot be written"}})
+    async def chat_completions(req: ChatCompletionRequest):
         """OpenAI-compatible chat with the advisor. Pass `thread_id` (or metadata.thread_id) to continue a conversation;
         the reply carries `thread_id` and the X-Advisor-Thread header."""
         text = _last_user_text(req)
@@ -337,9 +362,15 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         try:
             thread_id = validate_thread_id(thread_id) if thread_id else uuid.uuid4().hex
             events = advisor.stream(text, thread_id=thread_id)
-            next(events)  # validates the message (size, emptiness) before answering
+            # validates the message (size, emptiness) and the database, and starts the turn, before answering: from
+            # here the turn runs to its end and is stored even if this client goes away
+            await _turn_thread(next, events)
         except InputRejected as exc:
             return _error(422, str(exc), field="messages" if exc.field == "message" else exc.field)
+        except StorageUnavailable as exc:
+            log.error("turn refused: %s", exc)
+            return _error(503, "your message was not saved: the conversation database cannot be written; "
+                               "try again later", kind="storage_unavailable")
         completion_id = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         headers = {"X-Advisor-Thread": thread_id}
@@ -350,10 +381,12 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
             return f"data: {_json_text(body)}\n\n"
 
         if req.stream:
-            def gen():
+            async def gen():
                 yield chunk({"role": "assistant", "content": ""})
                 sent = ""
-                for event in events:
+                # each wait for the turn's next event is a thread of its own pool: a client that drops the stream
+                # only stops reading (the turn goes on), and slow turns never hold the threads other routes need
+                while (event := await _turn_thread(next, events, None)) is not None:
                     if event["type"] == "token":
                         sent += event["text"]
                         yield chunk({"content": event["text"]})
@@ -369,7 +402,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
             return StreamingResponse(gen(), media_type="text/event-stream", headers=headers)
 
         reply, steps = "", []
-        for event in events:
+        for event in await _turn_thread(list, events):
             if event["type"] == "final":
                 reply = event["text"]
             elif event["type"] == "tool_result":
@@ -387,6 +420,17 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
     return gr.mount_gradio_app(api, demo, path="/", mcp_server=True, footer_links=["api"], show_error=False)
 
 
+# Threads that wait for turns (a model call can take minutes): their own pool, so that any number of slow or
+# abandoned turns leaves the default pool, which serves /healthz and the other synchronous routes, free.
+_TURN_THREADS = anyio.CapacityLimiter(1000)
+
+
+async def _turn_thread(fn, *args):
+    """Run a blocking step of a turn in a worker thread; if the request is cancelled (the client went away), stop
+    waiting for it at once: the thread finishes on its own and its result is dropped."""
+    return await anyio.to_thread.run_sync(fn, *args, limiter=_TURN_THREADS, abandon_on_cancel=True)
+
+
 def _warm_caches() -> None:
     """Pay the one-off per-catalog work (throughput calibration, rankings, name patterns) at start, not in the first turn."""
     import tools
@@ -396,6 +440,16 @@ def _warm_caches() -> None:
     tools.call("select_models", {"use_case": "general"})
     tools.call("find_models", {"query": "llama"})
     find_ungrounded("Llama 3.1 8B fits 16 GB.", {16.0})
+
+
+def _redact_record(record: logging.LogRecord) -> bool:
+    """A log filter: URLs in the message lose their credentials (httpx logs every upstream request's URL)."""
+    from advisor.config import redact_urls
+
+    message = record.getMessage()
+    if "://" in message:
+        record.msg, record.args = redact_urls(message), ()
+    return True
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -413,26 +467,36 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings=None, auth: str | 
     """Start the server. Binding beyond localhost needs credentials (--auth / ADVISOR_AUTH) or --insecure."""
     import uvicorn
 
+    from advisor.config import redact_urls
     from advisor.drivers import DriverError
+    from advisor.storage import StorageUnavailable
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_redact_record)
     try:
         credentials = parse_auth(auth or os.environ.get("ADVISOR_AUTH"))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     local = host in ("127.0.0.1", "localhost", "::1")
-    if not local and credentials is None and not insecure:
-        print(f"error: binding to {host} exposes the advisor to the network; pass --auth USER:PASSWORD "
-              "(or set ADVISOR_AUTH), or --insecure if you really mean it", file=sys.stderr)
-        return 2
+    if not local and credentials is None:
+        if not insecure:
+            print(f"error: binding to {host} exposes the advisor to the network; pass --auth USER:PASSWORD "
+                  "(or set ADVISOR_AUTH), or --insecure if you really mean it", file=sys.stderr)
+            return 2
+        print(f"WARNING: --insecure: the advisor on {host}:{port} answers anyone who can reach it, without credentials "
+              "(its conversations, its model and MCP included); use --auth USER:PASSWORD unless the network is yours "
+              "alone", file=sys.stderr, flush=True)
     try:
         app = create_app(settings, auth=credentials)
-    except DriverError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (DriverError, StorageUnavailable) as exc:
+        print(f"error: {redact_urls(str(exc))}", file=sys.stderr)
         return 2
-    print(f"Open LLM Advisor on http://{host}:{port}  (driver: {app.state.advisor.info.describe()})", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    print(f"Open LLM Advisor on http://{host}:{port}  (driver: {redact_urls(app.state.advisor.info.describe())})",
+          flush=True)
+    # Open connections (a browser's event stream, an MCP session) get this long to finish on SIGTERM, then are closed.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     return 0
 
 

@@ -140,8 +140,15 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog_import(args: argparse.Namespace) -> int:
+    import re
+
     from catalog.refresh import ImportFailed, draft_entry
 
+    # "a/..", "./x": path segments, not a repo; they would make a draft with the id ".." (and a Hub URL that climbs)
+    if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9][\w.-]*", args.repo_id or "") or ".." in args.repo_id:
+        print(f"error: {args.repo_id!r} is not a Hugging Face repo id; expected OWNER/NAME with letters or digits in "
+              "each part and no '..', e.g. Qwen/Qwen3-8B", file=sys.stderr)
+        return EXIT_INVALID
     try:
         draft = draft_entry(args.repo_id, offline_dir=args.from_dir)
     except ImportFailed as exc:
@@ -272,19 +279,19 @@ def _advisor(args: argparse.Namespace):
     import logging
 
     from advisor.drivers import DriverError
-    from advisor.service import Advisor
+    from advisor.service import Advisor, StorageUnavailable
 
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return Advisor.create(_settings(args))
-    except DriverError as exc:
+    except (DriverError, StorageUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from advisor.service import InputRejected
+    from advisor.service import InputRejected, StorageUnavailable
 
     advisor = _advisor(args)
     if advisor is None:
@@ -310,10 +317,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     except InputRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except StorageUnavailable as exc:
+        print(f"error: your message was not saved: {exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from advisor.service import InputRejected, new_thread_id
+    from advisor.service import InputRejected, StorageUnavailable, new_thread_id
 
     advisor = _advisor(args)
     if advisor is None:
@@ -338,6 +348,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
                     print(f"advisor> {event['message']}\n")
         except InputRejected as exc:
             print(f"advisor> {exc}\n")
+        except StorageUnavailable as exc:
+            print(f"advisor> your message was not saved: {exc}\n")
     print(f"Conversation saved as thread {thread} (resume: advisor chat --thread {thread}).")
     return EXIT_OK
 

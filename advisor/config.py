@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -10,6 +11,23 @@ from pathlib import Path
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:[^=&#\s]*(?:key|token|secret|password|passwd|pwd|auth|sig|signature|credential)"
+                           r"[^=&#\s]*)=)[^&#\s]*")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
+
+
+def redact_url(url: str) -> str:
+    """The URL as it may be shown or logged: user and password removed (``http://***@host/v1``), and the values
+    of query parameters that look like credentials (``api_key=***``)."""
+    url = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1***@", url)
+    return _SECRET_QUERY.sub(r"\1***", url)
+
+
+def redact_urls(text: str) -> str:
+    """Every URL in the text redacted as by :func:`redact_url`."""
+    return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
 def default_data_dir() -> Path:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from langchain_core.language_models.chat_models import BaseChatModel
 
-from advisor.config import Settings
+from advisor.config import Settings, redact_url
 
 log = logging.getLogger(__name__)
 DRIVERS = ("auto", "hf", "openai", "offline")
@@ -55,7 +55,9 @@ def make_driver(settings: Settings) -> tuple[BaseChatModel, DriverInfo]:
 
         return OfflineChatModel(), DriverInfo("offline", None, reason)
     if name == "openai":
-        return _openai(settings), DriverInfo("openai", settings.served_model, f"{reason}; server {settings.openai_base_url}")
+        # shown by /healthz (no credentials needed) and logged: never with the credentials a URL may carry
+        return _openai(settings), DriverInfo("openai", settings.served_model,
+                                             f"{reason}; server {redact_url(settings.openai_base_url or '')}")
     from advisor.drivers.hf import HFChatModel, ModelUnavailable
 
     model = HFChatModel(model_id=settings.model, quantization=settings.quantization, max_new_tokens=settings.max_new_tokens)
@@ -68,7 +70,7 @@ def make_driver(settings: Settings) -> tuple[BaseChatModel, DriverInfo]:
 
 def _auto(settings: Settings) -> tuple[str, str]:
     if settings.openai_base_url:
-        return "openai", f"ADVISOR_OPENAI_BASE_URL is set ({settings.openai_base_url})"
+        return "openai", f"ADVISOR_OPENAI_BASE_URL is set ({redact_url(settings.openai_base_url)})"
     from advisor.drivers.hf import cuda_available, weights_available
 
     if not cuda_available():
