@@ -5,7 +5,23 @@ Renderers only lay out what a tool returned: every figure they print is a field 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+# Characters that make Markdown or HTML anywhere in a line, and those that do at its start (headings, quotes, lists,
+# rules, setext underlines, ordered-list numbers): a backslash makes each literal.
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>&|~$])")
+_MD_LINE_START = re.compile(r"^([ \t]*)(?:([#>+=-])|(\d{1,9})([.)]))", re.MULTILINE)
+_INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+
+
+def literal_markdown(text: str) -> str:
+    """Text that Markdown shows exactly as written: no HTML, no structure (headings, lists, tables, code, links,
+    images), and indentation kept as no-break spaces rather than read as a code block. For what users write."""
+    text = _MD_INLINE.sub(r"\\\1", text)
+    text = _MD_LINE_START.sub(lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+                              text)
+    return _INDENT.sub(lambda m: "\u00a0" * len(m.group(0).expandtabs(4)), text)
 
 
 def _fmt(x) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import re
 
 from advisor import render
 from advisor.requirements import describe
@@ -66,6 +67,19 @@ def _collect(advisor: Advisor, thread_id: str) -> dict:
             "driver": advisor.info.describe()}
 
 
+def _fenced(text: str) -> str:
+    """Text from the conversation as a fenced code block: shown literally (no heading, table, link or image it
+    could forge), with a fence longer than any run of backticks in it, so the text cannot close it."""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{fence}text\n{text}\n{fence}"
+
+
+def _code_span(text: str) -> str:
+    """Text as an inline code span (literal), delimited by more backticks than it contains."""
+    ticks = "`" * (1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{ticks} {text} {ticks}"
+
+
 def to_markdown(advisor: Advisor, thread_id: str) -> str:
     return _markdown(_collect(advisor, thread_id))
 
@@ -77,7 +91,7 @@ def _markdown(data: dict) -> str:
            "Every figure below is a tool result from this conversation; every fact links to its source.", ""]
     out += ["## Requirements", ""]
     lines = describe(data["requirements"])
-    out += [f"- {x}" for x in lines] if lines else ["_none stated_"]
+    out += [f"- {render.literal_markdown(x)}" for x in lines] if lines else ["_none stated_"]
     out.append("")
     for name, title in SECTION_ORDER:
         items = data["results"].get(name)
@@ -92,10 +106,11 @@ def _markdown(data: dict) -> str:
     out += ["## Sources", ""] + [f"- <{s}>" for s in data["sources"]] + [""]
     out += ["## Conversation", ""]
     for item in data["history"]:
+        # what users (and models, in tool arguments) wrote is shown as literal text, never as Markdown
         if item["role"] == "user":
-            out += [f"**You:** {item['content']}", ""]
+            out += ["**You:**", "", _fenced(str(item["content"])), ""]
         elif item["role"] == "tool":
-            out += [f"_tool {item['name']}({json.dumps(item['args'], ensure_ascii=False)})_", ""]
+            out += [f"tool {_code_span(item['name'] + '(' + json.dumps(item['args'], ensure_ascii=False) + ')')}", ""]
     out += ["", "_Licence verdicts are guidance from structured licence terms, not legal advice._", ""]
     return "\n".join(out)
 
@@ -125,7 +140,12 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:11
 table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
 th{background:#f3f3f3}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}h1{border-bottom:2px solid #333}
 h2{margin-top:2rem;border-bottom:1px solid #ddd}.chart{margin:1rem 0}
+pre{background:#f6f6f6;padding:.5rem .8rem;white-space:pre-wrap;overflow-wrap:anywhere}
 """
+# The report loads nothing from elsewhere when opened (from the server or from a saved file): its scripts (plotly,
+# inline), styles and images are all in the file, and the policy below makes the browser refuse anything else.
+REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+              "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
 
 
 def to_html(advisor: Advisor, thread_id: str) -> str:
@@ -133,15 +153,16 @@ def to_html(advisor: Advisor, thread_id: str) -> str:
 
     data = _collect(advisor, thread_id)  # read the conversation once for the text and the charts
     md = _markdown(data)
-    # html=False: text from the conversation is escaped, never interpreted as markup
-    body = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").render(md)
+    # html=False: text from the conversation is escaped, never interpreted as markup; no image syntax either
+    body = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").disable("image").render(md)
     charts_html = []
     for i, fig in enumerate(_figures(data)):
         charts_html.append('<div class="chart">' + fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
                            + "</div>")
     charts_block = ("<h2>Charts</h2>" + "".join(charts_html)) if charts_html else ""
     title = html.escape(f"Open LLM Advisor report {thread_id}")
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{title}</title>"
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{REPORT_CSP}\"><title>{title}</title>"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{STYLE}</style></head>"
             f"<body>{body}{charts_block}</body></html>")
 

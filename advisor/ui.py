@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import gradio as gr
 
+from advisor.render import literal_markdown
 from advisor.requirements import describe
-from advisor.service import Advisor, InputRejected, new_thread_id
+from advisor.service import Advisor, InputRejected, StorageUnavailable, new_thread_id, validate_thread_id
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,20 @@ SHORTLIST_COLUMNS = ["#", "model", "score", "format", "memory GB", "context", "l
 MAX_TOOL_JSON = 4000
 
 
-def _literal(text: str) -> str:
-    """What the user typed, shown as text: HTML is escaped, never rendered."""
-    import html
+# Markup in a model's answer that would fetch something from elsewhere when shown: Markdown images, and HTML
+# elements that load a URL. Shown as text instead (a Markdown image becomes a plain link).
+_REMOTE_HTML = re.compile(r"<(?=\s*/?\s*(?:img|image|picture|source|video|audio|track|iframe|frame|object|embed|link|"
+                          r"meta|base|svg|input|body|style|script)\b)", re.IGNORECASE)
 
-    return html.escape(str(text), quote=False)
+
+def _literal(text: str) -> str:
+    """What the user typed, shown as literal text in the chat (no HTML, no Markdown structure)."""
+    return literal_markdown(str(text))
+
+
+def _answer(text: str) -> str:
+    """A model's answer for the chat: its Markdown is kept, but nothing in it loads from another server."""
+    return _REMOTE_HTML.sub("&lt;", str(text).replace("![", "!\\["))
 
 
 def _shortlist_rows(shortlist: list[dict]) -> list[list]:
@@ -81,7 +92,7 @@ def history_to_chat(advisor: Advisor, thread_id: str) -> list[gr.ChatMessage]:
         if item["role"] == "user":
             out.append(gr.ChatMessage(role="user", content=_literal(item["content"])))
         elif item["role"] == "assistant":
-            out.append(gr.ChatMessage(role="assistant", content=item["content"]))
+            out.append(gr.ChatMessage(role="assistant", content=_answer(item["content"])))
         else:
             out.append(_tool_message({"name": item["name"], "args": item["args"], "result": item["result"], "id": f"h{i}"},
                                      "done", item.get("duration_s")))
@@ -145,7 +156,7 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                                                  elem_id="shortlist")
                         plot = gr.Plot(label="Chart", elem_id="chart")
                         export = gr.Button("Export report (Markdown and HTML)", size="sm", elem_id="report-export")
-                        report_files = gr.File(label="Report", file_count="multiple", interactive=False, elem_id="report-files")
+                        report_links = gr.Markdown("", elem_id="report-links")
             with gr.Tab("Exercises", id="exercises"):
                 from advisor import exercises as ex
 
@@ -191,18 +202,18 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                 catalog_plot = gr.Plot(label="Quality vs size")
 
         def load_thread(stored: str):
-            tid = stored or new_thread_id()
+            tid = stored if _valid_thread_id(stored) else new_thread_id()  # the browser's copy may be anything
             state = advisor.state(tid)
             return (tid, tid, history_to_chat(advisor, tid), _requirements_md(state["requirements"]),
                     _shortlist_rows(state["shortlist"]), _chart_for_thread(advisor, tid), f"Thread `{tid}`")
 
         def respond(message: str, history: list, tid: str):
-            tid = tid or new_thread_id()
+            tid = tid if _valid_thread_id(tid) else new_thread_id()
             history = list(history or [])
             try:
                 events = advisor.stream(message, thread_id=tid)
-                next(events)  # validates the message before anything is shown
-            except InputRejected as exc:
+                next(events)  # validates the message, and that it can be stored, before anything is shown
+            except (InputRejected, StorageUnavailable) as exc:
                 history.append(gr.ChatMessage(role="assistant", content=f"⚠️ {exc}"))
                 yield history, message, gr.skip(), gr.skip(), gr.skip(), tid, tid
                 return
@@ -226,14 +237,14 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                 elif kind == "token":
                     streamed += event["text"]
                     if answer_index is None:
-                        history.append(gr.ChatMessage(role="assistant", content=streamed))
+                        history.append(gr.ChatMessage(role="assistant", content=_answer(streamed)))
                         answer_index = len(history) - 1
                     else:
-                        history[answer_index] = gr.ChatMessage(role="assistant", content=streamed)
+                        history[answer_index] = gr.ChatMessage(role="assistant", content=_answer(streamed))
                 elif kind == "error":
                     history.append(gr.ChatMessage(role="assistant", content=f"⚠️ {event['message']}"))
                 elif kind == "final":
-                    final = gr.ChatMessage(role="assistant", content=event["text"] or "(no answer)")
+                    final = gr.ChatMessage(role="assistant", content=_answer(event["text"]) or "(no answer)")
                     if answer_index is None:
                         history.append(final)
                     else:
@@ -248,10 +259,15 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
             return tid, tid, [], _requirements_md({}), [], None, f"Thread `{tid}`", ""
 
         def browse(family: str, licence: str, max_b: float, min_ctx: str, benchmark: str):
-            from tools.catalog_tools import find_models
+            import tools
+            from tools.errors import InvalidInput
 
-            r = find_models(family=None if family == "(all)" else family, license=None if licence == "(all)" else licence,
-                            max_params_b=max_b, min_context=None if min_ctx == "any" else int(min_ctx), limit=200)
+            try:
+                r = tools.call("find_models", {
+                    "family": None if family == "(all)" else family, "license": None if licence == "(all)" else licence,
+                    "max_params_b": max_b, "min_context": None if min_ctx in (None, "any") else int(min_ctx), "limit": 200})
+            except (InvalidInput, ValueError, TypeError) as exc:
+                raise gr.Error(f"cannot filter the catalog that way: {exc}") from None
             rows = [[m["name"], m["family"], m["params_b"], m["active_params_b"], m["context_length"], m["license"]["id"],
                      m["release_date"]] for m in r["models"]]
             ids = [m["id"] for m in r["models"]]
@@ -261,42 +277,42 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
             return df, charts.quality_vs_size(benchmark, model_ids=ids)
 
         def make_reports(tid: str):
-            import tempfile
-            from pathlib import Path
-
-            from advisor import report
-
-            if not tid or not advisor.history(tid):
-                return None
-            folder = Path(tempfile.mkdtemp(prefix="advisor-report-"))
-            md_path, html_path = folder / f"advisor-report-{tid}.md", folder / f"advisor-report-{tid}.html"
-            md_path.write_text(report.to_markdown(advisor, tid), encoding="utf-8")
-            html_path.write_text(report.to_html(advisor, tid), encoding="utf-8")
-            return [str(md_path), str(html_path)]
+            # Links to the report route, which builds each report in memory when it is opened: no file is written
+            # (an HTML report embeds plotly.js, about 5 MB, and Gradio would copy any file into its cache too).
+            if not _valid_thread_id(tid) or not advisor.exists(tid):
+                return "_Nothing to export yet: ask something first._"
+            base = f"api/threads/{tid}/report"
+            return (f"Download: [Markdown report]({base}?format=md) · [HTML report with charts]({base}?format=html)")
 
         def run_walkthrough(choice, model, gpu, price, util, share, apis, family):
             from advisor import exercises as ex
 
-            number = int(str(choice).split(".", 1)[0])
-            cost = ex.CostAssumptions(model=model, gpu=gpu, gpu_usd_per_hour=float(price) if price else None,
-                                      utilization=float(util), input_share=float(share), api_models=list(apis or [])) if number == 2 else None
+            from catalog.query import LookupFailed
+
             try:
+                number = int(str(choice).split(".", 1)[0])
+                cost = ex.CostAssumptions(model=model, gpu=gpu, gpu_usd_per_hour=float(price) if price else None,
+                                          utilization=float(util), input_share=float(share),
+                                          api_models=list(apis or [])) if number == 2 else None
                 result = ex.run(advisor, number, family=family, cost=cost)
-            except (ValueError, InputRejected) as exc:
-                return [gr.ChatMessage(role="assistant", content=f"⚠️ {exc}")], "", None
+            except (ValueError, TypeError, LookupFailed, InputRejected, StorageUnavailable) as exc:
+                return [gr.ChatMessage(role="assistant", content=f"⚠️ {_literal(exc)}")], "", None
             msgs = []
             for turn in result.turns:
                 msgs.append(gr.ChatMessage(role="user", content=_literal(turn["user"])))
                 for call in turn["tool_calls"]:
                     msgs.append(_tool_message({"name": call["name"], "args": call["args"], "result": call["result"],
                                                "id": call["id"]}, "done", call.get("duration_s")))
-                msgs.append(gr.ChatMessage(role="assistant", content=turn["reply"]))
+                msgs.append(gr.ChatMessage(role="assistant", content=_answer(turn["reply"])))
             return msgs, _summary_md(result), _chart_for_thread(advisor, result.thread_id)
 
         def show_view(name):
             from advisor import views as vw
 
-            v = vw.get(name)
+            try:
+                v = vw.get(name)
+            except (ValueError, TypeError, KeyError):
+                return f"Unknown view; choose one of: {', '.join(vw.VIEWS)}", None
             return v["markdown"], v.get("figure")
 
         outputs = [chatbot, box, req_md, shortlist, plot, thread, thread_store]
@@ -304,7 +320,7 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
         box.submit(**submit_args)
         send.click(**submit_args)
         # reports are built when asked for, not after every turn (the HTML embeds plotly.js)
-        export.click(make_reports, inputs=[thread], outputs=[report_files], api_visibility="private")
+        export.click(make_reports, inputs=[thread], outputs=[report_links], api_visibility="private")
         ex_run.click(run_walkthrough, inputs=[ex_choice, ex_model, ex_gpu, ex_price, ex_util, ex_share, ex_apis, ex_family],
                      outputs=[ex_chat, ex_summary, ex_plot], api_visibility="private")
         view_choice.change(show_view, inputs=[view_choice], outputs=[view_md, view_plot], api_visibility="private")
@@ -333,9 +349,20 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                 return f"error: {exc}", thread_id
             return result.reply, result.thread_id
 
-        gr.api(chat_api, api_name="chat")
+        # queue=False: MCP calls these in-process (Gradio's fast path) instead of through an HTTP client of its own
+        # that calls back into this server: that client sent no credentials (every MCP call failed behind --auth)
+        # and kept a connection open that stopped SIGTERM from ending the process.
+        gr.api(chat_api, api_name="chat", queue=False)
         _register_mcp_tools()
     return demo
+
+
+def _valid_thread_id(value) -> bool:
+    try:
+        validate_thread_id(value)
+    except InputRejected:
+        return False
+    return True
 
 
 def _summary_md(result) -> str:
@@ -384,4 +411,4 @@ def _register_mcp_tools() -> None:
 
             return call
 
-        gr.api(make(tool), api_name=tool.name, api_description=tool.description)
+        gr.api(make(tool), api_name=tool.name, api_description=tool.description, queue=False)
