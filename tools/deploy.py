@@ -24,7 +24,7 @@ from tools.memory import (
     resolve_quantization,
     usable_bytes,
 )
-from tools.throughput import device_class, throughput, weight_bytes_read
+from tools.throughput import DEFAULT_SYSTEM_RAM_GBPS, cpu_offload, device_class, throughput
 
 CANDIDATES = (
     ("vllm", "bf16"), ("vllm", "fp8"), ("vllm", "nvfp4"), ("vllm", "mxfp4"), ("vllm", "awq"),
@@ -44,7 +44,6 @@ EASE = {
 # Among options equal on fit, format and GPU count: the engines most people run first, uncalibrated ones last.
 ENGINE_PREFERENCE = {"vllm": 0, "sglang": 1, "llama.cpp": 1, "mlx": 1, "tensorrt-llm": 2, "exllama": 2, "transformers": 3}
 PEAK_TO_AVERAGE = 3.0  # traffic at peak relative to the monthly average
-DEFAULT_SYSTEM_RAM_GBPS = 60.0  # dual-channel DDR5 desktop (about 77 GB/s peak, ~60 sustained), for CPU offload
 
 
 def _command(m: Model, engine: str, q: Quantization, n: int, ctx: int, tensor: int = 1, pipeline: int = 1,
@@ -160,31 +159,10 @@ def _option(ask: Ask, engine: str, q: Quantization, g: Gpu, n: int) -> dict:
 
 def _offload(ask: Ask, q: Quantization, g: Gpu, n: int, ram_gbps: float) -> dict | None:
     """llama.cpp with only some layers on the GPU(s) and the rest in system RAM: what fits and how fast."""
-    m = ask.model
-    if m.architecture is None or device_class(g) in ("apple", "cpu"):
-        return None
-    layers = m.architecture.layers
-    full = estimate(m, q, "llama.cpp", ask.context, 1, 2.0, 1)
-    room = usable_bytes(g) * n - full.context_overhead * n - full.activations - full.kv_stored - full.state
-    per_layer = full.weights / layers
-    on_gpu = int(max(0.0, room) // per_layer)
-    if on_gpu <= 0 or on_gpu >= layers:
-        return None
-    read = weight_bytes_read(m, q, 1)
-    gpu_share = on_gpu / layers
-    gpu_bw = g.memory_bandwidth_gbps if g.cite else 1000.0  # a device given by size only: its bandwidth matters little here
-    t_gpu = read * gpu_share / (gpu_bw * GB * 0.6)
-    t_cpu = read * (1 - gpu_share) / (ram_gbps * GB * 0.8)
-    return {
-        "engine": "llama.cpp", "quantization": q.id, "gpu": g.id, "num_gpus": n,
-        "gpu_layers": on_gpu, "total_layers": layers,
-        "system_ram_gb": common.rnd(full.weights * (1 - gpu_share) / GB),
-        "decode_tokens_per_s": common.rnd(1 / (t_gpu + t_cpu), 1),
-        "command": _command(m, "llama.cpp", q, n, ask.context, gpu_layers=on_gpu),
-        "assumption": f"system RAM at {ram_gbps:g} GB/s (80% usable) for the {layers - on_gpu} layers left on the CPU, "
-                      f"the GPU at 60% of {gpu_bw:g} GB/s" + ("" if g.cite else " (not given; assumed)")
-                      + "; the CPU part dominates the time per token",
-    }
+    plan = cpu_offload(ask.model, q, g, n, ask.context, ram_gbps)
+    if plan is not None:
+        plan["command"] = _command(ask.model, "llama.cpp", q, n, ask.context, gpu_layers=plan["gpu_layers"])
+    return plan
 
 
 def plan_deployment(

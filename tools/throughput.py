@@ -41,6 +41,7 @@ TP_BANDWIDTH_EFFICIENCY = 0.9  # per-GPU bandwidth kept under tensor parallelism
 LINK_LATENCY_S = {"nvlink": 6e-6, "xgmi": 8e-6, "pcie": 20e-6, "unified": 20e-6, "none": 20e-6}  # per all-reduce
 LAYER_SPLIT_HOP_S = 0.2e-3  # handing activations from one GPU to the next per step (layer split)
 ALLREDUCES_PER_LAYER = 2  # after attention and after the MLP
+DEFAULT_SYSTEM_RAM_GBPS = 60.0  # dual-channel DDR5 desktop (about 77 GB/s peak, ~60 sustained), for CPU offload
 
 
 def device_class(g: Gpu) -> str:
@@ -318,7 +319,19 @@ def estimate_throughput(
     else:
         basis.append(f"prefill not estimated: the dense FP16 throughput of {g.name} is not reported in the catalog")
     r.pop("prefill_efficiency")
-    if r["max_concurrent_sequences"] < concurrency:
+    offload = None
+    if r["max_concurrent_sequences"] == 0:
+        basis.insert(0, f"{m.name} in {q.id} does not fit {num_gpus} x {g.name} at {context_length} tokens, so it does "
+                        "not run there as asked (0 tokens/s)")
+        offload = cpu_offload(m, q, g, num_gpus, context_length)
+        if offload is None and "llama.cpp" not in q.engines:
+            gguf = common.catalog().quantizations.get("q4_k_m")
+            offload = cpu_offload(m, gguf, g, num_gpus, context_length) if gguf else None
+        if offload is not None:
+            basis.insert(1, f"with llama.cpp ({offload['quantization']}), {offload['gpu_layers']} of "
+                            f"{offload['total_layers']} layers fit on the GPU and the rest run from system RAM at about "
+                            f"{offload['decode_tokens_per_s']} tokens/s ({offload['assumption']})")
+    elif r["max_concurrent_sequences"] < concurrency:
         basis.append(
             f"only {r['max_concurrent_sequences']} sequences of {context_length} tokens fit next to the weights; "
             "further requests queue"
@@ -343,6 +356,8 @@ def estimate_throughput(
         "concurrency": concurrency,
         "context_length": context_length,
         **{k: v for k, v in r.items() if k not in ("bound", "aggregate_bound")},
+        "fits": r["max_concurrent_sequences"] > 0,
+        **({"cpu_offload": offload} if offload else {}),
         "basis": basis,
         "calibration": note,
         "assumptions": [
@@ -351,6 +366,33 @@ def estimate_throughput(
             "docs/accuracy.md lists every measurement beside its estimate",
         ],
         "sources": list(dict.fromkeys(([gsrc.url] if gsrc else []) + sources)),
+    }
+
+
+def cpu_offload(m: Model, q: Quantization, g: Gpu, n: int, context: int, ram_gbps: float = DEFAULT_SYSTEM_RAM_GBPS) -> dict | None:
+    """llama.cpp keeping only some layers on the GPU(s) and the rest in system RAM: how many fit and how fast."""
+    if m.architecture is None or device_class(g) in ("apple", "cpu") or "llama.cpp" not in q.engines:
+        return None
+    layers = m.architecture.layers
+    full = estimate(m, q, "llama.cpp", context, 1, 2.0, 1)
+    room = usable_bytes(g) * n - full.context_overhead * n - full.activations - full.kv_stored - full.state
+    per_layer = full.weights / layers
+    on_gpu = int(max(0.0, room) // per_layer)
+    if on_gpu <= 0 or on_gpu >= layers:
+        return None
+    read = weight_bytes_read(m, q, 1)
+    share = on_gpu / layers
+    gpu_bw = g.memory_bandwidth_gbps if g.cite else 1000.0  # a device given by size only: its bandwidth matters little here
+    t_gpu = read * share / (gpu_bw * GB * 0.6)
+    t_cpu = read * (1 - share) / (ram_gbps * GB * 0.8)
+    return {
+        "engine": "llama.cpp", "quantization": q.id, "gpu": g.id, "num_gpus": n,
+        "gpu_layers": on_gpu, "total_layers": layers,
+        "system_ram_gb": common.rnd(full.weights * (1 - share) / GB),
+        "decode_tokens_per_s": common.rnd(1 / (t_gpu + t_cpu), 1),
+        "assumption": f"system RAM at {ram_gbps:g} GB/s (80% usable) for the {layers - on_gpu} layers left on the CPU, "
+                      f"the GPU at 60% of {gpu_bw:g} GB/s" + ("" if g.cite else " (not given; assumed)")
+                      + "; the CPU part dominates the time per token",
     }
 
 
