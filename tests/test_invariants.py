@@ -491,3 +491,67 @@ def test_tool_break_even_points_are_crossings_of_the_cost_curves(pair, q, utiliz
                     assert later[cheaper] <= later[a if cheaper == h else h], (entry, volume)
     for series in base["curve"]["series"]:
         assert series["monthly_usd"] == sorted(series["monthly_usd"]), series["name"]  # more tokens never cost less
+
+
+# ---------------------------------------------------------------- search and listings, against a plain reference
+
+
+SPECIALTIES = ["chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use"]
+
+
+@settings(max_examples=examples(60), deadline=None, database=None)
+@given(st.one_of(st.none(), st.sampled_from(sorted(CAT.licenses))), st.one_of(st.none(), st.floats(0.1, 2000)),
+       st.one_of(st.none(), st.integers(0, 2_000_000)), st.sampled_from([None, True]),
+       st.one_of(st.none(), st.sampled_from(SPECIALTIES)), st.integers(1, 200),
+       st.one_of(st.none(), st.sampled_from(sorted(CAT.families))))
+def test_find_models_keeps_exactly_what_the_filters_say_newest_first(lic, max_params, min_context, commercial,
+                                                                     specialty, limit, family):
+    args = {"license": lic, "max_params_b": max_params, "min_context": min_context, "commercial": commercial,
+            "specialty": specialty, "limit": limit, "family": family}
+    r = tools.call("find_models", {k: v for k, v in args.items() if v is not None})
+
+    def keeps(m) -> bool:
+        terms = CAT.licenses[m.license].terms
+        return ((lic is None or m.license == lic) and (max_params is None or m.params_b <= max_params)
+                and (min_context is None or m.context_length >= min_context)
+                and (not commercial or terms.commercial_use.value != "no")
+                and (specialty is None or specialty in m.specialties) and (family is None or m.family == family))
+
+    expected = [m for m in CAT.models.values() if keeps(m)]
+    assert r["count"] == len(expected) and r["truncated"] == (len(expected) > limit)
+    ids = [x["id"] for x in r["models"]]
+    assert len(ids) == min(limit, len(expected)) and set(ids) <= {m.id for m in expected}
+    order = [(CAT.models[i].release_date, CAT.models[i].params_b) for i in ids]
+    assert order == sorted(order, reverse=True)  # newest first, then largest
+    if ids:  # nothing left out is newer than the last one shown
+        last = CAT.models[ids[-1]].release_date
+        assert all(m.release_date <= last or m.id in ids for m in expected)
+
+
+def test_list_licenses_and_gpus_report_the_catalogs_terms_and_sizes():
+    lic = tools.call("list_licenses", {})
+    assert lic["count"] == len(CAT.licenses) == len(lic["licenses"])
+    for row in lic["licenses"]:
+        terms = CAT.licenses[row["id"]].terms
+        assert row["name"] == CAT.licenses[row["id"]].name and row["url"] == CAT.licenses[row["id"]].url
+        assert row["commercial_use"] == terms.commercial_use.value
+        assert row["mau_threshold"] == (terms.mau_threshold.value if terms.mau_threshold else None)
+        assert row["outputs_to_train_other_models"] == (terms.outputs_to_train_other_models.value
+                                                        if terms.outputs_to_train_other_models else None)
+    gpus = tools.call("list_gpus", {})
+    assert gpus["count"] == len(gpus["gpus"]) == len(CAT.gpus)
+    for row in gpus["gpus"]:
+        g = CAT.gpus[row["id"]]
+        assert row["name"] == g.name and row["segment"] == g.segment
+        assert row["memory_bandwidth_gbps"] == g.memory_bandwidth_gbps
+
+
+def test_every_fact_of_every_model_cites_its_source():
+    for m in CAT.models.values():
+        r = tools.call("get_model", {"model": m.id})
+        assert r["id"] == m.id and r["params_b"] == m.params_b and r["context_length"] == m.context_length
+        for fact, key in m.cite.items():
+            src = m.sources[key]
+            cited = r["fact_sources"][fact]
+            assert cited["url"] == src.url and cited["as_of"] == src.as_of.isoformat(), (m.id, fact)
+            assert cited.get("via") == src.via, (m.id, fact)
