@@ -112,6 +112,7 @@ LLAMA_CONTEXT = CAT.model("llama-3.1-8b").context_length
 RANGES = [
     # tool, base arguments, field, valid values, invalid values
     ("check_license", {"model": "llama-3.1-8b"}, "monthly_active_users", [0, 10**11], [-1, 10**11 + 1]),
+    ("check_license", {"model": "llama-3.1-8b"}, "territories", [["GB"], ["EU", "DEU"]], [["G"], ["ABCD"], ["GB", " "]]),
     ("select_models", {}, "top_k", [1, 20], [0, 21]),
     ("select_models", {}, "num_gpus", [1, 1024], [0, 1025]),
     ("select_models", {}, "min_context", [0, 10**8], [-1, 10**8 + 1]),

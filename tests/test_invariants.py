@@ -370,6 +370,14 @@ def test_verdicts_only_get_stricter_with_more_uses_and_more_users(flags, extra, 
                          fl["modify"], fl["hosted_service"], eu_entity)
             if v.level == "not_allowed":
                 assert v.reasons and v.citations, (m.id, fl)  # a refusal says why and quotes the clause
+            if v.level == "unknown":
+                assert v.reasons, m.id
+            if v.level == "allowed_with_conditions":
+                assert v.conditions, m.id
+            assert all(isinstance(x, str) and x for x in v.reasons + v.conditions), m.id
+            for c in v.citations:  # each citation is a real term of this licence, quoted as the catalog has it
+                term = getattr(lic.terms, c["term"])
+                assert c["clause"] == term.quote and c["url"] == (term.url or lic.url), (m.id, c)
             return VERDICT_ORDER[v.level]
 
         assert level(wider, mau) >= level(flags, mau), (m.id, extra)
@@ -555,3 +563,22 @@ def test_every_fact_of_every_model_cites_its_source():
             cited = r["fact_sources"][fact]
             assert cited["url"] == src.url and cited["as_of"] == src.as_of.isoformat(), (m.id, fact)
             assert cited.get("via") == src.via, (m.id, fact)
+
+
+@settings(max_examples=examples(40), deadline=None, database=None)
+@given(st.sampled_from(MODELS), st.fixed_dictionaries({f: st.sampled_from([None, True, False]) for f in FLAGS}),
+       st.one_of(st.none(), st.integers(0, 10**10)), st.sampled_from([None, True, False]))
+def test_check_license_is_the_evaluation_of_exactly_the_use_stated(model, flags, mau, eu_entity):
+    m = CAT.models[model]
+    lic = CAT.licenses[m.license]
+    r = tools.call("check_license", {"model": model, "monthly_active_users": mau, "eu_entity": eu_entity, **flags})
+    v = evaluate(m, lic, flags["commercial"], mau, flags["use_outputs_to_train_other_models"], flags["redistribute"],
+                 flags["modify"], flags["hosted_service"], eu_entity)
+    assert r["verdict"] == v.level and r["conditions"] == v.conditions and r["citations"] == v.citations
+    assert r["reasons"][:len(v.reasons)] == v.reasons
+    assert r["license"]["id"] == lic.id and r["license"]["url"] == lic.url and r["model"]["id"] == model
+    assert r["sources"][0] == lic.url
+    for entry, change in zip(r["license_history"], m.license_history, strict=True):
+        old = CAT.licenses[change.license]
+        assert entry["license"] == {"id": old.id, "name": old.name, "url": old.url}
+        assert entry["until"] == change.until.isoformat() and entry["note"]
