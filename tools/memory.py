@@ -125,7 +125,9 @@ def weight_bytes(m: Model, q: Quantization) -> float:
     split = weight_split(m)
     total = split.embedding + split.lm_head + split.body
     if q.scope == "experts":
-        experts = split.experts if split.known else (routed_expert_params(m) or 0.0)
+        experts = split.experts
+        if not split.known and m.is_moe:
+            experts = (m.params_b - m.active_params_b) * 1e9  # no config: at least the inactive experts are routed
         return experts * q.bits_per_weight / 8 + (total - experts) * 2.0
     if q.scope == "all" or not split.known:
         return total * q.bits_per_weight / 8
@@ -370,9 +372,7 @@ def tp_note(m: Model, layout: Parallel, engine: str) -> str | None:
 def resolve_context(m: Model, context_length: int | None) -> int:
     if context_length is None:
         return min(8192, m.context_length)
-    if context_length < 1:
-        raise InvalidInput("context_length must be at least 1 token", field="context_length")
-    if context_length > m.context_length:
+    if context_length > m.context_length:  # at least 1: the tool's signature says so
         raise InvalidInput(
             f"context_length {context_length} exceeds {m.name}'s context of {m.context_length} tokens; "
             f"allowed: 1 to {m.context_length}",
@@ -425,11 +425,11 @@ def architecture_notes(m: Model, est: MemoryEstimate, ctx: int, kv_bytes: float)
 def estimate_memory(
     model: str,
     quantization: str = "bf16",
-    context_length: int | None = None,
-    batch_size: int = 1,
+    context_length: Annotated[int | None, Field(ge=1)] = None,
+    batch_size: Annotated[int, Field(ge=1, le=4096)] = 1,
     kv_cache_dtype: KvDtype = "auto",
     gpu: str | None = None,
-    num_gpus: int = 1,
+    num_gpus: Annotated[int, Field(ge=1, le=1024)] = 1,
     engine: Engine = "auto",
     vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
     unified_memory: bool = False,
@@ -451,10 +451,6 @@ def estimate_memory(
     m = common.model(model)
     q = resolve_quantization(quantization, model=m)
     eng = check_engine(engine, q)
-    if not 1 <= batch_size <= 4096:
-        raise InvalidInput("batch_size must be between 1 and 4096", field="batch_size")
-    if not 1 <= num_gpus <= 1024:
-        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
     ctx = resolve_context(m, context_length)
     kv_name, kv_bytes = resolve_kv(kv_cache_dtype, q, eng)
     device = common.device(gpu, vram_gb, unified_memory)
