@@ -582,3 +582,38 @@ def test_check_license_is_the_evaluation_of_exactly_the_use_stated(model, flags,
         old = CAT.licenses[change.license]
         assert entry["license"] == {"id": old.id, "name": old.name, "url": old.url}
         assert entry["until"] == change.until.isoformat() and entry["note"]
+
+
+BIG = sorted((m for m in MODELS if CAT.models[m].architecture is not None and 20 <= CAT.models[m].params_b <= 200))
+CARDS = sorted(g for g in DEVICES if CAT.gpus[g].segment in ("consumer", "workstation"))
+
+
+@settings(max_examples=examples(20), deadline=None, database=None)
+@given(st.sampled_from(BIG), st.sampled_from(CARDS), st.floats(10, 400), st.floats(1.2, 4))
+def test_cpu_offload_is_bounded_by_system_memory_bandwidth(model, gpu, ram_gbps, factor):
+    args = {"model": model, "gpu": gpu, "num_gpus": 1, "quantization": "q4_k_m"}
+    r = tools.call("plan_deployment", {**args, "system_ram_bandwidth_gbps": ram_gbps})
+    off = r.get("cpu_offload")
+    assume(r["recommended"] is None and off)
+    weights = tools.call("estimate_memory", {"model": model, "quantization": "q4_k_m"})["weights_gb"]
+    assert 0 <= off["gpu_layers"] < off["total_layers"] == CAT.models[model].architecture.layers
+    assert 0 < off["system_ram_gb"] <= weights
+    # every token reads the layers left in system RAM (an MoE only their active share) at that RAM's bandwidth at best
+    m, q = CAT.models[model], CAT.quantizations["q4_k_m"]
+    read_share = tp.weight_bytes_read(m, q, 1) / mem.weight_bytes(m, q)
+    assert off["decode_tokens_per_s"] <= ram_gbps / (off["system_ram_gb"] * read_share) + 0.051
+    faster = tools.call("plan_deployment", {**args, "system_ram_bandwidth_gbps": ram_gbps * factor})["cpu_offload"]
+    assert faster["gpu_layers"] == off["gpu_layers"]  # RAM speed does not change what fits on the GPU
+    assert faster["decode_tokens_per_s"] >= off["decode_tokens_per_s"]
+
+
+@FAST
+@given(st.floats(0, 100), st.floats(0, 100), st.floats(0, 1), st.integers(1, 10**12))
+def test_a_stated_api_price_is_costed_as_stated(usd_in, usd_out, share, volume):
+    r = tools.call("estimate_cost", {"monthly_tokens": volume, "input_share": share, "api_models": [],
+                                     "api_usd_per_mtok_input": usd_in, "api_usd_per_mtok_output": usd_out})
+    (mine,) = [o for o in r["options"] if o["kind"] == "api"]
+    rate = share * usd_in + (1 - share) * usd_out
+    assert mine["monthly_usd"] == pytest.approx(volume / 1e6 * rate, abs=rounding(volume / 1e6 * rate))
+    assert mine["usd_per_mtok_blended"] == pytest.approx(rate, rel=1e-3, abs=1e-4)
+    assert r["cheapest"] == mine["name"]
