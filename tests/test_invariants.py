@@ -592,7 +592,10 @@ CARDS = sorted(g for g in DEVICES if CAT.gpus[g].segment in ("consumer", "workst
 @given(st.sampled_from(BIG), st.sampled_from(CARDS), st.floats(10, 400), st.floats(1.2, 4))
 def test_cpu_offload_is_bounded_by_system_memory_bandwidth(model, gpu, ram_gbps, factor):
     args = {"model": model, "gpu": gpu, "num_gpus": 1, "quantization": "q4_k_m"}
-    r = tools.call("plan_deployment", {**args, "system_ram_bandwidth_gbps": ram_gbps})
+    try:
+        r = tools.call("plan_deployment", {**args, "system_ram_bandwidth_gbps": ram_gbps})
+    except InvalidInput:  # not even partial offload holds it (too little GPU memory for the rest)
+        assume(False)
     off = r.get("cpu_offload")
     assume(r["recommended"] is None and off)
     weights = tools.call("estimate_memory", {"model": model, "quantization": "q4_k_m"})["weights_gb"]
@@ -615,5 +618,5 @@ def test_a_stated_api_price_is_costed_as_stated(usd_in, usd_out, share, volume):
     (mine,) = [o for o in r["options"] if o["kind"] == "api"]
     rate = share * usd_in + (1 - share) * usd_out
     assert mine["monthly_usd"] == pytest.approx(volume / 1e6 * rate, abs=rounding(volume / 1e6 * rate))
-    assert mine["usd_per_mtok_blended"] == pytest.approx(rate, rel=1e-3, abs=1e-4)
+    assert mine["usd_per_mtok_blended"] == pytest.approx(rate, abs=rounding(rate))
     assert r["cheapest"] == mine["name"]
