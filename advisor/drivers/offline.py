@@ -266,6 +266,10 @@ class Planner:
         if intents and all(i in NEEDS_MODEL for i in intents) and not self.focus():
             what = {"license": "licence", "memory": "memory", "speed": "speed", "deploy": "deployment plan", "info": "details"}
             wanted = what[intents[0]]
+            if r.families:  # "can I use gemma commercially?": which Gemma?
+                lineage = cat.families[r.families[0]].lineage
+                fams = sorted((f for f in cat.families.values() if f.lineage == lineage), key=lambda f: f.generation, reverse=True)
+                return f"Which {lineage.title()} do you mean: {_or([f.name for f in fams[:5]])}? The {wanted} can differ between versions."
             return f"Which model should I check the {wanted} for? For example \"Llama 3.1 8B\" or \"Qwen3 32B\"."
         if "speed" in intents and not (self.req.get("gpu") or self.req.get("vram_gb")) and len(intents) == 1:
             return "On which GPU (and how many)? Speed depends on the hardware, e.g. \"one RTX 4090\" or \"2x H100\"."

@@ -13,6 +13,7 @@ name, with the catalog's closest names as suggestions. A mention that fits sever
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 
 from catalog.query import normalize
@@ -93,6 +94,7 @@ class Linker:
         from catalog.loader import model_names
 
         self.cat = cat
+        self._local = threading.local()  # one linker serves every thread; each scan keeps its own breaks
         self.keys: dict[tuple[str, ...], tuple[str, str]] = {}  # token key -> (kind, id); first claim wins
         self.shapes: list[_ModelShape] = []
         heads: set[str] = set()
@@ -224,7 +226,7 @@ class Linker:
         spans = _tokens(prepared)
         raw = [t for t, _, _ in spans]
         # a comma, semicolon, slash or bracket between two tokens ends a name ("llama 2, llama 3")
-        self._breaks = {i for i in range(1, len(spans)) if re.search(r"[,;/()&|!?]|\.\s", prepared[spans[i - 1][2]:spans[i][1]])}
+        self._local.breaks = {i for i in range(1, len(spans)) if re.search(r"[,;/()&|!?]|\.\s", prepared[spans[i - 1][2]:spans[i][1]])}
         toks = self.correct(raw)
         if toks == raw:
             return self._scan(raw, spans, prepared)
@@ -280,7 +282,7 @@ class Linker:
 
     def _at(self, toks: list[str], spans, i: int, text: str) -> tuple[Mention, int] | None:
         limit = min(self.max_len, len(toks) - i)
-        limit = min([limit] + [b - i for b in self._breaks if i < b <= i + limit])
+        limit = min([limit] + [b - i for b in self._local.breaks if i < b <= i + limit])
         for n in range(limit, 0, -1):
             key = tuple(toks[i:i + n])
             if key in self.api_keys and (n > 1 or key[0] in ("o3", "o4")):
@@ -323,7 +325,7 @@ class Linker:
         j = i
         while j < len(toks):
             t = toks[j]
-            if j > i and (j in self._breaks or t == toks[i]):
+            if j > i and (j in self._local.breaks or t == toks[i]):
                 break
             if t[0].isdigit() or t in self.vocab_set or (len(t) == 1 and t.isalpha()) or t in LOOSE:
                 if t in LOOSE and t in ("the", "model"):

@@ -541,7 +541,8 @@ TERRITORIES = {
 }
 _PLACE_BEFORE = (r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|operating|domiciled|"
                  r"firm|startup|users|customers|clients|deploy|deployed|launch|launching|sell|selling|available|serve|serving|"
-                 r"use it|used|i'?m|i am|we|our|hospital|bank|government|agency|university)\b[^.?!]{0,30}\b(in|from|across|throughout)\s+(the\s+)?")
+                 r"use it|used|i'?m|i am|we|our|hospital|bank|government|agency|university|allowed|permitted|legal|ok|okay|"
+                 r"usable|available)\b[^.?!]{0,30}\b(in|from|across|throughout)\s+(the\s+)?")
 _ORG_AFTER = r"[- ](based|company|startup|entity|firm|business|bank|hospital|government|agency|university|org|subsidiary|users|customers|market)\b"
 
 
