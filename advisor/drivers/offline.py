@@ -299,7 +299,7 @@ class Planner:
             intents = [i for i in intents if i not in NEEDS_MODEL]  # "list models that allow commercial use"
         question = self.clarification(intents)
         if question:
-            return AIMessage(content=question, additional_kwargs={"advisor_question": True})
+            return _question(question)
         calls: list[dict] = []
         models = self.focus()
         r = self.req
@@ -342,18 +342,18 @@ class Planner:
         if "recommend" in intents and not calls:
             missing = [q for q in _essentials(r) if q[0] != "commercial"]
             if missing and not r.get("proceed"):
-                return AIMessage(content=self.questions(missing), additional_kwargs={"advisor_question": True})
+                return _question(self.questions(missing))
             calls.append(self.select_call())
         if calls:
             return AIMessage(content="", tool_calls=calls)
         if not intents and any(k in self.latest for k in ("use_case", "gpu", "vram_gb", "commercial")):
             missing = _essentials(r)
             if missing and not r.get("proceed"):
-                return AIMessage(content=self.questions(missing), additional_kwargs={"advisor_question": True})
+                return _question(self.questions(missing))
             return AIMessage(content="", tool_calls=[self.select_call()])
         if "help" in intents or not intents:
             if not self.req and len(self.text) < 40 and re.search(r"model|llm|need|help|recommend|which|best", self.text):
-                return AIMessage(content=self.questions(_essentials(r)), additional_kwargs={"advisor_question": True})
+                return _question(self.questions(_essentials(r)))
             return self.static(self.greeting())
         return self.static(self.greeting())
 
@@ -490,6 +490,12 @@ class Planner:
             return self.first_step()
         more = self.follow_up()
         return more if more is not None else self.answer()
+
+
+def _question(text: str) -> AIMessage:
+    """A question back to the user. Its figures are the user's own and catalog names, so it is not a figure check's
+    business (like the greeting); the flag also tells the next turn that it answers a question."""
+    return AIMessage(content=text, additional_kwargs={"advisor_question": True, "advisor_static": True})
 
 
 def _family_representatives(families: list[str]) -> list[str]:
