@@ -130,13 +130,9 @@ def strip_names(text: str, names: Iterable[str]) -> str:
     return out
 
 
-def catalog_names() -> list[str]:
-    """Names of every model, GPU, licence, quantization and benchmark of the catalog in use."""
-    return list(_catalog_names())
-
-
 @per_catalog
 def _catalog_names(cat) -> tuple[str, ...]:
+    """Names of every model, GPU, licence, quantization and benchmark of the catalog in use."""
     from catalog.loader import model_names
 
     names: list[str] = []

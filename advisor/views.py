@@ -13,7 +13,8 @@ import tools
 from advisor import render
 from tools.catalog_tools import best_scores
 from tools.common import catalog
-from tools.selection import USE_CASES, _distributions, percentile
+from tools.errors import NotFound
+from tools.selection import USE_CASES, distributions, percentile
 
 VIEWS = ("families", "use-cases", "licenses", "hardware", "costs", "quality-vs-size", "heatmap")
 CATEGORY_NAMES = {"knowledge": "knowledge", "reasoning": "reasoning", "code": "coding", "math": "maths",
@@ -25,7 +26,7 @@ SIZE_BANDS = [("~1B", 0.5, 2), ("~3B", 2, 5), ("7-9B", 6, 9.9), ("12-15B", 10, 1
 
 def families() -> dict:
     cat = catalog()
-    dist = _distributions()
+    dist = distributions()
     rows = []
     for fam in sorted(cat.families.values(), key=lambda f: (f.lineage, f.generation)):
         models = cat.family_models(fam.id)
@@ -154,5 +155,5 @@ def get(name: str) -> dict:
     fn = {"families": families, "use-cases": use_cases, "licenses": licenses, "hardware": hardware, "costs": costs,
           "quality-vs-size": quality_vs_size, "heatmap": heatmap}.get(name)
     if fn is None:
-        raise ValueError(f"unknown view {name!r}; choose one of {', '.join(VIEWS)}")
+        raise NotFound(f"unknown view {name!r}; choose one of {', '.join(VIEWS)}", field="name", suggestions=list(VIEWS))
     return fn()

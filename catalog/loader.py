@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from catalog.names import normalize
 from catalog.schema import (
     ApiPrice,
     BenchmarkDef,
@@ -195,7 +196,6 @@ def attach_rentals(gpus: list[Gpu], rentals: list[Rental]) -> list[Gpu]:
 
 def cross_check(raw: RawCatalog) -> list[Problem]:
     """References between files, duplicate ids and aliases."""
-    from catalog.query import normalize  # local: query imports this module
 
     problems: list[Problem] = []
     license_ids = {lic.id for lic in raw.licenses}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,19 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from catalog.loader import RawCatalog, load, model_names
+from catalog.names import normalize
 from catalog.schema import ApiPrice, BenchmarkDef, Family, Gpu, License, Measurement, Model, Quantization
 
 if TYPE_CHECKING:  # pandas is imported only when a DataFrame is asked for
     import pandas as pd
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)*|[a-z]+")
 # Words that name a variant of the same weights rather than other weights.
 _LOOSE_DROP = {"instruct", "chat", "it", "hf", "base", "meta", "model", "the", "nvidia", "geforce"}
-
-
-def normalize(name: str) -> str:
-    """Case- and punctuation-insensitive key: 'Meta-Llama-3.1-8B' -> 'meta llama 3.1 8 b'."""
-    return " ".join(_TOKEN.findall(str(name).lower()))
 
 
 def _loose(key: str) -> str:
@@ -203,32 +197,6 @@ class Catalog:
                 if col not in row or score.variant == "instruct":
                     row[col] = score.value
             rows.append(row)
-        return pd.DataFrame(rows).set_index("id")
-
-    def gpus_df(self) -> pd.DataFrame:
-        import pandas as pd
-
-        return pd.DataFrame([gpu_row(g) for g in self.gpus.values()]).set_index("id")
-
-    def licenses_df(self) -> pd.DataFrame:
-        import pandas as pd
-
-        rows = []
-        for lic in self.licenses.values():
-            t = lic.terms
-            rows.append(
-                {
-                    "id": lic.id,
-                    "name": lic.name,
-                    "category": lic.category,
-                    "commercial_use": t.commercial_use.value,
-                    "mau_threshold": t.mau_threshold.value if t.mau_threshold else None,
-                    "outputs_to_train_other_models": t.outputs_to_train_other_models.value
-                    if t.outputs_to_train_other_models
-                    else None,
-                    "superseded_by": lic.superseded_by,
-                }
-            )
         return pd.DataFrame(rows).set_index("id")
 
 

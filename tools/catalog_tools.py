@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from catalog.query import gpu_row, normalize
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from catalog.query import LookupFailed, gpu_row, normalize
 from catalog.schema import Model
 from tools import common
 from tools.errors import InvalidInput
@@ -118,15 +122,18 @@ class _Columns:
 _columns = common.per_catalog(_Columns)
 
 
+Specialty = Literal["chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use"]
+
+
 def find_models(
     query: str | None = None,
     family: str | None = None,
     license: str | None = None,
-    max_params_b: float | None = None,
-    min_context: int | None = None,
+    max_params_b: Annotated[float | None, Field(gt=0)] = None,
+    min_context: Annotated[int | None, Field(ge=0)] = None,
     commercial: bool | None = None,
-    specialty: str | None = None,
-    limit: int = 20,
+    specialty: Specialty | None = None,
+    limit: Annotated[int, Field(ge=1, le=200)] = 20,
 ) -> dict:
     """Search the catalog: models matching a text query and filters, newest first.
 
@@ -140,37 +147,15 @@ def find_models(
         specialty: One of chat, code, math, reasoning, multilingual, long_context, edge, vision, tool_use.
         limit: Most models to return (1-200).
     """
-    cat = common.catalog()
-    if not 1 <= limit <= 200:
-        raise InvalidInput("limit must be between 1 and 200", field="limit")
-    if max_params_b is not None and max_params_b <= 0:
-        raise InvalidInput("max_params_b must be greater than 0", field="max_params_b")
-    if min_context is not None and min_context < 0:
-        raise InvalidInput("min_context must be 0 or more tokens", field="min_context")
-    allowed_specialties = {"chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use"}
-    if specialty is not None and specialty not in allowed_specialties:
-        raise InvalidInput(f"unknown specialty {specialty!r}; allowed: {', '.join(sorted(allowed_specialties))}",
-                           field="specialty")
-    fam_id = None
-    if family:
-        try:
-            fam_id = cat.family(family).id
-        except Exception as exc:
-            # a lineage name ("llama") selects every family of that line
-            lineage = normalize(family).replace(" ", "")
-            fams = {f.id for f in cat.families.values() if f.lineage == lineage}
-            if not fams:
-                raise InvalidInput(str(exc), field="family", suggestions=getattr(exc, "suggestions", [])) from None
-            fam_id = fams
+    families = _families(family) if family else None
     lic_id = common.license_(license).id if license else None
     words = normalize(query).split() if query else []
     import numpy as np
 
     cols = _columns()
     keep = np.ones(len(cols.models), dtype=bool)
-    if fam_id:
-        wanted = fam_id if isinstance(fam_id, set) else {fam_id}
-        keep &= np.isin(cols.family, [cols.family_code[f] for f in wanted if f in cols.family_code])
+    if families:
+        keep &= np.isin(cols.family, [cols.family_code[f] for f in families if f in cols.family_code])
     if lic_id:
         keep &= cols.license == cols.license_code.get(lic_id, -1)
     if max_params_b is not None:
@@ -202,10 +187,24 @@ def find_models(
     }
 
 
+def _families(family: str) -> set[str]:
+    """The family a name names or, for a lineage name ("llama"), every family of that line."""
+    cat = common.catalog()
+    try:
+        return {cat.family(family).id}
+    except LookupFailed as exc:
+        lineage = normalize(family).replace(" ", "")
+        families = {f.id for f in cat.families.values() if f.lineage == lineage}
+        if not families:
+            raise InvalidInput(str(exc), field="family", suggestions=exc.suggestions) from None
+        return families
+
+
 SEGMENTS = ("consumer", "workstation", "datacenter", "apple", "edge", "cpu")
+Segment = Literal["consumer", "workstation", "datacenter", "apple", "edge", "cpu"]
 
 
-def list_gpus(segment: str | None = None, min_memory_gb: float | None = None) -> dict:
+def list_gpus(segment: Segment | None = None, min_memory_gb: float | None = None) -> dict:
     """List the devices in the catalog (GPUs, Apple chips, edge boxes, CPU servers) with memory as stated and in GB, bandwidth, compute, power, purchase price and rental prices (median and range).
 
     Args:
@@ -213,8 +212,6 @@ def list_gpus(segment: str | None = None, min_memory_gb: float | None = None) ->
         min_memory_gb: Smallest memory per device in GB (10^9 bytes).
     """
     cat = common.catalog()
-    if segment is not None and segment not in SEGMENTS:
-        raise InvalidInput(f"segment must be one of {', '.join(SEGMENTS)}", field="segment")
     rows = []
     for g in sorted(cat.gpus.values(), key=lambda g: (g.segment, g.memory_gb)):
         if segment and g.segment != segment:
@@ -250,7 +247,8 @@ def list_licenses() -> dict:
     return {"licenses": rows, "count": len(rows)}
 
 
-def compare_benchmarks(models: list[str], benchmarks: list[str] | None = None) -> dict:
+def compare_benchmarks(models: Annotated[list[str], Field(min_length=1, max_length=20)],
+                       benchmarks: Annotated[list[str] | None, Field(max_length=30)] = None) -> dict:
     """Put models side by side on benchmark scores, each with its setting and source; list what is not reported.
 
     Args:
@@ -258,24 +256,13 @@ def compare_benchmarks(models: list[str], benchmarks: list[str] | None = None) -
         benchmarks: Benchmark ids to show (e.g. MMLU, GSM8K, HumanEval); default: every one reported for any of the models.
     """
     cat = common.catalog()
-    if not models:
-        raise InvalidInput("models needs at least one model", field="models")
-    if len(models) > 20:
-        raise InvalidInput("models takes at most 20 models", field="models")
     ms: list[Model] = []
     for name in models:
         m = common.model(name, field="models")
         if m not in ms:
             ms.append(m)
     if benchmarks:
-        if len(benchmarks) > 30:
-            raise InvalidInput("benchmarks takes at most 30 names", field="benchmarks")
-        bench_ids = []
-        for b in benchmarks:
-            try:
-                bench_ids.append(cat.benchmark(b).id)
-            except Exception as exc:
-                raise InvalidInput(str(exc), field="benchmarks", suggestions=getattr(exc, "suggestions", [])) from None
+        bench_ids = [common.lookup("benchmark", name, "benchmarks").id for name in benchmarks]
     else:
         order = list(cat.benchmarks)
         present = {s.name for m in ms for s in m.benchmarks}

@@ -28,19 +28,21 @@ def using_catalog(cat: Catalog) -> Iterator[Catalog]:
         _catalog.reset(token)
 
 
-def _lookup(fn, name: str, field: str):
+def lookup(kind: str, name: str, field: str):
+    """The catalog entry of this kind ("model", "gpu", "license", "benchmark", "family", "price") that ``name``
+    names; a name that matches nothing (or several things) is InvalidInput for ``field``, with the closest names."""
     try:
-        return fn(name)
+        return getattr(catalog(), kind)(name)
     except LookupFailed as exc:
         raise InvalidInput(str(exc), field=field, suggestions=exc.suggestions) from None
 
 
 def model(name: str, field: str = "model") -> Model:
-    return _lookup(catalog().model, name, field)
+    return lookup("model", name, field)
 
 
 def gpu(name: str, field: str = "gpu") -> Gpu:
-    return _lookup(catalog().gpu, name, field)
+    return lookup("gpu", name, field)
 
 
 UNIFIED_MEMORY_GPU_SHARE = 0.75  # macOS lets the GPU wire about three quarters of unified memory by default
@@ -58,9 +60,7 @@ def device(name: str | None, vram_gb: float | None = None, unified_memory: bool 
             raise InvalidInput("give gpu or vram_gb, not both", field="vram_gb")
         return gpu(name, field)
     if vram_gb is None:
-        return None
-    if not 0 < vram_gb <= 1_000_000:
-        raise InvalidInput("vram_gb must be between 0 and 1,000,000 (GB of memory per GPU)", field="vram_gb")
+        return None  # a size given is within (0, 1,000,000]: each tool's signature says so
     stated = f"{vram_gb:g}GB"
     share = UNIFIED_MEMORY_GPU_SHARE if unified_memory else 1.0
     return Gpu.model_construct(
@@ -78,7 +78,7 @@ def device(name: str | None, vram_gb: float | None = None, unified_memory: bool 
 
 
 def license_(name: str, field: str = "license") -> License:
-    return _lookup(catalog().license, name, field)
+    return lookup("license", name, field)
 
 
 def rnd(x: float | None, digits: int = 2) -> float | None:
@@ -90,14 +90,6 @@ def rnd(x: float | None, digits: int = 2) -> float | None:
     if abs(x) < 1:
         return float(f"{x:.3g}")
     return round(float(x), digits)
-
-
-def source_urls(*sources: Source | None) -> list[str]:
-    seen: list[str] = []
-    for s in sources:
-        if s is not None and s.url not in seen:
-            seen.append(s.url)
-    return seen
 
 
 def model_source(m: Model, fact: str) -> Source | None:

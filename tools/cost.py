@@ -6,6 +6,9 @@ import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import Field
 
 from catalog.query import rental_summary
 from catalog.schema import ApiPrice, Gpu, Model, Quantization
@@ -226,24 +229,24 @@ def live_price(p: ApiPrice) -> bool:
 
 
 def estimate_cost(
-    monthly_tokens: int,
-    input_share: float = 0.75,
+    monthly_tokens: Annotated[int, Field(ge=1, le=10**13)],
+    input_share: Annotated[float, Field(ge=0, le=1)] = 0.75,
     model: str | None = None,
     gpu: str | None = None,
-    num_gpus: int | None = None,
-    gpu_usd_per_hour: float | None = None,
+    num_gpus: Annotated[int | None, Field(ge=1, le=1024)] = None,
+    gpu_usd_per_hour: Annotated[float | None, Field(ge=0, le=10**7)] = None,
     quantization: str = "bf16",
     engine: Engine = "auto",
-    api_models: list[str] | None = None,
-    api_usd_per_mtok_input: float | None = None,
-    api_usd_per_mtok_output: float | None = None,
+    api_models: Annotated[list[str] | None, Field(max_length=30)] = None,
+    api_usd_per_mtok_input: Annotated[float | None, Field(ge=0, le=10**7)] = None,
+    api_usd_per_mtok_output: Annotated[float | None, Field(ge=0, le=10**7)] = None,
     on_prem: bool = True,
-    hardware_usd: float | None = None,
-    utilization: float = 0.5,
-    concurrency: int = 16,
-    context_length: int = 2048,
-    amortization_months: int = 36,
-    electricity_usd_per_kwh: float = 0.15,
+    hardware_usd: Annotated[float | None, Field(ge=0, le=10**7)] = None,
+    utilization: Annotated[float, Field(ge=0.01, le=1)] = 0.5,
+    concurrency: Annotated[int, Field(ge=1, le=4096)] = 16,
+    context_length: Annotated[int, Field(ge=1, le=10_000_000)] = 2048,
+    amortization_months: Annotated[int, Field(ge=1, le=240)] = 36,
+    electricity_usd_per_kwh: Annotated[float, Field(ge=0, le=10)] = 0.15,
 ) -> dict:
     """Compare the monthly cost of a token volume across APIs, rented GPUs and owned GPUs, with $ per 1M tokens and break-even volumes, for the given volume and for 1M, 10M and 100M tokens a month.
 
@@ -267,46 +270,45 @@ def estimate_cost(
         amortization_months: Months over which owned hardware is written off.
         electricity_usd_per_kwh: Electricity price for owned hardware.
     """
-    if not 0 < monthly_tokens <= 10**13:
-        raise InvalidInput("monthly_tokens must be between 1 and 10^13", field="monthly_tokens")
-    if not 0 <= input_share <= 1:
-        raise InvalidInput("input_share must be between 0 and 1 (e.g. 0.75 = three input tokens per output token)", field="input_share")
-    if not 0.01 <= utilization <= 1:
-        raise InvalidInput("utilization must be between 0.01 and 1", field="utilization")
-    if not 1 <= amortization_months <= 240:
-        raise InvalidInput("amortization_months must be between 1 and 240", field="amortization_months")
-    if not 0 <= electricity_usd_per_kwh <= 10:
-        raise InvalidInput("electricity_usd_per_kwh must be between 0 and 10", field="electricity_usd_per_kwh")
-    if not 1 <= concurrency <= 4096:
-        raise InvalidInput("concurrency must be between 1 and 4096", field="concurrency")
-    if not 1 <= context_length <= 10_000_000:  # a negative one went on to a negative KV cache, a huge one to OverflowError
-        raise InvalidInput("context_length must be between 1 and 10,000,000 tokens", field="context_length")
-    for name, value in (("gpu_usd_per_hour", gpu_usd_per_hour), ("hardware_usd", hardware_usd),
-                        ("api_usd_per_mtok_input", api_usd_per_mtok_input), ("api_usd_per_mtok_output", api_usd_per_mtok_output)):
-        if value is not None and not 0 <= value <= 1e7:
-            raise InvalidInput(f"{name} must be between 0 and 10^7", field=name)
-    if num_gpus is not None and not 1 <= num_gpus <= 1024:
-        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
     if (api_usd_per_mtok_input is None) != (api_usd_per_mtok_output is None):
         missing = "api_usd_per_mtok_output" if api_usd_per_mtok_output is None else "api_usd_per_mtok_input"
         raise InvalidInput("give both api_usd_per_mtok_input and api_usd_per_mtok_output", field=missing)
-
-    cat = common.catalog()
-    options: list[Option] = []
     assumptions = [f"{int(input_share * 100)}% of tokens are input, {100 - int(input_share * 100)}% output",
                    f"a month is {HOURS_PER_MONTH} hours"]
-
     m = common.model(model) if model else None
-    # API offers: the ones asked for, else the defaults plus every hosted offer of the model.
-    chosen: list[ApiPrice] = []
+    options = _api_options(m, api_models, input_share, assumptions)
+    if api_usd_per_mtok_input is not None and api_usd_per_mtok_output is not None:
+        options.append(_custom_api_option(api_usd_per_mtok_input, api_usd_per_mtok_output, input_share))
+    hosting = None
+    if m is not None:
+        hosting = SelfHosting(m, gpu, num_gpus, gpu_usd_per_hour, quantization, engine, on_prem, hardware_usd,
+                              utilization, concurrency, min(context_length, m.context_length), amortization_months,
+                              electricity_usd_per_kwh, input_share)
+        options += hosting.options(assumptions)
+    if not options:
+        raise InvalidInput("nothing to compare: give a model to self-host, or api_models / an API price", field="model")
+    rows = [_option_row(o, monthly_tokens) for o in options]
+    return {
+        "monthly_tokens": int(monthly_tokens),
+        "input_share": input_share,
+        "options": rows,
+        "cheapest": min(rows, key=lambda r: r["monthly_usd"])["name"],
+        "break_even": _break_evens(options),
+        "table": [{"monthly_tokens": v, "costs": [{"name": o.name, "monthly_usd": common.rnd(o.cost(v))} for o in options]}
+                  for v in sorted(set(STANDARD_VOLUMES) | {int(monthly_tokens)})],
+        "curve": _curve(options),
+        "self_hosted": (hosting.summary if hosting else None) or None,
+        "missing": hosting.missing if hosting else [],
+        "assumptions": assumptions,
+        "sources": list(dict.fromkeys(s for o in options for s in o.sources)),
+    }
+
+
+def _api_options(m: Model | None, api_models: list[str] | None, input_share: float, assumptions: list[str]) -> list[Option]:
+    """API offers: the ones asked for, else the defaults plus the cheapest hosted offers of the model."""
+    cat = common.catalog()
     if api_models is not None:
-        if len(api_models) > 30:
-            raise InvalidInput("api_models takes at most 30 entries", field="api_models")
-        for name in api_models:
-            try:
-                chosen.append(cat.price(name))
-            except Exception as exc:  # LookupFailed
-                raise InvalidInput(str(exc), field="api_models", suggestions=getattr(exc, "suggestions", [])) from None
+        chosen = [common.lookup("price", name, "api_models") for name in api_models]
     else:
         chosen = [cat.prices[p] for p in DEFAULT_API_MODELS if p in cat.prices and live_price(cat.prices[p])]
         if m is not None:
@@ -316,129 +318,148 @@ def estimate_cost(
     for p in dict.fromkeys(chosen):
         if not live_price(p):
             assumptions.append(f"{p.provider} {p.model_name}: the provider retires this endpoint on {p.deprecation_date}")
-    options += [_api_option(p, input_share) for p in dict.fromkeys(chosen)]
-    if api_usd_per_mtok_input is not None:
-        options.append(_custom_api_option(api_usd_per_mtok_input, api_usd_per_mtok_output, input_share))
+    return [_api_option(p, input_share) for p in dict.fromkeys(chosen)]
 
-    selfhost: dict = {}
-    missing: list[dict] = []
-    if m is not None:
-        q = resolve_quantization(quantization, model=m)
-        eng = check_engine(engine, q)
-        ctx = min(context_length, m.context_length)
-        if gpu is None:
+
+@dataclass
+class SelfHosting:
+    """Serving the model yourself: where (the GPU named, or the cheapest rented one that holds it), and what renting
+    and owning that cost. What cannot be costed for want of a price is listed in ``missing``."""
+
+    model: Model
+    gpu_name: str | None
+    num_gpus: int | None
+    gpu_usd_per_hour: float | None
+    quantization: str
+    engine: str
+    on_prem: bool
+    hardware_usd: float | None
+    utilization: float
+    concurrency: int
+    context: int
+    amortization_months: int
+    usd_per_kwh: float
+    input_share: float
+    missing: list[dict] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+
+    def options(self, assumptions: list[str]) -> list[Option]:
+        m = self.model
+        q = resolve_quantization(self.quantization, model=m)
+        eng = check_engine(self.engine, q)
+        g, n = self._placement(q, eng, assumptions)
+        cap = serving_capacity(m, q, g, eng, n, self.concurrency, self.context, self.input_share)
+        options = self._rented(q, eng, g, n, cap, assumptions)
+        if self.on_prem:
+            options += self._owned(q, g, n, cap)
+        self.summary = {"model": m.id, "gpu": g.id, "num_gpus": n, "quantization": q.id, "engine": eng,
+                        "output_tokens_per_s": cap.decode_tps, "input_tokens_per_s": cap.prefill_tps,
+                        "concurrency": cap.concurrency}
+        for item in self.missing:
+            assumptions.append(f"missing: {item['what']}; {item['why']} (give {item['argument']})")
+        return options
+
+    def _placement(self, q: Quantization, eng: str, assumptions: list[str]) -> tuple[Gpu, int]:
+        """The GPU and how many of them: as given, else the fewest that hold the model; without a GPU, the cheapest
+        rented configuration that holds it."""
+        m, ctx = self.model, self.context
+        if self.gpu_name is None:
             found = cheapest_cloud_fit(m, q, eng, ctx)
             if found is None:
-                raise InvalidInput(
-                    f"no rented GPU configuration in the catalog (up to 64 GPUs) holds {m.name} in {q.id}; try a smaller "
-                    "quantization",
-                    field="quantization",
-                )
-            g, n_auto = found
-            assumptions.append(f"GPU chosen: the cheapest rented configuration that holds {m.name} in {q.id} ({n_auto} x {g.name})")
+                raise InvalidInput(f"no rented GPU configuration in the catalog (up to 64 GPUs) holds {m.name} in "
+                                   f"{q.id}; try a smaller quantization", field="quantization")
+            g, fewest = found
+            assumptions.append(f"GPU chosen: the cheapest rented configuration that holds {m.name} in {q.id} "
+                               f"({fewest} x {g.name})")
         else:
-            g = common.gpu(gpu)
-            n_auto = fewest_gpus(m, q, eng, ctx, g)
-            if n_auto is None and num_gpus is None:
+            g = common.gpu(self.gpu_name)
+            fewest = fewest_gpus(m, q, eng, ctx, g)
+            if fewest is None and self.num_gpus is None:
                 raise InvalidInput(f"{m.name} in {q.id} does not fit even {GPU_COUNTS[-1]} x {g.name}; try a smaller "
                                    "quantization or another GPU", field="gpu")
-        n = num_gpus or n_auto
         if q.needs_fp8_hardware and not g.fp8:
             raise InvalidInput(f"{q.id} needs FP8 hardware, which {g.name} lacks", field="quantization")
         if q.needs_fp4_hardware and not g.fp4:
             raise InvalidInput(f"{q.id} needs FP4 hardware (Blackwell), which {g.name} lacks", field="quantization")
-        cap = serving_capacity(m, q, g, eng, n, concurrency, ctx, input_share)
-        gsources = [s.url for s in g.sources.values()]
+        return g, self.num_gpus or fewest  # type: ignore[return-value]
+
+    def _rented(self, q: Quantization, eng: str, g: Gpu, n: int, cap: ServingCapacity,
+                assumptions: list[str]) -> list[Option]:
+        """Renting: at the price given, else the catalog's median; a named GPU with no price is costed on the
+        cheapest priced GPU that holds the model instead, and said so."""
+        m, gsources = self.model, [s.url for s in g.sources.values()]
         rent = rental_summary(g)
-        if gpu_usd_per_hour is not None:
-            hourly, note = gpu_usd_per_hour, f"${gpu_usd_per_hour} per GPU-hour, as you gave it"
-        elif rent is not None:
-            hourly, note = rent.usd, rent.note
-            gsources = list(rent.sources) + gsources
-        else:
-            hourly, note = None, None
-            missing.append({"what": f"a rental price for {g.name}", "argument": "gpu_usd_per_hour",
-                            "why": "renting it cannot be costed without one"})
-        if hourly is not None:
-            options += _cloud_options(m, q, g, eng, n, hourly, note, cap, utilization, gsources)
-        elif gpu is not None:
-            # Keep renting in the comparison: cost it on the cheapest priced GPU that holds the model, and say so.
-            found = cheapest_cloud_fit(m, q, eng, ctx)
-            if found is not None:
-                g2, n2 = found
-                rent2 = rental_summary(g2)
-                cap2 = serving_capacity(m, q, g2, eng, n2, concurrency, ctx, input_share)
-                options += _cloud_options(m, q, g2, eng, n2, rent2.usd, rent2.note, cap2, utilization, list(rent2.sources))
-                assumptions.append(f"the catalog has no rental price for {g.name}: renting is shown on {n2} x {g2.name} "
-                                   "instead; give gpu_usd_per_hour to cost renting the GPU you named")
-        if on_prem:
-            hw = hardware_usd if hardware_usd is not None else (g.purchase.usd * n if g.purchase else None)
-            if hw is None:
-                missing.append({"what": f"a purchase price for {g.name}", "argument": "hardware_usd",
-                                "why": "owning it cannot be costed without one"})
-            else:
-                psrc = [g.purchase.source.url] if (hardware_usd is None and g.purchase) else []
-                options.append(_on_prem_option(m, q, g, n, hw, cap, utilization, amortization_months,
-                                               electricity_usd_per_kwh, psrc + gsources))
-        selfhost = {"model": m.id, "gpu": g.id, "num_gpus": n, "quantization": q.id, "engine": eng,
-                    "output_tokens_per_s": cap.decode_tps, "input_tokens_per_s": cap.prefill_tps,
-                    "concurrency": cap.concurrency}
-        for item in missing:
-            assumptions.append(f"missing: {item['what']}; {item['why']} (give {item['argument']})")
+        if self.gpu_usd_per_hour is not None:
+            return _cloud_options(m, q, g, eng, n, self.gpu_usd_per_hour,
+                                  f"${self.gpu_usd_per_hour} per GPU-hour, as you gave it", cap, self.utilization,
+                                  gsources)
+        if rent is not None:
+            return _cloud_options(m, q, g, eng, n, rent.usd, rent.note, cap, self.utilization,
+                                  list(rent.sources) + gsources)
+        self.missing.append({"what": f"a rental price for {g.name}", "argument": "gpu_usd_per_hour",
+                             "why": "renting it cannot be costed without one"})
+        found = cheapest_cloud_fit(m, q, eng, self.context) if self.gpu_name is not None else None
+        if found is None:
+            return []
+        other, count = found
+        other_rent = rental_summary(other)
+        other_cap = serving_capacity(m, q, other, eng, count, self.concurrency, self.context, self.input_share)
+        assumptions.append(f"the catalog has no rental price for {g.name}: renting is shown on {count} x {other.name} "
+                           "instead; give gpu_usd_per_hour to cost renting the GPU you named")
+        return _cloud_options(m, q, other, eng, count, other_rent.usd, other_rent.note, other_cap, self.utilization,
+                              list(other_rent.sources))
 
-    if not options:
-        raise InvalidInput("nothing to compare: give a model to self-host, or api_models / an API price", field="model")
+    def _owned(self, q: Quantization, g: Gpu, n: int, cap: ServingCapacity) -> list[Option]:
+        hardware = self.hardware_usd if self.hardware_usd is not None else (g.purchase.usd * n if g.purchase else None)
+        if hardware is None:
+            self.missing.append({"what": f"a purchase price for {g.name}", "argument": "hardware_usd",
+                                 "why": "owning it cannot be costed without one"})
+            return []
+        sources = [g.purchase.source.url] if (self.hardware_usd is None and g.purchase) else []
+        rent = rental_summary(g) if self.gpu_usd_per_hour is None else None
+        sources += (list(rent.sources) if rent else []) + [s.url for s in g.sources.values()]
+        return [_on_prem_option(self.model, q, g, n, hardware, cap, self.utilization, self.amortization_months,
+                                self.usd_per_kwh, sources)]
 
-    def row(o: Option, v: float) -> dict:
-        c = o.cost(v)
-        return {"name": o.name, "kind": o.kind, "monthly_usd": common.rnd(c), "usd_per_mtok": common.rnd(c / (v / 1e6), 4)}
 
-    result_options = []
-    for o in options:
-        r = row(o, monthly_tokens)
-        r.update({"assumptions": o.assumptions, "sources": o.sources, **o.details})
-        result_options.append(r)
-    volumes = sorted(set(STANDARD_VOLUMES) | {int(monthly_tokens)})
-    table = [{"monthly_tokens": v, "costs": [{"name": o.name, "monthly_usd": common.rnd(o.cost(v))} for o in options]}
-             for v in volumes]
+def _option_row(o: Option, volume: float) -> dict:
+    cost = o.cost(volume)
+    return {"name": o.name, "kind": o.kind, "monthly_usd": common.rnd(cost),
+            "usd_per_mtok": common.rnd(cost / (volume / 1e6), 4), "assumptions": o.assumptions, "sources": o.sources,
+            **o.details}
+
+
+def _break_evens(options: list[Option]) -> list[dict]:
+    """Each self-hosted option against each API: the volume where the cheaper one changes (and changes back)."""
     breaks = []
-    api_opts = [o for o in options if o.kind == "api"]
-    host_opts = [o for o in options if o.kind != "api"]
-    for h in host_opts:
-        for a in api_opts:
-            v = break_even(h, a)
-            entry = {"self_hosted": h.name, "api": a.name}
-            if v is None:
-                cheaper = h.name if h.cost(1e9) < a.cost(1e9) else a.name
-                entry.update({"monthly_tokens": None, "note": f"no crossing between 10^4 and 10^13 tokens a month; {cheaper} is cheaper throughout"})
-            else:
-                # the side cheaper just past the crossing; a replica added later can make the curves cross again
-                above = h.name if h.cost(v * 1.001) < a.cost(v * 1.001) else a.name
-                again = break_even(h, a, lo=v * 1.001)
-                entry.update({"monthly_tokens": int(round(v, -3)), "monthly_usd": common.rnd(a.cost(v)),
-                              "note": f"above about {_fmt_tokens(v)} tokens a month, {above} is cheaper"
-                                      + (f" until about {_fmt_tokens(again)}, where they cross again" if again else "")})
-                if again is not None:
-                    entry["until_monthly_tokens"] = int(round(again, -3))
-            breaks.append(entry)
-    curve_volumes = [int(10 ** (5 + i * 0.25)) for i in range(21)]  # 10^5 .. 10^10 tokens a month
-    curve = {"monthly_tokens": curve_volumes,
-             "series": [{"name": o.name, "kind": o.kind, "monthly_usd": [common.rnd(o.cost(v)) for v in curve_volumes]}
-                        for o in options]}
-    cheapest = min(result_options, key=lambda r: r["monthly_usd"])
-    return {
-        "monthly_tokens": int(monthly_tokens),
-        "input_share": input_share,
-        "options": result_options,
-        "cheapest": cheapest["name"],
-        "break_even": breaks,
-        "table": table,
-        "curve": curve,
-        "self_hosted": selfhost or None,
-        "missing": missing,
-        "assumptions": assumptions,
-        "sources": list(dict.fromkeys(s for o in options for s in o.sources)),
-    }
+    for h in (o for o in options if o.kind != "api"):
+        for a in (o for o in options if o.kind == "api"):
+            breaks.append({"self_hosted": h.name, "api": a.name, **_crossing(h, a)})
+    return breaks
+
+
+def _crossing(h: Option, a: Option) -> dict:
+    v = break_even(h, a)
+    if v is None:
+        cheaper = h.name if h.cost(1e9) < a.cost(1e9) else a.name
+        return {"monthly_tokens": None, "note": f"no crossing between 10^4 and 10^13 tokens a month; {cheaper} is "
+                                                "cheaper throughout"}
+    # the side cheaper just past the crossing; a replica added later can make the curves cross again
+    above = h.name if h.cost(v * 1.001) < a.cost(v * 1.001) else a.name
+    again = break_even(h, a, lo=v * 1.001)
+    entry = {"monthly_tokens": int(round(v, -3)), "monthly_usd": common.rnd(a.cost(v)),
+             "note": f"above about {_fmt_tokens(v)} tokens a month, {above} is cheaper"
+                     + (f" until about {_fmt_tokens(again)}, where they cross again" if again else "")}
+    if again is not None:
+        entry["until_monthly_tokens"] = int(round(again, -3))
+    return entry
+
+
+def _curve(options: list[Option]) -> dict:
+    volumes = [int(10 ** (5 + i * 0.25)) for i in range(21)]  # 10^5 .. 10^10 tokens a month
+    return {"monthly_tokens": volumes,
+            "series": [{"name": o.name, "kind": o.kind, "monthly_usd": [common.rnd(o.cost(v)) for v in volumes]}
+                       for o in options]}
 
 
 def _fmt_tokens(v: float) -> str:

@@ -168,11 +168,11 @@ def _offload(ask: Ask, q: Quantization, g: Gpu, n: int, ram_gbps: float) -> dict
 def plan_deployment(
     model: str,
     gpu: str | None = None,
-    num_gpus: int | None = None,
-    monthly_tokens: int | None = None,
-    concurrency: int = 1,
-    context_length: int | None = None,
-    input_share: float = 0.75,
+    num_gpus: Annotated[int | None, Field(ge=1, le=1024)] = None,
+    monthly_tokens: Annotated[int | None, Field(ge=1, le=10**13)] = None,
+    concurrency: Annotated[int, Field(ge=1, le=4096)] = 1,
+    context_length: Annotated[int | None, Field(ge=1)] = None,
+    input_share: Annotated[float, Field(ge=0, le=1)] = 0.75,
     quantization: str | None = None,
     engine: Engine = "auto",
     vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
@@ -196,16 +196,8 @@ def plan_deployment(
         system_ram_bandwidth_gbps: System memory bandwidth for layers offloaded to the CPU (llama.cpp), GB/s.
     """
     m = common.model(model)
-    if num_gpus is not None and not 1 <= num_gpus <= 1024:
-        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
-    if not 1 <= concurrency <= 4096:
-        raise InvalidInput("concurrency must be between 1 and 4096", field="concurrency")
-    if monthly_tokens is not None and not 0 < monthly_tokens <= 10**13:
-        raise InvalidInput("monthly_tokens must be between 1 and 10^13", field="monthly_tokens")
-    if not 0 <= input_share <= 1:
-        raise InvalidInput("input_share must be between 0 and 1", field="input_share")
     ctx = min(8192, m.context_length) if context_length is None else context_length  # 0 is refused, not the default
-    if not 1 <= ctx <= m.context_length:
+    if ctx > m.context_length:
         raise InvalidInput(f"context_length must be between 1 and {m.context_length} for {m.name}", field="context_length")
     g_fixed = common.device(gpu, vram_gb, unified_memory)
     need_tps = monthly_tokens * (1 - input_share) / (HOURS_PER_MONTH * 3600) * PEAK_TO_AVERAGE if monthly_tokens else None

@@ -21,3 +21,7 @@ class InvalidInput(ValueError):
                 "suggestions": self.suggestions,
             }
         }
+
+
+class NotFound(InvalidInput):
+    """A name that exists nowhere (a tool, a view, a conversation, an exercise): HTTP answers 404 for it."""

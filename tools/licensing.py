@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from catalog.schema import License, Model, Term
 from tools import common
-from tools.errors import InvalidInput
 
 VERDICT_ORDER = {"allowed": 0, "allowed_with_conditions": 1, "unknown": 2, "not_allowed": 3}
 EU_MEMBERS = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
@@ -206,14 +205,15 @@ def evaluate(
 def check_license(
     model: str,
     commercial: bool | None = None,
-    monthly_active_users: int | None = None,
+    monthly_active_users: Annotated[int | None, Field(ge=0, le=10**11)] = None,
     use_outputs_to_train_other_models: bool | None = None,
     redistribute: bool | None = None,
     modify: bool | None = None,
     hosted_service: bool | None = None,
     eu_entity: bool | None = None,
     monthly_revenue_usd: Annotated[int | None, Field(ge=0, le=10**13)] = None,
-    territories: Annotated[list[str] | None, Field(max_length=30)] = None,
+    territories: Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=3)]] | None,
+                           Field(max_length=30)] = None,
 ) -> dict:
     """Check whether a model's licence allows a stated use, and list the conditions to meet, with the licence clauses quoted.
 
@@ -230,11 +230,7 @@ def check_license(
         territories: Where you are established or will use the model: ISO 3166 country codes such as "GB", "KR", "DE", or "EU".
     """
     m = common.model(model)
-    if monthly_active_users is not None and not 0 <= monthly_active_users <= 10**11:
-        raise InvalidInput("monthly_active_users must be between 0 and 10^11", field="monthly_active_users")
     lic = common.catalog().licenses[m.license]
-    if territories is not None and any(not isinstance(x, str) or not 2 <= len(x.strip()) <= 3 for x in territories):
-        raise InvalidInput("territories takes ISO 3166 country codes such as 'GB' or 'KR', or 'EU'", field="territories")
     v = evaluate(m, lic, commercial, monthly_active_users, use_outputs_to_train_other_models, redistribute, modify,
                  hosted_service, eu_entity, monthly_revenue_usd, territories)
     history = []

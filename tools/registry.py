@@ -8,18 +8,23 @@ CLI, HTTP, MCP, the LLM) gets the same checks and the same structured error.
 
 from __future__ import annotations
 
+import contextvars
 import inspect
+import logging
 import math
 import re
+import threading
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
-from tools.errors import InvalidInput
+from tools.errors import InvalidInput, NotFound
 
+log = logging.getLogger(__name__)
 MAX_STRING = 2_000  # characters in any string argument
 _ARG_LINE = re.compile(r"^\s{2,}(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
 
@@ -111,25 +116,29 @@ def _strip_titles(node: Any) -> None:
 
 
 def _to_invalid_input(tool: Tool, exc: ValidationError) -> InvalidInput:
+    return explain(exc, tool.args_model, tool.name, tool.arg_docs)
+
+
+def explain(exc: ValidationError, model: type[BaseModel], owner: str, docs: dict[str, str] | None = None) -> InvalidInput:
+    """The first error of a validation as InvalidInput: the field named, what is allowed (a range as "between 1 and
+    20", a list's length, the allowed arguments), and the field's description from the docstring."""
     err = exc.errors()[0]
     loc = [str(p) for p in err.get("loc", ())]
     fld = loc[0] if loc else None
-    allowed = sorted(tool.args_model.model_fields)
+    allowed = sorted(model.model_fields)
     if err["type"] == "extra_forbidden":
         import difflib
 
         close = difflib.get_close_matches(fld or "", allowed, n=3)
-        return InvalidInput(
-            f"{tool.name} has no argument {fld!r}; allowed arguments: {', '.join(allowed)}",
-            field=fld,
-            suggestions=close,
-        )
+        return InvalidInput(f"{owner} has no argument {fld!r}; allowed arguments: {', '.join(allowed)}", field=fld,
+                            suggestions=close)
     where = ".".join(loc) if loc else "arguments"
-    msg = err["msg"]
-    hint = tool.arg_docs.get(fld or "", "")
-    text = f"{where}: {msg}"
+    text = f"{where}: {err['msg']}"
     if err["type"] == "missing":
         text = f"{where} is required"
+    elif len(loc) == 1 and fld in model.model_fields and (limit := _limit_text(err["type"], model.model_fields[fld])):
+        text = f"{where} {limit}"
+    hint = (docs or {}).get(fld or "", "")
     if hint:
         text += f" ({fld}: {hint})"
     value = err.get("input")
@@ -137,6 +146,74 @@ def _to_invalid_input(tool: Tool, exc: ValidationError) -> InvalidInput:
         # only for number fields: inf given for a string field is a type error, said as such above
         text = f"{where}: must be a finite number, not {value}"
     return InvalidInput(text, field=fld)
+
+
+_RANGE_ERRORS = {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+_LENGTH_ERRORS = {"too_short", "too_long"}
+
+
+def _limit_text(error_type: str, info: FieldInfo) -> str | None:
+    """What a field's declared limits allow, for an error that broke one of them: "must be between 1 and 20",
+    "must be greater than 0", "takes at most 20 entries"."""
+    bounds = {name: getattr(item, name) for item in info.metadata for name in ("ge", "gt", "le", "lt", "min_length",
+                                                                               "max_length")
+              if getattr(item, name, None) is not None}
+    if error_type in _RANGE_ERRORS:
+        low = f"{_number(bounds['ge'])}" if "ge" in bounds else None
+        high = f"{_number(bounds['le'])}" if "le" in bounds else None
+        if low is not None and high is not None:
+            return f"must be between {low} and {high}"
+        parts = [f"at least {low}" if low is not None else None,
+                 f"greater than {_number(bounds['gt'])}" if "gt" in bounds else None,
+                 f"at most {high}" if high is not None else None,
+                 f"less than {_number(bounds['lt'])}" if "lt" in bounds else None]
+        return "must be " + " and ".join(p for p in parts if p)
+    if error_type in _LENGTH_ERRORS:
+        low, high = bounds.get("min_length"), bounds.get("max_length")
+        if error_type == "too_long" and high is not None:
+            return f"takes at most {high:,} entries"
+        if low is not None:
+            return f"needs at least {low:,} {'entry' if low == 1 else 'entries'}"
+    return None
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def call_with_deadline(fn: Callable[[], Any], timeout_s: float | None) -> Any:
+    """Run ``fn()`` in a worker thread and wait at most ``timeout_s`` seconds for it.
+
+    A call that hangs (a stuck server, a runaway generation, a tool caught in a loop) must not hang the turn or hold
+    the conversation's lock: past the deadline this raises TimeoutError and the call is abandoned (its thread is a
+    daemon and its result, if it ever comes, is dropped). The context (LangGraph's config and streaming callbacks,
+    the catalog in use) is copied into the worker. ``timeout_s`` None or <= 0: no deadline.
+    """
+    if not timeout_s or timeout_s <= 0:
+        return fn()
+    ctx = contextvars.copy_context()
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["value"] = ctx.run(fn)
+        except BaseException as exc:  # handed to the caller below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="advisor-deadline-call", daemon=True).start()
+    if not done.wait(timeout_s):
+        raise TimeoutError(f"no answer within {timeout_s:g} s; the call was abandoned")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def failure(kind: str, message: str) -> dict:
+    """A structured error for what is not the caller's fault (a tool that failed or ran out of time)."""
+    return {"error": {"type": kind, "message": message, "field": None, "suggestions": []}}
 
 
 class Registry:
@@ -166,7 +243,7 @@ class Registry:
         except KeyError:
             import difflib
 
-            raise InvalidInput(
+            raise NotFound(
                 f"unknown tool {name!r}; available tools: {', '.join(sorted(self._tools))}",
                 field="name",
                 suggestions=difflib.get_close_matches(str(name), list(self._tools), n=3),
@@ -174,6 +251,21 @@ class Registry:
 
     def names(self) -> list[str]:
         return list(self._tools)
+
+    def run(self, name: str, args: Any, timeout_s: float | None = None) -> dict:
+        """Call a tool for a model, never raising: its result, or the structured error of an unknown tool, bad
+        arguments (invalid_input), a failure inside the tool (tool_failure) or no result within ``timeout_s``
+        (tool_timeout). The model reads the error and can correct itself."""
+        try:
+            tool = self.get(name)
+            return call_with_deadline(lambda: tool(args), timeout_s)
+        except InvalidInput as exc:
+            return exc.to_dict()
+        except TimeoutError:
+            return failure("tool_timeout", f"{name} gave no result within {timeout_s:g} s; try narrower arguments")
+        except Exception as exc:  # a bug in a tool must not end the conversation
+            log.exception("tool %s failed", name)
+            return failure("tool_failure", f"{name} failed: {type(exc).__name__}: {exc}")
 
     def __iter__(self):
         return iter(self._tools.values())

@@ -5,6 +5,9 @@ from __future__ import annotations
 import bisect
 import heapq
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from catalog.schema import Gpu, Model, Quantization
 from tools import common
@@ -70,7 +73,7 @@ def resolve_use_case(text: str | None) -> str:
 
 
 @common.per_catalog
-def _distributions(cat) -> dict[str, list[float]]:
+def distributions(cat) -> dict[str, list[float]]:
     """Sorted scores per benchmark across the catalog, for percentile ranks."""
     dist: dict[str, list[float]] = {}
     for m in cat.models.values():
@@ -169,7 +172,7 @@ def scores_for(use_case: str) -> Ranking:
     entry = table.get(use_case)
     if entry is None:
         cat = common.catalog()
-        dist = _distributions()
+        dist = distributions()
         by_id = {m.id: score_model(m, use_case, dist) for m in cat.models.values()}
         ranked = sorted(by_id.values(), key=lambda s: (-s.score, -s.model.release_date.toordinal()))
         pos = {mid: i for i, mid in enumerate(by_id)}
@@ -217,17 +220,17 @@ def best_fit(m: Model, g: Gpu, num_gpus: int, context: int, quants: dict[str, Qu
 def select_models(
     use_case: str | None = None,
     gpu: str | None = None,
-    vram_gb: float | None = None,
-    num_gpus: int = 1,
-    max_params_b: float | None = None,
-    min_context: int | None = None,
-    licenses: list[str] | None = None,
+    vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
+    num_gpus: Annotated[int, Field(ge=1, le=1024)] = 1,
+    max_params_b: Annotated[float | None, Field(gt=0)] = None,
+    min_context: Annotated[int | None, Field(ge=0, le=100_000_000)] = None,
+    licenses: Annotated[list[str] | None, Field(max_length=40)] = None,
     commercial: bool | None = None,
-    monthly_active_users: int | None = None,
-    languages: list[str] | None = None,
+    monthly_active_users: Annotated[int | None, Field(ge=0, le=10**11)] = None,
+    languages: Annotated[list[Annotated[str, Field(max_length=12)]] | None, Field(max_length=50)] = None,
     needs_vision: bool = False,
     eu_entity: bool | None = None,
-    top_k: int = 5,
+    top_k: Annotated[int, Field(ge=1, le=20)] = 5,
     unified_memory: bool = False,
 ) -> dict:
     """Shortlist open models for a use case under hard constraints (fits the GPU at some quantization, licence allows the use, context, size), ranked on the benchmarks that matter for the use case; gives reasons for each pick and for notable exclusions.
@@ -249,83 +252,138 @@ def select_models(
         unified_memory: vram_gb is unified memory shared with the CPU (a Mac or similar): only part of it is usable by the GPU.
     """
     cat = common.catalog()
-    uc = resolve_use_case(use_case)
-    if not 1 <= top_k <= 20:
-        raise InvalidInput("top_k must be between 1 and 20", field="top_k")
-    if not 1 <= num_gpus <= 1024:
-        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
-    if max_params_b is not None and max_params_b <= 0:
-        raise InvalidInput("max_params_b must be greater than 0", field="max_params_b")
-    if min_context is not None and not 0 <= min_context <= 100_000_000:
-        raise InvalidInput("min_context must be between 0 and 10^8 tokens", field="min_context")
-    if monthly_active_users is not None and not 0 <= monthly_active_users <= 10**11:
-        raise InvalidInput("monthly_active_users must be between 0 and 10^11", field="monthly_active_users")
-    if languages is not None and (len(languages) > 50 or any(not isinstance(x, str) or len(x) > 12 for x in languages)):
-        raise InvalidInput("languages takes up to 50 ISO 639-1 codes such as 'en' or 'de'", field="languages")
-    g: Gpu | None = common.device(gpu, vram_gb, unified_memory)
-    allowed_licenses: set[str] | None = None
-    if licenses:
-        if len(licenses) > 40:
-            raise InvalidInput("licenses takes at most 40 entries", field="licenses")
-        allowed_licenses = set()
-        for name in licenses:
-            if name in LICENSE_CATEGORIES:
-                allowed_licenses |= {x.id for x in cat.licenses.values() if x.category == name}
-            else:
-                allowed_licenses.add(common.license_(name, field="licenses").id)
-    fit_context = min_context or (32768 if uc in ("long_context", "rag") else 4096)
-    langs = {x.lower() for x in languages} if languages else set()
+    ask = Ask(use_case=resolve_use_case(use_case), device=common.device(gpu, vram_gb, unified_memory),
+              num_gpus=num_gpus, max_params_b=max_params_b, min_context=min_context,
+              licenses=_allowed_licenses(licenses), commercial=commercial, monthly_active_users=monthly_active_users,
+              languages={x.lower() for x in languages} if languages else set(), needs_vision=needs_vision,
+              eu_entity=eu_entity, unified_memory=unified_memory)
+    ranking = scores_for(ask.use_case)
+    passed = _hard_constraints(ask, ranking)
+    recs, misfits = _recommend(ask, ranking, passed, top_k)
+    assumptions = _assumptions(ask)
+    if not recs:
+        assumptions.append("no model meets every constraint: relax the one named most often under 'excluded'")
+    # the ten best-scored exclusions, as a stable sort would order them (heapq.nsmallest is sorted(...)[:n])
+    excluded = heapq.nsmallest(10, passed.excluded + misfits, key=lambda e: -e[0])
+    return {
+        "use_case": ask.use_case,
+        "recommendations": recs,
+        "excluded": [{"model": m.id, "name": m.name, "reason": _exclusion_reason(ask, m, code, verdict)}
+                     for _, m, code, verdict in excluded],
+        "excluded_count": passed.excluded_count + len(misfits),
+        "considered": len(cat.models),
+        "assumptions": assumptions,
+        "sources": list(dict.fromkeys(
+            src for r in recs for src in [cat.licenses[cat.models[r["model"]].license].url]
+            + [s.url for s in cat.models[r["model"]].sources.values()]
+        )),
+    }
 
+
+@dataclass(frozen=True)
+class Ask:
+    """What select_models was asked, resolved: the use case, the device (None: no fit check), the constraints."""
+
+    use_case: str
+    device: Gpu | None
+    num_gpus: int
+    max_params_b: float | None
+    min_context: int | None
+    licenses: set[str] | None  # licence ids allowed; None: any
+    commercial: bool | None
+    monthly_active_users: int | None
+    languages: set[str]
+    needs_vision: bool
+    eu_entity: bool | None
+    unified_memory: bool
+
+    @property
+    def fit_context(self) -> int:
+        """The context the fit is checked at."""
+        return self.min_context or (32768 if self.use_case in ("long_context", "rag") else 4096)
+
+
+def _allowed_licenses(licenses: list[str] | None) -> set[str] | None:
+    """Licence ids from ids, names and categories (permissive, community, ...); None when no licence was named."""
+    if not licenses:
+        return None
+    cat = common.catalog()
+    allowed: set[str] = set()
+    for name in licenses:
+        if name in LICENSE_CATEGORIES:
+            allowed |= {x.id for x in cat.licenses.values() if x.category == name}
+        else:
+            allowed.add(common.license_(name, field="licenses").id)
+    return allowed
+
+
+def _assumptions(ask: Ask) -> list[str]:
+    uc, g = ask.use_case, ask.device
     assumptions = [
         f"use case '{uc}' ranks on {', '.join(USE_CASES[uc])} (vendor-reported scores, percentile within the catalog)",
         "models with fewer of these benchmarks reported are ranked lower; a score is not an evaluation on your data",
+        _ranking_weights(),
+        f"catalog as of {catalog_as_of().isoformat()}",
     ]
-    independent = _independent()
-    if independent is not None:
-        ev = independent[0]
-        assumptions.append(
-            f"ranking weights: {int(INDEPENDENT_WEIGHT * 100)}% {ev.name} (independent, snapshot "
-            f"{(ev.source.published or ev.source.as_of).isoformat()}, percentile among {len(ev.scores)} catalog models) and "
-            f"{int((1 - INDEPENDENT_WEIGHT) * 100)}% the vendor-reported scores above; models {ev.name} does not list are "
-            f"ranked on vendor scores x {NO_INDEPENDENT_DISCOUNT}"
-        )
-    else:
-        assumptions.append("ranking weights: vendor-reported scores only (the catalog has no independent evaluation)")
-    assumptions.append(f"catalog as of {catalog_as_of().isoformat()}")
-    if g is not None and g.id.startswith("custom") and unified_memory:
+    if g is not None and g.id.startswith("custom") and ask.unified_memory:
         assumptions.append(f"unified memory: {int(g.usable_memory_fraction * 100)}% assumed usable by the GPU "
                            "(macOS default; raise it with sysctl iogpu.wired_limit_mb); llama.cpp/GGUF formats only")
     if g is not None:
-        assumptions.append(
-            f"fit checked at {fit_context} tokens of context, one sequence, on {num_gpus} x {g.name}; "
-            f"formats tried in order: {', '.join(FIT_ORDER)}"
-        )
+        assumptions.append(f"fit checked at {ask.fit_context} tokens of context, one sequence, on {ask.num_gpus} x "
+                           f"{g.name}; formats tried in order: {', '.join(FIT_ORDER)}")
     else:
         assumptions.append("no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked")
-    if commercial is None:
-        assumptions.append("commercial use not stated: licences were checked for any use; say 'commercial' to exclude research-only licences")
+    if ask.commercial is None:
+        assumptions.append("commercial use not stated: licences were checked for any use; say 'commercial' to exclude "
+                           "research-only licences")
+    return assumptions
 
-    def reason_for(m: Model, code: str, v) -> str:
-        """The exclusion reason, worded only for the exclusions shown."""
-        if code == "params":
-            return f"{m.params_b}B parameters exceed the {max_params_b}B limit"
-        if code == "context":
-            return f"context {m.context_length:,} tokens is below the {min_context:,} required"
-        if code == "license":
-            return f"licence {m.license} is not among those allowed"
-        if code == "vision":
-            return "does not take images"
-        if code == "languages":
-            if not m.languages:
-                return f"its vendor lists no supported languages, so {', '.join(sorted(langs))} cannot be confirmed"
-            return f"does not list {', '.join(sorted(langs - set(m.languages)))} among its supported languages"
-        if code == "verdict":
-            return f"licence: {v.reasons[-1] if v.reasons else 'not allowed for this use'}"
-        return f"does not fit {num_gpus} x {g.name} at {fit_context} tokens even in 4-bit"
 
+def _ranking_weights() -> str:
+    independent = _independent()
+    if independent is None:
+        return "ranking weights: vendor-reported scores only (the catalog has no independent evaluation)"
+    ev = independent[0]
+    return (f"ranking weights: {int(INDEPENDENT_WEIGHT * 100)}% {ev.name} (independent, snapshot "
+            f"{(ev.source.published or ev.source.as_of).isoformat()}, percentile among {len(ev.scores)} catalog models) "
+            f"and {int((1 - INDEPENDENT_WEIGHT) * 100)}% the vendor-reported scores above; models {ev.name} does not "
+            f"list are ranked on vendor scores x {NO_INDEPENDENT_DISCOUNT}")
+
+
+def _exclusion_reason(ask: Ask, m: Model, code: str, verdict) -> str:
+    """The exclusion reason, worded only for the exclusions shown."""
+    if code == "params":
+        return f"{m.params_b}B parameters exceed the {ask.max_params_b}B limit"
+    if code == "context":
+        return f"context {m.context_length:,} tokens is below the {ask.min_context:,} required"
+    if code == "license":
+        return f"licence {m.license} is not among those allowed"
+    if code == "vision":
+        return "does not take images"
+    if code == "languages":
+        if not m.languages:
+            return f"its vendor lists no supported languages, so {', '.join(sorted(ask.languages))} cannot be confirmed"
+        return f"does not list {', '.join(sorted(ask.languages - set(m.languages)))} among its supported languages"
+    if code == "verdict":
+        return f"licence: {verdict.reasons[-1] if verdict.reasons else 'not allowed for this use'}"
+    return f"does not fit {ask.num_gpus} x {ask.device.name} at {ask.fit_context} tokens even in 4-bit"
+
+
+@dataclass
+class Passed:
+    """The hard constraints applied to the whole catalog at once."""
+
+    kept: object  # numpy bool per catalog model
+    verdicts: dict[tuple[str, bool], object]  # (licence, takes more than text) -> its licence verdict
+    excluded: list[tuple]  # the ten best-scored exclusions: (score, model, reason code, licence verdict)
+    excluded_count: int
+
+
+def _hard_constraints(ask: Ask, ranking: Ranking) -> Passed:
+    """Size, context, licence list, vision, languages and licence verdict, as vectorized comparisons over the
+    catalog; each excluded model keeps the first constraint that excluded it."""
     import numpy as np
 
-    ranking = scores_for(uc)
     cols = _columns()
     why = np.zeros(len(cols.models), dtype=np.int8)  # 0: kept, else the first constraint that excludes (EXCLUSION)
     pending = np.ones(len(cols.models), dtype=bool)
@@ -335,101 +393,112 @@ def select_models(
         why[hit] = code
         pending[hit] = False
 
-    if max_params_b is not None:
-        exclude(cols.params_b > max_params_b, 1)
-    if min_context:
-        exclude(cols.context_length < min_context if min_context <= np.iinfo(np.int64).max else True, 2)
-    if allowed_licenses is not None:
-        exclude(~np.isin(cols.license, [cols.license_code[x] for x in allowed_licenses if x in cols.license_code]), 3)
-    if needs_vision:
+    if ask.max_params_b is not None:
+        exclude(cols.params_b > ask.max_params_b, 1)
+    if ask.min_context:
+        exclude(cols.context_length < ask.min_context if ask.min_context <= np.iinfo(np.int64).max else True, 2)
+    if ask.licenses is not None:
+        exclude(~np.isin(cols.license, [cols.license_code[x] for x in ask.licenses if x in cols.license_code]), 3)
+    if ask.needs_vision:
         exclude(~cols.image, 4)
-    if langs:
-        short = [i for i in np.flatnonzero(pending & cols.has_languages).tolist() if not langs <= set(cols.models[i].languages)]
-        if langs - {"en"}:
-            # a model whose vendor lists no languages cannot be shown to support the ones asked for
-            short += np.flatnonzero(pending & ~cols.has_languages).tolist()
-        exclude(np.isin(np.arange(len(cols.models)), short), 5)
-    # the licence verdict per (licence, takes more than text), evaluated for the first model in catalog order that gets there
+    if ask.languages:
+        exclude(np.isin(np.arange(len(cols.models)), _short_of_languages(ask.languages, cols, pending)), 5)
+    verdicts, blocked = _licence_verdicts(ask, cols, np.flatnonzero(pending))
+    exclude(np.isin(cols.licence_key, blocked), 6)
+    return Passed(why == 0, verdicts, _best_exclusions(why, ranking, cols, verdicts), int(np.count_nonzero(why)))
+
+
+def _short_of_languages(langs: set[str], cols: _Columns, pending) -> list[int]:
+    import numpy as np
+
+    short = [i for i in np.flatnonzero(pending & cols.has_languages).tolist() if not langs <= set(cols.models[i].languages)]
+    if langs - {"en"}:
+        # a model whose vendor lists no languages cannot be shown to support the ones asked for
+        short += np.flatnonzero(pending & ~cols.has_languages).tolist()
+    return short
+
+
+def _licence_verdicts(ask: Ask, cols: _Columns, reached) -> tuple[dict, list]:
+    """The licence verdict per (licence, takes more than text), evaluated for the first model in catalog order that
+    gets there; and the licence keys whose verdict is not_allowed."""
+    import numpy as np
+
+    cat = common.catalog()
     verdicts: dict[tuple[str, bool], object] = {}
-    reached = np.flatnonzero(pending)
-    keys, first = np.unique(cols.licence_key[reached], return_index=True)
     blocked = []
+    keys, first = np.unique(cols.licence_key[reached], return_index=True)
     for key, i in zip(keys.tolist(), reached[first].tolist()):
         m = cols.models[i]
-        v = evaluate(m, cat.licenses[m.license], commercial, monthly_active_users, None, None, None, None, eu_entity)
-        verdicts[(m.license, bool(cols.multimodal[i]))] = v
-        if v.level == "not_allowed":
+        verdict = evaluate(m, cat.licenses[m.license], ask.commercial, ask.monthly_active_users, None, None, None, None,
+                           ask.eu_entity)
+        verdicts[(m.license, bool(cols.multimodal[i]))] = verdict
+        if verdict.level == "not_allowed":
             blocked.append(key)
-    exclude(np.isin(cols.licence_key, blocked), 6)
-    # the ten best-scored exclusions so far, in the order a stable sort by score would give
+    return verdicts, blocked
+
+
+def _best_exclusions(why, ranking: Ranking, cols: _Columns, verdicts: dict) -> list[tuple]:
+    """The ten best-scored exclusions, in the order a stable sort by score would give."""
+    import numpy as np
+
     out = np.flatnonzero(why)
     best_out = out
     if len(out) > 40:  # only exclusions scored at least as high as the tenth best can be among the first ten
         score = ranking.scores[out]
         best_out = out[score >= np.partition(score, len(out) - 10)[len(out) - 10]]
     best_out = best_out[np.lexsort((best_out, -ranking.scores[best_out]))][:10].tolist()
-    excluded: list[tuple] = [(ranking.scores[i], cols.models[i], EXCLUSION[int(why[i])],
-                              verdicts.get((cols.models[i].license, bool(cols.multimodal[i]))))
-                             for i in best_out]  # (score, model, why, licence verdict)
-    excluded_count = len(out)
-    kept = why == 0
-    ranked = ranking.ranked
-    candidates = np.flatnonzero(kept[ranking.ranked_pos]).tolist()  # positions in ranked, best first
+    return [(ranking.scores[i], cols.models[i], EXCLUSION[int(why[i])],
+             verdicts.get((cols.models[i].license, bool(cols.multimodal[i])))) for i in best_out]
 
-    recs = []
-    for r in candidates:  # the catalog's ranking for the use case, filtered
+
+def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[list[dict], list[tuple]]:
+    """The best-ranked models that passed, fitted to the device, until top_k fit; and those that did not fit."""
+    import numpy as np
+
+    cat = common.catalog()
+    recs: list[dict] = []
+    misfits: list[tuple] = []
+    for position in np.flatnonzero(passed.kept[ranking.ranked_pos]).tolist():  # the ranking, filtered
         if len(recs) >= top_k:
             break
-        sc = ranked[r]
-        m = sc.model
-        if g is not None:
-            fit = best_fit(m, g, num_gpus, fit_context, cat.quantizations)
+        scored = ranking.ranked[position]
+        m = scored.model
+        if ask.device is not None:
+            fit = best_fit(m, ask.device, ask.num_gpus, ask.fit_context, cat.quantizations)
             if fit is None:
-                excluded.append((sc.score, m, "fit", None))
-                excluded_count += 1
+                misfits.append((scored.score, m, "fit", None))
                 continue
             q, total = fit
         else:
             q = cat.quantizations["bf16"]
-            total = estimate(m, q, "transformers", fit_context, 1, 2.0, 1).total
-        v = verdicts[(m.license, any(x != "text" for x in m.modalities))]
-        reasons = [f"{b} {val} (top {max(1, round((1 - p) * 100))}% of the catalog)" for b, val, p in
-                   sorted(sc.evidence, key=lambda e: -e[2])[:4]]
-        if not sc.evidence:
-            reasons.append(f"no vendor-reported {uc} benchmark; ranked on general knowledge scores")
-        if SPECIALTY_FOR.get(uc) in m.specialties:
-            reasons.append(f"the vendor positions it for {SPECIALTY_FOR[uc].replace('_', ' ')}")
-        reasons.append(f"{m.context_length:,}-token context; {m.params_b}B parameters"
-                       + (f" ({m.active_params_b}B active)" if m.active_params_b else ""))
-        if g is not None:
-            reasons.append(f"fits {num_gpus} x {g.name} in {q.name}: about {common.rnd(total / GB)} GB at {fit_context} tokens")
-        lic = cat.licenses[m.license]
-        reasons.append(f"licence {lic.name}: {v.level.replace('_', ' ')}")
-        recs.append({
-            **model_summary(m),
-            "model": m.id,
-            "score": round(sc.score * 100, 1),
-            "quantization": q.id,
-            "memory_gb": common.rnd(total / GB),
-            "license_verdict": v.level,
-            "license_conditions": v.conditions,
-            "benchmarks_used": {b: val for b, val, _ in sc.evidence},
-            "reasons": reasons,
-        })
-    # the ten best-scored exclusions, as a stable sort would order them (heapq.nsmallest is sorted(...)[:n])
-    notable = [{"model": m.id, "name": m.name, "reason": reason_for(m, code, v)}
-               for _, m, code, v in heapq.nsmallest(10, excluded, key=lambda e: -e[0])]
-    if not recs:
-        assumptions.append("no model meets every constraint: relax the one named most often under 'excluded'")
+            total = estimate(m, q, "transformers", ask.fit_context, 1, 2.0, 1).total
+        verdict = passed.verdicts[(m.license, any(x != "text" for x in m.modalities))]
+        recs.append(_recommendation(ask, scored, q, total, verdict))
+    return recs, misfits
+
+
+def _recommendation(ask: Ask, scored: Scored, q: Quantization, total: float, verdict) -> dict:
+    m, uc = scored.model, ask.use_case
+    reasons = [f"{b} {val} (top {max(1, round((1 - p) * 100))}% of the catalog)" for b, val, p in
+               sorted(scored.evidence, key=lambda e: -e[2])[:4]]
+    if not scored.evidence:
+        reasons.append(f"no vendor-reported {uc} benchmark; ranked on general knowledge scores")
+    if SPECIALTY_FOR.get(uc) in m.specialties:
+        reasons.append(f"the vendor positions it for {SPECIALTY_FOR[uc].replace('_', ' ')}")
+    reasons.append(f"{m.context_length:,}-token context; {m.params_b}B parameters"
+                   + (f" ({m.active_params_b}B active)" if m.active_params_b else ""))
+    if ask.device is not None:
+        reasons.append(f"fits {ask.num_gpus} x {ask.device.name} in {q.name}: about {common.rnd(total / GB)} GB at "
+                       f"{ask.fit_context} tokens")
+    reasons.append(f"licence {common.catalog().licenses[m.license].name}: {verdict.level.replace('_', ' ')}")
     return {
-        "use_case": uc,
-        "recommendations": recs,
-        "excluded": notable,
-        "excluded_count": excluded_count,
-        "considered": len(cat.models),
-        "assumptions": assumptions,
-        "sources": list(dict.fromkeys(
-            src for r in recs for src in [cat.licenses[cat.models[r["model"]].license].url]
-            + [s.url for s in cat.models[r["model"]].sources.values()]
-        )),
+        **model_summary(m),
+        "model": m.id,
+        "score": round(scored.score * 100, 1),
+        "quantization": q.id,
+        "memory_gb": common.rnd(total / GB),
+        "license_verdict": verdict.level,
+        "license_conditions": verdict.conditions,
+        "benchmarks_used": {b: val for b, val, _ in scored.evidence},
+        "reasons": reasons,
     }

@@ -253,9 +253,9 @@ def estimate_throughput(
     gpu: str | None = None,
     quantization: str = "bf16",
     engine: Engine = "auto",
-    concurrency: int = 1,
-    context_length: int = 2048,
-    num_gpus: int = 1,
+    concurrency: Annotated[int, Field(ge=1, le=4096)] = 1,
+    context_length: Annotated[int, Field(ge=1)] = 2048,
+    num_gpus: Annotated[int, Field(ge=1, le=1024)] = 1,
     vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
     unified_memory: bool = False,
     memory_bandwidth_gbps: Annotated[float | None, Field(gt=0, le=100_000)] = None,
@@ -286,11 +286,7 @@ def estimate_throughput(
         )
     q = resolve_quantization(quantization, model=m)
     eng = engine_for(engine, q, g)
-    if not 1 <= concurrency <= 4096:
-        raise InvalidInput("concurrency must be between 1 and 4096", field="concurrency")
-    if not 1 <= num_gpus <= 1024:
-        raise InvalidInput("num_gpus must be between 1 and 1024", field="num_gpus")
-    if not 1 <= context_length <= m.context_length:
+    if context_length > m.context_length:
         raise InvalidInput(
             f"context_length must be between 1 and {m.context_length} (the context of {m.name})", field="context_length"
         )
