@@ -8,6 +8,8 @@ from __future__ import annotations
 import ast
 import asyncio
 import json
+import subprocess
+import warnings
 
 import httpx
 import pytest
@@ -23,7 +25,11 @@ LIMIT_CHARS = 8000
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("checked")).start()
     yield srv
-    srv.stop()
+    try:
+        srv.stop()
+    except subprocess.TimeoutExpired:  # seen once after MCP calls on a loaded machine: say so, then kill it
+        warnings.warn("the server did not stop within 30 s of SIGTERM after MCP calls; killed", stacklevel=1)
+        srv.stop(kill=True)
 
 
 def _padded(size: int) -> bytes:
