@@ -1,6 +1,6 @@
 # Quickstart targets. Each sets up .venv on first use (and again when pyproject.toml or the
 # constraints change), so a fresh clone needs only `make run` or `make test`.
-.PHONY: run test bench bench-gpu clean
+.PHONY: run test bench bench-gpu mutation mutation-clean reliability-doc clean
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -22,6 +22,10 @@ $(VENV)/.installed-test: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[hf,test]"
 	@touch $@ $(VENV)/.installed-app
 
+$(VENV)/.installed-mutation: $(VENV)/.installed-test
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[hf,test,mutation]"
+	@touch $@
+
 run: $(VENV)/.installed-app
 	$(BIN)/python app.py
 
@@ -39,5 +43,22 @@ bench: $(VENV)/.installed-test
 bench-gpu: $(VENV)/.installed-test
 	$(BIN)/python bench/gpu_llm.py
 
+# Mutation testing, outside CI: mutmut mutates tools/, catalog/ and the requirements/NLU code ([tool.mutmut] in
+# pyproject.toml) and runs the fast unit tests against each mutant (property tests draw a fifth of their examples);
+# then prints the kill rate per file and group and every survivor (docs/testing.md records the last figures).
+# A run interrupted is resumed by the next `make mutation`; `make mutation-clean` starts over. MUTANTS narrows a run
+# to mutant names (fnmatch), e.g. make mutation MUTANTS='tools.licensing*'.
+MUTANTS ?=
+mutation: $(VENV)/.installed-mutation
+	ADVISOR_EXAMPLES_SCALE=0.2 $(BIN)/mutmut run --max-children 2 $(MUTANTS)
+	$(BIN)/python tests/mutation_report.py
+
+mutation-clean:
+	rm -rf mutants
+
+# After `make test`: copy the counts the reliability tests measured to docs/ and redraw docs/reliability.md's table.
+reliability-doc: $(VENV)/.installed-test
+	$(BIN)/python -m tests.reliability_counts --write
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis test-output
+	rm -rf $(VENV) .pytest_cache .hypothesis test-output mutants

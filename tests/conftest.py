@@ -64,3 +64,60 @@ def make_advisor() -> Callable[..., Any]:
         return Advisor(model, info, s, checkpointer=make_checkpointer(":memory:"))
 
     return build
+
+
+# ---------------------------------------------------------------- markers that mean something
+
+
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests run where torch sees a CUDA GPU and are skipped, with the reason, everywhere else."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available()
+    except ImportError:
+        cuda = False
+    if not cuda:
+        skip = pytest.mark.skip(reason="needs a CUDA GPU: torch sees none (run where one is, e.g. bench-gpu machines)")
+        for item in gpu_items:
+            item.add_marker(skip)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """A test module skipped because an optional extra is not installed is reported in a banner, not lost among the
+    skips: its tests did not run, and CI's log should say so where nobody can miss it."""
+    missing = []
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr or "")
+        if "could not import" in reason:
+            missing.append((report.nodeid or report.fspath, reason))
+    if missing:
+        terminalreporter.section("MODULES SKIPPED: AN OPTIONAL EXTRA IS NOT INSTALLED", sep="!", red=True, bold=True)
+        for where, reason in dict.fromkeys(missing):
+            terminalreporter.write_line(f"{where}: {reason.removeprefix('Skipped: ')}", red=True, bold=True)
+        terminalreporter.write_line("their tests did not run; install the extras (make test installs .[hf,test])",
+                                    red=True, bold=True)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _mutant_computes_its_own_cached_values():
+    """Under `make mutation` each mutant's tests run in a process forked after a first full run, so values the tools
+    compute once per catalog (rankings, percentiles, the speed model's fit) would still come from the unmutated
+    code and the mutant could never be caught there. A copy of the catalog makes them be computed again, by the
+    mutant. (mutmut names the mutant in MUTANT_UNDER_TEST; outside a mutation run nothing changes.)"""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if not mutant.startswith(("tools.", "catalog.", "advisor.")):
+        yield
+        return
+    import copy
+
+    from tools import common
+
+    token = common._catalog.set(copy.copy(common.catalog()))
+    try:
+        yield
+    finally:
+        common._catalog.reset(token)

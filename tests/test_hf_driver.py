@@ -75,10 +75,31 @@ def test_generates_and_streams(tiny_model):
     from langchain_core.messages import AIMessage, HumanMessage
 
     model = _model(tiny_model)
-    reply = model.invoke([HumanMessage(content="Which model fits one RTX 4090 for coding?")])
-    assert isinstance(reply, AIMessage)
-    chunks = list(model.stream([HumanMessage(content="hello")]))
+    prompt = [HumanMessage(content="Which model fits one RTX 4090 for coding?")]
+    reply = model.invoke(prompt)
+    assert isinstance(reply, AIMessage) and isinstance(reply.content, str)
+    assert model.invoke(prompt).content == reply.content  # greedy decoding: the same text every time
+    chunks = list(model.stream(prompt))
     assert chunks, "streaming yields at least the final chunk"
+    assert "".join(c.content for c in chunks) == reply.content  # the stream is the same text, piece by piece
+
+
+@pytest.mark.gpu
+def test_real_cuda_path_loads_4bit_and_generates(tiny_model):
+    """The path the hf driver takes on a GPU: bitsandbytes NF4 weights on CUDA, generation, streaming."""
+    pytest.importorskip("bitsandbytes")
+    from langchain_core.messages import HumanMessage
+
+    from advisor.drivers.hf import HFChatModel, load
+
+    _, raw = load(tiny_model, "4bit")  # require_cuda: refuses without a GPU
+    assert next(raw.parameters()).is_cuda or any(p.is_cuda for p in raw.parameters())
+    assert "Linear4bit" in {type(m).__name__ for m in raw.modules()}
+    model = HFChatModel(model_id=tiny_model, quantization="4bit", max_new_tokens=6).bind_tools([])
+    prompt = [HumanMessage(content="Which model fits one RTX 4090 for coding?")]
+    reply = model.invoke(prompt)
+    assert isinstance(reply.content, str)
+    assert "".join(c.content for c in model.stream(prompt)) == reply.content
 
 
 def test_tool_history_renders_for_the_next_call(tiny_model):
