@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from advisor import options
+
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
 
@@ -54,55 +56,10 @@ def cmd_catalog_validate(args: argparse.Namespace) -> int:
 def cmd_catalog_list(args: argparse.Namespace) -> int:
     from catalog.query import LookupFailed, get_catalog
 
-    cat = get_catalog()
+    rows_of = {"models": _model_rows, "gpus": _gpu_rows, "licenses": _licence_rows, "families": _family_rows,
+               "prices": _price_rows}
     try:
-        if args.kind == "models":
-            models = list(cat.models.values())
-            if args.family:
-                fam = cat.family(args.family)
-                models = [m for m in models if m.family == fam.id]
-            if args.license:
-                lic = cat.license(args.license)
-                models = [m for m in models if m.license == lic.id]
-            rows = [
-                {
-                    "id": m.id,
-                    "name": m.name,
-                    "params_b": m.params_b,
-                    "active_params_b": m.active_params_b,
-                    "context": m.context_length,
-                    "license": m.license,
-                    "released": m.release_date.isoformat(),
-                }
-                for m in sorted(models, key=lambda m: (m.family, m.params_b))
-            ]
-        elif args.kind == "gpus":
-            rows = [
-                {"id": g.id, "name": g.name, "memory_gb": g.memory_gb, "bandwidth_gbps": g.memory_bandwidth_gbps}
-                for g in cat.gpus.values()
-            ]
-        elif args.kind == "licenses":
-            rows = [
-                {"id": x.id, "name": x.name, "commercial": x.terms.commercial_use.value, "category": x.category}
-                for x in cat.licenses.values()
-            ]
-        elif args.kind == "families":
-            rows = [
-                {"id": f.id, "name": f.name, "vendor": f.vendor, "models": len(cat.family_models(f.id))}
-                for f in cat.families.values()
-            ]
-        else:  # prices
-            rows = [
-                {
-                    "id": p.id,
-                    "provider": p.provider,
-                    "model": p.model_name,
-                    "in_usd_per_mtok": p.usd_per_mtok_input,
-                    "out_usd_per_mtok": p.usd_per_mtok_output,
-                    "as_of": p.source.as_of.isoformat(),
-                }
-                for p in cat.prices.values()
-            ]
+        rows = rows_of[args.kind](get_catalog(), args)
     except LookupFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -111,6 +68,40 @@ def cmd_catalog_list(args: argparse.Namespace) -> int:
     else:
         _print_table(rows)
     return EXIT_OK
+
+
+def _model_rows(cat, args: argparse.Namespace) -> list[dict]:
+    models = list(cat.models.values())
+    if args.family:
+        family = cat.family(args.family)
+        models = [m for m in models if m.family == family.id]
+    if args.license:
+        licence = cat.license(args.license)
+        models = [m for m in models if m.license == licence.id]
+    return [{"id": m.id, "name": m.name, "params_b": m.params_b, "active_params_b": m.active_params_b,
+             "context": m.context_length, "license": m.license, "released": m.release_date.isoformat()}
+            for m in sorted(models, key=lambda m: (m.family, m.params_b))]
+
+
+def _gpu_rows(cat, args: argparse.Namespace) -> list[dict]:
+    return [{"id": g.id, "name": g.name, "memory_gb": g.memory_gb, "bandwidth_gbps": g.memory_bandwidth_gbps}
+            for g in cat.gpus.values()]
+
+
+def _licence_rows(cat, args: argparse.Namespace) -> list[dict]:
+    return [{"id": x.id, "name": x.name, "commercial": x.terms.commercial_use.value, "category": x.category}
+            for x in cat.licenses.values()]
+
+
+def _family_rows(cat, args: argparse.Namespace) -> list[dict]:
+    return [{"id": f.id, "name": f.name, "vendor": f.vendor, "models": len(cat.family_models(f.id))}
+            for f in cat.families.values()]
+
+
+def _price_rows(cat, args: argparse.Namespace) -> list[dict]:
+    return [{"id": p.id, "provider": p.provider, "model": p.model_name, "in_usd_per_mtok": p.usd_per_mtok_input,
+             "out_usd_per_mtok": p.usd_per_mtok_output, "as_of": p.source.as_of.isoformat()}
+            for p in cat.prices.values()]
 
 
 def _print_table(rows: list[dict]) -> None:
@@ -169,8 +160,6 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 
 def cmd_catalog_refresh(args: argparse.Namespace) -> int:
     """Compare the catalog with the Hub and LiteLLM; print the diff; write it with --write. Exit 0/1/2."""
-    import datetime as dt
-
     from catalog import update
     from catalog.loader import data_dir, load_raw
 
@@ -193,16 +182,7 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
         progress = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
         update.refresh_models(raw, models, args.endpoint, args.from_dir, result, progress=progress)
     if origin:
-        try:
-            litellm = update.read_price_file(origin)
-        except update.RefreshFailed as exc:
-            result.errors.append(f"prices: {exc}")
-        else:
-            wanted = {m.id for m in models} if args.models else None
-            prices = [p for p in raw.prices if wanted is None or p.open_model in wanted]
-            result.prices_checked = sum(update.litellm_key(p) is not None for p in prices)
-            result.changes.extend(update.compare_prices(prices, litellm, origin))
-            result.proposals = update.propose_prices(models if args.models else raw.models, raw.prices, litellm, origin)
+        _compare_prices(raw, models, origin, args.models, result)
     for line in update.format_result(result, args.write):
         print(line)
     for err in result.errors:
@@ -211,16 +191,42 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
         if args.write:
             print("nothing written: a source could not be read", file=sys.stderr)
         return EXIT_INVALID
-    if args.write and any(c.writable for c in result.changes):
-        try:
-            files = update.write_and_validate(result.changes, directory, raw, origin, dt.date.today())
-        except update.RefreshFailed as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-        print(f"written: {', '.join(files)} in {directory}; the catalog still validates. Review the diff "
-              "(git diff) and confirm each fact listed under unverified.")
+    if args.write and any(c.writable for c in result.changes) and not _write(result, directory, raw, origin):
+        return EXIT_INVALID
     changed = result.changes or result.proposals
     return EXIT_ERROR if changed else EXIT_OK
+
+
+def _compare_prices(raw, models: list, origin: str, named: list[str] | None, result) -> None:
+    """LiteLLM's prices against the catalog's (only the named models' when --model was given), into ``result``."""
+    from catalog import update
+
+    try:
+        litellm = update.read_price_file(origin)
+    except update.RefreshFailed as exc:
+        result.errors.append(f"prices: {exc}")
+        return
+    wanted = {m.id for m in models} if named else None
+    prices = [p for p in raw.prices if wanted is None or p.open_model in wanted]
+    result.prices_checked = sum(update.litellm_key(p) is not None for p in prices)
+    result.changes.extend(update.compare_prices(prices, litellm, origin))
+    result.proposals = update.propose_prices(models if named else raw.models, raw.prices, litellm, origin)
+
+
+def _write(result, directory: Path, raw, origin: str | None) -> bool:
+    """Apply the changes to the YAML files; False (with the error printed) if the catalog would not validate."""
+    import datetime as dt
+
+    from catalog import update
+
+    try:
+        files = update.write_and_validate(result.changes, directory, raw, origin, dt.date.today())
+    except update.RefreshFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    print(f"written: {', '.join(files)} in {directory}; the catalog still validates. Review the diff "
+          "(git diff) and confirm each fact listed under unverified.")
+    return True
 
 
 # ---------------------------------------------------------------- tools
@@ -262,19 +268,6 @@ def cmd_tool(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- agent
 
 
-def _settings(args: argparse.Namespace):
-    from advisor.config import Settings
-
-    return Settings.from_env(
-        driver=getattr(args, "driver", None),
-        model=getattr(args, "model", None),
-        quantization=getattr(args, "quantization", None),
-        openai_base_url=getattr(args, "base_url", None),
-        openai_api_key=getattr(args, "api_key", None),
-        db=getattr(args, "db", None),
-    )
-
-
 def _advisor(args: argparse.Namespace):
     import logging
 
@@ -284,7 +277,7 @@ def _advisor(args: argparse.Namespace):
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return Advisor.create(_settings(args))
+        return Advisor.create(options.settings(args))
     except (DriverError, StorageUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
@@ -301,19 +294,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             result = advisor.ask(args.question, thread_id=args.thread)
             _print_json({**result.as_dict(), "driver_info": advisor.info.describe()})
             return EXIT_OK
-        thread = None
-        for event in advisor.stream(args.question, thread_id=args.thread):
-            if event["type"] == "thread":
-                thread = event["thread_id"]
-            elif event["type"] == "tool_call":
-                print(f"[tool] {event['name']} {json.dumps(event['args'], ensure_ascii=False)}", file=sys.stderr)
-            elif event["type"] == "error":
-                print(f"error: {event['message']}", file=sys.stderr)
-                return EXIT_ERROR
-            elif event["type"] == "final":
-                print(event["text"])
-        print(f"\n(thread {thread}; continue with: advisor ask --thread {thread} \"...\")", file=sys.stderr)
-        return EXIT_OK
+        return _print_turn(advisor.stream(args.question, thread_id=args.thread))
     except InputRejected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -322,8 +303,28 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
 
+def _print_turn(events) -> int:
+    """`advisor ask`: tool calls on stderr as they happen, the answer on stdout, then how to continue."""
+    from advisor.events import Failed, Final, ThreadStarted, ToolCalled
+
+    thread = None
+    for event in events:
+        match event:
+            case ThreadStarted(thread_id=thread_id):
+                thread = thread_id
+            case ToolCalled(name=name, args=tool_args):
+                print(f"[tool] {name} {json.dumps(tool_args, ensure_ascii=False)}", file=sys.stderr)
+            case Failed(message=message):
+                print(f"error: {message}", file=sys.stderr)
+                return EXIT_ERROR
+            case Final(text=text):
+                print(text)
+    print(f"\n(thread {thread}; continue with: advisor ask --thread {thread} \"...\")", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
-    from advisor.service import InputRejected, StorageUnavailable, new_thread_id
+    from advisor.service import new_thread_id
 
     advisor = _advisor(args)
     if advisor is None:
@@ -338,60 +339,52 @@ def cmd_chat(args: argparse.Namespace) -> int:
             break
         if not text.strip() or text.strip() in ("/quit", "/exit"):
             break
-        try:
-            for event in advisor.stream(text, thread_id=thread):
-                if event["type"] == "tool_call":
-                    print(f"  [tool] {event['name']}")
-                elif event["type"] == "final":
-                    print(f"advisor> {event['text']}\n")
-                elif event["type"] == "error":
-                    print(f"advisor> {event['message']}\n")
-        except InputRejected as exc:
-            print(f"advisor> {exc}\n")
-        except StorageUnavailable as exc:
-            print(f"advisor> your message was not saved: {exc}\n")
+        _chat_turn(advisor, text, thread)
     print(f"Conversation saved as thread {thread} (resume: advisor chat --thread {thread}).")
     return EXIT_OK
+
+
+def _chat_turn(advisor, text: str, thread: str) -> None:
+    """One turn of `advisor chat`: tool names as they are called, then the answer (or why there is none)."""
+    from advisor.events import Failed, Final, ToolCalled
+    from advisor.service import InputRejected, StorageUnavailable
+
+    try:
+        for event in advisor.stream(text, thread_id=thread):
+            match event:
+                case ToolCalled(name=name):
+                    print(f"  [tool] {name}")
+                case Final(text=answer):
+                    print(f"advisor> {answer}\n")
+                case Failed(message=message):
+                    print(f"advisor> {message}\n")
+    except InputRejected as exc:
+        print(f"advisor> {exc}\n")
+    except StorageUnavailable as exc:
+        print(f"advisor> your message was not saved: {exc}\n")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import app
 
-    return app.serve(host=args.host, port=args.port, settings=_settings(args), auth=args.auth, insecure=args.insecure)
+    return app.serve(host=args.host, port=args.port, settings=options.settings(args), auth=args.auth,
+                     insecure=args.insecure)
 
 
 def cmd_exercise(args: argparse.Namespace) -> int:
     from advisor import exercises
     from advisor.service import InputRejected
+    from tools.errors import InvalidInput
 
     advisor = _advisor(args)
     if advisor is None:
         return EXIT_ERROR
-    cost = None
-    if args.number == 2:
-        cost = exercises.CostAssumptions()
-        for field, value in (("model", args.model_to_cost), ("gpu", args.gpu), ("gpu_usd_per_hour", args.gpu_price),
-                             ("utilization", args.utilization), ("input_share", args.input_share)):
-            if value is not None:
-                setattr(cost, field, value)
-        if args.api:
-            cost.api_models = args.api
-        try:
-            from tools.common import catalog
-
-            cat = catalog()
-            cost.model = cat.model(cost.model).id
-            cost.gpu = cat.gpu(cost.gpu).id
-            cost.api_models = [cat.price(a).id for a in cost.api_models]
-        except ValueError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_INVALID
-        if not 0 < cost.utilization <= 1 or not 0 <= cost.input_share <= 1:
-            print("error: --utilization must be in (0, 1] and --input-share in [0, 1]", file=sys.stderr)
-            return EXIT_INVALID
     try:
+        cost = exercises.CostAssumptions.of(
+            model=args.model_to_cost, gpu=args.gpu, gpu_usd_per_hour=args.gpu_price, utilization=args.utilization,
+            input_share=args.input_share, api_models=args.api) if args.number == 2 else None
         result = exercises.run(advisor, args.number, family=args.family, cost=cost)
-    except (ValueError, InputRejected) as exc:
+    except (InvalidInput, InputRejected) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     if args.json:
@@ -447,18 +440,6 @@ def cmd_view(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _agent_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--driver", choices=["auto", "hf", "openai", "offline"], default=None,
-                   help="who drives the conversation: a local LLM (hf), an OpenAI-compatible server (openai), or "
-                        "no LLM (offline). Default auto: hf where CUDA and the weights are available, else offline")
-    p.add_argument("--model", default=None, help="hf: hub id or local folder (default Qwen/Qwen3-8B); openai: the served model name")
-    p.add_argument("--quantization", choices=["4bit", "8bit", "none"], default=None, help="hf driver weights (default 4bit NF4)")
-    p.add_argument("--base-url", default=None, help="openai driver: server URL, e.g. http://localhost:8000/v1")
-    p.add_argument("--api-key", default=None, help="openai driver: API key, if the server needs one")
-    p.add_argument("--db", default=None, help="SQLite file for conversations (default: your user data folder); ':memory:' keeps nothing")
-    p.add_argument("-v", "--verbose", action="store_true", help="log which driver was chosen and why")
-
-
 # ---------------------------------------------------------------- parser
 
 
@@ -468,10 +449,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open LLM Advisor: which open-weight LLM to deploy, and how.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    catalog = sub.add_parser("catalog", help="inspect, validate and extend the model catalog")
+    catalog_sub = catalog.add_subparsers(dest="catalog_command", metavar="ACTION")
+    _add_catalog_commands(catalog_sub)
+    _add_refresh_command(catalog_sub)
+    _add_tool_command(sub)
+    _add_conversation_commands(sub)
+    _add_output_commands(sub)
+    return parser
 
-    cat = sub.add_parser("catalog", help="inspect, validate and extend the model catalog")
-    cat_sub = cat.add_subparsers(dest="catalog_command", metavar="ACTION")
 
+def _add_catalog_commands(cat_sub) -> None:
     p = cat_sub.add_parser(
         "validate",
         help="check every catalog file against the schema and its references",
@@ -505,6 +493,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="write the draft YAML here")
     p.set_defaults(func=cmd_catalog_import)
 
+
+def _add_refresh_command(cat_sub) -> None:
     p = cat_sub.add_parser(
         "refresh",
         help="compare the catalog with the Hugging Face Hub and LiteLLM's prices; print the diff (--write applies it)",
@@ -533,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", default=None, help="catalog folder (default: the shipped one, or $ADVISOR_CATALOG_DIR)")
     p.set_defaults(func=cmd_catalog_refresh)
 
+
+def _add_tool_command(sub) -> None:
     p = sub.add_parser(
         "tool",
         help="call one advisor tool with JSON arguments and print its JSON result",
@@ -545,18 +537,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schema", action="store_true", help="print the tool's OpenAI function schema instead of calling it")
     p.set_defaults(func=cmd_tool)
 
+
+def _add_conversation_commands(sub) -> None:
     p = sub.add_parser("ask", help="ask one question (one turn of a conversation)",
                        description='Ask one question, e.g.: advisor ask "Which model fits one RTX 4090 for coding?" '
                                    "Continue the same conversation with --thread.")
     p.add_argument("question")
     p.add_argument("--thread", default=None, help="conversation id to continue (printed after each answer)")
     p.add_argument("--json", action="store_true", help="print the reply, tool calls with arguments and results, and the requirements as JSON")
-    _agent_options(p)
+    options.add_agent_options(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", help="chat in the terminal")
     p.add_argument("--thread", default=None, help="conversation id to resume")
-    _agent_options(p)
+    options.add_agent_options(p)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("exercise", help="run a guided exercise: 1 chatbot model selection, 2 cost analysis, 3 benchmark research",
@@ -571,14 +565,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-share", type=float, default=None, help="exercise 2: share of tokens that are input (default 0.75)")
     p.add_argument("--api", action="append", default=None, help="exercise 2: API to compare (repeatable), e.g. gpt-4o-mini")
     p.add_argument("--json", action="store_true", help="print the turns and the summary as JSON")
-    _agent_options(p)
+    options.add_agent_options(p)
     p.set_defaults(func=cmd_exercise)
 
+
+def _add_output_commands(sub) -> None:
     p = sub.add_parser("report", help="export a conversation as a Markdown or self-contained HTML report")
     p.add_argument("thread_id")
     p.add_argument("--format", choices=["md", "html"], default="md")
     p.add_argument("-o", "--output", default=None, help="write to this file instead of printing")
-    _agent_options(p)
+    options.add_agent_options(p)
     p.set_defaults(func=cmd_report)
 
     from advisor.views import VIEWS
@@ -590,14 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_view)
 
     p = sub.add_parser("serve", help="start the browser app, HTTP API and MCP server (http://127.0.0.1:7860)")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default localhost only)")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--auth", default=None, help="USER:PASSWORD required from clients (or ADVISOR_AUTH); needed to bind beyond localhost")
-    p.add_argument("--insecure", action="store_true", help="allow binding beyond localhost without --auth")
-    _agent_options(p)
+    options.add_serve_options(p)
     p.set_defaults(func=cmd_serve)
-
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

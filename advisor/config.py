@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -47,7 +47,8 @@ class Settings:
     db: str | None = field(default=None, metadata={"help": "SQLite file for conversations, or ':memory:' (ADVISOR_DB)"})
     max_steps: int = field(default=8, metadata={"help": "model calls per turn before the advisor stops politely"})
     max_message_chars: int = field(default=8000, metadata={"help": "longest message accepted"})
-    timeout_s: float = field(default=120.0, metadata={"help": "longest a model call may take"})
+    timeout_s: float = field(default=120.0, metadata={"help": "longest a model call may take (ADVISOR_TIMEOUT_S)"})
+    tool_timeout_s: float = field(default=30.0, metadata={"help": "longest a tool call may take (ADVISOR_TOOL_TIMEOUT_S)"})
     max_new_tokens: int = field(default=1024, metadata={"help": "hf driver: tokens generated per call"})
 
     @classmethod
@@ -63,6 +64,7 @@ class Settings:
             "max_steps": _env("ADVISOR_MAX_STEPS"),
             "max_message_chars": _env("ADVISOR_MAX_MESSAGE_CHARS"),
             "timeout_s": _env("ADVISOR_TIMEOUT_S"),
+            "tool_timeout_s": _env("ADVISOR_TOOL_TIMEOUT_S"),
         }
         values = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -73,9 +75,6 @@ class Settings:
             elif types.get(key) == "float" and isinstance(value, str):
                 values[key] = float(value)
         return cls(**values)
-
-    def with_(self, **changes) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @property
     def served_model(self) -> str:

@@ -11,9 +11,13 @@ selections among tool results; every figure is a field of one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from advisor import render
 from advisor.service import Advisor, new_thread_id
+from tools.errors import InvalidInput, NotFound
 
 FAMILY_VERSIONS = {
     "llama": ("Llama 2, Llama 3, Llama 3.1 and Llama 3.3", ["llama-2-70b", "llama-3-70b", "llama-3.1-70b", "llama-3.3-70b"]),
@@ -22,14 +26,40 @@ FAMILY_VERSIONS = {
 }
 
 
-@dataclass
-class CostAssumptions:
-    model: str = "llama-3.1-8b"
-    gpu: str = "rtx-4090"
-    gpu_usd_per_hour: float | None = None
-    utilization: float = 0.5
-    input_share: float = 0.75
-    api_models: list[str] = field(default_factory=lambda: ["openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-haiku-4.5"])
+DEFAULT_APIS = ("openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-haiku-4.5")
+
+
+class CostAssumptions(BaseModel):
+    """Exercise 2's editable assumptions, with the limits every edge (CLI, HTTP, browser) applies to them.
+    :meth:`resolve` turns the names people type into catalog ids, or says which one is unknown."""
+
+    model_config = ConfigDict(str_max_length=200, validate_assignment=True)
+    model: str = Field(default="llama-3.1-8b", description="exercise 2: open model to self-host")
+    gpu: str = Field(default="rtx-4090", description="exercise 2: GPU to run it on")
+    gpu_usd_per_hour: float | None = Field(default=None, gt=0, le=1000, description="exercise 2: $ per GPU-hour")
+    utilization: float = Field(default=0.5, gt=0, le=1, description="exercise 2: average busy share")
+    input_share: float = Field(default=0.75, ge=0, le=1, description="exercise 2: share of tokens that are input")
+    api_models: list[str] = Field(default_factory=lambda: list(DEFAULT_APIS), max_length=10,
+                                  description="exercise 2: APIs to compare")
+
+    @classmethod
+    def of(cls, **given) -> CostAssumptions:
+        """The assumptions with what was given (None: the default), checked and resolved to catalog ids; raises
+        InvalidInput naming the field (a value out of range, or a name the catalog does not know)."""
+        from tools.registry import explain
+
+        try:
+            assumptions = cls(**{name: value for name, value in given.items() if value is not None})
+        except ValidationError as exc:
+            raise explain(exc, cls, "exercise 2") from None
+        return assumptions.resolve()
+
+    def resolve(self) -> CostAssumptions:
+        from tools import common
+
+        return self.model_copy(update={
+            "model": common.model(self.model).id, "gpu": common.gpu(self.gpu).id,
+            "api_models": [common.lookup("price", name, "api_models").id for name in self.api_models]})
 
 
 @dataclass
@@ -77,11 +107,20 @@ def steps_for(number: int, *, family: str = "llama", cost: CostAssumptions | Non
             f"Assume {', '.join(assumptions)}.",
         ]
     if number == 3:
-        if family not in FAMILY_VERSIONS:
-            raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILY_VERSIONS)}")
-        label, _ = FAMILY_VERSIONS[family]
+        label, _ = FAMILY_VERSIONS[_family(family)]
         return [f"Compare {label} on benchmarks."]
-    raise ValueError("exercise must be 1, 2 or 3")
+    raise ExerciseNotFound("exercise must be 1, 2 or 3", field="number")
+
+
+class ExerciseNotFound(NotFound):
+    """There is no exercise with that number."""
+
+
+def _family(family: str) -> str:
+    if family not in FAMILY_VERSIONS:
+        raise InvalidInput(f"unknown family {family!r}; choose one of {', '.join(FAMILY_VERSIONS)}", field="family",
+                           suggestions=list(FAMILY_VERSIONS))
+    return family
 
 
 @dataclass
@@ -101,13 +140,11 @@ def run(advisor: Advisor, number: int, *, family: str = "llama", cost: CostAssum
         thread_id: str | None = None) -> WalkthroughResult:
     """Play the exercise's steps through the advisor and summarise the tool results."""
     if number not in EXERCISES:
-        raise ValueError("exercise must be 1, 2 or 3")
+        raise ExerciseNotFound("exercise must be 1, 2 or 3", field="number")
+    if number == 3:
+        _family(family)
     thread_id = thread_id or f"exercise-{number}-{new_thread_id()[:12]}"
     turns = []
-    if number == 3:
-        _, ids = FAMILY_VERSIONS.get(family, (None, None)) if family in FAMILY_VERSIONS else (None, None)
-        if ids is None:
-            raise ValueError(f"unknown family {family!r}; choose one of {', '.join(FAMILY_VERSIONS)}")
     for text in steps_for(number, family=family, cost=cost):
         r = advisor.ask(text, thread_id=thread_id)
         turns.append({"user": text, "reply": r.reply, "tool_calls": [t.as_dict() for t in r.tool_calls]})
@@ -196,3 +233,38 @@ def summarise_versions(turns: list[dict]) -> dict:
     changes = r.get("changes", [])
     return {"models": [row["model"] for row in table], "benchmarks": [b["id"] for b in r["benchmarks"]],
             "table": table, "changes": changes, "missing": r["missing"], "sources": r["sources"]}
+
+
+def summary_markdown(result: WalkthroughResult) -> str:
+    """The walkthrough's conclusion, laid out from the tool results it collected."""
+    summary = result.summary
+    if result.number == 1:
+        return _top_three_markdown(summary)
+    if result.number == 2:
+        if "volumes" not in summary:
+            return summary.get("note", "")
+        return render.estimate_cost({k: summary[k] for k in ("monthly_tokens", "options", "break_even", "assumptions")}
+                                    | {"table": summary["volumes"], "cheapest": summary["cheapest_at_volume"]})
+    if "table" not in summary:
+        return summary.get("note", "")
+    return render.compare_benchmarks({"benchmarks": [{"id": b, "name": b} for b in summary["benchmarks"]],
+                                      "table": summary["table"], "changes": summary["changes"],
+                                      "missing": summary["missing"], "sources": summary["sources"]})
+
+
+def _top_three_markdown(summary: dict) -> str:
+    if not summary.get("top3"):
+        return "The walkthrough did not reach a shortlist; see the conversation."
+    parts = ["### Top three"]
+    for rank, pick in enumerate(summary["top3"], 1):
+        licence = pick["license"]
+        conditions = f" ({'; '.join(licence['conditions'][:2])})" if licence["conditions"] else ""
+        lines = [f"**{rank}. {pick['name']}** (score {pick['score']})",
+                 f"- fit: {pick['fit']['quantization']}, about {pick['fit']['memory_gb']} GB",
+                 f"- licence: {licence['name']}, {licence['verdict'].replace('_', ' ')}{conditions}",
+                 "- benchmarks: " + ", ".join(f"{name} {score}" for name, score in pick["benchmarks"].items())]
+        if pick.get("cost"):
+            lines.append("- cost a month: " + "; ".join(f"{option['name']}: ${option['monthly_usd']:,}"
+                                                          for option in pick["cost"]["self_hosted"]))
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)

@@ -12,9 +12,10 @@ import html
 import json
 import re
 
-from advisor import render
+from advisor import charts, render
 from advisor.requirements import describe
 from advisor.service import Advisor
+from tools.errors import InvalidInput, NotFound
 
 SECTION_ORDER = [
     ("select_models", "Shortlist"),
@@ -28,14 +29,18 @@ SECTION_ORDER = [
 ]
 
 
-class ReportError(ValueError):
-    pass
+class ReportError(InvalidInput):
+    """A report that cannot be made: a format other than md or html."""
+
+
+class ThreadNotFound(ReportError, NotFound):
+    """No conversation is stored under the thread id."""
 
 
 def _collect(advisor: Advisor, thread_id: str) -> dict:
     history = advisor.history(thread_id)
     if not history:
-        raise ReportError(f"no conversation with thread id {thread_id!r}")
+        raise ThreadNotFound(f"no conversation with thread id {thread_id!r}", field="thread_id")
     state = advisor.state(thread_id)
     results: dict[str, list[dict]] = {}
     for item in history:
@@ -115,26 +120,6 @@ def _markdown(data: dict) -> str:
     return "\n".join(out)
 
 
-def figures(advisor: Advisor, thread_id: str) -> list:
-    return _figures(_collect(advisor, thread_id))
-
-
-def _figures(data: dict) -> list:
-    from tools import charts
-
-    figs = []
-    res = data["results"]
-    if res.get("select_models"):
-        figs.append(charts.for_tool_result("select_models", res["select_models"][-1]))
-    if res.get("estimate_memory"):
-        figs.append(charts.memory_breakdown(res["estimate_memory"][-4:]))
-    for r in res.get("estimate_cost", [])[-2:]:
-        figs.append(charts.cost_vs_volume(r))
-    for r in res.get("compare_benchmarks", [])[-1:]:
-        figs.append(charts.benchmark_heatmap(r))
-    return [f for f in figs if f is not None]
-
-
 STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.5}
 table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
@@ -156,7 +141,7 @@ def to_html(advisor: Advisor, thread_id: str) -> str:
     # html=False: text from the conversation is escaped, never interpreted as markup; no image syntax either
     body = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").disable("image").render(md)
     charts_html = []
-    for i, fig in enumerate(_figures(data)):
+    for i, fig in enumerate(charts.every(data["history"])):
         charts_html.append('<div class="chart">' + fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
                            + "</div>")
     charts_block = ("<h2>Charts</h2>" + "".join(charts_html)) if charts_html else ""
@@ -169,5 +154,5 @@ def to_html(advisor: Advisor, thread_id: str) -> str:
 
 def build(advisor: Advisor, thread_id: str, fmt: str = "md") -> str:
     if fmt not in ("md", "html"):
-        raise ReportError("format must be md or html")
+        raise ReportError("format must be md or html", field="format")
     return to_markdown(advisor, thread_id) if fmt == "md" else to_html(advisor, thread_id)

@@ -1,4 +1,4 @@
-"""The advisor as a service: a driver, the graph and a checkpointer, with turn-level events.
+"""The advisor as a service: a driver, the graph and a checkpointer, with typed turn events (advisor/events.py).
 
 Every edge (CLI, browser UI, HTTP API) talks to :class:`Advisor`:
 
@@ -17,7 +17,6 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -26,6 +25,7 @@ from langgraph.errors import GraphRecursionError
 
 from advisor.config import Settings
 from advisor.drivers import DriverInfo, make_driver
+from advisor.events import Failed, Final, ThreadStarted, Token, ToolCalled, ToolReturned, TurnEvent, TurnResult, fold
 from advisor.graph import build_graph
 from advisor.requirements import TRANSIENT
 from advisor.storage import StorageUnavailable, check_writable, open_sqlite
@@ -40,38 +40,6 @@ class InputRejected(ValueError):
     def __init__(self, message: str, field: str = "message"):
         super().__init__(message)
         self.field = field
-
-
-@dataclass
-class ToolStep:
-    name: str
-    args: dict
-    result: dict
-    duration_s: float
-    call_id: str
-
-    def as_dict(self) -> dict:
-        return {"name": self.name, "args": self.args, "result": self.result, "duration_s": self.duration_s, "id": self.call_id}
-
-
-@dataclass
-class TurnResult:
-    thread_id: str
-    reply: str
-    tool_calls: list[ToolStep] = field(default_factory=list)
-    requirements: dict = field(default_factory=dict)
-    shortlist: list[dict] = field(default_factory=list)
-    driver: str = "offline"
-
-    def as_dict(self) -> dict:
-        return {
-            "thread_id": self.thread_id,
-            "reply": self.reply,
-            "tool_calls": [t.as_dict() for t in self.tool_calls],
-            "requirements": self.requirements,
-            "shortlist": self.shortlist,
-            "driver": self.driver,
-        }
 
 
 def clean_text(text: str, limit: int) -> str:
@@ -105,7 +73,7 @@ class Advisor:
         self.model = model
         self.checkpointer = checkpointer if checkpointer is not None else make_checkpointer(settings.db_path)
         self.graph = build_graph(model, max_steps=settings.max_steps, offline=info.offline, checkpointer=self.checkpointer,
-                                 model_timeout_s=settings.timeout_s)
+                                 tool_timeout_s=settings.tool_timeout_s, model_timeout_s=settings.timeout_s)
         self._thread_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -124,8 +92,9 @@ class Advisor:
     def _config(self, thread_id: str) -> dict:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * self.settings.max_steps + 12}
 
-    def stream(self, text: str, thread_id: str | None = None) -> Iterator[dict]:
-        """Run one turn, yielding events: thread, token, tool_call, tool_result, final (or error).
+    def stream(self, text: str, thread_id: str | None = None) -> Iterator[TurnEvent]:
+        """Run one turn, yielding its events (advisor/events.py): ThreadStarted, then Token, ToolCalled and
+        ToolReturned, and last Final or Failed.
 
         The first event comes once the message is accepted: it is valid, the database takes writes, and the turn has
         started in a worker thread. From then on the turn runs to its end and is stored whether or not anyone reads
@@ -138,7 +107,7 @@ class Advisor:
         worker = threading.Thread(target=self._run_turn, args=(text, thread_id, events), daemon=True,
                                   name=f"advisor-turn-{thread_id[:16]}")
         worker.start()
-        yield {"type": "thread", "thread_id": thread_id}
+        yield ThreadStarted(thread_id)
         while (event := events.get()) is not _TURN_OVER:
             yield event
 
@@ -149,53 +118,35 @@ class Advisor:
                     events.put(event)
         except Exception as exc:  # a bug outside the graph: the reader must still get an end
             log.exception("turn failed")
-            events.put({"type": "error", "message": f"the advisor failed on this turn ({type(exc).__name__}); "
-                                                    "please try again"})
+            events.put(Failed(f"the advisor failed on this turn ({type(exc).__name__}); please try again"))
         finally:
             events.put(_TURN_OVER)
 
-    def _turn(self, text: str, thread_id: str) -> Iterator[dict]:
-        final_text = ""
+    def _turn(self, text: str, thread_id: str) -> Iterator[TurnEvent]:
         message = HumanMessage(content=text, id=uuid.uuid4().hex)
+        answer: list[str] = [""]  # the last answer the graph wrote, should the state hold none
         try:
             # durability="sync": each step's checkpoint is on disk before the next step starts, so the user's
             # message is saved before the model is called and a crash mid-turn loses nothing written so far.
             for mode, payload in self.graph.stream({"messages": [message]}, self._config(thread_id),
                                                    stream_mode=["messages", "updates"], durability="sync"):
-                if mode == "messages":
-                    chunk, meta = payload
-                    if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk):
-                        piece = chunk.content if isinstance(chunk.content, str) else ""
-                        if piece:
-                            yield {"type": "token", "text": piece}
-                    continue
-                for node, update in (payload or {}).items():
-                    for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
-                        if isinstance(msg, AIMessage) and msg.tool_calls:
-                            for call in msg.tool_calls:
-                                yield {"type": "tool_call", "id": call["id"], "name": call["name"], "args": call.get("args") or {}}
-                        elif isinstance(msg, ToolMessage):
-                            yield {"type": "tool_result", "id": msg.tool_call_id, "name": msg.name,
-                                   "args": msg.additional_kwargs.get("args", {}),
-                                   "result": _loads(msg.content), "duration_s": msg.additional_kwargs.get("duration_s", 0.0),
-                                   "status": getattr(msg, "status", "success")}
-                        elif isinstance(msg, AIMessage) and node in ("agent", "ground"):
-                            final_text = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
+                yield from _events_of(mode, payload, answer)
         except GraphRecursionError:
-            final_text = ("I stopped: this question needed more steps than one turn allows. "
-                          "Please narrow it down and ask again.")
+            answer[0] = ("I stopped: this question needed more steps than one turn allows. "
+                         "Please narrow it down and ask again.")
         except Exception as exc:
             log.exception("turn failed")
-            if self._saved(thread_id, message.id):
-                note = "your message is saved, please try again"
-            else:
-                note = "your message could not be saved" + (f" ({exc})" if isinstance(exc, sqlite3.Error) else "") + \
-                       "; please try again later"
-            yield {"type": "error", "message": f"the advisor failed on this turn ({type(exc).__name__}); {note}"}
+            yield Failed(f"the advisor failed on this turn ({type(exc).__name__}); {self._save_note(thread_id, message.id, exc)}")
             return
         state = self.state(thread_id)
-        yield {"type": "final", "thread_id": thread_id, "text": state.get("reply") or final_text,
-               "requirements": state["requirements"], "shortlist": state["shortlist"], "driver": self.info.name}
+        yield Final(thread_id, state.get("reply") or answer[0], state["requirements"], state["shortlist"], self.info.name)
+
+    def _save_note(self, thread_id: str, message_id: str | None, exc: Exception) -> str:
+        """What a failed turn tells the user about their message: saved (read back to be sure) or not."""
+        if self._saved(thread_id, message_id):
+            return "your message is saved, please try again"
+        detail = f" ({exc})" if isinstance(exc, sqlite3.Error) else ""
+        return f"your message could not be saved{detail}; please try again later"
 
     def _saved(self, thread_id: str, message_id: str) -> bool:
         """Whether the message with this id is in the stored conversation (False when that cannot be read)."""
@@ -206,20 +157,8 @@ class Advisor:
             return False
 
     def ask(self, text: str, thread_id: str | None = None) -> TurnResult:
-        steps: dict[str, ToolStep] = {}
-        final: dict = {}
-        tid = thread_id
-        for event in self.stream(text, thread_id):
-            if event["type"] == "thread":
-                tid = event["thread_id"]
-            elif event["type"] == "tool_result":
-                steps[event["id"]] = ToolStep(event["name"], event["args"], event["result"], event["duration_s"], event["id"])
-            elif event["type"] == "final":
-                final = event
-            elif event["type"] == "error":
-                raise RuntimeError(event["message"])
-        return TurnResult(thread_id=tid or "", reply=final.get("text", ""), tool_calls=list(steps.values()),
-                          requirements=final.get("requirements", {}), shortlist=final.get("shortlist", []), driver=self.info.name)
+        """One whole turn: :meth:`stream` folded into its result (raises TurnFailed if the turn failed)."""
+        return fold(self.stream(text, thread_id), driver=self.info.name)
 
     # ------------------------------------------------------------ reading threads
 
@@ -263,14 +202,27 @@ class Advisor:
         """Raise StorageUnavailable unless the conversation database takes a write now."""
         check_writable(self.checkpointer)
 
-    def threads(self) -> list[str]:
-        saver = self.checkpointer
-        seen: list[str] = []
-        for item in saver.list(None):
-            tid = item.config["configurable"]["thread_id"]
-            if tid not in seen:
-                seen.append(tid)
-        return seen
+
+def _events_of(mode: str, payload: Any, answer: list[str]) -> Iterator[TurnEvent]:
+    """The turn events in one item of the graph's stream: tokens the agent writes ("messages" mode), tool calls,
+    tool results and the answer in the nodes' updates ("updates" mode; the answer goes to ``answer[0]``)."""
+    if mode == "messages":
+        chunk, meta = payload
+        if meta.get("langgraph_node") == "agent" and isinstance(chunk, AIMessageChunk):
+            if isinstance(chunk.content, str) and chunk.content:
+                yield Token(chunk.content)
+        return
+    for node, update in (payload or {}).items():
+        for msg in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+            if isinstance(msg, AIMessage) and msg.tool_calls:
+                for call in msg.tool_calls:
+                    yield ToolCalled(call["id"] or "", call["name"], call.get("args") or {})
+            elif isinstance(msg, ToolMessage):
+                yield ToolReturned(msg.tool_call_id, msg.name or "", msg.additional_kwargs.get("args", {}),
+                                   _loads(msg.content), msg.additional_kwargs.get("duration_s", 0.0),
+                                   getattr(msg, "status", "success"))
+            elif isinstance(msg, AIMessage) and node in ("agent", "ground"):
+                answer[0] = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
 
 
 def _loads(text: Any) -> Any:

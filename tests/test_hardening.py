@@ -310,6 +310,7 @@ def test_a_failed_save_is_reported_truthfully(tmp_path, monkeypatch):
     succeeded and something later failed, that it was."""
     from advisor.config import Settings
     from advisor.drivers import DriverInfo
+    from advisor.events import Failed
     from advisor.service import Advisor
 
     settings = Settings(driver="offline", db=str(tmp_path / "c.sqlite"))
@@ -323,7 +324,7 @@ def test_a_failed_save_is_reported_truthfully(tmp_path, monkeypatch):
 
     monkeypatch.setattr(advisor.checkpointer, "put", failing_put)
     events = list(advisor.stream("second", thread_id="t"))
-    error = next(e for e in events if e["type"] == "error")["message"]
+    error = next(e for e in events if isinstance(e, Failed)).message
     assert "could not be saved" in error and "disk is full" in error and "is saved" not in error
     monkeypatch.setattr(advisor.checkpointer, "put", real_put)
     assert [m["content"] for m in advisor.history("t") if m["role"] == "user"] == ["first"]
@@ -337,7 +338,7 @@ def test_a_failed_save_is_reported_truthfully(tmp_path, monkeypatch):
         return real_put(*args, **kwargs)
 
     monkeypatch.setattr(advisor.checkpointer, "put", fail_after_the_message)
-    error = next(e for e in advisor.stream("third", thread_id="t") if e["type"] == "error")["message"]
+    error = next(e for e in advisor.stream("third", thread_id="t") if isinstance(e, Failed)).message
     assert "your message is saved" in error
     monkeypatch.setattr(advisor.checkpointer, "put", real_put)
     assert [m["content"] for m in advisor.history("t") if m["role"] == "user"] == ["first", "third"]

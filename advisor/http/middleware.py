@@ -1,0 +1,104 @@
+"""What every request passes first: credentials (when configured) and the body limit, and the image policy that
+every response carries."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+from typing import Any
+
+from fastapi import Request
+from starlette.middleware.base import BaseHTTPMiddleware
+
+from advisor.http.errors import MAX_BODY_BYTES, error
+
+PUBLIC_PATHS = ("/healthz",)
+# Pages from this server load images and media only from itself: a remote image in a message or an answer
+# (Markdown or HTML) is not fetched, so opening a conversation tells no third party about it.
+CONTENT_SECURITY_POLICY = "img-src 'self' data: blob:; media-src 'self' data: blob:"
+UNAUTHORIZED = "credentials required (HTTP Basic user:password, or Bearer <password>)"
+
+
+def authorized(header: str, credentials: tuple[str, str]) -> bool:
+    """Whether an Authorization header carries these credentials. They are compared as UTF-8 bytes, so any password
+    works, in constant time."""
+    user, password = credentials
+    if header.lower().startswith("basic "):
+        try:
+            given = base64.b64decode(header[6:])
+        except ValueError:
+            return False
+        return hmac.compare_digest(given, f"{user}:{password}".encode())
+    if header.lower().startswith("bearer "):
+        # header values arrive decoded as latin-1: encoding them back gives the bytes the client sent (UTF-8)
+        return hmac.compare_digest(header[7:].strip().encode("latin-1", "replace"), password.encode())
+    return False
+
+
+class LimitsAndAuth(BaseHTTPMiddleware):
+    """Refuses bodies over MAX_BODY_BYTES (413) and, when credentials are configured, requests without them (401).
+    Every response carries the image policy."""
+
+    def __init__(self, app, credentials: tuple[str, str] | None):
+        super().__init__(app)
+        self.credentials = credentials
+
+    def _authorized(self, request: Request) -> bool:
+        if self.credentials is None or request.url.path in PUBLIC_PATHS:
+            return True
+        return authorized(request.headers.get("authorization", ""), self.credentials)
+
+    async def dispatch(self, request: Request, call_next):
+        if not self._authorized(request):
+            return error(401, UNAUTHORIZED, kind="unauthorized",
+                         headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor", charset="UTF-8"'})
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return error(413, f"request body is {int(length):,} bytes; the limit is {MAX_BODY_BYTES:,}", kind="too_large")
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+
+class ChunkedBodyLimit:
+    """The body limit for requests without Content-Length (chunked uploads), which LimitsAndAuth cannot see:
+    their body is read, up to MAX_BODY_BYTES, before the app runs, and a longer one is refused with 413."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or any(k.lower() == b"content-length" for k, _ in scope.get("headers", [])):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        if body is None:  # the client went away
+            return
+        if len(body) > MAX_BODY_BYTES:
+            await error(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes",
+                         kind="too_large")(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+async def _read_body(receive) -> bytes | None:
+    """The body, read up to one message past MAX_BODY_BYTES; None if the client disconnected."""
+    chunks: list[bytes] = []
+    size, more = 0, True
+    while more and size <= MAX_BODY_BYTES:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        more = message.get("more_body", False)
+    return b"".join(chunks)

@@ -1,0 +1,132 @@
+"""The Advisor tab: the chat, with the requirements gathered so far, the shortlist, a chart that follows the
+conversation and the report export beside it. The conversation's id lives in the browser, so a reload (or a server
+restart) continues it."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from advisor import charts
+from advisor.events import Final
+from advisor.requirements import describe
+from advisor.service import Advisor, InputRejected, StorageUnavailable, new_thread_id, validate_thread_id
+from advisor.ui.messages import Transcript, chat_of, literal, warning
+
+EXAMPLES = [
+    "We have one RTX 4090 and need a commercially usable coding model",
+    "Customer-service chatbot in English and German, commercial, 200k monthly users, two L40S GPUs",
+    "Can we use Llama 3.1 70B commercially with 800 million monthly active users?",
+    "How much memory does Qwen2.5 32B need at 32k context on an A100 80GB?",
+    "What would 10M tokens a month cost with Llama 3.1 8B versus an API?",
+    "Compare Llama 2, Llama 3 and Llama 3.1 on benchmarks",
+]
+SHORTLIST_COLUMNS = ["#", "model", "score", "format", "memory GB", "context", "licence", "verdict"]
+OFFLINE_NOTE = ("\n\nThe offline driver answers with templates over the same tools. To let a local LLM drive: on a CUDA "
+                "machine run `advisor serve --driver hf` (default model Qwen/Qwen3-8B in 4-bit), or point at an "
+                "OpenAI-compatible server with `--driver openai --base-url URL --model NAME`.")
+
+
+def valid_thread_id(value: object) -> bool:
+    try:
+        validate_thread_id(value)  # type: ignore[arg-type]
+    except InputRejected:
+        return False
+    return True
+
+
+def shortlist_rows(shortlist: list[dict]) -> list[list]:
+    return [[i, r["name"], r["score"], r["quantization"], r["memory_gb"], r["context_length"], r["license"]["name"],
+             r["license_verdict"].replace("_", " ")] for i, r in enumerate(shortlist or [], 1)]
+
+
+def requirements_markdown(requirements: dict) -> str:
+    lines = describe(requirements or {})
+    if not lines:
+        return "_Nothing yet: tell me about your use case, hardware and licence needs._"
+    return "\n".join(f"- {line}" for line in lines)
+
+
+class Chat:
+    """The tab's event handlers (their names are the api names Gradio gives them)."""
+
+    def __init__(self, advisor: Advisor):
+        self.advisor = advisor
+
+    def load_thread(self, stored: str):
+        tid = stored if valid_thread_id(stored) else new_thread_id()  # the browser's copy may be anything
+        state = self.advisor.state(tid)
+        history = self.advisor.history(tid)
+        return (tid, tid, chat_of(history), requirements_markdown(state["requirements"]),
+                shortlist_rows(state["shortlist"]), charts.latest(history), f"Thread `{tid}`")
+
+    def respond(self, message: str, history: list, tid: str):
+        tid = tid if valid_thread_id(tid) else new_thread_id()
+        transcript = Transcript(list(history or []))
+        try:
+            events = self.advisor.stream(message, thread_id=tid)
+            next(events)  # validates the message, and that it can be stored, before anything is shown
+        except (InputRejected, StorageUnavailable) as exc:
+            transcript.history.append(warning(exc))
+            yield transcript.history, message, gr.skip(), gr.skip(), gr.skip(), tid, tid
+            return
+        transcript.history.append(gr.ChatMessage(role="user", content=literal(message)))
+        yield transcript.history, "", gr.skip(), gr.skip(), gr.skip(), tid, tid
+        for event in events:
+            transcript.add(event)
+            if isinstance(event, Final):  # the side panels follow the conversation
+                yield (transcript.history, "", requirements_markdown(event.requirements),
+                       shortlist_rows(event.shortlist), charts.latest(self.advisor.history(tid)), tid, tid)
+            else:
+                yield transcript.history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), tid, tid
+
+    def start_new(self):
+        tid = new_thread_id()
+        return tid, tid, [], requirements_markdown({}), [], None, f"Thread `{tid}`", ""
+
+    def make_reports(self, tid: str) -> str:
+        # Links to the report route, which builds each report in memory when it is opened: no file is written
+        # (an HTML report embeds plotly.js, about 5 MB, and Gradio would copy any file into its cache too).
+        if not valid_thread_id(tid) or not self.advisor.exists(tid):
+            return "_Nothing to export yet: ask something first._"
+        base = f"api/threads/{tid}/report"
+        return f"Download: [Markdown report]({base}?format=md) · [HTML report with charts]({base}?format=html)"
+
+
+def build(demo: gr.Blocks, advisor: Advisor, thread: gr.State, thread_store: gr.BrowserState) -> None:
+    """The tab's components, and its events wired to :class:`Chat`."""
+    chat = Chat(advisor)
+    with gr.Row():
+        with gr.Column(scale=3):
+            chatbot = gr.Chatbot(label="Conversation", height=560, elem_id="chat", buttons=["copy"],
+                                 sanitize_html=True, render_markdown=True, feedback_options=None)
+            with gr.Row():
+                box = gr.Textbox(placeholder="Describe what you need… (Enter sends, Shift+Enter: new line)",
+                                 show_label=False, scale=5, lines=2, max_lines=8, elem_id="message",
+                                 max_length=advisor.settings.max_message_chars)
+                send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+            with gr.Row():
+                new = gr.Button("New conversation", size="sm", elem_id="new")
+                thread_label = gr.Markdown("", elem_id="thread")
+            gr.Examples(EXAMPLES, inputs=box, label="Try")
+        with gr.Column(scale=2):
+            gr.Markdown(f"**Driver:** {advisor.info.describe()}" + (OFFLINE_NOTE if advisor.info.offline else ""),
+                        elem_id="driver")
+            gr.Markdown("### Requirements so far")
+            requirements = gr.Markdown(requirements_markdown({}), elem_id="requirements")
+            gr.Markdown("### Shortlist")
+            shortlist = gr.Dataframe(headers=SHORTLIST_COLUMNS, value=[], interactive=False, wrap=True,
+                                     elem_id="shortlist")
+            plot = gr.Plot(label="Chart", elem_id="chart")
+            export = gr.Button("Export report (Markdown and HTML)", size="sm", elem_id="report-export")
+            report_links = gr.Markdown("", elem_id="report-links")
+    private = {"api_visibility": "private"}
+    turn = {"fn": chat.respond, "inputs": [box, chatbot, thread],
+            "outputs": [chatbot, box, requirements, shortlist, plot, thread, thread_store], **private}
+    box.submit(**turn)
+    send.click(**turn)
+    # reports are built when asked for, not after every turn (the HTML embeds plotly.js)
+    export.click(chat.make_reports, inputs=[thread], outputs=[report_links], **private)
+    new.click(chat.start_new, outputs=[thread, thread_store, chatbot, requirements, shortlist, plot, thread_label, box],
+              **private)
+    demo.load(chat.load_thread, inputs=[thread_store],
+              outputs=[thread, thread_store, chatbot, requirements, shortlist, plot, thread_label], **private)
