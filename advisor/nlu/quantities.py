@@ -78,45 +78,10 @@ def _words_to_digits(t: str) -> str:
     i = 0
     while i < len(tokens):
         word, start, end = tokens[i]
-        nxt = tokens[i + 1][0] if i + 1 < len(tokens) else ""
-        nxt2 = tokens[i + 2][0] if i + 2 < len(tokens) else ""
-        value, used = None, 0
-        # "half a billion", "a quarter of a million", "a million", "a dozen", "a couple of", "a pair of"
-        if word == "half" and nxt in ("a", "an") and nxt2 in SCALES:
-            value, used = 0.5 * SCALES[nxt2], 3
-        elif word in ("a", "an") and nxt == "quarter" and nxt2 == "of" and i + 4 < len(tokens) and \
-                tokens[i + 3][0] in ("a", "an") and tokens[i + 4][0] in SCALES:
-            value, used = 0.25 * SCALES[tokens[i + 4][0]], 5
-        elif word in ("a", "an") and nxt in ("million", "billion", "thousand", "hundred", "trillion"):
-            value, used = SCALES[nxt], 2
-        elif word in ("a", "an") and nxt == "dozen":
-            value, used = 12, 2
-        elif word in ("a", "an") and nxt in ("couple", "pair") and nxt2 == "of":
-            value, used = 2, 3
-        elif word in ("dual", "twin", "double") and nxt not in ("check", "the", "it"):
-            value, used = 2, 1
-        elif word in ("single", "quad") and nxt not in ("the", "it"):
-            value, used = (1 if word == "single" else 4), 1
-        elif word[0].isalpha() and _is_number_run(word) and not (word in SCALES and (not out or i == 0 or
-                                                                                  tokens[i - 1][0][0].isdigit())):
-            j = i
-            words: list[str] = []
-            while j < len(tokens) and (_is_number_run(tokens[j][0]) or (
-                    tokens[j][0] == "and" and words and j + 1 < len(tokens) and _is_number_run(tokens[j + 1][0]))):
-                words.append(tokens[j][0])
-                j += 1
-            phrase = " ".join(words)
-            prev = tokens[i - 1][0] if i > 0 else ""
-            if all(w in SCALES for w in words):
-                value = None  # "800 million": the digits' scale, read with them
-            elif phrase == "one" and (prev in _NOT_FIGURE_BEFORE_ONE or nxt in ("of", "or", "more", "another", "model",
-                                                                                "to", "thing", "question", "")):
-                value = None
-            else:
-                try:
-                    value, used = float(text2num(phrase.replace("-", " "), "en")), j - i
-                except ValueError:
-                    value = None
+        value, used = _idiom(tokens, i)
+        if value is None and word[0].isalpha() and _is_number_run(word) and not (
+                word in SCALES and (not out or i == 0 or tokens[i - 1][0][0].isdigit())):
+            value, used = _number_words(tokens, i)
         if value is not None and used:
             end = tokens[i + used - 1][2]
             out.append(t[pos:start])
@@ -127,6 +92,53 @@ def _words_to_digits(t: str) -> str:
         i += 1
     out.append(t[pos:])
     return "".join(out)
+
+
+def _idiom(tokens: list[tuple[str, int, int]], i: int) -> tuple[float | None, int]:
+    """A number said as an idiom at token i, and how many tokens it takes: "half a billion", "a quarter of a
+    million", "a million", "a dozen", "a couple of", "a pair of", "dual", "quad"."""
+    word = tokens[i][0]
+    nxt = tokens[i + 1][0] if i + 1 < len(tokens) else ""
+    nxt2 = tokens[i + 2][0] if i + 2 < len(tokens) else ""
+    if word == "half" and nxt in ("a", "an") and nxt2 in SCALES:
+        return 0.5 * SCALES[nxt2], 3
+    if word in ("a", "an") and nxt == "quarter" and nxt2 == "of" and i + 4 < len(tokens) and \
+            tokens[i + 3][0] in ("a", "an") and tokens[i + 4][0] in SCALES:
+        return 0.25 * SCALES[tokens[i + 4][0]], 5
+    if word in ("a", "an") and nxt in ("million", "billion", "thousand", "hundred", "trillion"):
+        return SCALES[nxt], 2
+    if word in ("a", "an") and nxt == "dozen":
+        return 12, 2
+    if word in ("a", "an") and nxt in ("couple", "pair") and nxt2 == "of":
+        return 2, 3
+    if word in ("dual", "twin", "double") and nxt not in ("check", "the", "it"):
+        return 2, 1
+    if word in ("single", "quad") and nxt not in ("the", "it"):
+        return (1 if word == "single" else 4), 1
+    return None, 0
+
+
+def _number_words(tokens: list[tuple[str, int, int]], i: int) -> tuple[float | None, int]:
+    """The number that number words from token i spell ("two hundred and fifty"), and how many tokens they take;
+    None for a bare scale ("800 million": read with its digits) or a "one" that is no figure."""
+    j = i
+    words: list[str] = []
+    while j < len(tokens) and (_is_number_run(tokens[j][0]) or (
+            tokens[j][0] == "and" and words and j + 1 < len(tokens) and _is_number_run(tokens[j + 1][0]))):
+        words.append(tokens[j][0])
+        j += 1
+    phrase = " ".join(words)
+    prev = tokens[i - 1][0] if i > 0 else ""
+    nxt = tokens[i + 1][0] if i + 1 < len(tokens) else ""
+    if all(w in SCALES for w in words):
+        return None, 0
+    if phrase == "one" and (prev in _NOT_FIGURE_BEFORE_ONE or nxt in ("of", "or", "more", "another", "model", "to",
+                                                                       "thing", "question", "")):
+        return None, 0
+    try:
+        return float(text2num(phrase.replace("-", " "), "en")), j - i
+    except ValueError:
+        return None, 0
 
 
 def _is_number_run(word: str) -> bool:
@@ -222,14 +234,55 @@ def _read(t: str, m: re.Match) -> Quantity | None:
     bound = "max" if _MAX.search(before) else "min" if (_MIN.search(before) or m.group("plus")) else None
     q = Quantity("count", value, start, end, lo if hi is not None else None, hi, approx, bound)
     after_l = after.lstrip()
+    low_scale = (scale_word or "").strip()
+    around = _Around(t, start, before, after, after_l, value, a, b, scale_word, low_scale, currency)
+    for classify in (_money_percent_ratio, _sizes, _context_or_volume, _load, _picks):
+        found = classify(q, around)
+        if found is _NO_FIGURE:
+            return None
+        if found is not None:
+            return found
+    return q
+
+
+# What a classifier returns when the figure turns out to be none (a ratio that is not one); None: not this kind.
+_NO_FIGURE = Quantity("none", 0.0, 0, 0)
+
+
+@dataclass(frozen=True)
+class _Around:
+    """A figure in its surroundings: what the classifiers of :func:`_read` look at."""
+
+    t: str
+    start: int
+    before: str  # up to 40 characters before the figure
+    after: str  # up to 60 characters after it
+    rest: str  # after, without its leading space
+    value: float
+    a: float
+    b: float | None
+    scale_word: str | None
+    low_scale: str
+    currency: str | None
+
+
+def _money_percent_ratio(q: Quantity, w: _Around) -> Quantity | None:
+    """Money, a percentage or an input:output ratio."""
+    t, start, before, after, after_l, value, currency = w.t, w.start, w.before, w.after, w.rest, w.value, w.currency
     if currency or re.match(r"(usd|dollars?|bucks|eur|euros?|gbp|pounds?)\b|[€$£]", after_l):
         return _money(q, before, after_l, currency)
     if re.match(r"(%|percent|pct)", after_l):
         q.kind, q.value = "percent", value / 100
         return q
     if re.match(r":\s*1\b", after) or re.match(r"/\s*\d{1,2}\s*(?:input|split|in)", after):
-        return _ratio(q, t, start)
-    low_scale = (scale_word or "").strip()
+        ratio = _ratio(q, t, start)
+        return _NO_FIGURE if ratio is None else ratio
+    return None
+
+
+def _sizes(q: Quantity, w: _Around) -> Quantity | None:
+    """Parameters, bandwidth, memory, a GPU count or a speed."""
+    before, after_l, value, low_scale = w.before, w.rest, w.value, w.low_scale
     if low_scale in ("b", "bn", "billion", "billions") and re.match(r"(-?\s*param|parameters?|models?\b|or (smaller|less|under)|max\b|dense|active)", after_l):
         q.kind, q.value = "params_b", value / 1e9
         return q
@@ -254,6 +307,12 @@ def _read(t: str, m: re.Match) -> Quantity | None:
     if re.match(r"(tokens?|toks?)\s*(/|per|a|an)\s*(s\b|sec|second)|(tok/s|t/s|tps|tokens/s)", after_l):
         q.kind = "tokens_per_s"
         return q
+    return None
+
+
+def _context_or_volume(q: Quantity, w: _Around) -> Quantity | None:
+    """A context length, tokens (a month, a day...), revenue or a monthly volume."""
+    before, after_l, value, a, b, scale_word, low_scale = w.before, w.rest, w.value, w.a, w.b, w.scale_word, w.low_scale
     ctx = re.match(r"(?:-?token\s*|tokens?\s*(?:of\s*)?)?(context|ctx|context window|window|context length|prompts?\b)", after_l)
     if ctx or re.search(r"(context|ctx)(?: window| length| size)?\s*(?:of|:|=|is|up to|at|to|around|about)?\s*(?:~\s*)?$", before):
         q.kind, q.value = "context", float(context_tokens(a if b is None else b, scale_word))
@@ -279,6 +338,12 @@ def _read(t: str, m: re.Match) -> Quantity | None:
     if re.match(r"(?:" + _PER + r"(month|mo)\b|/mo\b|monthly\b)", after_l) and re.search(r"(volume|traffic|throughput)\s*(?:of|is|:)?\s*$", before):
         q.kind = "tokens_month"
         return q
+    return None
+
+
+def _load(q: Quantity, w: _Around) -> Quantity | None:
+    """Concurrency, users, a batch, or months and years of amortisation."""
+    before, after_l, value = w.before, w.rest, w.value
     if re.match(r"(concurrent|simultaneous|parallel)\b", after_l) or \
             re.match(r"[a-z ]{0,20}?(requests?|users?|sessions?|streams?|chats?|conversations?|queries)\s*(at once|at the same time|in parallel|concurrently|simultaneously)", after_l) \
             or re.search(r"(concurrency|concurrent (?:users|requests)|parallel requests)\s*(?:of|:|=|is)?\s*$", before):
@@ -297,6 +362,12 @@ def _read(t: str, m: re.Match) -> Quantity | None:
             or re.match(r"-?years?\s*(amorti[sz]|depreciat|lifetime|write)", after_l):
         q.kind, q.value = "months", value * 12
         return q
+    return None
+
+
+def _picks(q: Quantity, w: _Around) -> Quantity | None:
+    """How many picks to show, or a size limit ("under 10B")."""
+    before, after_l, value, low_scale = w.before, w.rest, w.value, w.low_scale
     if re.search(r"\btop\s*$", before) or re.match(r"(?:\w+\s)?(models|options|candidates|picks|recommendations|suggestions|choices)\b", after_l) \
             and re.search(r"(top|best|give me|show me|list|recommend|suggest|shortlist|pick|choose|name)\b[^.]{0,15}$", before):
         q.kind = "top_k"
@@ -304,7 +375,8 @@ def _read(t: str, m: re.Match) -> Quantity | None:
     if low_scale in ("b", "bn") and q.bound == "max":
         q.kind, q.value = "params_b", value / 1e9  # "under 10B"
         return q
-    return q
+    return None
+
 
 
 def _money(q: Quantity, before: str, after: str, currency: str | None) -> Quantity:
