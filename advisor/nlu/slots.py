@@ -201,6 +201,14 @@ def _negated(t: str, start: int) -> bool:
 
 
 def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
+    _commercial(t, req, conflicts)
+    _licence_names(t, req)
+    # facts the licence terms turn on
+    _hosting(t, req)
+    _uses_of_the_model(t, req)
+
+
+def _commercial(t: str, req: dict, conflicts: list[str]) -> None:
     non = _has(r"non[- ]?commercial|not (for )?commercial|no commercial|research (use )?only|personal (use|project)|hobby|academic|"
                r"not[- ]for[- ]profit|nonprofit|non[- ]profit|just for (fun|me|myself|learning)|side project|not (going to be )?sold|"
                r"not making money|won'?t (make|earn) money|no revenue|internal (research|experiment)|home use|at home|homelab|"
@@ -220,6 +228,9 @@ def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
         req["commercial"] = False
     elif com:
         req["commercial"] = True
+
+
+def _licence_names(t: str, req: dict) -> None:
     lic = []
     if _has(r"\bapache\b", t):
         lic.append("apache-2.0")
@@ -230,7 +241,9 @@ def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
         lic = ["permissive"]
     if lic and not _has(r"(is|are|under) (it |they |this |that )?(an? )?(apache|mit)\b[^.]*\?", t):
         req["licenses"] = sorted(set(lic))
-    # facts the licence terms turn on
+
+
+def _hosting(t: str, req: dict) -> None:
     neg_host = _has(r"(not|n't|never|no)\s+(be\s+)?(offer|host|sell|expose|provide|run)\w*\s+(it\s+|the model\s+)?(as|via|through)\s+(an?\s+)?"
                     r"(api|service|saas|hosted)|internal(ly)?( use)? only|only internal|just internal|not (a )?(saas|hosted service|public api)|"
                     r"(internal|in-house) (tool|use|staff|employees)|only (our|for) (own )?(staff|employees|team)", t)
@@ -247,6 +260,10 @@ def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
         req["hosted_service"] = False
     elif pos_host:
         req["hosted_service"] = True
+
+
+def _uses_of_the_model(t: str, req: dict) -> None:
+    """Training other models on its outputs, redistributing it, modifying it."""
     train = r"(train|fine[- ]?tun|distil|finetun|bootstrap|improv|teach)\w*[^.?!]{0,50}(outputs?|generations?|responses?|answers|completions|synthetic)|" \
             r"distil\w*[^.?!]{0,40}\binto\b|(train|fine[- ]?tun)\w*[^.?!]{0,50}(labels?|data|annotations?)\s+(produced|generated|created|made|written)\s+(by|with)|" \
             r"(outputs?|generations?|labels?|answers|completions)[^.?!]{0,30}\b(to|for)\s+(train|fine[- ]?tune|distil)|student model|" \
@@ -274,70 +291,90 @@ def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
 
 def _figures(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     for q in qs:
-        k = q.kind
         near = t[max(0, q.start - 40):q.end + 40]
-        if k == "users" and q.value >= 1:
-            req["monthly_active_users"] = int(q.value)
-        elif k == "tokens_month":
-            req["monthly_tokens"] = int(q.value)
-        elif k == "tokens":
-            if re.search(r"context|window|prompt|ctx|long|document|input length|per request|conversation", near) or q.value < 1e6:
-                req["min_context"] = context_tokens(q.value / _k(q), "k" if _k(q) == 1000 else None) if q.value < 1e7 else int(q.value)
-            else:
-                req["monthly_tokens"] = int(q.value)
-        elif k == "context":
-            req["min_context"] = int(q.value)
-        elif k == "usd_per_hour":
-            req["gpu_usd_per_hour"] = q.value
-        elif k == "usd_per_kwh":
-            req["electricity_usd_per_kwh"] = q.value
-        elif k == "usd_per_mtok":
-            side = q.detail or ("input" if "api_usd_per_mtok_input" not in req else "output")
-            req[f"api_usd_per_mtok_{side}"] = q.value
-        elif k in ("usd_month", "usd") and re.search(r"revenue|turnover|\barr\b|\bsales\b|we (make|earn|bring in)|earnings|income", near):
-            yearly = q.detail == "year" or (k == "usd" and re.search(r"annual|a year|per year|yearly|\barr\b|annually|/yr|p\.a\.", near))
-            req["monthly_revenue_usd"] = int(round(q.value / 12 if (k == "usd" and yearly) else q.value))
-        elif k == "bandwidth_gbps":
-            if re.search(r"\b(system|ram|ddr\d?|cpu|dram)\b", near):
-                req["system_ram_bandwidth_gbps"] = q.value
-            else:
-                req["memory_bandwidth_gbps"] = q.value
-        elif k == "usd_month":
-            if re.search(r"budget|spend|afford|at most|max|under|up to|cap|limit|no more than|less than|keep (it|costs?)", near) or q.bound == "max":
-                req["budget_usd_per_month"] = round(q.value, 2)
-        elif k == "usd":
-            if re.search(r"(server|machine|box|hardware|gpu|card|rig|workstation|build|cluster|node)s?\b[^.]{0,25}(cost|costs|price|priced|paid|buy|bought|for)|"
-                         r"(buy|bought|paid|purchase|costs?|priced at|spent)\s*[^.]{0,12}$", t[max(0, q.start - 40):q.start]) or \
-                    re.search(r"^\s*(for the|for a|server|machine|box|of hardware|hardware|up front|upfront|capex|to buy)", t[q.end:q.end + 25]):
-                req["hardware_usd"] = q.value
-            elif re.search(r"budget|spend|afford", near):
-                req["budget_usd_per_month"] = round(q.value, 2)
-        elif k == "percent":
-            role = _percent_role(t, q)
-            if role == "utilization" and 0 < q.value <= 1:
-                req["utilization"] = round(q.value, 4)
-            elif role == "idle" and 0 <= q.value < 1:
-                req["utilization"] = round(1 - q.value, 4)
-            elif role == "input":
-                req["input_share"] = round(q.value, 4)
-            elif role == "output":
-                req["input_share"] = round(1 - q.value, 4)
-        elif k == "ratio" and re.search(r"input|output|prompt|completion|in:out|in/out", near):
-            req["input_share"] = round(q.value, 4)
-        elif k == "months":
-            req["amortization_months"] = int(q.value)
-        elif k == "concurrency":
-            req["concurrency"] = max(1, int(q.value))
-        elif k == "batch":
-            req["batch_size"] = max(1, int(q.value))
-        elif k == "params_b" and q.bound == "max":
-            req["max_params_b"] = q.value
-        elif k == "top_k":
-            req["top_k"] = max(1, min(int(q.value), 20))
-        elif k == "memory_gb" and q.bound == "min" and re.search(r"gpus?|cards?|vram|memory", near) and \
-                re.search(r"(list|which|show|what) (gpus|cards)", t):
-            req["min_memory_gb"] = q.value
+        if q.kind.startswith("usd"):
+            _money_figure(t, q, near, req)
+        elif q.kind in ("percent", "ratio"):
+            _share_figure(t, q, near, req)
+        else:
+            _count_figure(t, q, near, req)
     _bare_figure(t, qs, req, ctx)
+
+
+def _count_figure(t: str, q: Quantity, near: str, req: dict) -> None:
+    """Users, tokens, context, bandwidth, months, concurrency, batch, size limit, picks, memory."""
+    k = q.kind
+    if k == "users" and q.value >= 1:
+        req["monthly_active_users"] = int(q.value)
+    elif k == "tokens_month":
+        req["monthly_tokens"] = int(q.value)
+    elif k == "tokens":
+        if re.search(r"context|window|prompt|ctx|long|document|input length|per request|conversation", near) or q.value < 1e6:
+            req["min_context"] = context_tokens(q.value / _k(q), "k" if _k(q) == 1000 else None) if q.value < 1e7 else int(q.value)
+        else:
+            req["monthly_tokens"] = int(q.value)
+    elif k == "context":
+        req["min_context"] = int(q.value)
+    elif k == "bandwidth_gbps":
+        if re.search(r"\b(system|ram|ddr\d?|cpu|dram)\b", near):
+            req["system_ram_bandwidth_gbps"] = q.value
+        else:
+            req["memory_bandwidth_gbps"] = q.value
+    elif k == "months":
+        req["amortization_months"] = int(q.value)
+    elif k == "concurrency":
+        req["concurrency"] = max(1, int(q.value))
+    elif k == "batch":
+        req["batch_size"] = max(1, int(q.value))
+    elif k == "params_b" and q.bound == "max":
+        req["max_params_b"] = q.value
+    elif k == "top_k":
+        req["top_k"] = max(1, min(int(q.value), 20))
+    elif k == "memory_gb" and q.bound == "min" and re.search(r"gpus?|cards?|vram|memory", near) and \
+            re.search(r"(list|which|show|what) (gpus|cards)", t):
+        req["min_memory_gb"] = q.value
+
+
+def _money_figure(t: str, q: Quantity, near: str, req: dict) -> None:
+    """Prices, revenue, budgets and hardware costs."""
+    k = q.kind
+    if k == "usd_per_hour":
+        req["gpu_usd_per_hour"] = q.value
+    elif k == "usd_per_kwh":
+        req["electricity_usd_per_kwh"] = q.value
+    elif k == "usd_per_mtok":
+        side = q.detail or ("input" if "api_usd_per_mtok_input" not in req else "output")
+        req[f"api_usd_per_mtok_{side}"] = q.value
+    elif k in ("usd_month", "usd") and re.search(r"revenue|turnover|\barr\b|\bsales\b|we (make|earn|bring in)|earnings|income", near):
+        yearly = q.detail == "year" or (k == "usd" and re.search(r"annual|a year|per year|yearly|\barr\b|annually|/yr|p\.a\.", near))
+        req["monthly_revenue_usd"] = int(round(q.value / 12 if (k == "usd" and yearly) else q.value))
+    elif k == "usd_month":
+        if re.search(r"budget|spend|afford|at most|max|under|up to|cap|limit|no more than|less than|keep (it|costs?)", near) or q.bound == "max":
+            req["budget_usd_per_month"] = round(q.value, 2)
+    elif k == "usd":
+        if re.search(r"(server|machine|box|hardware|gpu|card|rig|workstation|build|cluster|node)s?\b[^.]{0,25}(cost|costs|price|priced|paid|buy|bought|for)|"
+                     r"(buy|bought|paid|purchase|costs?|priced at|spent)\s*[^.]{0,12}$", t[max(0, q.start - 40):q.start]) or \
+                re.search(r"^\s*(for the|for a|server|machine|box|of hardware|hardware|up front|upfront|capex|to buy)", t[q.end:q.end + 25]):
+            req["hardware_usd"] = q.value
+        elif re.search(r"budget|spend|afford", near):
+            req["budget_usd_per_month"] = round(q.value, 2)
+
+
+def _share_figure(t: str, q: Quantity, near: str, req: dict) -> None:
+    """Percentages (utilisation, idle, input or output share) and input:output ratios."""
+    k = q.kind
+    if k == "percent":
+        role = _percent_role(t, q)
+        if role == "utilization" and 0 < q.value <= 1:
+            req["utilization"] = round(q.value, 4)
+        elif role == "idle" and 0 <= q.value < 1:
+            req["utilization"] = round(1 - q.value, 4)
+        elif role == "input":
+            req["input_share"] = round(q.value, 4)
+        elif role == "output":
+            req["input_share"] = round(1 - q.value, 4)
+    elif k == "ratio" and re.search(r"input|output|prompt|completion|in:out|in/out", near):
+        req["input_share"] = round(q.value, 4)
 
 
 _PERCENT_ROLES = [("utilization", r"utili[sz]|busy|load(ed)?\b|occupancy|duty|usage"), ("idle", r"idle"),
