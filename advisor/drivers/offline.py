@@ -300,6 +300,21 @@ class Planner:
         question = self.clarification(intents)
         if question:
             return _question(question)
+        calls = self.model_calls(intents)
+        if not calls and (call := self.catalog_call(intents)) is not None:
+            calls.append(call)
+        r = self.req
+        if "recommend" in intents and not calls:
+            missing = [q for q in _essentials(r) if q[0] != "commercial"]
+            if missing and not r.get("proceed"):
+                return _question(self.questions(missing))
+            calls.append(self.select_call())
+        if calls:
+            return AIMessage(content="", tool_calls=calls)
+        return self.without_tools(intents)
+
+    def model_calls(self, intents: list[str]) -> list[dict]:
+        """The calls about the models in focus: comparison, licence, memory, speed, deployment, cost."""
         calls: list[dict] = []
         models = self.focus()
         r = self.req
@@ -331,21 +346,25 @@ class Planner:
         elif "cost" in intents and (not calls or len(models) > 1 or set(intents) - set(NEEDS_MODEL)):
             for mid in (models[:3] or [None]):
                 calls.append(self.cost_call(mid))
-        if "info" in intents and models and not calls:
-            calls.append(self.call("get_model", {"model": models[0]}))
-        if "search" in intents and not calls:
-            calls.append(self.search_call())
-        if "gpus" in intents and not calls:
-            calls.append(self.call("list_gpus", arguments("list_gpus", self.state())))
-        if "licenses" in intents and not calls:
-            calls.append(self.call("list_licenses", {}))
-        if "recommend" in intents and not calls:
-            missing = [q for q in _essentials(r) if q[0] != "commercial"]
-            if missing and not r.get("proceed"):
-                return _question(self.questions(missing))
-            calls.append(self.select_call())
-        if calls:
-            return AIMessage(content="", tool_calls=calls)
+        return calls
+
+    def catalog_call(self, intents: list[str]) -> dict | None:
+        """A call about the catalog (a model's facts, a search, the devices, the licences), when nothing else asks."""
+        models = self.focus()
+        if "info" in intents and models:
+            return self.call("get_model", {"model": models[0]})
+        if "search" in intents:
+            return self.search_call()
+        if "gpus" in intents:
+            return self.call("list_gpus", arguments("list_gpus", self.state()))
+        if "licenses" in intents:
+            return self.call("list_licenses", {})
+        return None
+
+    def without_tools(self, intents: list[str]) -> AIMessage:
+        """A turn that calls no tool: the shortlist when the message only gave requirements, a question for the
+        essentials, or the greeting."""
+        r = self.req
         if not intents and any(k in self.latest for k in ("use_case", "gpu", "vram_gb", "commercial")):
             missing = _essentials(r)
             if missing and not r.get("proceed"):
