@@ -620,3 +620,59 @@ def test_a_stated_api_price_is_costed_as_stated(usd_in, usd_out, share, volume):
     assert mine["monthly_usd"] == pytest.approx(volume / 1e6 * rate, abs=rounding(volume / 1e6 * rate))
     assert mine["usd_per_mtok_blended"] == pytest.approx(rate, abs=rounding(rate))
     assert r["cheapest"] == mine["name"]
+
+
+def _conditions(model_id: str, **use) -> tuple[str, list[str], set[str]]:
+    r = tools.call("check_license", {"model": model_id, **use})
+    return r["verdict"], r["conditions"], {c["term"] for c in r["citations"]}
+
+
+def test_each_stated_use_brings_the_terms_that_govern_it():
+    """For every model and licence term: the use a term governs brings its condition or refusal, quoting it."""
+    for lic in CAT.licenses.values():
+        model = next((m.id for m in CAT.models.values() if m.license == lic.id), None)
+        if model is None:
+            continue
+        t = lic.terms
+        reported = lambda term: term is not None and term.value != "not_reported"  # noqa: E731
+        if reported(t.attribution):
+            for use in ("commercial", "hosted_service", "redistribute"):
+                _, conds, cited = _conditions(model, **{use: True})
+                assert any(str(t.attribution.value) in c for c in conds) and "attribution" in cited, (lic.id, use)
+        if reported(t.derivative_naming):
+            for use in ("modify", "redistribute"):
+                _, conds, cited = _conditions(model, **{use: True})
+                assert any(str(t.derivative_naming.value) in c for c in conds), (lic.id, use)
+                assert "derivative_naming" in cited, (lic.id, use)
+        if reported(t.redistribution):
+            _, conds, cited = _conditions(model, redistribute=True)
+            assert any(str(t.redistribution.value) in c for c in conds) and "redistribution" in cited, lic.id
+        if reported(t.acceptable_use_policy):
+            _, conds, cited = _conditions(model)
+            assert any(str(t.acceptable_use_policy.value) in c for c in conds), lic.id
+        if t.hosted_service is not None and t.hosted_service.value in ("forbidden", "requires_license"):
+            verdict, _, cited = _conditions(model, hosted_service=True)
+            assert verdict == "not_allowed" and "hosted_service" in cited, lic.id
+        if t.hosted_service is not None and t.hosted_service.value == "not_reported":
+            verdict, _, _ = _conditions(model, hosted_service=True)
+            assert verdict in ("unknown", "not_allowed"), lic.id
+        mod = t.modification
+        if mod is not None and isinstance(mod.value, str) and mod.value.lower().startswith(("no", "forbidden")):
+            verdict, _, cited = _conditions(model, modify=True)
+            assert verdict == "not_allowed" and "modification" in cited, lic.id
+        out = t.outputs_to_train_other_models
+        if out is not None:
+            verdict, conds, cited = _conditions(model, use_outputs_to_train_other_models=True)
+            expected = {"forbidden": "not_allowed", "not_reported": "unknown"}.get(out.value)
+            if expected:
+                assert VERDICT_ORDER[verdict] >= VERDICT_ORDER[expected], lic.id
+            if out.value in ("allowed_with_naming", "restrictions_carry_over", "forbidden"):
+                assert "outputs_to_train_other_models" in cited, lic.id
+        cu = t.commercial_use
+        verdict, conds, cited = _conditions(model, commercial=True)
+        assert "commercial_use" in cited or cu.quote is None, lic.id
+        if cu.value == "no":
+            assert verdict == "not_allowed", lic.id
+        if cu.value == "conditional" and not (t.revenue_threshold_usd_per_month or t.excluded_territories
+                                              or getattr(t, "revenue_threshold_usd_per_year", None)):
+            assert any((cu.note or cu.quote) in c for c in conds), lic.id
