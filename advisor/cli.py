@@ -450,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     catalog = sub.add_parser("catalog", help="inspect, validate and extend the model catalog")
+    catalog.set_defaults(show_help=catalog.print_help)
     catalog_sub = catalog.add_subparsers(dest="catalog_command", metavar="ACTION")
     _add_catalog_commands(catalog_sub)
     _add_refresh_command(catalog_sub)
@@ -594,14 +595,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
-    if func is None:
-        # `advisor` or `advisor catalog` alone: show the relevant help.
-        target = parser
-        if args.command:
-            target = next(
-                a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(args.command)
-            )
-        target.print_help()
+    if func is None:  # `advisor` or `advisor catalog` alone: show the relevant help
+        getattr(args, "show_help", parser.print_help)()
         return EXIT_OK
     try:
         return func(args)

@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -66,7 +67,7 @@ class Settings:
             "timeout_s": _env("ADVISOR_TIMEOUT_S"),
             "tool_timeout_s": _env("ADVISOR_TOOL_TIMEOUT_S"),
         }
-        values = {k: v for k, v in env.items() if v is not None}
+        values: dict[str, Any] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})
         types = {f.name: f.type for f in fields(cls)}
         for key, value in list(values.items()):

@@ -164,7 +164,7 @@ def _checked_reply(reply: AIMessage, state: AdvisorState) -> dict:
             f"Your tool call could not be used ({bad.get('error') or 'malformed'}). Call a tool with a JSON object "
             f"of arguments, e.g. {{\"name\": \"get_model\", \"arguments\": {{\"model\": \"llama 3.1 8b\"}}}}, or answer."))
         update["retries"] = state.get("retries", 0) + 1
-    elif not reply.tool_calls and not (reply.content or "").strip():
+    elif not reply.tool_calls and not _text_of(reply.content).strip():
         update["retries"] = state.get("retries", 0) + 1
         if update["retries"] <= 1:
             update["messages"].append(note("Your reply was empty. Answer the user's last message, using tools where needed."))

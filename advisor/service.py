@@ -148,7 +148,7 @@ class Advisor:
         detail = f" ({exc})" if isinstance(exc, sqlite3.Error) else ""
         return f"your message could not be saved{detail}; please try again later"
 
-    def _saved(self, thread_id: str, message_id: str) -> bool:
+    def _saved(self, thread_id: str, message_id: str | None) -> bool:
         """Whether the message with this id is in the stored conversation (False when that cannot be read)."""
         try:
             return any(getattr(m, "id", None) == message_id for m in self.state(thread_id)["messages"])
@@ -179,14 +179,11 @@ class Advisor:
     def history(self, thread_id: str) -> list[dict]:
         """The conversation as the user saw it: user and assistant turns, with tool steps in between."""
         out: list[dict] = []
-        calls: dict[str, dict] = {}
         for msg in self.state(thread_id)["messages"]:
             if isinstance(msg, HumanMessage):
                 if not msg.additional_kwargs.get("advisor_note"):
                     out.append({"role": "user", "content": msg.content})
             elif isinstance(msg, AIMessage):
-                for call in msg.tool_calls:
-                    calls[call["id"]] = call
                 if msg.content and not msg.tool_calls:
                     out.append({"role": "assistant", "content": msg.content})
             elif isinstance(msg, ToolMessage):

@@ -8,9 +8,11 @@ Each view returns ``{"title", "markdown", "data", "figure"?}``; figures are plot
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 import tools
 from advisor import render
+from catalog.schema import Model
 from tools.catalog_tools import best_scores
 from tools.common import catalog
 from tools.errors import NotFound
@@ -27,7 +29,7 @@ SIZE_BANDS = [("~1B", 0.5, 2), ("~3B", 2, 5), ("7-9B", 6, 9.9), ("12-15B", 10, 1
 def families() -> dict:
     cat = catalog()
     dist = distributions()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for fam in sorted(cat.families.values(), key=lambda f: (f.lineage, f.generation)):
         models = cat.family_models(fam.id)
         if not models:
@@ -57,7 +59,7 @@ def families() -> dict:
 
 
 def use_cases(commercial: bool = True) -> dict:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for uc in USE_CASES:
         r = tools.call("select_models", {"use_case": uc, "commercial": commercial, "top_k": 2})
         recs = r["recommendations"]
@@ -141,7 +143,7 @@ def heatmap(models: list[str] | None = None) -> dict:
 
     cat = catalog()
     if models is None:
-        latest: dict[str, object] = {}
+        latest: dict[str, Model] = {}
         for m in cat.models.values():
             fam = cat.families[m.family]
             if len(m.benchmarks) >= 5 and (fam.lineage not in latest or (m.release_date, m.params_b) > (latest[fam.lineage].release_date, latest[fam.lineage].params_b)):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -48,8 +48,9 @@ def get_model(model: str) -> dict:
     m = common.model(model)
     cat = common.catalog()
     lic = cat.licenses[m.license]
-    arch = m.architecture.model_dump(mode="json", exclude_none=True) if m.architecture else None
-    if arch is not None:
+    arch = None
+    if m.architecture is not None:
+        arch = m.architecture.model_dump(mode="json", exclude_none=True)
         arch["head_dim"] = m.architecture.effective_head_dim
     facts_sources = {fact: common.cite(m.sources[key]) for fact, key in m.cite.items()}
     return {
@@ -267,10 +268,11 @@ def compare_benchmarks(models: Annotated[list[str], Field(min_length=1, max_leng
         order = list(cat.benchmarks)
         present = {s.name for m in ms for s in m.benchmarks}
         bench_ids = [b for b in order if b in present]
-    table, missing, sources = [], [], []
+    table: list[dict[str, Any]] = []
+    missing, sources = [], []
     for m in ms:
         scores = best_scores(m)
-        row = {"model": m.id, "name": m.name, "release_date": m.release_date.isoformat(), "scores": {}}
+        row: dict[str, Any] = {"model": m.id, "name": m.name, "release_date": m.release_date.isoformat(), "scores": {}}
         for b in bench_ids:
             if b in scores:
                 row["scores"][b] = scores[b]

@@ -48,13 +48,17 @@ class Option:
         return self.grid_costs[key]
 
 
+def _at_rate(usd_per_mtok: float, monthly_tokens: float) -> float:
+    return monthly_tokens / 1e6 * usd_per_mtok
+
+
 def _api_option(p: ApiPrice, input_share: float) -> Option:
     rate = input_share * p.usd_per_mtok_input + (1 - input_share) * p.usd_per_mtok_output
     src = p.source
     return Option(
         name=f"{p.provider} {p.model_name} (API)",
         kind="api",
-        cost=lambda v, r=rate: v / 1e6 * r,
+        cost=functools.partial(_at_rate, rate),
         assumptions=[
             f"${p.usd_per_mtok_input}/1M input and ${p.usd_per_mtok_output}/1M output tokens as of {src.as_of}",
             "prompts and outputs leave your premises" + (" (an open model hosted by a provider)" if p.kind == "hosted_open" else ""),
@@ -69,7 +73,7 @@ def _custom_api_option(usd_in: float, usd_out: float, input_share: float) -> Opt
     return Option(
         name="Your API price",
         kind="api",
-        cost=lambda v, r=rate: v / 1e6 * r,
+        cost=functools.partial(_at_rate, rate),
         assumptions=[f"${usd_in}/1M input and ${usd_out}/1M output tokens, as you gave them"],
         details={"usd_per_mtok_blended": common.rnd(rate, 4)},
     )
@@ -363,6 +367,7 @@ class SelfHosting:
         """The GPU and how many of them: as given, else the fewest that hold the model; without a GPU, the cheapest
         rented configuration that holds it."""
         m, ctx = self.model, self.context
+        fewest: int | None
         if self.gpu_name is None:
             found = cheapest_cloud_fit(m, q, eng, ctx)
             if found is None:
@@ -403,6 +408,7 @@ class SelfHosting:
             return []
         other, count = found
         other_rent = rental_summary(other)
+        assert other_rent is not None  # cheapest_cloud_fit considers only devices with a rental price
         other_cap = serving_capacity(m, q, other, eng, count, self.concurrency, self.context, self.input_share)
         assumptions.append(f"the catalog has no rental price for {g.name}: renting is shown on {count} x {other.name} "
                            "instead; give gpu_usd_per_hour to cost renting the GPU you named")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -160,8 +160,8 @@ class Ranking:
 
     by_id: dict[str, Scored]
     ranked: list[Scored]  # best first: score, then newest; catalog order on ties
-    ranked_pos: object  # numpy: the catalog position of each entry of ranked
-    scores: object  # numpy: the scores in catalog order
+    ranked_pos: Any  # numpy: the catalog position of each entry of ranked
+    scores: Any  # numpy: the scores in catalog order
 
 
 def scores_for(use_case: str) -> Ranking:
@@ -366,15 +366,16 @@ def _exclusion_reason(ask: Ask, m: Model, code: str, verdict) -> str:
         return f"does not list {', '.join(sorted(ask.languages - set(m.languages)))} among its supported languages"
     if code == "verdict":
         return f"licence: {verdict.reasons[-1] if verdict.reasons else 'not allowed for this use'}"
-    return f"does not fit {ask.num_gpus} x {ask.device.name} at {ask.fit_context} tokens even in 4-bit"
+    device = ask.device.name if ask.device is not None else "the device"
+    return f"does not fit {ask.num_gpus} x {device} at {ask.fit_context} tokens even in 4-bit"
 
 
 @dataclass
 class Passed:
     """The hard constraints applied to the whole catalog at once."""
 
-    kept: object  # numpy bool per catalog model
-    verdicts: dict[tuple[str, bool], object]  # (licence, takes more than text) -> its licence verdict
+    kept: Any  # numpy bool per catalog model
+    verdicts: dict[tuple[str, bool], Any]  # (licence, takes more than text) -> its licence verdict
     excluded: list[tuple]  # the ten best-scored exclusions: (score, model, reason code, licence verdict)
     excluded_count: int
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import gradio as gr
 
@@ -42,7 +43,7 @@ def tool_message(call: ToolCalled | ToolReturned, status: str) -> gr.ChatMessage
     text = json.dumps(body, indent=2, ensure_ascii=False, default=str)
     if len(text) > MAX_TOOL_JSON:
         text = text[:MAX_TOOL_JSON] + "\n… (truncated; the full result is in the API and the report)"
-    meta: dict = {"title": f"Tool: {call.name}", "status": status, "id": call.call_id}
+    meta: Any = {"title": f"Tool: {call.name}", "status": status, "id": call.call_id}
     if isinstance(call, ToolReturned):
         meta["duration"] = round(call.duration_s, 3)
         if call.failed:

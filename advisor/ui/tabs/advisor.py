@@ -119,14 +119,13 @@ def build(demo: gr.Blocks, advisor: Advisor, thread: gr.State, thread_store: gr.
             plot = gr.Plot(label="Chart", elem_id="chart")
             export = gr.Button("Export report (Markdown and HTML)", size="sm", elem_id="report-export")
             report_links = gr.Markdown("", elem_id="report-links")
-    private = {"api_visibility": "private"}
-    turn = {"fn": chat.respond, "inputs": [box, chatbot, thread],
-            "outputs": [chatbot, box, requirements, shortlist, plot, thread, thread_store], **private}
-    box.submit(**turn)
-    send.click(**turn)
+    panels = [requirements, shortlist, plot]
+    for trigger in (box.submit, send.click):
+        trigger(chat.respond, inputs=[box, chatbot, thread], outputs=[chatbot, box, *panels, thread, thread_store],
+                api_visibility="private")
     # reports are built when asked for, not after every turn (the HTML embeds plotly.js)
-    export.click(chat.make_reports, inputs=[thread], outputs=[report_links], **private)
-    new.click(chat.start_new, outputs=[thread, thread_store, chatbot, requirements, shortlist, plot, thread_label, box],
-              **private)
-    demo.load(chat.load_thread, inputs=[thread_store],
-              outputs=[thread, thread_store, chatbot, requirements, shortlist, plot, thread_label], **private)
+    export.click(chat.make_reports, inputs=[thread], outputs=[report_links], api_visibility="private")
+    new.click(chat.start_new, outputs=[thread, thread_store, chatbot, *panels, thread_label, box],
+              api_visibility="private")
+    demo.load(chat.load_thread, inputs=[thread_store], outputs=[thread, thread_store, chatbot, *panels, thread_label],
+              api_visibility="private")

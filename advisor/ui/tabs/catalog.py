@@ -3,6 +3,8 @@ for a benchmark."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 
 import tools
@@ -40,7 +42,7 @@ def build(demo: gr.Blocks) -> None:
         benchmark = gr.Dropdown(sorted(cat.benchmarks), value="MMLU", label="Benchmark for the scatter")
     table = gr.Dataframe(interactive=False, wrap=True, elem_id="catalog-table")
     plot = gr.Plot(label="Quality vs size")
-    filters = [family, licence, size, context, benchmark]
+    filters: list[Any] = [family, licence, size, context, benchmark]
     for control in filters:
         control.change(browse, inputs=filters, outputs=[table, plot], api_visibility="private")
     demo.load(browse, inputs=filters, outputs=[table, plot], api_visibility="private")
