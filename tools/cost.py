@@ -348,83 +348,83 @@ class SelfHosting:
     summary: dict = field(default_factory=dict)
 
     def options(self, assumptions: list[str]) -> list[Option]:
-        m = self.model
-        q = resolve_quantization(self.quantization, model=m)
-        eng = check_engine(self.engine, q)
-        g, n = self._placement(q, eng, assumptions)
-        cap = serving_capacity(m, q, g, eng, n, self.concurrency, self.context, self.input_share)
-        options = self._rented(q, eng, g, n, cap, assumptions)
+        model = self.model
+        quant = resolve_quantization(self.quantization, model=model)
+        engine_name = check_engine(self.engine, quant)
+        gpu, count = self._placement(quant, engine_name, assumptions)
+        capacity = serving_capacity(model, quant, gpu, engine_name, count, self.concurrency, self.context, self.input_share)
+        options = self._rented(quant, engine_name, gpu, count, capacity, assumptions)
         if self.on_prem:
-            options += self._owned(q, g, n, cap)
-        self.summary = {"model": m.id, "gpu": g.id, "num_gpus": n, "quantization": q.id, "engine": eng,
-                        "output_tokens_per_s": cap.decode_tps, "input_tokens_per_s": cap.prefill_tps,
-                        "concurrency": cap.concurrency}
+            options += self._owned(quant, gpu, count, capacity)
+        self.summary = {"model": model.id, "gpu": gpu.id, "num_gpus": count, "quantization": quant.id, "engine": engine_name,
+                        "output_tokens_per_s": capacity.decode_tps, "input_tokens_per_s": capacity.prefill_tps,
+                        "concurrency": capacity.concurrency}
         for item in self.missing:
             assumptions.append(f"missing: {item['what']}; {item['why']} (give {item['argument']})")
         return options
 
-    def _placement(self, q: Quantization, eng: str, assumptions: list[str]) -> tuple[Gpu, int]:
+    def _placement(self, quant: Quantization, engine_name: str, assumptions: list[str]) -> tuple[Gpu, int]:
         """The GPU and how many of them: as given, else the fewest that hold the model; without a GPU, the cheapest
         rented configuration that holds it."""
-        m, ctx = self.model, self.context
+        model, ctx = self.model, self.context
         fewest: int | None
         if self.gpu_name is None:
-            found = cheapest_cloud_fit(m, q, eng, ctx)
+            found = cheapest_cloud_fit(model, quant, engine_name, ctx)
             if found is None:
-                raise InvalidInput(f"no rented GPU configuration in the catalog (up to 64 GPUs) holds {m.name} in "
-                                   f"{q.id}; try a smaller quantization", field="quantization")
-            g, fewest = found
-            assumptions.append(f"GPU chosen: the cheapest rented configuration that holds {m.name} in {q.id} "
-                               f"({fewest} x {g.name})")
+                raise InvalidInput(f"no rented GPU configuration in the catalog (up to 64 GPUs) holds {model.name} in "
+                                   f"{quant.id}; try a smaller quantization", field="quantization")
+            gpu, fewest = found
+            assumptions.append(f"GPU chosen: the cheapest rented configuration that holds {model.name} in {quant.id} "
+                               f"({fewest} x {gpu.name})")
         else:
-            g = common.gpu(self.gpu_name)
-            fewest = fewest_gpus(m, q, eng, ctx, g)
+            gpu = common.gpu(self.gpu_name)
+            fewest = fewest_gpus(model, quant, engine_name, ctx, gpu)
             if fewest is None and self.num_gpus is None:
-                raise InvalidInput(f"{m.name} in {q.id} does not fit even {GPU_COUNTS[-1]} x {g.name}; try a smaller "
+                raise InvalidInput(f"{model.name} in {quant.id} does not fit even {GPU_COUNTS[-1]} x {gpu.name}; try a smaller "
                                    "quantization or another GPU", field="gpu")
-        if q.needs_fp8_hardware and not g.fp8:
-            raise InvalidInput(f"{q.id} needs FP8 hardware, which {g.name} lacks", field="quantization")
-        if q.needs_fp4_hardware and not g.fp4:
-            raise InvalidInput(f"{q.id} needs FP4 hardware (Blackwell), which {g.name} lacks", field="quantization")
-        return g, self.num_gpus or fewest  # type: ignore[return-value]
+        if quant.needs_fp8_hardware and not gpu.fp8:
+            raise InvalidInput(f"{quant.id} needs FP8 hardware, which {gpu.name} lacks", field="quantization")
+        if quant.needs_fp4_hardware and not gpu.fp4:
+            raise InvalidInput(f"{quant.id} needs FP4 hardware (Blackwell), which {gpu.name} lacks", field="quantization")
+        return gpu, self.num_gpus or fewest  # type: ignore[return-value]
 
-    def _rented(self, q: Quantization, eng: str, g: Gpu, n: int, cap: ServingCapacity,
+    def _rented(self, quant: Quantization, engine_name: str, gpu: Gpu, count: int, capacity: ServingCapacity,
                 assumptions: list[str]) -> list[Option]:
         """Renting: at the price given, else the catalog's median; a named GPU with no price is costed on the
         cheapest priced GPU that holds the model instead, and said so."""
-        m, gsources = self.model, [s.url for s in g.sources.values()]
-        rent = rental_summary(g)
+        model, gsources = self.model, [s.url for s in gpu.sources.values()]
+        rent = rental_summary(gpu)
         if self.gpu_usd_per_hour is not None:
-            return _cloud_options(m, q, g, eng, n, self.gpu_usd_per_hour,
-                                  f"${self.gpu_usd_per_hour} per GPU-hour, as you gave it", cap, self.utilization,
+            return _cloud_options(model, quant, gpu, engine_name, count, self.gpu_usd_per_hour,
+                                  f"${self.gpu_usd_per_hour} per GPU-hour, as you gave it", capacity, self.utilization,
                                   gsources)
         if rent is not None:
-            return _cloud_options(m, q, g, eng, n, rent.usd, rent.note, cap, self.utilization,
+            return _cloud_options(model, quant, gpu, engine_name, count, rent.usd, rent.note, capacity, self.utilization,
                                   list(rent.sources) + gsources)
-        self.missing.append({"what": f"a rental price for {g.name}", "argument": "gpu_usd_per_hour",
+        self.missing.append({"what": f"a rental price for {gpu.name}", "argument": "gpu_usd_per_hour",
                              "why": "renting it cannot be costed without one"})
-        found = cheapest_cloud_fit(m, q, eng, self.context) if self.gpu_name is not None else None
+        found = cheapest_cloud_fit(model, quant, engine_name, self.context) if self.gpu_name is not None else None
         if found is None:
             return []
         other, count = found
         other_rent = rental_summary(other)
         assert other_rent is not None  # cheapest_cloud_fit considers only devices with a rental price
-        other_cap = serving_capacity(m, q, other, eng, count, self.concurrency, self.context, self.input_share)
-        assumptions.append(f"the catalog has no rental price for {g.name}: renting is shown on {count} x {other.name} "
+        other_cap = serving_capacity(model, quant, other, engine_name, count, self.concurrency, self.context, self.input_share)
+        assumptions.append(f"the catalog has no rental price for {gpu.name}: renting is shown on {count} x {other.name} "
                            "instead; give gpu_usd_per_hour to cost renting the GPU you named")
-        return _cloud_options(m, q, other, eng, count, other_rent.usd, other_rent.note, other_cap, self.utilization,
+        return _cloud_options(model, quant, other, engine_name, count, other_rent.usd, other_rent.note, other_cap, self.utilization,
                               list(other_rent.sources))
 
-    def _owned(self, q: Quantization, g: Gpu, n: int, cap: ServingCapacity) -> list[Option]:
-        hardware = self.hardware_usd if self.hardware_usd is not None else (g.purchase.usd * n if g.purchase else None)
+    def _owned(self, quant: Quantization, gpu: Gpu, count: int, capacity: ServingCapacity) -> list[Option]:
+        hardware = self.hardware_usd if self.hardware_usd is not None else (gpu.purchase.usd * count if gpu.purchase else None)
         if hardware is None:
-            self.missing.append({"what": f"a purchase price for {g.name}", "argument": "hardware_usd",
+            self.missing.append({"what": f"a purchase price for {gpu.name}", "argument": "hardware_usd",
                                  "why": "owning it cannot be costed without one"})
             return []
-        sources = [g.purchase.source.url] if (self.hardware_usd is None and g.purchase) else []
-        rent = rental_summary(g) if self.gpu_usd_per_hour is None else None
-        sources += (list(rent.sources) if rent else []) + [s.url for s in g.sources.values()]
-        return [_on_prem_option(self.model, q, g, n, hardware, cap, self.utilization, self.amortization_months,
+        sources = [gpu.purchase.source.url] if (self.hardware_usd is None and gpu.purchase) else []
+        rent = rental_summary(gpu) if self.gpu_usd_per_hour is None else None
+        sources += (list(rent.sources) if rent else []) + [s.url for s in gpu.sources.values()]
+        return [_on_prem_option(self.model, quant, gpu, count, hardware, capacity, self.utilization, self.amortization_months,
                                 self.usd_per_kwh, sources)]
 
 

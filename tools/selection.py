@@ -318,19 +318,19 @@ def _allowed_licenses(licenses: list[str] | None) -> set[str] | None:
 
 
 def _assumptions(ask: Ask) -> list[str]:
-    uc, g = ask.use_case, ask.device
+    use_case, device = ask.use_case, ask.device
     assumptions = [
-        f"use case '{uc}' ranks on {', '.join(USE_CASES[uc])} (vendor-reported scores, percentile within the catalog)",
+        f"use case '{use_case}' ranks on {', '.join(USE_CASES[use_case])} (vendor-reported scores, percentile within the catalog)",
         "models with fewer of these benchmarks reported are ranked lower; a score is not an evaluation on your data",
         _ranking_weights(),
         f"catalog as of {catalog_as_of().isoformat()}",
     ]
-    if g is not None and g.id.startswith("custom") and ask.unified_memory:
-        assumptions.append(f"unified memory: {int(g.usable_memory_fraction * 100)}% assumed usable by the GPU "
+    if device is not None and device.id.startswith("custom") and ask.unified_memory:
+        assumptions.append(f"unified memory: {int(device.usable_memory_fraction * 100)}% assumed usable by the GPU "
                            "(macOS default; raise it with sysctl iogpu.wired_limit_mb); llama.cpp/GGUF formats only")
-    if g is not None:
+    if device is not None:
         assumptions.append(f"fit checked at {ask.fit_context} tokens of context, one sequence, on {ask.num_gpus} x "
-                           f"{g.name}; formats tried in order: {', '.join(FIT_ORDER)}")
+                           f"{device.name}; formats tried in order: {', '.join(FIT_ORDER)}")
     else:
         assumptions.append("no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked")
     if ask.commercial is None:
@@ -350,20 +350,20 @@ def _ranking_weights() -> str:
             f"list are ranked on vendor scores x {NO_INDEPENDENT_DISCOUNT}")
 
 
-def _exclusion_reason(ask: Ask, m: Model, code: str, verdict) -> str:
+def _exclusion_reason(ask: Ask, model: Model, code: str, verdict) -> str:
     """The exclusion reason, worded only for the exclusions shown."""
     if code == "params":
-        return f"{m.params_b}B parameters exceed the {ask.max_params_b}B limit"
+        return f"{model.params_b}B parameters exceed the {ask.max_params_b}B limit"
     if code == "context":
-        return f"context {m.context_length:,} tokens is below the {ask.min_context:,} required"
+        return f"context {model.context_length:,} tokens is below the {ask.min_context:,} required"
     if code == "license":
-        return f"licence {m.license} is not among those allowed"
+        return f"licence {model.license} is not among those allowed"
     if code == "vision":
         return "does not take images"
     if code == "languages":
-        if not m.languages:
+        if not model.languages:
             return f"its vendor lists no supported languages, so {', '.join(sorted(ask.languages))} cannot be confirmed"
-        return f"does not list {', '.join(sorted(ask.languages - set(m.languages)))} among its supported languages"
+        return f"does not list {', '.join(sorted(ask.languages - set(model.languages)))} among its supported languages"
     if code == "verdict":
         return f"licence: {verdict.reasons[-1] if verdict.reasons else 'not allowed for this use'}"
     device = ask.device.name if ask.device is not None else "the device"
@@ -429,10 +429,10 @@ def _licence_verdicts(ask: Ask, cols: _Columns, reached) -> tuple[dict, list]:
     blocked = []
     keys, first = np.unique(cols.licence_key[reached], return_index=True)
     for key, i in zip(keys.tolist(), reached[first].tolist()):
-        m = cols.models[i]
-        verdict = evaluate(m, cat.licenses[m.license], ask.commercial, ask.monthly_active_users, None, None, None, None,
+        model = cols.models[i]
+        verdict = evaluate(model, cat.licenses[model.license], ask.commercial, ask.monthly_active_users, None, None, None, None,
                            ask.eu_entity)
-        verdicts[(m.license, bool(cols.multimodal[i]))] = verdict
+        verdicts[(model.license, bool(cols.multimodal[i]))] = verdict
         if verdict.level == "not_allowed":
             blocked.append(key)
     return verdicts, blocked
@@ -463,40 +463,40 @@ def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[
         if len(recs) >= top_k:
             break
         scored = ranking.ranked[position]
-        m = scored.model
+        model = scored.model
         if ask.device is not None:
-            fit = best_fit(m, ask.device, ask.num_gpus, ask.fit_context, cat.quantizations)
+            fit = best_fit(model, ask.device, ask.num_gpus, ask.fit_context, cat.quantizations)
             if fit is None:
-                misfits.append((scored.score, m, "fit", None))
+                misfits.append((scored.score, model, "fit", None))
                 continue
-            q, total = fit
+            quant, total = fit
         else:
-            q = cat.quantizations["bf16"]
-            total = estimate(m, q, "transformers", ask.fit_context, 1, 2.0, 1).total
-        verdict = passed.verdicts[(m.license, any(x != "text" for x in m.modalities))]
-        recs.append(_recommendation(ask, scored, q, total, verdict))
+            quant = cat.quantizations["bf16"]
+            total = estimate(model, quant, "transformers", ask.fit_context, 1, 2.0, 1).total
+        verdict = passed.verdicts[(model.license, any(x != "text" for x in model.modalities))]
+        recs.append(_recommendation(ask, scored, quant, total, verdict))
     return recs, misfits
 
 
-def _recommendation(ask: Ask, scored: Scored, q: Quantization, total: float, verdict) -> dict:
-    m, uc = scored.model, ask.use_case
+def _recommendation(ask: Ask, scored: Scored, quant: Quantization, total: float, verdict) -> dict:
+    model, use_case = scored.model, ask.use_case
     reasons = [f"{b} {val} (top {max(1, round((1 - p) * 100))}% of the catalog)" for b, val, p in
                sorted(scored.evidence, key=lambda e: -e[2])[:4]]
     if not scored.evidence:
-        reasons.append(f"no vendor-reported {uc} benchmark; ranked on general knowledge scores")
-    if SPECIALTY_FOR.get(uc) in m.specialties:
-        reasons.append(f"the vendor positions it for {SPECIALTY_FOR[uc].replace('_', ' ')}")
-    reasons.append(f"{m.context_length:,}-token context; {m.params_b}B parameters"
-                   + (f" ({m.active_params_b}B active)" if m.active_params_b else ""))
+        reasons.append(f"no vendor-reported {use_case} benchmark; ranked on general knowledge scores")
+    if SPECIALTY_FOR.get(use_case) in model.specialties:
+        reasons.append(f"the vendor positions it for {SPECIALTY_FOR[use_case].replace('_', ' ')}")
+    reasons.append(f"{model.context_length:,}-token context; {model.params_b}B parameters"
+                   + (f" ({model.active_params_b}B active)" if model.active_params_b else ""))
     if ask.device is not None:
-        reasons.append(f"fits {ask.num_gpus} x {ask.device.name} in {q.name}: about {common.rnd(total / GB)} GB at "
+        reasons.append(f"fits {ask.num_gpus} x {ask.device.name} in {quant.name}: about {common.rnd(total / GB)} GB at "
                        f"{ask.fit_context} tokens")
-    reasons.append(f"licence {common.catalog().licenses[m.license].name}: {verdict.level.replace('_', ' ')}")
+    reasons.append(f"licence {common.catalog().licenses[model.license].name}: {verdict.level.replace('_', ' ')}")
     return {
-        **model_summary(m),
-        "model": m.id,
+        **model_summary(model),
+        "model": model.id,
         "score": round(scored.score * 100, 1),
-        "quantization": q.id,
+        "quantization": quant.id,
         "memory_gb": common.rnd(total / GB),
         "license_verdict": verdict.level,
         "license_conditions": verdict.conditions,
