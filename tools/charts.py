@@ -28,7 +28,7 @@ def quality_vs_size(benchmark: str = "MMLU", model_ids: list[str] | None = None,
     from tools.catalog_tools import best_scores
 
     cat = catalog()
-    highlight = set(highlight or [])
+    highlighted = set(highlight or [])
     groups: dict[str, dict[str, list]] = {}
     for m in cat.models.values():
         if model_ids is not None and m.id not in model_ids:
@@ -36,13 +36,13 @@ def quality_vs_size(benchmark: str = "MMLU", model_ids: list[str] | None = None,
         score = best_scores(m).get(benchmark)
         if not score:
             continue
-        category = cat.licenses[m.license].category
+        category: str = cat.licenses[m.license].category
         g = groups.setdefault(category, {"x": [], "y": [], "size": [], "text": [], "line": []})
         g["x"].append(m.params_b)
         g["y"].append(score["value"])
         g["size"].append(8 + min(m.context_length, 262144) ** 0.5 / 30)
         g["text"].append(f"{m.name}<br>{score['value']} ({score['variant']}, {score['setting']})<br>context {m.context_length:,}")
-        g["line"].append(3 if m.id in highlight else 0.5)
+        g["line"].append(3 if m.id in highlighted else 0.5)
     fig = go.Figure()
     for category, g in sorted(groups.items()):
         fig.add_trace(go.Scatter(x=g["x"], y=g["y"], mode="markers", name=category.replace("_", " "), text=g["text"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -100,13 +100,13 @@ def _candidates(quantization: str | None, engine: str, m: Model) -> list[tuple[s
         return [(e, q) for e in engines]
     out = []
     for eng, qid in CANDIDATES:
-        q = cat.quantizations.get(qid)
-        if q is None or (q.scope == "experts" and not m.is_moe):
+        candidate = cat.quantizations.get(qid)
+        if candidate is None or (candidate.scope == "experts" and not m.is_moe):
             continue
         wanted = ENGINE_ALIASES.get(str(engine).strip().lower(), str(engine).strip().lower())
-        if engine != "auto" and (wanted not in q.engines or wanted != eng):
+        if engine != "auto" and (wanted not in candidate.engines or wanted != eng):
             continue
-        out.append((eng, q))
+        out.append((eng, candidate))
     if engine != "auto" and not out:
         eng = check_engine(engine, cat.quantizations["bf16"])
         out = [(eng, q) for q in cat.quantizations.values() if eng in q.engines]
@@ -238,7 +238,7 @@ def plan_deployment(
         if "llama.cpp" in q_off.engines and not any(o["engine"] == "llama.cpp" for o in options):
             offload = _offload(ask, q_off, g_fixed, num_gpus or 1, system_ram_bandwidth_gbps)
     if not options:
-        if offload is not None:
+        if offload is not None and g_fixed is not None:  # an offload is computed for a given device only
             return _offload_only(ask, offload, rejected, g_fixed)
         raise InvalidInput(
             f"no format and engine holds {m.name} on {num_gpus or 'up to ' + str(GPU_COUNTS[-1])} x "
@@ -281,7 +281,7 @@ def plan_deployment(
         trade_offs.append(f"{o['engine']} + {o['quantization']}: " + ", ".join(diff + [o["quality"]]))
     clean = lambda o: {k: v for k, v in o.items() if not k.startswith("_")}  # noqa: E731
     cat = common.catalog()
-    result = {
+    result: dict[str, Any] = {
         "model": {"id": m.id, "name": m.name, "params_b": m.params_b},
         "context_length": ctx,
         "concurrency": concurrency,
@@ -302,7 +302,7 @@ def plan_deployment(
     }
     if offload is not None:
         result["cpu_offload"] = offload
-    if not speed_known:
+    if not speed_known and g_fixed is not None:  # a device described by vram_gb alone
         result["assumptions"].append(f"speed not reported for {g_fixed.name}: its memory bandwidth is unknown; "
                                      "name the GPU for tokens/s")
     return result

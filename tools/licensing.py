@@ -100,7 +100,7 @@ def evaluate(
                     "mau_threshold",
                     mau,
                 )
-        elif monthly_active_users > mau.value:
+        elif monthly_active_users > int(mau.value):
             v.block(
                 f"{monthly_active_users:,} monthly active users exceed the licence's {mau.value:,}; you must request a licence from the vendor",
                 "mau_threshold",
@@ -119,7 +119,7 @@ def evaluate(
         elif monthly_revenue_usd is None:
             v.condition(f"your revenue must be at most ${rev.value:,} a {per}; above that you need a separate licence "
                         "or the vendor's authorisation", name, rev)
-        elif monthly_revenue_usd * months > rev.value:
+        elif monthly_revenue_usd * months > int(rev.value):
             v.block(f"a monthly revenue of ${monthly_revenue_usd:,} exceeds the licence's ${rev.value:,} a {per}; you need "
                     "a separate licence or the vendor's authorisation", name, rev)
         else:
@@ -154,8 +154,8 @@ def evaluate(
         elif out.value == "forbidden":
             v.block("the licence forbids using the model's outputs to improve other models", "outputs_to_train_other_models", out)
         elif out.value == "allowed_with_naming":
-            naming = t.derivative_naming.value if t.derivative_naming else "the vendor's name"
-            v.condition(f"a model trained on its outputs that you distribute must carry '{naming}' in its name or documentation",
+            name_to_carry = t.derivative_naming.value if t.derivative_naming else "the vendor's name"
+            v.condition(f"a model trained on its outputs that you distribute must carry '{name_to_carry}' in its name or documentation",
                         "outputs_to_train_other_models", out)
         elif out.value == "restrictions_carry_over":
             v.condition("a model trained on its outputs counts as a derivative: the licence's use restrictions apply to it",

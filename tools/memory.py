@@ -106,6 +106,7 @@ def routed_expert_params(m: Model) -> float:
     if moe.expert_intermediate_size:
         width = moe.expert_hidden_size or a.hidden_size
         return float(moe_layers(m) * moe.experts * moe.expert_matrices * width * moe.expert_intermediate_size)
+    assert m.active_params_b is not None  # is_moe
     per_expert = (m.params_b - m.active_params_b) * 1e9 / (moe.experts - moe.active_experts)
     return moe.experts * per_expert
 
@@ -126,7 +127,7 @@ def weight_bytes(m: Model, q: Quantization) -> float:
     total = split.embedding + split.lm_head + split.body
     if q.scope == "experts":
         experts = split.experts
-        if not split.known and m.is_moe:
+        if not split.known and m.active_params_b is not None:  # an MoE
             experts = (m.params_b - m.active_params_b) * 1e9  # no config: at least the inactive experts are routed
         return experts * q.bits_per_weight / 8 + (total - experts) * 2.0
     if q.scope == "all" or not split.known:
@@ -156,6 +157,7 @@ def kv_layout(m: Model, kv_bytes: float) -> KvLayout | None:
     n = a.kv_layers
     per = 2 * a.kv_heads * a.effective_head_dim * kv_bytes
     if att.kind == "mla":
+        assert att.kv_lora_rank and att.qk_rope_head_dim  # the schema requires both for MLA
         per = (att.kv_lora_rank + att.qk_rope_head_dim) * kv_bytes
         if att.index_head_dim:
             per += att.index_head_dim + INDEXER_SCALE_BYTES
@@ -394,6 +396,7 @@ def architecture_notes(m: Model, est: MemoryEstimate, ctx: int, kv_bytes: float)
         )
     if att.kind in ("sliding", "chunked"):
         layout = kv_layout(m, kv_bytes)
+        assert layout is not None  # the model has an architecture
         notes.append(
             f"{att.kind} attention: {layout.local_layers} local layers cache at most {att.window} tokens and "
             f"{layout.global_layers} global layers cache the full context"
@@ -481,6 +484,7 @@ def estimate_memory(
     if num_gpus > 1:
         assumptions.append(f"split: {layout.describe(eng, device.gpus_per_node if device and device.gpus_per_node else 8)}")
         if est.kv_copies > 1:
+            assert m.architecture is not None  # KV copies come from its attention
             assumptions.append(
                 f"tensor parallelism keeps {common.rnd(est.kv_copies)} copies of each KV entry "
                 + ("(the MLA latent is replicated on every rank)" if m.architecture.attention.kind == "mla"

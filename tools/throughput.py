@@ -278,6 +278,7 @@ def estimate_throughput(
     if gpu is None and vram_gb is None:
         raise InvalidInput("name a gpu (e.g. 'RTX 4090') or give vram_gb and memory_bandwidth_gbps", field="gpu")
     g = common.device(gpu, vram_gb, unified_memory, memory_bandwidth_gbps)
+    assert g is not None  # a gpu or vram_gb was given
     if not g.memory_bandwidth_gbps:
         raise InvalidInput(
             "a speed needs the device's memory bandwidth: name the gpu, or give memory_bandwidth_gbps with vram_gb "
