@@ -75,7 +75,8 @@ def render(cat: Catalog) -> str:
     lines += _table(["device", "offers", "providers", "median", "range", "read"], rows)
     bought = [g for g in cat.gpus.values() if g.purchase]
     lines += ["", f"Purchase prices: {len(bought)} devices, read "
-              f"{min(g.purchase.as_of for g in bought).isoformat()} to {max(g.purchase.as_of for g in bought).isoformat()}."
+              f"{min(g.purchase.as_of for g in bought if g.purchase).isoformat()} to "
+              f"{max(g.purchase.as_of for g in bought if g.purchase).isoformat()}."
               if bought else "Purchase prices: none."]
 
     lines += ["", "## API prices by provider", ""]

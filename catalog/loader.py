@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -34,6 +34,8 @@ from catalog.schema import (
     QuantizationsFile,
     Rental,
 )
+
+FileT = TypeVar("FileT", bound=BaseModel)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -115,7 +117,7 @@ def _entry_label(data: Any, loc: tuple) -> str:
     return ".".join(parts)
 
 
-def _parse(path: Path, schema: type[BaseModel], problems: list[Problem], label: str) -> BaseModel | None:
+def _parse(path: Path, schema: type[FileT], problems: list[Problem], label: str) -> FileT | None:
     data = _read_yaml(path, problems, label)
     if data is None:
         return None
@@ -133,7 +135,7 @@ def load_raw(directory: Path | None = None) -> tuple[RawCatalog, list[Problem]]:
     problems: list[Problem] = []
     raw = RawCatalog()
 
-    singles = {
+    singles: dict[str, tuple[type[BaseModel], str]] = {
         "licenses.yaml": (LicensesFile, "licenses"),
         "gpus.yaml": (GpusFile, "gpus"),
         "prices.yaml": (PricesFile, "prices"),
@@ -142,7 +144,7 @@ def load_raw(directory: Path | None = None) -> tuple[RawCatalog, list[Problem]]:
         "quantizations.yaml": (QuantizationsFile, "quantizations"),
         "measurements.yaml": (MeasurementsFile, "measurements"),
     }
-    optional = {
+    optional: dict[str, tuple[type[BaseModel], str]] = {
         "evaluations.yaml": (EvaluationsFile, "evaluations"),
         "gpu_prices.yaml": (GpuPricesFile, "rentals"),
     }
@@ -240,10 +242,10 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
                 problems.append(Problem(file, f"{where}.benchmarks", f"unknown benchmark {score.name!r}"))
         seen_scores: set[tuple[str, str]] = set()
         for score in m.benchmarks:
-            key = (score.name, score.variant)
-            if key in seen_scores:
+            score_key = (score.name, score.variant)
+            if score_key in seen_scores:
                 problems.append(Problem(file, f"{where}.benchmarks", f"{score.name} ({score.variant}) is given twice"))
-            seen_scores.add(key)
+            seen_scores.add(score_key)
         for name in model_names(m):
             key = normalize(name)
             if not key:
@@ -273,12 +275,12 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
     dupes("evaluations", "evaluations.yaml", [e.id for e in raw.evaluations])
     for ev in raw.evaluations:
         seen_models: set[str] = set()
-        for score in ev.scores:
-            if score.model not in model_ids:
-                problems.append(Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"unknown model id {score.model!r}"))
-            if score.model in seen_models:
-                problems.append(Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"{score.model} is scored twice"))
-            seen_models.add(score.model)
+        for scored in ev.scores:
+            if scored.model not in model_ids:
+                problems.append(Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"unknown model id {scored.model!r}"))
+            if scored.model in seen_models:
+                problems.append(Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"{scored.model} is scored twice"))
+            seen_models.add(scored.model)
     dupes("quantizations", "quantizations.yaml", [q.id for q in raw.quantizations])
     dupes("measurements", "measurements.yaml", [x.id for x in raw.measurements])
     quant_ids = {q.id for q in raw.quantizations}

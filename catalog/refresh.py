@@ -162,11 +162,12 @@ def _read_dir(folder: str | Path, repo_id: str | None = None) -> RepoRead:
                     via=f"copy in {folder} read by advisor")
 
 
-def read_repo(repo_id: str, endpoint: str | None = None, offline_dir: str | Path | None = None,
+def read_repo(repo_id: str | None, endpoint: str | None = None, offline_dir: str | Path | None = None,
               need_config: bool = True) -> RepoRead:
     """Read a repo's config.json and metadata from the Hub (or a local copy); raise ImportFailed saying why not."""
     if not re.fullmatch(REPO_ID, repo_id or ""):
         raise ImportFailed(f"{repo_id!r} is not a Hugging Face repo id; expected OWNER/NAME, e.g. Qwen/Qwen3-8B", "bad_id")
+    assert repo_id is not None  # it matched REPO_ID
     if offline_dir:
         return _read_dir(offline_dir, repo_id)
     return _fetch_from_hub(repo_id, endpoint, need_config)

@@ -404,7 +404,7 @@ class LicenseTerms(Strict):
 
     @model_validator(mode="after")
     def _values(self) -> LicenseTerms:
-        allowed = {
+        allowed: dict[str, set[str | bool]] = {
             "commercial_use": {"yes", "no", "conditional"},
             "outputs_to_train_other_models": {"forbidden", "allowed_with_naming", "restrictions_carry_over", "allowed", "not_reported"},
             "hosted_service": {"allowed", "requires_license", "forbidden", "not_reported"},

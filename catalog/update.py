@@ -14,7 +14,7 @@ import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,7 +186,7 @@ def refresh_models(raw: Any, models: list[Model], endpoint: str | None, from_dir
     repos = [(m, m.repos.get("instruct") or m.repos.get("base")) for m in models]
     unreachable = threading.Event()
 
-    def read(item: tuple[Model, str]) -> RepoRead | ImportFailed | None:
+    def read(item: tuple[Model, str | None]) -> RepoRead | ImportFailed | None:
         if unreachable.is_set():
             return None
         if progress:
@@ -319,7 +319,7 @@ def propose_prices(models: list[Model], prices: list[ApiPrice], litellm: dict, o
         for repo in m.repos.values():
             names.setdefault(repo.lower(), m.id)
             names.setdefault(repo.split("/", 1)[1].lower(), m.id)
-    providers = {}
+    providers: dict[str, str] = {}
     for p in prices:  # LiteLLM's provider ids -> the names the catalog uses for them
         key = litellm_key(p)
         if key and isinstance(litellm.get(key), dict) and litellm[key].get("litellm_provider"):
@@ -436,6 +436,7 @@ def write_and_validate(changes: list[Change], directory: Path, raw: Any, origin:
 
     files = sorted({c.file for c in changes if c.writable})
     saved = {f: (directory / f).read_bytes() for f in files}
+    problems: Sequence[object]
     try:
         written = apply_changes(changes, directory, raw, origin, today or dt.date.today())
         _, problems = load_raw(directory)

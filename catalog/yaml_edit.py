@@ -82,7 +82,8 @@ class YamlText:
         if not isinstance(seq, SequenceNode):
             return None
         for node in seq.value:
-            if isinstance(node, MappingNode) and isinstance(_get(node, id_key), ScalarNode) and _get(node, id_key).value == ident:
+            key_node = _get(node, id_key) if isinstance(node, MappingNode) else None
+            if isinstance(key_node, ScalarNode) and key_node.value == ident:
                 return node
         return None
 
@@ -135,7 +136,7 @@ class YamlText:
                 self._append(vnode, change.items)
             else:
                 value = change.value if isinstance(change, Replace) else change
-                if not (isinstance(vnode, ScalarNode) or vnode.flow_style):
+                if not (isinstance(vnode, ScalarNode) or getattr(vnode, "flow_style", False)):
                     raise EditFailed(f"cannot replace the block value of {key!r} in place")
                 self._record(vnode.start_mark.index, vnode.end_mark.index, render(value))
 
