@@ -201,7 +201,7 @@ class CompactSqliteSaver(SqliteSaver):
         if not refs:
             return item
         contents = self._contents(refs)
-        checkpoint = {**item.checkpoint, "channel_values": {**values, "messages": self._restore(values.get("messages"),
+        checkpoint: Any = {**item.checkpoint, "channel_values": {**values, "messages": self._restore(values.get("messages"),
                                                                                                  contents)}}
         writes = [(task, channel, self._restore(value, contents) if channel == "messages" else value)
                   for task, channel, value in item.pending_writes or []]
@@ -214,7 +214,9 @@ class CompactSqliteSaver(SqliteSaver):
         # read them all first: the parent's generator holds the connection's lock while it yields
         items = [*super().list(config, filter=filter, before=before, limit=limit)]
         for item in items:
-            yield self._restore_tuple(item)
+            restored = self._restore_tuple(item)
+            if restored is not None:  # an item in restores to an item out
+                yield restored
 
     # ------------------------------------------------------------ health
 

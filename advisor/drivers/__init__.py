@@ -85,11 +85,12 @@ def _openai(settings: Settings) -> BaseChatModel:
     if not settings.openai_base_url:
         raise DriverError("the openai driver needs --base-url (or ADVISOR_OPENAI_BASE_URL), e.g. http://localhost:8000/v1")
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     return ChatOpenAI(
         base_url=settings.openai_base_url,
         model=settings.served_model,
-        api_key=settings.openai_api_key or "not-needed",
+        api_key=SecretStr(settings.openai_api_key or "not-needed"),
         temperature=0,
         timeout=settings.timeout_s,
         max_retries=1,

@@ -226,7 +226,7 @@ class HFChatModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
         text_parts: list[str] = []
-        message: AIMessageChunk | None = None
+        message: Any = None
         for chunk in self._stream(messages, stop, run_manager, **kwargs):
             message = chunk.message if message is None else message + chunk.message
             text_parts.append(chunk.message.content if isinstance(chunk.message.content, str) else "")
