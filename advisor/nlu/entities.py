@@ -317,7 +317,7 @@ class Linker:
                     return got
         if toks[i] in self.gpu_heads and i + 1 < len(toks) and toks[i + 1][0].isdigit() and len(toks[i]) >= 2:
             start, end, written = self._span(spans, i, 2, text)
-            return Mention("gpu", written, start, end, suggestions=self.cat._gpu_index.suggest(written, 4)), 2
+            return Mention("gpu", written, start, end, suggestions=self.suggest(written, 4, kind="gpu")), 2
         return None
 
     def _name_run(self, toks: list[str], i: int) -> int:
@@ -370,11 +370,17 @@ class Linker:
         start, end, written = self._span(spans, i, n, text)
         return Mention("model", written, start, end, suggestions=self.suggest(written)), n
 
-    def suggest(self, written: str, n: int = 4) -> list[str]:
-        """Closest catalog models to an unknown name (for the question, never taken as the answer)."""
+    def suggest(self, written: str, n: int = 4, kind: str = "model") -> list[str]:
+        """Closest catalog names to an unknown one, from the catalog's own lookup (for the question, never taken as
+        the answer: a lookup that resolves it offers that one as a suggestion only)."""
+        from catalog.query import LookupFailed
+
+        lookup = self.cat.model if kind == "model" else self.cat.gpu
         try:
-            return self.cat._model_index.suggest(written, n)
-        except AttributeError:
+            return [lookup(written).id]
+        except LookupFailed as exc:
+            return list(exc.suggestions)[:n]
+        except Exception:  # a lookup that fails otherwise offers nothing
             return []
 
     def _resolved(self, kind: str, ident: str, spans, i: int, n: int, text: str) -> Mention:
