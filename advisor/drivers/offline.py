@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
@@ -58,7 +58,7 @@ def _turn(messages: list[BaseMessage]) -> tuple[HumanMessage | None, list[BaseMe
     idx = 0
     for i, msg in enumerate(messages):
         if _is_user(msg):
-            last_human, idx = msg, i
+            last_human, idx = cast(HumanMessage, msg), i
     return last_human, messages[idx + 1:] if last_human else []
 
 
@@ -126,9 +126,15 @@ class Planner:
         self.called = {name for name, _ in self.done}
         self.counter = sum(1 for m in self.messages if isinstance(m, ToolMessage))
 
+    @property
+    def current(self) -> Reading:
+        """The reading of the turn's message (the planner plans only turns that have one)."""
+        assert self.reading is not None
+        return self.reading
+
     # ------------------------------------------------------------ what the turn asks
 
-    def previous_calls(self) -> list[dict]:
+    def previous_calls(self) -> list[Any]:
         """Tool calls of the previous turn (for follow-ups such as "and at 32k context?")."""
         humans = [i for i, m in enumerate(self.messages) if _is_user(m)]
         if len(humans) < 2:
@@ -230,7 +236,7 @@ class Planner:
         """Models of the most recent turn that had one (tool arguments, else names in the user's messages)."""
         for msg in reversed(self.messages[:-1] if self.done == [] else self.messages):
             if isinstance(msg, AIMessage):
-                models = [c["args"].get("model") for c in msg.tool_calls if c["args"].get("model")]
+                models: list[Any] = [c["args"].get("model") for c in msg.tool_calls if c["args"].get("model")]
                 models += [m for c in msg.tool_calls for m in (c["args"].get("models") or [])]
                 if models:
                     return list(dict.fromkeys(models))
@@ -247,7 +253,7 @@ class Planner:
         from tools.common import catalog
 
         cat = catalog()
-        r = self.reading
+        r = self.current
         for m in r.unclear:
             if m.kind == "model" and m.candidates:
                 names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
@@ -319,11 +325,11 @@ class Planner:
         models = self.focus()
         r = self.req
         if "compare" in intents:
-            ids = self.reading.models or models
-            if self.reading.models and re.search(r"\b(add|also|include|plus|as well|too)\b", self.text):
-                ids = list(dict.fromkeys(self.last_focus() + self.reading.models))  # "now add gemma 2 9b"
-            if len(ids) < 2 and self.reading.families:
-                ids = _lineage_models(self.reading.families, self.text)
+            ids = self.current.models or models
+            if self.current.models and re.search(r"\b(add|also|include|plus|as well|too)\b", self.text):
+                ids = list(dict.fromkeys(self.last_focus() + self.current.models))  # "now add gemma 2 9b"
+            if len(ids) < 2 and self.current.families:
+                ids = _lineage_models(self.current.families, self.text)
             if len(ids) >= 2:
                 calls.append(self.call("compare_benchmarks", arguments("compare_benchmarks", self.state(), models=ids[:8])))
         if "license" in intents and models:
@@ -341,11 +347,12 @@ class Planner:
             calls.append(self.speed_call(models[0]))
         if "deploy" in intents and models:
             calls.append(self.call("plan_deployment", arguments("plan_deployment", self.state(models[0]), model=models[0])))
-        if "cost" in intents and "recommend" in intents and not self.reading.models:
+        if "cost" in intents and "recommend" in intents and not self.current.models:
             pass  # the shortlist first; its top model is costed in the next round
         elif "cost" in intents and (not calls or len(models) > 1 or set(intents) - set(NEEDS_MODEL)):
-            for mid in (models[:3] or [None]):
-                calls.append(self.cost_call(mid))
+            targets: list[str | None] = [*models[:3]] or [None]
+            for target in targets:
+                calls.append(self.cost_call(target))
         return calls
 
     def catalog_call(self, intents: list[str]) -> dict | None:
@@ -394,7 +401,7 @@ class Planner:
         return self.call("estimate_throughput", args)
 
     def search_call(self) -> dict:
-        r = self.reading
+        r = self.current
         fixed = {}
         if r.families:
             fixed["family"] = r.families[0]

@@ -68,7 +68,7 @@ class Reading:
             kept = [a for a in asked if self.scores.get(a, 0.0) >= 0.6 or (a in CUES and re.search(CUES[a], self.prepared))]
             asked = kept or asked
         if not asked and self.scores:
-            top = max(self.scores, key=self.scores.get)
+            top = max(self.scores, key=lambda label: self.scores[label])
             if self.scores[top] >= 0.3:
                 asked = [top]  # a weak reading beats none
         return asked

@@ -56,11 +56,14 @@ class Quantity:
 
 # ------------------------------------------------------------------ preparing the text
 
+_PLAIN_PUNCTUATION = str.maketrans({"–": "-", "—": "-", "−": "-", "×": "x", "’": "'", "‘": "'", "“": '"', "”": '"',
+                                    "≤": "<=", "≥": ">=", "\u00a0": " ", "\u202f": " "})
+
+
 def prepare(text: str) -> str:
     """Lower case, plain punctuation, no thousands separators, number words as digits."""
     t = text.lower()
-    t = t.translate(str.maketrans({"–": "-", "—": "-", "−": "-", "×": "x", "’": "'", "‘": "'", "“": '"', "”": '"',
-                                   "≤": "<=", "≥": ">=", "\u00a0": " ", "\u202f": " "}))
+    t = t.translate(_PLAIN_PUNCTUATION)
     t = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", t)  # 800,000 -> 800000
     t = re.sub(r"(?<=\d)_(?=\d{3}(?!\d))", "", t)  # 10_000_000
     t = re.sub(r"(?<=\d) (?=\d{3}(?![\d.]))(?=\d{3} ?\d{3})", "", t)  # 1 000 000 (two groups at least)

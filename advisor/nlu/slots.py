@@ -10,6 +10,7 @@ it as an API", "fp8 KV cache", "on vLLM") are read here. A bare figure in a foll
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from advisor.nlu.entities import Mention
 from advisor.nlu.quantities import Quantity, context_tokens
@@ -150,9 +151,9 @@ def _hardware(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, co
     elif req.get("gpu"):
         from tools.common import catalog
 
-        g = catalog().gpus.get(req["gpu"])
-        if g is not None and getattr(g, "unified_memory", False):
-            req["hardware"] = "apple" if g.segment == "apple" else req.get("hardware", "unified")
+        device = catalog().gpus.get(req["gpu"])
+        if device is not None and getattr(device, "unified_memory", False):
+            req["hardware"] = "apple" if device.segment == "apple" else req.get("hardware", "unified")
     if _has(r"\b(no gpus?|without (a |any )?gpus?|cpu[- ]only|only (a |the )?cpus?|don'?t have (a |any )?gpus?|no graphics card|"
             r"just (a )?cpu|on (the )?cpu|plain cpu|cpu server|no dedicated gpu)\b", t):
         req["gpu"] = None
@@ -170,7 +171,7 @@ def _device_by_memory(g: Mention, mem: list[Quantity], req: dict) -> None:
     from tools.common import catalog
 
     cat = catalog()
-    dev = cat.gpus.get(g.id)
+    dev = cat.gpus.get(g.id or "")
     q = next((q for q in mem if 0 <= q.start - g.end <= 25), None)
     if dev is None or q is None or abs(_gib(dev) - q.value) <= 0.5:
         return
@@ -414,7 +415,7 @@ def _bare_figure(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     if not followup:
         return
     if scaled and raw.rstrip()[-1:] == "k" and q.value < 2_000_000 and not ({"estimate_cost"} & previous and q.value >= 100_000):
-        req.setdefault("min_context", context_tokens(float(re.match(r"[\d.]+", raw).group(0)), "k"))
+        req.setdefault("min_context", context_tokens(float(cast(re.Match, re.match(r"[\d.]+", raw)).group(0)), "k"))
     elif scaled:
         if "check_license" in previous and "estimate_cost" not in previous:
             req.setdefault("monthly_active_users", int(q.value))
