@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 
 from advisor.nlu.entities import Mention, link
 from advisor.nlu.quantities import Quantity, mask, prepare, quantities
+from advisor.nlu.shape import PLACEHOLDER, prepared_text, shape_of, shape_of_mentions
 
 ORDINALS = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
             "fifth": 4, "5th": 4, "last": -1}
-PLACEHOLDER = {"model": "MODEL", "family": "MODEL", "gpu": "GPU", "api": "API"}
 # Words that name an intent outright: where the classifier already leans that way (score >= CUE_FLOOR), they settle
 # it. One message often asks two things ("check the licence and the monthly cost") and the second is the weaker.
 CUES = {
@@ -96,27 +96,6 @@ def _negated(t: str, start: int) -> bool:
     return negated(t, start)
 
 
-def prepared_text(text: str) -> str:
-    """prepare() and compound names split ("gptoss" -> "gpt oss")."""
-    from advisor.nlu.entities import linker
-
-    return linker().split_compounds(prepare(text))
-
-
-def shape_of(text: str) -> str:
-    """The message as the classifier sees it: names as MODEL/GPU/API, digits as 0."""
-    prepared = prepared_text(text)
-    return _shape(prepared, link(prepared))
-
-
-def _shape(prepared: str, mentions: list[Mention]) -> str:
-    masked = mask(prepared, [(m.start, m.end, PLACEHOLDER.get(m.kind, "NAME")) for m in mentions])
-    masked = re.sub(r"\b(MODEL|GPU|API|NAME) *", lambda m: m.group(1).lower() + " ", masked)
-    masked = re.sub(r"\d+(?:\.\d+)?", "0", masked)
-    masked = re.sub(r"[^\w\s$€%?/+-]", " ", masked)
-    return " ".join(masked.split())
-
-
 def _reference(t: str) -> tuple | None:
     m = re.search(r"\b(?:the|your|that|this|ur)\s+(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|top)\s*"
                   r"(one|model|option|pick|choice|suggestion|recommendation|entry|candidate|on the list|result)?\b", t)
@@ -156,7 +135,7 @@ def _read(text: str, context_json: str, catalog_id: int) -> Reading:
         fields["mentioned_models"] = list(dict.fromkeys(models))
     if families:
         fields["mentioned_families"] = list(dict.fromkeys(families))
-    shape = _shape(prepared, mentions)
+    shape = shape_of_mentions(prepared, mentions)
     return Reading(text, prepared, shape, mentions, qs, fields, scores(shape), conflicts, _reference(prepared))
 
 

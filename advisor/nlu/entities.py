@@ -91,12 +91,28 @@ class Linker:
     """Built once per catalog: exact name keys, model shapes, the vocabulary for typo correction."""
 
     def __init__(self, cat) -> None:
-        from catalog.loader import model_names
-
         self.cat = cat
         self._local = threading.local()  # one linker serves every thread; each scan keeps its own breaks
         self.keys: dict[tuple[str, ...], tuple[str, str]] = {}  # token key -> (kind, id); first claim wins
         self.shapes: list[_ModelShape] = []
+        heads = self._index_models(cat)
+        for f in cat.families.values():
+            for name in (f.id, f.name):
+                self._claim(tuple(normalize(name).split()), "family", f.id)
+        self._index_gpus(cat)
+        self._index_apis(cat)
+        self.lineages = {}
+        for f in sorted(cat.families.values(), key=lambda f: f.generation):
+            self.lineages[f.lineage] = f.id  # "the llama family": its latest family stands for the lineage
+        self.model_heads = {h for h in heads if len(h) >= 2 and h.isalpha()}
+        self.vocab = sorted({t for key in [*self.keys, *self.api_keys] for t in key if t.isalpha() and len(t) >= 3})
+        self.vocab_set = set(self.vocab)
+        self.max_len = max([len(k) for k in [*self.keys, *self.api_keys]] + [1])
+
+    def _index_models(self, cat) -> set[str]:
+        """Claim every model's names (and their loose forms), record its shape; return the first words of the names."""
+        from catalog.loader import model_names
+
         heads: set[str] = set()
         for m in cat.models.values():
             names = [n for n in model_names(m) if n]
@@ -123,9 +139,10 @@ class Linker:
             heads |= model_heads
             self.shapes.append(_ModelShape(m.id, model_heads, words, versions, sizes, m.params_b, minimal or set(),
                                            minimal_versions))
-        for f in cat.families.values():
-            for name in (f.id, f.name):
-                self._claim(tuple(normalize(name).split()), "family", f.id)
+        return heads
+
+    def _index_gpus(self, cat) -> None:
+        """Claim every device's names, with and without the vendor's words; the first words are GPU heads."""
         self.gpu_heads: set[str] = set()
         for g in cat.gpus.values():
             for name in [g.id, g.name, *g.aliases]:
@@ -136,27 +153,23 @@ class Linker:
                     self._claim(tuple(toks), "gpu", g.id)
                 if toks and toks[0].isalpha() and len(toks[0]) >= 2:
                     self.gpu_heads.add(toks[0])
+
+    def _index_apis(self, cat) -> None:
+        """Proprietary APIs by name, and a name without its version for the newest of it."""
         self.api_keys: dict[tuple[str, ...], str] = {}
         short: dict[tuple[str, ...], set[str]] = {}
         for p in cat.prices.values():
             if p.kind != "proprietary":
                 continue
             for name in (p.model_name, p.id.split("/", 1)[-1], f"{p.provider} {p.model_name}"):
-                toks = tuple(normalize(name).split())
-                self.api_keys.setdefault(toks, p.id)
-                bare = tuple(t for t in toks if not t[0].isdigit())
+                key = tuple(normalize(name).split())
+                self.api_keys.setdefault(key, p.id)
+                bare = tuple(t for t in key if not t[0].isdigit())
                 if len(bare) >= 2:
                     short.setdefault(bare, set()).add(p.id)
-        for toks, ids in short.items():
+        for key, ids in short.items():
             # "Claude Sonnet" with no version: the newest of that name
-            self.api_keys.setdefault(toks, max(ids, key=lambda i: [float(x) for x in re.findall(r"\d+(?:\.\d+)?", i)] or [0.0]))
-        self.lineages = {}
-        for f in sorted(cat.families.values(), key=lambda f: f.generation):
-            self.lineages[f.lineage] = f.id  # "the llama family": its latest family stands for the lineage
-        self.model_heads = {h for h in heads if len(h) >= 2 and h.isalpha()}
-        self.vocab = sorted({t for key in [*self.keys, *self.api_keys] for t in key if t.isalpha() and len(t) >= 3})
-        self.vocab_set = set(self.vocab)
-        self.max_len = max([len(k) for k in [*self.keys, *self.api_keys]] + [1])
+            self.api_keys.setdefault(key, max(ids, key=lambda i: [float(x) for x in re.findall(r"\d+(?:\.\d+)?", i)] or [0.0]))
 
     def _claim(self, key: tuple[str, ...], kind: str, ident: str) -> None:
         if key:

@@ -82,7 +82,7 @@ def train(pairs: list[tuple[str, list[str]]]) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    from advisor.nlu import shape_of
+    from advisor.nlu.shape import shape_of
 
     shapes = [shape_of(text) for text, _ in pairs]
     vec = TfidfVectorizer(analyzer=features, sublinear_tf=True, min_df=2, norm="l2")
