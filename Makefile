@@ -1,6 +1,6 @@
 # Quickstart targets. Each sets up .venv on first use (and again when pyproject.toml or the
 # constraints change), so a fresh clone needs only `make run` or `make test`.
-.PHONY: run test bench bench-gpu mutation mutation-clean reliability-doc clean
+.PHONY: run test lint bench bench-gpu mutation mutation-clean reliability-doc clean
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -29,8 +29,14 @@ $(VENV)/.installed-mutation: $(VENV)/.installed-test
 run: $(VENV)/.installed-app
 	$(BIN)/python app.py
 
-test: $(VENV)/.installed-test
+# The gate first (lint, format, types: a few seconds once cached), then the whole suite.
+test: lint
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # CPU benchmarks (about 5 minutes; figures in docs/performance.md). bench-gpu needs a CUDA GPU.
 bench: $(VENV)/.installed-test
@@ -61,4 +67,4 @@ reliability-doc: $(VENV)/.installed-test
 	$(BIN)/python -m tests.reliability_counts --write
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis test-output mutants
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache test-output mutants

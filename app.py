@@ -36,9 +36,13 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
 
     settings = settings or Settings.from_env()
     advisor = advisor or Advisor.create(settings)
-    api = FastAPI(title="Open LLM Advisor API", version="0.1.0", default_response_class=SafeJSONResponse,
-                  responses=ERROR_RESPONSES, description="Tools for choosing and deploying open-weight LLMs, an "
-                  "OpenAI-compatible chat endpoint, and MCP.")
+    api = FastAPI(
+        title="Open LLM Advisor API",
+        version="0.1.0",
+        default_response_class=SafeJSONResponse,
+        responses=ERROR_RESPONSES,
+        description="Tools for choosing and deploying open-weight LLMs, an OpenAI-compatible chat endpoint, and MCP.",
+    )
     api.add_middleware(ChunkedBodyLimit)  # inside LimitsAndAuth: credentials are checked first
     api.add_middleware(LimitsAndAuth, credentials=auth)
     api.state.advisor = advisor
@@ -46,8 +50,9 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
     for module in (health, tools, threads, exercises, views, openai_compatible):
         api.include_router(module.router)
     _warm_caches()
-    return gr.mount_gradio_app(api, build_ui(advisor), path="/", mcp_server=True, footer_links=["api"],
-                               show_error=False)
+    return gr.mount_gradio_app(
+        api, build_ui(advisor), path="/", mcp_server=True, footer_links=["api"], show_error=False
+    )
 
 
 def _warm_caches() -> None:
@@ -88,17 +93,25 @@ def _exposure_refused(host: str, port: int, credentials, insecure: bool) -> bool
     if host in ("127.0.0.1", "localhost", "::1") or credentials is not None:
         return False
     if not insecure:
-        print(f"error: binding to {host} exposes the advisor to the network; pass --auth USER:PASSWORD "
-              "(or set ADVISOR_AUTH), or --insecure if you really mean it", file=sys.stderr)
+        print(
+            f"error: binding to {host} exposes the advisor to the network; pass --auth USER:PASSWORD "
+            "(or set ADVISOR_AUTH), or --insecure if you really mean it",
+            file=sys.stderr,
+        )
         return True
-    print(f"WARNING: --insecure: the advisor on {host}:{port} answers anyone who can reach it, without credentials "
-          "(its conversations, its model and MCP included); use --auth USER:PASSWORD unless the network is yours "
-          "alone", file=sys.stderr, flush=True)
+    print(
+        f"WARNING: --insecure: the advisor on {host}:{port} answers anyone who can reach it, without credentials "
+        "(its conversations, its model and MCP included); use --auth USER:PASSWORD unless the network is yours "
+        "alone",
+        file=sys.stderr,
+        flush=True,
+    )
     return False
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, settings=None, auth: str | None = None,
-          insecure: bool = False) -> int:
+def serve(
+    host: str = "127.0.0.1", port: int = 7860, settings=None, auth: str | None = None, insecure: bool = False
+) -> int:
     """Start the server. Binding beyond localhost needs credentials (--auth / ADVISOR_AUTH) or --insecure."""
     import uvicorn
 
@@ -121,8 +134,10 @@ def serve(host: str = "127.0.0.1", port: int = 7860, settings=None, auth: str | 
     except (DriverError, StorageUnavailable) as exc:
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr)
         return 2
-    print(f"Open LLM Advisor on http://{host}:{port}  (driver: {redact_urls(app.state.advisor.info.describe())})",
-          flush=True)
+    print(
+        f"Open LLM Advisor on http://{host}:{port}  (driver: {redact_urls(app.state.advisor.info.describe())})",
+        flush=True,
+    )
     # Open connections (a browser's event stream, an MCP session) get this long to finish on SIGTERM, then are closed.
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     return 0
@@ -135,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Serve the Open LLM Advisor (as `advisor serve`).")
     options.add_serve_options(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return serve(host=args.host, port=args.port, settings=options.settings(args), auth=args.auth,
-                 insecure=args.insecure)
+    return serve(
+        host=args.host, port=args.port, settings=options.settings(args), auth=args.auth, insecure=args.insecure
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,12 @@ def tool_results(history: list[dict]) -> dict[str, list[dict]]:
     """The successful results of each charted tool in a conversation (Advisor.history), oldest first."""
     results: dict[str, list[dict]] = {}
     for item in history:
-        if item["role"] == "tool" and item["name"] in CHARTED and isinstance(item["result"], dict) \
-                and "error" not in item["result"]:
+        if (
+            item["role"] == "tool"
+            and item["name"] in CHARTED
+            and isinstance(item["result"], dict)
+            and "error" not in item["result"]
+        ):
             results.setdefault(item["name"], []).append(item["result"])
     return results
 
@@ -30,8 +34,17 @@ def chart(name: str, results: list[dict]) -> Any:
 
 def latest(history: list[dict]) -> Any:
     """The browser's chart: the newest charted tool result's, or None before there is one."""
-    newest = next((item["name"] for item in reversed(history) if item["role"] == "tool" and item["name"] in CHARTED
-                   and isinstance(item["result"], dict) and "error" not in item["result"]), None)
+    newest = next(
+        (
+            item["name"]
+            for item in reversed(history)
+            if item["role"] == "tool"
+            and item["name"] in CHARTED
+            and isinstance(item["result"], dict)
+            and "error" not in item["result"]
+        ),
+        None,
+    )
     return chart(newest, tool_results(history)[newest]) if newest else None
 
 

@@ -46,7 +46,9 @@ def cmd_catalog_validate(args: argparse.Namespace) -> int:
         f"{unverified} facts marked unverified; catalog as of {as_of.isoformat() if as_of else 'unknown'}"
     )
     fact_days = args.max_age_days if args.max_age_days is not None else freshness.MAX_FACT_AGE_DAYS
-    price_days = next(d for d in (args.max_price_age_days, args.max_age_days, freshness.MAX_PRICE_AGE_DAYS) if d is not None)
+    price_days = next(
+        d for d in (args.max_price_age_days, args.max_age_days, freshness.MAX_PRICE_AGE_DAYS) if d is not None
+    )
     old = freshness.stale(Path(args.dir) if args.dir else data_dir(), dt.date.today(), fact_days, price_days)
     for line in freshness.stale_warnings(old, fact_days, price_days):
         print(line)
@@ -56,8 +58,13 @@ def cmd_catalog_validate(args: argparse.Namespace) -> int:
 def cmd_catalog_list(args: argparse.Namespace) -> int:
     from catalog.query import LookupFailed, get_catalog
 
-    rows_of = {"models": _model_rows, "gpus": _gpu_rows, "licenses": _licence_rows, "families": _family_rows,
-               "prices": _price_rows}
+    rows_of = {
+        "models": _model_rows,
+        "gpus": _gpu_rows,
+        "licenses": _licence_rows,
+        "families": _family_rows,
+        "prices": _price_rows,
+    }
     try:
         rows = rows_of[args.kind](get_catalog(), args)
     except LookupFailed as exc:
@@ -78,30 +85,53 @@ def _model_rows(cat, args: argparse.Namespace) -> list[dict]:
     if args.license:
         licence = cat.license(args.license)
         models = [m for m in models if m.license == licence.id]
-    return [{"id": m.id, "name": m.name, "params_b": m.params_b, "active_params_b": m.active_params_b,
-             "context": m.context_length, "license": m.license, "released": m.release_date.isoformat()}
-            for m in sorted(models, key=lambda m: (m.family, m.params_b))]
+    return [
+        {
+            "id": m.id,
+            "name": m.name,
+            "params_b": m.params_b,
+            "active_params_b": m.active_params_b,
+            "context": m.context_length,
+            "license": m.license,
+            "released": m.release_date.isoformat(),
+        }
+        for m in sorted(models, key=lambda m: (m.family, m.params_b))
+    ]
 
 
 def _gpu_rows(cat, args: argparse.Namespace) -> list[dict]:
-    return [{"id": g.id, "name": g.name, "memory_gb": g.memory_gb, "bandwidth_gbps": g.memory_bandwidth_gbps}
-            for g in cat.gpus.values()]
+    return [
+        {"id": g.id, "name": g.name, "memory_gb": g.memory_gb, "bandwidth_gbps": g.memory_bandwidth_gbps}
+        for g in cat.gpus.values()
+    ]
 
 
 def _licence_rows(cat, args: argparse.Namespace) -> list[dict]:
-    return [{"id": x.id, "name": x.name, "commercial": x.terms.commercial_use.value, "category": x.category}
-            for x in cat.licenses.values()]
+    return [
+        {"id": x.id, "name": x.name, "commercial": x.terms.commercial_use.value, "category": x.category}
+        for x in cat.licenses.values()
+    ]
 
 
 def _family_rows(cat, args: argparse.Namespace) -> list[dict]:
-    return [{"id": f.id, "name": f.name, "vendor": f.vendor, "models": len(cat.family_models(f.id))}
-            for f in cat.families.values()]
+    return [
+        {"id": f.id, "name": f.name, "vendor": f.vendor, "models": len(cat.family_models(f.id))}
+        for f in cat.families.values()
+    ]
 
 
 def _price_rows(cat, args: argparse.Namespace) -> list[dict]:
-    return [{"id": p.id, "provider": p.provider, "model": p.model_name, "in_usd_per_mtok": p.usd_per_mtok_input,
-             "out_usd_per_mtok": p.usd_per_mtok_output, "as_of": p.source.as_of.isoformat()}
-            for p in cat.prices.values()]
+    return [
+        {
+            "id": p.id,
+            "provider": p.provider,
+            "model": p.model_name,
+            "in_usd_per_mtok": p.usd_per_mtok_input,
+            "out_usd_per_mtok": p.usd_per_mtok_output,
+            "as_of": p.source.as_of.isoformat(),
+        }
+        for p in cat.prices.values()
+    ]
 
 
 def _print_table(rows: list[dict]) -> None:
@@ -137,8 +167,11 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 
     # "a/..", "./x": path segments, not a repo; they would make a draft with the id ".." (and a Hub URL that climbs)
     if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9][\w.-]*", args.repo_id or "") or ".." in args.repo_id:
-        print(f"error: {args.repo_id!r} is not a Hugging Face repo id; expected OWNER/NAME with letters or digits in "
-              "each part and no '..', e.g. Qwen/Qwen3-8B", file=sys.stderr)
+        print(
+            f"error: {args.repo_id!r} is not a Hugging Face repo id; expected OWNER/NAME with letters or digits in "
+            "each part and no '..', e.g. Qwen/Qwen3-8B",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     try:
         draft = draft_entry(args.repo_id, offline_dir=args.from_dir)
@@ -166,8 +199,11 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
     directory = Path(args.dir) if args.dir else data_dir()
     raw, problems = load_raw(directory)
     if problems:
-        print(f"error: the catalog in {directory} has {len(problems)} problem(s); fix them first "
-              "(advisor catalog validate lists them)", file=sys.stderr)
+        print(
+            f"error: the catalog in {directory} has {len(problems)} problem(s); fix them first "
+            "(advisor catalog validate lists them)",
+            file=sys.stderr,
+        )
         return EXIT_INVALID
     result = update.Result()
     origin = None if args.skip_prices else (args.prices_file or update.LITELLM_URL)
@@ -224,8 +260,10 @@ def _write(result, directory: Path, raw, origin: str | None) -> bool:
     except update.RefreshFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return False
-    print(f"written: {', '.join(files)} in {directory}; the catalog still validates. Review the diff "
-          "(git diff) and confirm each fact listed under unverified.")
+    print(
+        f"written: {', '.join(files)} in {directory}; the catalog still validates. Review the diff "
+        "(git diff) and confirm each fact listed under unverified."
+    )
     return True
 
 
@@ -246,8 +284,13 @@ def cmd_tool(args: argparse.Namespace) -> int:
     try:
         parsed = json.loads(raw) if raw and raw.strip() else {}
     except json.JSONDecodeError as exc:
-        _print_json(InvalidInput(f"JSON-ARGS is not valid JSON ({exc.msg} at column {exc.colno}); "
-                                 "pass an object such as '{\"model\": \"llama 3.1 8b\"}'", field=None).to_dict())
+        _print_json(
+            InvalidInput(
+                f"JSON-ARGS is not valid JSON ({exc.msg} at column {exc.colno}); "
+                'pass an object such as \'{"model": "llama 3.1 8b"}\'',
+                field=None,
+            ).to_dict()
+        )
         return EXIT_INVALID
     if args.schema:
         try:
@@ -274,8 +317,10 @@ def _advisor(args: argparse.Namespace):
     from advisor.drivers import DriverError
     from advisor.service import Advisor, StorageUnavailable
 
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return Advisor.create(options.settings(args))
     except (DriverError, StorageUnavailable) as exc:
@@ -319,7 +364,7 @@ def _print_turn(events) -> int:
                 return EXIT_ERROR
             case Final(text=text):
                 print(text)
-    print(f"\n(thread {thread}; continue with: advisor ask --thread {thread} \"...\")", file=sys.stderr)
+    print(f'\n(thread {thread}; continue with: advisor ask --thread {thread} "...")', file=sys.stderr)
     return EXIT_OK
 
 
@@ -367,8 +412,9 @@ def _chat_turn(advisor, text: str, thread: str) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import app
 
-    return app.serve(host=args.host, port=args.port, settings=options.settings(args), auth=args.auth,
-                     insecure=args.insecure)
+    return app.serve(
+        host=args.host, port=args.port, settings=options.settings(args), auth=args.auth, insecure=args.insecure
+    )
 
 
 def cmd_exercise(args: argparse.Namespace) -> int:
@@ -380,9 +426,18 @@ def cmd_exercise(args: argparse.Namespace) -> int:
     if advisor is None:
         return EXIT_ERROR
     try:
-        cost = exercises.CostAssumptions.of(
-            model=args.model_to_cost, gpu=args.gpu, gpu_usd_per_hour=args.gpu_price, utilization=args.utilization,
-            input_share=args.input_share, api_models=args.api) if args.number == 2 else None
+        cost = (
+            exercises.CostAssumptions.of(
+                model=args.model_to_cost,
+                gpu=args.gpu,
+                gpu_usd_per_hour=args.gpu_price,
+                utilization=args.utilization,
+                input_share=args.input_share,
+                api_models=args.api,
+            )
+            if args.number == 2
+            else None
+        )
         result = exercises.run(advisor, args.number, family=args.family, cost=cost)
     except (InvalidInput, InputRejected) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -468,10 +523,20 @@ def _add_catalog_commands(cat_sub) -> None:
         "catalog's as-of date, and warn (exit 0) about facts and prices read too long ago.",
     )
     p.add_argument("--dir", default=None, help="catalog folder (default: the shipped one, or $ADVISOR_CATALOG_DIR)")
-    p.add_argument("--max-age-days", type=int, default=None, metavar="N",
-                   help="warn about facts and prices read more than N days ago (default: 365 for facts, 180 for prices)")
-    p.add_argument("--max-price-age-days", type=int, default=None, metavar="N",
-                   help="a separate limit for API and rental prices (default: --max-age-days if given, else 180)")
+    p.add_argument(
+        "--max-age-days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="warn about facts and prices read more than N days ago (default: 365 for facts, 180 for prices)",
+    )
+    p.add_argument(
+        "--max-price-age-days",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a separate limit for API and rental prices (default: --max-age-days if given, else 180)",
+    )
     p.set_defaults(func=cmd_catalog_validate)
 
     p = cat_sub.add_parser("list", help="list models, gpus, licenses, families or prices")
@@ -509,14 +574,34 @@ def _add_refresh_command(cat_sub) -> None:
         "written.\n\nexit status: 0 no changes, 1 changes found (written with --write), 2 an error (a source "
         "could not be read, an unknown --model, or the written catalog did not validate).",
     )
-    p.add_argument("--model", dest="models", nargs="+", action="extend", default=None, metavar="ID",
-                   help="only these catalog models (id, name or repo id) and their price rows")
-    p.add_argument("--prices-file", default=None, metavar="PATH_OR_URL",
-                   help="LiteLLM's model_prices_and_context_window.json, a URL or a local file (default: "
-                   "raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json)")
-    p.add_argument("--endpoint", default=None, metavar="URL", help="Hugging Face Hub endpoint (default: $HF_ENDPOINT or huggingface.co)")
-    p.add_argument("--from-dir", default=None, metavar="FOLDER",
-                   help="read saved copies instead of the Hub: FOLDER/OWNER__NAME/config.json and model_info.json")
+    p.add_argument(
+        "--model",
+        dest="models",
+        nargs="+",
+        action="extend",
+        default=None,
+        metavar="ID",
+        help="only these catalog models (id, name or repo id) and their price rows",
+    )
+    p.add_argument(
+        "--prices-file",
+        default=None,
+        metavar="PATH_OR_URL",
+        help="LiteLLM's model_prices_and_context_window.json, a URL or a local file (default: "
+        "raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json)",
+    )
+    p.add_argument(
+        "--endpoint",
+        default=None,
+        metavar="URL",
+        help="Hugging Face Hub endpoint (default: $HF_ENDPOINT or huggingface.co)",
+    )
+    p.add_argument(
+        "--from-dir",
+        default=None,
+        metavar="FOLDER",
+        help="read saved copies instead of the Hub: FOLDER/OWNER__NAME/config.json and model_info.json",
+    )
     p.add_argument("--skip-hub", action="store_true", help="compare prices only")
     p.add_argument("--skip-prices", action="store_true", help="compare the Hub's facts only")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="read at most N models from the Hub")
@@ -529,23 +614,32 @@ def _add_tool_command(sub) -> None:
     p = sub.add_parser(
         "tool",
         help="call one advisor tool with JSON arguments and print its JSON result",
-        description="Call a tool directly, e.g.: advisor tool estimate_memory '{\"model\": \"llama 3.1 8b\", "
-        "\"quantization\": \"int4\", \"gpu\": \"RTX 4090\"}'. Exit 2 with a structured error on bad input. "
+        description='Call a tool directly, e.g.: advisor tool estimate_memory \'{"model": "llama 3.1 8b", '
+        '"quantization": "int4", "gpu": "RTX 4090"}\'. Exit 2 with a structured error on bad input. '
         "`advisor tool list` lists the tools; --schema prints one tool's JSON schema.",
     )
     p.add_argument("name", nargs="?", help="tool name, or 'list'")
     p.add_argument("args", nargs="?", default="{}", help="JSON object of arguments ('-' reads stdin)")
-    p.add_argument("--schema", action="store_true", help="print the tool's OpenAI function schema instead of calling it")
+    p.add_argument(
+        "--schema", action="store_true", help="print the tool's OpenAI function schema instead of calling it"
+    )
     p.set_defaults(func=cmd_tool)
 
 
 def _add_conversation_commands(sub) -> None:
-    p = sub.add_parser("ask", help="ask one question (one turn of a conversation)",
-                       description='Ask one question, e.g.: advisor ask "Which model fits one RTX 4090 for coding?" '
-                                   "Continue the same conversation with --thread.")
+    p = sub.add_parser(
+        "ask",
+        help="ask one question (one turn of a conversation)",
+        description='Ask one question, e.g.: advisor ask "Which model fits one RTX 4090 for coding?" '
+        "Continue the same conversation with --thread.",
+    )
     p.add_argument("question")
     p.add_argument("--thread", default=None, help="conversation id to continue (printed after each answer)")
-    p.add_argument("--json", action="store_true", help="print the reply, tool calls with arguments and results, and the requirements as JSON")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the reply, tool calls with arguments and results, and the requirements as JSON",
+    )
     options.add_agent_options(p)
     p.set_defaults(func=cmd_ask)
 
@@ -554,17 +648,26 @@ def _add_conversation_commands(sub) -> None:
     options.add_agent_options(p)
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("exercise", help="run a guided exercise: 1 chatbot model selection, 2 cost analysis, 3 benchmark research",
-                       description="Walk through one of the three exercises as a conversation with the advisor. "
-                                   "Exercise 2 takes editable assumptions; exercise 3 a family.")
+    p = sub.add_parser(
+        "exercise",
+        help="run a guided exercise: 1 chatbot model selection, 2 cost analysis, 3 benchmark research",
+        description="Walk through one of the three exercises as a conversation with the advisor. "
+        "Exercise 2 takes editable assumptions; exercise 3 a family.",
+    )
     p.add_argument("number", type=int, choices=[1, 2, 3])
-    p.add_argument("--family", default="llama", choices=["llama", "qwen", "mistral"], help="exercise 3: family to compare")
+    p.add_argument(
+        "--family", default="llama", choices=["llama", "qwen", "mistral"], help="exercise 3: family to compare"
+    )
     p.add_argument("--model-to-cost", default=None, help="exercise 2: open model to self-host (default llama 3.1 8b)")
     p.add_argument("--gpu", default=None, help="exercise 2: GPU to run it on (default RTX 4090)")
     p.add_argument("--gpu-price", type=float, default=None, help="exercise 2: $ per GPU-hour (default: catalog price)")
     p.add_argument("--utilization", type=float, default=None, help="exercise 2: average busy share, 0-1 (default 0.5)")
-    p.add_argument("--input-share", type=float, default=None, help="exercise 2: share of tokens that are input (default 0.75)")
-    p.add_argument("--api", action="append", default=None, help="exercise 2: API to compare (repeatable), e.g. gpt-4o-mini")
+    p.add_argument(
+        "--input-share", type=float, default=None, help="exercise 2: share of tokens that are input (default 0.75)"
+    )
+    p.add_argument(
+        "--api", action="append", default=None, help="exercise 2: API to compare (repeatable), e.g. gpt-4o-mini"
+    )
     p.add_argument("--json", action="store_true", help="print the turns and the summary as JSON")
     options.add_agent_options(p)
     p.set_defaults(func=cmd_exercise)

@@ -14,8 +14,10 @@ def _env(name: str, default: str | None = None) -> str | None:
     return value if value not in (None, "") else default
 
 
-_SECRET_QUERY = re.compile(r"(?i)([?&](?:[^=&#\s]*(?:key|token|secret|password|passwd|pwd|auth|sig|signature|credential)"
-                           r"[^=&#\s]*)=)[^&#\s]*")
+_SECRET_QUERY = re.compile(
+    r"(?i)([?&](?:[^=&#\s]*(?:key|token|secret|password|passwd|pwd|auth|sig|signature|credential)"
+    r"[^=&#\s]*)=)[^&#\s]*"
+)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 
 
@@ -40,16 +42,28 @@ def default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     driver: str = field(default="auto", metadata={"help": "auto, hf, openai or offline (ADVISOR_DRIVER)"})
-    model: str = field(default="Qwen/Qwen3-8B", metadata={"help": "hub id or local path for the hf driver (ADVISOR_MODEL)"})
-    quantization: str = field(default="4bit", metadata={"help": "hf driver weights: 4bit (NF4), 8bit or none (ADVISOR_QUANT)"})
-    openai_base_url: str | None = field(default=None, metadata={"help": "OpenAI-compatible server, e.g. http://localhost:8000/v1"})
-    openai_model: str | None = field(default=None, metadata={"help": "model name on that server (ADVISOR_OPENAI_MODEL)"})
-    openai_api_key: str | None = field(default=None, metadata={"help": "API key for that server (ADVISOR_OPENAI_API_KEY)"})
+    model: str = field(
+        default="Qwen/Qwen3-8B", metadata={"help": "hub id or local path for the hf driver (ADVISOR_MODEL)"}
+    )
+    quantization: str = field(
+        default="4bit", metadata={"help": "hf driver weights: 4bit (NF4), 8bit or none (ADVISOR_QUANT)"}
+    )
+    openai_base_url: str | None = field(
+        default=None, metadata={"help": "OpenAI-compatible server, e.g. http://localhost:8000/v1"}
+    )
+    openai_model: str | None = field(
+        default=None, metadata={"help": "model name on that server (ADVISOR_OPENAI_MODEL)"}
+    )
+    openai_api_key: str | None = field(
+        default=None, metadata={"help": "API key for that server (ADVISOR_OPENAI_API_KEY)"}
+    )
     db: str | None = field(default=None, metadata={"help": "SQLite file for conversations, or ':memory:' (ADVISOR_DB)"})
     max_steps: int = field(default=8, metadata={"help": "model calls per turn before the advisor stops politely"})
     max_message_chars: int = field(default=8000, metadata={"help": "longest message accepted"})
     timeout_s: float = field(default=120.0, metadata={"help": "longest a model call may take (ADVISOR_TIMEOUT_S)"})
-    tool_timeout_s: float = field(default=30.0, metadata={"help": "longest a tool call may take (ADVISOR_TOOL_TIMEOUT_S)"})
+    tool_timeout_s: float = field(
+        default=30.0, metadata={"help": "longest a tool call may take (ADVISOR_TOOL_TIMEOUT_S)"}
+    )
     max_new_tokens: int = field(default=1024, metadata={"help": "hf driver: tokens generated per call"})
 
     @classmethod

@@ -56,8 +56,13 @@ class ToolReturned:
         return self.status == "error" or (isinstance(self.result, dict) and "error" in self.result)
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "args": self.args, "result": self.result, "duration_s": self.duration_s,
-                "id": self.call_id}
+        return {
+            "name": self.name,
+            "args": self.args,
+            "result": self.result,
+            "duration_s": self.duration_s,
+            "id": self.call_id,
+        }
 
 
 @dataclass(frozen=True)
@@ -93,8 +98,14 @@ class TurnResult:
     driver: str = "offline"
 
     def as_dict(self) -> dict:
-        return {"thread_id": self.thread_id, "reply": self.reply, "tool_calls": [t.as_dict() for t in self.tool_calls],
-                "requirements": self.requirements, "shortlist": self.shortlist, "driver": self.driver}
+        return {
+            "thread_id": self.thread_id,
+            "reply": self.reply,
+            "tool_calls": [t.as_dict() for t in self.tool_calls],
+            "requirements": self.requirements,
+            "shortlist": self.shortlist,
+            "driver": self.driver,
+        }
 
 
 class TurnFailed(RuntimeError):

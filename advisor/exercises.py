@@ -20,9 +20,15 @@ from advisor.service import Advisor, new_thread_id
 from tools.errors import InvalidInput, NotFound
 
 FAMILY_VERSIONS = {
-    "llama": ("Llama 2, Llama 3, Llama 3.1 and Llama 3.3", ["llama-2-70b", "llama-3-70b", "llama-3.1-70b", "llama-3.3-70b"]),
+    "llama": (
+        "Llama 2, Llama 3, Llama 3.1 and Llama 3.3",
+        ["llama-2-70b", "llama-3-70b", "llama-3.1-70b", "llama-3.3-70b"],
+    ),
     "qwen": ("Qwen, Qwen2.5 and Qwen3", ["qwen-72b", "qwen2.5-72b", "qwen3-32b", "qwen3-235b-a22b"]),
-    "mistral": ("Mistral 7B, Mistral NeMo and Mistral Small 3", ["mistral-7b-v0.1", "mistral-nemo-12b", "mistral-small-3-24b", "mistral-small-3.1-24b"]),
+    "mistral": (
+        "Mistral 7B, Mistral NeMo and Mistral Small 3",
+        ["mistral-7b-v0.1", "mistral-nemo-12b", "mistral-small-3-24b", "mistral-small-3.1-24b"],
+    ),
 }
 
 
@@ -39,8 +45,9 @@ class CostAssumptions(BaseModel):
     gpu_usd_per_hour: float | None = Field(default=None, gt=0, le=1000, description="exercise 2: $ per GPU-hour")
     utilization: float = Field(default=0.5, gt=0, le=1, description="exercise 2: average busy share")
     input_share: float = Field(default=0.75, ge=0, le=1, description="exercise 2: share of tokens that are input")
-    api_models: list[str] = Field(default_factory=lambda: list(DEFAULT_APIS), max_length=10,
-                                  description="exercise 2: APIs to compare")
+    api_models: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_APIS), max_length=10, description="exercise 2: APIs to compare"
+    )
 
     @classmethod
     def of(cls, **given) -> CostAssumptions:
@@ -57,9 +64,13 @@ class CostAssumptions(BaseModel):
     def resolve(self) -> CostAssumptions:
         from tools import common
 
-        return self.model_copy(update={
-            "model": common.model(self.model).id, "gpu": common.gpu(self.gpu).id,
-            "api_models": [common.lookup("price", name, "api_models").id for name in self.api_models]})
+        return self.model_copy(
+            update={
+                "model": common.model(self.model).id,
+                "gpu": common.gpu(self.gpu).id,
+                "api_models": [common.lookup("price", name, "api_models").id for name in self.api_models],
+            }
+        )
 
 
 @dataclass
@@ -70,15 +81,24 @@ class Exercise:
 
 
 EXERCISES = {
-    1: Exercise(1, "Model selection for a customer-service chatbot",
-                "Gather the requirements step by step, run the selection, and end with the top three models, each "
-                "justified from the tool results (fit, licence verdict, benchmarks, cost)."),
-    2: Exercise(2, "Cost analysis at 1M, 10M and 100M tokens a month",
-                "Cost of self-hosting an open model (own GPU and rented GPU) against proprietary APIs, the break-even "
-                "volume, and a chart of cost vs volume; every assumption stated and editable."),
-    3: Exercise(3, "Benchmark research across model versions",
-                "Pick a family and compare its versions benchmark by benchmark, with the improvement, the source of "
-                "each score, and what is not reported."),
+    1: Exercise(
+        1,
+        "Model selection for a customer-service chatbot",
+        "Gather the requirements step by step, run the selection, and end with the top three models, each "
+        "justified from the tool results (fit, licence verdict, benchmarks, cost).",
+    ),
+    2: Exercise(
+        2,
+        "Cost analysis at 1M, 10M and 100M tokens a month",
+        "Cost of self-hosting an open model (own GPU and rented GPU) against proprietary APIs, the break-even "
+        "volume, and a chart of cost vs volume; every assumption stated and editable.",
+    ),
+    3: Exercise(
+        3,
+        "Benchmark research across model versions",
+        "Pick a family and compare its versions benchmark by benchmark, with the improvement, the source of "
+        "each score, and what is not reported.",
+    ),
 }
 
 
@@ -86,7 +106,8 @@ def steps_for(number: int, *, family: str = "llama", cost: CostAssumptions | Non
     if number == 1:
         return [
             "I want to choose an open model for a customer-service chatbot.",
-            "It must answer in English, German and French, about 20M tokens a month, and reply fast. We have two L40S GPUs.",
+            "It must answer in English, German and French, about 20M tokens a month, and reply fast. We have two L40S "
+            "GPUs.",
             "It is commercial: about 200k monthly active users. Customer data must stay on our servers.",
             "Conversations get long, so we need 32k context for the history. Shortlist the top three.",
             "For these three, check the licence for our use and the monthly cost.",
@@ -118,8 +139,11 @@ class ExerciseNotFound(NotFound):
 
 def _family(family: str) -> str:
     if family not in FAMILY_VERSIONS:
-        raise InvalidInput(f"unknown family {family!r}; choose one of {', '.join(FAMILY_VERSIONS)}", field="family",
-                           suggestions=list(FAMILY_VERSIONS))
+        raise InvalidInput(
+            f"unknown family {family!r}; choose one of {', '.join(FAMILY_VERSIONS)}",
+            field="family",
+            suggestions=list(FAMILY_VERSIONS),
+        )
     return family
 
 
@@ -132,12 +156,23 @@ class WalkthroughResult:
     summary: dict
 
     def as_dict(self) -> dict:
-        return {"exercise": self.number, "title": self.title, "thread_id": self.thread_id, "turns": self.turns,
-                "summary": self.summary}
+        return {
+            "exercise": self.number,
+            "title": self.title,
+            "thread_id": self.thread_id,
+            "turns": self.turns,
+            "summary": self.summary,
+        }
 
 
-def run(advisor: Advisor, number: int, *, family: str = "llama", cost: CostAssumptions | None = None,
-        thread_id: str | None = None) -> WalkthroughResult:
+def run(
+    advisor: Advisor,
+    number: int,
+    *,
+    family: str = "llama",
+    cost: CostAssumptions | None = None,
+    thread_id: str | None = None,
+) -> WalkthroughResult:
     """Play the exercise's steps through the advisor and summarise the tool results."""
     if number not in EXERCISES:
         raise ExerciseNotFound("exercise must be 1, 2 or 3", field="number")
@@ -163,12 +198,18 @@ def _calls(turns: list[dict], name: str) -> list[dict]:
 def _cost_by_tool(advisor: Advisor, cost: CostAssumptions, thread_id: str, turns: list[dict]) -> list[dict]:
     """If the driver did not pass every editable assumption, ask once more with all of them spelled out."""
     done = _calls(turns, "estimate_cost")
-    if done and done[-1]["args"].get("utilization", 0.5) == cost.utilization and \
-            done[-1]["args"].get("input_share", 0.75) == cost.input_share and \
-            (cost.gpu_usd_per_hour is None or done[-1]["args"].get("gpu_usd_per_hour") == cost.gpu_usd_per_hour):
+    if (
+        done
+        and done[-1]["args"].get("utilization", 0.5) == cost.utilization
+        and done[-1]["args"].get("input_share", 0.75) == cost.input_share
+        and (cost.gpu_usd_per_hour is None or done[-1]["args"].get("gpu_usd_per_hour") == cost.gpu_usd_per_hour)
+    ):
         return []
-    text = (f"Use exactly: utilisation {int(round(cost.utilization * 100))}%, {int(round(cost.input_share * 100))}% input"
-            + (f", GPU at ${cost.gpu_usd_per_hour} an hour" if cost.gpu_usd_per_hour is not None else "") + ".")
+    text = (
+        f"Use exactly: utilisation {int(round(cost.utilization * 100))}%, {int(round(cost.input_share * 100))}% input"
+        + (f", GPU at ${cost.gpu_usd_per_hour} an hour" if cost.gpu_usd_per_hour is not None else "")
+        + "."
+    )
     r = advisor.ask(text, thread_id=thread_id)
     return [{"user": text, "reply": r.reply, "tool_calls": [t.as_dict() for t in r.tool_calls]}]
 
@@ -195,22 +236,32 @@ def summarise_selection(turns: list[dict]) -> dict:
         lic = licences.get(rec["model"])
         cost = costs.get(rec["model"])
         entry = {
-            "model": rec["model"], "name": rec["name"], "score": rec["score"],
+            "model": rec["model"],
+            "name": rec["name"],
+            "score": rec["score"],
             "fit": {"quantization": rec["quantization"], "memory_gb": rec["memory_gb"]},
             "benchmarks": rec["benchmarks_used"],
-            "license": {"verdict": (lic or {}).get("verdict", rec["license_verdict"]),
-                        "conditions": (lic or {}).get("conditions", rec["license_conditions"]),
-                        "name": rec["license"]["name"]},
+            "license": {
+                "verdict": (lic or {}).get("verdict", rec["license_verdict"]),
+                "conditions": (lic or {}).get("conditions", rec["license_conditions"]),
+                "name": rec["license"]["name"],
+            },
             "reasons": rec["reasons"],
         }
         if cost:
             own = [o for o in cost["options"] if o["kind"] != "api"]
-            entry["cost"] = {"monthly_tokens": cost["monthly_tokens"],
-                             "self_hosted": [{"name": o["name"], "monthly_usd": o["monthly_usd"]} for o in own],
-                             "cheapest": cost["cheapest"]}
+            entry["cost"] = {
+                "monthly_tokens": cost["monthly_tokens"],
+                "self_hosted": [{"name": o["name"], "monthly_usd": o["monthly_usd"]} for o in own],
+                "cheapest": cost["cheapest"],
+            }
         top.append(entry)
-    return {"requirements_used": sel["args"], "top3": top, "excluded": sel["result"]["excluded"][:5],
-            "assumptions": sel["result"]["assumptions"]}
+    return {
+        "requirements_used": sel["args"],
+        "top3": top,
+        "excluded": sel["result"]["excluded"][:5],
+        "assumptions": sel["result"]["assumptions"],
+    }
 
 
 def summarise_cost(turns: list[dict]) -> dict:
@@ -218,10 +269,17 @@ def summarise_cost(turns: list[dict]) -> dict:
     if not runs:
         return {"note": "the advisor did not run a cost estimate"}
     r = runs[-1]["result"]
-    return {"arguments": runs[-1]["args"], "volumes": r["table"], "break_even": r["break_even"],
-            "cheapest_at_volume": r["cheapest"], "assumptions": r["assumptions"],
-            "option_assumptions": {o["name"]: o["assumptions"] for o in r["options"]}, "curve": r["curve"],
-            "monthly_tokens": r["monthly_tokens"], "options": r["options"]}
+    return {
+        "arguments": runs[-1]["args"],
+        "volumes": r["table"],
+        "break_even": r["break_even"],
+        "cheapest_at_volume": r["cheapest"],
+        "assumptions": r["assumptions"],
+        "option_assumptions": {o["name"]: o["assumptions"] for o in r["options"]},
+        "curve": r["curve"],
+        "monthly_tokens": r["monthly_tokens"],
+        "options": r["options"],
+    }
 
 
 def summarise_versions(turns: list[dict]) -> dict:
@@ -231,8 +289,14 @@ def summarise_versions(turns: list[dict]) -> dict:
     r = runs[-1]["result"]
     table = r["table"]
     changes = r.get("changes", [])
-    return {"models": [row["model"] for row in table], "benchmarks": [b["id"] for b in r["benchmarks"]],
-            "table": table, "changes": changes, "missing": r["missing"], "sources": r["sources"]}
+    return {
+        "models": [row["model"] for row in table],
+        "benchmarks": [b["id"] for b in r["benchmarks"]],
+        "table": table,
+        "changes": changes,
+        "missing": r["missing"],
+        "sources": r["sources"],
+    }
 
 
 def summary_markdown(result: WalkthroughResult) -> str:
@@ -243,13 +307,21 @@ def summary_markdown(result: WalkthroughResult) -> str:
     if result.number == 2:
         if "volumes" not in summary:
             return summary.get("note", "")
-        return render.estimate_cost({k: summary[k] for k in ("monthly_tokens", "options", "break_even", "assumptions")}
-                                    | {"table": summary["volumes"], "cheapest": summary["cheapest_at_volume"]})
+        return render.estimate_cost(
+            {k: summary[k] for k in ("monthly_tokens", "options", "break_even", "assumptions")}
+            | {"table": summary["volumes"], "cheapest": summary["cheapest_at_volume"]}
+        )
     if "table" not in summary:
         return summary.get("note", "")
-    return render.compare_benchmarks({"benchmarks": [{"id": b, "name": b} for b in summary["benchmarks"]],
-                                      "table": summary["table"], "changes": summary["changes"],
-                                      "missing": summary["missing"], "sources": summary["sources"]})
+    return render.compare_benchmarks(
+        {
+            "benchmarks": [{"id": b, "name": b} for b in summary["benchmarks"]],
+            "table": summary["table"],
+            "changes": summary["changes"],
+            "missing": summary["missing"],
+            "sources": summary["sources"],
+        }
+    )
 
 
 def _top_three_markdown(summary: dict) -> str:
@@ -259,12 +331,16 @@ def _top_three_markdown(summary: dict) -> str:
     for rank, pick in enumerate(summary["top3"], 1):
         licence = pick["license"]
         conditions = f" ({'; '.join(licence['conditions'][:2])})" if licence["conditions"] else ""
-        lines = [f"**{rank}. {pick['name']}** (score {pick['score']})",
-                 f"- fit: {pick['fit']['quantization']}, about {pick['fit']['memory_gb']} GB",
-                 f"- licence: {licence['name']}, {licence['verdict'].replace('_', ' ')}{conditions}",
-                 "- benchmarks: " + ", ".join(f"{name} {score}" for name, score in pick["benchmarks"].items())]
+        lines = [
+            f"**{rank}. {pick['name']}** (score {pick['score']})",
+            f"- fit: {pick['fit']['quantization']}, about {pick['fit']['memory_gb']} GB",
+            f"- licence: {licence['name']}, {licence['verdict'].replace('_', ' ')}{conditions}",
+            "- benchmarks: " + ", ".join(f"{name} {score}" for name, score in pick["benchmarks"].items()),
+        ]
         if pick.get("cost"):
-            lines.append("- cost a month: " + "; ".join(f"{option['name']}: ${option['monthly_usd']:,}"
-                                                          for option in pick["cost"]["self_hosted"]))
+            lines.append(
+                "- cost a month: "
+                + "; ".join(f"{option['name']}: ${option['monthly_usd']:,}" for option in pick["cost"]["self_hosted"])
+            )
         parts.append("\n".join(lines))
     return "\n\n".join(parts)

@@ -95,10 +95,15 @@ STEP_LIMIT_MESSAGE = (
 )
 
 
-
-
-def build_graph(model: BaseChatModel, *, max_steps: int = 8, offline: bool = False, checkpointer=None,
-                tool_timeout_s: float | None = 30.0, model_timeout_s: float | None = None):
+def build_graph(
+    model: BaseChatModel,
+    *,
+    max_steps: int = 8,
+    offline: bool = False,
+    checkpointer=None,
+    tool_timeout_s: float | None = 30.0,
+    model_timeout_s: float | None = None,
+):
     """The compiled graph. ``model_timeout_s``: the longest one model call may take (Settings.timeout_s), and
     ``tool_timeout_s`` one tool call; None for no deadline."""
     context = Context(model.bind_tools(tools.schemas()), max_steps, offline, tool_timeout_s, model_timeout_s)
@@ -127,20 +132,34 @@ def agent(state: AdvisorState, context: Context) -> dict:
     """One model call with the tools bound (under the model's deadline); past max_steps, a polite stop instead."""
     steps = state.get("steps", 0) + 1
     if steps > context.max_steps:
-        return {"messages": [AIMessage(content=STEP_LIMIT_MESSAGE.format(limit=context.max_steps),
-                                       additional_kwargs={"advisor_stop": "step_limit"})], "steps": steps}
+        return {
+            "messages": [
+                AIMessage(
+                    content=STEP_LIMIT_MESSAGE.format(limit=context.max_steps),
+                    additional_kwargs={"advisor_stop": "step_limit"},
+                )
+            ],
+            "steps": steps,
+        }
     req = {k: v for k, v in (state.get("requirements") or {}).items() if k not in TRANSIENT}
-    system = prompts.load("system").format(today=dt.date.today().isoformat(),
-                                           requirements=json.dumps(req, ensure_ascii=False) if req else "none yet")
+    system = prompts.load("system").format(
+        today=dt.date.today().isoformat(), requirements=json.dumps(req, ensure_ascii=False) if req else "none yet"
+    )
     try:
         prompt = [SystemMessage(content=system), *state["messages"]]
         reply = call_with_deadline(lambda: context.model.invoke(prompt), context.model_timeout_s)
     except Exception as exc:  # driver timeout, server down, CUDA OOM: the thread must stay usable
         log.exception("model call failed")
-        return {"messages": [AIMessage(
-            content=f"The language model failed to answer ({type(exc).__name__}: {str(exc)[:200]}). "
+        return {
+            "messages": [
+                AIMessage(
+                    content=f"The language model failed to answer ({type(exc).__name__}: {str(exc)[:200]}). "
                     "Your message is saved; please try again, or switch to the offline driver.",
-            additional_kwargs={"advisor_stop": "driver_error"})], "steps": steps}
+                    additional_kwargs={"advisor_stop": "driver_error"},
+                )
+            ],
+            "steps": steps,
+        }
     return {**_checked_reply(_as_text_reply(reply), state), "steps": steps}
 
 
@@ -160,17 +179,26 @@ def _checked_reply(reply: AIMessage, state: AdvisorState) -> dict:
     invalid = reply.invalid_tool_calls or reply.additional_kwargs.get("invalid_tool_calls") or []
     if invalid and not reply.tool_calls:
         bad = invalid[0] if isinstance(invalid[0], dict) else {}
-        update["messages"].append(note(
-            f"Your tool call could not be used ({bad.get('error') or 'malformed'}). Call a tool with a JSON object "
-            f"of arguments, e.g. {{\"name\": \"get_model\", \"arguments\": {{\"model\": \"llama 3.1 8b\"}}}}, or answer."))
+        update["messages"].append(
+            note(
+                f"Your tool call could not be used ({bad.get('error') or 'malformed'}). Call a tool with a JSON object "
+                f'of arguments, e.g. {{"name": "get_model", "arguments": {{"model": "llama 3.1 8b"}}}}, or answer.'
+            )
+        )
         update["retries"] = state.get("retries", 0) + 1
     elif not reply.tool_calls and not _text_of(reply.content).strip():
         update["retries"] = state.get("retries", 0) + 1
         if update["retries"] <= 1:
-            update["messages"].append(note("Your reply was empty. Answer the user's last message, using tools where needed."))
+            update["messages"].append(
+                note("Your reply was empty. Answer the user's last message, using tools where needed.")
+            )
         else:
-            update["messages"] = [AIMessage(content="I could not produce an answer this time. Please rephrase or ask again.",
-                                            additional_kwargs={"advisor_stop": "empty"})]
+            update["messages"] = [
+                AIMessage(
+                    content="I could not produce an answer this time. Please rephrase or ask again.",
+                    additional_kwargs={"advisor_stop": "empty"},
+                )
+            ]
     return update
 
 
@@ -185,10 +213,15 @@ def run_tools(state: AdvisorState, context: Context) -> dict:
         result = tools.registry.run(name, args, context.tool_timeout_s)
         if name == "select_models" and "error" not in result:
             update["shortlist"] = result.get("recommendations", [])
-        out.append(ToolMessage(content=json.dumps(result, ensure_ascii=False, default=str), name=name,
-                               tool_call_id=call["id"], status="error" if "error" in result else "success",
-                               additional_kwargs={"args": args,
-                                                  "duration_s": round(time.perf_counter() - started, 4)}))
+        out.append(
+            ToolMessage(
+                content=json.dumps(result, ensure_ascii=False, default=str),
+                name=name,
+                tool_call_id=call["id"],
+                status="error" if "error" in result else "success",
+                additional_kwargs={"args": args, "duration_s": round(time.perf_counter() - started, 4)},
+            )
+        )
     return update
 
 
@@ -196,20 +229,33 @@ def ground(state: AdvisorState, context: Context) -> dict:
     """Check every figure of the answer against the tool results and the user's words: ask the model once to rewrite
     it, then remove the figures still unsupported."""
     last = state["messages"][-1]
-    if not isinstance(last, AIMessage) or last.additional_kwargs.get("advisor_stop") or (
-            context.offline and last.additional_kwargs.get("advisor_static")):
+    if (
+        not isinstance(last, AIMessage)
+        or last.additional_kwargs.get("advisor_stop")
+        or (context.offline and last.additional_kwargs.get("advisor_static"))
+    ):
         return {}
     text = last.content if isinstance(last.content, str) else json.dumps(last.content)
     bad = grounding.find_ungrounded(text, grounding.evidence_from(state["messages"]))
     if not bad:
         return {}
     if state.get("revisions", 0) < 1 and not context.offline:
-        return {"revisions": state.get("revisions", 0) + 1, "messages": [note(
-            "These figures in your answer do not come from any tool result or from the user: "
-            + ", ".join(bad) + ". Rewrite the answer using only figures from tool results (call a tool if you need "
-            "one); do not mention this note.")]}
-    cleaned = AIMessage(content=grounding.remove_ungrounded(text, bad), id=last.id,
-                        additional_kwargs={**last.additional_kwargs, "removed_figures": bad})
+        return {
+            "revisions": state.get("revisions", 0) + 1,
+            "messages": [
+                note(
+                    "These figures in your answer do not come from any tool result or from the user: "
+                    + ", ".join(bad)
+                    + ". Rewrite the answer using only figures from tool results (call a tool if you need "
+                    "one); do not mention this note."
+                )
+            ],
+        }
+    cleaned = AIMessage(
+        content=grounding.remove_ungrounded(text, bad),
+        id=last.id,
+        additional_kwargs={**last.additional_kwargs, "removed_figures": bad},
+    )
     return {"messages": [cleaned]}
 
 

@@ -98,7 +98,9 @@ _PROBE = str.maketrans({"\u0130": "i", "\u0131": "i", "\u212a": "k", "\u017f": "
 
 
 @functools.lru_cache(maxsize=16)
-def _plan(names: tuple[str, ...]) -> tuple[tuple[tuple[re.Pattern, tuple[str, ...] | None, str | None], ...], frozenset[str]]:
+def _plan(
+    names: tuple[str, ...],
+) -> tuple[tuple[tuple[re.Pattern, tuple[str, ...] | None, str | None], ...], frozenset[str]]:
     """The names that hold a digit, longest first, each with its pattern, its pieces and its longest piece; and the
     set of those longest pieces (one substring test each tells which names can occur in a text)."""
     plan = []
@@ -211,9 +213,7 @@ def remove_ungrounded(answer: str, bad: list[str]) -> str:
     out = answer
     for token in bad:
         out = re.sub(rf"(?<![\w.]){re.escape(token)}(?![\w])", "[figure removed]", out)
-    return out + (
-        f"\n\n_{len(bad)} figure(s) were removed because no tool result supports them._" if bad else ""
-    )
+    return out + (f"\n\n_{len(bad)} figure(s) were removed because no tool result supports them._" if bad else "")
 
 
 __all__ = ["evidence_from", "find_ungrounded", "numbers_in", "remove_ungrounded", "normalize"]

@@ -9,25 +9,39 @@ from advisor.config import Settings
 
 
 def add_agent_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--driver", choices=["auto", "hf", "openai", "offline"], default=None,
-                        help="who drives the conversation: a local LLM (hf), an OpenAI-compatible server (openai), or "
-                             "no LLM (offline). Default auto: hf where CUDA and the weights are available, else offline")
-    parser.add_argument("--model", default=None,
-                        help="hf: hub id or local folder (default Qwen/Qwen3-8B); openai: the served model name")
-    parser.add_argument("--quantization", choices=["4bit", "8bit", "none"], default=None,
-                        help="hf driver weights (default 4bit NF4)")
+    parser.add_argument(
+        "--driver",
+        choices=["auto", "hf", "openai", "offline"],
+        default=None,
+        help="who drives the conversation: a local LLM (hf), an OpenAI-compatible server (openai), or "
+        "no LLM (offline). Default auto: hf where CUDA and the weights are available, else offline",
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="hf: hub id or local folder (default Qwen/Qwen3-8B); openai: the served model name",
+    )
+    parser.add_argument(
+        "--quantization", choices=["4bit", "8bit", "none"], default=None, help="hf driver weights (default 4bit NF4)"
+    )
     parser.add_argument("--base-url", default=None, help="openai driver: server URL, e.g. http://localhost:8000/v1")
     parser.add_argument("--api-key", default=None, help="openai driver: API key, if the server needs one")
-    parser.add_argument("--db", default=None, help="SQLite file for conversations (default: your user data folder); "
-                                                   "':memory:' keeps nothing")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="SQLite file for conversations (default: your user data folder); ':memory:' keeps nothing",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log which driver was chosen and why")
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default localhost only)")
     parser.add_argument("--port", type=int, default=7860)
-    parser.add_argument("--auth", default=None,
-                        help="USER:PASSWORD required from clients (or ADVISOR_AUTH); needed to bind beyond localhost")
+    parser.add_argument(
+        "--auth",
+        default=None,
+        help="USER:PASSWORD required from clients (or ADVISOR_AUTH); needed to bind beyond localhost",
+    )
     parser.add_argument("--insecure", action="store_true", help="allow binding beyond localhost without --auth")
     add_agent_options(parser)
 

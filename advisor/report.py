@@ -67,9 +67,16 @@ def _collect(advisor: Advisor, thread_id: str) -> dict:
                 walk(v)
 
     walk(results)
-    return {"thread_id": thread_id, "history": history, "requirements": state["requirements"], "shortlist": state["shortlist"],
-            "results": results, "sources": list(dict.fromkeys(sources)), "assumptions": list(dict.fromkeys(assumptions)),
-            "driver": advisor.info.describe()}
+    return {
+        "thread_id": thread_id,
+        "history": history,
+        "requirements": state["requirements"],
+        "shortlist": state["shortlist"],
+        "results": results,
+        "sources": list(dict.fromkeys(sources)),
+        "assumptions": list(dict.fromkeys(assumptions)),
+        "driver": advisor.info.describe(),
+    }
 
 
 def _fenced(text: str) -> str:
@@ -91,9 +98,13 @@ def to_markdown(advisor: Advisor, thread_id: str) -> str:
 
 def _markdown(data: dict) -> str:
     thread_id = data["thread_id"]
-    out = ["# Open LLM Advisor report", "",
-           f"Conversation `{thread_id}`, generated {dt.date.today().isoformat()} ({data['driver']}).",
-           "Every figure below is a tool result from this conversation; every fact links to its source.", ""]
+    out = [
+        "# Open LLM Advisor report",
+        "",
+        f"Conversation `{thread_id}`, generated {dt.date.today().isoformat()} ({data['driver']}).",
+        "Every figure below is a tool result from this conversation; every fact links to its source.",
+        "",
+    ]
     out += ["## Requirements", ""]
     lines = describe(data["requirements"])
     out += [f"- {render.literal_markdown(x)}" for x in lines] if lines else ["_none stated_"]
@@ -121,16 +132,20 @@ def _markdown(data: dict) -> str:
 
 
 STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#1d1d1f;line-height:1.5}
-table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;
+color:#1d1d1f;line-height:1.5}
+table{border-collapse:collapse;margin:1rem 0;font-size:.92rem}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}
 th{background:#f3f3f3}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}h1{border-bottom:2px solid #333}
 h2{margin-top:2rem;border-bottom:1px solid #ddd}.chart{margin:1rem 0}
 pre{background:#f6f6f6;padding:.5rem .8rem;white-space:pre-wrap;overflow-wrap:anywhere}
 """
 # The report loads nothing from elsewhere when opened (from the server or from a saved file): its scripts (plotly,
 # inline), styles and images are all in the file, and the policy below makes the browser refuse anything else.
-REPORT_CSP = ("default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
-              "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'")
+REPORT_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; style-src 'unsafe-inline'; "
+    "img-src data: blob:; font-src data:; connect-src 'none'; form-action 'none'; base-uri 'none'"
+)
 
 
 def to_html(advisor: Advisor, thread_id: str) -> str:
@@ -142,14 +157,19 @@ def to_html(advisor: Advisor, thread_id: str) -> str:
     body = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").disable("image").render(md)
     charts_html = []
     for i, fig in enumerate(charts.every(data["history"])):
-        charts_html.append('<div class="chart">' + fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
-                           + "</div>")
+        charts_html.append(
+            '<div class="chart">'
+            + fig.to_html(full_html=False, include_plotlyjs="inline" if i == 0 else False)
+            + "</div>"
+        )
     charts_block = ("<h2>Charts</h2>" + "".join(charts_html)) if charts_html else ""
     title = html.escape(f"Open LLM Advisor report {thread_id}")
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<meta http-equiv='Content-Security-Policy' content=\"{REPORT_CSP}\"><title>{title}</title>"
-            f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{STYLE}</style></head>"
-            f"<body>{body}{charts_block}</body></html>")
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta http-equiv='Content-Security-Policy' content=\"{REPORT_CSP}\"><title>{title}</title>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><style>{STYLE}</style></head>"
+        f"<body>{body}{charts_block}</body></html>"
+    )
 
 
 def build(advisor: Advisor, thread_id: str, fmt: str = "md") -> str:

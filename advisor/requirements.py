@@ -92,37 +92,68 @@ def missing_essentials(req: dict) -> list[tuple[str, str]]:
     return out
 
 
+LABELS = {
+    "use_case": "Use case",
+    "gpu": "GPU",
+    "num_gpus": "GPUs",
+    "vram_gb": "GPU memory (GB)",
+    "hardware": "Hardware",
+    "commercial": "Commercial use",
+    "monthly_active_users": "Monthly active users",
+    "licenses": "Licences",
+    "min_context": "Context (tokens)",
+    "monthly_tokens": "Tokens a month",
+    "budget_usd_per_month": "Budget ($/month)",
+    "privacy": "Privacy",
+    "languages": "Languages",
+    "eu_entity": "Based in the EU",
+    "hosted_service": "Offered as a service",
+    "use_outputs_to_train_other_models": "Train other models on outputs",
+    "proceed": "Proceed without more questions",
+    "api_models": "APIs to compare",
+    "gpu_usd_per_hour": "GPU price ($/hour)",
+    "utilization": "GPU utilisation",
+    "input_share": "Input share of tokens",
+    "engine": "Engine",
+    "quantization": "Weight format",
+    "kv_cache_dtype": "KV cache",
+    "benchmarks": "Benchmarks",
+    "max_params_b": "Largest size (B parameters)",
+    "needs_vision": "Needs vision",
+    "concurrency": "Concurrent requests",
+    "batch_size": "Batch size",
+    "redistribute": "Redistributes the weights",
+    "modify": "Modifies the weights",
+    "unified_memory": "Unified memory",
+    "api_usd_per_mtok_input": "API input price ($/M tokens)",
+    "api_usd_per_mtok_output": "API output price ($/M tokens)",
+    "hardware_usd": "Hardware price ($)",
+    "amortization_months": "Amortisation (months)",
+    "electricity_usd_per_kwh": "Electricity ($/kWh)",
+    "on_prem": "Consider buying hardware",
+    "segment": "GPU segment",
+    "min_memory_gb": "Smallest GPU memory (GB)",
+    "monthly_revenue_usd": "Monthly revenue ($)",
+    "territories": "Territories",
+    "memory_bandwidth_gbps": "Memory bandwidth (GB/s)",
+    "system_ram_bandwidth_gbps": "System RAM bandwidth (GB/s)",
+}
+
+
 def describe(req: dict) -> list[str]:
     """Human-readable lines for the requirements panel."""
-    labels = {
-        "use_case": "Use case", "gpu": "GPU", "num_gpus": "GPUs", "vram_gb": "GPU memory (GB)", "hardware": "Hardware",
-        "commercial": "Commercial use", "monthly_active_users": "Monthly active users", "licenses": "Licences",
-        "min_context": "Context (tokens)", "monthly_tokens": "Tokens a month", "budget_usd_per_month": "Budget ($/month)",
-        "privacy": "Privacy", "languages": "Languages", "eu_entity": "Based in the EU", "hosted_service": "Offered as a service",
-        "use_outputs_to_train_other_models": "Train other models on outputs", "proceed": "Proceed without more questions",
-        "api_models": "APIs to compare", "gpu_usd_per_hour": "GPU price ($/hour)", "utilization": "GPU utilisation",
-        "input_share": "Input share of tokens", "engine": "Engine", "quantization": "Weight format",
-        "kv_cache_dtype": "KV cache", "benchmarks": "Benchmarks", "max_params_b": "Largest size (B parameters)",
-        "needs_vision": "Needs vision", "concurrency": "Concurrent requests", "batch_size": "Batch size",
-        "redistribute": "Redistributes the weights", "modify": "Modifies the weights", "unified_memory": "Unified memory",
-        "api_usd_per_mtok_input": "API input price ($/M tokens)", "api_usd_per_mtok_output": "API output price ($/M tokens)",
-        "hardware_usd": "Hardware price ($)", "amortization_months": "Amortisation (months)",
-        "electricity_usd_per_kwh": "Electricity ($/kWh)", "on_prem": "Consider buying hardware", "segment": "GPU segment",
-        "min_memory_gb": "Smallest GPU memory (GB)", "monthly_revenue_usd": "Monthly revenue ($)",
-        "territories": "Territories", "memory_bandwidth_gbps": "Memory bandwidth (GB/s)",
-        "system_ram_bandwidth_gbps": "System RAM bandwidth (GB/s)", "budget_usd_per_month": "Budget ($/month)",
-    }
+    return [f"{LABELS.get(k, k)}: {_shown(k, v)}" for k, v in req.items() if k not in TRANSIENT]
+
+
+def _shown(key: str, value: object) -> str:
     from tools.common import catalog
 
-    def show(key, value):
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if key == "gpu" and value in catalog().gpus:
-            return catalog().gpus[value].name
-        if isinstance(value, int) and value >= 10_000:
-            return f"{value:,}"
-        if isinstance(value, list):
-            return ", ".join(map(str, value))
-        return str(value).replace("_", " ")
-
-    return [f"{labels.get(k, k)}: {show(k, v)}" for k, v in req.items() if k not in TRANSIENT]
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key == "gpu" and value in catalog().gpus:
+        return catalog().gpus[value].name
+    if isinstance(value, int) and value >= 10_000:
+        return f"{value:,}"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value).replace("_", " ")

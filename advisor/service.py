@@ -52,7 +52,9 @@ def clean_text(text: str, limit: int) -> str:
     if not text:
         raise InputRejected("message is empty; type a question, e.g. 'Which model fits one RTX 4090 for coding?'")
     if len(text) > limit:
-        raise InputRejected(f"message is {len(text):,} characters; the limit is {limit:,}. Shorten it or split it into parts.")
+        raise InputRejected(
+            f"message is {len(text):,} characters; the limit is {limit:,}. Shorten it or split it into parts."
+        )
     return text
 
 
@@ -72,8 +74,14 @@ class Advisor:
         self.info = info
         self.model = model
         self.checkpointer = checkpointer if checkpointer is not None else make_checkpointer(settings.db_path)
-        self.graph = build_graph(model, max_steps=settings.max_steps, offline=info.offline, checkpointer=self.checkpointer,
-                                 tool_timeout_s=settings.tool_timeout_s, model_timeout_s=settings.timeout_s)
+        self.graph = build_graph(
+            model,
+            max_steps=settings.max_steps,
+            offline=info.offline,
+            checkpointer=self.checkpointer,
+            tool_timeout_s=settings.tool_timeout_s,
+            model_timeout_s=settings.timeout_s,
+        )
         self._thread_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -104,8 +112,9 @@ class Advisor:
         text = clean_text(text, self.settings.max_message_chars)
         check_writable(self.checkpointer)  # StorageUnavailable: refused before anything is acknowledged
         events: queue.SimpleQueue = queue.SimpleQueue()
-        worker = threading.Thread(target=self._run_turn, args=(text, thread_id, events), daemon=True,
-                                  name=f"advisor-turn-{thread_id[:16]}")
+        worker = threading.Thread(
+            target=self._run_turn, args=(text, thread_id, events), daemon=True, name=f"advisor-turn-{thread_id[:16]}"
+        )
         worker.start()
         yield ThreadStarted(thread_id)
         while (event := events.get()) is not _TURN_OVER:
@@ -128,18 +137,24 @@ class Advisor:
         try:
             # durability="sync": each step's checkpoint is on disk before the next step starts, so the user's
             # message is saved before the model is called and a crash mid-turn loses nothing written so far.
-            for mode, payload in self.graph.stream({"messages": [message]}, self._config(thread_id),
-                                                   stream_mode=["messages", "updates"], durability="sync"):
+            for mode, payload in self.graph.stream(
+                {"messages": [message]}, self._config(thread_id), stream_mode=["messages", "updates"], durability="sync"
+            ):
                 yield from _events_of(mode, payload, answer)
         except GraphRecursionError:
-            answer[0] = ("I stopped: this question needed more steps than one turn allows. "
-                         "Please narrow it down and ask again.")
+            answer[0] = (
+                "I stopped: this question needed more steps than one turn allows. Please narrow it down and ask again."
+            )
         except Exception as exc:
             log.exception("turn failed")
-            yield Failed(f"the advisor failed on this turn ({type(exc).__name__}); {self._save_note(thread_id, message.id, exc)}")
+            yield Failed(
+                f"the advisor failed on this turn ({type(exc).__name__}); {self._save_note(thread_id, message.id, exc)}"
+            )
             return
         state = self.state(thread_id)
-        yield Final(thread_id, state.get("reply") or answer[0], state["requirements"], state["shortlist"], self.info.name)
+        yield Final(
+            thread_id, state.get("reply") or answer[0], state["requirements"], state["shortlist"], self.info.name
+        )
 
     def _save_note(self, thread_id: str, message_id: str | None, exc: Exception) -> str:
         """What a failed turn tells the user about their message: saved (read back to be sure) or not."""
@@ -187,8 +202,15 @@ class Advisor:
                 if msg.content and not msg.tool_calls:
                     out.append({"role": "assistant", "content": msg.content})
             elif isinstance(msg, ToolMessage):
-                out.append({"role": "tool", "name": msg.name, "args": msg.additional_kwargs.get("args", {}),
-                            "result": _loads(msg.content), "duration_s": msg.additional_kwargs.get("duration_s", 0.0)})
+                out.append(
+                    {
+                        "role": "tool",
+                        "name": msg.name,
+                        "args": msg.additional_kwargs.get("args", {}),
+                        "result": _loads(msg.content),
+                        "duration_s": msg.additional_kwargs.get("duration_s", 0.0),
+                    }
+                )
         return out
 
     def exists(self, thread_id: str) -> bool:
@@ -215,9 +237,14 @@ def _events_of(mode: str, payload: Any, answer: list[str]) -> Iterator[TurnEvent
                 for call in msg.tool_calls:
                     yield ToolCalled(call["id"] or "", call["name"], call.get("args") or {})
             elif isinstance(msg, ToolMessage):
-                yield ToolReturned(msg.tool_call_id, msg.name or "", msg.additional_kwargs.get("args", {}),
-                                   _loads(msg.content), msg.additional_kwargs.get("duration_s", 0.0),
-                                   getattr(msg, "status", "success"))
+                yield ToolReturned(
+                    msg.tool_call_id,
+                    msg.name or "",
+                    msg.additional_kwargs.get("args", {}),
+                    _loads(msg.content),
+                    msg.additional_kwargs.get("duration_s", 0.0),
+                    getattr(msg, "status", "success"),
+                )
             elif isinstance(msg, AIMessage) and node in ("agent", "ground"):
                 answer[0] = msg.content if isinstance(msg.content, str) else json.dumps(msg.content)
 
@@ -239,7 +266,9 @@ def validate_thread_id(thread_id: str) -> str:
     import re
 
     if not isinstance(thread_id, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,128}", thread_id):
-        raise InputRejected("thread_id must be 1-128 characters of letters, digits, '_', '-', '.', ':'", field="thread_id")
+        raise InputRejected(
+            "thread_id must be 1-128 characters of letters, digits, '_', '-', '.', ':'", field="thread_id"
+        )
     return thread_id
 
 

@@ -88,7 +88,9 @@ class CompactSqliteSaver(SqliteSaver):
                 digest = _digest(content)
                 new[digest] = zlib.compress(content.encode("utf-8", "surrogatepass"), 6)
             refs.append((key, digest))
-            out.append(msg.model_copy(update={"content": "", "additional_kwargs": {**msg.additional_kwargs, REF_KEY: digest}}))
+            out.append(
+                msg.model_copy(update={"content": "", "additional_kwargs": {**msg.additional_kwargs, REF_KEY: digest}})
+            )
         return out
 
     def _commit_contents(self, new: dict[str, bytes]) -> None:
@@ -107,8 +109,10 @@ class CompactSqliteSaver(SqliteSaver):
         new: dict[str, bytes] = {}
         refs: list[tuple[tuple, str]] = []
         if isinstance(values.get("messages"), list):
-            checkpoint = {**checkpoint, "channel_values": {**values, "messages": self._externalize(values["messages"], new,
-                                                                                                   refs)}}
+            checkpoint = {
+                **checkpoint,
+                "channel_values": {**values, "messages": self._externalize(values["messages"], new, refs)},
+            }
         self._commit_contents(new)  # before the checkpoint that refers to them
         saved = super().put(config, checkpoint, metadata, new_versions)
         self._remember(refs)
@@ -118,8 +122,10 @@ class CompactSqliteSaver(SqliteSaver):
     def put_writes(self, config, writes, task_id, task_path: str = "") -> None:
         new: dict[str, bytes] = {}
         refs: list[tuple[tuple, str]] = []
-        writes = [(channel, self._externalize(value, new, refs) if channel == "messages" else value)
-                  for channel, value in writes]
+        writes = [
+            (channel, self._externalize(value, new, refs) if channel == "messages" else value)
+            for channel, value in writes
+        ]
         self._commit_contents(new)
         super().put_writes(config, writes, task_id, task_path)
         self._remember(refs)
@@ -129,16 +135,23 @@ class CompactSqliteSaver(SqliteSaver):
         conf = config["configurable"]
         thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
         with self.cursor() as cur:
-            cur.execute("SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
-                        "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?", (thread_id, ns, KEEP_CHECKPOINTS - 1))
+            cur.execute(
+                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
+                "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?",
+                (thread_id, ns, KEEP_CHECKPOINTS - 1),
+            )
             row = cur.fetchone()
             if row is None:
                 return
             oldest_kept = row[0]
-            cur.execute("DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
-                        (thread_id, ns, oldest_kept))
-            cur.execute("DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
-                        (thread_id, ns, oldest_kept))
+            cur.execute(
+                "DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
+                (thread_id, ns, oldest_kept),
+            )
+            cur.execute(
+                "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
+                (thread_id, ns, oldest_kept),
+            )
 
     # ------------------------------------------------------------ reading
 
@@ -153,8 +166,10 @@ class CompactSqliteSaver(SqliteSaver):
         if missing:
             with self.cursor(transaction=False) as cur:
                 for start in range(0, len(missing), 500):
-                    part = missing[start:start + 500]
-                    cur.execute(f"SELECT hash, data FROM advisor_contents WHERE hash IN ({','.join('?' * len(part))})", part)
+                    part = missing[start : start + 500]
+                    cur.execute(
+                        f"SELECT hash, data FROM advisor_contents WHERE hash IN ({','.join('?' * len(part))})", part
+                    )
                     for digest, data in cur.fetchall():
                         found[digest] = zlib.decompress(data).decode("utf-8", "surrogatepass")
             with self._cache_lock:
@@ -169,8 +184,15 @@ class CompactSqliteSaver(SqliteSaver):
 
     @staticmethod
     def _refs(messages: Any) -> set[str]:
-        return {m.additional_kwargs[REF_KEY] for m in messages if isinstance(m, BaseMessage)
-                and REF_KEY in m.additional_kwargs} if isinstance(messages, list) else set()
+        return (
+            {
+                m.additional_kwargs[REF_KEY]
+                for m in messages
+                if isinstance(m, BaseMessage) and REF_KEY in m.additional_kwargs
+            }
+            if isinstance(messages, list)
+            else set()
+        )
 
     @staticmethod
     def _restore(messages: Any, contents: dict[str, str]) -> Any:
@@ -201,10 +223,14 @@ class CompactSqliteSaver(SqliteSaver):
         if not refs:
             return item
         contents = self._contents(refs)
-        checkpoint: Any = {**item.checkpoint, "channel_values": {**values, "messages": self._restore(values.get("messages"),
-                                                                                                 contents)}}
-        writes = [(task, channel, self._restore(value, contents) if channel == "messages" else value)
-                  for task, channel, value in item.pending_writes or []]
+        checkpoint: Any = {
+            **item.checkpoint,
+            "channel_values": {**values, "messages": self._restore(values.get("messages"), contents)},
+        }
+        writes = [
+            (task, channel, self._restore(value, contents) if channel == "messages" else value)
+            for task, channel, value in item.pending_writes or []
+        ]
         return item._replace(checkpoint=checkpoint, pending_writes=writes)
 
     def get_tuple(self, config) -> CheckpointTuple | None:
@@ -250,8 +276,9 @@ def open_sqlite(path: str) -> CompactSqliteSaver:
         saver = CompactSqliteSaver(conn)
         saver.setup()
     except (OSError, sqlite3.Error) as exc:
-        raise StorageUnavailable(f"cannot open the conversation database {path} ({exc}); "
-                                 "pass --db with a writable file, or fix this one") from exc
+        raise StorageUnavailable(
+            f"cannot open the conversation database {path} ({exc}); pass --db with a writable file, or fix this one"
+        ) from exc
     try:
         saver.check_writable()
     except StorageUnavailable as exc:

@@ -22,8 +22,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # The server and the client never reach the network.
-QUIET_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-             "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+QUIET_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "PYTHONUNBUFFERED": "1",
+}
 
 
 def machine() -> str:
@@ -43,7 +48,8 @@ def machine() -> str:
     except (OSError, StopIteration, ValueError):
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{platform.machine()} {cpu}, {cores} cores{mem}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    system = f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return f"{platform.machine()} {cpu}, {cores} cores{mem}, {system}"
 
 
 def pct(samples: list[float], q: float) -> float:
@@ -72,7 +78,14 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = self.tmp / "server.log"
-        args = [python or sys.executable, str(ROOT / "app.py"), "--port", str(self.port), "--db", str(self.tmp / "conversations.sqlite")]
+        args = [
+            python or sys.executable,
+            str(ROOT / "app.py"),
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.tmp / "conversations.sqlite"),
+        ]
         if driver:
             args += ["--driver", driver]
         self.args = [*args, *extra]
@@ -85,8 +98,9 @@ class Server:
         import httpx
 
         started = time.perf_counter()
-        self.proc = subprocess.Popen(self.args, stdout=open(self.log, "ab"), stderr=open(self.stderr_path, "ab"),
-                                     env=self.env, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            self.args, stdout=open(self.log, "ab"), stderr=open(self.stderr_path, "ab"), env=self.env, cwd=ROOT
+        )
         deadline = started + wait_s
         with httpx.Client(timeout=2) as client:
             while time.perf_counter() < deadline:

@@ -46,18 +46,38 @@ def decode_rows(cat: Catalog) -> list[dict]:
         m, g, q = cat.models[x.model], cat.gpus[x.gpu], cat.quantizations[x.quantization]
         engine = memory.check_engine(x.engine, q)
         row = calibrated.get(x.id) or throughput.step_row(
-            x.id, m, q, g, engine, x.batch_size, x.context_tokens or 512, throughput.measurement_layout(x),
-            step_s=x.batch_size / x.value)
+            x.id,
+            m,
+            q,
+            g,
+            engine,
+            x.batch_size,
+            x.context_tokens or 512,
+            throughput.measurement_layout(x),
+            step_s=x.batch_size / x.value,
+        )
         estimate = x.batch_size / params.step_seconds(row)
         with using_catalog(cat):
             naive = throughput.naive_tokens_per_s(m, q, g, row_bandwidth_gpus(x)) if x.batch_size == 1 else None
-        out.append({
-            "id": x.id, "model": m.name, "gpu": g.name, "engine": engine, "class": row.device_class,
-            "format": q.id, "batch": x.batch_size, "gpus": x.num_gpus, "measured": x.value, "estimate": estimate,
-            "error": estimate / x.value - 1, "loo_error": loo.get(x.id, loo_batch.get(x.id, float("nan"))),
-            "naive_error": naive / x.value - 1 if naive else float("nan"),
-            "calibration": x.id in calibrated, "source": x.source.url,
-        })
+        out.append(
+            {
+                "id": x.id,
+                "model": m.name,
+                "gpu": g.name,
+                "engine": engine,
+                "class": row.device_class,
+                "format": q.id,
+                "batch": x.batch_size,
+                "gpus": x.num_gpus,
+                "measured": x.value,
+                "estimate": estimate,
+                "error": estimate / x.value - 1,
+                "loo_error": loo.get(x.id, loo_batch.get(x.id, float("nan"))),
+                "naive_error": naive / x.value - 1 if naive else float("nan"),
+                "calibration": x.id in calibrated,
+                "source": x.source.url,
+            }
+        )
     return out
 
 
@@ -76,8 +96,19 @@ def memory_rows(cat: Catalog) -> list[dict]:
         with using_catalog(cat):
             est = memory.estimate(m, q, eng, x.context_tokens or 512, x.batch_size, 2.0, x.num_gpus)
         value = est.weights / 1e9 if x.metric == "weights_gb" else est.total / 1e9
-        rows.append({"id": x.id, "model": m.name, "what": x.metric, "format": q.id, "engine": eng,
-                     "measured": x.value, "estimate": value, "error": value / x.value - 1, "source": x.source.url})
+        rows.append(
+            {
+                "id": x.id,
+                "model": m.name,
+                "what": x.metric,
+                "format": q.id,
+                "engine": eng,
+                "measured": x.value,
+                "estimate": value,
+                "error": value / x.value - 1,
+                "source": x.source.url,
+            }
+        )
     return rows
 
 
@@ -90,8 +121,19 @@ def prefill_rows(cat: Catalog) -> list[dict]:
         eng = memory.check_engine(x.engine, q)
         with using_catalog(cat):
             est, _ = throughput.prefill_tokens_per_s(m, q, g, eng, x.num_gpus)
-        rows.append({"id": x.id, "model": m.name, "gpu": g.name, "engine": eng, "format": q.id, "measured": x.value,
-                     "estimate": est, "error": est / x.value - 1 if est else float("nan"), "source": x.source.url})
+        rows.append(
+            {
+                "id": x.id,
+                "model": m.name,
+                "gpu": g.name,
+                "engine": eng,
+                "format": q.id,
+                "measured": x.value,
+                "estimate": est,
+                "error": est / x.value - 1 if est else float("nan"),
+                "source": x.source.url,
+            }
+        )
     return rows
 
 
@@ -110,12 +152,19 @@ def summary(rows: list[dict]) -> tuple[list[str], bool]:
     overall = med([r["loo_error"] for r in single])
     naive = med([r["naive_error"] for r in single])
     ok = overall <= GOAL_OVERALL
-    lines.append(f"Single-stream calibration rows: {len(single)} from {len({r['source'] for r in single})} sources, "
-                 f"{len({r['engine'] for r in single})} engines, {len({r['gpu'] for r in single})} devices.")
-    lines.append(f"Leave-one-out median absolute error: {overall * 100:.1f}% (goal <= {GOAL_OVERALL * 100:.0f}%); "
-                 f"the naive rule on the same rows: {naive * 100:.1f}%.")
-    lines += ["", "| engine | device class | rows | leave-one-out median | worst | naive median | goal met |",
-              "|---|---|---|---|---|---|---|"]
+    lines.append(
+        f"Single-stream calibration rows: {len(single)} from {len({r['source'] for r in single})} sources, "
+        f"{len({r['engine'] for r in single})} engines, {len({r['gpu'] for r in single})} devices."
+    )
+    lines.append(
+        f"Leave-one-out median absolute error: {overall * 100:.1f}% (goal <= {GOAL_OVERALL * 100:.0f}%); "
+        f"the naive rule on the same rows: {naive * 100:.1f}%."
+    )
+    lines += [
+        "",
+        "| engine | device class | rows | leave-one-out median | worst | naive median | goal met |",
+        "|---|---|---|---|---|---|---|",
+    ]
     classes: dict[tuple[str, str], list[dict]] = {}
     for r in single:
         classes.setdefault((r["engine"], r["class"]), []).append(r)
@@ -129,7 +178,9 @@ def summary(rows: list[dict]) -> tuple[list[str], bool]:
             flag = "yes" if met else "no"
         else:
             flag = "uncalibrated (< 3 rows)"
-        lines.append(f"| {engine} | {dev} | {len(group)} | {loo * 100:.0f}% | {worst * 100:.0f}% | {nv * 100:.0f}% | {flag} |")
+        lines.append(
+            f"| {engine} | {dev} | {len(group)} | {loo * 100:.0f}% | {worst * 100:.0f}% | {nv * 100:.0f}% | {flag} |"
+        )
     return lines, ok
 
 
@@ -141,12 +192,14 @@ def render(cat: Catalog) -> tuple[str, list[str]]:
     lines = [
         "# Accuracy of the estimates",
         "",
-        f"Generated by `python bench/accuracy.py` on {dt.date.today().isoformat()} from `catalog/data/measurements.yaml`.",
+        f"Generated by `python bench/accuracy.py` on {dt.date.today().isoformat()} from "
+        f"`catalog/data/measurements.yaml`.",
         "Every estimate is the advisor's own figure for the configuration measured.",
         "",
         "## Decode speed: summary",
         "",
-        "The speed model (`tools/speed_model.py`): time per step = bytes read / (bandwidth x efficiency of the engine on",
+        "The speed model (`tools/speed_model.py`): time per step = bytes read / (bandwidth x efficiency of the engine "
+        "on",
         "the format class and device class) + the engine's fixed cost per step on that device class + a cost per extra",
         "sequence in a batch + tensor-parallel communication; MoE reads carry one fitted slowdown factor. It is fitted",
         "on the rows marked *calibration*; **leave-one-out** refits without the row, the error to expect for a",
@@ -156,45 +209,73 @@ def render(cat: Catalog) -> tuple[str, list[str]]:
         "",
         f"Overall goal met: {'yes' if ok else 'no'}. MoE slowdown factor: {params.moe_factor:.2f}. "
         "Compute efficiency of the extra sequences in a batch, per engine: "
-        + ", ".join(f"{k} {1 / v:.2f} ({params.batch_rows.get(k, 0)} rows)" for k, v in sorted(params.compute_factor.items()))
-        + (f"; per sequence and billion active parameters on devices without a peak figure (ms): "
-           + ", ".join(f"{k} {v * 1000:.3f}" for k, v in sorted(params.per_sequence_s.items()))
-           if params.per_sequence_s else ""),
+        + ", ".join(
+            f"{k} {1 / v:.2f} ({params.batch_rows.get(k, 0)} rows)" for k, v in sorted(params.compute_factor.items())
+        )
+        + (
+            "; per sequence and billion active parameters on devices without a peak figure (ms): "
+            + ", ".join(f"{k} {v * 1000:.3f}" for k, v in sorted(params.per_sequence_s.items()))
+            if params.per_sequence_s
+            else ""
+        ),
         "",
         "## Decode speed: every measurement (tokens/s, aggregate over the batch)",
         "",
-        "| measurement | device | engine | format | batch | GPUs | measured | estimate | error | leave-one-out | naive | calibration |",
+        "| measurement | device | engine | format | batch | GPUs | measured | estimate | error | leave-one-out | naive "
+        "| calibration |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| [{r['model']}]({r['source']}) | {r['gpu']} | {r['engine']} | {r['format']} | {r['batch']} | {r['gpus']} | "
+            f"| [{r['model']}]({r['source']}) | {r['gpu']} | {r['engine']} | {r['format']} | {r['batch']} | "
+            f"{r['gpus']} | "
             f"{r['measured']:.1f} | {r['estimate']:.1f} | {pct(r['error'])} | {pct(r['loo_error'])} | "
             f"{pct(r['naive_error'])} | {'yes' if r['calibration'] else 'no'} |"
         )
-    lines += ["", "## Fitted parameters", "",
-              "| engine | device class | rows | fixed cost per step (ms) | bandwidth efficiency by format class |",
-              "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Fitted parameters",
+        "",
+        "| engine | device class | rows | fixed cost per step (ms) | bandwidth efficiency by format class |",
+        "|---|---|---|---|---|",
+    ]
     for (engine, dev), fit in sorted(params.by_class.items()):
         effs = ", ".join(f"{fmt} {1 / a:.2f}" for fmt, a in sorted(fit.a_by_format.items()))
         lines.append(f"| {engine} | {dev} | {fit.rows} | {fit.overhead_s * 1000:.2f} | {effs} |")
     pre = prefill_rows(cat)
     if pre:
-        lines += ["", "## Prefill (tokens/s)", "", "| measurement | device | engine | format | measured | estimate | error |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Prefill (tokens/s)",
+            "",
+            "| measurement | device | engine | format | measured | estimate | error |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in pre:
             est = f"{r['estimate']:.0f}" if r["estimate"] else "not reported"
-            lines.append(f"| [{r['model']}]({r['source']}) | {r['gpu']} | {r['engine']} | {r['format']} | "
-                         f"{r['measured']:.0f} | {est} | {pct(r['error'])} |")
+            lines.append(
+                f"| [{r['model']}]({r['source']}) | {r['gpu']} | {r['engine']} | {r['format']} | "
+                f"{r['measured']:.0f} | {est} | {pct(r['error'])} |"
+            )
     mrows = memory_rows(cat)
-    lines += ["", "## Memory", "", "| measurement | what | format | engine | measured GB | estimate GB | error |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Memory",
+        "",
+        "| measurement | what | format | engine | measured GB | estimate GB | error |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in mrows:
-        lines.append(f"| [{r['model']}]({r['source']}) | {r['what']} | {r['format']} | {r['engine']} | "
-                     f"{r['measured']:.2f} | {r['estimate']:.2f} | {pct(r['error'])} |")
+        lines.append(
+            f"| [{r['model']}]({r['source']}) | {r['what']} | {r['format']} | {r['engine']} | "
+            f"{r['measured']:.2f} | {r['estimate']:.2f} | {pct(r['error'])} |"
+        )
     if mrows:
-        lines += ["", f"Memory: median absolute error {med([r['error'] for r in mrows]) * 100:.1f}%, worst "
-                      f"{max(abs(r['error']) for r in mrows) * 100:.1f}% (goal: median within 5%)."]
+        lines += [
+            "",
+            f"Memory: median absolute error {med([r['error'] for r in mrows]) * 100:.1f}%, worst "
+            f"{max(abs(r['error']) for r in mrows) * 100:.1f}% (goal: median within 5%).",
+        ]
     lines.append("")
     return "\n".join(lines), head
 

@@ -85,6 +85,7 @@ def main() -> int:
 
     api = app_module.create_app(Settings(driver="offline", db=os.path.join(tmp, "asgi.sqlite")))
     with TestClient(api) as client:
+
         def asgi(text, tid):
             r = client.post("/v1/chat/completions", json=body(text, tid))
             assert r.status_code == 200, r.text[:300]
@@ -92,6 +93,7 @@ def main() -> int:
         results["server-side (in-process ASGI)"] = run_layer(asgi, args.rounds)
 
     with Server() as srv, httpx.Client(base_url=srv.url, timeout=30) as client:
+
         def http(text, tid):
             r = client.post("/v1/chat/completions", json=body(text, tid))
             assert r.status_code == 200, r.text[:300]
@@ -119,13 +121,23 @@ def main() -> int:
     print(f"\n{'layer':32s} {'turns':12s} {'n':>4s} {'p50 ms':>8s} {'p95 ms':>8s} {'x service':>10s}")
     for layer, by_kind in results.items():
         for kind, samples in by_kind.items():
-            print(f"{layer:32s} {kind:12s} {len(samples):4d} {p50(samples):8.1f} {pct(samples, 0.95):8.1f} "
-                  f"{p50(samples) / base:10.2f}")
-    print(f"{'client-side, stream':32s} {'1st chunk':12s} {len(ttfb):4d} {p50(ttfb):8.1f} {pct(ttfb, 0.95):8.1f} {p50(ttfb) / base:10.2f}")
-    print(f"{'client-side, stream':32s} {'to [DONE]':12s} {len(total):4d} {p50(total):8.1f} {pct(total, 0.95):8.1f} {p50(total) / base:10.2f}")
+            print(
+                f"{layer:32s} {kind:12s} {len(samples):4d} {p50(samples):8.1f} {pct(samples, 0.95):8.1f} "
+                f"{p50(samples) / base:10.2f}"
+            )
+    print(
+        f"{'client-side, stream':32s} {'1st chunk':12s} {len(ttfb):4d} {p50(ttfb):8.1f} {pct(ttfb, 0.95):8.1f} "
+        f"{p50(ttfb) / base:10.2f}"
+    )
+    print(
+        f"{'client-side, stream':32s} {'to [DONE]':12s} {len(total):4d} {p50(total):8.1f} {pct(total, 0.95):8.1f} "
+        f"{p50(total) / base:10.2f}"
+    )
     client_p50 = p50(results["client-side (HTTP to app.py)"]["all"])
-    print(f"\nclient-side p50 {client_p50:.1f} ms (goal < 100 ms); HTTP and app overhead over the service layer: "
-          f"{client_p50 - base:+.1f} ms")
+    print(
+        f"\nclient-side p50 {client_p50:.1f} ms (goal < 100 ms); HTTP and app overhead over the service layer: "
+        f"{client_p50 - base:+.1f} ms"
+    )
     print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -36,10 +36,11 @@ import app, tools; mark("app + tools modules")
 from catalog.query import get_catalog; get_catalog(); mark("catalog load + validation")
 from advisor.config import Settings
 from advisor.service import Advisor
-adv = Advisor.create(Settings(driver="offline", db=os.path.join(tempfile.mkdtemp(), "c.sqlite"))); mark("Advisor.create")
+adv = Advisor.create(Settings(driver="offline", db=os.path.join(tempfile.mkdtemp(), "c.sqlite")))
+mark("Advisor.create")
 api = app.create_app(advisor=adv); mark("create_app (routes, Gradio UI, MCP)")
 print(json.dumps({"marks": marks, "heavy": [m for m in %r if m in sys.modules]}))
-""" % (HEAVY,)
+""" % (HEAVY,)  # noqa: UP031  (the template is Python code full of braces)
 
 
 def start_once(driver: str | None) -> float:
@@ -97,7 +98,9 @@ def main() -> int:
         times[label] = [start_once(driver) for _ in range(args.runs)]
 
     top, heavy, ready_it = importtime()
-    phases = subprocess.run([sys.executable, "-c", PHASES], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    phases = subprocess.run(
+        [sys.executable, "-c", PHASES], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
     try:
         info = json.loads(phases.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
@@ -107,20 +110,27 @@ def main() -> int:
     print(f"\nbare interpreter start: {bare * 1000:.0f} ms")
     print(f"{'variant':34s} {'runs':>4s} {'p50 s':>7s} {'min s':>7s} {'max s':>7s} {'x bare python':>14s}")
     for label, samples in times.items():
-        print(f"{label:34s} {len(samples):4d} {p50(samples):7.2f} {min(samples):7.2f} {max(samples):7.2f} {p50(samples) / bare:14.1f}")
+        print(
+            f"{label:34s} {len(samples):4d} {p50(samples):7.2f} {min(samples):7.2f} {max(samples):7.2f} "
+            f"{p50(samples) / bare:14.1f}"
+        )
     print("\nphases of startup in a fresh interpreter (cumulative seconds):")
     prev = 0.0
     for name, at in info["marks"].items():
         print(f"  {name:40s} {at:6.2f}  (+{at - prev:.2f})")
         prev = at
-    print(f"\nslowest top-level imports of python app.py (-X importtime, cumulative; this run ready in {ready_it:.2f} s):")
+    print(
+        f"\nslowest top-level imports of python app.py (-X importtime, cumulative; this run ready in {ready_it:.2f} s):"
+    )
     for secs, name in top[:12]:
         print(f"  {secs:6.2f} s  {name}")
     print(f"\nheavy modules imported by python app.py (driver auto): {', '.join(heavy) or 'none'}")
     print(f"heavy modules after create_app with the offline driver: {', '.join(info['heavy']) or 'none'}")
     worst = max(p50(s) for s in times.values())
-    print(f"\nslowest p50 to first 200: {worst:.2f} s (goal < 6 s); torch/transformers/bitsandbytes imported: "
-          f"{'yes: ' + ', '.join(heavy) if heavy else 'no'}")
+    print(
+        f"\nslowest p50 to first 200: {worst:.2f} s (goal < 6 s); torch/transformers/bitsandbytes imported: "
+        f"{'yes: ' + ', '.join(heavy) if heavy else 'no'}"
+    )
     print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -5,7 +5,8 @@
 Starts ``python app.py --driver offline`` on a free port with a temporary --db. First one conversation
 alone (the baseline, same server, same run), then N conversations that all start at once, each sending
 its turns back to back (closed loop, no think time unless --think-s: the worst case for a server whose
-turns are CPU-bound Python), then the same with users who pause about --think-s-users seconds between turns (all starting at once, then
+turns are CPU-bound Python), then the same with users who pause about --think-s-users seconds between turns (all
+starting at once, then
 arriving evenly over --ramp-s seconds).
 Bounded in count (N x turns) and in time (--deadline-s; requests time out after 60 s).
 
@@ -40,8 +41,9 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-async def conversation(client, turns: int, think_s: float, start: asyncio.Event, deadline: float, rnd: random.Random,
-                       delay_s: float = 0.0) -> dict:
+async def conversation(
+    client, turns: int, think_s: float, start: asyncio.Event, deadline: float, rnd: random.Random, delay_s: float = 0.0
+) -> dict:
     import httpx
 
     tid = uuid.uuid4().hex
@@ -54,8 +56,11 @@ async def conversation(client, turns: int, think_s: float, start: asyncio.Event,
         if time.perf_counter() > deadline:
             errors.append("deadline")
             break
-        body = {"model": "open-llm-advisor", "thread_id": tid,
-                "messages": [{"role": "user", "content": TURNS[i % len(TURNS)]}]}
+        body = {
+            "model": "open-llm-advisor",
+            "thread_id": tid,
+            "messages": [{"role": "user", "content": TURNS[i % len(TURNS)]}],
+        }
         t = time.perf_counter()
         try:
             r = await client.post("/v1/chat/completions", json=body)
@@ -70,8 +75,16 @@ async def conversation(client, turns: int, think_s: float, start: asyncio.Event,
     return {"thread": tid, "lat": lat, "errors": errors}
 
 
-async def load(url: str, n: int, turns: int, think_s: float, deadline_s: float, seed: int = 1, ramp_s: float = 0.0,
-               server: Server | None = None) -> dict:
+async def load(
+    url: str,
+    n: int,
+    turns: int,
+    think_s: float,
+    deadline_s: float,
+    seed: int = 1,
+    ramp_s: float = 0.0,
+    server: Server | None = None,
+) -> dict:
     """n conversations of `turns` turns; all start at once, or spread evenly over ramp_s seconds."""
     import httpx
 
@@ -81,8 +94,10 @@ async def load(url: str, n: int, turns: int, think_s: float, deadline_s: float, 
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         start = asyncio.Event()
         deadline = time.perf_counter() + deadline_s
-        tasks = [asyncio.create_task(conversation(client, turns, think_s, start, deadline, rnd, ramp_s * i / n))
-                 for i in range(n)]
+        tasks = [
+            asyncio.create_task(conversation(client, turns, think_s, start, deadline, rnd, ramp_s * i / n))
+            for i in range(n)
+        ]
         await asyncio.sleep(0.05)
         t = time.perf_counter()
         start.set()
@@ -93,18 +108,31 @@ async def load(url: str, n: int, turns: int, think_s: float, deadline_s: float, 
         complete = 0
         for conv in done:
             r = await client.get(f"/api/threads/{conv['thread']}")
-            users = [m["content"] for m in r.json().get("messages", []) if m["role"] == "user"] if r.status_code == 200 else []
+            users = (
+                [m["content"] for m in r.json().get("messages", []) if m["role"] == "user"]
+                if r.status_code == 200
+                else []
+            )
             complete += users == [TURNS[i % len(TURNS)] for i in range(turns)]
     lat = [x for c in done for x in c["lat"]]
     errors = [e for c in done for e in c["errors"]]
-    return {"lat": lat, "errors": errors, "wall": wall, "complete": complete, "n": n,
-            "cpu_ms_per_turn": cpu * 1000 / max(1, len(lat)) if cpu is not None else float("nan")}
+    return {
+        "lat": lat,
+        "errors": errors,
+        "wall": wall,
+        "complete": complete,
+        "n": n,
+        "cpu_ms_per_turn": cpu * 1000 / max(1, len(lat)) if cpu is not None else float("nan"),
+    }
 
 
 def report(label: str, r: dict, base_p50: float) -> None:
     lat = r["lat"]
-    print(f"{label:34s} {len(lat):5d} {len(r['errors']):6d} {p50(lat):8.0f} {pct(lat, 0.95):8.0f} {max(lat):8.0f} "
-          f"{len(lat) / r['wall']:7.1f} {r['cpu_ms_per_turn']:7.1f} {p50(lat) / base_p50:8.1f} {r['complete']:>4d}/{r['n']}")
+    print(
+        f"{label:34s} {len(lat):5d} {len(r['errors']):6d} {p50(lat):8.0f} {pct(lat, 0.95):8.0f} {max(lat):8.0f} "
+        f"{len(lat) / r['wall']:7.1f} {r['cpu_ms_per_turn']:7.1f} {p50(lat) / base_p50:8.1f} "
+        f"{r['complete']:>4d}/{r['n']}"
+    )
 
 
 def main() -> int:
@@ -112,17 +140,28 @@ def main() -> int:
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--turns", type=int, default=4, help="turns per conversation (at most 20)")
     parser.add_argument("--think-s", type=float, default=0.0, help="think time between turns in the closed-loop run")
-    parser.add_argument("--think-s-users", type=float, default=2.0,
-                        help="mean think time of the second run (users who read the answer); 0 skips it")
-    parser.add_argument("--ramp-s", type=float, default=5.0,
-                        help="third run: the users of the second, arriving evenly over this many seconds; 0 skips it")
+    parser.add_argument(
+        "--think-s-users",
+        type=float,
+        default=2.0,
+        help="mean think time of the second run (users who read the answer); 0 skips it",
+    )
+    parser.add_argument(
+        "--ramp-s",
+        type=float,
+        default=5.0,
+        help="third run: the users of the second, arriving evenly over this many seconds; 0 skips it",
+    )
     parser.add_argument("--deadline-s", type=float, default=100.0, help="bound on each run")
     args = parser.parse_args()
     args.turns = max(1, min(args.turns, 20))
     started = time.perf_counter()
     print(f"machine: {machine()}")
-    print(f"command: python bench/concurrency.py --conversations {args.conversations} --turns {args.turns} "
-          f"--think-s {args.think_s} --think-s-users {args.think_s_users} --ramp-s {args.ramp_s} --deadline-s {args.deadline_s}")
+    print(
+        f"command: python bench/concurrency.py --conversations {args.conversations} --turns {args.turns} "
+        f"--think-s {args.think_s} --think-s-users {args.think_s_users} --ramp-s {args.ramp_s} --deadline-s "
+        f"{args.deadline_s}"
+    )
 
     with Server() as srv:
         rss_idle = srv.rss_mb()
@@ -134,17 +173,30 @@ def main() -> int:
         rss_burst = srv.rss_mb()
         users = ramped = None
         if args.think_s_users > 0:
-            users = asyncio.run(load(srv.url, args.conversations, args.turns, args.think_s_users, args.deadline_s, seed=2,
-                                     server=srv))
+            users = asyncio.run(
+                load(srv.url, args.conversations, args.turns, args.think_s_users, args.deadline_s, seed=2, server=srv)
+            )
             if args.ramp_s > 0:
-                ramped = asyncio.run(load(srv.url, args.conversations, args.turns, args.think_s_users, args.deadline_s,
-                                          seed=3, ramp_s=args.ramp_s, server=srv))
+                ramped = asyncio.run(
+                    load(
+                        srv.url,
+                        args.conversations,
+                        args.turns,
+                        args.think_s_users,
+                        args.deadline_s,
+                        seed=3,
+                        ramp_s=args.ramp_s,
+                        server=srv,
+                    )
+                )
         rss_after = srv.rss_mb()
         peak = peak_rss_mb(srv.proc.pid)
         alive = srv.proc.poll() is None
 
-    print(f"\n{'run':34s} {'turns':>5s} {'errors':>6s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'turns/s':>7s} "
-          f"{'CPU ms':>7s} {'x single':>8s} {'complete':>9s}")
+    print(
+        f"\n{'run':34s} {'turns':>5s} {'errors':>6s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'turns/s':>7s} "
+        f"{'CPU ms':>7s} {'x single':>8s} {'complete':>9s}"
+    )
     report("1 conversation (baseline)", single, base)
     report(f"{args.conversations} at once, closed loop", burst, base)
     if users:
@@ -155,12 +207,17 @@ def main() -> int:
     for r in (burst, users, ramped):
         if r and r["errors"]:
             print("  errors (first 5):", "; ".join(r["errors"][:5]))
-    print(f"\nserver RSS: idle {rss_idle:.0f} MB, after 1 conversation {rss_warm:.0f} MB, after the burst {rss_burst:.0f} MB, "
-          f"at the end {rss_after:.0f} MB, peak {peak:.0f} MB (goal < 500 MB); server alive at the end: {alive}")
+    print(
+        f"\nserver RSS: idle {rss_idle:.0f} MB, after 1 conversation {rss_warm:.0f} MB, after the burst "
+        f"{rss_burst:.0f} MB, "
+        f"at the end {rss_after:.0f} MB, peak {peak:.0f} MB (goal < 500 MB); server alive at the end: {alive}"
+    )
     errs = sum(len(r["errors"]) for r in (burst, users, ramped) if r)
-    print(f"errors {errs} (goal 0); p95 turn (goal < 1000 ms): closed loop {pct(burst['lat'], 0.95):.0f} ms"
-          + (f", all at once with think time {pct(users['lat'], 0.95):.0f} ms" if users else "")
-          + (f", arriving over {args.ramp_s:g} s {pct(ramped['lat'], 0.95):.0f} ms" if ramped else ""))
+    print(
+        f"errors {errs} (goal 0); p95 turn (goal < 1000 ms): closed loop {pct(burst['lat'], 0.95):.0f} ms"
+        + (f", all at once with think time {pct(users['lat'], 0.95):.0f} ms" if users else "")
+        + (f", arriving over {args.ramp_s:g} s {pct(ramped['lat'], 0.95):.0f} ms" if ramped else "")
+    )
     print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
 

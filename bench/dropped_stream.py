@@ -82,8 +82,10 @@ def main() -> int:
             with httpx.Client(base_url=srv.url) as client:
                 base = healthz_ms(client, 40)
                 print(f"{'case':<24} {'n':>4} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7} {'stored':>7}")
-                print(f"{'no stream (baseline)':<24} {len(base):>4} {p50(base):>7.1f} {pct(base, 0.95):>7.1f} "
-                      f"{max(base):>7.1f} {'-':>7}")
+                print(
+                    f"{'no stream (baseline)':<24} {len(base):>4} {p50(base):>7.1f} {pct(base, 0.95):>7.1f} "
+                    f"{max(base):>7.1f} {'-':>7}"
+                )
                 for n in [int(x) for x in args.drops.split(",")]:
                     finished = upstream.finished
                     threads = drop_streams(srv.url, n)
@@ -99,12 +101,17 @@ def main() -> int:
                         msgs = client.get(f"/api/threads/{tid}", timeout=30).json().get("messages", [])
                         stored += any(m["role"] == "assistant" and "slowly" in m["content"] for m in msgs)
                     worst = max(worst, max(samples))
-                    print(f"{f'{n} dropped':<24} {len(samples):>4} {p50(samples):>7.1f} {pct(samples, 0.95):>7.1f} "
-                          f"{max(samples):>7.1f} {f'{stored}/{n}':>7}" + ("" if still_busy else "  (model finished early)"))
+                    print(
+                        f"{f'{n} dropped':<24} {len(samples):>4} {p50(samples):>7.1f} {pct(samples, 0.95):>7.1f} "
+                        f"{max(samples):>7.1f} {f'{stored}/{n}':>7}"
+                        + ("" if still_busy else "  (model finished early)")
+                    )
         finally:
             srv.stop()
-    print(f"\nworst /healthz after a dropped stream: {worst:.1f} ms; "
-          f"{'meets' if worst < 100 else 'misses'} the goal of < 100 ms")
+    print(
+        f"\nworst /healthz after a dropped stream: {worst:.1f} ms; "
+        f"{'meets' if worst < 100 else 'misses'} the goal of < 100 ms"
+    )
     return 0
 
 

@@ -39,15 +39,40 @@ from _util import machine
 GB = 1e9
 # Qwen/Qwen3-8B config.json, written out (no download).
 QWEN3_8B = dict(
-    vocab_size=151936, hidden_size=4096, intermediate_size=12288, num_hidden_layers=36, num_attention_heads=32,
-    num_key_value_heads=8, head_dim=128, hidden_act="silu", max_position_embeddings=40960, rms_norm_eps=1e-6,
-    tie_word_embeddings=False, attention_bias=False, attention_dropout=0.0, use_sliding_window=False,
-    max_window_layers=36, bos_token_id=151643, eos_token_id=151645, rope_theta=1_000_000.0,
+    vocab_size=151936,
+    hidden_size=4096,
+    intermediate_size=12288,
+    num_hidden_layers=36,
+    num_attention_heads=32,
+    num_key_value_heads=8,
+    head_dim=128,
+    hidden_act="silu",
+    max_position_embeddings=40960,
+    rms_norm_eps=1e-6,
+    tie_word_embeddings=False,
+    attention_bias=False,
+    attention_dropout=0.0,
+    use_sliding_window=False,
+    max_window_layers=36,
+    bos_token_id=151643,
+    eos_token_id=151645,
+    rope_theta=1_000_000.0,
 )
 # The same family, small enough for a CPU (the smoke test).
-TINY = dict(QWEN3_8B, vocab_size=4096, hidden_size=128, intermediate_size=384, num_hidden_layers=2, num_attention_heads=4,
-            num_key_value_heads=2, head_dim=32, max_position_embeddings=2048, max_window_layers=2, bos_token_id=1,
-            eos_token_id=2)
+TINY = dict(
+    QWEN3_8B,
+    vocab_size=4096,
+    hidden_size=128,
+    intermediate_size=384,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    head_dim=32,
+    max_position_embeddings=2048,
+    max_window_layers=2,
+    bos_token_id=1,
+    eos_token_id=2,
+)
 VARIANTS = {  # label -> (advisor's --quantization, catalog quantization id for estimate_memory)
     "NF4 (4bit, the driver's default)": ("4bit", "int4"),
     "INT8 (8bit)": ("8bit", "int8"),
@@ -129,7 +154,9 @@ def gpu_bandwidth_gbps(name: str, override: float | None) -> tuple[float | None,
     return None, f"{name!r} is not in the catalog; pass --bandwidth-gbps"
 
 
-def generate_timed(model, prompt_len: int, new_tokens: int, device: str, vocab: int, repeats: int, **gen) -> tuple[list[float], list[float]]:
+def generate_timed(
+    model, prompt_len: int, new_tokens: int, device: str, vocab: int, repeats: int, **gen
+) -> tuple[list[float], list[float]]:
     """Greedy generation of exactly new_tokens after a random prompt; (time to first token, decode tokens/s) per run."""
     import torch
 
@@ -143,8 +170,16 @@ def generate_timed(model, prompt_len: int, new_tokens: int, device: str, vocab: 
         sync()
         t0 = time.perf_counter()
         with torch.inference_mode():
-            model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                           do_sample=False, streamer=clock, pad_token_id=0, **gen)
+            model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                max_new_tokens=new_tokens,
+                min_new_tokens=new_tokens,
+                do_sample=False,
+                streamer=clock,
+                pad_token_id=0,
+                **gen,
+            )
         sync()
         if len(clock.times) != new_tokens or new_tokens < 2:
             raise RuntimeError(f"generate streamed {len(clock.times)} tokens, expected {new_tokens} (at least 2)")
@@ -178,18 +213,21 @@ def kv_bytes_per_token(spec: dict, context: int) -> float:
     return 2 * spec["num_hidden_layers"] * spec["num_key_value_heads"] * spec["head_dim"] * 2 * context
 
 
-def run_variant(label: str, kind: str, quant_id: str, path: str, args, spec: dict, device: str, bandwidth: float | None) -> tuple[Result, object]:
+def run_variant(
+    label: str, kind: str, quant_id: str, path: str, args, spec: dict, device: str, bandwidth: float | None
+) -> tuple[Result, object]:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from advisor.drivers.hf import quantization_config
-
     import tools
+    from advisor.drivers.hf import quantization_config
 
     res = Result(label)
     context = args.prompt_tokens + args.new_tokens
-    res.estimate = tools.call("estimate_memory", {"model": "qwen3-8b", "quantization": quant_id, "context_length": context,
-                                                   "engine": "transformers"})
+    res.estimate = tools.call(
+        "estimate_memory",
+        {"model": "qwen3-8b", "quantization": quant_id, "context_length": context, "engine": "transformers"},
+    )
     qc = quantization_config(kind)
     if qc is not None and device != "cuda":
         res.note = "skipped: bitsandbytes quantization needs CUDA (the hf driver refuses the CPU too)"
@@ -218,7 +256,9 @@ def run_variant(label: str, kind: str, quant_id: str, path: str, args, spec: dic
         res.ceiling_tps = bandwidth * GB / res.bytes_per_token
     new_tokens = args.new_tokens if kind != "8bit" else max(16, args.new_tokens // 2)  # LLM.int8() decodes slowly
     generate_timed(model, args.prompt_tokens, 8, device, spec["vocab_size"], 1)  # warm-up: kernels, allocator
-    res.ttft_s, res.decode_tps = generate_timed(model, args.prompt_tokens, new_tokens, device, spec["vocab_size"], args.repeats)
+    res.ttft_s, res.decode_tps = generate_timed(
+        model, args.prompt_tokens, new_tokens, device, spec["vocab_size"], args.repeats
+    )
     if cuda:
         res.peak_alloc_gb = (torch.cuda.max_memory_allocated() - base_alloc) / GB
         free, total = torch.cuda.mem_get_info()
@@ -232,7 +272,12 @@ def fast_path(model, args, spec: dict, device: str, bandwidth: float | None, bas
     from transformers import GenerationConfig
 
     res = Result("BF16 + static cache + torch.compile")
-    res.estimate, res.resident_gb, res.bytes_per_token, res.ceiling_tps = base.estimate, base.resident_gb, base.bytes_per_token, base.ceiling_tps
+    res.estimate, res.resident_gb, res.bytes_per_token, res.ceiling_tps = (
+        base.estimate,
+        base.resident_gb,
+        base.bytes_per_token,
+        base.ceiling_tps,
+    )
     model.generation_config.cache_implementation = "static"
     model.forward = torch.compile(model.forward, mode=args.compile_mode, fullgraph=True)
     # generate() would otherwise compile the model call a second time around the compiled forward
@@ -243,8 +288,9 @@ def fast_path(model, args, spec: dict, device: str, bandwidth: float | None, bas
     for _ in range(2):  # compiles prefill and decode graphs, then records the CUDA graphs
         generate_timed(model, args.prompt_tokens, args.new_tokens, device, spec["vocab_size"], 1, **gen)
     res.compile_s = time.perf_counter() - t
-    res.ttft_s, res.decode_tps = generate_timed(model, args.prompt_tokens, args.new_tokens, device, spec["vocab_size"],
-                                                args.repeats, **gen)
+    res.ttft_s, res.decode_tps = generate_timed(
+        model, args.prompt_tokens, args.new_tokens, device, spec["vocab_size"], args.repeats, **gen
+    )
     if device == "cuda":
         res.peak_alloc_gb = torch.cuda.max_memory_allocated() / GB
         free, total = torch.cuda.mem_get_info()
@@ -258,14 +304,22 @@ def fmt(x: float | None, spec: str = ".2f") -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cpu-smoke", action="store_true", help="tiny Qwen3 on the CPU: checks the plumbing, measures nothing useful")
+    parser.add_argument(
+        "--cpu-smoke", action="store_true", help="tiny Qwen3 on the CPU: checks the plumbing, measures nothing useful"
+    )
     parser.add_argument("--prompt-tokens", type=int, default=32, help="length of the short prompt")
-    parser.add_argument("--new-tokens", type=int, default=128, help="tokens decoded per run (INT8 decodes half as many)")
+    parser.add_argument(
+        "--new-tokens", type=int, default=128, help="tokens decoded per run (INT8 decodes half as many)"
+    )
     parser.add_argument("--repeats", type=int, default=2, help="measured runs per variant (after a warm-up)")
     parser.add_argument("--variants", default="all", help="comma-separated subset of: nf4,int8,bf16,fast")
-    parser.add_argument("--bandwidth-gbps", type=float, default=None, help="GPU memory bandwidth if the catalog lacks the GPU")
+    parser.add_argument(
+        "--bandwidth-gbps", type=float, default=None, help="GPU memory bandwidth if the catalog lacks the GPU"
+    )
     parser.add_argument("--compile-mode", default="reduce-overhead", help="torch.compile mode of the fast path")
-    parser.add_argument("--workdir", default=None, help="where the random checkpoint is written (about 16.4 GB; removed after)")
+    parser.add_argument(
+        "--workdir", default=None, help="where the random checkpoint is written (about 16.4 GB; removed after)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     print(f"machine: {machine()}")
@@ -275,23 +329,30 @@ def main() -> int:
         import torch
         import transformers
     except ImportError as exc:
-        print(f"no GPU run: {exc.name} is not installed (pip install -e '.[hf]' on a CUDA machine). Nothing was measured.")
+        print(
+            f"no GPU run: {exc.name} is not installed (pip install -e '.[hf]' on a CUDA machine). Nothing was measured."
+        )
         return 0
     cuda = torch.cuda.is_available()
     if not cuda and not args.cpu_smoke:
-        print("no GPU run: torch sees no CUDA device on this machine, so there is nothing to measure. Run this on a CUDA "
-              "GPU, or pass --cpu-smoke to exercise the non-GPU parts with a tiny model on the CPU.")
+        print(
+            "no GPU run: torch sees no CUDA device on this machine, so there is nothing to measure. Run this on a CUDA "
+            "GPU, or pass --cpu-smoke to exercise the non-GPU parts with a tiny model on the CPU."
+        )
         return 0
     device = "cuda" if cuda and not args.cpu_smoke else "cpu"
     spec = TINY if device == "cpu" else QWEN3_8B
     wanted = {"nf4", "int8", "bf16", "fast"} if args.variants == "all" else set(args.variants.split(","))
     try:
         import bitsandbytes
+
         bnb = bitsandbytes.__version__
     except ImportError:
         bnb = None
         wanted -= {"nf4", "int8"}
-    versions = f"torch {torch.__version__}, transformers {transformers.__version__}, bitsandbytes {bnb or 'not installed'}"
+    versions = (
+        f"torch {torch.__version__}, transformers {transformers.__version__}, bitsandbytes {bnb or 'not installed'}"
+    )
 
     full = param_count(QWEN3_8B)
     from catalog.query import get_catalog
@@ -301,11 +362,16 @@ def main() -> int:
     if device == "cuda":
         name = torch.cuda.get_device_name(0)
         bandwidth, bw_note = gpu_bandwidth_gbps(name, args.bandwidth_gbps)
-        print(f"GPU: {name}, {torch.cuda.get_device_properties(0).total_memory / GB:.1f} GB; bandwidth "
-              f"{fmt(bandwidth, '.0f')} GB/s ({bw_note})")
+        print(
+            f"GPU: {name}, {torch.cuda.get_device_properties(0).total_memory / GB:.1f} GB; bandwidth "
+            f"{fmt(bandwidth, '.0f')} GB/s ({bw_note})"
+        )
     else:
         bandwidth = args.bandwidth_gbps
-        print(f"CPU smoke test: tiny Qwen3 ({param_count(TINY) / 1e6:.2f}M parameters) on the CPU; figures are not GPU figures")
+        print(
+            f"CPU smoke test: tiny Qwen3 ({param_count(TINY) / 1e6:.2f}M parameters) on the CPU; figures are not GPU "
+            f"figures"
+        )
 
     work = tempfile.mkdtemp(prefix="qwen3-random-", dir=args.workdir)
     results: list[Result] = []
@@ -332,7 +398,9 @@ def main() -> int:
                 continue
             res, model = run_variant(label, kind, qid, work, args, spec, device, bandwidth)
             results.append(res)
-            print(f"  {label}: loaded in {fmt(res.load_s, '.1f')} s" + (f" ({res.note})" if res.note else ""), flush=True)
+            print(
+                f"  {label}: loaded in {fmt(res.load_s, '.1f')} s" + (f" ({res.note})" if res.note else ""), flush=True
+            )
             if kind == "none" and model is not None:
                 bf16_model, bf16_result = model, res
             else:
@@ -347,10 +415,14 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nprompt {args.prompt_tokens} tokens, {args.new_tokens} new tokens (INT8: {max(16, args.new_tokens // 2)}), "
-          f"greedy, batch 1, median of {args.repeats} runs after a warm-up")
-    print(f"{'variant':36s} {'load s':>7s} {'resident':>9s} {'peak':>7s} {'device':>7s} {'estimate':>9s} {'est w.':>7s} "
-          f"{'TTFT s':>7s} {'tok/s':>7s} {'ceiling':>8s} {'share':>6s}")
+    print(
+        f"\nprompt {args.prompt_tokens} tokens, {args.new_tokens} new tokens (INT8: {max(16, args.new_tokens // 2)}), "
+        f"greedy, batch 1, median of {args.repeats} runs after a warm-up"
+    )
+    print(
+        f"{'variant':36s} {'load s':>7s} {'resident':>9s} {'peak':>7s} {'device':>7s} {'estimate':>9s} {'est w.':>7s} "
+        f"{'TTFT s':>7s} {'tok/s':>7s} {'ceiling':>8s} {'share':>6s}"
+    )
     for r in results:
         if r.note:
             print(f"{r.label:36s} {r.note}")
@@ -358,18 +430,25 @@ def main() -> int:
         tps = statistics.median(r.decode_tps) if r.decode_tps else None
         ttft = statistics.median(r.ttft_s) if r.ttft_s else None
         share = (tps / r.ceiling_tps) if (tps and r.ceiling_tps) else None
-        print(f"{r.label:36s} {fmt(r.load_s, '.1f'):>7s} {fmt(r.resident_gb):>9s} {fmt(r.peak_alloc_gb):>7s} "
-              f"{fmt(r.device_used_gb):>7s} {fmt(r.estimate.get('total_gb')):>9s} {fmt(r.estimate.get('weights_gb')):>7s} "
-              f"{fmt(ttft, '.3f'):>7s} {fmt(tps, '.1f'):>7s} {fmt(r.ceiling_tps, '.0f'):>8s} {fmt(share, '.0%'):>6s}")
-    print("(GB = 10^9 bytes. resident: weights and buffers as stored; peak: torch's peak allocation during load and "
-          "generation; device: memory in use on the GPU after the run, CUDA context and allocator cache included; "
-          "estimate / est w.: estimate_memory total and weights for qwen3-8b with engine transformers; ceiling: "
-          "bandwidth / bytes read per token; share: tok/s over the ceiling)")
+        print(
+            f"{r.label:36s} {fmt(r.load_s, '.1f'):>7s} {fmt(r.resident_gb):>9s} {fmt(r.peak_alloc_gb):>7s} "
+            f"{fmt(r.device_used_gb):>7s} {fmt(r.estimate.get('total_gb')):>9s} "
+            f"{fmt(r.estimate.get('weights_gb')):>7s} "
+            f"{fmt(ttft, '.3f'):>7s} {fmt(tps, '.1f'):>7s} {fmt(r.ceiling_tps, '.0f'):>8s} {fmt(share, '.0%'):>6s}"
+        )
+    print(
+        "(GB = 10^9 bytes. resident: weights and buffers as stored; peak: torch's peak allocation during load and "
+        "generation; device: memory in use on the GPU after the run, CUDA context and allocator cache included; "
+        "estimate / est w.: estimate_memory total and weights for qwen3-8b with engine transformers; ceiling: "
+        "bandwidth / bytes read per token; share: tok/s over the ceiling)"
+    )
     fast = next((r for r in results if r.label.startswith("BF16 +") and r.decode_tps), None)
     if fast and device == "cuda":
         tps, ttft = statistics.median(fast.decode_tps), statistics.median(fast.ttft_s)
-        print(f"fast path: {tps:.1f} tokens/s (goal >= 60 on an H100), first token {ttft:.3f} s (goal < 0.5 s); "
-              f"compile and warm-up {fast.compile_s:.0f} s")
+        print(
+            f"fast path: {tps:.1f} tokens/s (goal >= 60 on an H100), first token {ttft:.3f} s (goal < 0.5 s); "
+            f"compile and warm-up {fast.compile_s:.0f} s"
+        )
     print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
 

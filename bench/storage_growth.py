@@ -25,16 +25,20 @@ from _util import CONVERSATION, QUESTIONS, QUIET_ENV, machine
 os.environ.update(QUIET_ENV)
 
 # Turns of one long conversation: each calls at least one tool (shortlists, licences, memory, cost, benchmarks).
-TURNS = CONVERSATION + QUESTIONS + [
-    "Actually we have two RTX 4090s",
-    "What about a 128k context?",
-    "Can we use Llama 3.1 70B commercially with 800 million monthly active users?",
-    "How much memory does Llama 3.1 70B need in 4-bit on two A100 80GB?",
-    "What would 100M tokens a month cost with Qwen2.5 32B on an A100 80GB?",
-    "Compare Qwen2.5 7B and Qwen3 8B on benchmarks",
-    "Customer-service chatbot in English and German, commercial, 200k monthly users, two L40S GPUs",
-    "Just recommend the best one for that",
-]
+TURNS = (
+    CONVERSATION
+    + QUESTIONS
+    + [
+        "Actually we have two RTX 4090s",
+        "What about a 128k context?",
+        "Can we use Llama 3.1 70B commercially with 800 million monthly active users?",
+        "How much memory does Llama 3.1 70B need in 4-bit on two A100 80GB?",
+        "What would 100M tokens a month cost with Qwen2.5 32B on an A100 80GB?",
+        "Compare Qwen2.5 7B and Qwen3 8B on benchmarks",
+        "Customer-service chatbot in English and German, commercial, 200k monthly users, two L40S GPUs",
+        "Just recommend the best one for that",
+    ]
+)
 
 
 def stored_bytes(db: Path, thread_id: str) -> dict[str, int]:
@@ -44,16 +48,21 @@ def stored_bytes(db: Path, thread_id: str) -> dict[str, int]:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         out: dict[str, int] = {}
-        n, size = conn.execute("SELECT count(*), coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM checkpoints "
-                               "WHERE thread_id = ?", (thread_id,)).fetchone()
+        n, size = conn.execute(
+            "SELECT count(*), coalesce(sum(length(checkpoint) + length(metadata)), 0) FROM checkpoints "
+            "WHERE thread_id = ?",
+            (thread_id,),
+        ).fetchone()
         out["checkpoints"], out["checkpoint_bytes"] = n, size
-        n, size = conn.execute("SELECT count(*), coalesce(sum(length(value)), 0) FROM writes WHERE thread_id = ?",
-                               (thread_id,)).fetchone()
+        n, size = conn.execute(
+            "SELECT count(*), coalesce(sum(length(value)), 0) FROM writes WHERE thread_id = ?", (thread_id,)
+        ).fetchone()
         out["writes"], out["write_bytes"] = n, size
         out["contents"], out["content_bytes"] = 0, 0
         if "advisor_contents" in tables:  # message contents kept once (advisor/storage.py)
             out["contents"], out["content_bytes"] = conn.execute(
-                "SELECT count(*), coalesce(sum(length(data)), 0) FROM advisor_contents").fetchone()
+                "SELECT count(*), coalesce(sum(length(data)), 0) FROM advisor_contents"
+            ).fetchone()
         out["total_bytes"] = out["checkpoint_bytes"] + out["write_bytes"] + out["content_bytes"]
     finally:
         conn.close()
@@ -75,8 +84,10 @@ def main() -> int:
     advisor = Advisor.create(Settings(driver="offline", db=str(db)))
     thread_id = "storage-bench"
     print(f"# storage growth of one conversation ({machine()})")
-    print(f"{'turns':>5} {'checkpoints':>11} {'writes':>6} {'contents':>8} {'stored MB':>9} {'file MB':>8} "
-          f"{'x half':>6} {'s/turn':>6}")
+    print(
+        f"{'turns':>5} {'checkpoints':>11} {'writes':>6} {'contents':>8} {'stored MB':>9} {'file MB':>8} "
+        f"{'x half':>6} {'s/turn':>6}"
+    )
     sizes: dict[int, dict[str, int]] = {}
     started = time.perf_counter()
     for turn in range(1, args.turns + 1):
@@ -86,15 +97,19 @@ def main() -> int:
             sizes[turn] = s
             half = sizes.get(turn // 2) if turn % 2 == 0 else None
             ratio = f"{s['total_bytes'] / half['total_bytes']:.2f}" if half else "-"
-            print(f"{turn:>5} {s['checkpoints']:>11} {s['writes']:>6} {s['contents']:>8} {s['total_bytes'] / 1e6:>9.3f} "
-                  f"{s['file_bytes'] / 1e6:>8.3f} {ratio:>6} {(time.perf_counter() - started) / turn:>6.2f}")
+            print(
+                f"{turn:>5} {s['checkpoints']:>11} {s['writes']:>6} {s['contents']:>8} {s['total_bytes'] / 1e6:>9.3f} "
+                f"{s['file_bytes'] / 1e6:>8.3f} {ratio:>6} {(time.perf_counter() - started) / turn:>6.2f}"
+            )
     full, half = sizes.get(args.turns), sizes.get(args.turns // 2)
     if full and half and args.turns % 2 == 0:
         ratio = full["total_bytes"] / half["total_bytes"]
         file_ratio = full["file_bytes"] / half["file_bytes"]
         goal = "meets" if ratio < 2.5 else "misses"
-        print(f"\n{args.turns} turns store {ratio:.2f}x the bytes of {args.turns // 2} turns "
-              f"(file {file_ratio:.2f}x); {goal} the goal of < 2.5x")
+        print(
+            f"\n{args.turns} turns store {ratio:.2f}x the bytes of {args.turns // 2} turns "
+            f"(file {file_ratio:.2f}x); {goal} the goal of < 2.5x"
+        )
     users = [m for m in advisor.history(thread_id) if m["role"] == "user"]
     assert len(users) == args.turns, f"{len(users)} user messages stored for {args.turns} turns"
     return 0

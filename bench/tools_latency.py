@@ -23,8 +23,19 @@ CALLS = {
     "get_model": {"model": "llama 3.1 8b"},
     "find_models": {"query": "qwen", "max_params_b": 40},
     "select_models": {"use_case": "code", "gpu": "RTX 4090", "commercial": True, "min_context": 32000},
-    "check_license": {"model": "llama 3.1 70b", "commercial": True, "monthly_active_users": 5_000_000, "use_outputs_to_train_other_models": True},
-    "estimate_memory": {"model": "llama 3.1 70b", "quantization": "q4_k_m", "context_length": 32768, "gpu": "RTX 4090", "num_gpus": 2},
+    "check_license": {
+        "model": "llama 3.1 70b",
+        "commercial": True,
+        "monthly_active_users": 5_000_000,
+        "use_outputs_to_train_other_models": True,
+    },
+    "estimate_memory": {
+        "model": "llama 3.1 70b",
+        "quantization": "q4_k_m",
+        "context_length": 32768,
+        "gpu": "RTX 4090",
+        "num_gpus": 2,
+    },
     "estimate_throughput": {"model": "qwen3-30b-a3b", "gpu": "H100 SXM", "engine": "vllm", "concurrency": 32},
     "estimate_cost": {"monthly_tokens": 10_000_000, "model": "llama 3.1 8b", "gpu": "RTX 4090"},
     "compare_benchmarks": {"models": ["llama 2 7b", "llama 3 8b", "llama 3.1 8b"]},
@@ -41,8 +52,10 @@ def main() -> int:
     t0 = time.perf_counter()
     cat = get_catalog()
     load_ms = (time.perf_counter() - t0) * 1000
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-          f"catalog: {len(cat.models)} models (load + validation {load_ms:.0f} ms)")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"catalog: {len(cat.models)} models (load + validation {load_ms:.0f} ms)"
+    )
     print(f"{'tool':22s} {'first ms':>9s} {'p50 ms':>8s} {'p95 ms':>8s}  (n={args.calls})")
     worst = 0.0
     for name, call_args in CALLS.items():

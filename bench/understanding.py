@@ -45,13 +45,50 @@ FRESH = ROOT / "bench" / "understanding" / "fresh.yaml"  # written after tuning,
 TRAIN = ROOT / "advisor" / "nlu" / "data" / "train.yaml"
 ANY = "*"
 # arguments that carry a fact only the user can state: passing one nobody stated is a false positive
-STATED = {"commercial", "monthly_active_users", "use_outputs_to_train_other_models", "redistribute", "modify",
-          "hosted_service", "eu_entity", "languages", "licenses", "gpu", "vram_gb", "num_gpus", "min_context",
-          "api_models", "gpu_usd_per_hour", "utilization", "input_share", "benchmarks", "kv_cache_dtype", "max_params_b",
-          "needs_vision", "batch_size", "hardware_usd", "amortization_months", "electricity_usd_per_kwh",
-          "api_usd_per_mtok_input", "api_usd_per_mtok_output", "on_prem", "unified_memory", "monthly_revenue_usd", "territories"}
-LICENCE_FACTS = ("monthly_active_users", "hosted_service", "use_outputs_to_train_other_models", "commercial", "eu_entity",
-                 "redistribute", "modify", "monthly_revenue_usd", "territories")
+STATED = {
+    "commercial",
+    "monthly_active_users",
+    "use_outputs_to_train_other_models",
+    "redistribute",
+    "modify",
+    "hosted_service",
+    "eu_entity",
+    "languages",
+    "licenses",
+    "gpu",
+    "vram_gb",
+    "num_gpus",
+    "min_context",
+    "api_models",
+    "gpu_usd_per_hour",
+    "utilization",
+    "input_share",
+    "benchmarks",
+    "kv_cache_dtype",
+    "max_params_b",
+    "needs_vision",
+    "batch_size",
+    "hardware_usd",
+    "amortization_months",
+    "electricity_usd_per_kwh",
+    "api_usd_per_mtok_input",
+    "api_usd_per_mtok_output",
+    "on_prem",
+    "unified_memory",
+    "monthly_revenue_usd",
+    "territories",
+}
+LICENCE_FACTS = (
+    "monthly_active_users",
+    "hosted_service",
+    "use_outputs_to_train_other_models",
+    "commercial",
+    "eu_entity",
+    "redistribute",
+    "modify",
+    "monthly_revenue_usd",
+    "territories",
+)
 SUBSET_LISTS = {"models"}  # an expected list of models must be among those called; other lists must be equal
 
 
@@ -61,11 +98,14 @@ def load(path: Path) -> list[dict]:
     out = []
     for i, item in enumerate(yaml.safe_load(path.read_text(encoding="utf-8"))):
         turns = item.get("turns") or [item]
-        out.append({"name": item.get("conversation") or item.get("say"), "turns": turns, "multi": "turns" in item, "index": i})
+        out.append(
+            {"name": item.get("conversation") or item.get("say"), "turns": turns, "multi": "turns" in item, "index": i}
+        )
     return out
 
 
 # ------------------------------------------------------------------ comparing arguments
+
 
 def _resolve(arg: str, value):
     from tools.common import catalog
@@ -74,11 +114,13 @@ def _resolve(arg: str, value):
     lookup = {"model": cat.model, "models": cat.model, "gpu": cat.gpu, "api_models": cat.price}.get(arg)
     if lookup is None:
         return value
+
     def one(v):
         try:
             return lookup(v).id
         except Exception:
             return str(v).lower()
+
     return [one(v) for v in value] if isinstance(value, list) else one(value)
 
 
@@ -131,7 +173,7 @@ def score_turn(expected_calls: list[dict], called: list[tuple[str, dict]], count
     pool = [(name, _clean(name, args)) for name, args in called]
     used: set[int] = set()
     for spec in expected_calls:
-        (tool, want), = spec.items()
+        ((tool, want),) = spec.items()
         want = want or {}
         best, best_hits = None, -1
         for i, (name, args) in enumerate(pool):
@@ -148,8 +190,10 @@ def score_turn(expected_calls: list[dict], called: list[tuple[str, dict]], count
             if value == ANY:
                 continue
             counts.support[arg] += 1
-            if got is not None and (equal(arg, value, got.get(arg)) or (
-                    got.get(arg) is None and arg in defaults and equal(arg, value, defaults[arg]))):
+            if got is not None and (
+                equal(arg, value, got.get(arg))
+                or (got.get(arg) is None and arg in defaults and equal(arg, value, defaults[arg]))
+            ):
                 counts.tp[arg] += 1
                 continue
             ok = False
@@ -159,7 +203,7 @@ def score_turn(expected_calls: list[dict], called: list[tuple[str, dict]], count
             if tool == "check_license" and arg in LICENCE_FACTS:
                 ignored.append(arg)
         if got is not None:
-            for arg, value in got.items():
+            for arg in got:
                 if arg not in want and arg in STATED:
                     counts.fp[arg] += 1
                     ok = False
@@ -167,6 +211,7 @@ def score_turn(expected_calls: list[dict], called: list[tuple[str, dict]], count
 
 
 # ------------------------------------------------------------------ drivers
+
 
 def make_advisor(driver: str, base_url: str | None, model: str | None, legacy: str | None = None):
     from advisor.config import Settings
@@ -181,15 +226,20 @@ def make_advisor(driver: str, base_url: str | None, model: str | None, legacy: s
 
             chat_model = OfflineChatModel()
         info = DriverInfo("offline", None, "bench")
-        return Advisor(chat_model, info, Settings(driver="offline", db=":memory:"), checkpointer=make_checkpointer(":memory:"))
+        return Advisor(
+            chat_model, info, Settings(driver="offline", db=":memory:"), checkpointer=make_checkpointer(":memory:")
+        )
     settings = Settings(driver="openai", db=":memory:", openai_base_url=base_url, openai_model=model, model=model or "")
     return Advisor.create(settings, checkpointer=make_checkpointer(":memory:"))
 
 
 def _legacy_offline(rev: str):
     """The offline driver and requirement extractor of an earlier commit, loaded beside the current ones."""
+
     def module(path: str, name: str) -> types.ModuleType:
-        source = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        source = subprocess.run(
+            ["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
         mod = types.ModuleType(name)
         mod.__file__ = f"{rev}:{path}"
         sys.modules[name] = mod
@@ -230,6 +280,7 @@ def legacy_intake(active: bool):
 
 # ------------------------------------------------------------------ running
 
+
 def run(examples: list[dict], advisor, legacy: bool = False, verbose: bool = False) -> dict:
     counts = Counts()
     turns = intent_ok = conv_ok = 0
@@ -256,7 +307,10 @@ def run(examples: list[dict], advisor, legacy: bool = False, verbose: bool = Fal
             intent_ok += intent_right
             args_ok, ignored = score_turn(expected, called, counts)
             if any("check_license" in c for c in expected) and any(
-                    k in (c.get("check_license") or {}) and c["check_license"][k] != ANY for c in expected for k in LICENCE_FACTS):
+                k in (c.get("check_license") or {}) and c["check_license"][k] != ANY
+                for c in expected
+                for k in LICENCE_FACTS
+            ):
                 licence_turns += 1
                 if not any(name == "check_license" for name, _ in called):
                     ignored = ignored or ["no licence check"]
@@ -265,8 +319,16 @@ def run(examples: list[dict], advisor, legacy: bool = False, verbose: bool = Fal
             turn_ok = intent_right and args_ok and asked_ok
             all_ok &= turn_ok
             if not turn_ok:
-                failures.append({"say": turn["say"], "want": sorted(want_tools), "got": sorted(got_tools),
-                                 "calls": [(n, a) for n, a in called], "expected": expected, "ignored": ignored})
+                failures.append(
+                    {
+                        "say": turn["say"],
+                        "want": sorted(want_tools),
+                        "got": sorted(got_tools),
+                        "calls": [(n, a) for n, a in called],
+                        "expected": expected,
+                        "ignored": ignored,
+                    }
+                )
         conv_ok += all_ok
     per_arg = {}
     for arg in sorted(set(counts.support) | set(counts.fp)):
@@ -275,20 +337,32 @@ def run(examples: list[dict], advisor, legacy: bool = False, verbose: bool = Fal
         rc = tp / (tp + fn) if tp + fn else 1.0
         f1 = 2 * p * rc / (p + rc) if p + rc else 0.0
         per_arg[arg] = {"support": counts.support[arg], "precision": p, "recall": rc, "f1": f1}
-    return {"examples": len(examples), "turns": turns, "intent_accuracy": intent_ok / max(turns, 1),
-            "conversation_success": conv_ok / max(len(examples), 1), "arguments": per_arg,
-            "licence_turns": licence_turns, "licence_ignored": ignored_total, "failures": failures,
-            "seconds": time.perf_counter() - started}
+    return {
+        "examples": len(examples),
+        "turns": turns,
+        "intent_accuracy": intent_ok / max(turns, 1),
+        "conversation_success": conv_ok / max(len(examples), 1),
+        "arguments": per_arg,
+        "licence_turns": licence_turns,
+        "licence_ignored": ignored_total,
+        "failures": failures,
+        "seconds": time.perf_counter() - started,
+    }
 
 
 def report(name: str, res: dict, min_support: int = 10) -> str:
-    lines = [f"### {name}", "",
-             f"- examples: {res['examples']} ({res['turns']} turns)",
-             f"- intent accuracy: {res['intent_accuracy']:.1%}",
-             f"- conversation success: {res['conversation_success']:.1%}",
-             f"- licence verdicts that ignore a stated fact: {res['licence_ignored']} of {res['licence_turns']}",
-             f"- time: {res['seconds']:.1f} s", "",
-             "| argument | support | precision | recall | F1 |", "|---|---|---|---|---|"]
+    lines = [
+        f"### {name}",
+        "",
+        f"- examples: {res['examples']} ({res['turns']} turns)",
+        f"- intent accuracy: {res['intent_accuracy']:.1%}",
+        f"- conversation success: {res['conversation_success']:.1%}",
+        f"- licence verdicts that ignore a stated fact: {res['licence_ignored']} of {res['licence_turns']}",
+        f"- time: {res['seconds']:.1f} s",
+        "",
+        "| argument | support | precision | recall | F1 |",
+        "|---|---|---|---|---|",
+    ]
     for arg, s in sorted(res["arguments"].items(), key=lambda kv: (-kv[1]["support"], kv[0])):
         if s["support"] == 0:
             continue
@@ -307,14 +381,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", metavar="FILE", help="write the figures as Markdown")
     ap.add_argument("--failures", type=int, default=0, help="print this many failed turns per run")
     args = ap.parse_args(argv)
-    splits = {"heldout": [("held-out", HELDOUT)], "fresh": [("fresh held-out", FRESH)], "train": [("training", TRAIN)],
-              "both": [("held-out", HELDOUT), ("training", TRAIN)],
-              "all": [("held-out", HELDOUT), ("fresh held-out", FRESH), ("training", TRAIN)]}[args.split]
+    splits = {
+        "heldout": [("held-out", HELDOUT)],
+        "fresh": [("fresh held-out", FRESH)],
+        "train": [("training", TRAIN)],
+        "both": [("held-out", HELDOUT), ("training", TRAIN)],
+        "all": [("held-out", HELDOUT), ("fresh held-out", FRESH), ("training", TRAIN)],
+    }[args.split]
     runs = []
     if args.driver == "offline":
         runs.append(("offline driver", make_advisor("offline", None, None), False))
         if args.baseline:
-            runs.append((f"offline driver at {args.baseline} (before)", make_advisor("offline", None, None, legacy=args.baseline), True))
+            runs.append(
+                (
+                    f"offline driver at {args.baseline} (before)",
+                    make_advisor("offline", None, None, legacy=args.baseline),
+                    True,
+                )
+            )
     else:
         for model in args.model or [None]:
             runs.append((f"openai driver: {model}", make_advisor("openai", args.base_url, model), False))
@@ -329,14 +413,15 @@ def main(argv: list[str] | None = None) -> int:
             out.append(text + "\n")
             if split == "held-out":
                 ranking.append((res["conversation_success"], res["intent_accuracy"], name))
-            for f in res["failures"][:args.failures]:
+            for f in res["failures"][: args.failures]:
                 print("  MISS", json.dumps(f, default=str)[:600])
     from advisor.nlu.arguments import unfilled
 
     gaps = unfilled()
     if gaps:
         note = "Tool arguments no requirement field fills (see advisor/nlu/arguments.py): " + "; ".join(
-            f"{tool}: {', '.join(args_)}" for tool, args_ in gaps.items())
+            f"{tool}: {', '.join(args_)}" for tool, args_ in gaps.items()
+        )
         print(note)
         out.append(note + "\n")
     if len(ranking) > 1 and args.driver == "openai":

@@ -17,8 +17,13 @@ _MLP_KINDS = {"mlp", "-"}
 # quantization_config.quant_method (and its sub-format) -> the catalog's shipped-format name.
 _QUANT_METHODS = {"fp8": "fp8", "fbgemm_fp8": "fp8", "mxfp4": "mxfp4", "awq": "awq", "gptq": "gptq", "mlx": "mlx"}
 _MODELOPT_ALGOS = {"FP8": "fp8", "NVFP4": "nvfp4", "MXFP8": "mxfp8", "W4A16_AWQ": "awq"}
-_COMPRESSED_FORMATS = {"float-quantized": "fp8", "nvfp4-pack-quantized": "nvfp4", "mxfp4-pack-quantized": "mxfp4",
-                       "pack-quantized": "w4a16", "int-quantized": "int8"}
+_COMPRESSED_FORMATS = {
+    "float-quantized": "fp8",
+    "nvfp4-pack-quantized": "nvfp4",
+    "mxfp4-pack-quantized": "mxfp4",
+    "pack-quantized": "w4a16",
+    "int-quantized": "int8",
+}
 
 
 def _getter(cfg: dict):
@@ -45,7 +50,9 @@ def _layer_counts(cfg: dict, layers: int | None) -> dict[str, int] | None:
         }
     if layers is None:
         return None
-    if isinstance(cfg.get("attn_layer_indices"), list):  # Bamba / Granite-H: attention at these indices, Mamba-2 elsewhere
+    if isinstance(
+        cfg.get("attn_layer_indices"), list
+    ):  # Bamba / Granite-H: attention at these indices, Mamba-2 elsewhere
         n = len(cfg["attn_layer_indices"])
         return {"attention": n, "linear": layers - n, "moe": 0, "mlp": 0, "total": layers}
     if isinstance(cfg.get("attn_type_list"), list):  # MiniMax-01: 0 lightning (linear), 1 softmax
@@ -75,7 +82,11 @@ def _global_pattern(layer_types: list) -> dict[str, int]:
 
 def _attention(cfg: dict, get, head_dim: int | None) -> dict[str, Any]:
     if cfg.get("kv_lora_rank"):
-        att: dict[str, Any] = {"kind": "mla", "kv_lora_rank": cfg["kv_lora_rank"], "qk_rope_head_dim": cfg.get("qk_rope_head_dim")}
+        att: dict[str, Any] = {
+            "kind": "mla",
+            "kv_lora_rank": cfg["kv_lora_rank"],
+            "qk_rope_head_dim": cfg.get("qk_rope_head_dim"),
+        }
         if cfg.get("q_lora_rank"):
             att["q_lora_rank"] = cfg["q_lora_rank"]
         if cfg.get("index_head_dim"):  # DeepSeek V3.2 sparse attention: the lightning indexer's key width
@@ -87,8 +98,10 @@ def _attention(cfg: dict, get, head_dim: int | None) -> dict[str, Any]:
         nope = cfg.get("no_rope_layers")
         if isinstance(nope, list) and nope and 0 in nope:
             att["global_every"] = nope.index(0) + 1
-    elif cfg.get("sliding_window") and cfg.get("use_sliding_window", True) is not False and (
-        layer_types is None or "sliding_attention" in layer_types
+    elif (
+        cfg.get("sliding_window")
+        and cfg.get("use_sliding_window", True) is not False
+        and (layer_types is None or "sliding_attention" in layer_types)
     ):
         att = {"kind": "sliding", "window": cfg["sliding_window"]}
         pattern = cfg.get("sliding_window_pattern")
@@ -114,25 +127,44 @@ def _linear_attention(cfg: dict, get, arch: dict, counts: dict | None) -> dict[s
     layers = arch.get("layers")
     lin: dict[str, Any]
     if get("linear_num_value_heads"):
-        lin = {"kind": "gated_deltanet", "heads": get("linear_num_value_heads"), "key_heads": get("linear_num_key_heads"),
-               "key_head_dim": get("linear_key_head_dim"), "value_head_dim": get("linear_value_head_dim"),
-               "conv_kernel": get("linear_conv_kernel_dim")}
+        lin = {
+            "kind": "gated_deltanet",
+            "heads": get("linear_num_value_heads"),
+            "key_heads": get("linear_num_key_heads"),
+            "key_head_dim": get("linear_key_head_dim"),
+            "value_head_dim": get("linear_value_head_dim"),
+            "conv_kernel": get("linear_conv_kernel_dim"),
+        }
     elif get("mamba_num_heads", "mamba_n_heads", "ssm_state_size", "mamba_d_state"):
         heads = get("mamba_num_heads", "mamba_n_heads")
         value_dim = get("mamba_head_dim", "mamba_d_head")
         if value_dim is None and heads and get("mamba_expand") and arch.get("hidden_size"):
             value_dim = get("mamba_expand") * arch["hidden_size"] // heads
-        lin = {"kind": "mamba2", "heads": heads, "key_heads": get("n_groups", "mamba_n_groups", "ngroups"),
-               "key_head_dim": get("ssm_state_size", "mamba_d_state"), "value_head_dim": value_dim,
-               "conv_kernel": get("conv_kernel", "mamba_d_conv")}
+        lin = {
+            "kind": "mamba2",
+            "heads": heads,
+            "key_heads": get("n_groups", "mamba_n_groups", "ngroups"),
+            "key_head_dim": get("ssm_state_size", "mamba_d_state"),
+            "value_head_dim": value_dim,
+            "conv_kernel": get("conv_kernel", "mamba_d_conv"),
+        }
     elif isinstance(cfg.get("attn_type_list"), list) and 0 in cfg["attn_type_list"]:
-        dim = arch.get("head_dim") or (arch["hidden_size"] // arch["attention_heads"] if arch.get("hidden_size") and arch.get("attention_heads") else None)
+        dim = arch.get("head_dim") or (
+            arch["hidden_size"] // arch["attention_heads"]
+            if arch.get("hidden_size") and arch.get("attention_heads")
+            else None
+        )
         lin = {"kind": "lightning", "heads": arch.get("attention_heads"), "key_head_dim": dim, "value_head_dim": dim}
     elif isinstance(cfg.get("linear_attn_config"), dict) and cfg["linear_attn_config"].get("kda_layers"):
         kda = cfg["linear_attn_config"]
-        lin = {"kind": "kimi_delta", "heads": kda.get("num_heads"), "key_heads": kda.get("num_heads"),
-               "key_head_dim": kda.get("head_dim"), "value_head_dim": kda.get("head_dim"),
-               "conv_kernel": kda.get("short_conv_kernel_size")}
+        lin = {
+            "kind": "kimi_delta",
+            "heads": kda.get("num_heads"),
+            "key_heads": kda.get("num_heads"),
+            "key_head_dim": kda.get("head_dim"),
+            "value_head_dim": kda.get("head_dim"),
+            "conv_kernel": kda.get("short_conv_kernel_size"),
+        }
     else:
         return None
     if counts is not None:
@@ -141,11 +173,25 @@ def _linear_attention(cfg: dict, get, arch: dict, counts: dict | None) -> dict[s
     else:  # no layer pattern: a parallel hybrid (Falcon-H1), every layer has both mixers
         lin["layers"] = layers
         attention = layers
-    if layers is not None and attention is not None and lin["layers"] is not None and attention != layers - lin["layers"]:
+    if (
+        layers is not None
+        and attention is not None
+        and lin["layers"] is not None
+        and attention != layers - lin["layers"]
+    ):
         arch["attention_layers"] = attention
     if str(cfg.get("mamba_ssm_dtype", "")).lower() in ("float32", "fp32"):
         lin["recurrent_dtype_bytes"] = 4
-    order = ("kind", "layers", "heads", "key_heads", "key_head_dim", "value_head_dim", "conv_kernel", "recurrent_dtype_bytes")
+    order = (
+        "kind",
+        "layers",
+        "heads",
+        "key_heads",
+        "key_head_dim",
+        "value_head_dim",
+        "conv_kernel",
+        "recurrent_dtype_bytes",
+    )
     return {k: lin[k] for k in order if lin.get(k) is not None}
 
 
@@ -155,8 +201,10 @@ def _moe(cfg: dict, get, counts: dict | None) -> dict[str, Any] | None:
         return None
     moe: dict[str, Any] = {
         "experts": experts,
-        "active_experts": get("num_experts_per_tok", "moe_topk", "num_experts_per_token", "experts_per_token",
-                              "top_k_experts", "moe_k") or 1,
+        "active_experts": get(
+            "num_experts_per_tok", "moe_topk", "num_experts_per_token", "experts_per_token", "top_k_experts", "moe_k"
+        )
+        or 1,
     }
     shared = get("n_shared_experts", "num_shared_experts", "moe_num_shared_experts")
     if shared is None and (get("shared_expert_intermediate_size", "shared_intermediate_size") or 0) > 0:
@@ -170,7 +218,9 @@ def _moe(cfg: dict, get, counts: dict | None) -> dict[str, Any] | None:
     every = get("interleave_moe_layer_step", "decoder_sparse_step")
     if isinstance(every, int) and every > 1:
         moe["every"] = every
-    width = get("moe_intermediate_size") or get("intermediate_size")  # gpt-oss, Granite, Llama 4: intermediate_size is the expert's
+    width = get("moe_intermediate_size") or get(
+        "intermediate_size"
+    )  # gpt-oss, Granite, Llama 4: intermediate_size is the expert's
     if width:
         moe["expert_intermediate_size"] = width
     if counts is not None and counts["moe"]:
@@ -183,8 +233,12 @@ def _moe(cfg: dict, get, counts: dict | None) -> dict[str, Any] | None:
 def _has_dense_ffn(cfg: dict, moe: dict | None, counts: dict | None) -> bool:
     if moe is None:
         return True
-    return bool(moe.get("dense_layers") or moe.get("every", 1) > 1 or cfg.get("mlp_only_layers")
-                or (counts is not None and counts["mlp"]))
+    return bool(
+        moe.get("dense_layers")
+        or moe.get("every", 1) > 1
+        or cfg.get("mlp_only_layers")
+        or (counts is not None and counts["mlp"])
+    )
 
 
 def architecture_from_config(config: dict) -> dict:
@@ -211,7 +265,12 @@ def architecture_from_config(config: dict) -> dict:
     if arch["kv_heads"] is None and arch["attention_heads"] is not None:
         arch["kv_heads"] = 1 if cfg.get("multi_query") else arch["attention_heads"]
     head_dim = arch["head_dim"]
-    if head_dim and arch["hidden_size"] and arch["attention_heads"] and head_dim * arch["attention_heads"] == arch["hidden_size"]:
+    if (
+        head_dim
+        and arch["hidden_size"]
+        and arch["attention_heads"]
+        and head_dim * arch["attention_heads"] == arch["hidden_size"]
+    ):
         arch["head_dim"] = None  # implied; keep the entry short
 
     moe = _moe(cfg, get, counts)
@@ -230,8 +289,20 @@ def architecture_from_config(config: dict) -> dict:
         arch["linear_attention"] = linear
     if moe is not None:
         arch["moe"] = moe
-    order = ("layers", "hidden_size", "attention_heads", "kv_heads", "head_dim", "intermediate_size", "vocab_size",
-             "tied_embeddings", "attention", "linear_attention", "attention_layers", "moe")
+    order = (
+        "layers",
+        "hidden_size",
+        "attention_heads",
+        "kv_heads",
+        "head_dim",
+        "intermediate_size",
+        "vocab_size",
+        "tied_embeddings",
+        "attention",
+        "linear_attention",
+        "attention_layers",
+        "moe",
+    )
     return {k: arch[k] for k in order if arch.get(k) is not None}
 
 
@@ -251,7 +322,8 @@ def formats_from_config(config: dict) -> list[str]:
 
 
 def modalities_from_config(config: dict) -> list[str] | None:
-    """Input modalities a multimodal config declares (vision_config -> image, audio_config -> audio); None for text-only."""
+    """Input modalities a multimodal config declares (vision_config -> image, audio_config -> audio); None for
+    text-only."""
     extra = [m for key, m in (("vision_config", "image"), ("audio_config", "audio")) if config.get(key)]
     return ["text", *extra] if extra else None
 

@@ -43,7 +43,8 @@ def render(cat: Catalog) -> str:
         f"- Newest release: {newest.name}, {newest.release_date.isoformat()} "
         f"({(date - newest.release_date).days} days before the as-of date).",
         f"- Facts read only in copies and listed as unverified: "
-        f"{sum(len(m.unverified) for m in models)} model facts, {sum(len(g.unverified) for g in cat.gpus.values())} device facts.",
+        f"{sum(len(m.unverified) for m in models)} model facts, {sum(len(g.unverified) for g in cat.gpus.values())} "
+        f"device facts.",
         "",
         "## Models by family",
         "",
@@ -58,7 +59,15 @@ def render(cat: Catalog) -> str:
             continue
         latest = max(group, key=lambda m: m.release_date)
         licences = sorted({m.license for m in group})
-        rows.append([fam.name, fam.vendor, len(group), f"{latest.name} ({latest.release_date.isoformat()})", ", ".join(licences)])
+        rows.append(
+            [
+                fam.name,
+                fam.vendor,
+                len(group),
+                f"{latest.name} ({latest.release_date.isoformat()})",
+                ", ".join(licences),
+            ]
+        )
     lines += _table(["family", "vendor", "models", "newest release", "licences"], rows)
 
     lines += ["", "## Devices", ""]
@@ -70,14 +79,26 @@ def render(cat: Catalog) -> str:
         rent = rental_summary(g)
         if rent is None:
             continue
-        rows.append([g.name, rent.offers, len(rent.providers), f"${rent.usd}", f"${rent.low}-${rent.high}",
-                     f"{rent.oldest.isoformat()} to {rent.newest.isoformat()}"])
+        rows.append(
+            [
+                g.name,
+                rent.offers,
+                len(rent.providers),
+                f"${rent.usd}",
+                f"${rent.low}-${rent.high}",
+                f"{rent.oldest.isoformat()} to {rent.newest.isoformat()}",
+            ]
+        )
     lines += _table(["device", "offers", "providers", "median", "range", "read"], rows)
     bought = [g for g in cat.gpus.values() if g.purchase]
-    lines += ["", f"Purchase prices: {len(bought)} devices, read "
-              f"{min(g.purchase.as_of for g in bought if g.purchase).isoformat()} to "
-              f"{max(g.purchase.as_of for g in bought if g.purchase).isoformat()}."
-              if bought else "Purchase prices: none."]
+    lines += [
+        "",
+        f"Purchase prices: {len(bought)} devices, read "
+        f"{min(g.purchase.as_of for g in bought if g.purchase).isoformat()} to "
+        f"{max(g.purchase.as_of for g in bought if g.purchase).isoformat()}."
+        if bought
+        else "Purchase prices: none.",
+    ]
 
     lines += ["", "## API prices by provider", ""]
     by_provider: dict[str, list] = defaultdict(list)
@@ -87,29 +108,44 @@ def render(cat: Catalog) -> str:
     for provider, group in sorted(by_provider.items()):
         retired = sum(1 for p in group if p.deprecation_date and p.deprecation_date <= date)
         read = sorted({p.source.as_of for p in group})
-        rows.append([provider, len(group), sum(1 for p in group if p.kind == "hosted_open"), retired,
-                     read[0].isoformat() + (f" to {read[-1].isoformat()}" if len(read) > 1 else "")])
+        rows.append(
+            [
+                provider,
+                len(group),
+                sum(1 for p in group if p.kind == "hosted_open"),
+                retired,
+                read[0].isoformat() + (f" to {read[-1].isoformat()}" if len(read) > 1 else ""),
+            ]
+        )
     lines += _table(["provider", "prices", "of open models", "retired by the as-of date", "read"], rows)
 
     lines += ["", "## Licences", ""]
     used = Counter(m.license for m in models)
-    rows = [[lic.name, lic.category, lic.terms.commercial_use.value, used.get(lic.id, 0), lic.as_of.isoformat()]
-            for lic in sorted(cat.licenses.values(), key=lambda x: (-used.get(x.id, 0), x.name))]
+    rows = [
+        [lic.name, lic.category, lic.terms.commercial_use.value, used.get(lic.id, 0), lic.as_of.isoformat()]
+        for lic in sorted(cat.licenses.values(), key=lambda x: (-used.get(x.id, 0), x.name))
+    ]
     lines += _table(["licence", "category", "commercial use", "models", "read"], rows)
 
     if cat.raw.evaluations:
         lines += ["", "## Independent evaluations", ""]
-        rows = [[ev.name, len(ev.scores), (ev.source.published or ev.source.as_of).isoformat(), ev.source.url]
-                for ev in cat.raw.evaluations]
+        rows = [
+            [ev.name, len(ev.scores), (ev.source.published or ev.source.as_of).isoformat(), ev.source.url]
+            for ev in cat.raw.evaluations
+        ]
         lines += _table(["evaluation", "catalog models scored", "snapshot", "source"], rows)
 
     speeds = [x for x in cat.measurements if x.metric == "decode_tokens_per_s"]
     if speeds:
-        lines += ["", "## Published speed measurements", "",
-                  f"{len(speeds)} decode measurements from {len({x.source.url for x in speeds})} sources, "
-                  f"{len({x.engine for x in speeds})} engines, {len({x.gpu for x in speeds})} devices; median published "
-                  f"{statistics.median(x.source.published.year for x in speeds if x.source.published):.0f}. "
-                  "docs/accuracy.md compares each with its estimate."]
+        lines += [
+            "",
+            "## Published speed measurements",
+            "",
+            f"{len(speeds)} decode measurements from {len({x.source.url for x in speeds})} sources, "
+            f"{len({x.engine for x in speeds})} engines, {len({x.gpu for x in speeds})} devices; median published "
+            f"{statistics.median(x.source.published.year for x in speeds if x.source.published):.0f}. "
+            "docs/accuracy.md compares each with its estimate.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -117,7 +153,7 @@ def write(text: str, doc: Path = DOC) -> None:
     body = doc.read_text(encoding="utf-8") if doc.exists() else "# The catalog\n\n"
     block = f"{START}\n{text}{END}"
     if START in body and END in body:
-        body = body[: body.index(START)] + block + body[body.index(END) + len(END):]
+        body = body[: body.index(START)] + block + body[body.index(END) + len(END) :]
     else:
         body = body.rstrip("\n") + f"\n\n## Coverage\n\n{block}\n"
     doc.parent.mkdir(exist_ok=True)

@@ -82,8 +82,9 @@ def dated_entries(directory: Path) -> list[Dated]:
     return out
 
 
-def stale(directory: Path, today: dt.date, max_fact_days: int = MAX_FACT_AGE_DAYS,
-          max_price_days: int = MAX_PRICE_AGE_DAYS) -> list[Dated]:
+def stale(
+    directory: Path, today: dt.date, max_fact_days: int = MAX_FACT_AGE_DAYS, max_price_days: int = MAX_PRICE_AGE_DAYS
+) -> list[Dated]:
     limit = {"fact": max_fact_days, "price": max_price_days}
     return [d for d in dated_entries(directory) if (today - d.as_of).days > limit[d.kind]]
 
@@ -93,8 +94,10 @@ def stale_warnings(old: list[Dated], max_fact_days: int, max_price_days: int, ex
     if not old:
         return []
     facts, prices = sum(d.kind == "fact" for d in old), sum(d.kind == "price" for d in old)
-    lines = [f"warning: {facts} facts read more than {max_fact_days} days ago and {prices} prices more than "
-             f"{max_price_days} days ago (--max-age-days); re-read them or run `advisor catalog refresh`:"]
+    lines = [
+        f"warning: {facts} facts read more than {max_fact_days} days ago and {prices} prices more than "
+        f"{max_price_days} days ago (--max-age-days); re-read them or run `advisor catalog refresh`:"
+    ]
     by_file: dict[str, list[Dated]] = {}
     for d in old:
         by_file.setdefault(d.file, []).append(d)

@@ -105,7 +105,7 @@ def _entry_label(data: Any, loc: tuple) -> str:
     """Turn a pydantic error location into 'models[llama-3.1-8b].architecture.kv_heads'."""
     parts: list[str] = []
     node = data
-    for i, key in enumerate(loc):
+    for _i, key in enumerate(loc):
         if isinstance(key, int) and isinstance(node, list) and 0 <= key < len(node):
             item = node[key]
             label = item.get("id") if isinstance(item, dict) else None
@@ -190,7 +190,10 @@ def attach_rentals(gpus: list[Gpu], rentals: list[Rental]) -> list[Gpu]:
     for gpu in gpus:
         extra = by_gpu.get(gpu.id)
         if extra:
-            prices = [*gpu.cloud_hourly, *(Price.model_validate(r.model_dump(include=set(Price.model_fields))) for r in extra)]
+            prices = [
+                *gpu.cloud_hourly,
+                *(Price.model_validate(r.model_dump(include=set(Price.model_fields))) for r in extra),
+            ]
             gpu = gpu.model_copy(update={"cloud_hourly": prices})
         out.append(gpu)
     return out
@@ -221,7 +224,11 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
 
     for lic in raw.licenses:
         if lic.superseded_by and lic.superseded_by not in license_ids:
-            problems.append(Problem("licenses.yaml", f"licenses[{lic.id}].superseded_by", f"unknown licence id {lic.superseded_by!r}"))
+            problems.append(
+                Problem(
+                    "licenses.yaml", f"licenses[{lic.id}].superseded_by", f"unknown licence id {lic.superseded_by!r}"
+                )
+            )
 
     # Every name a model can be looked up by must lead to one model only.
     owner: dict[str, str] = {}
@@ -261,7 +268,11 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
         for name in [g.id, g.name, *g.aliases]:
             key = normalize(name)
             if key in gpu_owner and gpu_owner[key] != g.id:
-                problems.append(Problem("gpus.yaml", f"gpus[{g.id}]", f"name or alias {name!r} is also used by GPU {gpu_owner[key]!r}"))
+                problems.append(
+                    Problem(
+                        "gpus.yaml", f"gpus[{g.id}]", f"name or alias {name!r} is also used by GPU {gpu_owner[key]!r}"
+                    )
+                )
             gpu_owner.setdefault(key, g.id)
 
     for p in raw.prices:
@@ -277,9 +288,13 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
         seen_models: set[str] = set()
         for scored in ev.scores:
             if scored.model not in model_ids:
-                problems.append(Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"unknown model id {scored.model!r}"))
+                problems.append(
+                    Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"unknown model id {scored.model!r}")
+                )
             if scored.model in seen_models:
-                problems.append(Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"{scored.model} is scored twice"))
+                problems.append(
+                    Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"{scored.model} is scored twice")
+                )
             seen_models.add(scored.model)
     dupes("quantizations", "quantizations.yaml", [q.id for q in raw.quantizations])
     dupes("measurements", "measurements.yaml", [x.id for x in raw.measurements])
@@ -291,7 +306,9 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
         if x.gpu is not None and x.gpu not in gpu_ids:
             problems.append(Problem("measurements.yaml", f"{where}.gpu", f"unknown GPU id {x.gpu!r}"))
         if x.quantization not in quant_ids:
-            problems.append(Problem("measurements.yaml", f"{where}.quantization", f"unknown quantization {x.quantization!r}"))
+            problems.append(
+                Problem("measurements.yaml", f"{where}.quantization", f"unknown quantization {x.quantization!r}")
+            )
     return problems
 
 

@@ -95,7 +95,8 @@ class NameIndex(Generic[T]):
             # "Gemma 3 4B", nor "Qwen3.9" any Qwen3 model.
             asked = versions(key)
             subset = sorted(
-                i for i, sets in self.tokens.items()
+                i
+                for i, sets in self.tokens.items()
                 if any(wanted <= toks and (not asked or vers == asked) for toks, vers in sets)
             )
             if len(subset) == 1:
@@ -221,7 +222,9 @@ class RentalSummary:
             text += f" (range ${self.low}-${self.high}; {', '.join(self.providers)})"
         elif self.providers:
             text += f" ({self.providers[0]})"
-        text += f", read {self.oldest.isoformat()}" + (f" to {self.newest.isoformat()}" if self.newest != self.oldest else "")
+        text += f", read {self.oldest.isoformat()}" + (
+            f" to {self.newest.isoformat()}" if self.newest != self.oldest else ""
+        )
         if self.spot_low is not None:
             text += f"; spot or committed from ${self.spot_low}"
         return text
@@ -236,10 +239,14 @@ def rental_summary(g: Gpu) -> RentalSummary | None:
     mid = len(usd) // 2
     median = usd[mid] if len(usd) % 2 else round((usd[mid - 1] + usd[mid]) / 2, 4)
     return RentalSummary(
-        usd=median, low=usd[0], high=usd[-1], offers=len(usd),
+        usd=median,
+        low=usd[0],
+        high=usd[-1],
+        offers=len(usd),
         providers=tuple(dict.fromkeys(p.provider or p.kind for p in on_demand)),
         spot_low=min((p.usd for p in others), default=None),
-        oldest=min(p.as_of for p in on_demand), newest=max(p.as_of for p in on_demand),
+        oldest=min(p.as_of for p in on_demand),
+        newest=max(p.as_of for p in on_demand),
         sources=tuple(dict.fromkeys(p.source.url for p in on_demand)),
     )
 

@@ -59,7 +59,9 @@ def _hub_error(repo_id: str, endpoint: str | None, exc: Exception) -> ImportFail
     if isinstance(exc, ImportFailed):
         return exc
     if isinstance(exc, RepositoryNotFoundError):
-        return ImportFailed(f"no model repo {repo_id!r} on {endpoint or HUB} (check the spelling: owner/name)", "not_found")
+        return ImportFailed(
+            f"no model repo {repo_id!r} on {endpoint or HUB} (check the spelling: owner/name)", "not_found"
+        )
     if isinstance(exc, GatedRepoError):
         return ImportFailed(_gated(repo_id), "gated")
     if isinstance(exc, OfflineModeIsEnabled):
@@ -88,7 +90,9 @@ def _fetch_from_hub(repo_id: str, endpoint: str | None, need_config: bool = True
         url = hf_hub_url(repo_id, "config.json", endpoint=base)
         resp = get_session().get(url, headers=build_hf_headers(), timeout=20, follow_redirects=True)
         if resp.status_code == 404:
-            raise ImportFailed(f"{repo_id} has no config.json at the top of the repo; is it a transformers model?", "no_config")
+            raise ImportFailed(
+                f"{repo_id} has no config.json at the top of the repo; is it a transformers model?", "no_config"
+            )
         if resp.status_code in (401, 403):
             raise ImportFailed(_gated(repo_id), "gated")
         resp.raise_for_status()
@@ -141,7 +145,9 @@ def _read_dir(folder: str | Path, repo_id: str | None = None) -> RepoRead:
     cfg = folder / "config.json"
     if not cfg.is_file():
         sub = f" (or {folder / repo_id.replace('/', '__') / 'config.json'})" if repo_id else ""
-        raise ImportFailed(f"{cfg}{sub} does not exist; --from-dir needs a folder holding the repo's config.json", "no_file")
+        raise ImportFailed(
+            f"{cfg}{sub} does not exist; --from-dir needs a folder holding the repo's config.json", "no_file"
+        )
     config = json.loads(cfg.read_text(encoding="utf-8"))
     info_path = folder / "model_info.json"
     info: dict = {}
@@ -158,15 +164,24 @@ def _read_dir(folder: str | Path, repo_id: str | None = None) -> RepoRead:
             "tags": data.get("tags", []),
         }
     repo = repo_id or info.get("id") or folder.name.replace("__", "/")
-    return RepoRead(repo, config, info, f"{HUB}/{repo}/blob/main/config.json", f"{HUB}/api/models/{repo}",
-                    via=f"copy in {folder} read by advisor")
+    return RepoRead(
+        repo,
+        config,
+        info,
+        f"{HUB}/{repo}/blob/main/config.json",
+        f"{HUB}/api/models/{repo}",
+        via=f"copy in {folder} read by advisor",
+    )
 
 
-def read_repo(repo_id: str | None, endpoint: str | None = None, offline_dir: str | Path | None = None,
-              need_config: bool = True) -> RepoRead:
+def read_repo(
+    repo_id: str | None, endpoint: str | None = None, offline_dir: str | Path | None = None, need_config: bool = True
+) -> RepoRead:
     """Read a repo's config.json and metadata from the Hub (or a local copy); raise ImportFailed saying why not."""
     if not re.fullmatch(REPO_ID, repo_id or ""):
-        raise ImportFailed(f"{repo_id!r} is not a Hugging Face repo id; expected OWNER/NAME, e.g. Qwen/Qwen3-8B", "bad_id")
+        raise ImportFailed(
+            f"{repo_id!r} is not a Hugging Face repo id; expected OWNER/NAME, e.g. Qwen/Qwen3-8B", "bad_id"
+        )
     assert repo_id is not None  # it matched REPO_ID
     if offline_dir:
         return _read_dir(offline_dir, repo_id)
@@ -228,9 +243,16 @@ def draft_entry(repo_id: str, offline_dir: str | Path | None = None, endpoint: s
             entry[fact] = facts[fact]
     lic = catalog_license_id(info.get("license"), info.get("license_name"))
     entry["license"] = lic or f"FILL-IN (Hub tag: {info.get('license') or 'none'})"
-    config_source = {"url": f"{HUB}/{repo_id}/blob/main/config.json", "as_of": today.isoformat(), "title": "config.json"}
-    hub_source = {"url": f"{HUB}/{repo_id}", "as_of": today.isoformat(),
-                  "title": "Hub metadata (safetensors count, licence tag, creation date)"}
+    config_source = {
+        "url": f"{HUB}/{repo_id}/blob/main/config.json",
+        "as_of": today.isoformat(),
+        "title": "config.json",
+    }
+    hub_source = {
+        "url": f"{HUB}/{repo_id}",
+        "as_of": today.isoformat(),
+        "title": "Hub metadata (safetensors count, licence tag, creation date)",
+    }
     if read.via:
         config_source["via"] = hub_source["via"] = read.via
     entry["sources"] = {"config": config_source, "hub": hub_source}

@@ -62,8 +62,17 @@ class BenchmarkDef(Strict):
     id: str
     name: str
     category: Literal[
-        "knowledge", "reasoning", "commonsense", "truthfulness", "code", "math",
-        "instruction_following", "chat", "long_context", "multilingual", "tool_use",
+        "knowledge",
+        "reasoning",
+        "commonsense",
+        "truthfulness",
+        "code",
+        "math",
+        "instruction_following",
+        "chat",
+        "long_context",
+        "multilingual",
+        "tool_use",
     ]
     higher_is_better: bool = True
     scale: Literal["percent", "elo"] = "percent"
@@ -89,8 +98,12 @@ class Attention(Strict):
         description="Count of attention layers that attend globally, where the pattern is not a regular 'every Nth' "
         "(config.json layer_types). Give this or global_every, not both.",
     )
-    global_kv_heads: int | None = Field(default=None, gt=0, description="KV heads of the global layers, where they differ.")
-    global_head_dim: int | None = Field(default=None, gt=0, description="Head dim of the global layers, where it differs.")
+    global_kv_heads: int | None = Field(
+        default=None, gt=0, description="KV heads of the global layers, where they differ."
+    )
+    global_head_dim: int | None = Field(
+        default=None, gt=0, description="Head dim of the global layers, where it differs."
+    )
     global_values_are_keys: bool = Field(
         default=False, description="Global layers cache one tensor for keys and values (Gemma 4's attention_k_eq_v)."
     )
@@ -172,12 +185,16 @@ class Moe(Strict):
     active_experts: int = Field(ge=1)
     shared_experts: int = Field(default=0, ge=0)
     dense_layers: int = Field(default=0, ge=0, description="Leading layers with a dense FFN.")
-    every: int = Field(default=1, ge=1, description="MoE FFN on every Nth layer after the dense ones (Llama 4 Maverick: 2).")
+    every: int = Field(
+        default=1, ge=1, description="MoE FFN on every Nth layer after the dense ones (Llama 4 Maverick: 2)."
+    )
     expert_intermediate_size: int | None = Field(default=None, gt=0, description="config.json moe_intermediate_size.")
     layers: int | None = Field(
         default=None, gt=0, description="MoE layers, where the layer pattern is irregular (Nemotron-H: the 'E' layers)."
     )
-    expert_matrices: int = Field(default=3, ge=1, le=3, description="Weight matrices per expert: 3 gated (SwiGLU), 2 plain.")
+    expert_matrices: int = Field(
+        default=3, ge=1, le=3, description="Weight matrices per expert: 3 gated (SwiGLU), 2 plain."
+    )
     expert_hidden_size: int | None = Field(
         default=None, gt=0, description="Width experts work in, where they run in a latent space (Nemotron 3 Super)."
     )
@@ -275,8 +292,24 @@ CITABLE_MODEL_FACTS = (
 )
 
 # Weight formats a vendor ships its checkpoints in (the first one listed is the main checkpoint).
-ShippedFormat = Literal["bf16", "fp16", "fp32", "fp8", "mxfp8", "mxfp4", "nvfp4", "fp4", "int4", "int8", "w4a16", "w4a4",
-                        "gguf", "awq", "gptq", "mlx"]
+ShippedFormat = Literal[
+    "bf16",
+    "fp16",
+    "fp32",
+    "fp8",
+    "mxfp8",
+    "mxfp4",
+    "nvfp4",
+    "fp4",
+    "int4",
+    "int8",
+    "w4a16",
+    "w4a4",
+    "gguf",
+    "awq",
+    "gptq",
+    "mlx",
+]
 
 
 class Model(Strict):
@@ -311,7 +344,9 @@ class Model(Strict):
     languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes the vendor lists.")
     license: str
     license_history: list[LicenseChange] = []
-    specialties: list[Literal["chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use"]] = []
+    specialties: list[
+        Literal["chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use"]
+    ] = []
     benchmarks: list[BenchmarkScore] = []
     derived_from: str | None = Field(default=None, description="Model id this one was fine-tuned or distilled from.")
     sources: dict[str, Source]
@@ -341,7 +376,7 @@ class Model(Strict):
                 raise ValueError(f"fact {fact!r} has no source: add it to 'cite'")
             if key not in self.sources:
                 raise ValueError(f"cite[{fact!r}] names source {key!r}, which is not under 'sources'")
-        for fact, key in self.cite.items():
+        for fact in self.cite:
             if fact not in CITABLE_MODEL_FACTS:
                 raise ValueError(f"cite names unknown fact {fact!r}; allowed: {', '.join(CITABLE_MODEL_FACTS)}")
         for score in self.benchmarks:
@@ -376,7 +411,9 @@ YesNoConditional = Literal["yes", "no", "conditional"]
 
 class LicenseTerms(Strict):
     commercial_use: Term
-    mau_threshold: Term | None = Field(default=None, description="Monthly active users above which a separate licence is needed.")
+    mau_threshold: Term | None = Field(
+        default=None, description="Monthly active users above which a separate licence is needed."
+    )
     attribution: Term | None = None
     derivative_naming: Term | None = None
     outputs_to_train_other_models: Term | None = Field(
@@ -406,7 +443,13 @@ class LicenseTerms(Strict):
     def _values(self) -> LicenseTerms:
         allowed: dict[str, set[str | bool]] = {
             "commercial_use": {"yes", "no", "conditional"},
-            "outputs_to_train_other_models": {"forbidden", "allowed_with_naming", "restrictions_carry_over", "allowed", "not_reported"},
+            "outputs_to_train_other_models": {
+                "forbidden",
+                "allowed_with_naming",
+                "restrictions_carry_over",
+                "allowed",
+                "not_reported",
+            },
             "hosted_service": {"allowed", "requires_license", "forbidden", "not_reported"},
             "non_production_only": {True, False, "not_reported"},
             "eu_multimodal_carve_out": {True, False, "not_reported"},
@@ -417,15 +460,24 @@ class LicenseTerms(Strict):
                 raise ValueError(f"terms.{name}.value must be one of {sorted(map(str, values))}, not {term.value!r}")
         for name in ("revenue_threshold_usd_per_month", "revenue_threshold_usd_per_year"):
             term = getattr(self, name)
-            if term is not None and not (term.value == "not_reported" or (isinstance(term.value, int) and not isinstance(term.value, bool) and term.value > 0)):
+            if term is not None and not (
+                term.value == "not_reported"
+                or (isinstance(term.value, int) and not isinstance(term.value, bool) and term.value > 0)
+            ):
                 raise ValueError(f"terms.{name}.value must be a positive integer or 'not_reported'")
         if self.excluded_territories is not None and self.excluded_territories.value != "not_reported":
             codes = str(self.excluded_territories.value).split(",")
             if not all(c.strip().isupper() and 2 <= len(c.strip()) <= 3 for c in codes):
-                raise ValueError("terms.excluded_territories.value must be comma-separated ISO codes such as 'EU,GB,KR'")
+                raise ValueError(
+                    "terms.excluded_territories.value must be comma-separated ISO codes such as 'EU,GB,KR'"
+                )
         if self.mau_threshold is not None and not (
             self.mau_threshold.value == "not_reported"
-            or (isinstance(self.mau_threshold.value, int) and not isinstance(self.mau_threshold.value, bool) and self.mau_threshold.value > 0)
+            or (
+                isinstance(self.mau_threshold.value, int)
+                and not isinstance(self.mau_threshold.value, bool)
+                and self.mau_threshold.value > 0
+            )
         ):
             raise ValueError("terms.mau_threshold.value must be a positive integer or 'not_reported'")
         return self
@@ -443,7 +495,9 @@ class License(Strict):
     category: Literal["permissive", "open_rail", "community", "research", "non_commercial", "non_production"]
     summary: str
     terms: LicenseTerms
-    superseded_by: str | None = Field(default=None, description="Licence id that replaced this one for the same weights.")
+    superseded_by: str | None = Field(
+        default=None, description="Licence id that replaced this one for the same weights."
+    )
 
 
 # ---------------------------------------------------------------- GPUs
@@ -514,7 +568,9 @@ class Gpu(Strict):
         description="Several memory configurations: the loader makes one device per option, id '<id>-<24gb>'.",
     )
     memory_bandwidth_gbps: float = Field(gt=0)
-    fp16_tflops: float | None = Field(default=None, gt=0, description="Dense FP16/BF16 tensor throughput (no sparsity).")
+    fp16_tflops: float | None = Field(
+        default=None, gt=0, description="Dense FP16/BF16 tensor throughput (no sparsity)."
+    )
     int8_tops: float | None = Field(default=None, gt=0, description="Dense INT8 tensor throughput (no sparsity).")
     fp8: bool | None = None
     fp4: bool | None = Field(default=None, description="Hardware FP4 (MXFP4/NVFP4) tensor support (Blackwell, MI355X).")
@@ -526,7 +582,9 @@ class Gpu(Strict):
     )
     gpus_per_node: int | None = Field(default=None, gt=0, description="Devices per server node (HGX: 8).")
     interconnect: Literal["nvlink", "xgmi", "pcie", "ethernet", "unified", "none"] | None = None
-    interconnect_gbps: float | None = Field(default=None, gt=0, description="Per-device GPU-to-GPU bandwidth, one direction.")
+    interconnect_gbps: float | None = Field(
+        default=None, gt=0, description="Per-device GPU-to-GPU bandwidth, one direction."
+    )
     purchase: Price | None = None
     cloud_hourly: list[Price] = []
     sources: dict[str, Source]
@@ -561,7 +619,9 @@ class Gpu(Strict):
                 raise ValueError(f"cite[{fact!r}] names source {key!r}, which is not under 'sources'")
         for fact, key in self.cite.items():
             if fact not in GPU_CITABLE + GPU_OPTIONAL_CITES:
-                raise ValueError(f"cite names unknown fact {fact!r}; allowed: {', '.join(GPU_CITABLE + GPU_OPTIONAL_CITES)}")
+                raise ValueError(
+                    f"cite names unknown fact {fact!r}; allowed: {', '.join(GPU_CITABLE + GPU_OPTIONAL_CITES)}"
+                )
             if key not in self.sources:
                 raise ValueError(f"cite[{fact!r}] names source {key!r}, which is not under 'sources'")
         for price in self.cloud_hourly:
@@ -677,7 +737,9 @@ class Quantization(Strict):
     needs_fp8_hardware: bool = False
     needs_fp4_hardware: bool = False
     quality: str = Field(description="What the source says about quality loss, in our words.")
-    perplexity_delta: float | None = Field(default=None, description="Perplexity increase on the source's reference model.")
+    perplexity_delta: float | None = Field(
+        default=None, description="Perplexity increase on the source's reference model."
+    )
     rank: int = Field(description="Preference when several fit: lower is closer to the original weights.")
     basis: str = Field(description="How bits_per_weight follows from the source.")
     source: Source
@@ -696,19 +758,25 @@ class Measurement(Strict):
     id: str = Field(pattern=r"^[a-z0-9_.-]+$")
     model: str = Field(description="Catalog model id measured.")
     gpu: str | None = Field(default=None, description="Catalog GPU id (None for memory-only figures).")
-    engine: str = Field(description="transformers, vllm, sglang, llama.cpp (Ollama and LM Studio count as llama.cpp), "
-                        "mlx, exllama, tensorrt-llm.")
+    engine: str = Field(
+        description="transformers, vllm, sglang, llama.cpp (Ollama and LM Studio count as llama.cpp), "
+        "mlx, exllama, tensorrt-llm."
+    )
     engine_version: str | None = Field(default=None, description="Version or build as published.")
     quantization: str
     metric: Literal["decode_tokens_per_s", "prefill_tokens_per_s", "peak_memory_gb", "weights_gb"]
     value: float = Field(gt=0)
-    batch_size: int = Field(default=1, ge=1, description="Concurrent sequences; decode figures are aggregate over them.")
+    batch_size: int = Field(
+        default=1, ge=1, description="Concurrent sequences; decode figures are aggregate over them."
+    )
     num_gpus: int = Field(default=1, ge=1)
     split_mode: Literal["layer", "row", "tensor", "pipeline", "expert"] | None = Field(
         default=None, description="How several GPUs share the model (llama.cpp's default is layer)."
     )
     context_tokens: int | None = None
-    backend: str | None = Field(default=None, description="cuda, rocm, vulkan, metal, sycl or cpu, where the source says.")
+    backend: str | None = Field(
+        default=None, description="cuda, rocm, vulkan, metal, sycl or cpu, where the source says."
+    )
     use_for_calibration: bool = True
     quote: str | None = Field(default=None, description="The published figure in the source's own words or table row.")
     note: str | None = None
@@ -749,7 +817,9 @@ class Rental(Price):
     """A rental price of a catalog device, kept apart from the device's specification."""
 
     gpu: str = Field(description="Catalog device id (after memory options are expanded).")
-    gpus_per_instance: int | None = Field(default=None, gt=0, description="GPUs in the instance priced; usd is per GPU.")
+    gpus_per_instance: int | None = Field(
+        default=None, gt=0, description="GPUs in the instance priced; usd is per GPU."
+    )
     region: str | None = None
 
 

@@ -103,7 +103,11 @@ def _diff_object(prefix: tuple[str, ...], mapped: dict, current: Any, make: Call
             else:
                 out.extend(_diff_object(path, new, old, make))
         elif old != new:
-            out.append(make(path, old if _explicit(current, key) else None, new, "changed" if _explicit(current, key) else "new"))
+            out.append(
+                make(
+                    path, old if _explicit(current, key) else None, new, "changed" if _explicit(current, key) else "new"
+                )
+            )
     if prefix[-1:] == ("attention",) and current is not None:
         # global_every and global_layers exclude each other: the one the config gives wins
         for given, other in (("global_layers", "global_every"), ("global_every", "global_layers")):
@@ -121,8 +125,19 @@ def compare_model(model: Model, file: str, read: RepoRead, licenses: dict[str, L
     """Changes for one model from its repo's config.json (architecture, context, formats, modalities) and metadata."""
 
     def make(path, old, new, status, *, fact=None, source=None, note=None):
-        return Change(file, model.id, tuple(path), old, new, source or read.config_url, fact or path[0], status,
-                      note=note, via=read.via, label=read.repo_id)
+        return Change(
+            file,
+            model.id,
+            tuple(path),
+            old,
+            new,
+            source or read.config_url,
+            fact or path[0],
+            status,
+            note=note,
+            via=read.via,
+            label=read.repo_id,
+        )
 
     out: list[Change] = []
     facts = facts_from_config(read.config) if read.config else {}
@@ -130,14 +145,27 @@ def compare_model(model: Model, file: str, read: RepoRead, licenses: dict[str, L
     if arch.get("layers"):
         if model.architecture is None:
             missing = [f for f, info in Architecture.model_fields.items() if info.is_required() and f not in arch]
-            out.append(make(("architecture",), None, arch, "review" if missing else "new",
-                            note=f"config.json does not state {', '.join(missing)}; complete it by hand" if missing else None))
+            out.append(
+                make(
+                    ("architecture",),
+                    None,
+                    arch,
+                    "review" if missing else "new",
+                    note=f"config.json does not state {', '.join(missing)}; complete it by hand" if missing else None,
+                )
+            )
         else:
             out.extend(_diff_object(("architecture",), arch, model.architecture, make))
     mpe = facts.get("max_position_embeddings")
     if mpe and mpe != model.max_position_embeddings:
-        out.append(make(("max_position_embeddings",), model.max_position_embeddings, mpe,
-                        "changed" if model.max_position_embeddings else "new"))
+        out.append(
+            make(
+                ("max_position_embeddings",),
+                model.max_position_embeddings,
+                mpe,
+                "changed" if model.max_position_embeddings else "new",
+            )
+        )
     for fact in ("formats", "modalities"):
         missing = [x for x in facts.get(fact, []) if x not in getattr(model, fact)]
         if missing:
@@ -149,8 +177,16 @@ def compare_model(model: Model, file: str, read: RepoRead, licenses: dict[str, L
     if total and not (set(facts.get("formats", [])) & PACKED_FORMATS):
         new = _round_params(total)
         if abs(new - model.params_b) > PARAMS_TOLERANCE * model.params_b:
-            out.append(make(("params_b",), model.params_b, new, "changed", source=read.info_url,
-                            note="safetensors total; the catalog may hold the vendor's rounded figure"))
+            out.append(
+                make(
+                    ("params_b",),
+                    model.params_b,
+                    new,
+                    "changed",
+                    source=read.info_url,
+                    note="safetensors total; the catalog may hold the vendor's rounded figure",
+                )
+            )
     tag, name = info.get("license"), info.get("license_name")
     lic = licenses.get(model.license)
     if tag and lic is not None:
@@ -158,10 +194,18 @@ def compare_model(model: Model, file: str, read: RepoRead, licenses: dict[str, L
         shown = name if tag == "other" and name else tag
         if shown != "other" and shown.lower() not in known:
             match = catalog_license_id(tag, name, licenses.values())
-            out.append(make(("license",), f"{lic.id} (Hub tag {lic.hf_tag or lic.spdx or 'unset'})",
-                            f"Hub tag {tag}" + (f" ({name})" if name else "") + (f" = catalog licence {match}" if match else ""),
-                            "review", source=read.info_url,
-                            note="a licence change needs a license_history entry and the clause quoted; edit by hand"))
+            out.append(
+                make(
+                    ("license",),
+                    f"{lic.id} (Hub tag {lic.hf_tag or lic.spdx or 'unset'})",
+                    f"Hub tag {tag}"
+                    + (f" ({name})" if name else "")
+                    + (f" = catalog licence {match}" if match else ""),
+                    "review",
+                    source=read.info_url,
+                    note="a licence change needs a license_history entry and the clause quoted; edit by hand",
+                )
+            )
     return out
 
 
@@ -179,9 +223,17 @@ def resolve_models(models: list[Model], wanted: Iterable[str]) -> list[Model]:
     return out
 
 
-def refresh_models(raw: Any, models: list[Model], endpoint: str | None, from_dir: str | None, result: Result,
-                   progress: Callable[[str], None] | None = None, workers: int = 8) -> None:
-    """Read each model's repo (instruct, else base) and add its changes to ``result``; stop when the Hub is unreachable."""
+def refresh_models(
+    raw: Any,
+    models: list[Model],
+    endpoint: str | None,
+    from_dir: str | None,
+    result: Result,
+    progress: Callable[[str], None] | None = None,
+    workers: int = 8,
+) -> None:
+    """Read each model's repo (instruct, else base) and add its changes to ``result``; stop when the Hub is
+    unreachable."""
     licenses = {lic.id: lic for lic in raw.licenses}
     repos = [(m, m.repos.get("instruct") or m.repos.get("base")) for m in models]
     unreachable = threading.Event()
@@ -234,8 +286,10 @@ def _hub_offline_message(exc: ImportFailed, endpoint: str | None) -> str:
 
 def read_price_file(where: str) -> dict:
     """LiteLLM's price JSON from a URL or a local path; RefreshFailed says what failed and how to work offline."""
-    hint = ("To work offline: download model_prices_and_context_window.json where there is internet and pass "
-            "--prices-file PATH, or leave prices out with --skip-prices.")
+    hint = (
+        "To work offline: download model_prices_and_context_window.json where there is internet and pass "
+        "--prices-file PATH, or leave prices out with --skip-prices."
+    )
     try:
         if re.match(r"^https?://", where):
             import httpx
@@ -251,7 +305,9 @@ def read_price_file(where: str) -> dict:
     except OSError as exc:
         raise RefreshFailed(f"could not read the LiteLLM price file {where} ({exc}). {hint}") from None
     except Exception as exc:  # noqa: BLE001 (httpx's transport and status errors)
-        raise RefreshFailed(f"could not download the LiteLLM price file {where} ({type(exc).__name__}: {str(exc)[:160]}). {hint}") from None
+        raise RefreshFailed(
+            f"could not download the LiteLLM price file {where} ({type(exc).__name__}: {str(exc)[:160]}). {hint}"
+        ) from None
     if not isinstance(data, dict):
         raise RefreshFailed(f"the LiteLLM price file {where} is not a JSON object of model keys")
     return {k: v for k, v in data.items() if isinstance(v, dict) and k != "sample_spec"}
@@ -286,14 +342,30 @@ def compare_prices(prices: list[ApiPrice], litellm: dict, origin: str) -> list[C
         source = f"{origin} (key {key})"
 
         def make(path, old, new, status, note=None, _p=price, _s=source, _k=key):
-            return Change("prices.yaml", _p.id, (path,), old, new, _s, "price", status, note=note,
-                          label=f"LiteLLM key {_k}", key=_k)
+            return Change(
+                "prices.yaml",
+                _p.id,
+                (path,),
+                old,
+                new,
+                _s,
+                "price",
+                status,
+                note=note,
+                label=f"LiteLLM key {_k}",
+                key=_k,
+            )
 
         entry = litellm.get(key)
         if entry is None:
-            out.append(make("source", key, "(key not in the file)", "review", "renamed or retired; find its new key by hand"))
+            out.append(
+                make("source", key, "(key not in the file)", "review", "renamed or retired; find its new key by hand")
+            )
             continue
-        for field_name, lkey in (("usd_per_mtok_input", "input_cost_per_token"), ("usd_per_mtok_output", "output_cost_per_token")):
+        for field_name, lkey in (
+            ("usd_per_mtok_input", "input_cost_per_token"),
+            ("usd_per_mtok_output", "output_cost_per_token"),
+        ):
             new = _per_mtok(entry, lkey)
             if new is not None and abs(new - getattr(price, field_name)) > 1e-9:
                 out.append(make(field_name, getattr(price, field_name), new, "changed"))
@@ -302,7 +374,9 @@ def compare_prices(prices: list[ApiPrice], litellm: dict, origin: str) -> list[C
             out.append(make("context_length", price.context_length, ctx, "changed"))
         dep = _date(entry.get("deprecation_date"))
         if dep and dep != price.deprecation_date:
-            out.append(make("deprecation_date", price.deprecation_date, dep, "changed" if price.deprecation_date else "new"))
+            out.append(
+                make("deprecation_date", price.deprecation_date, dep, "changed" if price.deprecation_date else "new")
+            )
     return out
 
 
@@ -336,9 +410,18 @@ def propose_prices(models: list[Model], prices: list[ApiPrice], litellm: dict, o
         if model is None:
             continue
         provider = entry.get("litellm_provider") or parts[0]
-        out.append(Proposal(model, key, providers.get(provider, provider), cost_in, cost_out,
-                            entry.get("max_input_tokens") if isinstance(entry.get("max_input_tokens"), int) else None,
-                            str(entry["deprecation_date"]) if entry.get("deprecation_date") else None, f"{origin} (key {key})"))
+        out.append(
+            Proposal(
+                model,
+                key,
+                providers.get(provider, provider),
+                cost_in,
+                cost_out,
+                entry.get("max_input_tokens") if isinstance(entry.get("max_input_tokens"), int) else None,
+                str(entry["deprecation_date"]) if entry.get("deprecation_date") else None,
+                f"{origin} (key {key})",
+            )
+        )
     return sorted(out, key=lambda p: (p.model, p.key))
 
 
@@ -370,7 +453,7 @@ def _source_key(model: Model, entry: _EntryPatch, change: Change, today: dt.date
         key, n = base, 2
         while key in model.sources or key in entry.sources.values():
             key, n = f"{base}_{n}", n + 1
-        title = ("config.json" if base == "hub_config" else "Hub API metadata (safetensors parameter count, licence tag)")
+        title = "config.json" if base == "hub_config" else "Hub API metadata (safetensors parameter count, licence tag)"
         source = {"url": change.source, "as_of": today, "title": f"{title}, read by advisor catalog refresh"}
         if change.via:
             source["via"] = change.via
@@ -429,8 +512,9 @@ def apply_changes(changes: list[Change], directory: Path, raw: Any, origin: str 
     return written
 
 
-def write_and_validate(changes: list[Change], directory: Path, raw: Any, origin: str | None,
-                       today: dt.date | None = None) -> list[str]:
+def write_and_validate(
+    changes: list[Change], directory: Path, raw: Any, origin: str | None, today: dt.date | None = None
+) -> list[str]:
     """Apply the changes; if the catalog no longer validates, restore every file and raise RefreshFailed."""
     from catalog.loader import load_raw
 
@@ -476,18 +560,25 @@ def format_result(result: Result, write: bool) -> list[str]:
         note = f"  ({c.note})" if c.note else ""
         lines.append(f"    {mark[c.status]} {'.'.join(c.path)}: {_show(c.old)} -> {_show(c.new)}  [{c.source}]{note}")
     if result.proposals:
-        lines.append("proposed price rows (LiteLLM prices for catalog models with no price row; add them by hand after review):")
+        lines.append(
+            "proposed price rows (LiteLLM prices for catalog models with no price row; add them by hand after review):"
+        )
         for p in result.proposals:
             extra = (f", context {p.context_length}" if p.context_length else "") + (
-                f", deprecation {p.deprecation_date}" if p.deprecation_date else "")
-            lines.append(f"    + {p.model}: {p.provider} {p.key}: {render(p.usd_per_mtok_input)} in / "
-                         f"{render(p.usd_per_mtok_output)} out USD per Mtok{extra}  [{p.source}]")
+                f", deprecation {p.deprecation_date}" if p.deprecation_date else ""
+            )
+            lines.append(
+                f"    + {p.model}: {p.provider} {p.key}: {render(p.usd_per_mtok_input)} in / "
+                f"{render(p.usd_per_mtok_output)} out USD per Mtok{extra}  [{p.source}]"
+            )
     for s in result.skipped:
         lines.append(f"skipped: {s}")
     counts = {s: sum(c.status == s for c in result.changes) for s in mark}
-    summary = (f"{counts['changed']} changed, {counts['new']} new, {counts['removed']} removed, "
-               f"{counts['review']} to review, {len(result.proposals)} proposed price rows "
-               f"({result.models_read} models read, {result.prices_checked} price rows checked)")
+    summary = (
+        f"{counts['changed']} changed, {counts['new']} new, {counts['removed']} removed, "
+        f"{counts['review']} to review, {len(result.proposals)} proposed price rows "
+        f"({result.models_read} models read, {result.prices_checked} price rows checked)"
+    )
     writable = sum(c.writable for c in result.changes)
     if not (writable or counts["review"] or result.proposals):
         lines.append(f"no changes: {summary}")

@@ -88,7 +88,7 @@ class YamlText:
         return None
 
     def _src(self, node: Node) -> str:
-        return self.text[node.start_mark.index:self._end(node)]
+        return self.text[node.start_mark.index : self._end(node)]
 
     def _end(self, node: Node) -> int:
         """Where a node's own text ends (block collections end where the next token starts; skip that)."""
@@ -155,7 +155,13 @@ class YamlText:
                 value = self._flow_map(vnode, change)
             elif isinstance(change, Append) and isinstance(vnode, SequenceNode):
                 have = [v.value for v in vnode.value if isinstance(v, ScalarNode)]
-                value = "[" + ", ".join([self._src(v) for v in vnode.value] + [render(x) for x in change.items if x not in have]) + "]"
+                value = (
+                    "["
+                    + ", ".join(
+                        [self._src(v) for v in vnode.value] + [render(x) for x in change.items if x not in have]
+                    )
+                    + "]"
+                )
             else:
                 value = render(change)
             parts.append(f"{self._src(knode)}: {value}")
@@ -171,7 +177,9 @@ class YamlText:
             return
         if seq.flow_style or not seq.value:
             old = [self._src(v) for v in seq.value]
-            self._record(seq.start_mark.index, seq.end_mark.index, "[" + ", ".join(old + [render(x) for x in new]) + "]")
+            self._record(
+                seq.start_mark.index, seq.end_mark.index, "[" + ", ".join(old + [render(x) for x in new]) + "]"
+            )
             return
         indent = " " * seq.start_mark.column
         pos = self._line_after(self._end(seq))
@@ -181,7 +189,9 @@ class YamlText:
         if isinstance(value, (Append, Replace)):
             value = value.items if isinstance(value, Append) else value.value
         indent = node.value[0][0].start_mark.column if node.value else node.start_mark.column
-        anchor = next((p for name in after if (p := _pair(node, name)) is not None), node.value[-1] if node.value else None)
+        anchor = next(
+            (p for name in after if (p := _pair(node, name)) is not None), node.value[-1] if node.value else None
+        )
         pos = self._line_after(self._end(anchor[1])) if anchor else self._line_after(node.start_mark.index)
         prefix = "" if pos == 0 or self.text[pos - 1] == "\n" else "\n"
         pad = " " * indent
@@ -193,7 +203,7 @@ class YamlText:
 
     def _delete_pair(self, knode: Node, vnode: Node) -> None:
         start = self.text.rfind("\n", 0, knode.start_mark.index) + 1
-        if self.text[start:knode.start_mark.index].strip():
+        if self.text[start : knode.start_mark.index].strip():
             raise EditFailed(f"cannot remove {knode.value!r}: it shares its line with another key")
         self._record(start, self._line_after(self._end(vnode)), "")
 

@@ -98,8 +98,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("MODULES SKIPPED: AN OPTIONAL EXTRA IS NOT INSTALLED", sep="!", red=True, bold=True)
         for where, reason in dict.fromkeys(missing):
             terminalreporter.write_line(f"{where}: {reason.removeprefix('Skipped: ')}", red=True, bold=True)
-        terminalreporter.write_line("their tests did not run; install the extras (make test installs .[hf,test])",
-                                    red=True, bold=True)
+        terminalreporter.write_line(
+            "their tests did not run; install the extras (make test installs .[hf,test])", red=True, bold=True
+        )
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -46,8 +46,17 @@ def summarize(results: dict[str, dict[str, int | None]]) -> dict:
     for path, codes in results.items():
         c = Counter()
         for name, code in codes.items():
-            kind = ("not_checked" if code is None else "killed" if code in KILLED else "survived" if code in SURVIVED
-                    else "no_tests" if code in NO_TESTS else "other")
+            kind = (
+                "not_checked"
+                if code is None
+                else "killed"
+                if code in KILLED
+                else "survived"
+                if code in SURVIVED
+                else "no_tests"
+                if code in NO_TESTS
+                else "other"
+            )
             c[kind] += 1
             if kind in ("survived", "no_tests"):
                 survivors.setdefault(path, []).append(name)
@@ -61,10 +70,12 @@ def summarize(results: dict[str, dict[str, int | None]]) -> dict:
         judged = c["killed"] + c["survived"] + c["no_tests"]
         return round(c["killed"] / judged, 4) if judged else None
 
-    return {"files": {p: {**c, "kill_rate": rate(Counter(c))} for p, c in per_file.items()},
-            "groups": {g: {**c, "kill_rate": rate(c)} for g, c in per_group.items()},
-            "total": {**total, "kill_rate": rate(total)},
-            "survivors": survivors}
+    return {
+        "files": {p: {**c, "kill_rate": rate(Counter(c))} for p, c in per_file.items()},
+        "groups": {g: {**c, "kill_rate": rate(c)} for g, c in per_group.items()},
+        "total": {**total, "kill_rate": rate(total)},
+        "survivors": survivors,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,22 +94,36 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'file':44} {'killed':>7} {'survived':>8} {'no tests':>8} {'unchecked':>9} {'kill rate':>9}")
     for path, c in sorted(s["files"].items()):
         r = c["kill_rate"]
-        print(f"{path:44} {c.get('killed', 0):7} {c.get('survived', 0):8} {c.get('no_tests', 0):8} "
-              f"{c.get('not_checked', 0):9} {'' if r is None else f'{r:.1%}':>9}")
+        print(
+            f"{path:44} {c.get('killed', 0):7} {c.get('survived', 0):8} {c.get('no_tests', 0):8} "
+            f"{c.get('not_checked', 0):9} {'' if r is None else f'{r:.1%}':>9}"
+        )
     print()
     for name, c in sorted(s["groups"].items()) + [("all", s["total"])]:
         r = c["kill_rate"]
-        print(f"{name:30} kill rate {'n/a' if r is None else f'{r:.1%}'} ({c.get('killed', 0)} killed, "
-              f"{c.get('survived', 0)} survived, {c.get('no_tests', 0)} reached by no test, "
-              f"{c.get('not_checked', 0)} not checked)")
+        print(
+            f"{name:30} kill rate {'n/a' if r is None else f'{r:.1%}'} ({c.get('killed', 0)} killed, "
+            f"{c.get('survived', 0)} survived, {c.get('no_tests', 0)} reached by no test, "
+            f"{c.get('not_checked', 0)} not checked)"
+        )
     print(f"\nsurvivors ({sum(len(v) for v in s['survivors'].values())}):")
-    for path, names in sorted(s["survivors"].items()):
+    for _path, names in sorted(s["survivors"].items()):
         for name in names:
             print(" ", name)
             if args.diffs:
-                diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name], capture_output=True, text=True,
-                                      cwd=Path(args.mutants).parent).stdout
-                print("\n".join("    " + line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")))
+                diff = subprocess.run(
+                    [sys.executable, "-m", "mutmut", "show", name],
+                    capture_output=True,
+                    text=True,
+                    cwd=Path(args.mutants).parent,
+                ).stdout
+                print(
+                    "\n".join(
+                        "    " + line
+                        for line in diff.splitlines()
+                        if line[:1] in "+-" and line[:3] not in ("+++", "---")
+                    )
+                )
     return 0
 
 

@@ -48,61 +48,122 @@ def render(counts: dict) -> str:
 
     rows = []
     fuzz = group("tools.schema_fuzz.")
-    rows.append(("tools, over their schema", "`tests/test_tools_properties.py`",
-                 f"{n(total('tools.schema_fuzz.', 'examples'))} calls over {len(fuzz)} tools",
-                 f"{n(total('tools.schema_fuzz.', 'result'))} results (each matching its result schema), "
-                 f"{n(total('tools.schema_fuzz.', 'invalid_input'))} `invalid_input`, "
-                 f"{n(total('tools.schema_fuzz.', 'other_exceptions'))} other exceptions", "n/a"))
+    rows.append(
+        (
+            "tools, over their schema",
+            "`tests/test_tools_properties.py`",
+            f"{n(total('tools.schema_fuzz.', 'examples'))} calls over {len(fuzz)} tools",
+            f"{n(total('tools.schema_fuzz.', 'result'))} results (each matching its result schema), "
+            f"{n(total('tools.schema_fuzz.', 'invalid_input'))} `invalid_input`, "
+            f"{n(total('tools.schema_fuzz.', 'other_exceptions'))} other exceptions",
+            "n/a",
+        )
+    )
     obj = counts.get("tools.not_an_object", {})
-    rows.append(("tools, beyond their schema", "`tests/test_reliability.py`",
-                 f"{n(total('tools.near_valid.', 'examples'))} near-valid calls over {len(group('tools.near_valid.'))} tools "
-                 f"+ {n(obj.get('examples', 0))} calls whose arguments are not an object",
-                 f"{n(total('tools.near_valid.', 'result'))} results, {n(total('tools.near_valid.', 'invalid_input'))} "
-                 f"`invalid_input`, {n(total('tools.near_valid.', 'other_exceptions') + obj.get('other_exceptions', 0))} "
-                 "other exceptions", "n/a"))
-    rows.append(("tools over HTTP", "`tests/test_api_schemathesis.py`",
-                 f"{n(total('http.tools.', 'requests'))} requests to `/api/tools/{{name}}` over {len(group('http.tools.'))} tools",
-                 f"{n(total('http.tools.', 'ok'))} × 200 (each the tool's own result, matching its schema), "
-                 f"{n(total('http.tools.', 'invalid_input'))} × 422, {n(total('http.tools.', 'other_status'))} other statuses",
-                 "n/a"))
+    rows.append(
+        (
+            "tools, beyond their schema",
+            "`tests/test_reliability.py`",
+            f"{n(total('tools.near_valid.', 'examples'))} near-valid calls over {len(group('tools.near_valid.'))} "
+            f"tools "
+            f"+ {n(obj.get('examples', 0))} calls whose arguments are not an object",
+            f"{n(total('tools.near_valid.', 'result'))} results, {n(total('tools.near_valid.', 'invalid_input'))} "
+            f"`invalid_input`, {n(total('tools.near_valid.', 'other_exceptions') + obj.get('other_exceptions', 0))} "
+            "other exceptions",
+            "n/a",
+        )
+    )
+    rows.append(
+        (
+            "tools over HTTP",
+            "`tests/test_api_schemathesis.py`",
+            f"{n(total('http.tools.', 'requests'))} requests to `/api/tools/{{name}}` over {len(group('http.tools.'))} "
+            f"tools",
+            f"{n(total('http.tools.', 'ok'))} × 200 (each the tool's own result, matching its schema), "
+            f"{n(total('http.tools.', 'invalid_input'))} × 422, {n(total('http.tools.', 'other_status'))} other "
+            f"statuses",
+            "n/a",
+        )
+    )
     st = counts.get("http.schemathesis", {})
-    rows.append(("HTTP API (schemathesis)", "`tests/test_api_schemathesis.py`",
-                 f"{n(st.get('requests', 0))} requests over {st.get('operations', 0)} documented operations",
-                 f"{n(st.get('server_errors', 0))} server errors, {n(st.get('schema_violations', 0))} responses off "
-                 "`/openapi.json`", "n/a"))
+    rows.append(
+        (
+            "HTTP API (schemathesis)",
+            "`tests/test_api_schemathesis.py`",
+            f"{n(st.get('requests', 0))} requests over {st.get('operations', 0)} documented operations",
+            f"{n(st.get('server_errors', 0))} server errors, {n(st.get('schema_violations', 0))} responses off "
+            "`/openapi.json`",
+            "n/a",
+        )
+    )
     faults = group("agent.fault.")
     raw, oai = counts.get("agent.raw_text_fuzz", {}), counts.get("agent.openai_server_faults", {})
-    rows.append(("faulty model output", "`tests/test_reliability.py`",
-                 f"{len(faults)} fault kinds through the driver interface, {oai.get('injected', 0)} faults from a real "
-                 f"OpenAI-compatible server, {n(raw.get('examples', 0))} fuzzed conversations "
-                 f"({n(raw.get('model_outputs', 0))} raw model outputs, {n(raw.get('turns', 0))} turns)",
-                 f"next turn answered after {sum(1 for f in faults if f.get('next_turn_ok'))} of {len(faults)} fault kinds"
-                 f"{' and the server faults' if oai.get('next_turn_ok') else ''}; {n(raw.get('exceptions', 0))} exceptions",
-                 f"{n(total('agent.fault.', 'messages_lost') + oai.get('messages_lost', 0))} messages"))
+    rows.append(
+        (
+            "faulty model output",
+            "`tests/test_reliability.py`",
+            f"{len(faults)} fault kinds through the driver interface, {oai.get('injected', 0)} faults from a real "
+            f"OpenAI-compatible server, {n(raw.get('examples', 0))} fuzzed conversations "
+            f"({n(raw.get('model_outputs', 0))} raw model outputs, {n(raw.get('turns', 0))} turns)",
+            f"next turn answered after {sum(1 for f in faults if f.get('next_turn_ok'))} of {len(faults)} fault kinds"
+            f"{' and the server faults' if oai.get('next_turn_ok') else ''}; {n(raw.get('exceptions', 0))} exceptions",
+            f"{n(total('agent.fault.', 'messages_lost') + oai.get('messages_lost', 0))} messages",
+        )
+    )
     kill = counts.get("persistence.sigkill", {})
-    rows.append(("crash", "`tests/test_reliability.py`",
-                 f"{kill.get('kills', 0)} × SIGKILL, {kill.get('restarts', 0)} restarts on the same `--db`, "
-                 f"{n(kill.get('messages_before', 0))} messages held before the kills", "n/a",
-                 f"{kill.get('messages_lost', 0)} messages, {kill.get('requirements_lost', 0)} requirements"))
+    rows.append(
+        (
+            "crash",
+            "`tests/test_reliability.py`",
+            f"{kill.get('kills', 0)} × SIGKILL, {kill.get('restarts', 0)} restarts on the same `--db`, "
+            f"{n(kill.get('messages_before', 0))} messages held before the kills",
+            "n/a",
+            f"{kill.get('messages_lost', 0)} messages, {kill.get('requirements_lost', 0)} requirements",
+        )
+    )
     conc = counts.get("persistence.concurrent", {})
-    rows.append(("concurrency", "`tests/test_reliability.py`",
-                 f"{conc.get('conversations', 0)} conversations at once, {conc.get('turns', 0)} turns "
-                 f"({conc.get('streamed', 0)} conversations streamed)",
-                 f"{conc.get('incomplete', 0)} incomplete, {conc.get('mixed_up', 0)} mixed up", "see outcome"))
+    rows.append(
+        (
+            "concurrency",
+            "`tests/test_reliability.py`",
+            f"{conc.get('conversations', 0)} conversations at once, {conc.get('turns', 0)} turns "
+            f"({conc.get('streamed', 0)} conversations streamed)",
+            f"{conc.get('incomplete', 0)} incomplete, {conc.get('mixed_up', 0)} mixed up",
+            "see outcome",
+        )
+    )
     msgs = counts.get("hostile.fuzzed_messages", {})
-    rows.append(("hostile text", "`tests/test_hostile_input.py`",
-                 f"{n(msgs.get('examples', 0))} fuzzed messages (any code point, surrogates and controls included)",
-                 f"{n(msgs.get('answered', 0))} answered, {n(msgs.get('refused', 0))} refused for a stated limit, "
-                 f"{n(msgs.get('exceptions', 0))} other exceptions", "n/a"))
+    rows.append(
+        (
+            "hostile text",
+            "`tests/test_hostile_input.py`",
+            f"{n(msgs.get('examples', 0))} fuzzed messages (any code point, surrogates and controls included)",
+            f"{n(msgs.get('answered', 0))} answered, {n(msgs.get('refused', 0))} refused for a stated limit, "
+            f"{n(msgs.get('exceptions', 0))} other exceptions",
+            "n/a",
+        )
+    )
     br = counts.get("hostile.browser", {})
-    rows.append(("HTML/JS in the browser", "`tests/test_hostile_input.py`",
-                 f"{br.get('payload_vectors', 0)} script vectors in one message, checked on {br.get('pages', 0)} pages "
-                 "(live chat, reloaded chat, HTML report) in Chromium",
-                 f"{br.get('scripts_run', 0)} scripts run or dialogs opened", "n/a"))
+    rows.append(
+        (
+            "HTML/JS in the browser",
+            "`tests/test_hostile_input.py`",
+            f"{br.get('payload_vectors', 0)} script vectors in one message, checked on {br.get('pages', 0)} pages "
+            "(live chat, reloaded chat, HTML report) in Chromium",
+            f"{br.get('scripts_run', 0)} scripts run or dialogs opened",
+            "n/a",
+        )
+    )
     auth = counts.get("hostile.auth", {})
-    rows.append(("credentials", "`tests/test_hostile_input.py`",
-                 f"{auth.get('routes', 0)} routes × {auth.get('credential_variants', 0)} bad credentials",
-                 f"{n(auth.get('refused', 0))} refused with 401, {auth.get('let_through', 0)} let through", "n/a"))
+    rows.append(
+        (
+            "credentials",
+            "`tests/test_hostile_input.py`",
+            f"{auth.get('routes', 0)} routes × {auth.get('credential_variants', 0)} bad credentials",
+            f"{n(auth.get('refused', 0))} refused with 401, {auth.get('let_through', 0)} let through",
+            "n/a",
+        )
+    )
     lines = ["| area | tests | tried | outcome (measured) | lost (measured) |", "|---|---|---|---|---|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)

@@ -47,14 +47,32 @@ class SlowOpenAI:
             if not body.get("stream"):
                 await asyncio.sleep(self.delay_s * self.words)
                 self.finished += 1
-                return JSONResponse({"id": "slow", "object": "chat.completion", "created": 0, "model": body.get("model"),
-                                     "choices": [{"index": 0, "finish_reason": "stop",
-                                                  "message": {"role": "assistant", "content": text}}]})
+                return JSONResponse(
+                    {
+                        "id": "slow",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body.get("model"),
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                        ],
+                    }
+                )
 
             def chunk(delta: dict, finish: str | None = None) -> str:
-                return "data: " + json.dumps({"id": "slow", "object": "chat.completion.chunk", "created": 0,
-                                              "model": body.get("model"), "choices": [
-                                                  {"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+                return (
+                    "data: "
+                    + json.dumps(
+                        {
+                            "id": "slow",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": body.get("model"),
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                        }
+                    )
+                    + "\n\n"
+                )
 
             async def events():
                 yield chunk({"role": "assistant", "content": ""})
@@ -70,13 +88,16 @@ class SlowOpenAI:
         async def models(request: Request):
             return JSONResponse({"object": "list", "data": [{"id": "slow", "object": "model"}]})
 
-        return Starlette(routes=[Route("/v1/chat/completions", completions, methods=["POST"]),
-                                 Route("/v1/models", models)])
+        return Starlette(
+            routes=[Route("/v1/chat/completions", completions, methods=["POST"]), Route("/v1/models", models)]
+        )
 
     def __enter__(self) -> SlowOpenAI:
         import uvicorn
 
-        self._server = uvicorn.Server(uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="critical"))
+        self._server = uvicorn.Server(
+            uvicorn.Config(self.app(), host="127.0.0.1", port=self.port, log_level="critical")
+        )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._thread.start()
         deadline = time.time() + 20
@@ -94,6 +115,9 @@ class SlowOpenAI:
 if __name__ == "__main__":
     import uvicorn
 
-    port, delay, words = int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.2, \
-        int(sys.argv[3]) if len(sys.argv) > 3 else 30
+    port, delay, words = (
+        int(sys.argv[1]),
+        float(sys.argv[2]) if len(sys.argv) > 2 else 0.2,
+        int(sys.argv[3]) if len(sys.argv) > 3 else 30,
+    )
     uvicorn.run(SlowOpenAI(delay, words, port).app(), host="127.0.0.1", port=port, log_level="warning")

@@ -15,7 +15,9 @@ from advisor.drivers.offline import OfflineChatModel
 
 class StallingOfflineModel(OfflineChatModel):
     def _generate(self, messages, stop=None, run_manager=None, **kwargs: Any):
-        last = next((m for m in reversed(messages) if m.type == "human" and not m.additional_kwargs.get("advisor_note")), None)
+        last = next(
+            (m for m in reversed(messages) if m.type == "human" and not m.additional_kwargs.get("advisor_note")), None
+        )
         if last is not None and "[stall]" in str(last.content):
             print("STALL-BEGIN", flush=True)
             time.sleep(3600)

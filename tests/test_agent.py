@@ -1,4 +1,5 @@
-"""The graph with a scripted model (tool call -> result -> answer), grounding, limits, errors, and the offline driver."""
+"""The graph with a scripted model (tool call -> result -> answer), grounding, limits, errors, and the offline
+driver."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from advisor.requirements import extract, merge
 from advisor.service import InputRejected
 from tests.conftest import ScriptedModel, tool_call
 
-
 # ---------------------------------------------------------------- graph with a scripted model
 
 
@@ -24,7 +24,9 @@ def test_tool_call_then_grounded_answer(make_advisor):
         result = json.loads(next(m for m in reversed(messages) if isinstance(m, ToolMessage)).content)
         return AIMessage(content=f"Llama 3.1 8B needs about {result['total_gb']} GB in total.")
 
-    model = ScriptedModel(script=[tool_call("estimate_memory", {"model": "llama 3.1 8b", "quantization": "int4"}), answer])
+    model = ScriptedModel(
+        script=[tool_call("estimate_memory", {"model": "llama 3.1 8b", "quantization": "int4"}), answer]
+    )
     advisor = make_advisor(model, offline=False)
     r = advisor.ask("How much memory for llama 3.1 8b in 4-bit?", thread_id="t")
     assert [t.name for t in r.tool_calls] == ["estimate_memory"]
@@ -33,10 +35,12 @@ def test_tool_call_then_grounded_answer(make_advisor):
 
 
 def test_ungrounded_figure_is_sent_back_for_revision(make_advisor):
-    model = ScriptedModel(script=[
-        AIMessage(content="Llama 3.1 8B needs 42.7 GB."),  # invented
-        lambda msgs: AIMessage(content="I need to check that with a tool before giving a figure."),
-    ])
+    model = ScriptedModel(
+        script=[
+            AIMessage(content="Llama 3.1 8B needs 42.7 GB."),  # invented
+            lambda msgs: AIMessage(content="I need to check that with a tool before giving a figure."),
+        ]
+    )
     advisor = make_advisor(model, offline=False)
     r = advisor.ask("How much memory does llama 3.1 8b need?", thread_id="t")
     assert "42.7" not in r.reply
@@ -45,7 +49,9 @@ def test_ungrounded_figure_is_sent_back_for_revision(make_advisor):
 
 
 def test_figures_still_ungrounded_after_revision_are_removed(make_advisor):
-    model = ScriptedModel(script=[AIMessage(content="It needs 42.7 GB."), AIMessage(content="It needs 42.7 GB, really.")])
+    model = ScriptedModel(
+        script=[AIMessage(content="It needs 42.7 GB."), AIMessage(content="It needs 42.7 GB, really.")]
+    )
     advisor = make_advisor(model, offline=False)
     r = advisor.ask("memory of llama 3.1 8b?", thread_id="t")
     assert "42.7" not in r.reply and "[figure removed]" in r.reply
@@ -72,22 +78,36 @@ def test_tool_errors_go_back_to_the_model(make_advisor):
         assert isinstance(last, ToolMessage)
         err = json.loads(last.content)["error"]
         assert err["type"] == "invalid_input" and err["field"] == "model"
-        return AIMessage(content="That model is not in the catalog; did you mean " + ", ".join(err["suggestions"][:2]) + "?")
+        return AIMessage(
+            content="That model is not in the catalog; did you mean " + ", ".join(err["suggestions"][:2]) + "?"
+        )
 
-    advisor = make_advisor(ScriptedModel(script=[tool_call("get_model", {"model": "lama 3.1 8"}), check]), offline=False)
+    advisor = make_advisor(
+        ScriptedModel(script=[tool_call("get_model", {"model": "lama 3.1 8"}), check]), offline=False
+    )
     r = advisor.ask("tell me about lama 3.1 8", thread_id="t")
     assert "not in the catalog" in r.reply
     assert r.tool_calls[0].result["error"]["type"] == "invalid_input"
 
 
 def test_unknown_tool_and_wrong_argument_types_are_tool_errors(make_advisor):
-    model = ScriptedModel(script=[
-        AIMessage(content="", tool_calls=[
-            {"name": "delete_everything", "args": {}, "id": "a", "type": "tool_call"},
-            {"name": "estimate_memory", "args": {"model": "llama 3.1 8b", "batch_size": "lots"}, "id": "b", "type": "tool_call"},
-        ]),
-        AIMessage(content="Both calls failed; tell me more."),
-    ])
+    model = ScriptedModel(
+        script=[
+            AIMessage(
+                content="",
+                tool_calls=[
+                    {"name": "delete_everything", "args": {}, "id": "a", "type": "tool_call"},
+                    {
+                        "name": "estimate_memory",
+                        "args": {"model": "llama 3.1 8b", "batch_size": "lots"},
+                        "id": "b",
+                        "type": "tool_call",
+                    },
+                ],
+            ),
+            AIMessage(content="Both calls failed; tell me more."),
+        ]
+    )
     r = make_advisor(model, offline=False).ask("go", thread_id="t")
     errors = {t.name: t.result["error"] for t in r.tool_calls}
     assert "unknown tool" in errors["delete_everything"]["message"]
@@ -108,7 +128,18 @@ def test_a_failing_driver_leaves_the_thread_usable(make_advisor):
 
 
 def test_malformed_tool_call_is_explained_to_the_model(make_advisor):
-    bad = AIMessage(content="", invalid_tool_calls=[{"name": "get_model", "args": "{model: llama", "id": "x", "error": "not valid JSON", "type": "invalid_tool_call"}])
+    bad = AIMessage(
+        content="",
+        invalid_tool_calls=[
+            {
+                "name": "get_model",
+                "args": "{model: llama",
+                "id": "x",
+                "error": "not valid JSON",
+                "type": "invalid_tool_call",
+            }
+        ],
+    )
     model = ScriptedModel(script=[bad, AIMessage(content="Sorry, here is my answer without tools.")])
     r = make_advisor(model, offline=False).ask("q", thread_id="t")
     assert r.reply == "Sorry, here is my answer without tools."
@@ -146,7 +177,9 @@ def test_grounding_accepts_rounding_units_and_names():
 
 
 def test_requirements_are_read_and_corrected():
-    req = merge({}, extract("We're building a customer support bot for 2M monthly active users, commercial, 32k context"))
+    req = merge(
+        {}, extract("We're building a customer support bot for 2M monthly active users, commercial, 32k context")
+    )
     assert req["use_case"] == "customer_service" and req["commercial"] is True
     assert req["monthly_active_users"] == 2_000_000 and req["min_context"] == 32768
     req = merge(req, extract("we have two 4090s"))
@@ -224,9 +257,21 @@ def test_thread_resumes_after_reopening_sqlite(tmp_path):
 
 def test_cli_ask_json(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "advisor.cli", "ask", "Can I use Qwen2.5 3B commercially?", "--json", "--driver", "offline",
-         "--db", str(tmp_path / "c.sqlite")],
-        capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "advisor.cli",
+            "ask",
+            "Can I use Qwen2.5 3B commercially?",
+            "--json",
+            "--driver",
+            "offline",
+            "--db",
+            str(tmp_path / "c.sqlite"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)

@@ -36,7 +36,9 @@ def server(tmp_path_factory):
 
 def test_openapi_document_has_only_the_advisor_routes(server):
     spec = httpx.get(server.url + "/openapi.json").json()
-    assert not [p for p in spec["paths"] if re.match(GRADIO_ROUTES, p)]  # Gradio's routes are its own, not documented here
+    assert not [
+        p for p in spec["paths"] if re.match(GRADIO_ROUTES, p)
+    ]  # Gradio's routes are its own, not documented here
     error = spec["components"]["schemas"]["ErrorBody"]
     assert error["properties"]["error"]
     for path, ops in spec["paths"].items():
@@ -49,8 +51,13 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(server):
     from schemathesis.generation import GenerationMode
 
     schema = schemathesis.openapi.from_url(server.url + "/openapi.json").exclude(path_regex=GRADIO_ROUTES)
-    response_checks = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
-                       checks.response_schema_conformance, checks.response_headers_conformance]
+    response_checks = [
+        checks.not_a_server_error,
+        checks.status_code_conformance,
+        checks.content_type_conformance,
+        checks.response_schema_conformance,
+        checks.response_headers_conformance,
+    ]
     failures: list[str] = []
     violations = [0]  # every failing response, not only the distinct messages kept in `failures`
     counts: dict[str, int] = {}
@@ -62,8 +69,12 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(server):
             counts[key] = 0
             extra = [checks.negative_data_rejection] if mode == GenerationMode.NEGATIVE else []
 
-            @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(operation.as_strategy(generation_mode=mode))
             def run(case):
                 counts[key] += 1
@@ -82,9 +93,15 @@ def test_schemathesis_finds_no_server_errors_and_no_schema_violations(server):
             except Unsatisfiable:  # nothing to make invalid (no parameters, no body)
                 pass
     total = sum(counts.values())
-    record("http.schemathesis", requests=total, operations=len({k.split(" [")[0] for k in counts}),
-           per_operation=counts, statuses={str(k): v for k, v in sorted(statuses.items())},
-           server_errors=sum(v for k, v in statuses.items() if k >= 500), schema_violations=violations[0])
+    record(
+        "http.schemathesis",
+        requests=total,
+        operations=len({k.split(" [")[0] for k in counts}),
+        per_operation=counts,
+        statuses={str(k): v for k, v in sorted(statuses.items())},
+        server_errors=sum(v for k, v in statuses.items() if k >= 500),
+        schema_violations=violations[0],
+    )
     assert not failures, "\n".join(failures)
     assert total >= 8 * EXAMPLES_PER_OPERATION and counts["POST /v1/chat/completions [negative]"] > 0
     assert not [s for s in statuses if s >= 500]
@@ -122,8 +139,13 @@ def test_each_tool_over_http_gives_a_result_or_a_structured_422(server, name):
         run()
     finally:
         client.close()
-        record(f"http.tools.{name}", requests=sum(seen.values()), ok=seen[200], invalid_input=seen[422],
-               other_status=seen["other"])
+        record(
+            f"http.tools.{name}",
+            requests=sum(seen.values()),
+            ok=seen[200],
+            invalid_input=seen[422],
+            other_status=seen["other"],
+        )
 
 
 def test_every_tool_has_a_result_schema():

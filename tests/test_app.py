@@ -3,7 +3,6 @@ MCP schema, gradio_client, and a real headless Chromium."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -31,12 +30,24 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = tmp / "conversations.sqlite"
         self.log = tmp / f"server-{self.port}.log"
-        self.args = [sys.executable, str(ROOT / "app.py"), "--driver", "offline", "--port", str(self.port), "--db", str(self.db), *extra]
+        self.args = [
+            sys.executable,
+            str(ROOT / "app.py"),
+            "--driver",
+            "offline",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db),
+            *extra,
+        ]
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.proc: subprocess.Popen | None = None
 
     def start(self, wait_s: float = 90) -> Server:
-        self.proc = subprocess.Popen(self.args, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, env=self.env, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            self.args, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, env=self.env, cwd=ROOT
+        )
         deadline = time.time() + wait_s
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -79,7 +90,10 @@ def test_tools_listed_in_openai_format(server):
 
 
 def test_tool_call_and_structured_errors(server):
-    ok = httpx.post(server.url + "/api/tools/estimate_memory", json={"model": "llama 3.1 8b", "quantization": "int4", "gpu": "RTX 4090"})
+    ok = httpx.post(
+        server.url + "/api/tools/estimate_memory",
+        json={"model": "llama 3.1 8b", "quantization": "int4", "gpu": "RTX 4090"},
+    )
     assert ok.status_code == 200 and ok.json()["fits"] is True
     bad = httpx.post(server.url + "/api/tools/estimate_memory", json={"model": "llama 3.1 8b", "quantization": "int3"})
     assert bad.status_code == 422
@@ -92,22 +106,36 @@ def test_tool_call_and_structured_errors(server):
 
 
 def test_oversize_body_is_refused(server):
-    r = httpx.post(server.url + "/api/tools/get_model", content=b'{"model": "' + b"x" * 400_000 + b'"}',
-                   headers={"content-type": "application/json"})
+    r = httpx.post(
+        server.url + "/api/tools/get_model",
+        content=b'{"model": "' + b"x" * 400_000 + b'"}',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["error"]["type"] == "too_large"
 
 
 def test_chat_completions_non_streaming_continues_a_thread(server):
-    first = httpx.post(server.url + "/v1/chat/completions", timeout=60, json={
-        "model": "open-llm-advisor", "messages": [{"role": "user", "content": "We have one RTX 4090 and need a commercially usable coding model"}]})
+    first = httpx.post(
+        server.url + "/v1/chat/completions",
+        timeout=60,
+        json={
+            "model": "open-llm-advisor",
+            "messages": [
+                {"role": "user", "content": "We have one RTX 4090 and need a commercially usable coding model"}
+            ],
+        },
+    )
     assert first.status_code == 200
     body = first.json()
     assert body["object"] == "chat.completion" and body["choices"][0]["message"]["role"] == "assistant"
     assert "Shortlist" in body["choices"][0]["message"]["content"]
     tid = body["thread_id"]
     assert first.headers["x-advisor-thread"] == tid
-    second = httpx.post(server.url + "/v1/chat/completions", timeout=60, json={
-        "messages": [{"role": "user", "content": "Actually we have two 4090s"}], "thread_id": tid}).json()
+    second = httpx.post(
+        server.url + "/v1/chat/completions",
+        timeout=60,
+        json={"messages": [{"role": "user", "content": "Actually we have two 4090s"}], "thread_id": tid},
+    ).json()
     assert second["advisor_tool_calls"][0]["arguments"]["num_gpus"] == 2
     thread = httpx.get(server.url + f"/api/threads/{tid}").json()
     assert thread["requirements"]["num_gpus"] == 2 and len([m for m in thread["messages"] if m["role"] == "user"]) == 2
@@ -117,8 +145,11 @@ def test_chat_completions_streaming_with_the_openai_client(server):
     from openai import OpenAI
 
     client = OpenAI(base_url=server.url + "/v1", api_key="unused")
-    stream = client.chat.completions.create(model="open-llm-advisor", stream=True,
-                                            messages=[{"role": "user", "content": "Can I use Qwen2.5 3B commercially?"}])
+    stream = client.chat.completions.create(
+        model="open-llm-advisor",
+        stream=True,
+        messages=[{"role": "user", "content": "Can I use Qwen2.5 3B commercially?"}],
+    )
     text, finish = "", None
     for chunk in stream:
         text += chunk.choices[0].delta.content or ""
@@ -129,9 +160,14 @@ def test_chat_completions_streaming_with_the_openai_client(server):
 def test_chat_completions_rejects_bad_input(server):
     empty = httpx.post(server.url + "/v1/chat/completions", json={"messages": []})
     assert empty.status_code == 422 and empty.json()["error"]["field"] == "messages"
-    too_long = httpx.post(server.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x" * 9000}]})
+    too_long = httpx.post(
+        server.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "x" * 9000}]}
+    )
     assert too_long.status_code == 422 and "limit" in too_long.json()["error"]["message"]
-    bad_thread = httpx.post(server.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hi"}], "thread_id": "../../etc"})
+    bad_thread = httpx.post(
+        server.url + "/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": "hi"}], "thread_id": "../../etc"},
+    )
     assert bad_thread.status_code == 422 and bad_thread.json()["error"]["field"] == "thread_id"
 
 
@@ -163,8 +199,13 @@ def test_gradio_client_chat_endpoint(server):
 
 
 def test_binding_beyond_localhost_needs_auth(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "app.py"), "--driver", "offline", "--host", "0.0.0.0", "--port", str(free_port())],
-                         capture_output=True, text=True, timeout=60, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "--driver", "offline", "--host", "0.0.0.0", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert out.returncode == 2 and "--auth" in out.stderr
 
 
@@ -176,7 +217,12 @@ def test_auth_is_enforced_when_configured(tmp_path):
         assert denied.status_code == 401 and "WWW-Authenticate" in denied.headers
         assert httpx.get(srv.url + "/", follow_redirects=True).status_code == 401
         assert httpx.post(srv.url + "/api/tools/list_gpus", json={}, auth=("alice", "s3cret")).status_code == 200
-        assert httpx.post(srv.url + "/api/tools/list_gpus", json={}, headers={"Authorization": "Bearer s3cret"}).status_code == 200
+        assert (
+            httpx.post(
+                srv.url + "/api/tools/list_gpus", json={}, headers={"Authorization": "Bearer s3cret"}
+            ).status_code
+            == 200
+        )
         assert httpx.post(srv.url + "/api/tools/list_gpus", json={}, auth=("alice", "wrong")).status_code == 401
     finally:
         srv.stop()
@@ -201,9 +247,17 @@ def test_browser_conversation(server):
 
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(server.url + "/", wait_until="domcontentloaded")
         page.wait_for_selector("#message textarea", timeout=60_000)

@@ -14,8 +14,11 @@ from advisor.service import InputRejected, clean_text
 from tools.common import catalog
 
 CAT = catalog()
-CAPPED = {lic.id: lic.terms.mau_threshold.value for lic in CAT.licenses.values()
-          if lic.terms.mau_threshold is not None and isinstance(lic.terms.mau_threshold.value, int)}
+CAPPED = {
+    lic.id: lic.terms.mau_threshold.value
+    for lic in CAT.licenses.values()
+    if lic.terms.mau_threshold is not None and isinstance(lic.terms.mau_threshold.value, int)
+}
 
 
 def test_the_catalog_has_capped_licences():
@@ -29,12 +32,16 @@ def test_exactly_at_a_monthly_user_cap_is_within_it_and_one_more_is_over(license
     for m in models:
         for commercial in (True, None):
             at = tools.call("check_license", {"model": m.id, "commercial": commercial, "monthly_active_users": cap})
-            over = tools.call("check_license", {"model": m.id, "commercial": commercial, "monthly_active_users": cap + 1})
+            over = tools.call(
+                "check_license", {"model": m.id, "commercial": commercial, "monthly_active_users": cap + 1}
+            )
             below = tools.call("check_license", {"model": m.id, "commercial": commercial, "monthly_active_users": 0})
             assert at["verdict"] == below["verdict"], m.id  # at the cap is as good as no users at all
             assert f"{cap:,} monthly active users is within the {cap:,} limit" in at["reasons"], m.id
             assert over["verdict"] == "not_allowed", m.id
-            assert any(f"{cap + 1:,} monthly active users exceed the licence's {cap:,}" in r for r in over["reasons"]), m.id
+            assert any(
+                f"{cap + 1:,} monthly active users exceed the licence's {cap:,}" in r for r in over["reasons"]
+            ), m.id
 
 
 @pytest.mark.parametrize("license_id", sorted(CAPPED))
@@ -43,23 +50,36 @@ def test_selection_keeps_models_at_a_cap_and_drops_them_one_user_over(license_id
     mine = {m.id for m in CAT.models.values() if m.license == license_id}
 
     def picks(mau: int) -> set[str]:
-        r = tools.call("select_models", {"commercial": True, "monthly_active_users": mau, "top_k": 20,
-                                         "licenses": [license_id]})
+        r = tools.call(
+            "select_models", {"commercial": True, "monthly_active_users": mau, "top_k": 20, "licenses": [license_id]}
+        )
         return {rec["model"] for rec in r["recommendations"]}
 
     at, over = picks(cap), picks(cap + 1)
-    allowed_at_cap = {m for m in mine if tools.call("check_license", {"model": m, "commercial": True,
-                                                                      "monthly_active_users": cap})["verdict"] != "not_allowed"}
+    allowed_at_cap = {
+        m
+        for m in mine
+        if tools.call("check_license", {"model": m, "commercial": True, "monthly_active_users": cap})["verdict"]
+        != "not_allowed"
+    }
     assert at <= allowed_at_cap and bool(at) == bool(allowed_at_cap)
     assert not over, f"{sorted(over)} recommended for {cap + 1:,} users under a {cap:,} cap"
 
 
 def test_llama_cap_is_700_million_inclusive():
     """The tutorial's figure: Llama 3.x allows up to and including 700M monthly active users."""
-    assert tools.call("check_license", {"model": "llama 3.1 8b", "commercial": True,
-                                        "monthly_active_users": 700_000_000})["verdict"] != "not_allowed"
-    assert tools.call("check_license", {"model": "llama 3.1 8b", "commercial": True,
-                                        "monthly_active_users": 700_000_001})["verdict"] == "not_allowed"
+    assert (
+        tools.call("check_license", {"model": "llama 3.1 8b", "commercial": True, "monthly_active_users": 700_000_000})[
+            "verdict"
+        ]
+        != "not_allowed"
+    )
+    assert (
+        tools.call("check_license", {"model": "llama 3.1 8b", "commercial": True, "monthly_active_users": 700_000_001})[
+            "verdict"
+        ]
+        == "not_allowed"
+    )
 
 
 # ---------------------------------------------------------------- message length
@@ -97,9 +117,12 @@ def test_rounded_figures_are_supported():
     assert find_ungrounded("about 16 GB, $1.2k a month, 52M tokens", EVIDENCE) == []
 
 
-@pytest.mark.xfail(strict=True, reason="advisor/grounding.py accepts any figure of 2-3 significant digits within 5% of "
-                   "the evidence, so 16.2 GB for 16.04 (1% off, not a rounding of it) passes; the fix (at most half a "
-                   "unit of the last digit shown) belongs to grounding.py, which the NLU work is changing now")
+@pytest.mark.xfail(
+    strict=True,
+    reason="advisor/grounding.py accepts any figure of 2-3 significant digits within 5% of "
+    "the evidence, so 16.2 GB for 16.04 (1% off, not a rounding of it) passes; the fix (at most half a "
+    "unit of the last digit shown) belongs to grounding.py, which the NLU work is changing now",
+)
 def test_a_three_digit_figure_one_percent_off_is_flagged():
     assert find_ungrounded("It needs 16.2 GB.", EVIDENCE) == ["16.2"]
 
@@ -112,7 +135,13 @@ LLAMA_CONTEXT = CAT.model("llama-3.1-8b").context_length
 RANGES = [
     # tool, base arguments, field, valid values, invalid values
     ("check_license", {"model": "llama-3.1-8b"}, "monthly_active_users", [0, 10**11], [-1, 10**11 + 1]),
-    ("check_license", {"model": "llama-3.1-8b"}, "territories", [["GB"], ["EU", "DEU"]], [["G"], ["ABCD"], ["GB", " "]]),
+    (
+        "check_license",
+        {"model": "llama-3.1-8b"},
+        "territories",
+        [["GB"], ["EU", "DEU"]],
+        [["G"], ["ABCD"], ["GB", " "]],
+    ),
     ("select_models", {}, "top_k", [1, 20], [0, 21]),
     ("select_models", {}, "num_gpus", [1, 1024], [0, 1025]),
     ("select_models", {}, "min_context", [0, 10**8], [-1, 10**8 + 1]),
@@ -126,17 +155,39 @@ RANGES = [
     ("estimate_memory", {"model": "llama-3.1-8b"}, "vram_gb", [0.001, 1_000_000], [0, 1_000_001]),
     ("estimate_throughput", {"model": "llama-3.1-8b", "gpu": "rtx-4090"}, "concurrency", [1, 4096], [0, 4097]),
     ("estimate_throughput", {"model": "llama-3.1-8b", "gpu": "rtx-4090"}, "num_gpus", [1, 1024], [0, 1025]),
-    ("estimate_throughput", {"model": "llama-3.1-8b", "gpu": "rtx-4090"}, "context_length", [1, LLAMA_CONTEXT],
-     [0, LLAMA_CONTEXT + 1]),
+    (
+        "estimate_throughput",
+        {"model": "llama-3.1-8b", "gpu": "rtx-4090"},
+        "context_length",
+        [1, LLAMA_CONTEXT],
+        [0, LLAMA_CONTEXT + 1],
+    ),
     ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "monthly_tokens", [1, 10**13], [0, 10**13 + 1]),
     ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "input_share", [0, 1], [-0.01, 1.01]),
     ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "utilization", [0.01, 1], [0.0099, 1.01]),
     ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "amortization_months", [1, 240], [0, 241]),
-    ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "electricity_usd_per_kwh", [0, 10], [-0.01, 10.01]),
+    (
+        "estimate_cost",
+        {"monthly_tokens": 10**6, "api_models": [PRICE]},
+        "electricity_usd_per_kwh",
+        [0, 10],
+        [-0.01, 10.01],
+    ),
     ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "concurrency", [1, 4096], [0, 4097]),
-    ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "context_length", [1, 10_000_000],
-     [0, 10_000_001]),
-    ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "gpu_usd_per_hour", [0, 10**7], [-0.01, 10**7 + 1]),
+    (
+        "estimate_cost",
+        {"monthly_tokens": 10**6, "api_models": [PRICE]},
+        "context_length",
+        [1, 10_000_000],
+        [0, 10_000_001],
+    ),
+    (
+        "estimate_cost",
+        {"monthly_tokens": 10**6, "api_models": [PRICE]},
+        "gpu_usd_per_hour",
+        [0, 10**7],
+        [-0.01, 10**7 + 1],
+    ),
     ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "hardware_usd", [0, 10**7], [-0.01, 10**7 + 1]),
     ("estimate_cost", {"monthly_tokens": 10**6, "api_models": [PRICE]}, "num_gpus", [1, 1024], [0, 1025]),
     ("estimate_cost", {"monthly_tokens": 10**6}, "api_models", [[PRICE] * 30], [[PRICE] * 31]),
@@ -144,8 +195,13 @@ RANGES = [
     ("plan_deployment", {"model": "llama-3.1-8b", "gpu": "h100-sxm"}, "num_gpus", [1, 1024], [0, 1025]),
     ("plan_deployment", {"model": "llama-3.1-8b", "gpu": "h100-sxm"}, "monthly_tokens", [1, 10**13], [0, 10**13 + 1]),
     ("plan_deployment", {"model": "llama-3.1-8b", "gpu": "h100-sxm"}, "input_share", [0, 1], [-0.01, 1.01]),
-    ("plan_deployment", {"model": "llama-3.1-8b", "gpu": "h100-sxm"}, "context_length", [1, LLAMA_CONTEXT],
-     [0, LLAMA_CONTEXT + 1]),
+    (
+        "plan_deployment",
+        {"model": "llama-3.1-8b", "gpu": "h100-sxm"},
+        "context_length",
+        [1, LLAMA_CONTEXT],
+        [0, LLAMA_CONTEXT + 1],
+    ),
     ("find_models", {}, "limit", [1, 200], [0, 201]),
     ("find_models", {}, "max_params_b", [0.001], [0, -1]),
     ("find_models", {}, "min_context", [0], [-1]),

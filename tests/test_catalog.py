@@ -94,7 +94,16 @@ def test_ambiguous_model_lists_candidates(cat: Catalog):
 
 @pytest.mark.parametrize(
     "query",
-    ["Gemma 4", "gemma-4", "Qwen3.9", "Qwen 3.9 27B", "Llama 5", "Llama 3.4 70B", "Qwen3 30B A3B 2508", "Mistral Small 3.9"],
+    [
+        "Gemma 4",
+        "gemma-4",
+        "Qwen3.9",
+        "Qwen 3.9 27B",
+        "Llama 5",
+        "Llama 3.4 70B",
+        "Qwen3 30B A3B 2508",
+        "Mistral Small 3.9",
+    ],
 )
 def test_a_version_the_index_lacks_is_never_swapped_for_another(query: str):
     index = NameIndex(

@@ -53,7 +53,7 @@ def test_body_limit_is_exactly_256_kib(server):
     def chunked(size: int):
         data = _padded(size)
         for i in range(0, len(data), 65536):
-            yield data[i:i + 65536]
+            yield data[i : i + 65536]
 
     at = httpx.post(url, content=chunked(LIMIT_BYTES), headers=headers, timeout=60)
     assert at.status_code == 200 and at.json()["id"] == "llama-3.1-8b"
@@ -63,8 +63,9 @@ def test_body_limit_is_exactly_256_kib(server):
 
 def test_message_limit_over_http_is_8000_characters_inclusive(server):
     def chat(text: str) -> httpx.Response:
-        return httpx.post(server.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": text}]},
-                          timeout=120)
+        return httpx.post(
+            server.url + "/v1/chat/completions", json={"messages": [{"role": "user", "content": text}]}, timeout=120
+        )
 
     ok = chat("x" * LIMIT_CHARS)
     assert ok.status_code == 200 and ok.json()["choices"][0]["message"]["content"]
@@ -125,9 +126,12 @@ def test_mcp_reports_bad_input_as_the_structured_error(server):
     assert error["type"] == "invalid_input" and error["field"] == "model"
 
 
-@pytest.mark.xfail(strict=True, reason="MCP tool results are the Python repr of the result dict (single quotes, True, "
-                   "None), not JSON, so an MCP client cannot json.loads them; the fix belongs to "
-                   "advisor/ui.py _register_mcp_tools (return json.dumps), which issue 17's work is changing now")
+@pytest.mark.xfail(
+    strict=True,
+    reason="MCP tool results are the Python repr of the result dict (single quotes, True, "
+    "None), not JSON, so an MCP client cannot json.loads them; the fix belongs to "
+    "advisor/ui.py _register_mcp_tools (return json.dumps), which issue 17's work is changing now",
+)
 def test_mcp_results_are_json(server):
     _, (result,) = _mcp(server, MCP_CALLS[:1])
     assert json.loads(_text_of(result))["verdict"] == "not_allowed"
@@ -217,6 +221,14 @@ def test_reliability_doc_table_is_drawn_from_measured_counts():
 
     counts = json.loads(rc.SNAPSHOT.read_text())
     assert rc.doc_table(rc.DOC.read_text()) == rc.render(counts)
-    for key in ("tools.not_an_object", "http.schemathesis", "persistence.sigkill", "persistence.concurrent",
-                "hostile.fuzzed_messages", "hostile.browser", "hostile.auth", "agent.raw_text_fuzz"):
+    for key in (
+        "tools.not_an_object",
+        "http.schemathesis",
+        "persistence.sigkill",
+        "persistence.concurrent",
+        "hostile.fuzzed_messages",
+        "hostile.browser",
+        "hostile.auth",
+        "agent.raw_text_fuzz",
+    ):
         assert key in counts, f"{key}: no measured counts in {rc.SNAPSHOT.name}"

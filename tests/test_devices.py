@@ -80,7 +80,9 @@ def test_data_centre_gpus_have_rentals_from_three_providers(gpu):
 
 
 def test_rental_cost_uses_the_median_and_shows_the_range():
-    r = tools.call("estimate_cost", {"monthly_tokens": 10_000_000, "model": "llama 3.1 8b", "gpu": "L4", "on_prem": False})
+    r = tools.call(
+        "estimate_cost", {"monthly_tokens": 10_000_000, "model": "llama 3.1 8b", "gpu": "L4", "on_prem": False}
+    )
     rented = [o for o in r["options"] if o["kind"] == "cloud_gpu"]
     assert rented, "self-hosting on the L4 must stay in the comparison"
     rent = rental_summary(get_catalog().gpus["l4"])
@@ -90,10 +92,14 @@ def test_rental_cost_uses_the_median_and_shows_the_range():
 
 def test_a_missing_price_is_named_not_dropped():
     cat = get_catalog()
-    unpriced = next((g for g in cat.gpus.values() if not g.cloud_hourly and g.segment == "consumer" and g.memory_gb >= 20), None)
+    unpriced = next(
+        (g for g in cat.gpus.values() if not g.cloud_hourly and g.segment == "consumer" and g.memory_gb >= 20), None
+    )
     if unpriced is None:
         pytest.skip("every large consumer card has a rental price")
-    r = tools.call("estimate_cost", {"monthly_tokens": 10_000_000, "model": "llama 3.1 8b", "gpu": unpriced.id,
-                                     "quantization": "q4_k_m"})
+    r = tools.call(
+        "estimate_cost",
+        {"monthly_tokens": 10_000_000, "model": "llama 3.1 8b", "gpu": unpriced.id, "quantization": "q4_k_m"},
+    )
     assert any(item["argument"] == "gpu_usd_per_hour" for item in r["missing"])
     assert any(o["kind"] == "cloud_gpu" for o in r["options"]), "renting is shown on a priced GPU instead"

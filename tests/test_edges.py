@@ -14,10 +14,14 @@ from advisor.events import Failed, Final, ThreadStarted, Token, ToolCalled, Tool
 from advisor.http.openai_compatible import Completion, completion_body, sse_chunks
 
 RESULT = {"total_gb": 5.4}
-TURN = [ThreadStarted("t1"), ToolCalled("c1", "estimate_memory", {"model": "llama 3.1 8b"}),
-        ToolReturned("c1", "estimate_memory", {"model": "llama 3.1 8b"}, RESULT, 0.01),
-        Token("It needs "), Token("5.4 GB."),
-        Final("t1", "It needs 5.4 GB.", {"model": "llama-3.1-8b"}, [], "offline")]
+TURN = [
+    ThreadStarted("t1"),
+    ToolCalled("c1", "estimate_memory", {"model": "llama 3.1 8b"}),
+    ToolReturned("c1", "estimate_memory", {"model": "llama 3.1 8b"}, RESULT, 0.01),
+    Token("It needs "),
+    Token("5.4 GB."),
+    Final("t1", "It needs 5.4 GB.", {"model": "llama-3.1-8b"}, [], "offline"),
+]
 
 
 def _deltas(chunks: list[str]) -> list[dict]:
@@ -52,8 +56,9 @@ def test_an_answer_not_streamed_comes_in_pieces_and_an_error_as_text():
 def test_a_whole_completion_has_the_answer_and_every_tool_call():
     body = completion_body(TURN, Completion("t1", "open-llm-advisor"))
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "It needs 5.4 GB."}
-    assert body["advisor_tool_calls"] == [{"name": "estimate_memory", "arguments": {"model": "llama 3.1 8b"},
-                                           "result": RESULT}]
+    assert body["advisor_tool_calls"] == [
+        {"name": "estimate_memory", "arguments": {"model": "llama 3.1 8b"}, "result": RESULT}
+    ]
     assert body["thread_id"] == "t1" and body["object"] == "chat.completion"
 
 
@@ -80,16 +85,23 @@ def test_each_exception_class_has_one_status():
 
     api = FastAPI()
     errors.install(api)
-    raised = {"/not-found": NotFound("no such thing", field="name", suggestions=["thing"]),
-              "/invalid": InvalidInput("top_k must be between 1 and 20", field="top_k"),
-              "/rejected": InputRejected("message is empty"), "/storage": StorageUnavailable("read-only"),
-              "/bug": ZeroDivisionError("oops")}
+    raised = {
+        "/not-found": NotFound("no such thing", field="name", suggestions=["thing"]),
+        "/invalid": InvalidInput("top_k must be between 1 and 20", field="top_k"),
+        "/rejected": InputRejected("message is empty"),
+        "/storage": StorageUnavailable("read-only"),
+        "/bug": ZeroDivisionError("oops"),
+    }
     for path, exc in raised.items():
         api.add_api_route(path, lambda exc=exc: (_ for _ in ()).throw(exc))
     client = TestClient(api, raise_server_exceptions=False)
-    expect = {"/not-found": (404, "invalid_input", "name"), "/invalid": (422, "invalid_input", "top_k"),
-              "/rejected": (422, "invalid_input", "message"), "/storage": (503, "storage_unavailable", None),
-              "/bug": (500, "internal_error", None)}
+    expect = {
+        "/not-found": (404, "invalid_input", "name"),
+        "/invalid": (422, "invalid_input", "top_k"),
+        "/rejected": (422, "invalid_input", "message"),
+        "/storage": (503, "storage_unavailable", None),
+        "/bug": (500, "internal_error", None),
+    }
     for path, (status, kind, field) in expect.items():
         r = client.get(path)
         assert (r.status_code, r.json()["error"]["type"], r.json()["error"]["field"]) == (status, kind, field), path

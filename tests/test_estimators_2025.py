@@ -86,8 +86,12 @@ def test_mla_with_indexer_matches_the_hand_computation():
 
 
 def test_mla_latent_is_replicated_across_tensor_parallel_ranks():
-    one = call("estimate_memory", model="deepseek-v3", quantization="fp8", context_length=8192, engine="vllm", num_gpus=1)
-    eight = call("estimate_memory", model="deepseek-v3", quantization="fp8", context_length=8192, engine="vllm", num_gpus=8)
+    one = call(
+        "estimate_memory", model="deepseek-v3", quantization="fp8", context_length=8192, engine="vllm", num_gpus=1
+    )
+    eight = call(
+        "estimate_memory", model="deepseek-v3", quantization="fp8", context_length=8192, engine="vllm", num_gpus=8
+    )
     assert eight["kv_cache_gb"] == pytest.approx(8 * one["kv_cache_gb"], rel=0.01)
     assert any("replicated" in a for a in eight["assumptions"])
 
@@ -185,8 +189,12 @@ def test_a_model_too_big_for_the_card_gets_a_cpu_offload_plan():
 
 
 def test_layer_split_adds_memory_not_speed_but_tensor_parallel_adds_speed():
-    one = call("estimate_throughput", model="llama 3.1 70b", gpu="H100 SXM", quantization="awq", engine="vllm", num_gpus=1)
-    tp = call("estimate_throughput", model="llama 3.1 70b", gpu="H100 SXM", quantization="awq", engine="vllm", num_gpus=2)
+    one = call(
+        "estimate_throughput", model="llama 3.1 70b", gpu="H100 SXM", quantization="awq", engine="vllm", num_gpus=1
+    )
+    tp = call(
+        "estimate_throughput", model="llama 3.1 70b", gpu="H100 SXM", quantization="awq", engine="vllm", num_gpus=2
+    )
     lcpp1 = call("estimate_throughput", model="llama 3.1 70b", gpu="H100 SXM", quantization="q4_k_m", num_gpus=1)
     lcpp2 = call("estimate_throughput", model="llama 3.1 70b", gpu="H100 SXM", quantization="q4_k_m", num_gpus=2)
     assert tp["decode_tokens_per_s"] > 1.3 * one["decode_tokens_per_s"]
@@ -265,7 +273,11 @@ def test_every_licence_in_use_quotes_its_commercial_clause():
 
 def test_hosted_service_needing_a_licence_is_not_allowed():
     cat = get_catalog()
-    lic_ids = {x.id for x in cat.licenses.values() if x.terms.hosted_service and x.terms.hosted_service.value == "requires_license"}
+    lic_ids = {
+        x.id
+        for x in cat.licenses.values()
+        if x.terms.hosted_service and x.terms.hosted_service.value == "requires_license"
+    }
     model = next((m for m in cat.models.values() if m.license in lic_ids), None)
     assert model is not None
     assert verdict(model.id, hosted_service=True)["verdict"] == "not_allowed"
@@ -282,8 +294,10 @@ def test_excluded_territories_block_users_there():
     if "EU" in excluded:
         assert verdict(model.id, commercial=True, eu_entity=True)["verdict"] == "not_allowed"
         assert verdict(model.id, commercial=True, territories=["DE"])["verdict"] == "not_allowed"
-    assert verdict(model.id, commercial=True, territories=["US"])["verdict"] != "not_allowed" or \
-        lic.terms.commercial_use.value == "no"
+    assert (
+        verdict(model.id, commercial=True, territories=["US"])["verdict"] != "not_allowed"
+        or lic.terms.commercial_use.value == "no"
+    )
 
 
 def test_every_revenue_limit_blocks_just_above_it_and_allows_just_below():
@@ -298,7 +312,13 @@ def test_every_revenue_limit_blocks_just_above_it_and_allows_just_below():
             if model is None:
                 continue
             limit_per_month = term.value / months
-            assert verdict(model.id, commercial=True, monthly_revenue_usd=int(limit_per_month) + 1)["verdict"] == "not_allowed"
-            assert verdict(model.id, commercial=True, monthly_revenue_usd=int(limit_per_month) - 1)["verdict"] != "not_allowed"
+            assert (
+                verdict(model.id, commercial=True, monthly_revenue_usd=int(limit_per_month) + 1)["verdict"]
+                == "not_allowed"
+            )
+            assert (
+                verdict(model.id, commercial=True, monthly_revenue_usd=int(limit_per_month) - 1)["verdict"]
+                != "not_allowed"
+            )
             checked += 1
     assert checked >= 2

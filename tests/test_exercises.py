@@ -39,8 +39,12 @@ def test_exercise_1_top_three_meet_the_stated_constraints(advisor):
 
 
 def test_exercise_2_cost_table_and_break_even_are_consistent(advisor):
-    cost = exercises.CostAssumptions(gpu_usd_per_hour=0.5, utilization=0.6, input_share=0.7,
-                                     api_models=["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"])
+    cost = exercises.CostAssumptions(
+        gpu_usd_per_hour=0.5,
+        utilization=0.6,
+        input_share=0.7,
+        api_models=["openai/gpt-4o-mini", "anthropic/claude-haiku-4.5"],
+    )
     s = exercises.run(advisor, 2, cost=cost).summary
     assert [row["monthly_tokens"] for row in s["volumes"]][:3] == [1_000_000, 10_000_000, 100_000_000]
     args = s["arguments"]
@@ -70,13 +74,18 @@ def test_exercise_3_versions_show_real_scores_with_sources(advisor, family):
     for row in s["table"]:
         m = cat.models[row["model"]]
         for bench, score in row["scores"].items():
-            assert any(x.name == bench and x.value == score["value"] and m.sources[x.source].url == score["source"]
-                       for x in m.benchmarks), f"{row['model']} {bench} is not the catalog's score"
+            assert any(
+                x.name == bench and x.value == score["value"] and m.sources[x.source].url == score["source"]
+                for x in m.benchmarks
+            ), f"{row['model']} {bench} is not the catalog's score"
     assert s["changes"], "consecutive versions that share a benchmark show the change"
     for change in s["changes"]:  # each side is the catalog's score of that version, not a figure of the exercise
         for side, key in (("before", "from"), ("after", "to")):
-            scores = {x.value for x in cat.models[change[key]].benchmarks
-                      if x.name == change["benchmark"] and x.variant == change["variant"]}
+            scores = {
+                x.value
+                for x in cat.models[change[key]].benchmarks
+                if x.name == change["benchmark"] and x.variant == change["variant"]
+            }
             assert change[side] in scores, (change, side)
         assert change["change"] == pytest.approx(change["after"] - change["before"], abs=0.01)
     assert s["missing"], "benchmarks a version does not report are listed as missing"
@@ -91,7 +100,9 @@ def test_reports_in_both_formats(advisor, tmp_path):
     assert "NVIDIA GeForce RTX 4090" in md and "https://" in md
     html = report.build(advisor, "r1", "html")
     assert html.startswith("<!doctype html>") and "<table>" in html
-    assert "Plotly" in html and "<script" in html and 'src="https://cdn.plot.ly' not in html  # charts embedded, no network needed
+    assert (
+        "Plotly" in html and "<script" in html and 'src="https://cdn.plot.ly' not in html
+    )  # charts embedded, no network needed
     with pytest.raises(report.ReportError, match="no conversation"):
         report.build(advisor, "never-used", "md")
 
@@ -125,18 +136,71 @@ def test_views_come_from_the_catalog():
 
 def test_cli_exercise_report_and_view(tmp_path):
     db = str(tmp_path / "c.sqlite")
-    run = subprocess.run([sys.executable, "-m", "advisor.cli", "exercise", "3", "--family", "qwen", "--json", "--driver", "offline",
-                          "--db", db], capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "advisor.cli",
+            "exercise",
+            "3",
+            "--family",
+            "qwen",
+            "--json",
+            "--driver",
+            "offline",
+            "--db",
+            db,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
     thread = result["thread_id"]
     out = tmp_path / "r.html"
-    rep = subprocess.run([sys.executable, "-m", "advisor.cli", "report", thread, "--format", "html", "-o", str(out), "--db", db,
-                          "--driver", "offline"], capture_output=True, text=True, timeout=180)
+    rep = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "advisor.cli",
+            "report",
+            thread,
+            "--format",
+            "html",
+            "-o",
+            str(out),
+            "--db",
+            db,
+            "--driver",
+            "offline",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert rep.returncode == 0, rep.stderr
     assert "Benchmarks" in out.read_text()
-    view = subprocess.run([sys.executable, "-m", "advisor.cli", "view", "licenses"], capture_output=True, text=True, timeout=120)
+    view = subprocess.run(
+        [sys.executable, "-m", "advisor.cli", "view", "licenses"], capture_output=True, text=True, timeout=120
+    )
     assert view.returncode == 0 and "Llama 3.1 Community License Agreement" in view.stdout
-    bad = subprocess.run([sys.executable, "-m", "advisor.cli", "exercise", "2", "--gpu", "nonexistent-gpu", "--driver", "offline",
-                          "--db", db], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "advisor.cli",
+            "exercise",
+            "2",
+            "--gpu",
+            "nonexistent-gpu",
+            "--driver",
+            "offline",
+            "--db",
+            db,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "unknown GPU" in bad.stderr

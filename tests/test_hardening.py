@@ -21,7 +21,7 @@ import pytest
 from langchain_core.messages import AIMessage
 from markdown_it import MarkdownIt
 
-from tests.conftest import ScriptedModel, tool_call
+from tests.conftest import ScriptedModel
 from tests.reliability_counts import record
 from tests.slow_openai import SlowOpenAI
 from tests.test_app import Server, _chromium
@@ -48,8 +48,17 @@ def upstream():
 def openai_server(tmp_path_factory, upstream):
     """The app behind --auth, driven by the slow upstream through a base URL that carries a credential."""
     base_url = upstream.url.replace("http://", f"http://svc:{TOKEN}@")
-    srv = Server(tmp_path_factory.mktemp("openai"), "--driver", "openai", "--base-url", base_url, "--model", "slow",
-                 "--auth", ":".join(AUTH)).start()
+    srv = Server(
+        tmp_path_factory.mktemp("openai"),
+        "--driver",
+        "openai",
+        "--base-url",
+        base_url,
+        "--model",
+        "slow",
+        "--auth",
+        ":".join(AUTH),
+    ).start()
     yield srv
     srv.stop()
 
@@ -76,8 +85,12 @@ def test_a_dropped_stream_leaves_the_server_answering(openai_server, upstream):
     """Row 1. Closing a streamed /v1/chat/completions mid-answer used to block the event loop until the model call
     ended: /healthz and every other request waited. Now the turn runs on, detached, and is stored."""
     tid = "dropped-" + uuid.uuid4().hex[:8]
-    body = {"model": "open-llm-advisor", "stream": True, "thread_id": tid,
-            "messages": [{"role": "user", "content": "Tell me about serving models, please"}]}
+    body = {
+        "model": "open-llm-advisor",
+        "stream": True,
+        "thread_id": tid,
+        "messages": [{"role": "user", "content": "Tell me about serving models, please"}],
+    }
     with httpx.Client(auth=AUTH, timeout=30) as client:
         with client.stream("POST", openai_server.url + "/v1/chat/completions", json=body) as r:
             assert r.status_code == 200
@@ -111,8 +124,12 @@ def test_upstream_credentials_are_never_shown_or_logged(openai_server):
     health = httpx.get(openai_server.url + "/healthz", timeout=10)
     assert health.status_code == 200
     assert TOKEN not in health.text and "svc" not in health.text and "***@127.0.0.1" in health.text
-    reply = httpx.post(openai_server.url + "/v1/chat/completions", auth=AUTH, timeout=60, json={
-        "messages": [{"role": "user", "content": "Say something slowly"}]})
+    reply = httpx.post(
+        openai_server.url + "/v1/chat/completions",
+        auth=AUTH,
+        timeout=60,
+        json={"messages": [{"role": "user", "content": "Say something slowly"}]},
+    )
     assert reply.status_code == 200 and "slowly" in reply.json()["choices"][0]["message"]["content"]
     log = openai_server.log.read_text()
     assert "Open LLM Advisor on" in log and "HTTP Request: POST http://***@127.0.0.1" in log
@@ -126,7 +143,10 @@ def test_urls_are_redacted():
     assert redact_url("https://TOKEN@host/v1") == "https://***@host/v1"
     assert redact_url("https://host/v1?api_key=abc&model=x") == "https://host/v1?api_key=***&model=x"
     assert redact_url("http://localhost:8000/v1") == "http://localhost:8000/v1"
-    assert redact_urls("server http://a:b@h/v1 and https://h2/x?token=t") == "server http://***@h/v1 and https://h2/x?token=***"
+    assert (
+        redact_urls("server http://a:b@h/v1 and https://h2/x?token=t")
+        == "server http://***@h/v1 and https://h2/x?token=***"
+    )
 
 
 # ---------------------------------------------------------------- 3. MCP behind --auth
@@ -149,9 +169,14 @@ def test_mcp_works_behind_auth(openai_server):
     into the app over HTTP without the caller's credentials. Tools now run in-process."""
     basic = "Basic " + base64.b64encode(":".join(AUTH).encode()).decode()
     for headers in ({"Authorization": "Bearer " + AUTH[1]}, {"Authorization": basic}):
-        names, result = asyncio.run(_mcp_call(openai_server.url, headers, "check_license",
-                                              {"model": "llama 3.1 8b", "commercial": True,
-                                               "monthly_active_users": 800_000_000}))
+        names, result = asyncio.run(
+            _mcp_call(
+                openai_server.url,
+                headers,
+                "check_license",
+                {"model": "llama 3.1 8b", "commercial": True, "monthly_active_users": 800_000_000},
+            )
+        )
         assert {"list_licenses", "check_license", "estimate_memory"} <= names
         assert not result.isError, result.content
         assert "not_allowed" in result.content[0].text and "700" in result.content[0].text
@@ -185,7 +210,11 @@ def test_non_ascii_credentials():
     assert client.get("/private", headers={"Authorization": "Bearer pässwort".encode()}).status_code == 200
     for auth in (("alicé", "x"), ("alice", "passwort"), ("alice", "pässwort ")):
         assert client.get("/private", auth=auth).status_code == 401
-    for header in ("Bearer wrong".encode(), "Bearer pässwörter".encode(), "Basic " + base64.b64encode(b"\xff\xfe:x").decode()):
+    for header in (
+        b"Bearer wrong",
+        "Bearer pässwörter".encode(),
+        "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
+    ):
         r = client.get("/private", headers={"Authorization": header})
         assert r.status_code == 401 and r.json()["error"]["type"] == "unauthorized"
     assert 'charset="UTF-8"' in client.get("/private").headers["www-authenticate"]
@@ -205,14 +234,20 @@ def _stored(db, thread_id: str) -> dict:
     finally:
         conn.close()
     blobs = [bytes(r[0]) for r in checkpoints + writes]
-    return {"checkpoints": len(checkpoints), "blobs": blobs, "contents": len(contents),
-            "bytes": sum(map(len, blobs)) + sum(len(r[0]) for r in contents)}
+    return {
+        "checkpoints": len(checkpoints),
+        "blobs": blobs,
+        "contents": len(contents),
+        "bytes": sum(map(len, blobs)) + sum(len(r[0]) for r in contents),
+    }
 
 
-CONVERSATION = ["We have one RTX 4090 and need a commercially usable coding model. Just recommend.",
-                "Can I use Qwen2.5 72B commercially with 200M monthly users?",
-                "How much memory does Qwen2.5 32B need at 32k context?",
-                "What would 10M tokens a month cost with llama 3.1 8b on an RTX 4090 compared with APIs?"]
+CONVERSATION = [
+    "We have one RTX 4090 and need a commercially usable coding model. Just recommend.",
+    "Can I use Qwen2.5 72B commercially with 200M monthly users?",
+    "How much memory does Qwen2.5 32B need at 32k context?",
+    "What would 10M tokens a month cost with llama 3.1 8b on an RTX 4090 compared with APIs?",
+]
 
 
 def test_a_conversation_is_stored_in_linear_space(tmp_path, make_advisor):
@@ -238,6 +273,7 @@ def test_a_conversation_is_stored_in_linear_space(tmp_path, make_advisor):
     result = next(m for m in advisor.history(tid) if m["role"] == "tool" and m["name"] == "select_models")["result"]
     needle = json.dumps(result, ensure_ascii=False)[:400].encode()
     assert not any(needle in blob for blob in sizes[8]["blobs"])
+
     # read back, in this process and after a restart, it is the conversation as LangGraph kept it in memory
     def history(a):  # tool durations differ between two runs, nothing else may
         return [{k: v for k, v in m.items() if k != "duration_s"} for m in a.history(tid)]
@@ -248,8 +284,13 @@ def test_a_conversation_is_stored_in_linear_space(tmp_path, make_advisor):
     reopened = Advisor.create(Settings(driver="offline", db=str(db)))
     assert history(reopened) == history(reference)
     assert reopened.ask("Actually we have two 4090s", thread_id=tid).requirements["num_gpus"] == 2
-    record("hardening.storage", turns=8, bytes_4_turns=sizes[4]["bytes"], bytes_8_turns=sizes[8]["bytes"],
-           checkpoints_kept=sizes[8]["checkpoints"])
+    record(
+        "hardening.storage",
+        turns=8,
+        bytes_4_turns=sizes[4]["bytes"],
+        bytes_8_turns=sizes[8]["bytes"],
+        checkpoints_kept=sizes[8]["checkpoints"],
+    )
 
 
 # ---------------------------------------------------------------- 6. a database that cannot be written
@@ -268,8 +309,10 @@ def test_an_unusable_database_is_refused_at_start(tmp_path, monkeypatch, capsys)
 
     readonly = tmp_path / "readonly.sqlite"
     sqlite3.connect(readonly).execute("CREATE TABLE x (y)").connection.commit()
-    monkeypatch.setattr("advisor.storage._connect",
-                        lambda path: sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False))
+    monkeypatch.setattr(
+        "advisor.storage._connect",
+        lambda path: sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False),
+    )
     assert app.serve(settings=Settings(driver="offline", db=str(readonly))) == 2
     assert "readonly database" in capsys.readouterr().err
 
@@ -292,8 +335,10 @@ def test_a_database_that_stops_taking_writes_is_reported(tmp_path):
     assert health.status_code == 503 and health.json()["status"] == "storage_error"
     assert "readonly" in health.json()["storage"]["error"] and str(tmp_path) not in health.text
     for stream in (False, True):
-        r = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hello"}],
-                                                      "thread_id": "ro", "stream": stream})
+        r = client.post(
+            "/v1/chat/completions",
+            json={"messages": [{"role": "user", "content": "hello"}], "thread_id": "ro", "stream": stream},
+        )
         assert r.status_code == 503 and r.json()["error"]["type"] == "storage_unavailable"
         assert "not saved" in r.json()["error"]["message"]
     with pytest.raises(StorageUnavailable):
@@ -301,8 +346,12 @@ def test_a_database_that_stops_taking_writes_is_reported(tmp_path):
     advisor.checkpointer.conn.execute("PRAGMA query_only = OFF")
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/threads/ro").status_code == 404  # nothing was stored meanwhile
-    assert client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hello"}],
-                                                     "thread_id": "ro"}).status_code == 200
+    assert (
+        client.post(
+            "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hello"}], "thread_id": "ro"}
+        ).status_code
+        == 200
+    )
 
 
 def test_a_failed_save_is_reported_truthfully(tmp_path, monkeypatch):
@@ -363,7 +412,9 @@ def test_report_export_writes_no_files(tmp_path, monkeypatch, make_advisor):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp))
     advisor = make_advisor()
-    advisor.ask("What would 10M tokens a month cost with llama 3.1 8b on an RTX 4090 compared with APIs?", thread_id="t1")
+    advisor.ask(
+        "What would 10M tokens a month cost with llama 3.1 8b on an RTX 4090 compared with APIs?", thread_id="t1"
+    )
     export = _ui_function(build_ui(advisor), "make_reports")
     for _ in range(5):
         out = export("t1")
@@ -375,8 +426,10 @@ def test_report_export_writes_no_files(tmp_path, monkeypatch, make_advisor):
 
 # ---------------------------------------------------------------- 8. literal user text, no remote images
 
-HOSTILE_MARKDOWN = ("# Forged heading\n\n| verdict | allowed |\n|---|---|\n| licence | **allowed** |\n\n"
-                    "![t](http://127.0.0.1:9/p.png) <img src=http://127.0.0.1:9/q.png>\n\n```\nunclosed fence")
+HOSTILE_MARKDOWN = (
+    "# Forged heading\n\n| verdict | allowed |\n|---|---|\n| licence | **allowed** |\n\n"
+    "![t](http://127.0.0.1:9/p.png) <img src=http://127.0.0.1:9/q.png>\n\n```\nunclosed fence"
+)
 
 
 def test_user_text_in_reports_is_literal_and_loads_nothing(make_advisor):
@@ -404,8 +457,10 @@ def test_chat_shows_user_text_literally_and_answers_without_remote_images(make_a
     loads an image from elsewhere, as Markdown or as HTML."""
     from advisor.ui import history_to_chat
 
-    answer = ("**Bold** stays, and a [link](https://example.org) too. ![pixel](http://127.0.0.1:9/a.png) "
-              "<img src='http://127.0.0.1:9/b.png'> <IMG SRC=http://127.0.0.1:9/c.png> <video src=http://127.0.0.1:9/v>")
+    answer = (
+        "**Bold** stays, and a [link](https://example.org) too. ![pixel](http://127.0.0.1:9/a.png) "
+        "<img src='http://127.0.0.1:9/b.png'> <IMG SRC=http://127.0.0.1:9/c.png> <video src=http://127.0.0.1:9/v>"
+    )
     model = ScriptedModel(script=[AIMessage(content=answer)])
     advisor = make_advisor(model, offline=False)
     advisor.ask(HOSTILE_MARKDOWN + "\n    indented\n1. first\n- item\n> quote\n<b>bold</b> &amp;", thread_id="c")
@@ -443,8 +498,10 @@ def test_no_remote_request_from_chat_or_report(server):
             page.on("request", lambda req: remote.append(req.url) if "127.0.0.9" in req.url else None)
             page.goto(server.url + "/", wait_until="domcontentloaded")
             page.wait_for_selector("#message textarea", timeout=60_000)
-            page.fill("#message textarea", "Look ![t](http://127.0.0.9:9/pixel.png) and <img src=http://127.0.0.9:9/i.png> "
-                                           "end-of-message")
+            page.fill(
+                "#message textarea",
+                "Look ![t](http://127.0.0.9:9/pixel.png) and <img src=http://127.0.0.9:9/i.png> end-of-message",
+            )
             page.click("#send")
             page.wait_for_function("document.querySelectorAll('[data-testid=\"bot\"]').length >= 1", timeout=60_000)
             page.wait_for_timeout(1000)
@@ -496,8 +553,11 @@ def test_a_stream_closed_after_its_first_chunk_still_stores_the_turn(server):
 
     def drop(k: int) -> str:
         tid = f"drop-{k:03d}-{uuid.uuid4().hex[:6]}"
-        body = {"stream": True, "thread_id": tid,
-                "messages": [{"role": "user", "content": f"Can I use Qwen2.5 3B commercially? #{k}"}]}
+        body = {
+            "stream": True,
+            "thread_id": tid,
+            "messages": [{"role": "user", "content": f"Can I use Qwen2.5 3B commercially? #{k}"}],
+        }
         barrier.wait(timeout=60)
         with httpx.stream("POST", server.url + "/v1/chat/completions", json=body, timeout=120) as r:
             assert r.status_code == 200
@@ -512,7 +572,9 @@ def test_a_stream_closed_after_its_first_chunk_still_stores_the_turn(server):
         for k, tid in list(pending.items()):
             messages = _messages(server.url, tid)
             if any(m["role"] == "assistant" for m in messages):
-                assert [m["content"] for m in messages if m["role"] == "user"] == [f"Can I use Qwen2.5 3B commercially? #{k}"]
+                assert [m["content"] for m in messages if m["role"] == "user"] == [
+                    f"Can I use Qwen2.5 3B commercially? #{k}"
+                ]
                 del pending[k]
         time.sleep(0.5)
     assert not pending, f"{len(pending)} of {STREAMS} turns lost"
@@ -577,9 +639,16 @@ def _queue_call(url: str, deps: dict, name: str, data: list) -> dict:
     dep = deps[name]
     session = uuid.uuid4().hex[:12]
     with httpx.Client(base_url=url, timeout=60) as client:
-        r = client.post("/gradio_api/queue/join", json={"data": data, "fn_index": dep["id"], "session_hash": session,
-                                                        "event_data": None,
-                                                        "trigger_id": dep["targets"][0][0] if dep["targets"] else None})
+        r = client.post(
+            "/gradio_api/queue/join",
+            json={
+                "data": data,
+                "fn_index": dep["id"],
+                "session_hash": session,
+                "event_data": None,
+                "trigger_id": dep["targets"][0][0] if dep["targets"] else None,
+            },
+        )
         assert r.status_code == 200, r.text[:200]
         with client.stream("GET", f"/gradio_api/queue/data?session_hash={session}") as events:
             for line in events.iter_lines():
@@ -600,13 +669,21 @@ def test_gradio_private_functions_validate_their_inputs(server):
         assert done["success"], done
         tid = done["output"]["data"][1]  # the thread the page continues: a fresh, valid id
         assert isinstance(tid, str) and re.fullmatch(r"[0-9a-f]{32}", tid), (stored, tid)
-    for name, data in (("show_view", [None]), ("respond", [None, [], None]), ("respond", ["x" * 9000, [], None]),
-                       ("make_reports", [None]), ("browse", ["(all)", "(all)", 1000, "any", "MMLU"])):
+    for name, data in (
+        ("show_view", [None]),
+        ("respond", [None, [], None]),
+        ("respond", ["x" * 9000, [], None]),
+        ("make_reports", [None]),
+        ("browse", ["(all)", "(all)", 1000, "any", "MMLU"]),
+    ):
         done = _queue_call(server.url, deps, name, data)
         assert done["success"], (name, done)
-    for name, data in (("show_view", ["../../etc/passwd"]), ("browse", ["(all)", "(all)", "abc", "any", "MMLU"]),
-                       ("respond", ["hi", "not a history", None])):
+    for name, data in (
+        ("show_view", ["../../etc/passwd"]),
+        ("browse", ["(all)", "(all)", "abc", "any", "MMLU"]),
+        ("respond", ["hi", "not a history", None]),
+    ):
         done = _queue_call(server.url, deps, name, data)  # refused by Gradio's own checks of the component value
         assert not done["success"], (name, done)
-    new_log = server.log.read_text()[len(before):]
+    new_log = server.log.read_text()[len(before) :]
     assert not re.search(r'File "[^"]*/(advisor|app\.py|tools)/?', new_log), new_log[-3000:]

@@ -15,12 +15,12 @@ transformers = pytest.importorskip("transformers")
 CHAT_TEMPLATE = (
     "{%- if tools %}<|im_start|>system\n{% if messages[0].role == 'system' %}{{ messages[0].content }}\n{% endif %}"
     "# Tools\n<tools>{% for t in tools %}{{ t | tojson }}{% endfor %}</tools>\n"
-    "Call a tool as <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call><|im_end|>\n{%- endif %}"
+    'Call a tool as <tool_call>{"name": ..., "arguments": {...}}</tool_call><|im_end|>\n{%- endif %}'
     "{%- for m in messages %}{%- if m.role == 'system' and tools %}{%- elif m.role == 'tool' %}"
     "<|im_start|>user\n<tool_response>{{ m.content }}</tool_response><|im_end|>\n"
     "{%- else %}<|im_start|>{{ m.role }}\n{{ m.content }}"
-    "{%- if m.tool_calls %}{% for c in m.tool_calls %}<tool_call>{\"name\": \"{{ c.function.name }}\", "
-    "\"arguments\": {{ c.function.arguments | tojson }}}</tool_call>{% endfor %}{% endif %}<|im_end|>\n{%- endif %}"
+    '{%- if m.tool_calls %}{% for c in m.tool_calls %}<tool_call>{"name": "{{ c.function.name }}", '
+    '"arguments": {{ c.function.arguments | tojson }}}</tool_call>{% endfor %}{% endif %}<|im_end|>\n{%- endif %}'
     "{%- endfor %}{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}"
 )
 
@@ -31,24 +31,46 @@ def tiny_model(tmp_path_factory):
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     path = tmp_path_factory.mktemp("tiny-llama")
-    corpus = ["Which model fits one RTX 4090 for coding?", "estimate_memory get_model select_models arguments name",
-              "The answer is 16 GB of weights and 1 GB of KV cache.", "{\"name\": \"get_model\", \"arguments\": {}}"] * 50
+    corpus = [
+        "Which model fits one RTX 4090 for coding?",
+        "estimate_memory get_model select_models arguments name",
+        "The answer is 16 GB of weights and 1 GB of KV cache.",
+        '{"name": "get_model", "arguments": {}}',
+    ] * 50
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     specials = ["<unk>", "<|im_start|>", "<|im_end|>", "<tool_call>", "</tool_call>"]
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=400, special_tokens=specials,
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(
+        corpus,
+        trainers.BpeTrainer(
+            vocab_size=400, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        ),
+    )
     from tokenizers import decoders
 
     tok.decoder = decoders.ByteLevel()
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="<unk>", eos_token="<|im_end|>", pad_token="<|im_end|>",
-                                   bos_token="<|im_start|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="<unk>",
+        eos_token="<|im_end|>",
+        pad_token="<|im_end|>",
+        bos_token="<|im_start|>",
+    )
     fast.chat_template = CHAT_TEMPLATE
     fast.save_pretrained(path)
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=fast.vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id, bos_token_id=fast.bos_token_id)
+    config = LlamaConfig(
+        vocab_size=fast.vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+        bos_token_id=fast.bos_token_id,
+    )
     LlamaForCausalLM(config).save_pretrained(path)
     return str(path)
 
@@ -65,7 +87,9 @@ def test_tools_go_through_the_models_chat_template(tiny_model):
     from langchain_core.messages import HumanMessage, SystemMessage
 
     model = _model(tiny_model)
-    inputs = model._inputs([SystemMessage(content="You advise."), HumanMessage(content="Which model fits one RTX 4090?")])
+    inputs = model._inputs(
+        [SystemMessage(content="You advise."), HumanMessage(content="Which model fits one RTX 4090?")]
+    )
     prompt = model._tokenizer.decode(inputs["input_ids"][0])
     assert "<tools>" in prompt and "estimate_memory" in prompt and "select_models" in prompt
     assert prompt.rstrip().endswith("assistant")
@@ -106,9 +130,14 @@ def test_tool_history_renders_for_the_next_call(tiny_model):
     from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
     model = _model(tiny_model)
-    msgs = [HumanMessage(content="memory?"),
-            AIMessage(content="", tool_calls=[{"name": "get_model", "args": {"model": "llama 3.1 8b"}, "id": "c1", "type": "tool_call"}]),
-            ToolMessage(content=json.dumps({"params_b": 8.03}), tool_call_id="c1", name="get_model")]
+    msgs = [
+        HumanMessage(content="memory?"),
+        AIMessage(
+            content="",
+            tool_calls=[{"name": "get_model", "args": {"model": "llama 3.1 8b"}, "id": "c1", "type": "tool_call"}],
+        ),
+        ToolMessage(content=json.dumps({"params_b": 8.03}), tool_call_id="c1", name="get_model"),
+    ]
     inputs = model._inputs(msgs)
     prompt = model._tokenizer.decode(inputs["input_ids"][0])
     assert '<tool_call>{"name": "get_model"' in prompt and "<tool_response>" in prompt and "8.03" in prompt
@@ -155,21 +184,29 @@ def test_auto_driver_without_cuda_is_offline(monkeypatch):
 
 
 def test_parse_hermes_qwen():
-    p = toolcalls.parse('Let me check.<tool_call>\n{"name": "get_model", "arguments": {"model": "qwen3 8b"}}\n</tool_call>'
-                        '<tool_call>{"name": "list_gpus", "arguments": {}}</tool_call>')
+    p = toolcalls.parse(
+        'Let me check.<tool_call>\n{"name": "get_model", "arguments": {"model": "qwen3 8b"}}\n</tool_call>'
+        '<tool_call>{"name": "list_gpus", "arguments": {}}</tool_call>'
+    )
     assert [c["name"] for c in p.calls] == ["get_model", "list_gpus"]
     assert p.calls[0]["args"] == {"model": "qwen3 8b"} and p.content == "Let me check."
 
 
 def test_parse_llama31_json_and_python_tag():
-    p = toolcalls.parse('<|python_tag|>{"name": "estimate_memory", "parameters": {"model": "llama 3.1 8b", "quantization": "int4"}}')
+    p = toolcalls.parse(
+        '<|python_tag|>{"name": "estimate_memory", "parameters": {"model": "llama 3.1 8b", "quantization": "int4"}}'
+    )
     assert p.calls[0]["name"] == "estimate_memory" and p.calls[0]["args"]["quantization"] == "int4"
-    two = toolcalls.parse('{"name": "get_model", "parameters": {"model": "a"}}; {"name": "get_model", "parameters": {"model": "b"}}')
+    two = toolcalls.parse(
+        '{"name": "get_model", "parameters": {"model": "a"}}; {"name": "get_model", "parameters": {"model": "b"}}'
+    )
     assert [c["args"]["model"] for c in two.calls] == ["a", "b"]
 
 
 def test_parse_mistral_both_styles():
-    v3 = toolcalls.parse('[TOOL_CALLS] [{"name": "check_license", "arguments": {"model": "mistral 7b", "commercial": true}}]')
+    v3 = toolcalls.parse(
+        '[TOOL_CALLS] [{"name": "check_license", "arguments": {"model": "mistral 7b", "commercial": true}}]'
+    )
     assert v3.calls[0]["args"]["commercial"] is True
     v11 = toolcalls.parse('[TOOL_CALLS]get_model[ARGS]{"model": "mistral nemo"}')
     assert v11.calls[0] == {"name": "get_model", "args": {"model": "mistral nemo"}, "id": v11.calls[0]["id"]}

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import tools
 from tools import cost as cost_mod
-from tools import selection
 from tools import memory as mem
+from tools import selection
 from tools import throughput as tp
 from tools.common import catalog
 from tools.errors import InvalidInput
@@ -27,8 +27,11 @@ DEVICES = sorted(g for g in CAT.gpus if CAT.gpus[g].memory_bytes)
 QUANTS = sorted(CAT.quantizations)
 KV_DTYPES = sorted(mem.KV_BYTES)
 USE_CASES = sorted(selection.USE_CASES)
-CAPPED = sorted(lic.id for lic in CAT.licenses.values()
-                if lic.terms.mau_threshold is not None and isinstance(lic.terms.mau_threshold.value, int))
+CAPPED = sorted(
+    lic.id
+    for lic in CAT.licenses.values()
+    if lic.terms.mau_threshold is not None and isinstance(lic.terms.mau_threshold.value, int)
+)
 # `make mutation` re-runs these for every mutant that reaches them: it draws a fifth of the examples
 SCALE = float(os.environ.get("ADVISOR_EXAMPLES_SCALE", "1"))
 
@@ -54,12 +57,23 @@ def fraction_of(context: int, share: float) -> int:
 
 
 @FAST
-@given(st.sampled_from(MODELS), st.sampled_from(QUANTS), st.floats(0, 1), st.integers(1, 32),
-       st.sampled_from([1, 2, 3, 4, 8, 16]), st.one_of(st.none(), st.sampled_from(DEVICES)))
+@given(
+    st.sampled_from(MODELS),
+    st.sampled_from(QUANTS),
+    st.floats(0, 1),
+    st.integers(1, 32),
+    st.sampled_from([1, 2, 3, 4, 8, 16]),
+    st.one_of(st.none(), st.sampled_from(DEVICES)),
+)
 def test_total_memory_is_the_sum_of_its_parts(model, q, share, batch, num_gpus, gpu):
     m = CAT.models[model]
-    args = {"model": model, "quantization": q, "context_length": fraction_of(m.context_length, share),
-            "batch_size": batch, "num_gpus": num_gpus}
+    args = {
+        "model": model,
+        "quantization": q,
+        "context_length": fraction_of(m.context_length, share),
+        "batch_size": batch,
+        "num_gpus": num_gpus,
+    }
     if gpu:
         args["gpu"] = gpu
     r = tools.call("estimate_memory", args)
@@ -74,8 +88,15 @@ def test_total_memory_is_the_sum_of_its_parts(model, q, share, batch, num_gpus, 
 
 
 @FAST
-@given(st.integers(1, 10**6), st.integers(1, 10**6), st.integers(1, 64), st.integers(1, 64),
-       st.sampled_from(KV_DTYPES), st.sampled_from(KV_DTYPES), st.sampled_from(["vllm", "llama.cpp", "transformers"]))
+@given(
+    st.integers(1, 10**6),
+    st.integers(1, 10**6),
+    st.integers(1, 64),
+    st.integers(1, 64),
+    st.sampled_from(KV_DTYPES),
+    st.sampled_from(KV_DTYPES),
+    st.sampled_from(["vllm", "llama.cpp", "transformers"]),
+)
 def test_memory_grows_with_context_batch_and_kv_bytes_for_every_model(c1, c2, b1, b2, k1, k2, engine):
     (c_lo, c_hi), (b_lo, b_hi) = sorted((c1, c2)), sorted((b1, b2))
     kv_lo, kv_hi = sorted((mem.KV_BYTES[k1], mem.KV_BYTES[k2]))
@@ -84,14 +105,20 @@ def test_memory_grows_with_context_batch_and_kv_bytes_for_every_model(c1, c2, b1
         m = CAT.models[model]
         lo_ctx, hi_ctx = min(c_lo, m.context_length), min(c_hi, m.context_length)
         small = mem.estimate(m, q, engine, lo_ctx, b_lo, kv_lo, 1)
-        for bigger in (mem.estimate(m, q, engine, hi_ctx, b_lo, kv_lo, 1), mem.estimate(m, q, engine, lo_ctx, b_hi, kv_lo, 1),
-                       mem.estimate(m, q, engine, lo_ctx, b_lo, kv_hi, 1), mem.estimate(m, q, engine, hi_ctx, b_hi, kv_hi, 1)):
+        for bigger in (
+            mem.estimate(m, q, engine, hi_ctx, b_lo, kv_lo, 1),
+            mem.estimate(m, q, engine, lo_ctx, b_hi, kv_lo, 1),
+            mem.estimate(m, q, engine, lo_ctx, b_lo, kv_hi, 1),
+            mem.estimate(m, q, engine, hi_ctx, b_hi, kv_hi, 1),
+        ):
             assert bigger.total >= small.total, model
             assert bigger.kv_or_zero >= small.kv_or_zero, model
             assert bigger.per_gpu >= small.per_gpu, model
         if m.architecture is not None:
             # the KV cache is the part that grows: strictly more with more sequences
-            assert mem.kv_cache_bytes(m, lo_ctx, b_hi, kv_lo) == pytest.approx(b_hi * mem.kv_cache_bytes(m, lo_ctx, 1, kv_lo))
+            assert mem.kv_cache_bytes(m, lo_ctx, b_hi, kv_lo) == pytest.approx(
+                b_hi * mem.kv_cache_bytes(m, lo_ctx, 1, kv_lo)
+            )
             if b_hi > b_lo:
                 assert mem.estimate(m, q, engine, lo_ctx, b_hi, kv_lo, 1).total > small.total, model
 
@@ -106,8 +133,10 @@ def test_fewer_bits_per_weight_never_need_more_memory_for_any_model():
             same = [q for q in by_bits if q.scope == scope]
             weights = [mem.weight_bytes(m, q) for q in same]
             assert weights == sorted(weights), (m.id, scope)
-            totals = [mem.estimate(m, q, "llama.cpp", 4096 if m.context_length >= 4096 else m.context_length, 1, 2.0, 1).total
-                      for q in same]
+            totals = [
+                mem.estimate(m, q, "llama.cpp", 4096 if m.context_length >= 4096 else m.context_length, 1, 2.0, 1).total
+                for q in same
+            ]
             assert totals == sorted(totals), (m.id, scope)
             for q, w in zip(same, weights):
                 if q.bits_per_weight <= 16:
@@ -159,7 +188,8 @@ def test_fixed_state_of_hybrid_models_does_not_grow_with_context(context, batch)
 
 
 def test_full_attention_kv_cache_in_the_tool_is_the_textbook_formula():
-    """KV cache = 2 (K and V) x layers x KV heads x head dim x 2 bytes x tokens, for every plain model, at full context."""
+    """KV cache = 2 (K and V) x layers x KV heads x head dim x 2 bytes x tokens, for every plain model, at full
+    context."""
     for model in WITH_ARCH:
         m = CAT.models[model]
         a = m.architecture
@@ -172,8 +202,14 @@ def test_full_attention_kv_cache_in_the_tool_is_the_textbook_formula():
 
 
 @FAST
-@given(st.sampled_from(MODELS), st.sampled_from(["bf16", "fp8", "q8_0", "q4_k_m", "awq", "int4"]), st.sampled_from(DEVICES),
-       st.sampled_from([1, 2, 4, 8, 16]), st.integers(1, 8), st.floats(0, 1))
+@given(
+    st.sampled_from(MODELS),
+    st.sampled_from(["bf16", "fp8", "q8_0", "q4_k_m", "awq", "int4"]),
+    st.sampled_from(DEVICES),
+    st.sampled_from([1, 2, 4, 8, 16]),
+    st.integers(1, 8),
+    st.floats(0, 1),
+)
 def test_max_context_that_fits_is_the_boundary_of_fits(model, q, gpu, num_gpus, batch, share):
     m = CAT.models[model]
     args = {"model": model, "quantization": q, "gpu": gpu, "num_gpus": num_gpus, "batch_size": batch}
@@ -199,8 +235,17 @@ def test_max_context_uses_the_layout_of_the_devices_own_nodes():
             continue
         for model in largest:
             m = CAT.models[model]
-            r = tools.call("estimate_memory", {"model": model, "quantization": "fp8", "gpu": g.id, "batch_size": 8,
-                                               "num_gpus": 2 * g.gpus_per_node, "context_length": m.context_length})
+            r = tools.call(
+                "estimate_memory",
+                {
+                    "model": model,
+                    "quantization": "fp8",
+                    "gpu": g.id,
+                    "batch_size": 8,
+                    "num_gpus": 2 * g.gpus_per_node,
+                    "context_length": m.context_length,
+                },
+            )
             assert r["fits"] == (r["max_context_that_fits"] == m.context_length), (model, g.id)
 
 
@@ -219,14 +264,29 @@ def test_more_gpus_never_need_more_memory_per_gpu(engine, context):
 
 
 @FAST
-@given(st.sampled_from(MODELS), st.sampled_from(sorted(CAT.gpus)), st.sampled_from(QUANTS), st.floats(0, 1),
-       st.sampled_from([1, 4, 16, 64]), st.sampled_from([1, 2, 4, 8]))
+@given(
+    st.sampled_from(MODELS),
+    st.sampled_from(sorted(CAT.gpus)),
+    st.sampled_from(QUANTS),
+    st.floats(0, 1),
+    st.sampled_from([1, 4, 16, 64]),
+    st.sampled_from([1, 2, 4, 8]),
+)
 def test_throughput_never_exceeds_the_bandwidth_ceiling(model, gpu, q, share, concurrency, num_gpus):
     m, g = CAT.models[model], CAT.gpus[gpu]
     ctx = fraction_of(min(m.context_length, 131072), share)
     try:
-        r = tools.call("estimate_throughput", {"model": model, "gpu": gpu, "quantization": q, "context_length": ctx,
-                                               "concurrency": concurrency, "num_gpus": num_gpus})
+        r = tools.call(
+            "estimate_throughput",
+            {
+                "model": model,
+                "gpu": gpu,
+                "quantization": q,
+                "context_length": ctx,
+                "concurrency": concurrency,
+                "num_gpus": num_gpus,
+            },
+        )
     except InvalidInput:
         assume(False)
     quant = CAT.quantizations[r["quantization"]]
@@ -246,8 +306,14 @@ def test_throughput_never_exceeds_the_bandwidth_ceiling(model, gpu, q, share, co
 
 
 @FAST
-@given(st.sampled_from(MODELS), st.sampled_from(["bf16", "q8_0", "q4_k_m"]), st.integers(1, 65536), st.integers(1, 65536),
-       st.floats(50, 8000), st.floats(1.01, 4))
+@given(
+    st.sampled_from(MODELS),
+    st.sampled_from(["bf16", "q8_0", "q4_k_m"]),
+    st.integers(1, 65536),
+    st.integers(1, 65536),
+    st.floats(50, 8000),
+    st.floats(1.01, 4),
+)
 def test_decode_speed_falls_with_context_and_rises_with_bandwidth(model, q, c1, c2, bandwidth, factor):
     m = CAT.models[model]
     lo, hi = sorted((min(c1, m.context_length), min(c2, m.context_length)))
@@ -290,8 +356,13 @@ def _commercial_no(model_id: str) -> bool:
 
 
 @settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
-@given(st.sampled_from(USE_CASES), st.one_of(st.none(), st.sampled_from(DEVICES), st.floats(4, 200)),
-       st.sampled_from([1, 2, 8]), st.one_of(st.none(), st.integers(0, 10**10)), st.sampled_from([None, True, False]))
+@given(
+    st.sampled_from(USE_CASES),
+    st.one_of(st.none(), st.sampled_from(DEVICES), st.floats(4, 200)),
+    st.sampled_from([1, 2, 8]),
+    st.one_of(st.none(), st.integers(0, 10**10)),
+    st.sampled_from([None, True, False]),
+)
 def test_commercial_use_never_recommends_a_non_commercial_licence(use_case, device, num_gpus, mau, eu_entity):
     args = {"use_case": use_case, "commercial": True, "num_gpus": num_gpus, "top_k": 20, "eu_entity": eu_entity}
     if isinstance(device, str):
@@ -304,8 +375,10 @@ def test_commercial_use_never_recommends_a_non_commercial_licence(use_case, devi
     for rec in r["recommendations"]:
         assert not _commercial_no(rec["model"]), (rec["model"], args)
         assert rec["license_verdict"] != "not_allowed"
-        direct = tools.call("check_license", {"model": rec["model"], "commercial": True, "monthly_active_users": mau,
-                                              "eu_entity": eu_entity})
+        direct = tools.call(
+            "check_license",
+            {"model": rec["model"], "commercial": True, "monthly_active_users": mau, "eu_entity": eu_entity},
+        )
         assert rec["license_verdict"] == direct["verdict"], rec["model"]
     scores = [rec["score"] for rec in r["recommendations"]]
     assert scores == sorted(scores, reverse=True)
@@ -313,8 +386,14 @@ def test_commercial_use_never_recommends_a_non_commercial_licence(use_case, devi
 
 
 @settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
-@given(st.sampled_from(USE_CASES), st.sampled_from(DEVICES), st.sampled_from([1, 2, 4]),
-       st.one_of(st.none(), st.floats(0.5, 800)), st.one_of(st.none(), st.integers(1024, 1_000_000)), st.booleans())
+@given(
+    st.sampled_from(USE_CASES),
+    st.sampled_from(DEVICES),
+    st.sampled_from([1, 2, 4]),
+    st.one_of(st.none(), st.floats(0.5, 800)),
+    st.one_of(st.none(), st.integers(1024, 1_000_000)),
+    st.booleans(),
+)
 def test_every_recommendation_meets_the_hard_constraints(use_case, gpu, num_gpus, max_params, min_context, vision):
     args = {"use_case": use_case, "gpu": gpu, "num_gpus": num_gpus, "top_k": 20, "needs_vision": vision}
     if max_params is not None:
@@ -336,7 +415,9 @@ def test_every_recommendation_meets_the_hard_constraints(use_case, gpu, num_gpus
 
 
 @FAST
-@given(st.sampled_from(CAPPED), st.integers(1, 10**11), st.sampled_from([None, True, False]), st.sampled_from([None, True]))
+@given(
+    st.sampled_from(CAPPED), st.integers(1, 10**11), st.sampled_from([None, True, False]), st.sampled_from([None, True])
+)
 def test_a_user_count_above_a_licence_cap_is_never_allowed(license_id, over, commercial, hosted):
     cap = CAT.licenses[license_id].terms.mau_threshold.value
     mau = min(cap + over, 10**11)
@@ -344,12 +425,16 @@ def test_a_user_count_above_a_licence_cap_is_never_allowed(license_id, over, com
     for m in CAT.models.values():
         if m.license != license_id:
             continue
-        r = tools.call("check_license", {"model": m.id, "monthly_active_users": mau, "commercial": commercial,
-                                         "hosted_service": hosted})
+        r = tools.call(
+            "check_license",
+            {"model": m.id, "monthly_active_users": mau, "commercial": commercial, "hosted_service": hosted},
+        )
         assert r["verdict"] == "not_allowed", (m.id, mau)
         assert any(c["term"] == "mau_threshold" for c in r["citations"]), m.id  # the cap's clause is quoted
-        at_cap = tools.call("check_license", {"model": m.id, "monthly_active_users": cap, "commercial": commercial,
-                                              "hosted_service": hosted})
+        at_cap = tools.call(
+            "check_license",
+            {"model": m.id, "monthly_active_users": cap, "commercial": commercial, "hosted_service": hosted},
+        )
         assert not any("exceed" in reason for reason in at_cap["reasons"]), m.id
 
 
@@ -357,8 +442,13 @@ FLAGS = ("commercial", "use_outputs_to_train_other_models", "redistribute", "mod
 
 
 @settings(max_examples=examples(60), deadline=None, database=None)
-@given(st.fixed_dictionaries({f: st.sampled_from([None, True]) for f in FLAGS}), st.sampled_from(FLAGS),
-       st.one_of(st.none(), st.integers(0, 10**10)), st.integers(0, 10**10), st.sampled_from([None, True, False]))
+@given(
+    st.fixed_dictionaries({f: st.sampled_from([None, True]) for f in FLAGS}),
+    st.sampled_from(FLAGS),
+    st.one_of(st.none(), st.integers(0, 10**10)),
+    st.integers(0, 10**10),
+    st.sampled_from([None, True, False]),
+)
 def test_verdicts_only_get_stricter_with_more_uses_and_more_users(flags, extra, mau, more, eu_entity):
     """Stating one more use (or more users) never turns a verdict into a more permissive one, for every model."""
     wider = {**flags, extra: True}
@@ -366,8 +456,17 @@ def test_verdicts_only_get_stricter_with_more_uses_and_more_users(flags, extra, 
         lic = CAT.licenses[m.license]
 
         def level(fl, users):
-            v = evaluate(m, lic, fl["commercial"], users, fl["use_outputs_to_train_other_models"], fl["redistribute"],
-                         fl["modify"], fl["hosted_service"], eu_entity)
+            v = evaluate(
+                m,
+                lic,
+                fl["commercial"],
+                users,
+                fl["use_outputs_to_train_other_models"],
+                fl["redistribute"],
+                fl["modify"],
+                fl["hosted_service"],
+                eu_entity,
+            )
             if v.level == "not_allowed":
                 assert v.reasons and v.citations, (m.id, fl)  # a refusal says why and quotes the clause
             if v.level == "unknown":
@@ -406,9 +505,15 @@ def test_api_cost_is_exactly_linear_in_volume(price_id, volume, factor, share):
     rate = share * p.usd_per_mtok_input + (1 - share) * p.usd_per_mtok_output
     assert option.cost(volume) == pytest.approx(volume / 1e6 * rate)
     assert option.cost(volume * factor) == pytest.approx(factor * option.cost(volume))
-    r = tools.call("estimate_cost", {"monthly_tokens": min(volume, 10**13), "api_models": [price_id], "input_share": share})
-    per_mtok = {row["monthly_tokens"]: c["monthly_usd"] / (row["monthly_tokens"] / 1e6)
-                for row in r["table"] for c in row["costs"] if c["monthly_usd"] >= 1}
+    r = tools.call(
+        "estimate_cost", {"monthly_tokens": min(volume, 10**13), "api_models": [price_id], "input_share": share}
+    )
+    per_mtok = {
+        row["monthly_tokens"]: c["monthly_usd"] / (row["monthly_tokens"] / 1e6)
+        for row in r["table"]
+        for c in row["costs"]
+        if c["monthly_usd"] >= 1
+    }
     for value in per_mtok.values():
         assert value == pytest.approx(rate, rel=0.01)
 
@@ -418,7 +523,9 @@ def _line(rate: float, fixed: float = 0.0, name: str = "x") -> cost_mod.Option:
 
 
 def _steps(per_replica: float, capacity: float) -> cost_mod.Option:
-    return cost_mod.Option(name="replicas", kind="cloud_gpu", cost=lambda v: max(1, math.ceil(v / capacity)) * per_replica)
+    return cost_mod.Option(
+        name="replicas", kind="cloud_gpu", cost=lambda v: max(1, math.ceil(v / capacity)) * per_replica
+    )
 
 
 def _assert_first_crossing(a: cost_mod.Option, b: cost_mod.Option, v: float | None) -> None:
@@ -456,9 +563,17 @@ def test_break_even_against_a_step_cost_is_its_first_crossing(per_replica, capac
         _assert_first_crossing(a, b, cost_mod.break_even(a, b))
 
 
-SELF_HOST = [(m, g) for m, g in [("llama-3.1-8b", "rtx-4090"), ("llama-3.1-8b", None), ("qwen2.5-7b", "l40s"),
-                                 ("llama-3.1-70b", "h100-sxm"), ("mistral-7b-v0.3", "a100-80gb")]
-             if m in CAT.models and (g is None or g in CAT.gpus)]
+SELF_HOST = [
+    (m, g)
+    for m, g in [
+        ("llama-3.1-8b", "rtx-4090"),
+        ("llama-3.1-8b", None),
+        ("qwen2.5-7b", "l40s"),
+        ("llama-3.1-70b", "h100-sxm"),
+        ("mistral-7b-v0.3", "a100-80gb"),
+    ]
+    if m in CAT.models and (g is None or g in CAT.gpus)
+]
 
 
 @settings(max_examples=examples(8), deadline=None, database=None)
@@ -482,7 +597,7 @@ def test_tool_break_even_points_are_crossings_of_the_cost_curves(pair, q, utiliz
 
     assert base["cheapest"] == min(base["options"], key=lambda o: o["monthly_usd"])["name"]
     crossings = [e for e in base["break_even"] if e["monthly_tokens"] and 10**6 <= e["monthly_tokens"] <= 10**12]
-    for entry in crossings[::max(1, len(crossings) // 3)]:  # three of them, spread over the options
+    for entry in crossings[:: max(1, len(crossings) // 3)]:  # three of them, spread over the options
         v, h, a = entry["monthly_tokens"], entry["self_hosted"], entry["api"]
         step = 1500 + v * 1e-6  # the entry is rounded to 1,000 tokens; a replica step can follow a crossing closely
         below, above = at(int(v - step)), at(int(v + step))
@@ -508,22 +623,39 @@ SPECIALTIES = ["chat", "code", "math", "reasoning", "multilingual", "long_contex
 
 
 @settings(max_examples=examples(60), deadline=None, database=None)
-@given(st.one_of(st.none(), st.sampled_from(sorted(CAT.licenses))), st.one_of(st.none(), st.floats(0.1, 2000)),
-       st.one_of(st.none(), st.integers(0, 2_000_000)), st.sampled_from([None, True]),
-       st.one_of(st.none(), st.sampled_from(SPECIALTIES)), st.integers(1, 200),
-       st.one_of(st.none(), st.sampled_from(sorted(CAT.families))))
-def test_find_models_keeps_exactly_what_the_filters_say_newest_first(lic, max_params, min_context, commercial,
-                                                                     specialty, limit, family):
-    args = {"license": lic, "max_params_b": max_params, "min_context": min_context, "commercial": commercial,
-            "specialty": specialty, "limit": limit, "family": family}
+@given(
+    st.one_of(st.none(), st.sampled_from(sorted(CAT.licenses))),
+    st.one_of(st.none(), st.floats(0.1, 2000)),
+    st.one_of(st.none(), st.integers(0, 2_000_000)),
+    st.sampled_from([None, True]),
+    st.one_of(st.none(), st.sampled_from(SPECIALTIES)),
+    st.integers(1, 200),
+    st.one_of(st.none(), st.sampled_from(sorted(CAT.families))),
+)
+def test_find_models_keeps_exactly_what_the_filters_say_newest_first(
+    lic, max_params, min_context, commercial, specialty, limit, family
+):
+    args = {
+        "license": lic,
+        "max_params_b": max_params,
+        "min_context": min_context,
+        "commercial": commercial,
+        "specialty": specialty,
+        "limit": limit,
+        "family": family,
+    }
     r = tools.call("find_models", {k: v for k, v in args.items() if v is not None})
 
     def keeps(m) -> bool:
         terms = CAT.licenses[m.license].terms
-        return ((lic is None or m.license == lic) and (max_params is None or m.params_b <= max_params)
-                and (min_context is None or m.context_length >= min_context)
-                and (not commercial or terms.commercial_use.value != "no")
-                and (specialty is None or specialty in m.specialties) and (family is None or m.family == family))
+        return (
+            (lic is None or m.license == lic)
+            and (max_params is None or m.params_b <= max_params)
+            and (min_context is None or m.context_length >= min_context)
+            and (not commercial or terms.commercial_use.value != "no")
+            and (specialty is None or specialty in m.specialties)
+            and (family is None or m.family == family)
+        )
 
     expected = [m for m in CAT.models.values() if keeps(m)]
     assert r["count"] == len(expected) and r["truncated"] == (len(expected) > limit)
@@ -544,8 +676,9 @@ def test_list_licenses_and_gpus_report_the_catalogs_terms_and_sizes():
         assert row["name"] == CAT.licenses[row["id"]].name and row["url"] == CAT.licenses[row["id"]].url
         assert row["commercial_use"] == terms.commercial_use.value
         assert row["mau_threshold"] == (terms.mau_threshold.value if terms.mau_threshold else None)
-        assert row["outputs_to_train_other_models"] == (terms.outputs_to_train_other_models.value
-                                                        if terms.outputs_to_train_other_models else None)
+        assert row["outputs_to_train_other_models"] == (
+            terms.outputs_to_train_other_models.value if terms.outputs_to_train_other_models else None
+        )
     gpus = tools.call("list_gpus", {})
     assert gpus["count"] == len(gpus["gpus"]) == len(CAT.gpus)
     for row in gpus["gpus"]:
@@ -566,16 +699,29 @@ def test_every_fact_of_every_model_cites_its_source():
 
 
 @settings(max_examples=examples(40), deadline=None, database=None)
-@given(st.sampled_from(MODELS), st.fixed_dictionaries({f: st.sampled_from([None, True, False]) for f in FLAGS}),
-       st.one_of(st.none(), st.integers(0, 10**10)), st.sampled_from([None, True, False]))
+@given(
+    st.sampled_from(MODELS),
+    st.fixed_dictionaries({f: st.sampled_from([None, True, False]) for f in FLAGS}),
+    st.one_of(st.none(), st.integers(0, 10**10)),
+    st.sampled_from([None, True, False]),
+)
 def test_check_license_is_the_evaluation_of_exactly_the_use_stated(model, flags, mau, eu_entity):
     m = CAT.models[model]
     lic = CAT.licenses[m.license]
     r = tools.call("check_license", {"model": model, "monthly_active_users": mau, "eu_entity": eu_entity, **flags})
-    v = evaluate(m, lic, flags["commercial"], mau, flags["use_outputs_to_train_other_models"], flags["redistribute"],
-                 flags["modify"], flags["hosted_service"], eu_entity)
+    v = evaluate(
+        m,
+        lic,
+        flags["commercial"],
+        mau,
+        flags["use_outputs_to_train_other_models"],
+        flags["redistribute"],
+        flags["modify"],
+        flags["hosted_service"],
+        eu_entity,
+    )
     assert r["verdict"] == v.level and r["conditions"] == v.conditions and r["citations"] == v.citations
-    assert r["reasons"][:len(v.reasons)] == v.reasons
+    assert r["reasons"][: len(v.reasons)] == v.reasons
     assert r["license"]["id"] == lic.id and r["license"]["url"] == lic.url and r["model"]["id"] == model
     assert r["sources"][0] == lic.url
     for entry, change in zip(r["license_history"], m.license_history, strict=True):
@@ -584,7 +730,7 @@ def test_check_license_is_the_evaluation_of_exactly_the_use_stated(model, flags,
         assert entry["until"] == change.until.isoformat() and entry["note"]
 
 
-BIG = sorted((m for m in MODELS if CAT.models[m].architecture is not None and 20 <= CAT.models[m].params_b <= 200))
+BIG = sorted(m for m in MODELS if CAT.models[m].architecture is not None and 20 <= CAT.models[m].params_b <= 200)
 CARDS = sorted(g for g in DEVICES if CAT.gpus[g].segment in ("consumer", "workstation"))
 
 
@@ -613,8 +759,16 @@ def test_cpu_offload_is_bounded_by_system_memory_bandwidth(model, gpu, ram_gbps,
 @FAST
 @given(st.floats(0, 100), st.floats(0, 100), st.floats(0, 1), st.integers(1, 10**12))
 def test_a_stated_api_price_is_costed_as_stated(usd_in, usd_out, share, volume):
-    r = tools.call("estimate_cost", {"monthly_tokens": volume, "input_share": share, "api_models": [],
-                                     "api_usd_per_mtok_input": usd_in, "api_usd_per_mtok_output": usd_out})
+    r = tools.call(
+        "estimate_cost",
+        {
+            "monthly_tokens": volume,
+            "input_share": share,
+            "api_models": [],
+            "api_usd_per_mtok_input": usd_in,
+            "api_usd_per_mtok_output": usd_out,
+        },
+    )
     (mine,) = [o for o in r["options"] if o["kind"] == "api"]
     rate = share * usd_in + (1 - share) * usd_out
     assert mine["monthly_usd"] == pytest.approx(volume / 1e6 * rate, abs=rounding(volume / 1e6 * rate))
@@ -673,6 +827,9 @@ def test_each_stated_use_brings_the_terms_that_govern_it():
         assert "commercial_use" in cited or cu.quote is None, lic.id
         if cu.value == "no":
             assert verdict == "not_allowed", lic.id
-        if cu.value == "conditional" and not (t.revenue_threshold_usd_per_month or t.excluded_territories
-                                              or getattr(t, "revenue_threshold_usd_per_year", None)):
+        if cu.value == "conditional" and not (
+            t.revenue_threshold_usd_per_month
+            or t.excluded_territories
+            or getattr(t, "revenue_threshold_usd_per_year", None)
+        ):
             assert any((cu.note or cu.quote) in c for c in conds), lic.id

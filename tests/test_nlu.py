@@ -17,32 +17,36 @@ def figures(text: str) -> list[tuple[str, float]]:
 
 # ---------------------------------------------------------------- quantities
 
-@pytest.mark.parametrize("text, kind, value", [
-    ("800 million monthly users", "users", 800_000_000),
-    ("eight hundred million users", "users", 800_000_000),
-    ("1.2B MAU", "users", 1_200_000_000),
-    ("3 mln users", "users", 3_000_000),
-    ("half a billion tokens per month", "tokens_month", 500_000_000),
-    ("50M tokens/month", "tokens_month", 50_000_000),
-    ("2 million tokens a day", "tokens_month", 60_000_000),
-    ("32k context", "context", 32_768),
-    ("context window of 128k", "context", 131_072),
-    ("a 48GB card", "memory_gb", 48),
-    ("a 24 gig card", "memory_gb", 24),
-    ("twenty-four gigs of vram", "memory_gb", 24),
-    ("$2/hour", "usd_per_hour", 2),
-    ("0.8 dollars an hour", "usd_per_hour", 0.8),
-    ("€0.30/kWh", "usd_per_kwh", 0.3),
-    ("budget of $500 a month", "usd_month", 500),
-    ("60% utilization", "percent", 0.6),
-    ("3:1 input to output", "ratio", 0.75),
-    ("top 3", "top_k", 3),
-    ("under 10B parameters", "params_b", 10),
-    ("100 concurrent users", "concurrency", 100),
-    ("amortize over 3 years", "months", 36),
-    ("batch of 8", "batch", 8),
-    ("40 tok/s", "tokens_per_s", 40),
-])
+
+@pytest.mark.parametrize(
+    "text, kind, value",
+    [
+        ("800 million monthly users", "users", 800_000_000),
+        ("eight hundred million users", "users", 800_000_000),
+        ("1.2B MAU", "users", 1_200_000_000),
+        ("3 mln users", "users", 3_000_000),
+        ("half a billion tokens per month", "tokens_month", 500_000_000),
+        ("50M tokens/month", "tokens_month", 50_000_000),
+        ("2 million tokens a day", "tokens_month", 60_000_000),
+        ("32k context", "context", 32_768),
+        ("context window of 128k", "context", 131_072),
+        ("a 48GB card", "memory_gb", 48),
+        ("a 24 gig card", "memory_gb", 24),
+        ("twenty-four gigs of vram", "memory_gb", 24),
+        ("$2/hour", "usd_per_hour", 2),
+        ("0.8 dollars an hour", "usd_per_hour", 0.8),
+        ("€0.30/kWh", "usd_per_kwh", 0.3),
+        ("budget of $500 a month", "usd_month", 500),
+        ("60% utilization", "percent", 0.6),
+        ("3:1 input to output", "ratio", 0.75),
+        ("top 3", "top_k", 3),
+        ("under 10B parameters", "params_b", 10),
+        ("100 concurrent users", "concurrency", 100),
+        ("amortize over 3 years", "months", 36),
+        ("batch of 8", "batch", 8),
+        ("40 tok/s", "tokens_per_s", 40),
+    ],
+)
 def test_quantities(text, kind, value):
     assert (kind, pytest.approx(value)) in [(k, v) for k, v in figures(text)]
 
@@ -61,6 +65,7 @@ def test_words_that_are_not_figures_stay_words():
 
 
 # ---------------------------------------------------------------- entity linking
+
 
 def test_names_resolve_with_versions_sizes_and_typos():
     assert read("Can I use Llama 3 8B?").models == ["llama-3-8b"]
@@ -90,6 +95,7 @@ def test_linking_follows_the_catalog_in_use():
 
 
 # ---------------------------------------------------------------- slots
+
 
 def test_licence_facts_are_read():
     f = read("We want to distill DeepSeek R1 into our own 7B model, is that allowed?").fields
@@ -136,8 +142,12 @@ def test_contradictions_are_reported():
 
 # ---------------------------------------------------------------- intents and arguments
 
+
 def test_intents_are_multi_label():
-    assert set(read("Can I use Llama 3.1 70B commercially and how much VRAM does it need?").asked()) == {"license", "memory"}
+    assert set(read("Can I use Llama 3.1 70B commercially and how much VRAM does it need?").asked()) == {
+        "license",
+        "memory",
+    }
     assert read("hi").asked() == ["help"]
 
 
@@ -149,8 +159,12 @@ def test_arguments_follow_the_tool_schemas():
     import tools
 
     for field, names in ARGUMENTS.items():  # every mapped argument is a real argument of some tool
-        assert any(arg in tools.get(t).parameters_schema()["properties"]
-                   for t in tools.names() for arg in [names.get(t, names.get("*"))] if arg), field
+        assert any(
+            arg in tools.get(t).parameters_schema()["properties"]
+            for t in tools.names()
+            for arg in [names.get(t, names.get("*"))]
+            if arg
+        ), field
 
 
 def test_intent_model_is_current_and_reproducible():
@@ -158,17 +172,22 @@ def test_intent_model_is_current_and_reproducible():
     from advisor.nlu import intents
 
     committed = json.loads(intents.MODEL.read_text())
-    assert committed["data_sha256"] == intents.data_hash(), "the labelled data changed: run python -m advisor.nlu.intents"
+    assert committed["data_sha256"] == intents.data_hash(), (
+        "the labelled data changed: run python -m advisor.nlu.intents"
+    )
     pairs = intents.examples()
     assert intents.train(pairs) == intents.train(pairs)  # deterministic
     # the committed model still fits its data (names it masks come from the catalog, which grows)
     model = intents.IntentModel(committed)
-    right = sum(set(lab for lab, p in model.scores(read(text).shape).items() if p >= intents.THRESHOLD) == set(want)
-                for text, want in pairs)
+    right = sum(
+        set(lab for lab, p in model.scores(read(text).shape).items() if p >= intents.THRESHOLD) == set(want)
+        for text, want in pairs
+    )
     assert right / len(pairs) >= 0.95
 
 
 # ---------------------------------------------------------------- the offline driver
+
 
 def test_licence_verdict_keeps_the_user_count(make_advisor):
     r = make_advisor().ask("Can I use Llama 3 8B in an app with 800 million monthly users?", thread_id="t")
@@ -197,7 +216,12 @@ def test_follow_ups_references_and_kept_constraints(make_advisor):
     speed = advisor.ask("how fast will that be with 16 concurrent users", thread_id="d")
     args = speed.tool_calls[0].args
     assert (args["model"], args["engine"], args["quantization"], args["num_gpus"], args["concurrency"]) == (
-        "qwen3-32b", "vllm", "awq", 2, 16)
+        "qwen3-32b",
+        "vllm",
+        "awq",
+        2,
+        16,
+    )
     shortlist = advisor.ask("Recommend models for RAG on an A100 80GB, commercial, go ahead", thread_id="e").shortlist
     second = advisor.ask("is the second one ok with 2M users?", thread_id="e")
     assert second.tool_calls[0].args["model"] == shortlist[1]["model"]

@@ -38,28 +38,69 @@ def scripted_server(received: list[dict]) -> FastAPI:
             data = json.loads(last["content"])
             message = {"role": "assistant", "content": f"{data['name']} has {data['params_b']} billion parameters."}
         else:
-            message = {"role": "assistant", "content": None, "tool_calls": [{
-                "id": "call_abc", "type": "function",
-                "function": {"name": "get_model", "arguments": json.dumps({"model": "llama 3.1 8b"})}}]}
+            message = {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": "call_abc",
+                        "type": "function",
+                        "function": {"name": "get_model", "arguments": json.dumps({"model": "llama 3.1 8b"})},
+                    }
+                ],
+            }
         if not body.get("stream"):
-            return JSONResponse({"id": "cmpl-1", "object": "chat.completion", "created": 0, "model": body["model"],
-                                 "choices": [{"index": 0, "message": message,
-                                              "finish_reason": "tool_calls" if message.get("tool_calls") else "stop"}],
-                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+            return JSONResponse(
+                {
+                    "id": "cmpl-1",
+                    "object": "chat.completion",
+                    "created": 0,
+                    "model": body["model"],
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": message,
+                            "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                        }
+                    ],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                }
+            )
 
         def events():
             def chunk(delta, finish=None):
-                return "data: " + json.dumps({"id": "cmpl-1", "object": "chat.completion.chunk", "created": 0,
-                                              "model": body["model"],
-                                              "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+                return (
+                    "data: "
+                    + json.dumps(
+                        {
+                            "id": "cmpl-1",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": body["model"],
+                            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                        }
+                    )
+                    + "\n\n"
+                )
+
             yield chunk({"role": "assistant", "content": ""})
             if message.get("tool_calls"):
                 call = message["tool_calls"][0]
-                yield chunk({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
-                                             "function": {"name": call["function"]["name"], "arguments": ""}}]})
+                yield chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": call["id"],
+                                "type": "function",
+                                "function": {"name": call["function"]["name"], "arguments": ""},
+                            }
+                        ]
+                    }
+                )
                 args = call["function"]["arguments"]
                 for i in range(0, len(args), 7):
-                    yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[i:i + 7]}}]})
+                    yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": args[i : i + 7]}}]})
                 yield chunk({}, "tool_calls")
             else:
                 for word in message["content"].split(" "):
@@ -103,7 +144,9 @@ def test_openai_driver_calls_tools_through_a_real_server(openai_server):
 
 
 def test_openai_driver_reports_a_dead_server():
-    settings = Settings(driver="openai", openai_base_url=f"http://127.0.0.1:{_port()}/v1", model="m", db=":memory:", timeout_s=5)
+    settings = Settings(
+        driver="openai", openai_base_url=f"http://127.0.0.1:{_port()}/v1", model="m", db=":memory:", timeout_s=5
+    )
     advisor = Advisor.create(settings, checkpointer=make_checkpointer(":memory:"))
     result = advisor.ask("hello", thread_id="t")
     assert "failed to answer" in result.reply and "try again" in result.reply

@@ -48,7 +48,7 @@ def test_readme_has_examples_for_every_entry_point():
 def test_shell_example_runs(line, server, tmp_path):
     cmd = line.replace("http://127.0.0.1:7860", server.url)
     if cmd.startswith("advisor "):
-        cmd = f"{sys.executable} -m advisor.cli " + cmd[len("advisor "):]
+        cmd = f"{sys.executable} -m advisor.cli " + cmd[len("advisor ") :]
     out = subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=180, cwd=ROOT, env=_env(tmp_path))
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip(), "an example should print something"
@@ -60,7 +60,9 @@ def test_shell_example_runs(line, server, tmp_path):
 @pytest.mark.parametrize("index", range(len(PY)))
 def test_python_example_runs(index, server, tmp_path):
     code = PY[index].replace("http://127.0.0.1:7860", server.url)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=ROOT, env=_env(tmp_path))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=180, cwd=ROOT, env=_env(tmp_path)
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip()
     _check_for(PY[index], PYTHON_CHECKS)(out.stdout)
@@ -188,8 +190,10 @@ def _qwen_200m(stdout: str) -> None:
     r = _json(stdout)
     reply = r["choices"][0]["message"]["content"]
     assert "not allowed" in reply.lower(), reply[:500]
-    assert any(step["name"] == "check_license" and step["result"]["verdict"] == "not_allowed"
-               for step in r.get("advisor_tool_calls", [])), "the verdict comes from check_license"
+    assert any(
+        step["name"] == "check_license" and step["result"]["verdict"] == "not_allowed"
+        for step in r.get("advisor_tool_calls", [])
+    ), "the verdict comes from check_license"
 
 
 SHELL_CHECKS = {
@@ -218,7 +222,9 @@ def _cheapest(stdout: str) -> None:
     assert stdout.splitlines()[0] == cheapest
     gemma = tools.call("check_license", {"model": "gemma 3 27b", "use_outputs_to_train_other_models": True})["verdict"]
     assert stdout.splitlines()[1] == gemma != "allowed"  # the Gemma terms restrict training on its outputs
-    top = tools.call("select_models", {"use_case": "customer_service", "gpu": "l40s", "num_gpus": 2, "commercial": True})
+    top = tools.call(
+        "select_models", {"use_case": "customer_service", "gpu": "l40s", "num_gpus": 2, "commercial": True}
+    )
     assert top["recommendations"][0]["name"] in stdout
 
 

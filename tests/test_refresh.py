@@ -34,7 +34,7 @@ def _handler(root: Path, files: dict[str, bytes]):
             path = self.path.split("?", 1)[0]
             body, status = files.get(path), 200
             if body is None and path.startswith("/api/models/"):
-                f = root / path[len("/api/models/"):].replace("/", "__") / "model_info.json"
+                f = root / path[len("/api/models/") :].replace("/", "__") / "model_info.json"
                 body = f.read_bytes() if f.is_file() else None
             elif body is None and "/resolve/main/config.json" in path:
                 folder = root / path.strip("/").split("/resolve/")[0].replace("/", "__")
@@ -121,8 +121,13 @@ def test_draft_maps_mla_and_moe(hub):
     entry = draft_entry("deepseek-ai/DeepSeek-V3", endpoint=hub)
     arch = entry["architecture"]
     assert arch["attention"] == {"kind": "mla", "kv_lora_rank": 512, "qk_rope_head_dim": 64, "q_lora_rank": 1536}
-    assert arch["moe"] == {"experts": 256, "active_experts": 8, "shared_experts": 1, "dense_layers": 3,
-                           "expert_intermediate_size": 2048}
+    assert arch["moe"] == {
+        "experts": 256,
+        "active_experts": 8,
+        "shared_experts": 1,
+        "dense_layers": 3,
+        "expert_intermediate_size": 2048,
+    }
     assert arch["intermediate_size"] == 18432  # the three dense layers' width; experts have their own
     assert arch["head_dim"] == 128  # MLA: v_head_dim, not hidden_size / heads (56)
     assert entry["params_b"] == 684.53
@@ -174,18 +179,37 @@ def test_cli_import_offline_exit_code(capsys, monkeypatch):
 def test_gated_deltanet_qwen3_next():
     arch = architecture_from_config(_config("Qwen__Qwen3-Next-80B-A3B-Instruct"))
     assert arch == {
-        "layers": 48, "hidden_size": 2048, "attention_heads": 16, "kv_heads": 2, "head_dim": 256, "vocab_size": 151936,
-        "tied_embeddings": False, "attention": {"kind": "full"},
-        "linear_attention": {"kind": "gated_deltanet", "layers": 36, "heads": 32, "key_heads": 16, "key_head_dim": 128,
-                             "value_head_dim": 128, "conv_kernel": 4},
+        "layers": 48,
+        "hidden_size": 2048,
+        "attention_heads": 16,
+        "kv_heads": 2,
+        "head_dim": 256,
+        "vocab_size": 151936,
+        "tied_embeddings": False,
+        "attention": {"kind": "full"},
+        "linear_attention": {
+            "kind": "gated_deltanet",
+            "layers": 36,
+            "heads": 32,
+            "key_heads": 16,
+            "key_head_dim": 128,
+            "value_head_dim": 128,
+            "conv_kernel": 4,
+        },
         "moe": {"experts": 512, "active_experts": 10, "shared_experts": 1, "expert_intermediate_size": 512},
     }  # every layer is MoE, so the unused dense intermediate_size (5120) is left out
 
 
 def test_gated_deltanet_from_layer_types_with_fp32_state_and_vision():
-    cfg = {"text_config": {**_config("Qwen__Qwen3-Next-80B-A3B-Instruct"), "mamba_ssm_dtype": "float32",
-                           "layer_types": (["linear_attention"] * 3 + ["full_attention"]) * 10, "num_hidden_layers": 40},
-           "vision_config": {"depth": 27}}
+    cfg = {
+        "text_config": {
+            **_config("Qwen__Qwen3-Next-80B-A3B-Instruct"),
+            "mamba_ssm_dtype": "float32",
+            "layer_types": (["linear_attention"] * 3 + ["full_attention"]) * 10,
+            "num_hidden_layers": 40,
+        },
+        "vision_config": {"depth": 27},
+    }
     del cfg["text_config"]["full_attention_interval"]
     arch = architecture_from_config(cfg)
     assert arch["linear_attention"]["layers"] == 30 and arch["linear_attention"]["recurrent_dtype_bytes"] == 4
@@ -197,8 +221,15 @@ def test_gated_deltanet_from_layer_types_with_fp32_state_and_vision():
 
 def test_mamba2_nemotron_h_pattern():
     arch = architecture_from_config(_config("nvidia__NVIDIA-Nemotron-Nano-9B-v2"))
-    assert arch["linear_attention"] == {"kind": "mamba2", "layers": 27, "heads": 128, "key_heads": 8, "key_head_dim": 128,
-                                        "value_head_dim": 80, "conv_kernel": 4}
+    assert arch["linear_attention"] == {
+        "kind": "mamba2",
+        "layers": 27,
+        "heads": 128,
+        "key_heads": 8,
+        "key_head_dim": 128,
+        "value_head_dim": 80,
+        "conv_kernel": 4,
+    }
     assert arch["attention_layers"] == 4  # the other 25 layers are MLP-only ('-')
     assert arch["intermediate_size"] == 15680 and arch["head_dim"] == 128 and "moe" not in arch
 
@@ -206,21 +237,45 @@ def test_mamba2_nemotron_h_pattern():
 def test_mamba2_nemotron_h_moe_layers():
     pattern = "MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME"
     assert (len(pattern), pattern.count("E"), pattern.count("M"), pattern.count("*")) == (52, 23, 23, 6)
-    cfg = {**_config("nvidia__NVIDIA-Nemotron-Nano-9B-v2"), "hybrid_override_pattern": pattern, "num_hidden_layers": 52,
-           "hidden_size": 2688, "num_attention_heads": 32, "num_key_value_heads": 2, "mamba_num_heads": 64,
-           "mamba_head_dim": 64, "n_routed_experts": 128, "num_experts_per_tok": 6, "n_shared_experts": 1,
-           "moe_intermediate_size": 1856, "intermediate_size": 1856}
+    cfg = {
+        **_config("nvidia__NVIDIA-Nemotron-Nano-9B-v2"),
+        "hybrid_override_pattern": pattern,
+        "num_hidden_layers": 52,
+        "hidden_size": 2688,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 2,
+        "mamba_num_heads": 64,
+        "mamba_head_dim": 64,
+        "n_routed_experts": 128,
+        "num_experts_per_tok": 6,
+        "n_shared_experts": 1,
+        "moe_intermediate_size": 1856,
+        "intermediate_size": 1856,
+    }
     arch = architecture_from_config(cfg)
-    assert arch["moe"] == {"experts": 128, "active_experts": 6, "shared_experts": 1, "expert_intermediate_size": 1856,
-                           "layers": 23, "expert_matrices": 2}  # squared-ReLU experts: no gate matrix
+    assert arch["moe"] == {
+        "experts": 128,
+        "active_experts": 6,
+        "shared_experts": 1,
+        "expert_intermediate_size": 1856,
+        "layers": 23,
+        "expert_matrices": 2,
+    }  # squared-ReLU experts: no gate matrix
     assert arch["attention_layers"] == 6 and arch["linear_attention"]["layers"] == 23
     assert "intermediate_size" not in arch  # no dense MLP layer in the pattern
 
 
 def test_mamba2_granite_4_h_layer_types():
     arch = architecture_from_config(_config("ibm-granite__granite-4.0-h-small"))
-    assert arch["linear_attention"] == {"kind": "mamba2", "layers": 36, "heads": 128, "key_heads": 1, "key_head_dim": 128,
-                                        "value_head_dim": 64, "conv_kernel": 4}
+    assert arch["linear_attention"] == {
+        "kind": "mamba2",
+        "layers": 36,
+        "heads": 128,
+        "key_heads": 1,
+        "key_head_dim": 128,
+        "value_head_dim": 64,
+        "conv_kernel": 4,
+    }
     assert "attention_layers" not in arch  # 4 = 40 - 36
     assert arch["moe"] == {"experts": 72, "active_experts": 10, "shared_experts": 1, "expert_intermediate_size": 768}
     assert arch["tied_embeddings"] is True and "intermediate_size" not in arch
@@ -228,9 +283,21 @@ def test_mamba2_granite_4_h_layer_types():
 
 def test_mamba2_parallel_hybrid_without_pattern():
     # Falcon-H1: every layer runs attention and Mamba-2 side by side.
-    cfg = {"num_hidden_layers": 44, "hidden_size": 3072, "num_attention_heads": 12, "num_key_value_heads": 2, "head_dim": 128,
-           "intermediate_size": 12288, "vocab_size": 130048, "tie_word_embeddings": False, "mamba_n_heads": 24,
-           "mamba_d_head": 128, "mamba_n_groups": 1, "mamba_d_state": 256, "mamba_d_conv": 4}
+    cfg = {
+        "num_hidden_layers": 44,
+        "hidden_size": 3072,
+        "num_attention_heads": 12,
+        "num_key_value_heads": 2,
+        "head_dim": 128,
+        "intermediate_size": 12288,
+        "vocab_size": 130048,
+        "tie_word_embeddings": False,
+        "mamba_n_heads": 24,
+        "mamba_d_head": 128,
+        "mamba_n_groups": 1,
+        "mamba_d_state": 256,
+        "mamba_d_conv": 4,
+    }
     arch = architecture_from_config(cfg)
     assert arch["linear_attention"]["layers"] == 44 and arch["attention_layers"] == 44
 
@@ -249,8 +316,13 @@ def test_deepseek_v32_sparse_attention_indexer_and_fp8():
     from catalog.config_facts import facts_from_config
 
     facts = facts_from_config(_config("deepseek-ai__DeepSeek-V3.2-Exp"))
-    assert facts["architecture"]["attention"] == {"kind": "mla", "kv_lora_rank": 512, "qk_rope_head_dim": 64,
-                                                  "q_lora_rank": 1536, "index_head_dim": 128}
+    assert facts["architecture"]["attention"] == {
+        "kind": "mla",
+        "kv_lora_rank": 512,
+        "qk_rope_head_dim": 64,
+        "q_lora_rank": 1536,
+        "index_head_dim": 128,
+    }
     assert facts["architecture"]["moe"]["dense_layers"] == 3 and facts["formats"] == ["fp8"]
 
 
@@ -265,49 +337,105 @@ def test_gemma3_sparse_multimodal_config():
 
 
 def test_sliding_window_patterns():
-    gemma3 = {"text_config": {"num_hidden_layers": 34, "hidden_size": 2560, "num_attention_heads": 8,
-                              "num_key_value_heads": 4, "head_dim": 256, "vocab_size": 262208,
-                              "sliding_window": 1024, "sliding_window_pattern": 6}}
+    gemma3 = {
+        "text_config": {
+            "num_hidden_layers": 34,
+            "hidden_size": 2560,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "head_dim": 256,
+            "vocab_size": 262208,
+            "sliding_window": 1024,
+            "sliding_window_pattern": 6,
+        }
+    }
     assert architecture_from_config(gemma3)["attention"] == {"kind": "sliding", "window": 1024, "global_every": 6}
     layer_types = (["sliding_attention"] * 5 + ["full_attention"]) * 10 + ["sliding_attention"] * 2
     gemma3["text_config"] |= {"layer_types": layer_types, "num_hidden_layers": 62}
     assert architecture_from_config(gemma3)["attention"] == {"kind": "sliding", "window": 1024, "global_every": 6}
     irregular = ["full_attention"] + (["sliding_attention"] * 5 + ["full_attention"]) * 7 + ["sliding_attention"] * 5
-    mimo = {"num_hidden_layers": 48, "hidden_size": 4096, "num_attention_heads": 64, "num_key_value_heads": 8,
-            "head_dim": 192, "sliding_window": 128, "layer_types": irregular}
+    mimo = {
+        "num_hidden_layers": 48,
+        "hidden_size": 4096,
+        "num_attention_heads": 64,
+        "num_key_value_heads": 8,
+        "head_dim": 192,
+        "sliding_window": 128,
+        "layer_types": irregular,
+    }
     assert architecture_from_config(mimo)["attention"] == {"kind": "sliding", "window": 128, "global_layers": 8}
     qwen_off = _config("Qwen__Qwen3-8B")
     assert architecture_from_config(qwen_off)["attention"] == {"kind": "full"}
 
 
 def test_global_layers_with_their_own_heads():
-    gemma4 = {"num_hidden_layers": 30, "hidden_size": 2816, "num_attention_heads": 16, "num_key_value_heads": 8,
-              "head_dim": 256, "sliding_window": 1024, "layer_types": (["sliding_attention"] * 5 + ["full_attention"]) * 5,
-              "num_global_key_value_heads": 2, "global_head_dim": 512, "attention_k_eq_v": True}
+    gemma4 = {
+        "num_hidden_layers": 30,
+        "hidden_size": 2816,
+        "num_attention_heads": 16,
+        "num_key_value_heads": 8,
+        "head_dim": 256,
+        "sliding_window": 1024,
+        "layer_types": (["sliding_attention"] * 5 + ["full_attention"]) * 5,
+        "num_global_key_value_heads": 2,
+        "global_head_dim": 512,
+        "attention_k_eq_v": True,
+    }
     assert architecture_from_config(gemma4)["attention"] == {
-        "kind": "sliding", "window": 1024, "global_every": 6, "global_kv_heads": 2, "global_head_dim": 512,
-        "global_values_are_keys": True}
+        "kind": "sliding",
+        "window": 1024,
+        "global_every": 6,
+        "global_kv_heads": 2,
+        "global_head_dim": 512,
+        "global_values_are_keys": True,
+    }
 
 
 def test_llama4_interleaved_moe():
-    cfg = {"text_config": {"model_type": "llama4_text", "num_hidden_layers": 48, "hidden_size": 5120,
-                           "num_attention_heads": 40, "num_key_value_heads": 8, "head_dim": 128, "intermediate_size": 8192,
-                           "intermediate_size_mlp": 16384, "num_local_experts": 128, "num_experts_per_tok": 1,
-                           "interleave_moe_layer_step": 2, "attention_chunk_size": 8192,
-                           "no_rope_layers": [1, 1, 1, 0] * 12, "vocab_size": 202048}}
+    cfg = {
+        "text_config": {
+            "model_type": "llama4_text",
+            "num_hidden_layers": 48,
+            "hidden_size": 5120,
+            "num_attention_heads": 40,
+            "num_key_value_heads": 8,
+            "head_dim": 128,
+            "intermediate_size": 8192,
+            "intermediate_size_mlp": 16384,
+            "num_local_experts": 128,
+            "num_experts_per_tok": 1,
+            "interleave_moe_layer_step": 2,
+            "attention_chunk_size": 8192,
+            "no_rope_layers": [1, 1, 1, 0] * 12,
+            "vocab_size": 202048,
+        }
+    }
     arch = architecture_from_config(cfg)
-    assert arch["moe"] == {"experts": 128, "active_experts": 1, "shared_experts": 1, "every": 2, "expert_intermediate_size": 8192}
-    assert arch["intermediate_size"] == 16384 and arch["attention"] == {"kind": "chunked", "window": 8192, "global_every": 4}
+    assert arch["moe"] == {
+        "experts": 128,
+        "active_experts": 1,
+        "shared_experts": 1,
+        "every": 2,
+        "expert_intermediate_size": 8192,
+    }
+    assert arch["intermediate_size"] == 16384 and arch["attention"] == {
+        "kind": "chunked",
+        "window": 8192,
+        "global_every": 4,
+    }
 
 
-@pytest.mark.parametrize("repo,model_id", [
-    ("Qwen/Qwen3-Next-80B-A3B-Instruct", "qwen3-next-80b-a3b-instruct"),
-    ("nvidia/NVIDIA-Nemotron-Nano-9B-v2", "nemotron-nano-9b-v2"),
-    ("ibm-granite/granite-4.0-h-small", "granite-4.0-h-small"),
-    ("openai/gpt-oss-20b", "gpt-oss-20b"),
-    ("deepseek-ai/DeepSeek-V3.2-Exp", "deepseek-v3.2-exp"),
-    ("google/gemma-3-27b-it", "gemma-3-27b"),
-])
+@pytest.mark.parametrize(
+    "repo,model_id",
+    [
+        ("Qwen/Qwen3-Next-80B-A3B-Instruct", "qwen3-next-80b-a3b-instruct"),
+        ("nvidia/NVIDIA-Nemotron-Nano-9B-v2", "nemotron-nano-9b-v2"),
+        ("ibm-granite/granite-4.0-h-small", "granite-4.0-h-small"),
+        ("openai/gpt-oss-20b", "gpt-oss-20b"),
+        ("deepseek-ai/DeepSeek-V3.2-Exp", "deepseek-v3.2-exp"),
+        ("google/gemma-3-27b-it", "gemma-3-27b"),
+    ],
+)
 def test_mapping_agrees_with_the_catalog_entry(repo, model_id):
     """The fixtures carry the catalog's values, so mapping them must change nothing the catalog states."""
     from catalog.loader import load_raw
@@ -346,7 +474,9 @@ def test_refresh_with_nothing_new_exits_0(capsys, hub, catalog_copy):
 def test_refresh_shows_a_changed_config_value_and_writes_nothing(capsys, serve, tmp_path, catalog_copy):
     endpoint = serve(_modified_hub(tmp_path, "Qwen__Qwen3-8B", num_hidden_layers=40, max_position_embeddings=32768))
     before = (catalog_copy / "models" / "qwen.yaml").read_bytes()
-    rc, out, _ = _run(capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--dir", str(catalog_copy))
+    rc, out, _ = _run(
+        capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--dir", str(catalog_copy)
+    )
     assert rc == 1
     url = f"{endpoint}/Qwen/Qwen3-8B/blob/main/config.json"
     assert f"~ architecture.layers: 36 -> 40  [{url}]" in out
@@ -356,12 +486,14 @@ def test_refresh_shows_a_changed_config_value_and_writes_nothing(capsys, serve, 
 
 
 def test_refresh_write_edits_in_place_keeps_comments_and_validates(capsys, serve, tmp_path, catalog_copy):
-    endpoint = serve(_modified_hub(tmp_path, "Qwen__Qwen3-8B", num_hidden_layers=40, sliding_window=4096,
-                                   use_sliding_window=True))
+    endpoint = serve(
+        _modified_hub(tmp_path, "Qwen__Qwen3-8B", num_hidden_layers=40, sliding_window=4096, use_sliding_window=True)
+    )
     path = catalog_copy / "models" / "qwen.yaml"
     before = path.read_text()
-    rc, out, err = _run(capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--write",
-                        "--dir", str(catalog_copy))
+    rc, out, err = _run(
+        capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--write", "--dir", str(catalog_copy)
+    )
     assert rc == 1, err
     assert "written: models/qwen.yaml" in out
     after = path.read_text()
@@ -380,15 +512,20 @@ def test_refresh_write_edits_in_place_keeps_comments_and_validates(capsys, serve
     assert len(after.splitlines()) - len(before.splitlines()) <= 3  # attention line, a source line, nothing reflowed
     assert main(["catalog", "validate", "--dir", str(catalog_copy)]) == 0
     capsys.readouterr()
-    rc, out, _ = _run(capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--dir", str(catalog_copy))
+    rc, out, _ = _run(
+        capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--dir", str(catalog_copy)
+    )
     assert rc == 0, out  # the catalog now says what the config says
 
 
 def test_refresh_write_that_would_break_the_catalog_is_undone(capsys, serve, tmp_path, catalog_copy):
-    endpoint = serve(_modified_hub(tmp_path, "Qwen__Qwen3-8B", num_key_value_heads=7))  # 32 heads are not a multiple of 7
+    endpoint = serve(
+        _modified_hub(tmp_path, "Qwen__Qwen3-8B", num_key_value_heads=7)
+    )  # 32 heads are not a multiple of 7
     before = (catalog_copy / "models" / "qwen.yaml").read_bytes()
-    rc, out, err = _run(capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--write",
-                        "--dir", str(catalog_copy))
+    rc, out, err = _run(
+        capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--write", "--dir", str(catalog_copy)
+    )
     assert rc == 2
     assert "~ architecture.kv_heads: 8 -> 7" in out
     assert "did not validate, so nothing was written" in err and "kv_heads" in err
@@ -396,8 +533,18 @@ def test_refresh_write_that_would_break_the_catalog_is_undone(capsys, serve, tmp
 
 
 def test_refresh_new_facts_get_a_hub_source(capsys, hub, catalog_copy):
-    rc, out, _ = _run(capsys, "--model", "granite-4.0-h-small", "deepseek-v3.2-exp", "--endpoint", hub, "--skip-prices",
-                      "--write", "--dir", str(catalog_copy))
+    rc, out, _ = _run(
+        capsys,
+        "--model",
+        "granite-4.0-h-small",
+        "deepseek-v3.2-exp",
+        "--endpoint",
+        hub,
+        "--skip-prices",
+        "--write",
+        "--dir",
+        str(catalog_copy),
+    )
     assert rc == 1
     assert "+ max_position_embeddings: (none) -> 131072" in out  # Granite's entry has no config value yet
     data = yaml.safe_load((catalog_copy / "models" / "granite-4.yaml").read_text())
@@ -413,8 +560,9 @@ def test_licence_tag_differences_are_for_review_and_never_written(capsys, tmp_pa
     info["cardData"] = {"license": "other", "license_name": "qwen-research"}
     (root / "Qwen__Qwen3-8B" / "model_info.json").write_text(json.dumps(info))
     before = (catalog_copy / "models" / "qwen.yaml").read_bytes()
-    rc, out, _ = _run(capsys, "--model", "qwen3-8b", "--endpoint", serve(root), "--skip-prices", "--write",
-                      "--dir", str(catalog_copy))
+    rc, out, _ = _run(
+        capsys, "--model", "qwen3-8b", "--endpoint", serve(root), "--skip-prices", "--write", "--dir", str(catalog_copy)
+    )
     assert rc == 1
     assert "! license: apache-2.0 (Hub tag apache-2.0) -> " in out and "= catalog licence qwen-research" in out
     assert (catalog_copy / "models" / "qwen.yaml").read_bytes() == before
@@ -423,19 +571,32 @@ def test_licence_tag_differences_are_for_review_and_never_written(capsys, tmp_pa
 def test_gated_repo_is_compared_on_its_metadata(capsys, tmp_path, serve, catalog_copy):
     root = Path(shutil.copytree(FIXTURES, tmp_path / "hub"))
     (root / "google__gemma-3-27b-it" / "GATED").touch()
-    rc, out, _ = _run(capsys, "--model", "gemma-3-27b", "--endpoint", serve(root), "--skip-prices", "--dir", str(catalog_copy))
+    rc, out, _ = _run(
+        capsys, "--model", "gemma-3-27b", "--endpoint", serve(root), "--skip-prices", "--dir", str(catalog_copy)
+    )
     assert rc == 0, out
     assert "skipped: gemma-3-27b: config.json not read (google/gemma-3-27b-it is gated" in out
 
 
 def test_refresh_from_saved_copies(capsys, catalog_copy):
-    rc, out, _ = _run(capsys, "--model", "Qwen/Qwen3-8B", "--from-dir", str(FIXTURES), "--skip-prices", "--dir", str(catalog_copy))
+    rc, out, _ = _run(
+        capsys, "--model", "Qwen/Qwen3-8B", "--from-dir", str(FIXTURES), "--skip-prices", "--dir", str(catalog_copy)
+    )
     assert rc == 0, out
 
 
 def test_unreachable_hub_names_it_and_the_offline_options(capsys, catalog_copy):
-    rc, out, err = _run(capsys, "--model", "qwen3-8b", "--endpoint", "http://127.0.0.1:9", "--skip-prices", "--write",
-                        "--dir", str(catalog_copy))
+    rc, out, err = _run(
+        capsys,
+        "--model",
+        "qwen3-8b",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--skip-prices",
+        "--write",
+        "--dir",
+        str(catalog_copy),
+    )
     assert rc == 2
     assert "could not reach the Hugging Face Hub" in err and "--skip-hub --prices-file" in err and "--from-dir" in err
     assert "nothing written" in err and "Traceback" not in out + err
@@ -458,7 +619,8 @@ def test_unknown_model_is_refused(capsys, catalog_copy):
 
 
 def _price_file(tmp_path: Path, catalog_dir: Path, edits: dict[str, dict]) -> Path:
-    """LiteLLM's file for every LiteLLM-backed row of the catalog copy, in the recorded entries' shape, then ``edits``."""
+    """LiteLLM's file for every LiteLLM-backed row of the catalog copy, in the recorded entries' shape, then
+    ``edits``."""
     from catalog.loader import load_raw
     from catalog.update import litellm_key
 
@@ -471,8 +633,11 @@ def _price_file(tmp_path: Path, catalog_dir: Path, edits: dict[str, dict]) -> Pa
             continue
         entry = copy.deepcopy(recorded.get(key) or recorded["together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo"])
         entry.pop("deprecation_date", None)
-        entry.update(input_cost_per_token=price.usd_per_mtok_input / 1e6, output_cost_per_token=price.usd_per_mtok_output / 1e6,
-                     max_input_tokens=price.context_length or 128000)
+        entry.update(
+            input_cost_per_token=price.usd_per_mtok_input / 1e6,
+            output_cost_per_token=price.usd_per_mtok_output / 1e6,
+            max_input_tokens=price.context_length or 128000,
+        )
         if price.deprecation_date:
             entry["deprecation_date"] = price.deprecation_date.isoformat()
         data[key] = entry
@@ -485,7 +650,9 @@ def _price_file(tmp_path: Path, catalog_dir: Path, edits: dict[str, dict]) -> Pa
 
 def test_prices_unchanged_exit_0(capsys, tmp_path, catalog_copy):
     prices = _price_file(tmp_path, catalog_copy, {})
-    rc, out, _ = _run(capsys, "--skip-hub", "--prices-file", str(prices), "--model", "llama-3.3-70b", "--dir", str(catalog_copy))
+    rc, out, _ = _run(
+        capsys, "--skip-hub", "--prices-file", str(prices), "--model", "llama-3.3-70b", "--dir", str(catalog_copy)
+    )
     assert rc == 0, out
 
 
@@ -494,18 +661,31 @@ def test_prices_diff_write_and_proposals(capsys, tmp_path, catalog_copy):
 
     raw, _ = load_raw(catalog_copy)
     gpt4o = next(p for p in raw.prices if p.id == "openai/gpt-4o")
-    llama = next(p for p in raw.prices if p.source.via and p.source.via.endswith("key together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo"))
+    llama = next(
+        p
+        for p in raw.prices
+        if p.source.via and p.source.via.endswith("key together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo")
+    )
     assert "deepseek-v3.2-exp" not in {p.open_model for p in raw.prices}  # the proposal below needs an unpriced model
-    prices = _price_file(tmp_path, catalog_copy, {
-        "gpt-4o": {"output_cost_per_token": (gpt4o.usd_per_mtok_output + 2) / 1e6},
-        "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo": {"deprecation_date": "2031-01-31",
-                                                               "max_input_tokens": (llama.context_length or 0) + 1},
-        "deepinfra/deepseek-ai/DeepSeek-V3.2-Exp": {},
-    })
+    prices = _price_file(
+        tmp_path,
+        catalog_copy,
+        {
+            "gpt-4o": {"output_cost_per_token": (gpt4o.usd_per_mtok_output + 2) / 1e6},
+            "together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo": {
+                "deprecation_date": "2031-01-31",
+                "max_input_tokens": (llama.context_length or 0) + 1,
+            },
+            "deepinfra/deepseek-ai/DeepSeek-V3.2-Exp": {},
+        },
+    )
     before = (catalog_copy / "prices.yaml").read_text()
     rc, out, _ = _run(capsys, "--skip-hub", "--prices-file", str(prices), "--dir", str(catalog_copy))
     assert rc == 1
-    assert f"~ usd_per_mtok_output: {gpt4o.usd_per_mtok_output:g} -> {gpt4o.usd_per_mtok_output + 2:g}  [{prices} (key gpt-4o)]" in out
+    assert (
+        f"~ usd_per_mtok_output: {gpt4o.usd_per_mtok_output:g} -> {gpt4o.usd_per_mtok_output + 2:g}  [{prices} (key "
+        f"gpt-4o)]" in out
+    )
     assert "deprecation_date: " in out and "-> 2031-01-31" in out
     assert "+ deepseek-v3.2-exp: deepinfra deepinfra/deepseek-ai/DeepSeek-V3.2-Exp: 0.27 in / 0.4 out" in out
     assert (catalog_copy / "prices.yaml").read_text() == before
@@ -533,7 +713,9 @@ def test_prices_read_over_http(capsys, tmp_path, serve, catalog_copy):
 
 
 def test_unreachable_price_file_says_how_to_work_offline(capsys, catalog_copy):
-    rc, out, err = _run(capsys, "--skip-hub", "--prices-file", "http://127.0.0.1:9/prices.json", "--dir", str(catalog_copy))
+    rc, out, err = _run(
+        capsys, "--skip-hub", "--prices-file", "http://127.0.0.1:9/prices.json", "--dir", str(catalog_copy)
+    )
     assert rc == 2
     assert "could not download the LiteLLM price file http://127.0.0.1:9/prices.json" in err
     assert "--prices-file PATH" in err and "--skip-prices" in err and "Traceback" not in out + err
@@ -557,11 +739,11 @@ def test_validate_states_the_as_of_date_and_warns_on_old_facts(capsys, catalog_c
     anchor = 'report: {url: "https://github.com/QwenLM/Qwen3/blob/7a2f61f/Qwen3_Technical_Report.pdf", as_of: '
     assert anchor in text
     i = text.index(anchor) + len(anchor)
-    path.write_text(text[:i] + "2019-01-02" + text[i + 10:])
+    path.write_text(text[:i] + "2019-01-02" + text[i + 10 :])
     prices = catalog_copy / "prices.yaml"
     text = prices.read_text()
     i = text.index("as_of: ", text.index("id: openai/gpt-4o\n")) + len("as_of: ")
-    prices.write_text(text[:i] + "2020-03-04" + text[i + 10:])
+    prices.write_text(text[:i] + "2020-03-04" + text[i + 10 :])
     assert main(["catalog", "validate", "--dir", str(catalog_copy), "--max-age-days", "3000"]) == 0
     out = capsys.readouterr().out
     assert "catalog as of " in out
@@ -571,7 +753,9 @@ def test_validate_states_the_as_of_date_and_warns_on_old_facts(capsys, catalog_c
     assert "warning:" in out and "more than 365 days" in out and "more than 180 days" in out
     qwen_line = next(line for line in out.splitlines() if line.strip().startswith("models/qwen.yaml:"))
     assert "1 facts" in qwen_line and "2019-01-02" in qwen_line
-    assert "openai/gpt-4o source 2020-03-04" in next(line for line in out.splitlines() if line.strip().startswith("prices.yaml:"))
+    assert "openai/gpt-4o source 2020-03-04" in next(
+        line for line in out.splitlines() if line.strip().startswith("prices.yaml:")
+    )
 
 
 def test_catalog_as_of_matches_the_tools():
@@ -589,12 +773,16 @@ def test_catalog_as_of_matches_the_tools():
 def test_yaml_edits_keep_everything_else():
     from catalog.yaml_edit import DELETE, Append, YamlText
 
-    text = ("# head\nitems:\n- id: a   # keep me\n  m: {x: 1, y: \"two\"}\n  tags:\n    - p\n  notes: >-\n    folded\n\n"
-            "- id: b\n  n: 1\n  drop: 2\n")
+    text = (
+        '# head\nitems:\n- id: a   # keep me\n  m: {x: 1, y: "two"}\n  tags:\n    - p\n  notes: >-\n    folded\n\n'
+        "- id: b\n  n: 1\n  drop: 2\n"
+    )
     doc = YamlText(text)
     doc.patch(doc.item("items", "a"), {"m": {"y": 3, "z": dt.date(2026, 1, 2)}, "tags": Append(["q"]), "new": "yes"})
     doc.patch(doc.item("items", "b"), {"drop": DELETE, "n": 2.5})
     out = doc.result()
-    assert out == ("# head\nitems:\n- id: a   # keep me\n  m: {x: 1, y: 3, z: 2026-01-02}\n  tags:\n    - p\n    - q\n"
-                   "  notes: >-\n    folded\n  new: \"yes\"\n\n- id: b\n  n: 2.5\n")
+    assert out == (
+        "# head\nitems:\n- id: a   # keep me\n  m: {x: 1, y: 3, z: 2026-01-02}\n  tags:\n    - p\n    - q\n"
+        '  notes: >-\n    folded\n  new: "yes"\n\n- id: b\n  n: 2.5\n'
+    )
     assert yaml.safe_load(out)["items"][0]["new"] == "yes"

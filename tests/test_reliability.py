@@ -52,26 +52,87 @@ VALID_ARGS: dict[str, dict] = {
     "list_licenses": {},
 }
 
-UNKNOWN_NAMES = ["gpt-5-ultra", "RTX 9090", "llama 99 900b", "H100 H100 H100", "ＬＬａｍａ 3.1 8B", "llama\u200b3.1 8b",
-                 "\u202ellama 3.1 8b", "ℓℓama", "qwen" * 400, "a" * 2000, "a" * 2001, "a" * 100_000, "", " ", "\x00",
-                 "<script>alert(1)</script>", "' OR 1=1 --", "../../etc/passwd", "%s%n%x", "{}", "null", "NaN", "💥" * 50]
-ANY_NAME = st.sampled_from(sorted(CAT.models) + sorted(CAT.gpus) + sorted(CAT.quantizations) + sorted(CAT.licenses)
-                           + sorted(CAT.prices) + sorted(CAT.benchmarks) + UNKNOWN_NAMES)
-HUGE_INTS = st.sampled_from([0, -1, -2**31, 2**31, 2**53 + 1, 10**12, 10**15, 10**18, 2**63, 2**64, 10**30, 10**300,
-                             10**400, -10**400])  # 10**400 is JSON-valid but beyond a float
-ODD_FLOATS = st.sampled_from([0.0, -0.0, 5e-324, 1e-12, 0.999999, 1.0000001, -1.0, 1e15, 1e308, -1e308,
-                              float("nan"), float("inf"), float("-inf")])
+UNKNOWN_NAMES = [
+    "gpt-5-ultra",
+    "RTX 9090",
+    "llama 99 900b",
+    "H100 H100 H100",
+    "ＬＬａｍａ 3.1 8B",
+    "llama\u200b3.1 8b",
+    "\u202ellama 3.1 8b",
+    "ℓℓama",
+    "qwen" * 400,
+    "a" * 2000,
+    "a" * 2001,
+    "a" * 100_000,
+    "",
+    " ",
+    "\x00",
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+    "../../etc/passwd",
+    "%s%n%x",
+    "{}",
+    "null",
+    "NaN",
+    "💥" * 50,
+]
+ANY_NAME = st.sampled_from(
+    sorted(CAT.models)
+    + sorted(CAT.gpus)
+    + sorted(CAT.quantizations)
+    + sorted(CAT.licenses)
+    + sorted(CAT.prices)
+    + sorted(CAT.benchmarks)
+    + UNKNOWN_NAMES
+)
+HUGE_INTS = st.sampled_from(
+    [0, -1, -(2**31), 2**31, 2**53 + 1, 10**12, 10**15, 10**18, 2**63, 2**64, 10**30, 10**300, 10**400, -(10**400)]
+)  # 10**400 is JSON-valid but beyond a float
+ODD_FLOATS = st.sampled_from(
+    [
+        0.0,
+        -0.0,
+        5e-324,
+        1e-12,
+        0.999999,
+        1.0000001,
+        -1.0,
+        1e15,
+        1e308,
+        -1e308,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+    ]
+)
 HOSTILE = st.one_of(
-    HUGE_INTS, st.integers(), ODD_FLOATS, st.floats(), ANY_NAME, st.text(max_size=30), st.booleans(), st.none(),
-    st.lists(ANY_NAME, max_size=60), st.lists(st.one_of(st.none(), st.integers(), st.floats()), max_size=5),
-    st.lists(st.lists(ANY_NAME, max_size=2), max_size=2), st.dictionaries(st.text(max_size=4), ANY_NAME, max_size=3),
+    HUGE_INTS,
+    st.integers(),
+    ODD_FLOATS,
+    st.floats(),
+    ANY_NAME,
+    st.text(max_size=30),
+    st.booleans(),
+    st.none(),
+    st.lists(ANY_NAME, max_size=60),
+    st.lists(st.one_of(st.none(), st.integers(), st.floats()), max_size=5),
+    st.lists(st.lists(ANY_NAME, max_size=2), max_size=2),
+    st.dictionaries(st.text(max_size=4), ANY_NAME, max_size=3),
 )
 
 
 FIELD_NAMES = {  # valid values for the fields that name catalog entries
-    "model": sorted(CAT.models), "models": sorted(CAT.models), "gpu": sorted(CAT.gpus), "quantization": sorted(CAT.quantizations),
-    "license": sorted(CAT.licenses), "licenses": sorted(CAT.licenses), "api_models": sorted(CAT.prices),
-    "benchmarks": sorted(CAT.benchmarks), "family": sorted(CAT.families), "use_case": ["code", "chat", "rag", "general"],
+    "model": sorted(CAT.models),
+    "models": sorted(CAT.models),
+    "gpu": sorted(CAT.gpus),
+    "quantization": sorted(CAT.quantizations),
+    "license": sorted(CAT.licenses),
+    "licenses": sorted(CAT.licenses),
+    "api_models": sorted(CAT.prices),
+    "benchmarks": sorted(CAT.benchmarks),
+    "family": sorted(CAT.families),
+    "use_case": ["code", "chat", "rag", "general"],
 }
 
 
@@ -88,7 +149,11 @@ def _typed_hostile(field: str, prop: dict) -> st.SearchStrategy:
         enum = prop.get("enum") or next((x["enum"] for x in prop.get("anyOf", []) if "enum" in x), None)
         own += [names, ANY_NAME, st.sampled_from(enum)] if enum else [names, names, ANY_NAME]
     if "array" in kinds:
-        own += [st.lists(names, max_size=60), st.lists(names, min_size=1, max_size=3, unique=True), st.lists(ANY_NAME, max_size=5)]
+        own += [
+            st.lists(names, max_size=60),
+            st.lists(names, min_size=1, max_size=3, unique=True),
+            st.lists(ANY_NAME, max_size=5),
+        ]
     if "boolean" in kinds:
         own += [st.booleans()]
     if not own:
@@ -108,8 +173,9 @@ def _near_valid(name: str) -> st.SearchStrategy:
 
     def mutate(chosen: list[str]) -> st.SearchStrategy:
         values = st.fixed_dictionaries({f: _typed_hostile(f, props[f]) for f in chosen})
-        extra = st.one_of(st.just({}), st.dictionaries(st.sampled_from(["modell", "gpu_count", "__proto__", ""]), HOSTILE,
-                                                       max_size=1))
+        extra = st.one_of(
+            st.just({}), st.dictionaries(st.sampled_from(["modell", "gpu_count", "__proto__", ""]), HOSTILE, max_size=1)
+        )
         return st.tuples(values, extra).map(lambda ve: {**base, **ve[0], **ve[1]})
 
     return fields.flatmap(mutate)
@@ -159,9 +225,11 @@ def test_near_valid_arguments_give_a_result_or_invalid_input(name):
     assert outcomes["invalid_input"] > 0
 
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-                           max_leaves=8)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 def test_arguments_that_are_not_an_object():
@@ -199,7 +267,7 @@ def test_cost_context_length_is_bounded():
     """Bug found: estimate_cost took any context_length; a negative one gave a negative KV cache (and a result),
     10**400 raised OverflowError."""
     base = VALID_ARGS["estimate_cost"]
-    for bad in (0, -2**31, 10**400, -10**400):
+    for bad in (0, -(2**31), 10**400, -(10**400)):
         with pytest.raises(InvalidInput, match="context_length must be between 1 and"):
             tools.call("estimate_cost", {**base, "context_length": bad})
     assert tools.call("estimate_cost", {**base, "context_length": 10**9 // 100})["options"]
@@ -228,40 +296,109 @@ def _raise(exc: BaseException):
     return step
 
 
-BAD_JSON_CALL = AIMessage(content="", invalid_tool_calls=[
-    {"name": "get_model", "args": '{"model": "llama', "id": "x1", "error": "not valid JSON", "type": "invalid_tool_call"}])
+BAD_JSON_CALL = AIMessage(
+    content="",
+    invalid_tool_calls=[
+        {
+            "name": "get_model",
+            "args": '{"model": "llama',
+            "id": "x1",
+            "error": "not valid JSON",
+            "type": "invalid_tool_call",
+        }
+    ],
+)
 ANSWER = AIMessage(content="Here is what I can say without that tool.")
 
 # name -> (script for the faulty turn, text the user must see, extra settings)
 FAULTS: dict[str, tuple[list, str, dict]] = {
     "malformed tool-call JSON, then an answer": ([BAD_JSON_CALL, ANSWER], ANSWER.content, {}),
-    "malformed tool-call JSON on every step": ([BAD_JSON_CALL] * 4, "more tool calls than one turn allows", {"max_steps": 4}),
-    "arguments that are not an object": ([AIMessage(content="", invalid_tool_calls=[
-        {"name": "get_model", "args": "[1, 2]", "id": "x2", "error": "'arguments' must be an object",
-         "type": "invalid_tool_call"}]), ANSWER], ANSWER.content, {}),
+    "malformed tool-call JSON on every step": (
+        [BAD_JSON_CALL] * 4,
+        "more tool calls than one turn allows",
+        {"max_steps": 4},
+    ),
+    "arguments that are not an object": (
+        [
+            AIMessage(
+                content="",
+                invalid_tool_calls=[
+                    {
+                        "name": "get_model",
+                        "args": "[1, 2]",
+                        "id": "x2",
+                        "error": "'arguments' must be an object",
+                        "type": "invalid_tool_call",
+                    }
+                ],
+            ),
+            ANSWER,
+        ],
+        ANSWER.content,
+        {},
+    ),
     "unknown tool": ([tool_call("drop_database", {"really": True}), ANSWER], ANSWER.content, {}),
-    "wrong argument types": ([tool_call("estimate_memory", {"model": 42, "batch_size": "lots", "num_gpus": -3}), ANSWER],
-                             ANSWER.content, {}),
+    "wrong argument types": (
+        [tool_call("estimate_memory", {"model": 42, "batch_size": "lots", "num_gpus": -3}), ANSWER],
+        ANSWER.content,
+        {},
+    ),
     "a tool that raises": ([tool_call("estimate_memory", {"model": "llama 3.1 8b"}), ANSWER], ANSWER.content, {}),
     "an empty reply, twice": ([AIMessage(content=""), AIMessage(content="")], "could not produce an answer", {}),
-    "a whitespace reply, twice": ([AIMessage(content=" \n\t "), AIMessage(content="\n")], "could not produce an answer", {}),
-    "a model that loops on tool calls": ([tool_call("list_gpus", {}, f"c{i}") for i in range(5)],
-                                         "more tool calls than one turn allows", {"max_steps": 5}),
-    "sixty tool calls in one reply": ([AIMessage(content="", tool_calls=[
-        {"name": "list_licenses", "args": {}, "id": f"m{i}", "type": "tool_call"} for i in range(60)]), ANSWER],
-        ANSWER.content, {}),
-    "the same call id twice": ([AIMessage(content="", tool_calls=[
-        {"name": "get_model", "args": {"model": "llama 3.1 8b"}, "id": "dup", "type": "tool_call"},
-        {"name": "get_model", "args": {"model": "qwen2.5 7b"}, "id": "dup", "type": "tool_call"}]), ANSWER],
-        ANSWER.content, {}),
-    "content blocks instead of text": ([AIMessage(content=[{"type": "text", "text": "Block answer."},
-                                                           {"type": "reasoning", "reasoning": "hidden"}])],
-                                       "Block answer.", {}),
-    "invented figures, twice": ([AIMessage(content="It needs 42.7 GB."), AIMessage(content="Truly 42.7 GB.")],
-                                "[figure removed]", {}),
+    "a whitespace reply, twice": (
+        [AIMessage(content=" \n\t "), AIMessage(content="\n")],
+        "could not produce an answer",
+        {},
+    ),
+    "a model that loops on tool calls": (
+        [tool_call("list_gpus", {}, f"c{i}") for i in range(5)],
+        "more tool calls than one turn allows",
+        {"max_steps": 5},
+    ),
+    "sixty tool calls in one reply": (
+        [
+            AIMessage(
+                content="",
+                tool_calls=[
+                    {"name": "list_licenses", "args": {}, "id": f"m{i}", "type": "tool_call"} for i in range(60)
+                ],
+            ),
+            ANSWER,
+        ],
+        ANSWER.content,
+        {},
+    ),
+    "the same call id twice": (
+        [
+            AIMessage(
+                content="",
+                tool_calls=[
+                    {"name": "get_model", "args": {"model": "llama 3.1 8b"}, "id": "dup", "type": "tool_call"},
+                    {"name": "get_model", "args": {"model": "qwen2.5 7b"}, "id": "dup", "type": "tool_call"},
+                ],
+            ),
+            ANSWER,
+        ],
+        ANSWER.content,
+        {},
+    ),
+    "content blocks instead of text": (
+        [AIMessage(content=[{"type": "text", "text": "Block answer."}, {"type": "reasoning", "reasoning": "hidden"}])],
+        "Block answer.",
+        {},
+    ),
+    "invented figures, twice": (
+        [AIMessage(content="It needs 42.7 GB."), AIMessage(content="Truly 42.7 GB.")],
+        "[figure removed]",
+        {},
+    ),
     "a 300 kB reply": ([AIMessage(content="word " * 60_000)], "word word", {}),
     "driver connection error": ([_raise(ConnectionError("connection refused"))], "ConnectionError", {}),
-    "CUDA out of memory": ([_raise(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))], "failed to answer", {}),
+    "CUDA out of memory": (
+        [_raise(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"))],
+        "failed to answer",
+        {},
+    ),
     "driver raises a timeout": ([_raise(TimeoutError("read timed out"))], "TimeoutError", {}),
 }
 
@@ -270,6 +407,7 @@ FAULTS: dict[str, tuple[list, str, dict]] = {
 def test_faulty_model_output_leaves_a_usable_thread(fault, make_advisor, monkeypatch):
     script, expected, extra = FAULTS[fault]
     if fault == "a tool that raises":
+
         def boom(**kwargs):
             raise ZeroDivisionError("division by zero inside the tool")
 
@@ -288,8 +426,12 @@ def test_faulty_model_output_leaves_a_usable_thread(fault, make_advisor, monkeyp
     history = advisor.history("t")
     sent = ["We have one RTX 4090; which coding model?", "Hello again"]
     kept = [m["content"] for m in history if m["role"] == "user"]
-    record(f"agent.fault.{fault}", injected=1, next_turn_ok=second.reply == "Back again.",
-           messages_lost=sum(1 for m in sent if m not in kept))
+    record(
+        f"agent.fault.{fault}",
+        injected=1,
+        next_turn_ok=second.reply == "Back again.",
+        messages_lost=sum(1 for m in sent if m not in kept),
+    )
     assert second.reply == "Back again."
     assert kept == sent
     assert history[-1] == {"role": "assistant", "content": "Back again."}
@@ -318,8 +460,12 @@ def test_a_driver_that_hangs_past_the_timeout(make_advisor):
     time.sleep(0.2)  # the abandoned call returns now; its reply goes nowhere
     history = advisor.history("t")
     kept = [m["content"] for m in history if m["role"] == "user"]
-    record("agent.fault.a driver that hangs past the timeout", injected=1, next_turn_ok=second.reply == "Back again.",
-           messages_lost=sum(1 for m in ("hello", "hello again") if m not in kept))
+    record(
+        "agent.fault.a driver that hangs past the timeout",
+        injected=1,
+        next_turn_ok=second.reply == "Back again.",
+        messages_lost=sum(1 for m in ("hello", "hello again") if m not in kept),
+    )
     assert not any("LATE REPLY" in str(m.get("content")) for m in history)
     assert kept == ["hello", "hello again"]
 
@@ -369,9 +515,13 @@ class RawTextModel(BaseChatModel):
             if run_manager:
                 run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk
-        final = AIMessageChunk(content=parsed.content if in_call else "", tool_call_chunks=[
-            {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
-            for i, c in enumerate(parsed.calls)])
+        final = AIMessageChunk(
+            content=parsed.content if in_call else "",
+            tool_call_chunks=[
+                {"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i, "type": "tool_call_chunk"}
+                for i, c in enumerate(parsed.calls)
+            ],
+        )
         if parsed.invalid:
             final.additional_kwargs["invalid_tool_calls"] = parsed.invalid
         yield ChatGenerationChunk(message=final)
@@ -380,8 +530,17 @@ class RawTextModel(BaseChatModel):
         message = None
         for chunk in self._stream(messages, stop, run_manager, **kwargs):
             message = chunk.message if message is None else message + chunk.message
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(
-            content=message.content, tool_calls=message.tool_calls, additional_kwargs=message.additional_kwargs))])
+        return ChatResult(
+            generations=[
+                ChatGeneration(
+                    message=AIMessage(
+                        content=message.content,
+                        tool_calls=message.tool_calls,
+                        additional_kwargs=message.additional_kwargs,
+                    )
+                )
+            ]
+        )
 
 
 def _raw_advisor(texts: list[str], **extra):
@@ -390,8 +549,12 @@ def _raw_advisor(texts: list[str], **extra):
     from advisor.service import Advisor, make_checkpointer
 
     model = RawTextModel(texts=list(texts))
-    return model, Advisor(model, DriverInfo("hf", "raw", "test"), Settings(driver="offline", db=":memory:", **extra),
-                          checkpointer=make_checkpointer(":memory:"))
+    return model, Advisor(
+        model,
+        DriverInfo("hf", "raw", "test"),
+        Settings(driver="offline", db=":memory:", **extra),
+        checkpointer=make_checkpointer(":memory:"),
+    )
 
 
 RAW_MALFORMED = [
@@ -404,7 +567,7 @@ RAW_MALFORMED = [
     '[TOOL_CALLS] [{"name": "get_model", "arguments": {"model": ',
     "[TOOL_CALLS]get_model[ARGS]{not json}",
     '{"name": "get_model", "parameters": {"model": "llama 3.1 8b"}}; {"name": ',
-    "<|python_tag|>{\"name\": null}",
+    '<|python_tag|>{"name": null}',
     "<tool_call>" + "{" * 5000,
 ]
 
@@ -421,7 +584,9 @@ def test_malformed_raw_tool_calls_are_explained_to_the_model(raw):
 def test_malformed_call_in_a_streamed_reply_gets_the_right_feedback():
     """Bug found: the hf driver streams, and a streamed reply carries its malformed calls in additional_kwargs, so
     the graph used to treat it as an empty reply ("Your reply was empty") instead of explaining the JSON error."""
-    model, advisor = _raw_advisor(['<tool_call>{"name": "get_model", "arguments": {model: llama</tool_call>', "Answer."])
+    model, advisor = _raw_advisor(
+        ['<tool_call>{"name": "get_model", "arguments": {model: llama</tool_call>', "Answer."]
+    )
     seen: list = []
     original = model._stream
 
@@ -435,11 +600,38 @@ def test_malformed_call_in_a_streamed_reply_gets_the_right_feedback():
     assert "could not be used" in note and "not valid JSON" in note
 
 
-FRAGMENTS = ["<tool_call>", "</tool_call>", '{"name": "get_model", "arguments": {"model": "llama 3.1 8b"}}',
-             '{"name": "estimate_memory", "arguments": {"model": "qwen2.5 7b", "quantization": "int4"}}', '{"name": ',
-             '"arguments": ', '"parameters": {', "{", "}", "[", "]", ",", ";", ":", '"', "null", "[TOOL_CALLS]", "[ARGS]",
-             "<|python_tag|>", "<think>", "</think>", "get_model", "no_such_tool", '"model": 1', "\x00", "💥", "42.7 GB",
-             "\\u0000", "\n", "It needs 16 GB."]
+FRAGMENTS = [
+    "<tool_call>",
+    "</tool_call>",
+    '{"name": "get_model", "arguments": {"model": "llama 3.1 8b"}}',
+    '{"name": "estimate_memory", "arguments": {"model": "qwen2.5 7b", "quantization": "int4"}}',
+    '{"name": ',
+    '"arguments": ',
+    '"parameters": {',
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ";",
+    ":",
+    '"',
+    "null",
+    "[TOOL_CALLS]",
+    "[ARGS]",
+    "<|python_tag|>",
+    "<think>",
+    "</think>",
+    "get_model",
+    "no_such_tool",
+    '"model": 1',
+    "\x00",
+    "💥",
+    "42.7 GB",
+    "\\u0000",
+    "\n",
+    "It needs 16 GB.",
+]
 RAW_TEXT = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=12)), max_size=14).map("".join)
 RAW_FUZZ_EXAMPLES = 120
 
@@ -495,8 +687,19 @@ def _faulty_openai_server(behaviours: dict[str, str]):
         kind = next((v for k, v in behaviours.items() if k in last), "answer:Done.")
 
         def chunk(delta, finish=None):
-            return "data: " + json.dumps({"id": "c", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
-                                          "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+            return (
+                "data: "
+                + json.dumps(
+                    {
+                        "id": "c",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                    }
+                )
+                + "\n\n"
+            )
 
         if kind == "hang":
             await asyncio.sleep(20)
@@ -505,10 +708,21 @@ def _faulty_openai_server(behaviours: dict[str, str]):
         if kind == "garbage":
             return PlainTextResponse("<html>not json", media_type="application/json")
         if kind == "bad-args":
+
             def events():
                 yield chunk({"role": "assistant", "content": ""})
-                yield chunk({"tool_calls": [{"index": 0, "id": "call_1", "type": "function",
-                                             "function": {"name": "get_model", "arguments": '{"model": "lla'}}]})
+                yield chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "get_model", "arguments": '{"model": "lla'},
+                            }
+                        ]
+                    }
+                )
                 yield chunk({}, "tool_calls")
                 yield "data: [DONE]\n\n"
         else:
@@ -518,6 +732,7 @@ def _faulty_openai_server(behaviours: dict[str, str]):
                 yield chunk({"role": "assistant", "content": text})
                 yield chunk({}, "stop")
                 yield "data: [DONE]\n\n"
+
         return StreamingResponse(events(), media_type="text/event-stream")
 
     port = free_port()
@@ -536,9 +751,15 @@ def test_a_misbehaving_openai_compatible_server(tmp_path):
     from advisor.service import Advisor, make_checkpointer
 
     # the broken arguments come back either as a tool error (partial JSON parsed) or as the advisor's note
-    behaviours = {"could not be used": "answer:I could not call the tool, sorry.",
-                  "invalid_input": "answer:I could not call the tool, sorry.", "How big": "bad-args",
-                  "hang now": "hang", "fail now": "http-500", "garbage now": "garbage", "still there": "answer:Back again."}
+    behaviours = {
+        "could not be used": "answer:I could not call the tool, sorry.",
+        "invalid_input": "answer:I could not call the tool, sorry.",
+        "How big": "bad-args",
+        "hang now": "hang",
+        "fail now": "http-500",
+        "garbage now": "garbage",
+        "still there": "answer:Back again.",
+    }
     server, url = _faulty_openai_server(behaviours)
     try:
         settings = Settings(driver="openai", openai_base_url=url, model="m", db=":memory:", timeout_s=3)
@@ -554,8 +775,13 @@ def test_a_misbehaving_openai_compatible_server(tmp_path):
         users = [m["content"] for m in advisor.history("t") if m["role"] == "user"]
         sent = ["How big is Llama 3.1 8B?", "hang now?", "fail now?", "garbage now?", "still there?"]
         faults = sorted({v for v in behaviours.values() if not v.startswith("answer:")})
-        record("agent.openai_server_faults", injected=len(faults), kinds=faults,
-               next_turn_ok=last.reply == "Back again.", messages_lost=sum(1 for m in sent if m not in users))
+        record(
+            "agent.openai_server_faults",
+            injected=len(faults),
+            kinds=faults,
+            next_turn_ok=last.reply == "Back again.",
+            messages_lost=sum(1 for m in sent if m not in users),
+        )
         assert last.reply == "Back again."
         assert users == sent
     finally:
@@ -566,8 +792,12 @@ def test_a_misbehaving_openai_compatible_server(tmp_path):
 
 
 def _chat(url: str, thread_id: str, text: str, stream: bool = False, timeout: float = 120) -> str:
-    body = {"model": "open-llm-advisor", "messages": [{"role": "user", "content": text}], "thread_id": thread_id,
-            "stream": stream}
+    body = {
+        "model": "open-llm-advisor",
+        "messages": [{"role": "user", "content": text}],
+        "thread_id": thread_id,
+        "stream": stream,
+    }
     if not stream:
         r = httpx.post(url + "/v1/chat/completions", json=body, timeout=timeout)
         assert r.status_code == 200, r.text
@@ -630,14 +860,19 @@ def test_sigkill_mid_conversation_loses_nothing(tmp_path):
     assert srv.db == stalling.db
     try:
         after = _thread(srv.url, tid)
-        measured = {"messages_before": len(before["messages"]),
-                    "messages_lost": sum(1 for m in before["messages"] if m not in after["messages"]),
-                    "requirements_lost": sum(1 for k, v in before["requirements"].items() if after["requirements"].get(k) != v)}
+        measured = {
+            "messages_before": len(before["messages"]),
+            "messages_lost": sum(1 for m in before["messages"] if m not in after["messages"]),
+            "requirements_lost": sum(1 for k, v in before["requirements"].items() if after["requirements"].get(k) != v),
+        }
         record("persistence.sigkill", kills=kills, restarts=kills, **measured)
-        assert after["messages"][:len(before["messages"])] == before["messages"]  # every earlier message, unchanged
+        assert after["messages"][: len(before["messages"])] == before["messages"]  # every earlier message, unchanged
         users = [m["content"] for m in after["messages"] if m["role"] == "user"]
-        assert users == ["We have one RTX 4090 and need a commercially usable coding model", "Actually we have two 4090s",
-                         "[stall] and what about a 32k context?"]  # the interrupted turn's message was saved too
+        assert users == [
+            "We have one RTX 4090 and need a commercially usable coding model",
+            "Actually we have two 4090s",
+            "[stall] and what about a 32k context?",
+        ]  # the interrupted turn's message was saved too
         for key in ("gpu", "num_gpus", "commercial", "use_case"):
             assert after["requirements"][key] == before["requirements"][key]
         assert after["shortlist"] == before["shortlist"]
@@ -655,8 +890,9 @@ def test_sigkill_mid_conversation_loses_nothing(tmp_path):
             final = _thread(srv2.url, tid)
             measured["messages_before"] += len(state["messages"])
             measured["messages_lost"] += sum(1 for m in state["messages"] if m not in final["messages"])
-            measured["requirements_lost"] += sum(1 for k, v in state["requirements"].items()
-                                                 if final["requirements"].get(k) != v)
+            measured["requirements_lost"] += sum(
+                1 for k, v in state["requirements"].items() if final["requirements"].get(k) != v
+            )
             record("persistence.sigkill", kills=kills, restarts=kills, **measured)
             assert final["messages"] == state["messages"] and final["requirements"] == state["requirements"]
             assert "Shortlist" in _chat(srv2.url, tid, "Actually three 4090s")
@@ -675,8 +911,11 @@ def test_twenty_conversations_written_concurrently(tmp_path):
     barrier = threading.Barrier(CONVERSATIONS)
 
     def turns(k: int) -> list[str]:
-        return [f"Customer service chatbot, commercial, {k + 1}00k monthly active users",
-                "We have one RTX 4090", "Actually we have two 4090s"]
+        return [
+            f"Customer service chatbot, commercial, {k + 1}00k monthly active users",
+            "We have one RTX 4090",
+            "Actually we have two 4090s",
+        ]
 
     def converse(k: int) -> list[str]:
         tid = f"concurrent-{k:02d}"
@@ -692,10 +931,19 @@ def test_twenty_conversations_written_concurrently(tmp_path):
             users = [m["content"] for m in thread["messages"] if m["role"] == "user"]
             answers = [m["content"] for m in thread["messages"] if m["role"] == "assistant"]
             incomplete += len(answers) != 3 or len(users) != 3 or not all(a.strip() for a in answers)
-            mixed_up += users != turns(k) or (answers and answers[-1].strip() != sent[-1].strip()) \
+            mixed_up += (
+                users != turns(k)
+                or (answers and answers[-1].strip() != sent[-1].strip())
                 or thread["requirements"].get("monthly_active_users") != (k + 1) * 100_000
-        record("persistence.concurrent", conversations=CONVERSATIONS, turns=sum(len(r) for r in replies),
-               streamed=sum(1 for k in range(CONVERSATIONS) if k % 2), incomplete=int(incomplete), mixed_up=int(mixed_up))
+            )
+        record(
+            "persistence.concurrent",
+            conversations=CONVERSATIONS,
+            turns=sum(len(r) for r in replies),
+            streamed=sum(1 for k in range(CONVERSATIONS) if k % 2),
+            incomplete=int(incomplete),
+            mixed_up=int(mixed_up),
+        )
         for k, sent in enumerate(replies):
             thread = _thread(srv.url, f"concurrent-{k:02d}")
             users = [m["content"] for m in thread["messages"] if m["role"] == "user"]
@@ -704,7 +952,9 @@ def test_twenty_conversations_written_concurrently(tmp_path):
             assert len(answers) == 3 and all(a.strip() for a in answers)
             assert answers[-1].strip() == sent[-1].strip()  # what the client got is what was stored
             req = thread["requirements"]
-            assert req["monthly_active_users"] == (k + 1) * 100_000 and req["num_gpus"] == 2 and req["gpu"] == "rtx-4090"
+            assert (
+                req["monthly_active_users"] == (k + 1) * 100_000 and req["num_gpus"] == 2 and req["gpu"] == "rtx-4090"
+            )
             assert thread["shortlist"]
     finally:
         srv.stop()
@@ -715,4 +965,3 @@ def test_tool_results_survive_a_json_round_trip_without_nan():
     for name, args in VALID_ARGS.items():
         text = json.dumps(tools.call(name, args), allow_nan=False)
         assert not any(isinstance(v, float) and not math.isfinite(v) for v in json.loads(text).values())
-

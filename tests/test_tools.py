@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 
 import pytest
 
 import tools
-from tools.errors import InvalidInput
 from tools.common import catalog
+from tools.errors import InvalidInput
 
 
 def call(name, **args):
@@ -24,9 +23,19 @@ def call(name, **args):
 def test_every_tool_has_an_openai_schema_with_described_arguments():
     schemas = tools.schemas()
     names = {s["function"]["name"] for s in schemas}
-    assert names >= {"get_model", "find_models", "select_models", "check_license", "estimate_memory",
-                     "estimate_throughput", "estimate_cost", "compare_benchmarks", "plan_deployment",
-                     "list_gpus", "list_licenses"}
+    assert names >= {
+        "get_model",
+        "find_models",
+        "select_models",
+        "check_license",
+        "estimate_memory",
+        "estimate_throughput",
+        "estimate_cost",
+        "compare_benchmarks",
+        "plan_deployment",
+        "list_gpus",
+        "list_licenses",
+    }
     for s in schemas:
         assert s["type"] == "function"
         fn = s["function"]
@@ -66,17 +75,29 @@ def test_unknown_tool():
 
 
 def test_cli_tool_prints_json_and_exit_codes():
-    ok = subprocess.run([sys.executable, "-m", "advisor.cli", "tool", "get_model", '{"model": "llama 3.1 8b"}'],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, "-m", "advisor.cli", "tool", "get_model", '{"model": "llama 3.1 8b"}'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["id"] == "llama-3.1-8b"
-    bad = subprocess.run([sys.executable, "-m", "advisor.cli", "tool", "estimate_memory", '{"model": "llama 3.1 8b", "batch_size": 0}'],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "advisor.cli", "tool", "estimate_memory", '{"model": "llama 3.1 8b", "batch_size": 0}'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2
     err = json.loads(bad.stdout)["error"]
     assert err["type"] == "invalid_input" and err["field"] == "batch_size"
-    junk = subprocess.run([sys.executable, "-m", "advisor.cli", "tool", "get_model", "{not json"],
-                          capture_output=True, text=True, timeout=120)
+    junk = subprocess.run(
+        [sys.executable, "-m", "advisor.cli", "tool", "get_model", "{not json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert junk.returncode == 2 and "not valid JSON" in json.loads(junk.stdout)["error"]["message"]
 
 
@@ -184,7 +205,14 @@ def test_decode_never_beats_the_bandwidth_roofline(q):
 
 
 def test_calibrated_estimate_is_near_the_measurement():
-    r = call("estimate_throughput", model="llama-3.1-8b", gpu="h100-sxm", quantization="bf16", engine="transformers", context_length=512)
+    r = call(
+        "estimate_throughput",
+        model="llama-3.1-8b",
+        gpu="h100-sxm",
+        quantization="bf16",
+        engine="transformers",
+        context_length=512,
+    )
     assert r["calibration"]["measurements"], "transformers + bf16 should be calibrated"
     assert 40.99 / 1.5 < r["decode_tokens_per_s"] < 40.99 * 1.5
 
@@ -206,8 +234,13 @@ def test_moe_decodes_faster_than_its_size_suggests():
 
 
 def test_cost_table_has_the_three_volumes_and_consistent_break_even():
-    r = call("estimate_cost", monthly_tokens=10_000_000, model="llama-3.1-8b", gpu="rtx-4090",
-             api_models=["gpt-4o-mini", "gpt-4o"])
+    r = call(
+        "estimate_cost",
+        monthly_tokens=10_000_000,
+        model="llama-3.1-8b",
+        gpu="rtx-4090",
+        api_models=["gpt-4o-mini", "gpt-4o"],
+    )
     vols = [row["monthly_tokens"] for row in r["table"]]
     assert {1_000_000, 10_000_000, 100_000_000} <= set(vols)
     kinds = {o["kind"] for o in r["options"]}
@@ -215,10 +248,15 @@ def test_cost_table_has_the_three_volumes_and_consistent_break_even():
     crossed = [b for b in r["break_even"] if b["monthly_tokens"]]
     assert crossed, "an always-on GPU and an API must cross somewhere"
     from tools.cost import estimate_cost
+
     for b in crossed:
         v = b["monthly_tokens"]
-        costs = {o["name"]: o["monthly_usd"] for o in estimate_cost(monthly_tokens=v, model="llama-3.1-8b", gpu="rtx-4090",
-                                                                    api_models=["gpt-4o-mini", "gpt-4o"])["options"]}
+        costs = {
+            o["name"]: o["monthly_usd"]
+            for o in estimate_cost(
+                monthly_tokens=v, model="llama-3.1-8b", gpu="rtx-4090", api_models=["gpt-4o-mini", "gpt-4o"]
+            )["options"]
+        }
         assert costs[b["self_hosted"]] == pytest.approx(costs[b["api"]], rel=0.02)
 
 
@@ -249,7 +287,10 @@ def test_llama3_forbids_training_on_outputs_but_31_allows_it_with_naming():
 
 
 def test_mau_cap():
-    assert call("check_license", model="llama 3.1 8b", commercial=True, monthly_active_users=800_000_000)["verdict"] == "not_allowed"
+    assert (
+        call("check_license", model="llama 3.1 8b", commercial=True, monthly_active_users=800_000_000)["verdict"]
+        == "not_allowed"
+    )
     ok = call("check_license", model="llama 3.1 8b", commercial=True, monthly_active_users=1_000_000)
     assert ok["verdict"] == "allowed_with_conditions"
     assert any("Built with Llama" in c for c in ok["conditions"])
@@ -257,7 +298,9 @@ def test_mau_cap():
 
 def test_non_commercial_and_non_production_licences():
     assert call("check_license", model="qwen2.5-3b", commercial=True)["verdict"] == "not_allowed"
-    assert call("check_license", model="codestral-22b", hosted_service=True, commercial=True)["verdict"] == "not_allowed"
+    assert (
+        call("check_license", model="codestral-22b", hosted_service=True, commercial=True)["verdict"] == "not_allowed"
+    )
     assert call("check_license", model="mistral-large-2", commercial=True)["verdict"] == "not_allowed"
 
 
@@ -345,8 +388,15 @@ def test_plan_for_a_huge_model_spreads_over_gpus():
     # no H100 holds 405B parameters in any format: the plan spreads them, over the fewest GPUs that hold them
     assert rec["num_gpus"] >= 2 and rec["memory_per_gpu_gb"] * rec["num_gpus"] > rec["gpu_memory_gb"]
     fewer = max(n for n in (1, 2, 4, 8, 16, 24, 32, 48, 64) if n < rec["num_gpus"])
-    one_less = call("estimate_memory", model="llama-3.1-405b", quantization=rec["quantization"], gpu="h100-sxm",
-                    num_gpus=fewer, engine=rec["engine"], context_length=r["context_length"])
+    one_less = call(
+        "estimate_memory",
+        model="llama-3.1-405b",
+        quantization=rec["quantization"],
+        gpu="h100-sxm",
+        num_gpus=fewer,
+        engine=rec["engine"],
+        context_length=r["context_length"],
+    )
     assert not one_less["fits"]
 
 

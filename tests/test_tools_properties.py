@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tools
-from tools.common import catalog
 from tests.result_schemas import check_result
+from tools.common import catalog
 from tools.errors import InvalidInput
 
 CAT = catalog()
@@ -37,8 +37,14 @@ def test_more_context_never_lowers_memory(model, q, c1, c2, batch):
 @given(st.sampled_from(dense), st.integers(1, 64), st.integers(1, 64))
 def test_bigger_batch_never_lowers_memory(model, b1, b2):
     a, b = sorted((b1, b2))
-    lo = tools.call("estimate_memory", {"model": model, "batch_size": a, "context_length": min(2048, CAT.models[model].context_length)})
-    hi = tools.call("estimate_memory", {"model": model, "batch_size": b, "context_length": min(2048, CAT.models[model].context_length)})
+    lo = tools.call(
+        "estimate_memory",
+        {"model": model, "batch_size": a, "context_length": min(2048, CAT.models[model].context_length)},
+    )
+    hi = tools.call(
+        "estimate_memory",
+        {"model": model, "batch_size": b, "context_length": min(2048, CAT.models[model].context_length)},
+    )
     assert hi["total_gb"] >= lo["total_gb"]
 
 
@@ -70,11 +76,13 @@ def test_active_never_exceeds_total():
 # ---------------------------------------------------------------- fuzzing every tool over its schema and beyond
 
 WEIRD_STRINGS = st.one_of(
-    st.sampled_from(["", " ", "none", "null", "💥", "\x00\x01", "a" * 100_000, "<script>alert(1)</script>", "../../etc/passwd"]),
+    st.sampled_from(
+        ["", " ", "none", "null", "💥", "\x00\x01", "a" * 100_000, "<script>alert(1)</script>", "../../etc/passwd"]
+    ),
     st.text(max_size=40),
 )
 NUMBERS = st.one_of(
-    st.integers(-10**15, 10**15),
+    st.integers(-(10**15), 10**15),
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([0, -1, 1, 2**63, 1e308, float("nan"), float("inf")]),
 )
@@ -83,7 +91,14 @@ VALID_NAMES = st.sampled_from(MODEL_IDS + GPU_IDS + QUANTS + sorted(CAT.licenses
 
 def value_for(prop: dict):
     kinds = {prop.get("type")} | {x.get("type") for x in prop.get("anyOf", [])}
-    options = [WEIRD_STRINGS, NUMBERS, st.booleans(), st.none(), st.lists(VALID_NAMES, max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2)]
+    options = [
+        WEIRD_STRINGS,
+        NUMBERS,
+        st.booleans(),
+        st.none(),
+        st.lists(VALID_NAMES, max_size=3),
+        st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+    ]
     if "string" in kinds:
         options = [VALID_NAMES] * 3 + ([st.sampled_from(prop["enum"])] * 3 if "enum" in prop else []) + options
     if "integer" in kinds:

@@ -34,13 +34,19 @@ def best_scores(m: Model) -> dict[str, dict]:
     for s in m.benchmarks:
         if s.name not in out or s.variant == "instruct":
             src = m.sources[s.source]
-            out[s.name] = {"value": s.value, "variant": s.variant, "setting": s.setting, "source": src.url,
-                           "as_of": src.as_of.isoformat()}
+            out[s.name] = {
+                "value": s.value,
+                "variant": s.variant,
+                "setting": s.setting,
+                "source": src.url,
+                "as_of": src.as_of.isoformat(),
+            }
     return out
 
 
 def get_model(model: str) -> dict:
-    """Everything the catalog knows about one model: size, context, architecture, licence, benchmark scores, each with its source.
+    """Everything the catalog knows about one model: size, context, architecture, licence, benchmark scores, each
+    with its source.
 
     Args:
         model: Model id, name, alias or Hugging Face repo id, e.g. "Qwen2.5-7B-Instruct".
@@ -76,10 +82,21 @@ def get_model(model: str) -> dict:
 
 @common.per_catalog
 def _haystacks(cat) -> list[str]:
-    """In catalog order, the normalized words find_models matches a query against (names, ids, aliases, family, vendor)."""
+    """In catalog order, the normalized words find_models matches a query against (names, ids, aliases, family,
+    vendor)."""
     return [
-        " ".join(normalize(x) for x in [m.id, m.name, m.family, m.vendor, *m.aliases, *m.repos.values(),
-                                        cat.families[m.family].name if m.family in cat.families else ""])
+        " ".join(
+            normalize(x)
+            for x in [
+                m.id,
+                m.name,
+                m.family,
+                m.vendor,
+                *m.aliases,
+                *m.repos.values(),
+                cat.families[m.family].name if m.family in cat.families else "",
+            ]
+        )
         for m in cat.models.values()
     ]
 
@@ -95,8 +112,12 @@ class _Columns:
         self.models = list(cat.models.values())
         self.family_code: dict[str, int] = {}
         self.license_code: dict[str, int] = {}
-        self.family = np.array([self.family_code.setdefault(m.family, len(self.family_code)) for m in self.models], dtype=np.int32)
-        self.license = np.array([self.license_code.setdefault(m.license, len(self.license_code)) for m in self.models], dtype=np.int32)
+        self.family = np.array(
+            [self.family_code.setdefault(m.family, len(self.family_code)) for m in self.models], dtype=np.int32
+        )
+        self.license = np.array(
+            [self.license_code.setdefault(m.license, len(self.license_code)) for m in self.models], dtype=np.int32
+        )
         self.params_b = np.array([m.params_b for m in self.models], dtype=np.float64)
         self.context_length = np.array([m.context_length for m in self.models], dtype=np.int64)
         self.release = np.array([m.release_date.toordinal() for m in self.models], dtype=np.int64)
@@ -115,8 +136,9 @@ class _Columns:
         import numpy as np
 
         if self._no_commercial is None:
-            self._no_commercial = np.array([self.cat.licenses[lic].terms.commercial_use.value == "no"
-                                            for lic in self.license_code], dtype=bool)
+            self._no_commercial = np.array(
+                [self.cat.licenses[lic].terms.commercial_use.value == "no" for lic in self.license_code], dtype=bool
+            )
         return self._no_commercial
 
 
@@ -206,10 +228,12 @@ Segment = Literal["consumer", "workstation", "datacenter", "apple", "edge", "cpu
 
 
 def list_gpus(segment: Segment | None = None, min_memory_gb: float | None = None) -> dict:
-    """List the devices in the catalog (GPUs, Apple chips, edge boxes, CPU servers) with memory as stated and in GB, bandwidth, compute, power, purchase price and rental prices (median and range).
+    """List the devices in the catalog (GPUs, Apple chips, edge boxes, CPU servers) with memory as stated and in GB,
+    bandwidth, compute, power, purchase price and rental prices (median and range).
 
     Args:
-        segment: consumer, workstation, datacenter, apple, edge (DGX Spark, Jetson, Ryzen AI Max) or cpu (CPU-only servers).
+        segment: consumer, workstation, datacenter, apple, edge (DGX Spark, Jetson, Ryzen AI Max) or cpu
+            (CPU-only servers).
         min_memory_gb: Smallest memory per device in GB (10^9 bytes).
     """
     cat = common.catalog()
@@ -229,32 +253,41 @@ def list_licenses() -> dict:
     rows = []
     for lic in cat.licenses.values():
         t = lic.terms
-        rows.append({
-            "id": lic.id,
-            "name": lic.name,
-            "category": lic.category,
-            "commercial_use": t.commercial_use.value,
-            "mau_threshold": t.mau_threshold.value if t.mau_threshold else None,
-            "outputs_to_train_other_models": t.outputs_to_train_other_models.value if t.outputs_to_train_other_models else None,
-            "hosted_service": t.hosted_service.value if t.hosted_service else None,
-            "eu_multimodal_carve_out": t.eu_multimodal_carve_out.value if t.eu_multimodal_carve_out else None,
-            "excluded_territories": t.excluded_territories.value if t.excluded_territories else None,
-            "revenue_threshold_usd_per_month": t.revenue_threshold_usd_per_month.value if t.revenue_threshold_usd_per_month else None,
-            "superseded_by": lic.superseded_by,
-            "models": sorted(m.id for m in cat.models.values() if m.license == lic.id),
-            "url": lic.url,
-            "summary": lic.summary,
-        })
+        rows.append(
+            {
+                "id": lic.id,
+                "name": lic.name,
+                "category": lic.category,
+                "commercial_use": t.commercial_use.value,
+                "mau_threshold": t.mau_threshold.value if t.mau_threshold else None,
+                "outputs_to_train_other_models": t.outputs_to_train_other_models.value
+                if t.outputs_to_train_other_models
+                else None,
+                "hosted_service": t.hosted_service.value if t.hosted_service else None,
+                "eu_multimodal_carve_out": t.eu_multimodal_carve_out.value if t.eu_multimodal_carve_out else None,
+                "excluded_territories": t.excluded_territories.value if t.excluded_territories else None,
+                "revenue_threshold_usd_per_month": t.revenue_threshold_usd_per_month.value
+                if t.revenue_threshold_usd_per_month
+                else None,
+                "superseded_by": lic.superseded_by,
+                "models": sorted(m.id for m in cat.models.values() if m.license == lic.id),
+                "url": lic.url,
+                "summary": lic.summary,
+            }
+        )
     return {"licenses": rows, "count": len(rows)}
 
 
-def compare_benchmarks(models: Annotated[list[str], Field(min_length=1, max_length=20)],
-                       benchmarks: Annotated[list[str] | None, Field(max_length=30)] = None) -> dict:
+def compare_benchmarks(
+    models: Annotated[list[str], Field(min_length=1, max_length=20)],
+    benchmarks: Annotated[list[str] | None, Field(max_length=30)] = None,
+) -> dict:
     """Put models side by side on benchmark scores, each with its setting and source; list what is not reported.
 
     Args:
         models: Two or more model ids or names (at most 20).
-        benchmarks: Benchmark ids to show (e.g. MMLU, GSM8K, HumanEval); default: every one reported for any of the models.
+        benchmarks: Benchmark ids to show (e.g. MMLU, GSM8K, HumanEval); default: every one reported for any of
+            the models.
     """
     cat = common.catalog()
     ms: list[Model] = []
@@ -285,14 +318,28 @@ def compare_benchmarks(models: Annotated[list[str], Field(min_length=1, max_leng
         for b in bench_ids:
             a, c = prev["scores"].get(b), cur["scores"].get(b)
             if a and c and a["variant"] == c["variant"]:
-                changes.append({"benchmark": b, "from": prev["model"], "to": cur["model"], "variant": a["variant"],
-                                "before": a["value"], "after": c["value"], "change": round(c["value"] - a["value"], 2)})
+                changes.append(
+                    {
+                        "benchmark": b,
+                        "from": prev["model"],
+                        "to": cur["model"],
+                        "variant": a["variant"],
+                        "before": a["value"],
+                        "after": c["value"],
+                        "change": round(c["value"] - a["value"], 2),
+                    }
+                )
     return {
-        "benchmarks": [{"id": b, "name": cat.benchmarks[b].name, "category": cat.benchmarks[b].category} for b in bench_ids],
+        "benchmarks": [
+            {"id": b, "name": cat.benchmarks[b].name, "category": cat.benchmarks[b].category} for b in bench_ids
+        ],
         "table": table,
         "changes": changes,
         "missing": missing,
-        "assumptions": ["scores are the vendors' own, in the setting shown; settings differ between vendors, so compare like with like",
-                        "changes compare consecutive models in the order given, on the same benchmark and variant"],
+        "assumptions": [
+            "scores are the vendors' own, in the setting shown; settings differ between vendors, so compare like with "
+            "like",
+            "changes compare consecutive models in the order given, on the same benchmark and variant",
+        ],
         "sources": list(dict.fromkeys(sources)),
     }

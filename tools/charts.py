@@ -10,18 +10,29 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 LICENSE_COLORS = {
-    "permissive": "#2a9d8f", "community": "#e9c46a", "open_rail": "#f4a261", "research": "#e76f51",
-    "non_commercial": "#d62828", "non_production": "#9b2226",
+    "permissive": "#2a9d8f",
+    "community": "#e9c46a",
+    "open_rail": "#f4a261",
+    "research": "#e76f51",
+    "non_commercial": "#d62828",
+    "non_production": "#9b2226",
 }
 
 
 def _layout(fig, title: str):
-    fig.update_layout(title=title, template="plotly_white", margin=dict(l=50, r=20, t=50, b=45), height=420,
-                      legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
+    fig.update_layout(
+        title=title,
+        template="plotly_white",
+        margin=dict(l=50, r=20, t=50, b=45),
+        height=420,
+        legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
+    )
     return fig
 
 
-def quality_vs_size(benchmark: str = "MMLU", model_ids: list[str] | None = None, highlight: list[str] | None = None) -> go.Figure:
+def quality_vs_size(
+    benchmark: str = "MMLU", model_ids: list[str] | None = None, highlight: list[str] | None = None
+) -> go.Figure:
     """Benchmark score against total parameters (log scale); colour = licence category, marker size = context."""
     import plotly.graph_objects as go
 
@@ -41,14 +52,28 @@ def quality_vs_size(benchmark: str = "MMLU", model_ids: list[str] | None = None,
         g["x"].append(m.params_b)
         g["y"].append(score["value"])
         g["size"].append(8 + min(m.context_length, 262144) ** 0.5 / 30)
-        g["text"].append(f"{m.name}<br>{score['value']} ({score['variant']}, {score['setting']})<br>context {m.context_length:,}")
+        g["text"].append(
+            f"{m.name}<br>{score['value']} ({score['variant']}, {score['setting']})<br>context {m.context_length:,}"
+        )
         g["line"].append(3 if m.id in highlighted else 0.5)
     fig = go.Figure()
     for category, g in sorted(groups.items()):
-        fig.add_trace(go.Scatter(x=g["x"], y=g["y"], mode="markers", name=category.replace("_", " "), text=g["text"],
-                                 hovertemplate="%{text}<extra></extra>",
-                                 marker=dict(size=g["size"], color=LICENSE_COLORS.get(category, "#888"), opacity=0.8,
-                                             line=dict(width=g["line"], color="#111"))))
+        fig.add_trace(
+            go.Scatter(
+                x=g["x"],
+                y=g["y"],
+                mode="markers",
+                name=category.replace("_", " "),
+                text=g["text"],
+                hovertemplate="%{text}<extra></extra>",
+                marker=dict(
+                    size=g["size"],
+                    color=LICENSE_COLORS.get(category, "#888"),
+                    opacity=0.8,
+                    line=dict(width=g["line"], color="#111"),
+                ),
+            )
+        )
     fig.update_xaxes(type="log", title="total parameters (billions, log scale)")
     fig.update_yaxes(title=f"{benchmark} (vendor-reported)")
     return _layout(fig, f"Quality vs size: {benchmark}")
@@ -69,8 +94,18 @@ def benchmark_heatmap(compare_result: dict) -> go.Figure:
             tr.append(f"{s['value']}" if s else "not reported")
         z.append(zr)
         text.append(tr)
-    fig = go.Figure(go.Heatmap(z=z, x=[b["name"] for b in benches], y=[r["name"] for r in rows], text=text,
-                               texttemplate="%{text}", colorscale="Viridis", hoverongaps=False, colorbar=dict(title="score")))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[b["name"] for b in benches],
+            y=[r["name"] for r in rows],
+            text=text,
+            texttemplate="%{text}",
+            colorscale="Viridis",
+            hoverongaps=False,
+            colorbar=dict(title="score"),
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, "Benchmarks (vendor-reported)")
 
@@ -83,8 +118,15 @@ def cost_vs_volume(cost_result: dict) -> go.Figure:
     fig = go.Figure()
     for s in curve["series"]:
         dash = {"api": "solid", "cloud_gpu": "dash", "on_prem": "dot"}.get(s["kind"], "solid")
-        fig.add_trace(go.Scatter(x=curve["monthly_tokens"], y=[max(v, 0.01) for v in s["monthly_usd"]], mode="lines",
-                                 name=s["name"], line=dict(dash=dash)))
+        fig.add_trace(
+            go.Scatter(
+                x=curve["monthly_tokens"],
+                y=[max(v, 0.01) for v in s["monthly_usd"]],
+                mode="lines",
+                name=s["name"],
+                line=dict(dash=dash),
+            )
+        )
     xs, ys, labels = [], [], []
     for b in cost_result.get("break_even", []):
         if b.get("monthly_tokens"):
@@ -92,8 +134,17 @@ def cost_vs_volume(cost_result: dict) -> go.Figure:
             ys.append(b["monthly_usd"])
             labels.append(f"break-even: {b['self_hosted']} vs {b['api']}<br>{b['monthly_tokens']:,} tokens/month")
     if xs:
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="break-even", text=labels,
-                                 hovertemplate="%{text}<extra></extra>", marker=dict(size=12, symbol="x", color="#d62828")))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="markers",
+                name="break-even",
+                text=labels,
+                hovertemplate="%{text}<extra></extra>",
+                marker=dict(size=12, symbol="x", color="#d62828"),
+            )
+        )
     fig.add_vline(x=cost_result["monthly_tokens"], line=dict(color="#999", dash="dot"))
     fig.update_xaxes(type="log", title="tokens per month")
     fig.update_yaxes(type="log", title="US$ per month")
@@ -108,12 +159,20 @@ def memory_breakdown(memory_results: list[dict]) -> go.Figure:
     parts = [p["part"] for p in memory_results[0]["breakdown"]] if memory_results else []
     fig = go.Figure()
     for part in parts:
-        fig.add_trace(go.Bar(name=part.replace("_", " "), x=labels,
-                             y=[next(p["gb"] for p in r["breakdown"] if p["part"] == part) for r in memory_results]))
-    for r, label in zip(memory_results, labels):
+        fig.add_trace(
+            go.Bar(
+                name=part.replace("_", " "),
+                x=labels,
+                y=[next(p["gb"] for p in r["breakdown"] if p["part"] == part) for r in memory_results],
+            )
+        )
+    for r, _label in zip(memory_results, labels):
         if "gpu" in r:
-            fig.add_hline(y=r["gpu"]["memory_gb"], line=dict(color="#d62828", dash="dash"),
-                          annotation_text=f"{r['gpu']['name']} ({r['gpu']['memory_gb']} GB)")
+            fig.add_hline(
+                y=r["gpu"]["memory_gb"],
+                line=dict(color="#d62828", dash="dash"),
+                annotation_text=f"{r['gpu']['name']} ({r['gpu']['memory_gb']} GB)",
+            )
             break
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="GB (10^9 bytes)")

@@ -48,8 +48,13 @@ def gpu(name: str, field: str = "gpu") -> Gpu:
 UNIFIED_MEMORY_GPU_SHARE = 0.75  # macOS lets the GPU wire about three quarters of unified memory by default
 
 
-def device(name: str | None, vram_gb: float | None = None, unified_memory: bool = False,
-           memory_bandwidth_gbps: float | None = None, field: str = "gpu") -> Gpu | None:
+def device(
+    name: str | None,
+    vram_gb: float | None = None,
+    unified_memory: bool = False,
+    memory_bandwidth_gbps: float | None = None,
+    field: str = "gpu",
+) -> Gpu | None:
     """The device a question is about: a catalog device by name, or one described by its memory size.
 
     A stated size is read the way vendors state it: a "48GB" card has 48 x 2^30 bytes. Unified memory
@@ -66,14 +71,35 @@ def device(name: str | None, vram_gb: float | None = None, unified_memory: bool 
     return Gpu.model_construct(
         id=f"custom-{stated.lower()}",
         name=f"a device with {stated} of {'unified ' if unified_memory else ''}memory",
-        aliases=[], vendor="Generic", segment="apple" if unified_memory else "consumer",
-        memory_stated=stated, memory_bytes=int(vram_gb * 2**30), memory_type=None, memory_options=[],
-        memory_bandwidth_gbps=memory_bandwidth_gbps, fp16_tflops=None, int8_tops=None, fp8=None, fp4=None,
-        tdp_w=None, launch=None, unified_memory=unified_memory, usable_memory_fraction=share,
-        gpus_per_node=None, interconnect=None, interconnect_gbps=None, purchase=None, cloud_hourly=[],
-        sources={}, cite={}, unverified=[],
-        notes=("assumed: about three quarters of unified memory can be wired for the GPU (macOS default)"
-               if unified_memory else "described by its memory size only"),
+        aliases=[],
+        vendor="Generic",
+        segment="apple" if unified_memory else "consumer",
+        memory_stated=stated,
+        memory_bytes=int(vram_gb * 2**30),
+        memory_type=None,
+        memory_options=[],
+        memory_bandwidth_gbps=memory_bandwidth_gbps,
+        fp16_tflops=None,
+        int8_tops=None,
+        fp8=None,
+        fp4=None,
+        tdp_w=None,
+        launch=None,
+        unified_memory=unified_memory,
+        usable_memory_fraction=share,
+        gpus_per_node=None,
+        interconnect=None,
+        interconnect_gbps=None,
+        purchase=None,
+        cloud_hourly=[],
+        sources={},
+        cite={},
+        unverified=[],
+        notes=(
+            "assumed: about three quarters of unified memory can be wired for the GPU (macOS default)"
+            if unified_memory
+            else "described by its memory size only"
+        ),
     )
 
 

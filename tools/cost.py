@@ -61,7 +61,8 @@ def _api_option(p: ApiPrice, input_share: float) -> Option:
         cost=functools.partial(_at_rate, rate),
         assumptions=[
             f"${p.usd_per_mtok_input}/1M input and ${p.usd_per_mtok_output}/1M output tokens as of {src.as_of}",
-            "prompts and outputs leave your premises" + (" (an open model hosted by a provider)" if p.kind == "hosted_open" else ""),
+            "prompts and outputs leave your premises"
+            + (" (an open model hosted by a provider)" if p.kind == "hosted_open" else ""),
         ],
         sources=[src.url],
         details={"price_id": p.id, "usd_per_mtok_blended": common.rnd(rate, 4)},
@@ -88,7 +89,9 @@ class ServingCapacity:
     notes: list[str]
 
 
-def serving_capacity(m: Model, q: Quantization, g: Gpu, engine: str, num_gpus: int, concurrency: int, context: int, input_share: float) -> ServingCapacity:
+def serving_capacity(
+    m: Model, q: Quantization, g: Gpu, engine: str, num_gpus: int, concurrency: int, context: int, input_share: float
+) -> ServingCapacity:
     r = throughput(m, q, g, engine, concurrency, context, num_gpus)
     notes: list[str] = []
     decode = r["aggregate_tokens_per_s"]
@@ -101,15 +104,21 @@ def serving_capacity(m: Model, q: Quantization, g: Gpu, engine: str, num_gpus: i
     prefill = r["prefill_tokens_per_s"]
     if prefill is None:
         prefill = decode * 10
-        notes.append(f"{g.name} has no compute figure in the catalog: input tokens assumed processed 10x faster than output tokens")
+        notes.append(
+            f"{g.name} has no compute figure in the catalog: input tokens assumed processed 10x faster than output "
+            f"tokens"
+        )
     seconds_per_mtok = 1e6 * (input_share / prefill + (1 - input_share) / decode)
     notes.append(
-        f"{r['effective_concurrency']} concurrent requests: {decode} output tokens/s and {prefill} input tokens/s per replica (estimate_throughput)"
+        f"{r['effective_concurrency']} concurrent requests: {decode} output tokens/s and {prefill} input tokens/s per "
+        f"replica (estimate_throughput)"
     )
     return ServingCapacity(seconds_per_mtok / 3600, decode, prefill, r["effective_concurrency"], notes)
 
 
-def _cloud_options(m, q, g, eng, num_gpus, usd_per_hour, price_note, cap: ServingCapacity, utilization: float, sources) -> list[Option]:
+def _cloud_options(
+    m, q, g, eng, num_gpus, usd_per_hour, price_note, cap: ServingCapacity, utilization: float, sources
+) -> list[Option]:
     replica_hour_usd = usd_per_hour * num_gpus
     monthly_capacity = HOURS_PER_MONTH * utilization / cap.busy_hours_per_mtok * 1e6
     label = f"{m.name} {q.id} on {num_gpus} x {g.name}"
@@ -124,8 +133,10 @@ def _cloud_options(m, q, g, eng, num_gpus, usd_per_hour, price_note, cap: Servin
             *cap.notes,
         ],
         sources=sources,
-        details={"replica_usd_per_month": common.rnd(replica_hour_usd * HOURS_PER_MONTH),
-                 "monthly_tokens_per_replica": int(monthly_capacity)},
+        details={
+            "replica_usd_per_month": common.rnd(replica_hour_usd * HOURS_PER_MONTH),
+            "monthly_tokens_per_replica": int(monthly_capacity),
+        },
         capacity=monthly_capacity,
     )
     on_demand = Option(
@@ -144,7 +155,9 @@ def _cloud_options(m, q, g, eng, num_gpus, usd_per_hour, price_note, cap: Servin
     return [always_on, on_demand]
 
 
-def _on_prem_option(m, q, g, num_gpus, hardware_usd, cap, utilization, amortization_months, usd_per_kwh, sources) -> Option:
+def _on_prem_option(
+    m, q, g, num_gpus, hardware_usd, cap, utilization, amortization_months, usd_per_kwh, sources
+) -> Option:
     monthly_capacity = HOURS_PER_MONTH * utilization / cap.busy_hours_per_mtok * 1e6
     tdp = g.tdp_w or 0.0
 
@@ -155,7 +168,8 @@ def _on_prem_option(m, q, g, num_gpus, hardware_usd, cap, utilization, amortizat
         return replicas * hardware_usd / amortization_months + draw_kw * HOURS_PER_MONTH * usd_per_kwh
 
     notes = [
-        f"hardware ${common.rnd(hardware_usd, 0)} per replica ({num_gpus} x {g.name}) written off over {amortization_months} months; "
+        f"hardware ${common.rnd(hardware_usd, 0)} per replica ({num_gpus} x {g.name}) written off over "
+        f"{amortization_months} months; "
         "host server, networking and staff not included",
         f"electricity ${usd_per_kwh}/kWh at {int(tdp)} W per GPU, {int(IDLE_POWER_SHARE * 100)}% of that while idle"
         if tdp
@@ -180,6 +194,7 @@ def _grid(lo: float, hi: float) -> tuple[float, ...]:
 
 def break_even(a: Option, b: Option, lo: float = 1e4, hi: float = 1e13) -> float | None:
     """Smallest monthly volume at which the cheaper of the two changes, searched on a log grid and refined."""
+
     def diff(v: float) -> float:
         return a.cost(v) - b.cost(v)
 
@@ -252,7 +267,8 @@ def estimate_cost(
     amortization_months: Annotated[int, Field(ge=1, le=240)] = 36,
     electricity_usd_per_kwh: Annotated[float, Field(ge=0, le=10)] = 0.15,
 ) -> dict:
-    """Compare the monthly cost of a token volume across APIs, rented GPUs and owned GPUs, with $ per 1M tokens and break-even volumes, for the given volume and for 1M, 10M and 100M tokens a month.
+    """Compare the monthly cost of a token volume across APIs, rented GPUs and owned GPUs, with $ per 1M tokens and
+    break-even volumes, for the given volume and for 1M, 10M and 100M tokens a month.
 
     Args:
         monthly_tokens: Tokens a month, input and output together.
@@ -260,7 +276,8 @@ def estimate_cost(
         model: Open model to self-host (catalog id or name); also selects hosted offers of it.
         gpu: GPU to run it on; default: the cheapest rented GPU configuration that holds it.
         num_gpus: GPUs per replica; default: the fewest that hold the model.
-        gpu_usd_per_hour: Your price per GPU-hour; default: the median on-demand price in the catalog (its range is shown).
+        gpu_usd_per_hour: Your price per GPU-hour; default: the median on-demand price in the catalog (its range
+            is shown).
         quantization: Weight format for the self-hosted model (or native: the format the vendor ships).
         engine: Serving engine for the self-hosted model; auto picks the usual one for the format.
         api_models: API offers to compare (price ids or names, e.g. "gpt-4o-mini"); default: a few common ones.
@@ -277,17 +294,32 @@ def estimate_cost(
     if (api_usd_per_mtok_input is None) != (api_usd_per_mtok_output is None):
         missing = "api_usd_per_mtok_output" if api_usd_per_mtok_output is None else "api_usd_per_mtok_input"
         raise InvalidInput("give both api_usd_per_mtok_input and api_usd_per_mtok_output", field=missing)
-    assumptions = [f"{int(input_share * 100)}% of tokens are input, {100 - int(input_share * 100)}% output",
-                   f"a month is {HOURS_PER_MONTH} hours"]
+    assumptions = [
+        f"{int(input_share * 100)}% of tokens are input, {100 - int(input_share * 100)}% output",
+        f"a month is {HOURS_PER_MONTH} hours",
+    ]
     m = common.model(model) if model else None
     options = _api_options(m, api_models, input_share, assumptions)
     if api_usd_per_mtok_input is not None and api_usd_per_mtok_output is not None:
         options.append(_custom_api_option(api_usd_per_mtok_input, api_usd_per_mtok_output, input_share))
     hosting = None
     if m is not None:
-        hosting = SelfHosting(m, gpu, num_gpus, gpu_usd_per_hour, quantization, engine, on_prem, hardware_usd,
-                              utilization, concurrency, min(context_length, m.context_length), amortization_months,
-                              electricity_usd_per_kwh, input_share)
+        hosting = SelfHosting(
+            m,
+            gpu,
+            num_gpus,
+            gpu_usd_per_hour,
+            quantization,
+            engine,
+            on_prem,
+            hardware_usd,
+            utilization,
+            concurrency,
+            min(context_length, m.context_length),
+            amortization_months,
+            electricity_usd_per_kwh,
+            input_share,
+        )
         options += hosting.options(assumptions)
     if not options:
         raise InvalidInput("nothing to compare: give a model to self-host, or api_models / an API price", field="model")
@@ -298,8 +330,10 @@ def estimate_cost(
         "options": rows,
         "cheapest": min(rows, key=lambda r: r["monthly_usd"])["name"],
         "break_even": _break_evens(options),
-        "table": [{"monthly_tokens": v, "costs": [{"name": o.name, "monthly_usd": common.rnd(o.cost(v))} for o in options]}
-                  for v in sorted(set(STANDARD_VOLUMES) | {int(monthly_tokens)})],
+        "table": [
+            {"monthly_tokens": v, "costs": [{"name": o.name, "monthly_usd": common.rnd(o.cost(v))} for o in options]}
+            for v in sorted(set(STANDARD_VOLUMES) | {int(monthly_tokens)})
+        ],
         "curve": _curve(options),
         "self_hosted": (hosting.summary if hosting else None) or None,
         "missing": hosting.missing if hosting else [],
@@ -308,7 +342,9 @@ def estimate_cost(
     }
 
 
-def _api_options(m: Model | None, api_models: list[str] | None, input_share: float, assumptions: list[str]) -> list[Option]:
+def _api_options(
+    m: Model | None, api_models: list[str] | None, input_share: float, assumptions: list[str]
+) -> list[Option]:
     """API offers: the ones asked for, else the defaults plus the cheapest hosted offers of the model."""
     cat = common.catalog()
     if api_models is not None:
@@ -316,12 +352,16 @@ def _api_options(m: Model | None, api_models: list[str] | None, input_share: flo
     else:
         chosen = [cat.prices[p] for p in DEFAULT_API_MODELS if p in cat.prices and live_price(cat.prices[p])]
         if m is not None:
-            hosted = sorted((p for p in cat.prices.values() if p.open_model == m.id and live_price(p)),
-                            key=lambda p: input_share * p.usd_per_mtok_input + (1 - input_share) * p.usd_per_mtok_output)
+            hosted = sorted(
+                (p for p in cat.prices.values() if p.open_model == m.id and live_price(p)),
+                key=lambda p: input_share * p.usd_per_mtok_input + (1 - input_share) * p.usd_per_mtok_output,
+            )
             chosen = hosted[:3] + chosen
     for p in dict.fromkeys(chosen):
         if not live_price(p):
-            assumptions.append(f"{p.provider} {p.model_name}: the provider retires this endpoint on {p.deprecation_date}")
+            assumptions.append(
+                f"{p.provider} {p.model_name}: the provider retires this endpoint on {p.deprecation_date}"
+            )
     return [_api_option(p, input_share) for p in dict.fromkeys(chosen)]
 
 
@@ -352,13 +392,22 @@ class SelfHosting:
         quant = resolve_quantization(self.quantization, model=model)
         engine_name = check_engine(self.engine, quant)
         gpu, count = self._placement(quant, engine_name, assumptions)
-        capacity = serving_capacity(model, quant, gpu, engine_name, count, self.concurrency, self.context, self.input_share)
+        capacity = serving_capacity(
+            model, quant, gpu, engine_name, count, self.concurrency, self.context, self.input_share
+        )
         options = self._rented(quant, engine_name, gpu, count, capacity, assumptions)
         if self.on_prem:
             options += self._owned(quant, gpu, count, capacity)
-        self.summary = {"model": model.id, "gpu": gpu.id, "num_gpus": count, "quantization": quant.id, "engine": engine_name,
-                        "output_tokens_per_s": capacity.decode_tps, "input_tokens_per_s": capacity.prefill_tps,
-                        "concurrency": capacity.concurrency}
+        self.summary = {
+            "model": model.id,
+            "gpu": gpu.id,
+            "num_gpus": count,
+            "quantization": quant.id,
+            "engine": engine_name,
+            "output_tokens_per_s": capacity.decode_tps,
+            "input_tokens_per_s": capacity.prefill_tps,
+            "concurrency": capacity.concurrency,
+        }
         for item in self.missing:
             assumptions.append(f"missing: {item['what']}; {item['why']} (give {item['argument']})")
         return options
@@ -371,68 +420,148 @@ class SelfHosting:
         if self.gpu_name is None:
             found = cheapest_cloud_fit(model, quant, engine_name, ctx)
             if found is None:
-                raise InvalidInput(f"no rented GPU configuration in the catalog (up to 64 GPUs) holds {model.name} in "
-                                   f"{quant.id}; try a smaller quantization", field="quantization")
+                raise InvalidInput(
+                    f"no rented GPU configuration in the catalog (up to 64 GPUs) holds {model.name} in "
+                    f"{quant.id}; try a smaller quantization",
+                    field="quantization",
+                )
             gpu, fewest = found
-            assumptions.append(f"GPU chosen: the cheapest rented configuration that holds {model.name} in {quant.id} "
-                               f"({fewest} x {gpu.name})")
+            assumptions.append(
+                f"GPU chosen: the cheapest rented configuration that holds {model.name} in {quant.id} "
+                f"({fewest} x {gpu.name})"
+            )
         else:
             gpu = common.gpu(self.gpu_name)
             fewest = fewest_gpus(model, quant, engine_name, ctx, gpu)
             if fewest is None and self.num_gpus is None:
-                raise InvalidInput(f"{model.name} in {quant.id} does not fit even {GPU_COUNTS[-1]} x {gpu.name}; try a smaller "
-                                   "quantization or another GPU", field="gpu")
+                raise InvalidInput(
+                    f"{model.name} in {quant.id} does not fit even {GPU_COUNTS[-1]} x {gpu.name}; try a smaller "
+                    "quantization or another GPU",
+                    field="gpu",
+                )
         if quant.needs_fp8_hardware and not gpu.fp8:
             raise InvalidInput(f"{quant.id} needs FP8 hardware, which {gpu.name} lacks", field="quantization")
         if quant.needs_fp4_hardware and not gpu.fp4:
-            raise InvalidInput(f"{quant.id} needs FP4 hardware (Blackwell), which {gpu.name} lacks", field="quantization")
+            raise InvalidInput(
+                f"{quant.id} needs FP4 hardware (Blackwell), which {gpu.name} lacks", field="quantization"
+            )
         return gpu, self.num_gpus or fewest  # type: ignore[return-value]
 
-    def _rented(self, quant: Quantization, engine_name: str, gpu: Gpu, count: int, capacity: ServingCapacity,
-                assumptions: list[str]) -> list[Option]:
+    def _rented(
+        self,
+        quant: Quantization,
+        engine_name: str,
+        gpu: Gpu,
+        count: int,
+        capacity: ServingCapacity,
+        assumptions: list[str],
+    ) -> list[Option]:
         """Renting: at the price given, else the catalog's median; a named GPU with no price is costed on the
         cheapest priced GPU that holds the model instead, and said so."""
         model, gsources = self.model, [s.url for s in gpu.sources.values()]
         rent = rental_summary(gpu)
         if self.gpu_usd_per_hour is not None:
-            return _cloud_options(model, quant, gpu, engine_name, count, self.gpu_usd_per_hour,
-                                  f"${self.gpu_usd_per_hour} per GPU-hour, as you gave it", capacity, self.utilization,
-                                  gsources)
+            return _cloud_options(
+                model,
+                quant,
+                gpu,
+                engine_name,
+                count,
+                self.gpu_usd_per_hour,
+                f"${self.gpu_usd_per_hour} per GPU-hour, as you gave it",
+                capacity,
+                self.utilization,
+                gsources,
+            )
         if rent is not None:
-            return _cloud_options(model, quant, gpu, engine_name, count, rent.usd, rent.note, capacity, self.utilization,
-                                  list(rent.sources) + gsources)
-        self.missing.append({"what": f"a rental price for {gpu.name}", "argument": "gpu_usd_per_hour",
-                             "why": "renting it cannot be costed without one"})
+            return _cloud_options(
+                model,
+                quant,
+                gpu,
+                engine_name,
+                count,
+                rent.usd,
+                rent.note,
+                capacity,
+                self.utilization,
+                list(rent.sources) + gsources,
+            )
+        self.missing.append(
+            {
+                "what": f"a rental price for {gpu.name}",
+                "argument": "gpu_usd_per_hour",
+                "why": "renting it cannot be costed without one",
+            }
+        )
         found = cheapest_cloud_fit(model, quant, engine_name, self.context) if self.gpu_name is not None else None
         if found is None:
             return []
         other, count = found
         other_rent = rental_summary(other)
         assert other_rent is not None  # cheapest_cloud_fit considers only devices with a rental price
-        other_cap = serving_capacity(model, quant, other, engine_name, count, self.concurrency, self.context, self.input_share)
-        assumptions.append(f"the catalog has no rental price for {gpu.name}: renting is shown on {count} x {other.name} "
-                           "instead; give gpu_usd_per_hour to cost renting the GPU you named")
-        return _cloud_options(model, quant, other, engine_name, count, other_rent.usd, other_rent.note, other_cap, self.utilization,
-                              list(other_rent.sources))
+        other_cap = serving_capacity(
+            model, quant, other, engine_name, count, self.concurrency, self.context, self.input_share
+        )
+        assumptions.append(
+            f"the catalog has no rental price for {gpu.name}: renting is shown on {count} x {other.name} "
+            "instead; give gpu_usd_per_hour to cost renting the GPU you named"
+        )
+        return _cloud_options(
+            model,
+            quant,
+            other,
+            engine_name,
+            count,
+            other_rent.usd,
+            other_rent.note,
+            other_cap,
+            self.utilization,
+            list(other_rent.sources),
+        )
 
     def _owned(self, quant: Quantization, gpu: Gpu, count: int, capacity: ServingCapacity) -> list[Option]:
-        hardware = self.hardware_usd if self.hardware_usd is not None else (gpu.purchase.usd * count if gpu.purchase else None)
+        hardware = (
+            self.hardware_usd if self.hardware_usd is not None else (gpu.purchase.usd * count if gpu.purchase else None)
+        )
         if hardware is None:
-            self.missing.append({"what": f"a purchase price for {gpu.name}", "argument": "hardware_usd",
-                                 "why": "owning it cannot be costed without one"})
+            self.missing.append(
+                {
+                    "what": f"a purchase price for {gpu.name}",
+                    "argument": "hardware_usd",
+                    "why": "owning it cannot be costed without one",
+                }
+            )
             return []
         sources = [gpu.purchase.source.url] if (self.hardware_usd is None and gpu.purchase) else []
         rent = rental_summary(gpu) if self.gpu_usd_per_hour is None else None
         sources += (list(rent.sources) if rent else []) + [s.url for s in gpu.sources.values()]
-        return [_on_prem_option(self.model, quant, gpu, count, hardware, capacity, self.utilization, self.amortization_months,
-                                self.usd_per_kwh, sources)]
+        return [
+            _on_prem_option(
+                self.model,
+                quant,
+                gpu,
+                count,
+                hardware,
+                capacity,
+                self.utilization,
+                self.amortization_months,
+                self.usd_per_kwh,
+                sources,
+            )
+        ]
 
 
 def _option_row(o: Option, volume: float) -> dict:
     cost = o.cost(volume)
-    return {"name": o.name, "kind": o.kind, "monthly_usd": common.rnd(cost),
-            "usd_per_mtok": common.rnd(cost / (volume / 1e6), 4), "assumptions": o.assumptions, "sources": o.sources,
-            **o.details}
+    return {
+        "name": o.name,
+        "kind": o.kind,
+        "monthly_usd": common.rnd(cost),
+        "usd_per_mtok": common.rnd(cost / (volume / 1e6), 4),
+        "assumptions": o.assumptions,
+        "sources": o.sources,
+        **o.details,
+    }
 
 
 def _break_evens(options: list[Option]) -> list[dict]:
@@ -448,14 +577,19 @@ def _crossing(h: Option, a: Option) -> dict:
     v = break_even(h, a)
     if v is None:
         cheaper = h.name if h.cost(1e9) < a.cost(1e9) else a.name
-        return {"monthly_tokens": None, "note": f"no crossing between 10^4 and 10^13 tokens a month; {cheaper} is "
-                                                "cheaper throughout"}
+        return {
+            "monthly_tokens": None,
+            "note": f"no crossing between 10^4 and 10^13 tokens a month; {cheaper} is cheaper throughout",
+        }
     # the side cheaper just past the crossing; a replica added later can make the curves cross again
     above = h.name if h.cost(v * 1.001) < a.cost(v * 1.001) else a.name
     again = break_even(h, a, lo=v * 1.001)
-    entry = {"monthly_tokens": int(round(v, -3)), "monthly_usd": common.rnd(a.cost(v)),
-             "note": f"above about {_fmt_tokens(v)} tokens a month, {above} is cheaper"
-                     + (f" until about {_fmt_tokens(again)}, where they cross again" if again else "")}
+    entry = {
+        "monthly_tokens": int(round(v, -3)),
+        "monthly_usd": common.rnd(a.cost(v)),
+        "note": f"above about {_fmt_tokens(v)} tokens a month, {above} is cheaper"
+        + (f" until about {_fmt_tokens(again)}, where they cross again" if again else ""),
+    }
     if again is not None:
         entry["until_monthly_tokens"] = int(round(again, -3))
     return entry
@@ -463,9 +597,12 @@ def _crossing(h: Option, a: Option) -> dict:
 
 def _curve(options: list[Option]) -> dict:
     volumes = [int(10 ** (5 + i * 0.25)) for i in range(21)]  # 10^5 .. 10^10 tokens a month
-    return {"monthly_tokens": volumes,
-            "series": [{"name": o.name, "kind": o.kind, "monthly_usd": [common.rnd(o.cost(v)) for v in volumes]}
-                       for o in options]}
+    return {
+        "monthly_tokens": volumes,
+        "series": [
+            {"name": o.name, "kind": o.kind, "monthly_usd": [common.rnd(o.cost(v)) for v in volumes]} for o in options
+        ],
+    }
 
 
 def _fmt_tokens(v: float) -> str:

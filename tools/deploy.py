@@ -22,32 +22,57 @@ from tools.memory import (
     estimate,
     parallel_for,
     resolve_quantization,
-    usable_bytes,
 )
 from tools.throughput import DEFAULT_SYSTEM_RAM_GBPS, cpu_offload, device_class, throughput
 
 CANDIDATES = (
-    ("vllm", "bf16"), ("vllm", "fp8"), ("vllm", "nvfp4"), ("vllm", "mxfp4"), ("vllm", "awq"),
-    ("llama.cpp", "q8_0"), ("llama.cpp", "q5_k_m"), ("llama.cpp", "q4_k_m"),
-    ("mlx", "mlx_8bit"), ("mlx", "mlx_4bit"),
-    ("transformers", "bf16"), ("transformers", "int8"), ("transformers", "int4"),
+    ("vllm", "bf16"),
+    ("vllm", "fp8"),
+    ("vllm", "nvfp4"),
+    ("vllm", "mxfp4"),
+    ("vllm", "awq"),
+    ("llama.cpp", "q8_0"),
+    ("llama.cpp", "q5_k_m"),
+    ("llama.cpp", "q4_k_m"),
+    ("mlx", "mlx_8bit"),
+    ("mlx", "mlx_4bit"),
+    ("transformers", "bf16"),
+    ("transformers", "int8"),
+    ("transformers", "int4"),
 )
 EASE = {
     "vllm": "an OpenAI-compatible server with continuous batching and tensor parallelism; Linux + NVIDIA/AMD",
     "sglang": "an OpenAI-compatible server with continuous batching, tensor and expert parallelism; Linux + NVIDIA/AMD",
     "tensorrt-llm": "NVIDIA's compiled engines (via trtllm-serve): the fastest on NVIDIA, the most setup",
-    "llama.cpp": "a single binary (llama-server) for GGUF files; runs on NVIDIA, AMD, Apple and CPUs; best for one or few users",
+    "llama.cpp": "a single binary (llama-server) for GGUF files; runs on NVIDIA, AMD, Apple and CPUs; best for one or "
+    "few users",
     "mlx": "Apple's MLX (mlx_lm.server): the fastest on Apple silicon",
     "exllama": "ExLlamaV2/V3 (e.g. via TabbyAPI): fast single-user decoding on NVIDIA consumer GPUs",
     "transformers": "plain Python, no server to run; the slowest per token, simplest to embed and to fine-tune",
 }
 # Among options equal on fit, format and GPU count: the engines most people run first, uncalibrated ones last.
-ENGINE_PREFERENCE = {"vllm": 0, "sglang": 1, "llama.cpp": 1, "mlx": 1, "tensorrt-llm": 2, "exllama": 2, "transformers": 3}
+ENGINE_PREFERENCE = {
+    "vllm": 0,
+    "sglang": 1,
+    "llama.cpp": 1,
+    "mlx": 1,
+    "tensorrt-llm": 2,
+    "exllama": 2,
+    "transformers": 3,
+}
 PEAK_TO_AVERAGE = 3.0  # traffic at peak relative to the monthly average
 
 
-def _command(m: Model, engine: str, q: Quantization, n: int, ctx: int, tensor: int = 1, pipeline: int = 1,
-             gpu_layers: int | None = None) -> str:
+def _command(
+    m: Model,
+    engine: str,
+    q: Quantization,
+    n: int,
+    ctx: int,
+    tensor: int = 1,
+    pipeline: int = 1,
+    gpu_layers: int | None = None,
+) -> str:
     repo = m.repos.get("instruct") or m.repos.get("base") or m.id
     if engine in ("vllm", "sglang"):
         if engine == "vllm":
@@ -58,7 +83,11 @@ def _command(m: Model, engine: str, q: Quantization, n: int, ctx: int, tensor: i
                 flags += " --quantization fp8"
             base = "vllm serve"
         else:
-            flags = f" --context-length {ctx}" + (f" --tp {tensor}" if tensor > 1 else "") + (f" --nnodes {pipeline}" if pipeline > 1 else "")
+            flags = (
+                f" --context-length {ctx}"
+                + (f" --tp {tensor}" if tensor > 1 else "")
+                + (f" --nnodes {pipeline}" if pipeline > 1 else "")
+            )
             base = "python -m sglang.launch_server --model-path"
         if q.id in ("awq", "gptq", "nvfp4") and q.id not in m.formats:
             return f"{base} <a {q.id.upper()} checkpoint of {repo}>{flags}"
@@ -67,16 +96,23 @@ def _command(m: Model, engine: str, q: Quantization, n: int, ctx: int, tensor: i
         return f"trtllm-serve {repo} --tp_size {tensor}" + (f" --pp_size {pipeline}" if pipeline > 1 else "")
     if engine == "llama.cpp":
         ngl = gpu_layers if gpu_layers is not None else 999
-        return f"llama-server -m <{repo} GGUF, {q.id.upper()}> -c {ctx} -ngl {ngl}" + (" --split-mode layer" if n > 1 else "")
+        return f"llama-server -m <{repo} GGUF, {q.id.upper()}> -c {ctx} -ngl {ngl}" + (
+            " --split-mode layer" if n > 1 else ""
+        )
     if engine == "mlx":
         bits = "8" if q.id == "mlx_8bit" else "4"
         return f"mlx_lm.server --model <an MLX {bits}-bit conversion of {repo}>"
     if engine == "exllama":
         return f"TabbyAPI with an {q.id.split('_')[0].upper()} quant of {repo} (max_seq_len {ctx})"
-    load = {"int4": "BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4')",
-            "int8": "BitsAndBytesConfig(load_in_8bit=True)"}.get(q.id)
-    return (f"AutoModelForCausalLM.from_pretrained('{repo}', device_map='auto'"
-            + (f", quantization_config={load}" if load else ", dtype='bfloat16'") + ")")
+    load = {
+        "int4": "BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type='nf4')",
+        "int8": "BitsAndBytesConfig(load_in_8bit=True)",
+    }.get(q.id)
+    return (
+        f"AutoModelForCausalLM.from_pretrained('{repo}', device_map='auto'"
+        + (f", quantization_config={load}" if load else ", dtype='bfloat16'")
+        + ")"
+    )
 
 
 @dataclass
@@ -96,7 +132,11 @@ def _candidates(quantization: str | None, engine: str, m: Model) -> list[tuple[s
         q = resolve_quantization(quantization, model=m)
         if engine != "auto":
             return [(check_engine(engine, q), q)]
-        engines = [e for e in ("vllm", "sglang", "tensorrt-llm", "llama.cpp", "mlx", "exllama", "transformers") if e in q.engines]
+        engines = [
+            e
+            for e in ("vllm", "sglang", "tensorrt-llm", "llama.cpp", "mlx", "exllama", "transformers")
+            if e in q.engines
+        ]
         return [(e, q) for e in engines]
     out = []
     for eng, qid in CANDIDATES:
@@ -139,9 +179,15 @@ def _option(ask: Ask, engine: str, q: Quantization, g: Gpu, n: int) -> dict:
     meets = (ask.need_tps is None or replicas == 1) and t["max_concurrent_sequences"] >= ask.concurrency
     per_node = g.gpus_per_node or 8
     return {
-        "engine": engine, "quantization": q.id, "quantization_name": q.name,
-        "gpu": g.id, "gpu_name": g.name, "num_gpus": n, "nodes": math.ceil(n / per_node) if n > 1 else 1,
-        "parallelism": layout.describe(engine, per_node), "replicas": replicas,
+        "engine": engine,
+        "quantization": q.id,
+        "quantization_name": q.name,
+        "gpu": g.id,
+        "gpu_name": g.name,
+        "num_gpus": n,
+        "nodes": math.ceil(n / per_node) if n > 1 else 1,
+        "parallelism": layout.describe(engine, per_node),
+        "replicas": replicas,
         "memory_per_gpu_gb": common.rnd(mem.per_gpu / GB),
         "gpu_memory_gb": common.rnd(g.memory_gb),
         "decode_tokens_per_s": t["decode_tokens_per_s"],
@@ -152,7 +198,13 @@ def _option(ask: Ask, engine: str, q: Quantization, g: Gpu, n: int) -> dict:
         "quality": q.quality,
         "ease": EASE[engine],
         "command": _command(m, engine, q, n, ask.context, layout.tensor, layout.pipeline),
-        "_key": (not meets, q.rank // 2, n * replicas, ENGINE_PREFERENCE.get(engine, 3), -(t["aggregate_tokens_per_s"] or 0)),
+        "_key": (
+            not meets,
+            q.rank // 2,
+            n * replicas,
+            ENGINE_PREFERENCE.get(engine, 3),
+            -(t["aggregate_tokens_per_s"] or 0),
+        ),
         "_meets": meets,
     }
 
@@ -179,7 +231,9 @@ def plan_deployment(
     unified_memory: bool = False,
     system_ram_bandwidth_gbps: Annotated[float, Field(gt=0, le=10_000)] = DEFAULT_SYSTEM_RAM_GBPS,
 ) -> dict:
-    """Plan how to serve a model: the format, engine (vLLM, SGLang, TensorRT-LLM, llama.cpp, MLX, transformers) and the smallest number of GPUs and nodes that holds it, with the parallelism, memory, speed and cost, what a cheaper format would change, and partial CPU offload when it does not fit.
+    """Plan how to serve a model: the format, engine (vLLM, SGLang, TensorRT-LLM, llama.cpp, MLX, transformers) and
+    the smallest number of GPUs and nodes that holds it, with the parallelism, memory, speed and cost, what a
+    cheaper format would change, and partial CPU offload when it does not fit.
 
     Args:
         model: Model id, name or alias from the catalog.
@@ -190,7 +244,8 @@ def plan_deployment(
         context_length: Tokens per request (prompt + output); default: the smaller of 8192 and the model's context.
         input_share: Share of tokens that are input.
         quantization: The format asked for (e.g. fp8, awq, q4_k_m, nvfp4, native); default: compare several.
-        engine: The engine asked for (vllm, sglang, tensorrt-llm, llama.cpp or ollama, mlx, exllama, transformers); default: compare several.
+        engine: The engine asked for (vllm, sglang, tensorrt-llm, llama.cpp or ollama, mlx, exllama,
+            transformers); default: compare several.
         vram_gb: Memory per GPU as the vendor states it, when no GPU is named.
         unified_memory: With vram_gb: memory shared with the CPU (a Mac or similar).
         system_ram_bandwidth_gbps: System memory bandwidth for layers offloaded to the CPU (llama.cpp), GB/s.
@@ -198,9 +253,13 @@ def plan_deployment(
     m = common.model(model)
     ctx = min(8192, m.context_length) if context_length is None else context_length  # 0 is refused, not the default
     if ctx > m.context_length:
-        raise InvalidInput(f"context_length must be between 1 and {m.context_length} for {m.name}", field="context_length")
+        raise InvalidInput(
+            f"context_length must be between 1 and {m.context_length} for {m.name}", field="context_length"
+        )
     g_fixed = common.device(gpu, vram_gb, unified_memory)
-    need_tps = monthly_tokens * (1 - input_share) / (HOURS_PER_MONTH * 3600) * PEAK_TO_AVERAGE if monthly_tokens else None
+    need_tps = (
+        monthly_tokens * (1 - input_share) / (HOURS_PER_MONTH * 3600) * PEAK_TO_AVERAGE if monthly_tokens else None
+    )
     ask = Ask(m, ctx, concurrency, need_tps, monthly_tokens)
     if g_fixed is not None and not g_fixed.memory_bandwidth_gbps:
         # a device given by its memory size only: the fit is checked; a placeholder bandwidth keeps the arithmetic
@@ -219,10 +278,20 @@ def plan_deployment(
             n = fewest_gpus(m, q, engine_id, ctx, g, counts)
             if n is not None and not num_gpus:
                 # the fewest GPUs that also hold the KV cache of every concurrent request, else the fewest that fit
-                n = next((k for k in counts if k >= n and throughput(m, q, g, engine_id, concurrency, ctx, k)[
-                    "max_concurrent_sequences"] >= concurrency), n)
+                n = next(
+                    (
+                        k
+                        for k in counts
+                        if k >= n
+                        and throughput(m, q, g, engine_id, concurrency, ctx, k)["max_concurrent_sequences"]
+                        >= concurrency
+                    ),
+                    n,
+                )
             if n is None:
-                rejected.append(f"{engine_id} {q.id}: does not fit {num_gpus or GPU_COUNTS[-1]} x {g.name} at {ctx} tokens")
+                rejected.append(
+                    f"{engine_id} {q.id}: does not fit {num_gpus or GPU_COUNTS[-1]} x {g.name} at {ctx} tokens"
+                )
                 continue
         else:
             found = cheapest_cloud_fit(m, q, engine_id, ctx)
@@ -242,7 +311,8 @@ def plan_deployment(
             return _offload_only(ask, offload, rejected, g_fixed)
         raise InvalidInput(
             f"no format and engine holds {m.name} on {num_gpus or 'up to ' + str(GPU_COUNTS[-1])} x "
-            f"{g_fixed.name if g_fixed else 'GPU'} at {ctx} tokens; try a smaller format, a shorter context_length or more GPUs",
+            f"{g_fixed.name if g_fixed else 'GPU'} at {ctx} tokens; try a smaller format, a shorter context_length or "
+            f"more GPUs",
             field="gpu" if g_fixed else "context_length",
         )
     # Many users: continuous batching matters more than format; one user: the fastest single stream.
@@ -253,7 +323,8 @@ def plan_deployment(
     best = options[0]
     reasons = [
         f"{best['quantization_name']}: {best['quality']}",
-        f"{best['num_gpus']} x {best['gpu_name']} ({best['parallelism']}): about {best['memory_per_gpu_gb']} GB per GPU of "
+        f"{best['num_gpus']} x {best['gpu_name']} ({best['parallelism']}): about {best['memory_per_gpu_gb']} GB per "
+        f"GPU of "
         f"{best['gpu_memory_gb']} GB",
         f"{best['engine']}: {best['ease']}",
     ]
@@ -262,20 +333,29 @@ def plan_deployment(
         for o in options:
             o["decode_tokens_per_s"] = o["aggregate_tokens_per_s"] = None
     else:
-        reasons.insert(2, f"{best['decode_tokens_per_s']} tokens/s for one stream; {best['aggregate_tokens_per_s']} tokens/s "
-                          f"across {min(concurrency, best['max_concurrent_sequences'])} concurrent requests (estimate_throughput)")
+        reasons.insert(
+            2,
+            f"{best['decode_tokens_per_s']} tokens/s for one stream; {best['aggregate_tokens_per_s']} tokens/s "
+            f"across {min(concurrency, best['max_concurrent_sequences'])} concurrent requests (estimate_throughput)",
+        )
     if best["nodes"] > 1:
-        reasons.append(f"one node holds {g_fixed.gpus_per_node if g_fixed and g_fixed.gpus_per_node else 8} GPUs: this plan "
-                       f"spans {best['nodes']} nodes, which needs a fast interconnect between them (InfiniBand / RoCE)")
+        reasons.append(
+            f"one node holds {g_fixed.gpus_per_node if g_fixed and g_fixed.gpus_per_node else 8} GPUs: this plan "
+            f"spans {best['nodes']} nodes, which needs a fast interconnect between them (InfiniBand / RoCE)"
+        )
     if need_tps:
-        reasons.append(f"{monthly_tokens:,} tokens a month need about {common.rnd(need_tps, 1)} output tokens/s at peak "
-                       f"({PEAK_TO_AVERAGE:g}x the average); this plan uses {best['replicas']} replica(s)")
+        reasons.append(
+            f"{monthly_tokens:,} tokens a month need about {common.rnd(need_tps, 1)} output tokens/s at peak "
+            f"({PEAK_TO_AVERAGE:g}x the average); this plan uses {best['replicas']} replica(s)"
+        )
     cheaper = _cheaper_format(ask, best, g_fixed, num_gpus)
     trade_offs = []
     for o in options[1:5]:
         diff = []
         if speed_known and o["aggregate_tokens_per_s"] and best["aggregate_tokens_per_s"]:
-            diff.append(f"{common.rnd(o['aggregate_tokens_per_s'] / best['aggregate_tokens_per_s'], 2)}x the throughput")
+            diff.append(
+                f"{common.rnd(o['aggregate_tokens_per_s'] / best['aggregate_tokens_per_s'], 2)}x the throughput"
+            )
         if o["num_gpus"] != best["num_gpus"]:
             diff.append(f"{o['num_gpus']} GPUs instead of {best['num_gpus']}")
         trade_offs.append(f"{o['engine']} + {o['quantization']}: " + ", ".join(diff + [o["quality"]]))
@@ -296,15 +376,17 @@ def plan_deployment(
             "(the median on-demand offer) of the GPUs (estimate_cost compares APIs, owned hardware and break-even)",
             "vLLM/SGLang/TensorRT-LLM use tensor parallelism inside a node of 8 and pipeline parallelism across nodes; "
             "llama.cpp and transformers split by layers",
-            "quantized checkpoints (AWQ, GGUF, MLX) are usually published by the community; check one exists for this model",
+            "quantized checkpoints (AWQ, GGUF, MLX) are usually published by the community; check one exists for this "
+            "model",
         ],
         "sources": list(dict.fromkeys([cat.quantizations[o["quantization"]].source.url for o in options[:3]])),
     }
     if offload is not None:
         result["cpu_offload"] = offload
     if not speed_known and g_fixed is not None:  # a device described by vram_gb alone
-        result["assumptions"].append(f"speed not reported for {g_fixed.name}: its memory bandwidth is unknown; "
-                                     "name the GPU for tokens/s")
+        result["assumptions"].append(
+            f"speed not reported for {g_fixed.name}: its memory bandwidth is unknown; name the GPU for tokens/s"
+        )
     return result
 
 
@@ -322,10 +404,16 @@ def _cheaper_format(ask: Ask, best: dict, g_fixed: Gpu | None, num_gpus: int | N
         if n is None:
             continue
         o = _option(ask, best["engine"], q, g, n)
-        return {"quantization": q.id, "num_gpus": n, "nodes": o["nodes"], "memory_per_gpu_gb": o["memory_per_gpu_gb"],
-                "decode_tokens_per_s": o["decode_tokens_per_s"], "monthly_usd_rented": o["monthly_usd_rented"],
-                "quality": q.quality,
-                "change": f"{q.id} instead of {q_best.id}: {n} GPUs instead of {best['num_gpus']}"}
+        return {
+            "quantization": q.id,
+            "num_gpus": n,
+            "nodes": o["nodes"],
+            "memory_per_gpu_gb": o["memory_per_gpu_gb"],
+            "decode_tokens_per_s": o["decode_tokens_per_s"],
+            "monthly_usd_rented": o["monthly_usd_rented"],
+            "quality": q.quality,
+            "change": f"{q.id} instead of {q_best.id}: {n} GPUs instead of {best['num_gpus']}",
+        }
     return None
 
 
@@ -339,9 +427,11 @@ def _offload_only(ask: Ask, offload: dict, rejected: list[str], g: Gpu) -> dict:
         "cheaper_format": None,
         "cpu_offload": offload,
         "not_possible": rejected,
-        "reasons": [f"{ask.model.name} does not fit entirely on {offload['num_gpus']} x {g.name}; llama.cpp can keep "
-                    f"{offload['gpu_layers']} of {offload['total_layers']} layers on the GPU and the rest in system RAM "
-                    f"(about {offload['system_ram_gb']} GB), at about {offload['decode_tokens_per_s']} tokens/s"],
+        "reasons": [
+            f"{ask.model.name} does not fit entirely on {offload['num_gpus']} x {g.name}; llama.cpp can keep "
+            f"{offload['gpu_layers']} of {offload['total_layers']} layers on the GPU and the rest in system RAM "
+            f"(about {offload['system_ram_gb']} GB), at about {offload['decode_tokens_per_s']} tokens/s"
+        ],
         "trade_offs": [],
         "assumptions": [offload["assumption"]],
         "sources": [],

@@ -10,8 +10,35 @@ from catalog.schema import License, Model, Term
 from tools import common
 
 VERDICT_ORDER = {"allowed": 0, "allowed_with_conditions": 1, "unknown": 2, "not_allowed": 3}
-EU_MEMBERS = {"AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU",
-              "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"}
+EU_MEMBERS = {
+    "AT",
+    "BE",
+    "BG",
+    "HR",
+    "CY",
+    "CZ",
+    "DK",
+    "EE",
+    "FI",
+    "FR",
+    "DE",
+    "GR",
+    "HU",
+    "IE",
+    "IT",
+    "LV",
+    "LT",
+    "LU",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SK",
+    "SI",
+    "ES",
+    "SE",
+}
 
 
 class _Verdict:
@@ -70,11 +97,14 @@ def evaluate(
     if commercial:
         if cu.value == "no":
             v.block(f"{lic.name} does not allow commercial use", "commercial_use", cu)
-        elif cu.value == "conditional" and (t.revenue_threshold_usd_per_month or t.revenue_threshold_usd_per_year
-                                            or t.excluded_territories):
+        elif cu.value == "conditional" and (
+            t.revenue_threshold_usd_per_month or t.revenue_threshold_usd_per_year or t.excluded_territories
+        ):
             v.cite("commercial_use", cu)  # the condition is a revenue limit or a territory, judged below
         elif cu.value == "conditional":
-            v.condition(f"commercial use only under the licence's conditions: {cu.note or cu.quote}", "commercial_use", cu)
+            v.condition(
+                f"commercial use only under the licence's conditions: {cu.note or cu.quote}", "commercial_use", cu
+            )
         else:
             v.reasons.append(f"{lic.name} allows commercial use")
             v.cite("commercial_use", cu)
@@ -85,7 +115,9 @@ def evaluate(
 
     np_ = t.non_production_only
     if np_ is not None and np_.value is True and (commercial or hosted_service):
-        v.block(f"{lic.name} allows only non-production use (testing, research, evaluation)", "non_production_only", np_)
+        v.block(
+            f"{lic.name} allows only non-production use (testing, research, evaluation)", "non_production_only", np_
+        )
     elif np_ is not None and np_.value is True:
         v.condition("only in non-production environments (testing, research, evaluation)", "non_production_only", np_)
 
@@ -96,13 +128,15 @@ def evaluate(
         elif monthly_active_users is None:
             if commercial or hosted_service:
                 v.condition(
-                    f"your products must have at most {mau.value:,} monthly active users; above that you need a separate licence from the vendor",
+                    f"your products must have at most {mau.value:,} monthly active users; above that you need a "
+                    f"separate licence from the vendor",
                     "mau_threshold",
                     mau,
                 )
         elif monthly_active_users > int(mau.value):
             v.block(
-                f"{monthly_active_users:,} monthly active users exceed the licence's {mau.value:,}; you must request a licence from the vendor",
+                f"{monthly_active_users:,} monthly active users exceed the licence's {mau.value:,}; you must request a "
+                f"licence from the vendor",
                 "mau_threshold",
                 mau,
             )
@@ -110,20 +144,33 @@ def evaluate(
             v.reasons.append(f"{monthly_active_users:,} monthly active users is within the {mau.value:,} limit")
             v.cite("mau_threshold", mau)
 
-    for rev, months, per in ((t.revenue_threshold_usd_per_month, 1, "month"), (t.revenue_threshold_usd_per_year, 12, "year")):
+    for rev, months, per in (
+        (t.revenue_threshold_usd_per_month, 1, "month"),
+        (t.revenue_threshold_usd_per_year, 12, "year"),
+    ):
         if rev is None or not (commercial or hosted_service or monthly_revenue_usd is not None):
             continue
         name = f"revenue_threshold_usd_per_{per}"
         if rev.value == "not_reported":
             v.unknown(f"{lic.name} may limit use by revenue; the clause is not recorded in the catalog")
         elif monthly_revenue_usd is None:
-            v.condition(f"your revenue must be at most ${rev.value:,} a {per}; above that you need a separate licence "
-                        "or the vendor's authorisation", name, rev)
+            v.condition(
+                f"your revenue must be at most ${rev.value:,} a {per}; above that you need a separate licence "
+                "or the vendor's authorisation",
+                name,
+                rev,
+            )
         elif monthly_revenue_usd * months > int(rev.value):
-            v.block(f"a monthly revenue of ${monthly_revenue_usd:,} exceeds the licence's ${rev.value:,} a {per}; you need "
-                    "a separate licence or the vendor's authorisation", name, rev)
+            v.block(
+                f"a monthly revenue of ${monthly_revenue_usd:,} exceeds the licence's ${rev.value:,} a {per}; you need "
+                "a separate licence or the vendor's authorisation",
+                name,
+                rev,
+            )
         else:
-            v.reasons.append(f"a monthly revenue of ${monthly_revenue_usd:,} is within the licence's ${rev.value:,} a {per}")
+            v.reasons.append(
+                f"a monthly revenue of ${monthly_revenue_usd:,} is within the licence's ${rev.value:,} a {per}"
+            )
             v.cite(name, rev)
 
     terr = t.excluded_territories
@@ -131,7 +178,11 @@ def evaluate(
         excluded = {c.strip() for c in str(terr.value).split(",")}
         where = {c.upper() for c in (territories or [])} | ({"EU"} if eu_entity else set())
         if where & excluded or (where & EU_MEMBERS and "EU" in excluded):
-            v.block(f"the licence grants no rights in {', '.join(sorted(excluded))}, where you are", "excluded_territories", terr)
+            v.block(
+                f"the licence grants no rights in {', '.join(sorted(excluded))}, where you are",
+                "excluded_territories",
+                terr,
+            )
         elif not where:
             v.condition(f"the licence grants no rights in {', '.join(sorted(excluded))}", "excluded_territories", terr)
         else:
@@ -141,9 +192,13 @@ def evaluate(
     hs = t.hosted_service
     if hosted_service and hs is not None:
         if hs.value == "forbidden":
-            v.block("the licence does not allow offering the model as a hosted or managed service", "hosted_service", hs)
+            v.block(
+                "the licence does not allow offering the model as a hosted or managed service", "hosted_service", hs
+            )
         elif hs.value == "requires_license":
-            v.block("offering the model as a hosted service needs a separate licence from the vendor", "hosted_service", hs)
+            v.block(
+                "offering the model as a hosted service needs a separate licence from the vendor", "hosted_service", hs
+            )
         elif hs.value == "not_reported":
             v.unknown("the catalog does not record whether the licence allows hosted services", "hosted_service", hs)
 
@@ -152,14 +207,25 @@ def evaluate(
         if out is None:
             v.reasons.append("the licence states no restriction on using outputs to train other models")
         elif out.value == "forbidden":
-            v.block("the licence forbids using the model's outputs to improve other models", "outputs_to_train_other_models", out)
+            v.block(
+                "the licence forbids using the model's outputs to improve other models",
+                "outputs_to_train_other_models",
+                out,
+            )
         elif out.value == "allowed_with_naming":
             name_to_carry = t.derivative_naming.value if t.derivative_naming else "the vendor's name"
-            v.condition(f"a model trained on its outputs that you distribute must carry '{name_to_carry}' in its name or documentation",
-                        "outputs_to_train_other_models", out)
+            v.condition(
+                f"a model trained on its outputs that you distribute must carry '{name_to_carry}' in its name or "
+                f"documentation",
+                "outputs_to_train_other_models",
+                out,
+            )
         elif out.value == "restrictions_carry_over":
-            v.condition("a model trained on its outputs counts as a derivative: the licence's use restrictions apply to it",
-                        "outputs_to_train_other_models", out)
+            v.condition(
+                "a model trained on its outputs counts as a derivative: the licence's use restrictions apply to it",
+                "outputs_to_train_other_models",
+                out,
+            )
         elif out.value == "not_reported":
             v.unknown("the catalog does not record the licence's rule on training with outputs")
         else:
@@ -171,7 +237,8 @@ def evaluate(
         multimodal = any(x != "text" for x in m.modalities)
         if eu_entity and multimodal:
             v.block(
-                "the licence grants no rights for multimodal models to individuals domiciled or companies based in the EU "
+                "the licence grants no rights for multimodal models to individuals domiciled or companies based in the "
+                "EU "
                 "(end users of a product built on it are exempt)",
                 "eu_multimodal_carve_out",
                 eu,
@@ -180,8 +247,11 @@ def evaluate(
             v.reasons.append("the EU restriction covers multimodal models only; this model is text-only")
             v.cite("eu_multimodal_carve_out", eu)
         elif eu_entity is None and multimodal:
-            v.condition("not available to EU-domiciled licensees (multimodal model); EU end users of your product are fine",
-                        "eu_multimodal_carve_out", eu)
+            v.condition(
+                "not available to EU-domiciled licensees (multimodal model); EU end users of your product are fine",
+                "eu_multimodal_carve_out",
+                eu,
+            )
 
     offering = bool(commercial or hosted_service or redistribute)
     attr = t.attribution
@@ -212,10 +282,13 @@ def check_license(
     hosted_service: bool | None = None,
     eu_entity: bool | None = None,
     monthly_revenue_usd: Annotated[int | None, Field(ge=0, le=10**13)] = None,
-    territories: Annotated[list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=3)]] | None,
-                           Field(max_length=30)] = None,
+    territories: Annotated[
+        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=3)]] | None,
+        Field(max_length=30),
+    ] = None,
 ) -> dict:
-    """Check whether a model's licence allows a stated use, and list the conditions to meet, with the licence clauses quoted.
+    """Check whether a model's licence allows a stated use, and list the conditions to meet, with the licence
+    clauses quoted.
 
     Args:
         model: Model id, name or alias from the catalog.
@@ -227,21 +300,41 @@ def check_license(
         hosted_service: You will offer the model to others as a hosted or managed service (SaaS, API).
         eu_entity: You are an individual domiciled, or a company based, in the European Union.
         monthly_revenue_usd: Your company's monthly revenue in US dollars (licences with revenue limits).
-        territories: Where you are established or will use the model: ISO 3166 country codes such as "GB", "KR", "DE", or "EU".
+        territories: Where you are established or will use the model: ISO 3166 country codes such as "GB", "KR",
+            "DE", or "EU".
     """
     m = common.model(model)
     lic = common.catalog().licenses[m.license]
-    v = evaluate(m, lic, commercial, monthly_active_users, use_outputs_to_train_other_models, redistribute, modify,
-                 hosted_service, eu_entity, monthly_revenue_usd, territories)
+    v = evaluate(
+        m,
+        lic,
+        commercial,
+        monthly_active_users,
+        use_outputs_to_train_other_models,
+        redistribute,
+        modify,
+        hosted_service,
+        eu_entity,
+        monthly_revenue_usd,
+        territories,
+    )
     history = []
     for change in m.license_history:
         old = common.catalog().licenses[change.license]
-        history.append({"license": {"id": old.id, "name": old.name, "url": old.url}, "until": change.until.isoformat(),
-                        "note": change.note or f"copies obtained before {change.until.isoformat()} came under {old.name}"})
+        history.append(
+            {
+                "license": {"id": old.id, "name": old.name, "url": old.url},
+                "until": change.until.isoformat(),
+                "note": change.note or f"copies obtained before {change.until.isoformat()} came under {old.name}",
+            }
+        )
     if m.derived_from:
         base = common.catalog().models.get(m.derived_from)
         if base and base.license != m.license:
-            v.reasons.append(f"derived from {base.name}, whose licence ({common.catalog().licenses[base.license].name}) may also bind it")
+            v.reasons.append(
+                f"derived from {base.name}, whose licence ({common.catalog().licenses[base.license].name}) may also "
+                f"bind it"
+            )
     summary = {
         "allowed": "allowed",
         "allowed_with_conditions": "allowed if you meet the conditions",
@@ -252,11 +345,20 @@ def check_license(
         "model": {"id": m.id, "name": m.name},
         "verdict": v.level,
         "summary": f"{m.name} under {lic.name}: {summary}",
-        "license": {"id": lic.id, "name": lic.name, "url": lic.url, "category": lic.category, "as_of": lic.as_of.isoformat()},
+        "license": {
+            "id": lic.id,
+            "name": lic.name,
+            "url": lic.url,
+            "category": lic.category,
+            "as_of": lic.as_of.isoformat(),
+        },
         "conditions": v.conditions,
         "reasons": v.reasons,
         "citations": v.citations,
         "license_history": history,
-        "assumptions": ["a licence verdict from structured terms is guidance, not legal advice; the citations point to the text that governs"],
+        "assumptions": [
+            "a licence verdict from structured terms is guidance, not legal advice; the citations point to the text "
+            "that governs"
+        ],
         "sources": list(dict.fromkeys([lic.url] + [c["url"] for c in v.citations])),
     }

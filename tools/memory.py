@@ -17,26 +17,61 @@ GB = 1e9
 KvDtype = Literal["auto", "bf16", "fp16", "fp8", "int8", "q8_0", "q4_0"]
 KV_BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 Engine = Literal["auto", "transformers", "vllm", "sglang", "llama.cpp", "ollama", "mlx", "exllama", "tensorrt-llm"]
-ENGINE_ALIASES = {"ollama": "llama.cpp", "lmstudio": "llama.cpp", "lm studio": "llama.cpp", "llamacpp": "llama.cpp",
-                  "trtllm": "tensorrt-llm", "trt-llm": "tensorrt-llm", "tensorrt": "tensorrt-llm",
-                  "exllamav2": "exllama", "exllamav3": "exllama", "hf": "transformers"}
+ENGINE_ALIASES = {
+    "ollama": "llama.cpp",
+    "lmstudio": "llama.cpp",
+    "lm studio": "llama.cpp",
+    "llamacpp": "llama.cpp",
+    "trtllm": "tensorrt-llm",
+    "trt-llm": "tensorrt-llm",
+    "tensorrt": "tensorrt-llm",
+    "exllamav2": "exllama",
+    "exllamav3": "exllama",
+    "hf": "transformers",
+}
 GPU_COUNTS = (1, 2, 4, 8, 16, 24, 32, 48, 64)  # layouts plans consider: up to a node of 8, then whole nodes
 # Engines that shard a model by tensor parallelism; the others split it layer by layer.
 TENSOR_PARALLEL_ENGINES = ("vllm", "sglang", "tensorrt-llm")
 
 # Runtime figures that are engine behaviour, not catalog facts; each is stated in the result.
-CUDA_CONTEXT_GB = {"transformers": 1.0, "vllm": 1.0, "sglang": 1.0, "llama.cpp": 0.5, "mlx": 0.3, "exllama": 0.7,
-                   "tensorrt-llm": 1.0}
+CUDA_CONTEXT_GB = {
+    "transformers": 1.0,
+    "vllm": 1.0,
+    "sglang": 1.0,
+    "llama.cpp": 0.5,
+    "mlx": 0.3,
+    "exllama": 0.7,
+    "tensorrt-llm": 1.0,
+}
 PREFILL_CHUNK = {"vllm": 8192, "sglang": 8192, "tensorrt-llm": 8192, "llama.cpp": 512, "mlx": 2048, "exllama": 2048}
 ALLOCATOR_SLACK = 0.05  # share of dynamic memory (KV cache, activations) lost to fragmentation
 INDEXER_SCALE_BYTES = 4  # DeepSeek V3.2's indexer keys are cached in FP8 with one FP32 scale per token and layer
-NATIVE_FORMATS = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8", "mxfp4": "mxfp4", "nvfp4": "nvfp4", "int4": "awq",
-                  "awq": "awq", "gptq": "gptq", "int8": "int8", "fp32": "bf16", "gguf": "q4_k_m", "mlx": "mlx_4bit"}
+NATIVE_FORMATS = {
+    "bf16": "bf16",
+    "fp16": "fp16",
+    "fp8": "fp8",
+    "mxfp4": "mxfp4",
+    "nvfp4": "nvfp4",
+    "int4": "awq",
+    "awq": "awq",
+    "gptq": "gptq",
+    "int8": "int8",
+    "fp32": "bf16",
+    "gguf": "q4_k_m",
+    "mlx": "mlx_4bit",
+}
 
 
 def default_engine(q: Quantization) -> str:
-    return {"gguf": "llama.cpp", "mlx": "mlx", "exl": "exllama", "fp8": "vllm", "gptq_awq": "vllm",
-            "mxfp4": "vllm", "nvfp4": "vllm"}.get(q.family, "transformers")
+    return {
+        "gguf": "llama.cpp",
+        "mlx": "mlx",
+        "exl": "exllama",
+        "fp8": "vllm",
+        "gptq_awq": "vllm",
+        "mxfp4": "vllm",
+        "nvfp4": "vllm",
+    }.get(q.family, "transformers")
 
 
 def resolve_quantization(name: str, field: str = "quantization", model: Model | None = None) -> Quantization:
@@ -45,11 +80,36 @@ def resolve_quantization(name: str, field: str = "quantization", model: Model | 
     key = str(name).strip().lower().replace("-", "_").replace(" ", "_")
     if key in ("native", "as_shipped", "shipped", "original", "vendor") and model is not None:
         key = NATIVE_FORMATS.get(model.formats[0], "bf16") if model.formats else "bf16"
-    aliases = {"nf4": "int4", "bnb4": "int4", "4bit": "int4", "bnb8": "int8", "8bit": "int8", "float16": "fp16",
-               "bfloat16": "bf16", "gguf": "q4_k_m", "q4": "q4_k_m", "q5": "q5_k_m", "q6": "q6_k", "q8": "q8_0",
-               "q4_k": "q4_k_m", "q5_k": "q5_k_m", "q3_k": "q3_k_m", "fp4": "nvfp4", "mlx": "mlx_4bit",
-               "mlx4": "mlx_4bit", "mlx8": "mlx_8bit", "exl2": "exl2_4bpw", "exl3": "exl3_4bpw", "w4a16": "awq",
-               "int4_awq": "awq", "fp8_e4m3": "fp8", "w8a8": "fp8", "e4m3": "fp8", "f16": "fp16", "native": "bf16"}
+    aliases = {
+        "nf4": "int4",
+        "bnb4": "int4",
+        "4bit": "int4",
+        "bnb8": "int8",
+        "8bit": "int8",
+        "float16": "fp16",
+        "bfloat16": "bf16",
+        "gguf": "q4_k_m",
+        "q4": "q4_k_m",
+        "q5": "q5_k_m",
+        "q6": "q6_k",
+        "q8": "q8_0",
+        "q4_k": "q4_k_m",
+        "q5_k": "q5_k_m",
+        "q3_k": "q3_k_m",
+        "fp4": "nvfp4",
+        "mlx": "mlx_4bit",
+        "mlx4": "mlx_4bit",
+        "mlx8": "mlx_8bit",
+        "exl2": "exl2_4bpw",
+        "exl3": "exl3_4bpw",
+        "w4a16": "awq",
+        "int4_awq": "awq",
+        "fp8_e4m3": "fp8",
+        "w8a8": "fp8",
+        "e4m3": "fp8",
+        "f16": "fp16",
+        "native": "bf16",
+    }
     key = aliases.get(key, key)
     if key not in cat.quantizations:
         import difflib
@@ -161,8 +221,12 @@ def kv_layout(m: Model, kv_bytes: float) -> KvLayout | None:
         per = (att.kv_lora_rank + att.qk_rope_head_dim) * kv_bytes
         if att.index_head_dim:
             per += att.index_head_dim + INDEXER_SCALE_BYTES
-    glob = (1 if att.global_values_are_keys else 2) * (att.global_kv_heads or a.kv_heads) * (
-        att.global_head_dim or a.effective_head_dim) * kv_bytes
+    glob = (
+        (1 if att.global_values_are_keys else 2)
+        * (att.global_kv_heads or a.kv_heads)
+        * (att.global_head_dim or a.effective_head_dim)
+        * kv_bytes
+    )
     if att.kind == "mla":
         glob = per
     lin = a.linear_attention
@@ -182,7 +246,9 @@ def kv_cache_bytes(m: Model, context: int, batch: int, kv_bytes: float) -> float
     if layout is None:
         return None
     local_tokens = min(context, layout.window) if layout.window else context
-    return batch * (layout.global_bytes * layout.global_layers * context + layout.local_bytes * layout.local_layers * local_tokens)
+    return batch * (
+        layout.global_bytes * layout.global_layers * context + layout.local_bytes * layout.local_layers * local_tokens
+    )
 
 
 def state_bytes(m: Model, batch: int) -> float:
@@ -239,7 +305,9 @@ class Parallel:
         if self.tensor > 1:
             parts.append(f"tensor parallel {self.tensor}")
         if self.pipeline > 1:
-            parts.append(f"{'layer split' if engine not in TENSOR_PARALLEL_ENGINES else 'pipeline parallel'} {self.pipeline}")
+            parts.append(
+                f"{'layer split' if engine not in TENSOR_PARALLEL_ENGINES else 'pipeline parallel'} {self.pipeline}"
+            )
         return " x ".join(parts) + (f" across {nodes} nodes of {per_node}" if nodes > 1 else "")
 
 
@@ -287,8 +355,14 @@ class MemoryEstimate:
 
     @property
     def total(self) -> float:
-        return (self.weights + self.kv_stored + self.state + self.activations + self.context_overhead * self.num_gpus
-                + self.slack)
+        return (
+            self.weights
+            + self.kv_stored
+            + self.state
+            + self.activations
+            + self.context_overhead * self.num_gpus
+            + self.slack
+        )
 
     @property
     def per_gpu(self) -> float:
@@ -296,8 +370,16 @@ class MemoryEstimate:
         return shared / self.num_gpus + self.context_overhead
 
 
-def estimate(m: Model, q: Quantization, engine: str, context: int, batch: int, kv_bytes: float, num_gpus: int,
-             layout: Parallel | None = None) -> MemoryEstimate:
+def estimate(
+    m: Model,
+    q: Quantization,
+    engine: str,
+    context: int,
+    batch: int,
+    kv_bytes: float,
+    num_gpus: int,
+    layout: Parallel | None = None,
+) -> MemoryEstimate:
     layout = layout or parallel_for(engine, num_gpus)
     w = weight_bytes(m, q)
     kv = kv_cache_bytes(m, context, batch, kv_bytes)
@@ -351,9 +433,13 @@ def resolve_kv(kv_cache_dtype: str, q: Quantization, engine: str) -> tuple[str, 
     if kv_cache_dtype == "auto":
         # Engines keep the KV cache in the compute dtype unless told otherwise.
         return "fp16" if q.id == "fp16" else "bf16", 2.0
-    if engine in ("transformers", "vllm", "sglang", "tensorrt-llm", "mlx", "exllama") and kv_cache_dtype in ("q8_0", "q4_0"):
+    if engine in ("transformers", "vllm", "sglang", "tensorrt-llm", "mlx", "exllama") and kv_cache_dtype in (
+        "q8_0",
+        "q4_0",
+    ):
         raise InvalidInput(
-            f"kv_cache_dtype {kv_cache_dtype} is a llama.cpp cache type; with {engine} use auto, bf16, fp16, fp8 or int8",
+            f"kv_cache_dtype {kv_cache_dtype} is a llama.cpp cache type; with {engine} use auto, bf16, fp16, fp8 or "
+            f"int8",
             field="kv_cache_dtype",
         )
     return kv_cache_dtype, KV_BYTES[kv_cache_dtype]
@@ -392,7 +478,8 @@ def architecture_notes(m: Model, est: MemoryEstimate, ctx: int, kv_bytes: float)
     att = a.attention
     if m.is_moe:
         notes.append(
-            f"mixture of experts: all {m.params_b}B parameters must be resident even though {m.active_params_b}B are active per token"
+            f"mixture of experts: all {m.params_b}B parameters must be resident even though {m.active_params_b}B are "
+            f"active per token"
         )
     if att.kind in ("sliding", "chunked"):
         layout = kv_layout(m, kv_bytes)
@@ -405,7 +492,11 @@ def architecture_notes(m: Model, est: MemoryEstimate, ctx: int, kv_bytes: float)
         notes.append(
             "multi-head latent attention: the KV cache holds the compressed latent "
             f"({att.kv_lora_rank} + {att.qk_rope_head_dim} values per layer and token), as vLLM and SGLang store it"
-            + (f", plus the sparse-attention indexer's {att.index_head_dim}-wide FP8 keys" if att.index_head_dim else "")
+            + (
+                f", plus the sparse-attention indexer's {att.index_head_dim}-wide FP8 keys"
+                if att.index_head_dim
+                else ""
+            )
         )
     if a.linear_attention is not None:
         lin = a.linear_attention
@@ -420,7 +511,8 @@ def architecture_notes(m: Model, est: MemoryEstimate, ctx: int, kv_bytes: float)
     naive = full_attention_kv_bytes(m, ctx, 1, kv_bytes)
     if naive and est.kv is not None and (att.kind != "full" or a.linear_attention is not None or a.kv_shared_layers):
         notes.append(
-            f"the naive full-attention formula would give {common.rnd(naive / GB)} GB of KV cache per sequence at {ctx} tokens"
+            f"the naive full-attention formula would give {common.rnd(naive / GB)} GB of KV cache per sequence at "
+            f"{ctx} tokens"
         )
     return notes
 
@@ -437,19 +529,26 @@ def estimate_memory(
     vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
     unified_memory: bool = False,
 ) -> dict:
-    """Estimate the GPU memory needed to serve a model: weights, KV cache, fixed-size state of hybrid models, activations and runtime overhead, whether it fits a GPU (or a stated amount of memory), and the largest context that fits.
+    """Estimate the GPU memory needed to serve a model: weights, KV cache, fixed-size state of hybrid models,
+    activations and runtime overhead, whether it fits a GPU (or a stated amount of memory), and the largest context
+    that fits.
 
     Args:
         model: Model id, name or alias from the catalog, e.g. "llama 3.1 8b".
-        quantization: Weight format: bf16, fp16, fp8, int8 / int4 (bitsandbytes), q8_0, q6_k, q5_k_m, q4_k_m, q4_0, iq4_xs, q3_k_m, q2_k (GGUF), awq, gptq, mxfp4, nvfp4, mlx_4bit, mlx_8bit, exl2_4bpw, exl3_4bpw, or native (the format the vendor ships).
+        quantization: Weight format: bf16, fp16, fp8, int8 / int4 (bitsandbytes), q8_0, q6_k, q5_k_m, q4_k_m,
+            q4_0, iq4_xs, q3_k_m, q2_k (GGUF), awq, gptq, mxfp4, nvfp4, mlx_4bit, mlx_8bit, exl2_4bpw,
+            exl3_4bpw, or native (the format the vendor ships).
         context_length: Tokens per sequence (prompt + output). Defaults to the smaller of 8192 and the model's context.
         batch_size: Sequences served at once, each with its own KV cache.
         kv_cache_dtype: KV cache precision; auto keeps the compute dtype.
         gpu: Device id or name to check the fit against, e.g. "RTX 4090", "M4 Pro 48GB".
-        num_gpus: GPUs the model is split across (tensor parallel within a node of 8, pipeline stages across nodes; llama.cpp splits by layers).
-        engine: Serving engine (transformers, vllm, sglang, tensorrt-llm, llama.cpp or ollama, mlx, exllama); auto picks the usual one for the format.
+        num_gpus: GPUs the model is split across (tensor parallel within a node of 8, pipeline stages across
+            nodes; llama.cpp splits by layers).
+        engine: Serving engine (transformers, vllm, sglang, tensorrt-llm, llama.cpp or ollama, mlx, exllama);
+            auto picks the usual one for the format.
         vram_gb: Memory per GPU as the vendor states it (a "48GB" card), when no GPU is named.
-        unified_memory: With vram_gb: the memory is shared with the CPU (a Mac or similar), so only part of it is usable by the GPU.
+        unified_memory: With vram_gb: the memory is shared with the CPU (a Mac or similar), so only part of it
+            is usable by the GPU.
     """
     m = common.model(model)
     q = resolve_quantization(quantization, model=m)
@@ -465,15 +564,21 @@ def estimate_memory(
         f"runtime overhead: {CUDA_CONTEXT_GB[eng]} GB per GPU for the CUDA context and kernels of {eng}, "
         f"plus {int(ALLOCATOR_SLACK * 100)}% of the KV cache, state and activations for allocator fragmentation",
         "activations: one prefill chunk of "
-        + (f"{PREFILL_CHUNK[eng]} tokens" if eng in PREFILL_CHUNK else "the whole prompt (transformers does not chunk prefill)"),
+        + (
+            f"{PREFILL_CHUNK[eng]} tokens"
+            if eng in PREFILL_CHUNK
+            else "the whole prompt (transformers does not chunk prefill)"
+        ),
     ]
     split = weight_split(m)
     if q.scope == "linear" and split.known:
         assumptions.append(f"{q.name} quantizes the linear layers only; embeddings and lm_head stay 16-bit")
     if q.scope == "experts":
         assumptions.append(
-            f"{q.name} applies to the routed experts ({common.rnd(split.experts / 1e9)}B parameters); the rest stays 16-bit"
-            if m.is_moe else f"{q.name} is a format for MoE experts; this dense model is counted at 16 bits throughout"
+            f"{q.name} applies to the routed experts ({common.rnd(split.experts / 1e9)}B parameters); the rest stays "
+            f"16-bit"
+            if m.is_moe
+            else f"{q.name} is a format for MoE experts; this dense model is counted at 16 bits throughout"
         )
     if not split.known:
         assumptions.append("the catalog has no architecture for this model, so all weights are treated alike")
@@ -482,13 +587,18 @@ def estimate_memory(
     if note:
         assumptions.append(note)
     if num_gpus > 1:
-        assumptions.append(f"split: {layout.describe(eng, device.gpus_per_node if device and device.gpus_per_node else 8)}")
+        assumptions.append(
+            f"split: {layout.describe(eng, device.gpus_per_node if device and device.gpus_per_node else 8)}"
+        )
         if est.kv_copies > 1:
             assert m.architecture is not None  # KV copies come from its attention
             assumptions.append(
                 f"tensor parallelism keeps {common.rnd(est.kv_copies)} copies of each KV entry "
-                + ("(the MLA latent is replicated on every rank)" if m.architecture.attention.kind == "mla"
-                   else f"(only {m.architecture.kv_heads} KV heads to split)")
+                + (
+                    "(the MLA latent is replicated on every rank)"
+                    if m.architecture.attention.kind == "mla"
+                    else f"(only {m.architecture.kv_heads} KV heads to split)"
+                )
             )
     if eng in ("vllm", "sglang", "tensorrt-llm"):
         assumptions.append(
@@ -531,19 +641,28 @@ def estimate_memory(
     if device is not None:
         usable = usable_bytes(device, eng)
         fits = est.per_gpu <= usable
-        result["gpu"] = {"id": device.id, "name": device.name, "memory_gb": common.rnd(device.memory_gb),
-                         "memory_stated": device.memory_stated, "count": num_gpus}
+        result["gpu"] = {
+            "id": device.id,
+            "name": device.name,
+            "memory_gb": common.rnd(device.memory_gb),
+            "memory_stated": device.memory_stated,
+            "count": num_gpus,
+        }
         result["fits"] = fits
         result["headroom_gb"] = common.rnd((usable - est.per_gpu) / GB)
         result["max_context_that_fits"] = max_context(m, q, eng, batch_size, kv_bytes, device, num_gpus)
         assumptions.append(
-            f"{device.name}: {device.memory_stated} is {common.rnd(device.memory_gb)} GB (vendors' memory GB are 2^30 bytes)"
+            f"{device.name}: {device.memory_stated} is {common.rnd(device.memory_gb)} GB (vendors' memory GB are 2^30 "
+            f"bytes)"
         )
         if gpu_share(device) < 1:
             assumptions.append(
                 f"{device.name}: only {int(gpu_share(device) * 100)}% of memory is usable by the GPU "
-                + (f"(measured: {device.notes})" if device.usable_memory_fraction < 1 and device.notes else
-                   "(the macOS default GPU wired-memory limit; raise it with sysctl iogpu.wired_limit_mb)")
+                + (
+                    f"(measured: {device.notes})"
+                    if device.usable_memory_fraction < 1 and device.notes
+                    else "(the macOS default GPU wired-memory limit; raise it with sysctl iogpu.wired_limit_mb)"
+                )
             )
         if not fits:
             result["if_it_does_not_fit"] = _alternatives(m, q, eng, ctx, batch_size, kv_bytes, device, num_gpus)
@@ -555,7 +674,9 @@ def estimate_memory(
     return result
 
 
-def _alternatives(m: Model, q: Quantization, eng: str, ctx: int, batch: int, kv_bytes: float, g: Gpu, num_gpus: int) -> list[str]:
+def _alternatives(
+    m: Model, q: Quantization, eng: str, ctx: int, batch: int, kv_bytes: float, g: Gpu, num_gpus: int
+) -> list[str]:
     """What to change first: a smaller format, a shorter context, an 8-bit KV cache, more GPUs."""
     cat = common.catalog()
     out: list[str] = []
@@ -576,16 +697,23 @@ def _alternatives(m: Model, q: Quantization, eng: str, ctx: int, batch: int, kv_
         out.append(f"keep {q.id} and cut the context to {mc} tokens")
     if kv_bytes > 1.0 and eng != "transformers":
         alt_kv = 1.0 if eng != "llama.cpp" else KV_BYTES["q8_0"]
-        if estimate(m, q, eng, ctx, batch, alt_kv, num_gpus, parallel_for(eng, num_gpus, g.gpus_per_node or 8)).per_gpu <= limit:
+        if (
+            estimate(m, q, eng, ctx, batch, alt_kv, num_gpus, parallel_for(eng, num_gpus, g.gpus_per_node or 8)).per_gpu
+            <= limit
+        ):
             out.append("keep the format and store the KV cache in 8 bits (fp8 / q8_0)")
     single = estimate(m, q, eng, ctx, batch, kv_bytes, 1)
     shared = single.per_gpu - single.context_overhead
     room = limit - single.context_overhead
     if room > 0:
         need = max(num_gpus + 1, math.ceil(shared / room))
-        need = next((n for n in GPU_COUNTS if n >= need), need)  # a layout engines run: 1-8 in a node, whole nodes after
+        need = next(
+            (n for n in GPU_COUNTS if n >= need), need
+        )  # a layout engines run: 1-8 in a node, whole nodes after
         if need <= 1024:
             per_node = g.gpus_per_node or 8
             nodes = math.ceil(need / per_node)
-            out.append(f"split {q.id} across {need} x {g.name}" + (f" ({nodes} nodes of {per_node})" if nodes > 1 else ""))
+            out.append(
+                f"split {q.id} across {need} x {g.name}" + (f" ({nodes} nodes of {per_node})" if nodes > 1 else "")
+            )
     return out

@@ -73,9 +73,7 @@ class Tool:
         if args is None:
             args = {}
         if not isinstance(args, dict):
-            raise InvalidInput(
-                f"arguments of {self.name} must be a JSON object, not {type(args).__name__}", field=None
-            )
+            raise InvalidInput(f"arguments of {self.name} must be a JSON object, not {type(args).__name__}", field=None)
         try:
             return self.args_model.model_validate(args)
         except ValidationError as exc:
@@ -119,7 +117,9 @@ def _to_invalid_input(tool: Tool, exc: ValidationError) -> InvalidInput:
     return explain(exc, tool.args_model, tool.name, tool.arg_docs)
 
 
-def explain(exc: ValidationError, model: type[BaseModel], owner: str, docs: dict[str, str] | None = None) -> InvalidInput:
+def explain(
+    exc: ValidationError, model: type[BaseModel], owner: str, docs: dict[str, str] | None = None
+) -> InvalidInput:
     """The first error of a validation as InvalidInput: the field named, what is allowed (a range as "between 1 and
     20", a list's length, the allowed arguments), and the field's description from the docstring."""
     err = exc.errors()[0]
@@ -130,8 +130,9 @@ def explain(exc: ValidationError, model: type[BaseModel], owner: str, docs: dict
         import difflib
 
         close = difflib.get_close_matches(fld or "", allowed, n=3)
-        return InvalidInput(f"{owner} has no argument {fld!r}; allowed arguments: {', '.join(allowed)}", field=fld,
-                            suggestions=close)
+        return InvalidInput(
+            f"{owner} has no argument {fld!r}; allowed arguments: {', '.join(allowed)}", field=fld, suggestions=close
+        )
     where = ".".join(loc) if loc else "arguments"
     text = f"{where}: {err['msg']}"
     if err["type"] == "missing":
@@ -155,18 +156,23 @@ _LENGTH_ERRORS = {"too_short", "too_long"}
 def _limit_text(error_type: str, info: FieldInfo) -> str | None:
     """What a field's declared limits allow, for an error that broke one of them: "must be between 1 and 20",
     "must be greater than 0", "takes at most 20 entries"."""
-    bounds = {name: getattr(item, name) for item in info.metadata for name in ("ge", "gt", "le", "lt", "min_length",
-                                                                               "max_length")
-              if getattr(item, name, None) is not None}
+    bounds = {
+        name: getattr(item, name)
+        for item in info.metadata
+        for name in ("ge", "gt", "le", "lt", "min_length", "max_length")
+        if getattr(item, name, None) is not None
+    }
     if error_type in _RANGE_ERRORS:
         low = f"{_number(bounds['ge'])}" if "ge" in bounds else None
         high = f"{_number(bounds['le'])}" if "le" in bounds else None
         if low is not None and high is not None:
             return f"must be between {low} and {high}"
-        parts = [f"at least {low}" if low is not None else None,
-                 f"greater than {_number(bounds['gt'])}" if "gt" in bounds else None,
-                 f"at most {high}" if high is not None else None,
-                 f"less than {_number(bounds['lt'])}" if "lt" in bounds else None]
+        parts = [
+            f"at least {low}" if low is not None else None,
+            f"greater than {_number(bounds['gt'])}" if "gt" in bounds else None,
+            f"at most {high}" if high is not None else None,
+            f"less than {_number(bounds['lt'])}" if "lt" in bounds else None,
+        ]
         return "must be " + " and ".join(p for p in parts if p)
     if error_type in _LENGTH_ERRORS:
         low, high = bounds.get("min_length"), bounds.get("max_length")

@@ -12,21 +12,55 @@ from pydantic import Field
 from catalog.schema import Gpu, Model, Quantization
 from tools import common
 from tools.catalog_tools import best_scores, model_summary
+from tools.common import catalog_as_of
 from tools.errors import InvalidInput
 from tools.licensing import evaluate
 from tools.memory import GB, default_engine, estimate, usable_bytes
-from tools.common import catalog_as_of
 
 # Benchmarks that speak for each use case, with their weights.
 USE_CASES: dict[str, dict[str, float]] = {
-    "general": {"MMLU": 1, "MMLU-Pro": 1, "MMLU-Redux": 0.5, "GPQA": 0.5, "IFEval": 1, "HumanEval": 0.5, "GSM8K": 0.5,
-                "ArenaHard": 1, "BBH": 0.5, "LiveBench": 1},
-    "chat": {"IFEval": 1.5, "ArenaHard": 1.5, "MT-Bench": 1, "ArenaElo": 1.5, "MMLU": 1, "MMLU-Pro": 0.5,
-             "MultiChallenge": 1},
-    "customer_service": {"IFEval": 2, "ArenaHard": 1, "MT-Bench": 1, "ArenaElo": 1, "MMLU": 1, "MGSM": 0.5, "BFCL": 0.5,
-                         "Tau2-Bench": 1.5, "IFBench": 1},
-    "code": {"HumanEval": 1, "HumanEval+": 1, "MBPP": 0.5, "LiveCodeBench": 2, "SWE-bench-Verified": 2,
-             "Aider-Polyglot": 1, "MultiPL-E": 0.5, "Terminal-Bench": 1},
+    "general": {
+        "MMLU": 1,
+        "MMLU-Pro": 1,
+        "MMLU-Redux": 0.5,
+        "GPQA": 0.5,
+        "IFEval": 1,
+        "HumanEval": 0.5,
+        "GSM8K": 0.5,
+        "ArenaHard": 1,
+        "BBH": 0.5,
+        "LiveBench": 1,
+    },
+    "chat": {
+        "IFEval": 1.5,
+        "ArenaHard": 1.5,
+        "MT-Bench": 1,
+        "ArenaElo": 1.5,
+        "MMLU": 1,
+        "MMLU-Pro": 0.5,
+        "MultiChallenge": 1,
+    },
+    "customer_service": {
+        "IFEval": 2,
+        "ArenaHard": 1,
+        "MT-Bench": 1,
+        "ArenaElo": 1,
+        "MMLU": 1,
+        "MGSM": 0.5,
+        "BFCL": 0.5,
+        "Tau2-Bench": 1.5,
+        "IFBench": 1,
+    },
+    "code": {
+        "HumanEval": 1,
+        "HumanEval+": 1,
+        "MBPP": 0.5,
+        "LiveCodeBench": 2,
+        "SWE-bench-Verified": 2,
+        "Aider-Polyglot": 1,
+        "MultiPL-E": 0.5,
+        "Terminal-Bench": 1,
+    },
     "math": {"GSM8K": 0.5, "MATH": 1.5, "AIME24": 1.5, "AIME25": 2, "HMMT25": 1},
     "reasoning": {"GPQA": 2, "MMLU-Pro": 1.5, "BBH": 1, "MATH": 1, "AIME24": 1, "AIME25": 1, "HLE": 1, "SuperGPQA": 1},
     "long_context": {"RULER": 2, "MMLU": 0.5, "IFEval": 0.5},
@@ -39,17 +73,44 @@ USE_CASES: dict[str, dict[str, float]] = {
 INDEPENDENT_WEIGHT = 0.5  # share of the score from the independent evaluation where the model has one
 NO_INDEPENDENT_DISCOUNT = 0.9  # a model the independent evaluation does not list is ranked on vendor scores x this
 SYNONYMS = {
-    "coding": "code", "programming": "code", "code_assistant": "code", "coder": "code",
-    "customer_support": "customer_service", "support": "customer_service", "helpdesk": "customer_service",
-    "chatbot": "customer_service", "customer_service_chatbot": "customer_service",
-    "assistant": "chat", "conversation": "chat", "maths": "math", "mathematics": "math",
-    "agents": "tool_use", "agent": "tool_use", "function_calling": "tool_use", "tools": "tool_use",
-    "retrieval": "rag", "documents": "rag", "long_documents": "long_context", "summarization": "long_context",
-    "translation": "multilingual", "mobile": "edge", "on_device": "edge", "laptop": "edge",
+    "coding": "code",
+    "programming": "code",
+    "code_assistant": "code",
+    "coder": "code",
+    "customer_support": "customer_service",
+    "support": "customer_service",
+    "helpdesk": "customer_service",
+    "chatbot": "customer_service",
+    "customer_service_chatbot": "customer_service",
+    "assistant": "chat",
+    "conversation": "chat",
+    "maths": "math",
+    "mathematics": "math",
+    "agents": "tool_use",
+    "agent": "tool_use",
+    "function_calling": "tool_use",
+    "tools": "tool_use",
+    "retrieval": "rag",
+    "documents": "rag",
+    "long_documents": "long_context",
+    "summarization": "long_context",
+    "translation": "multilingual",
+    "mobile": "edge",
+    "on_device": "edge",
+    "laptop": "edge",
 }
-SPECIALTY_FOR = {"code": "code", "math": "math", "reasoning": "reasoning", "long_context": "long_context",
-                 "multilingual": "multilingual", "tool_use": "tool_use", "edge": "edge", "chat": "chat",
-                 "customer_service": "chat", "rag": "long_context"}
+SPECIALTY_FOR = {
+    "code": "code",
+    "math": "math",
+    "reasoning": "reasoning",
+    "long_context": "long_context",
+    "multilingual": "multilingual",
+    "tool_use": "tool_use",
+    "edge": "edge",
+    "chat": "chat",
+    "customer_service": "chat",
+    "rag": "long_context",
+}
 # Formats tried when fitting, best first; llama.cpp and bitsandbytes cover consumer GPUs and Apple.
 FIT_ORDER = ("bf16", "fp8", "q8_0", "q6_k", "q5_k_m", "awq", "q4_k_m", "int4")
 LICENSE_CATEGORIES = {"permissive", "open_rail", "community", "research", "non_commercial", "non_production"}
@@ -176,21 +237,28 @@ def scores_for(use_case: str) -> Ranking:
         by_id = {m.id: score_model(m, use_case, dist) for m in cat.models.values()}
         ranked = sorted(by_id.values(), key=lambda s: (-s.score, -s.model.release_date.toordinal()))
         pos = {mid: i for i, mid in enumerate(by_id)}
-        entry = table[use_case] = Ranking(by_id, ranked, np.array([pos[s.model.id] for s in ranked], dtype=np.intp),
-                                          np.array([s.score for s in by_id.values()], dtype=np.float64))
+        entry = table[use_case] = Ranking(
+            by_id,
+            ranked,
+            np.array([pos[s.model.id] for s in ranked], dtype=np.intp),
+            np.array([s.score for s in by_id.values()], dtype=np.float64),
+        )
     return entry
 
 
 class _Columns:
     """The facts the hard constraints read, as arrays in catalog order: a constraint is one vectorized comparison
-    instead of a Python step per model, which keeps the cost per model flat from a hundred models to a hundred thousand."""
+    instead of a Python step per model, which keeps the cost per model flat from a hundred models to a hundred
+    thousand."""
 
     def __init__(self, cat) -> None:
         import numpy as np
 
         self.models = list(cat.models.values())
         self.license_code: dict[str, int] = {}
-        self.license = np.array([self.license_code.setdefault(m.license, len(self.license_code)) for m in self.models], dtype=np.int64)
+        self.license = np.array(
+            [self.license_code.setdefault(m.license, len(self.license_code)) for m in self.models], dtype=np.int64
+        )
         self.params_b = np.array([m.params_b for m in self.models], dtype=np.float64)
         self.context_length = np.array([m.context_length for m in self.models], dtype=np.int64)
         self.image = np.array(["image" in m.modalities for m in self.models], dtype=bool)
@@ -203,7 +271,9 @@ _columns = common.per_catalog(_Columns)
 EXCLUSION = {1: "params", 2: "context", 3: "license", 4: "vision", 5: "languages", 6: "verdict"}
 
 
-def best_fit(m: Model, g: Gpu, num_gpus: int, context: int, quants: dict[str, Quantization]) -> tuple[Quantization, float] | None:
+def best_fit(
+    m: Model, g: Gpu, num_gpus: int, context: int, quants: dict[str, Quantization]
+) -> tuple[Quantization, float] | None:
     for qid in FIT_ORDER:
         q = quants.get(qid)
         if q is None or (q.needs_fp8_hardware and not g.fp8):
@@ -233,10 +303,13 @@ def select_models(
     top_k: Annotated[int, Field(ge=1, le=20)] = 5,
     unified_memory: bool = False,
 ) -> dict:
-    """Shortlist open models for a use case under hard constraints (fits the GPU at some quantization, licence allows the use, context, size), ranked on the benchmarks that matter for the use case; gives reasons for each pick and for notable exclusions.
+    """Shortlist open models for a use case under hard constraints (fits the GPU at some quantization, licence
+    allows the use, context, size), ranked on the benchmarks that matter for the use case; gives reasons for each
+    pick and for notable exclusions.
 
     Args:
-        use_case: What the model is for: general, chat, customer_service, code, math, reasoning, long_context, multilingual, rag, tool_use or edge.
+        use_case: What the model is for: general, chat, customer_service, code, math, reasoning, long_context,
+            multilingual, rag, tool_use or edge.
         gpu: GPU id or name the model must fit, e.g. "RTX 4090" or "A100 80GB".
         vram_gb: Memory per GPU as the vendor states it (a "24GB" card), when no GPU is named.
         num_gpus: Number of such GPUs (tensor parallel).
@@ -249,14 +322,24 @@ def select_models(
         needs_vision: Keep only models that take images.
         eu_entity: You are an individual domiciled, or a company based, in the EU.
         top_k: How many models to recommend (1-20).
-        unified_memory: vram_gb is unified memory shared with the CPU (a Mac or similar): only part of it is usable by the GPU.
+        unified_memory: vram_gb is unified memory shared with the CPU (a Mac or similar): only part of it is
+            usable by the GPU.
     """
     cat = common.catalog()
-    ask = Ask(use_case=resolve_use_case(use_case), device=common.device(gpu, vram_gb, unified_memory),
-              num_gpus=num_gpus, max_params_b=max_params_b, min_context=min_context,
-              licenses=_allowed_licenses(licenses), commercial=commercial, monthly_active_users=monthly_active_users,
-              languages={x.lower() for x in languages} if languages else set(), needs_vision=needs_vision,
-              eu_entity=eu_entity, unified_memory=unified_memory)
+    ask = Ask(
+        use_case=resolve_use_case(use_case),
+        device=common.device(gpu, vram_gb, unified_memory),
+        num_gpus=num_gpus,
+        max_params_b=max_params_b,
+        min_context=min_context,
+        licenses=_allowed_licenses(licenses),
+        commercial=commercial,
+        monthly_active_users=monthly_active_users,
+        languages={x.lower() for x in languages} if languages else set(),
+        needs_vision=needs_vision,
+        eu_entity=eu_entity,
+        unified_memory=unified_memory,
+    )
     ranking = scores_for(ask.use_case)
     passed = _hard_constraints(ask, ranking)
     recs, misfits = _recommend(ask, ranking, passed, top_k)
@@ -268,15 +351,21 @@ def select_models(
     return {
         "use_case": ask.use_case,
         "recommendations": recs,
-        "excluded": [{"model": m.id, "name": m.name, "reason": _exclusion_reason(ask, m, code, verdict)}
-                     for _, m, code, verdict in excluded],
+        "excluded": [
+            {"model": m.id, "name": m.name, "reason": _exclusion_reason(ask, m, code, verdict)}
+            for _, m, code, verdict in excluded
+        ],
         "excluded_count": passed.excluded_count + len(misfits),
         "considered": len(cat.models),
         "assumptions": assumptions,
-        "sources": list(dict.fromkeys(
-            src for r in recs for src in [cat.licenses[cat.models[r["model"]].license].url]
-            + [s.url for s in cat.models[r["model"]].sources.values()]
-        )),
+        "sources": list(
+            dict.fromkeys(
+                src
+                for r in recs
+                for src in [cat.licenses[cat.models[r["model"]].license].url]
+                + [s.url for s in cat.models[r["model"]].sources.values()]
+            )
+        ),
     }
 
 
@@ -320,22 +409,31 @@ def _allowed_licenses(licenses: list[str] | None) -> set[str] | None:
 def _assumptions(ask: Ask) -> list[str]:
     use_case, device = ask.use_case, ask.device
     assumptions = [
-        f"use case '{use_case}' ranks on {', '.join(USE_CASES[use_case])} (vendor-reported scores, percentile within the catalog)",
+        f"use case '{use_case}' ranks on {', '.join(USE_CASES[use_case])} (vendor-reported scores, percentile within "
+        f"the catalog)",
         "models with fewer of these benchmarks reported are ranked lower; a score is not an evaluation on your data",
         _ranking_weights(),
         f"catalog as of {catalog_as_of().isoformat()}",
     ]
     if device is not None and device.id.startswith("custom") and ask.unified_memory:
-        assumptions.append(f"unified memory: {int(device.usable_memory_fraction * 100)}% assumed usable by the GPU "
-                           "(macOS default; raise it with sysctl iogpu.wired_limit_mb); llama.cpp/GGUF formats only")
+        assumptions.append(
+            f"unified memory: {int(device.usable_memory_fraction * 100)}% assumed usable by the GPU "
+            "(macOS default; raise it with sysctl iogpu.wired_limit_mb); llama.cpp/GGUF formats only"
+        )
     if device is not None:
-        assumptions.append(f"fit checked at {ask.fit_context} tokens of context, one sequence, on {ask.num_gpus} x "
-                           f"{device.name}; formats tried in order: {', '.join(FIT_ORDER)}")
+        assumptions.append(
+            f"fit checked at {ask.fit_context} tokens of context, one sequence, on {ask.num_gpus} x "
+            f"{device.name}; formats tried in order: {', '.join(FIT_ORDER)}"
+        )
     else:
-        assumptions.append("no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked")
+        assumptions.append(
+            "no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked"
+        )
     if ask.commercial is None:
-        assumptions.append("commercial use not stated: licences were checked for any use; say 'commercial' to exclude "
-                           "research-only licences")
+        assumptions.append(
+            "commercial use not stated: licences were checked for any use; say 'commercial' to exclude "
+            "research-only licences"
+        )
     return assumptions
 
 
@@ -344,10 +442,12 @@ def _ranking_weights() -> str:
     if independent is None:
         return "ranking weights: vendor-reported scores only (the catalog has no independent evaluation)"
     ev = independent[0]
-    return (f"ranking weights: {int(INDEPENDENT_WEIGHT * 100)}% {ev.name} (independent, snapshot "
-            f"{(ev.source.published or ev.source.as_of).isoformat()}, percentile among {len(ev.scores)} catalog models) "
-            f"and {int((1 - INDEPENDENT_WEIGHT) * 100)}% the vendor-reported scores above; models {ev.name} does not "
-            f"list are ranked on vendor scores x {NO_INDEPENDENT_DISCOUNT}")
+    return (
+        f"ranking weights: {int(INDEPENDENT_WEIGHT * 100)}% {ev.name} (independent, snapshot "
+        f"{(ev.source.published or ev.source.as_of).isoformat()}, percentile among {len(ev.scores)} catalog models) "
+        f"and {int((1 - INDEPENDENT_WEIGHT) * 100)}% the vendor-reported scores above; models {ev.name} does not "
+        f"list are ranked on vendor scores x {NO_INDEPENDENT_DISCOUNT}"
+    )
 
 
 def _exclusion_reason(ask: Ask, model: Model, code: str, verdict) -> str:
@@ -412,7 +512,9 @@ def _hard_constraints(ask: Ask, ranking: Ranking) -> Passed:
 def _short_of_languages(langs: set[str], cols: _Columns, pending) -> list[int]:
     import numpy as np
 
-    short = [i for i in np.flatnonzero(pending & cols.has_languages).tolist() if not langs <= set(cols.models[i].languages)]
+    short = [
+        i for i in np.flatnonzero(pending & cols.has_languages).tolist() if not langs <= set(cols.models[i].languages)
+    ]
     if langs - {"en"}:
         # a model whose vendor lists no languages cannot be shown to support the ones asked for
         short += np.flatnonzero(pending & ~cols.has_languages).tolist()
@@ -430,8 +532,17 @@ def _licence_verdicts(ask: Ask, cols: _Columns, reached) -> tuple[dict, list]:
     keys, first = np.unique(cols.licence_key[reached], return_index=True)
     for key, i in zip(keys.tolist(), reached[first].tolist()):
         model = cols.models[i]
-        verdict = evaluate(model, cat.licenses[model.license], ask.commercial, ask.monthly_active_users, None, None, None, None,
-                           ask.eu_entity)
+        verdict = evaluate(
+            model,
+            cat.licenses[model.license],
+            ask.commercial,
+            ask.monthly_active_users,
+            None,
+            None,
+            None,
+            None,
+            ask.eu_entity,
+        )
         verdicts[(model.license, bool(cols.multimodal[i]))] = verdict
         if verdict.level == "not_allowed":
             blocked.append(key)
@@ -448,8 +559,15 @@ def _best_exclusions(why, ranking: Ranking, cols: _Columns, verdicts: dict) -> l
         score = ranking.scores[out]
         best_out = out[score >= np.partition(score, len(out) - 10)[len(out) - 10]]
     best_out = best_out[np.lexsort((best_out, -ranking.scores[best_out]))][:10].tolist()
-    return [(ranking.scores[i], cols.models[i], EXCLUSION[int(why[i])],
-             verdicts.get((cols.models[i].license, bool(cols.multimodal[i])))) for i in best_out]
+    return [
+        (
+            ranking.scores[i],
+            cols.models[i],
+            EXCLUSION[int(why[i])],
+            verdicts.get((cols.models[i].license, bool(cols.multimodal[i]))),
+        )
+        for i in best_out
+    ]
 
 
 def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[list[dict], list[tuple]]:
@@ -480,17 +598,23 @@ def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[
 
 def _recommendation(ask: Ask, scored: Scored, quant: Quantization, total: float, verdict) -> dict:
     model, use_case = scored.model, ask.use_case
-    reasons = [f"{b} {val} (top {max(1, round((1 - p) * 100))}% of the catalog)" for b, val, p in
-               sorted(scored.evidence, key=lambda e: -e[2])[:4]]
+    reasons = [
+        f"{b} {val} (top {max(1, round((1 - p) * 100))}% of the catalog)"
+        for b, val, p in sorted(scored.evidence, key=lambda e: -e[2])[:4]
+    ]
     if not scored.evidence:
         reasons.append(f"no vendor-reported {use_case} benchmark; ranked on general knowledge scores")
     if SPECIALTY_FOR.get(use_case) in model.specialties:
         reasons.append(f"the vendor positions it for {SPECIALTY_FOR[use_case].replace('_', ' ')}")
-    reasons.append(f"{model.context_length:,}-token context; {model.params_b}B parameters"
-                   + (f" ({model.active_params_b}B active)" if model.active_params_b else ""))
+    reasons.append(
+        f"{model.context_length:,}-token context; {model.params_b}B parameters"
+        + (f" ({model.active_params_b}B active)" if model.active_params_b else "")
+    )
     if ask.device is not None:
-        reasons.append(f"fits {ask.num_gpus} x {ask.device.name} in {quant.name}: about {common.rnd(total / GB)} GB at "
-                       f"{ask.fit_context} tokens")
+        reasons.append(
+            f"fits {ask.num_gpus} x {ask.device.name} in {quant.name}: about {common.rnd(total / GB)} GB at "
+            f"{ask.fit_context} tokens"
+        )
     reasons.append(f"licence {common.catalog().licenses[model.license].name}: {verdict.level.replace('_', ' ')}")
     return {
         **model_summary(model),

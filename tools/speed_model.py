@@ -136,8 +136,13 @@ def _shrink(fit_: ClassFit, engine: ClassFit) -> ClassFit:
     """A class's parameters pulled toward its engine's across all device classes, the more so the fewer rows it has."""
     w = fit_.rows / (fit_.rows + SHRINK_ROWS)
     formats = {f: w * a + (1 - w) * engine.a(f) for f, a in fit_.a_by_format.items()}
-    return ClassFit(formats, w * fit_.a_pooled + (1 - w) * engine.a_pooled,
-                    w * fit_.overhead_s + (1 - w) * engine.overhead_s, fit_.rows, fit_.formats)
+    return ClassFit(
+        formats,
+        w * fit_.a_pooled + (1 - w) * engine.a_pooled,
+        w * fit_.overhead_s + (1 - w) * engine.overhead_s,
+        fit_.rows,
+        fit_.formats,
+    )
 
 
 def _moe_factor(rows: Sequence[Row], params: SpeedParams) -> float:
@@ -170,8 +175,9 @@ def fit(rows: Iterable[Row]) -> SpeedParams:
             classes.setdefault((r.engine, r.device_class), []).append(r)
             engines.setdefault(r.engine, []).append(r)
         params.by_engine = {k: _fit_class(v, params.moe_factor) for k, v in engines.items()}
-        params.by_class = {k: _shrink(_fit_class(v, params.moe_factor), params.by_engine[k[0]])
-                           for k, v in classes.items()}
+        params.by_class = {
+            k: _shrink(_fit_class(v, params.moe_factor), params.by_engine[k[0]]) for k, v in classes.items()
+        }
         params.moe_factor = _moe_factor(single, params)
     by_compute: dict[str, list[float]] = {}
     by_param: dict[str, list[float]] = {}
@@ -195,7 +201,7 @@ def leave_one_out(rows: Sequence[Row]) -> dict[str, float]:
     rows = list(rows)
     errors = {}
     for i, row in enumerate(rows):
-        params = fit(rows[:i] + rows[i + 1:])
+        params = fit(rows[:i] + rows[i + 1 :])
         errors[row.id] = row.step_s / params.step_seconds(row) - 1  # tokens/s ratio is the inverse of time ratio
     return errors
 

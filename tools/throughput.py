@@ -34,8 +34,15 @@ from tools.memory import (
     weight_split,
 )
 
-COMPUTE_EFFICIENCY = {"transformers": 0.40, "vllm": 0.55, "sglang": 0.55, "tensorrt-llm": 0.6, "llama.cpp": 0.35,
-                      "mlx": 0.4, "exllama": 0.45}
+COMPUTE_EFFICIENCY = {
+    "transformers": 0.40,
+    "vllm": 0.55,
+    "sglang": 0.55,
+    "tensorrt-llm": 0.6,
+    "llama.cpp": 0.35,
+    "mlx": 0.4,
+    "exllama": 0.45,
+}
 BNB_PREFILL_PENALTY = 0.6  # bitsandbytes dequantizes weights inside every matmul
 TP_BANDWIDTH_EFFICIENCY = 0.9  # per-GPU bandwidth kept under tensor parallelism
 LINK_LATENCY_S = {"nvlink": 6e-6, "xgmi": 8e-6, "pcie": 20e-6, "unified": 20e-6, "none": 20e-6}  # per all-reduce
@@ -65,7 +72,11 @@ def format_class(q: Quantization) -> str:
 def engine_for(engine: str, q: Quantization, g: Gpu) -> str:
     """The engine asked for, or the usual one for the format on this kind of device."""
     eng = check_engine(engine, q)
-    if str(engine).strip().lower() == "auto" and device_class(g) in ("apple", "cpu") and eng not in ("llama.cpp", "mlx"):
+    if (
+        str(engine).strip().lower() == "auto"
+        and device_class(g) in ("apple", "cpu")
+        and eng not in ("llama.cpp", "mlx")
+    ):
         if device_class(g) == "apple" and "mlx" in q.engines:
             return "mlx"
         if "llama.cpp" in q.engines:
@@ -108,8 +119,17 @@ def bytes_per_step(m: Model, q: Quantization, batch: int, context: int) -> float
     return weight_bytes_read(m, q, batch) + kv + state_bytes(m, batch) + extra
 
 
-def step_row(ident: str, m: Model, q: Quantization, g: Gpu, engine: str, batch: int, context: int,
-             layout: Parallel, step_s: float = 0.0) -> speed_model.Row:
+def step_row(
+    ident: str,
+    m: Model,
+    q: Quantization,
+    g: Gpu,
+    engine: str,
+    batch: int,
+    context: int,
+    layout: Parallel,
+    step_s: float = 0.0,
+) -> speed_model.Row:
     """The speed model's view of one configuration (a measurement, or a question)."""
     bw = g.memory_bandwidth_gbps * GB
     if layout.tensor > 1:
@@ -120,12 +140,20 @@ def step_row(ident: str, m: Model, q: Quantization, g: Gpu, engine: str, batch: 
         comm += ALLREDUCES_PER_LAYER * layers * LINK_LATENCY_S.get(g.interconnect or "pcie", 20e-6)
     if layout.pipeline > 1:
         comm += (layout.pipeline - 1) * LAYER_SPLIT_HOP_S
-    active = (m.active_params_b or m.params_b)
+    active = m.active_params_b or m.params_b
     peak = (g.fp16_tflops or 0) * 1e12 * layout.gpus
     return speed_model.Row(
-        id=ident, engine=engine, device_class=device_class(g), format_class=format_class(q), moe=m.is_moe,
-        mem_s=bytes_per_step(m, q, batch, context) / bw, comm_s=comm, batch=batch, step_s=step_s,
-        flops_s=2 * active * 1e9 / peak if peak else 0.0, active_b=active,
+        id=ident,
+        engine=engine,
+        device_class=device_class(g),
+        format_class=format_class(q),
+        moe=m.is_moe,
+        mem_s=bytes_per_step(m, q, batch, context) / bw,
+        comm_s=comm,
+        batch=batch,
+        step_s=step_s,
+        flops_s=2 * active * 1e9 / peak if peak else 0.0,
+        active_b=active,
     )
 
 
@@ -146,8 +174,19 @@ def measurement_rows(cat) -> list[speed_model.Row]:
             continue
         m, q, g = cat.models[x.model], cat.quantizations[x.quantization], cat.gpus[x.gpu]
         engine = check_engine(x.engine, q) if x.engine != "auto" else x.engine
-        rows.append(step_row(x.id, m, q, g, engine, x.batch_size, x.context_tokens or 512, measurement_layout(x),
-                             step_s=x.batch_size / x.value))
+        rows.append(
+            step_row(
+                x.id,
+                m,
+                q,
+                g,
+                engine,
+                x.batch_size,
+                x.context_tokens or 512,
+                measurement_layout(x),
+                step_s=x.batch_size / x.value,
+            )
+        )
     return rows
 
 
@@ -179,22 +218,31 @@ def calibration_note(engine: str, dev: str) -> dict:
         note["loo_median_abs_error"] = common.rnd(statistics.median(abs(e) for e in errs), 3)
         note["loo_worst_abs_error"] = common.rnd(max(abs(e) for e in errs), 3)
     if level == "class":
-        note["text"] = (f"calibrated on {n_class} published measurements of {engine} on {dev} devices"
-                        + (f"; leave-one-out error {int(note['loo_median_abs_error'] * 100)}% at the median, "
-                           f"{int(note['loo_worst_abs_error'] * 100)}% at worst" if "loo_median_abs_error" in note else ""))
+        note["text"] = f"calibrated on {n_class} published measurements of {engine} on {dev} devices" + (
+            f"; leave-one-out error {int(note['loo_median_abs_error'] * 100)}% at the median, "
+            f"{int(note['loo_worst_abs_error'] * 100)}% at worst"
+            if "loo_median_abs_error" in note
+            else ""
+        )
     elif level == "engine":
-        note["text"] = (f"uncalibrated for {engine} on {dev} devices ({n_class} published measurements, fewer than "
-                        f"{speed_model.MIN_ROWS}); uses {engine}'s fit across device classes ({fit.rows} rows)")
+        note["text"] = (
+            f"uncalibrated for {engine} on {dev} devices ({n_class} published measurements, fewer than "
+            f"{speed_model.MIN_ROWS}); uses {engine}'s fit across device classes ({fit.rows} rows)"
+        )
     else:
-        note["text"] = (f"uncalibrated: no published measurements of {engine} (fewer than {speed_model.MIN_ROWS}); "
-                        f"uses bandwidth x {speed_model.NAIVE_EFFICIENCY} with no fixed cost")
+        note["text"] = (
+            f"uncalibrated: no published measurements of {engine} (fewer than {speed_model.MIN_ROWS}); "
+            f"uses bandwidth x {speed_model.NAIVE_EFFICIENCY} with no fixed cost"
+        )
     return note
 
 
 # ---------------------------------------------------------------- the estimate
 
 
-def _step_seconds(m: Model, q: Quantization, g: Gpu, engine: str, batch: int, context: int, layout: Parallel) -> tuple[float, str]:
+def _step_seconds(
+    m: Model, q: Quantization, g: Gpu, engine: str, batch: int, context: int, layout: Parallel
+) -> tuple[float, str]:
     params = calibration()
     row = step_row("question", m, q, g, engine, batch, context, layout)
     total = params.step_seconds(row)
@@ -210,8 +258,16 @@ def prefill_tokens_per_s(m: Model, q: Quantization, g: Gpu, engine: str, num_gpu
     return g.fp16_tflops * 1e12 * num_gpus * eff / (2 * active), eff
 
 
-def throughput(m: Model, q: Quantization, g: Gpu, engine: str, concurrency: int, context: int, num_gpus: int,
-               layout: Parallel | None = None) -> dict:
+def throughput(
+    m: Model,
+    q: Quantization,
+    g: Gpu,
+    engine: str,
+    concurrency: int,
+    context: int,
+    num_gpus: int,
+    layout: Parallel | None = None,
+) -> dict:
     layout = layout or parallel_for(engine, num_gpus, g.gpus_per_node or 8)
     t1, bound1 = _step_seconds(m, q, g, engine, 1, context, layout)
     # How many sequences fit in memory at this context: weights and overhead first, the rest is KV cache.
@@ -260,16 +316,20 @@ def estimate_throughput(
     unified_memory: bool = False,
     memory_bandwidth_gbps: Annotated[float | None, Field(gt=0, le=100_000)] = None,
 ) -> dict:
-    """Estimate decode and prefill speed of a model on a device: single-stream tokens/s, and aggregate tokens/s when several requests are served at once (continuous batching), with the calibration class and its measured error.
+    """Estimate decode and prefill speed of a model on a device: single-stream tokens/s, and aggregate tokens/s when
+    several requests are served at once (continuous batching), with the calibration class and its measured error.
 
     Args:
         model: Model id, name or alias from the catalog.
         gpu: Device id or name, e.g. "H100 SXM", "RTX 4090", "M4 Max 128GB", "DGX Spark".
-        quantization: Weight format (bf16, fp16, fp8, int8, int4, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, iq4_xs, q3_k_m, q2_k, awq, gptq, mxfp4, nvfp4, mlx_4bit, mlx_8bit, exl2_4bpw, exl3_4bpw, or native).
-        engine: Serving engine: transformers, vllm, sglang, tensorrt-llm, llama.cpp (or ollama), mlx, exllama; auto picks the usual one for the format and device.
+        quantization: Weight format (bf16, fp16, fp8, int8, int4, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, iq4_xs,
+            q3_k_m, q2_k, awq, gptq, mxfp4, nvfp4, mlx_4bit, mlx_8bit, exl2_4bpw, exl3_4bpw, or native).
+        engine: Serving engine: transformers, vllm, sglang, tensorrt-llm, llama.cpp (or ollama), mlx, exllama;
+            auto picks the usual one for the format and device.
         concurrency: Requests decoded at the same time.
         context_length: Average tokens in context per request while decoding.
-        num_gpus: GPUs the model is split across (vLLM/SGLang/TensorRT-LLM: tensor parallel; llama.cpp and transformers: by layers, which adds memory but not speed).
+        num_gpus: GPUs the model is split across (vLLM/SGLang/TensorRT-LLM: tensor parallel; llama.cpp and
+            transformers: by layers, which adds memory but not speed).
         vram_gb: Memory per GPU as the vendor states it, when no GPU is named (needs memory_bandwidth_gbps for a speed).
         unified_memory: With vram_gb: memory shared with the CPU (a Mac or similar).
         memory_bandwidth_gbps: With vram_gb: the device's memory bandwidth in GB/s.
@@ -292,10 +352,14 @@ def estimate_throughput(
             f"context_length must be between 1 and {m.context_length} (the context of {m.name})", field="context_length"
         )
     if q.needs_fp8_hardware and g.fp8 is False:
-        raise InvalidInput(f"{q.id} needs FP8 tensor cores, which {g.name} lacks; try int8, awq or q8_0", field="quantization")
+        raise InvalidInput(
+            f"{q.id} needs FP8 tensor cores, which {g.name} lacks; try int8, awq or q8_0", field="quantization"
+        )
     if q.needs_fp4_hardware and not g.fp4:
-        raise InvalidInput(f"{q.id} needs FP4 tensor cores (Blackwell), which {g.name} lacks; try fp8, awq or mxfp4",
-                           field="quantization")
+        raise InvalidInput(
+            f"{q.id} needs FP4 tensor cores (Blackwell), which {g.name} lacks; try fp8, awq or mxfp4",
+            field="quantization",
+        )
     r = throughput(m, q, g, eng, concurrency, context_length, num_gpus)
     layout: Parallel = r.pop("layout")
     note = calibration_note(eng, device_class(g))
@@ -307,7 +371,9 @@ def estimate_throughput(
         note["text"],
     ]
     if layout.pipeline > 1 and layout.tensor == 1:
-        basis.append(f"{num_gpus} GPUs split by layers: they add memory, not speed; each token passes through every GPU in turn")
+        basis.append(
+            f"{num_gpus} GPUs split by layers: they add memory, not speed; each token passes through every GPU in turn"
+        )
     if r["prefill_tokens_per_s"] is not None:
         basis.append(
             f"prefill is compute-bound: {g.fp16_tflops} dense FP16 TFLOPS x {r['prefill_efficiency']} efficiency / "
@@ -318,16 +384,22 @@ def estimate_throughput(
     r.pop("prefill_efficiency")
     offload = None
     if r["max_concurrent_sequences"] == 0:
-        basis.insert(0, f"{m.name} in {q.id} does not fit {num_gpus} x {g.name} at {context_length} tokens, so it does "
-                        "not run there as asked (0 tokens/s)")
+        basis.insert(
+            0,
+            f"{m.name} in {q.id} does not fit {num_gpus} x {g.name} at {context_length} tokens, so it does "
+            "not run there as asked (0 tokens/s)",
+        )
         offload = cpu_offload(m, q, g, num_gpus, context_length)
         if offload is None and "llama.cpp" not in q.engines:
             gguf = common.catalog().quantizations.get("q4_k_m")
             offload = cpu_offload(m, gguf, g, num_gpus, context_length) if gguf else None
         if offload is not None:
-            basis.insert(1, f"with llama.cpp ({offload['quantization']}), {offload['gpu_layers']} of "
-                            f"{offload['total_layers']} layers fit on the GPU and the rest run from system RAM at about "
-                            f"{offload['decode_tokens_per_s']} tokens/s ({offload['assumption']})")
+            basis.insert(
+                1,
+                f"with llama.cpp ({offload['quantization']}), {offload['gpu_layers']} of "
+                f"{offload['total_layers']} layers fit on the GPU and the rest run from system RAM at about "
+                f"{offload['decode_tokens_per_s']} tokens/s ({offload['assumption']})",
+            )
     elif r["max_concurrent_sequences"] < concurrency:
         basis.append(
             f"only {r['max_concurrent_sequences']} sequences of {context_length} tokens fit next to the weights; "
@@ -336,13 +408,17 @@ def estimate_throughput(
     if m.is_moe:
         basis.append(
             f"mixture of experts: only the active experts' weights are read per token (more as the batch grows); "
-            f"MoE reads are {common.rnd(calibration().moe_factor, 2)}x slower per byte than dense ones in the calibration"
+            f"MoE reads are {common.rnd(calibration().moe_factor, 2)}x slower per byte than dense ones in the "
+            f"calibration"
         )
     if eng == "transformers" and concurrency > 1:
         basis.append("transformers batches statically (no continuous batching); vLLM or SGLang keep the batch full")
     cat = common.catalog()
-    used = {x.id for x in cat.measurements if x.engine == eng and x.gpu in cat.gpus
-            and device_class(cat.gpus[x.gpu]) == device_class(g)}
+    used = {
+        x.id
+        for x in cat.measurements
+        if x.engine == eng and x.gpu in cat.gpus and device_class(cat.gpus[x.gpu]) == device_class(g)
+    }
     sources = [x.source.url for x in cat.measurements if x.id in used][:8]
     gsrc = g.sources.get(g.cite.get("memory_bandwidth_gbps", "")) if g.sources else None
     return {
@@ -366,7 +442,9 @@ def estimate_throughput(
     }
 
 
-def cpu_offload(m: Model, q: Quantization, g: Gpu, n: int, context: int, ram_gbps: float = DEFAULT_SYSTEM_RAM_GBPS) -> dict | None:
+def cpu_offload(
+    m: Model, q: Quantization, g: Gpu, n: int, context: int, ram_gbps: float = DEFAULT_SYSTEM_RAM_GBPS
+) -> dict | None:
     """llama.cpp keeping only some layers on the GPU(s) and the rest in system RAM: how many fit and how fast."""
     if m.architecture is None or device_class(g) in ("apple", "cpu") or "llama.cpp" not in q.engines:
         return None
@@ -379,22 +457,27 @@ def cpu_offload(m: Model, q: Quantization, g: Gpu, n: int, context: int, ram_gbp
         return None
     read = weight_bytes_read(m, q, 1)
     share = on_gpu / layers
-    gpu_bw = g.memory_bandwidth_gbps if g.cite else 1000.0  # a device given by size only: its bandwidth matters little here
+    gpu_bw = (
+        g.memory_bandwidth_gbps if g.cite else 1000.0
+    )  # a device given by size only: its bandwidth matters little here
     t_gpu = read * share / (gpu_bw * GB * 0.6)
     t_cpu = read * (1 - share) / (ram_gbps * GB * 0.8)
     return {
-        "engine": "llama.cpp", "quantization": q.id, "gpu": g.id, "num_gpus": n,
-        "gpu_layers": on_gpu, "total_layers": layers,
+        "engine": "llama.cpp",
+        "quantization": q.id,
+        "gpu": g.id,
+        "num_gpus": n,
+        "gpu_layers": on_gpu,
+        "total_layers": layers,
         "system_ram_gb": common.rnd(full.weights * (1 - share) / GB),
         "decode_tokens_per_s": common.rnd(1 / (t_gpu + t_cpu), 1),
         "assumption": f"system RAM at {ram_gbps:g} GB/s (80% usable) for the {layers - on_gpu} layers left on the CPU, "
-                      f"the GPU at 60% of {gpu_bw:g} GB/s" + ("" if g.cite else " (not given; assumed)")
-                      + "; the CPU part dominates the time per token",
+        f"the GPU at 60% of {gpu_bw:g} GB/s"
+        + ("" if g.cite else " (not given; assumed)")
+        + "; the CPU part dominates the time per token",
     }
 
 
 def naive_tokens_per_s(m: Model, q: Quantization, g: Gpu, num_gpus: int = 1) -> float:
     """The rule of thumb other tools use: bandwidth / weight bytes read x 0.55."""
     return speed_model.NAIVE_EFFICIENCY * g.memory_bandwidth_gbps * GB * num_gpus / weight_bytes_read(m, q, 1)
-
-

@@ -56,11 +56,14 @@ def make_driver(settings: Settings) -> tuple[BaseChatModel, DriverInfo]:
         return OfflineChatModel(), DriverInfo("offline", None, reason)
     if name == "openai":
         # shown by /healthz (no credentials needed) and logged: never with the credentials a URL may carry
-        return _openai(settings), DriverInfo("openai", settings.served_model,
-                                             f"{reason}; server {redact_url(settings.openai_base_url or '')}")
+        return _openai(settings), DriverInfo(
+            "openai", settings.served_model, f"{reason}; server {redact_url(settings.openai_base_url or '')}"
+        )
     from advisor.drivers.hf import HFChatModel, ModelUnavailable
 
-    model = HFChatModel(model_id=settings.model, quantization=settings.quantization, max_new_tokens=settings.max_new_tokens)
+    model = HFChatModel(
+        model_id=settings.model, quantization=settings.quantization, max_new_tokens=settings.max_new_tokens
+    )
     try:
         model.ensure_loaded()
     except ModelUnavailable as exc:
@@ -76,14 +79,18 @@ def _auto(settings: Settings) -> tuple[str, str]:
     if not cuda_available():
         return "offline", "no CUDA GPU (or no torch) on this machine"
     if not weights_available(settings.model):
-        return "offline", (f"a CUDA GPU is present but {settings.model} is not in the local Hugging Face cache; "
-                           f"run `hf download {settings.model}` and restart, or use --driver hf to download it on start")
+        return "offline", (
+            f"a CUDA GPU is present but {settings.model} is not in the local Hugging Face cache; "
+            f"run `hf download {settings.model}` and restart, or use --driver hf to download it on start"
+        )
     return "hf", f"CUDA GPU found and {settings.model} is cached"
 
 
 def _openai(settings: Settings) -> BaseChatModel:
     if not settings.openai_base_url:
-        raise DriverError("the openai driver needs --base-url (or ADVISOR_OPENAI_BASE_URL), e.g. http://localhost:8000/v1")
+        raise DriverError(
+            "the openai driver needs --base-url (or ADVISOR_OPENAI_BASE_URL), e.g. http://localhost:8000/v1"
+        )
     from langchain_openai import ChatOpenAI
     from pydantic import SecretStr
 

@@ -37,8 +37,9 @@ def cuda_available() -> bool:
     from pathlib import Path
 
     # Without an NVIDIA driver there is no CUDA: say so without paying for `import torch` (seconds).
-    if sys.platform == "darwin" or not (shutil.which("nvidia-smi") or Path("/proc/driver/nvidia").exists()
-                                         or Path("/dev/nvidia0").exists()):
+    if sys.platform == "darwin" or not (
+        shutil.which("nvidia-smi") or Path("/proc/driver/nvidia").exists() or Path("/dev/nvidia0").exists()
+    ):
         return False
     import torch
 
@@ -177,14 +178,21 @@ class HFChatModel(BaseChatModel):
         )
         return {k: v.to(self._model.device) for k, v in enc.items()}
 
-    def _stream(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
         from transformers import TextIteratorStreamer
 
         with self._lock:
             inputs = self._inputs(messages)
             streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=False, timeout=600)
-            gen_kwargs = dict(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False, streamer=streamer,
-                              pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id)
+            gen_kwargs = dict(
+                **inputs,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                streamer=streamer,
+                pad_token_id=self._tokenizer.pad_token_id or self._tokenizer.eos_token_id,
+            )
             error: list[BaseException] = []
 
             def run():
@@ -234,10 +242,18 @@ class HFChatModel(BaseChatModel):
         invalid = message.additional_kwargs.get("invalid_tool_calls") or []
         out = AIMessage(
             content=message.content,
-            tool_calls=[{"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"} for c in message.tool_calls],
+            tool_calls=[
+                {"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"} for c in message.tool_calls
+            ],
             invalid_tool_calls=[
-                {"name": c["name"], "args": c["args"] if isinstance(c["args"], str) else json.dumps(c["args"]),
-                 "id": c["id"], "error": c["error"], "type": "invalid_tool_call"} for c in invalid
+                {
+                    "name": c["name"],
+                    "args": c["args"] if isinstance(c["args"], str) else json.dumps(c["args"]),
+                    "id": c["id"],
+                    "error": c["error"],
+                    "type": "invalid_tool_call",
+                }
+                for c in invalid
             ],
         )
         return ChatResult(generations=[ChatGeneration(message=out)])

@@ -17,7 +17,6 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from advisor import render
 from advisor.nlu import Reading, read
 from advisor.nlu.arguments import arguments, fields_used
-from advisor.nlu.intents import TOOL_OF
 from advisor.requirements import TRANSIENT, context_of, describe, merge
 
 OFFLINE_NOTE = (
@@ -59,7 +58,7 @@ def _turn(messages: list[BaseMessage]) -> tuple[HumanMessage | None, list[BaseMe
     for i, msg in enumerate(messages):
         if _is_user(msg):
             last_human, idx = cast(HumanMessage, msg), i
-    return last_human, messages[idx + 1:] if last_human else []
+    return last_human, messages[idx + 1 :] if last_human else []
 
 
 def _results(turn: list[BaseMessage]) -> list[tuple[str, dict]]:
@@ -139,7 +138,7 @@ class Planner:
         humans = [i for i, m in enumerate(self.messages) if _is_user(m)]
         if len(humans) < 2:
             return []
-        window = self.messages[humans[-2] + 1:humans[-1]]
+        window = self.messages[humans[-2] + 1 : humans[-1]]
         return [c for m in window if isinstance(m, AIMessage) for c in m.tool_calls]
 
     def intents(self) -> list[str]:
@@ -154,9 +153,15 @@ class Planner:
         answering = not previous and len(self.readings) > 1 and self._previous_answer_asked()
         if answering:
             previous = [a for a in self.readings[-2].asked() if a != "help"]  # my last question is being answered
-        followup = answering or re.match(r"\s*(and|what about|how about|same (for|with)|now|ok|okay|also|then|and what about|try|what if|"
-                            r"instead|actually|sorry|hmm|but|assume|make (it|that)|with|at|for)\b", self.text) \
+        followup = (
+            answering
+            or re.match(
+                r"\s*(and|what about|how about|same (for|with)|now|ok|okay|also|then|and what about|try|what if|"
+                r"instead|actually|sorry|hmm|but|assume|make (it|that)|with|at|for)\b",
+                self.text,
+            )
             or len(self.text.split()) <= 4
+        )
         news = changes or (r and (r.models or r.reference))
         own_strong = any(self._own(a) for a in asked if a not in ("help", "info"))
         pointed = r is not None and (r.models or (r.reference and r.reference[0] != "last"))  # "the second one"
@@ -170,25 +175,65 @@ class Planner:
                 asked = own  # a question of its own ("for these three, check the licence and the cost")
         elif not asked and previous and news:
             asked = previous
+        return self._settled(asked, changes)
+
+    def _settled(self, asked: list[str], changes: set[str]) -> list[str]:
+        """What the message asks, once the rules for named models, devices, licences and comparisons have spoken."""
+        r = self.reading
         if not asked and r and r.models and ({"gpu", "vram_gb", "num_gpus"} & changes):
             asked = ["recommend"]  # settled just below: a named model on a named device is a fit question
-        if asked == ["recommend"] and r and r.models and not re.search(
-                r"\b(recommend\w*|suggest\w*|which (model|llm|one)|what (model|llm)|best|options?|alternatives?|shortlist|pick|choose)\b",
-                self.text):
-            asked = ["memory"]  # "will gemma 4 e4b run on a device with 8 gigs?": a named model and a device is a fit question
-        if not asked and r and len(r.models) >= 2 and re.search(r"\b(vs\.?|versus|or|compare\w*|better|against|than)\b", self.text):
+        if (
+            asked == ["recommend"]
+            and r
+            and r.models
+            and not re.search(
+                r"\b(recommend\w*|suggest\w*|which (model|llm|one)|what (model|llm)|best|options?|alternatives?|"
+                r"shortlist|pick|choose)\b",
+                self.text,
+            )
+        ):
+            asked = [
+                "memory"
+            ]  # "will gemma 4 e4b run on a device with 8 gigs?": a named model and a device is a fit question
+        if (
+            not asked
+            and r
+            and len(r.models) >= 2
+            and re.search(r"\b(vs\.?|versus|or|compare\w*|better|against|than)\b", self.text)
+        ):
             asked = ["compare"]  # "phi 4 versus llama 3.1 8b versus qwen3 8b"
         if "licenses" in asked and "license" in asked and not (r and r.models):
             asked.remove("license")  # "which licences allow commercial use": the list, not one model's licence
-        if asked == ["license"] and r and not r.models and not r.families and not r.reference and self.latest.get("licenses") \
-                and not self.focus():
+        if (
+            asked == ["license"]
+            and r
+            and not r.models
+            and not r.families
+            and not r.reference
+            and self.latest.get("licenses")
+            and not self.focus()
+        ):
             asked = ["licenses"]  # "is Apache 2.0 ok for commercial use?": about a licence, not a model
-        if not asked and changes & {"use_case", "gpu", "vram_gb", "commercial", "licenses", "min_context", "hardware", "proceed",
-                                     "monthly_active_users", "languages", "needs_vision", "max_params_b"}:
+        if not asked and changes & {
+            "use_case",
+            "gpu",
+            "vram_gb",
+            "commercial",
+            "licenses",
+            "min_context",
+            "hardware",
+            "proceed",
+            "monthly_active_users",
+            "languages",
+            "needs_vision",
+            "max_params_b",
+        }:
             asked = ["recommend"]
         if "compare" in asked and len(self.focus()) < 2 and not (r and r.families) and not self._adds_to_comparison():
             asked.remove("compare")  # "compare the costs", "compare with GPT-4o": not a benchmark comparison
-            if "cost" not in asked and (self.latest.get("api_models") or {"gpu_usd_per_hour", "utilization", "input_share"} & changes):
+            if "cost" not in asked and (
+                self.latest.get("api_models") or {"gpu_usd_per_hour", "utilization", "input_share"} & changes
+            ):
                 asked.append("cost")
         return asked
 
@@ -197,19 +242,25 @@ class Planner:
         from advisor.nlu import OWN_CUES
 
         r = self.reading
-        return r is not None and (r.scores.get(intent, 0) >= 0.85 or bool(
-            intent in OWN_CUES and r.scores.get(intent, 0) >= 0.2 and re.search(OWN_CUES[intent], self.text)))
+        return r is not None and (
+            r.scores.get(intent, 0) >= 0.85
+            or bool(intent in OWN_CUES and r.scores.get(intent, 0) >= 0.2 and re.search(OWN_CUES[intent], self.text))
+        )
 
     def _previous_answer_asked(self) -> bool:
         humans = [i for i, m in enumerate(self.messages) if _is_user(m)]
         if len(humans) < 2:
             return False
-        window = self.messages[humans[-2] + 1:humans[-1]]
+        window = self.messages[humans[-2] + 1 : humans[-1]]
         return any(isinstance(m, AIMessage) and m.additional_kwargs.get("advisor_question") for m in window)
 
     def _adds_to_comparison(self) -> bool:
-        return bool(self.reading and self.reading.models and re.search(r"\b(add|also|include|plus|as well|too)\b", self.text)
-                    and any(c["name"] == "compare_benchmarks" for c in self.previous_calls()))
+        return bool(
+            self.reading
+            and self.reading.models
+            and re.search(r"\b(add|also|include|plus|as well|too)\b", self.text)
+            and any(c["name"] == "compare_benchmarks" for c in self.previous_calls())
+        )
 
     def focus(self) -> list[str]:
         """The models the turn is about: named, referred to ("the second one", "it"), or the previous turn's."""
@@ -217,8 +268,12 @@ class Planner:
         if r and r.models:
             return r.models
         versioned = [m.id for m in r.mentions if m.kind == "family" and m.id and re.search(r"\d", m.text)] if r else []
-        if versioned and not re.search(r"\b(compare|vs\.?|versus|improv\w*|progress\w*|evolution|versions?)\b", self.text):
-            return _family_representatives(versioned)  # "may we use Llama 3.3 outputs ...": one model stands for its family
+        if versioned and not re.search(
+            r"\b(compare|vs\.?|versus|improv\w*|progress\w*|evolution|versions?)\b", self.text
+        ):
+            return _family_representatives(
+                versioned
+            )  # "may we use Llama 3.3 outputs ...": one model stands for its family
         shortlist = _previous_shortlist(self.messages)
         ref = r.reference if r else None
         if ref and ref[0] == "ordinal" and shortlist:
@@ -226,7 +281,7 @@ class Planner:
             if -len(shortlist) <= idx < len(shortlist):
                 return [shortlist[idx]]
         if ref and ref[0] == "top" and shortlist:
-            return shortlist[:ref[1]]
+            return shortlist[: ref[1]]
         last = self.last_focus()
         if last:
             return last
@@ -257,36 +312,53 @@ class Planner:
         for m in r.unclear:
             if m.kind == "model" and m.candidates:
                 names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
-                return f"Which model do you mean by \"{m.text}\": {_or(names)}?"
+                return f'Which model do you mean by "{m.text}": {_or(names)}?'
             if m.kind == "model":
                 close = [cat.models[c].name for c in m.suggestions[:4] if c in cat.models]
                 hint = f" The closest I have: {', '.join(close)}." if close else ""
-                return (f"\"{m.text}\" is not in the catalog, so I cannot answer for it.{hint} "
-                        "Which of these, or which other model, should I use?")
+                return (
+                    f'"{m.text}" is not in the catalog, so I cannot answer for it.{hint} '
+                    "Which of these, or which other model, should I use?"
+                )
             if m.kind == "gpu" and "vram_gb" not in self.req and not self.req.get("gpu"):
                 close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]
                 hint = f" (close ones I know: {', '.join(close)})" if close else ""
-                return f"The {m.text.upper()} is not in the catalog{hint}. How much memory does it have, e.g. \"8 GB\"?"
+                return f'The {m.text.upper()} is not in the catalog{hint}. How much memory does it have, e.g. "8 GB"?'
         if r.conflicts:
             return f"Your message says two things about {r.conflicts[0]}. Which one holds?"
         if intents and all(i in NEEDS_MODEL for i in intents) and not self.focus():
-            what = {"license": "licence", "memory": "memory", "speed": "speed", "deploy": "deployment plan", "info": "details"}
+            what = {
+                "license": "licence",
+                "memory": "memory",
+                "speed": "speed",
+                "deploy": "deployment plan",
+                "info": "details",
+            }
             wanted = what[intents[0]]
             if r.families:  # "can I use gemma commercially?": which Gemma?
                 lineage = cat.families[r.families[0]].lineage
-                fams = sorted((f for f in cat.families.values() if f.lineage == lineage), key=lambda f: f.generation, reverse=True)
-                return f"Which {lineage.title()} do you mean: {_or([f.name for f in fams[:5]])}? The {wanted} can differ between versions."
-            return f"Which model should I check the {wanted} for? For example \"Llama 3.1 8B\" or \"Qwen3 32B\"."
+                fams = sorted(
+                    (f for f in cat.families.values() if f.lineage == lineage), key=lambda f: f.generation, reverse=True
+                )
+                return (
+                    f"Which {lineage.title()} do you mean: {_or([f.name for f in fams[:5]])}? The {wanted} can "
+                    "differ between versions."
+                )
+            return f'Which model should I check the {wanted} for? For example "Llama 3.1 8B" or "Qwen3 32B".'
         if "speed" in intents and not (self.req.get("gpu") or self.req.get("vram_gb")) and len(intents) == 1:
-            return "On which GPU (and how many)? Speed depends on the hardware, e.g. \"one RTX 4090\" or \"2x H100\"."
+            return 'On which GPU (and how many)? Speed depends on the hardware, e.g. "one RTX 4090" or "2x H100".'
         return None
 
     # ------------------------------------------------------------ tool calls
 
     def call(self, name: str, args: dict) -> dict:
         self.counter += 1
-        return {"name": name, "args": {k: v for k, v in args.items() if v is not None}, "id": f"call_{self.counter}_{name}",
-                "type": "tool_call"}
+        return {
+            "name": name,
+            "args": {k: v for k, v in args.items() if v is not None},
+            "id": f"call_{self.counter}_{name}",
+            "type": "tool_call",
+        }
 
     def state(self, model: str | None = None) -> dict:
         """The requirement state for one call; the context clipped to the model's."""
@@ -331,7 +403,9 @@ class Planner:
             if len(ids) < 2 and self.current.families:
                 ids = _lineage_models(self.current.families, self.text)
             if len(ids) >= 2:
-                calls.append(self.call("compare_benchmarks", arguments("compare_benchmarks", self.state(), models=ids[:8])))
+                calls.append(
+                    self.call("compare_benchmarks", arguments("compare_benchmarks", self.state(), models=ids[:8]))
+                )
         if "license" in intents and models:
             for mid in models[:3]:
                 calls.append(self.call("check_license", arguments("check_license", self.state(), model=mid)))
@@ -346,7 +420,9 @@ class Planner:
         if "speed" in intents and models and (r.get("gpu") or r.get("vram_gb")):
             calls.append(self.speed_call(models[0]))
         if "deploy" in intents and models:
-            calls.append(self.call("plan_deployment", arguments("plan_deployment", self.state(models[0]), model=models[0])))
+            calls.append(
+                self.call("plan_deployment", arguments("plan_deployment", self.state(models[0]), model=models[0]))
+            )
         if "cost" in intents and "recommend" in intents and not self.current.models:
             pass  # the shortlist first; its top model is costed in the next round
         elif "cost" in intents and (not calls or len(models) > 1 or set(intents) - set(NEEDS_MODEL)):
@@ -378,7 +454,11 @@ class Planner:
                 return _question(self.questions(missing))
             return AIMessage(content="", tool_calls=[self.select_call()])
         if "help" in intents or not intents:
-            if not self.req and len(self.text) < 40 and re.search(r"model|llm|need|help|recommend|which|best", self.text):
+            if (
+                not self.req
+                and len(self.text) < 40
+                and re.search(r"model|llm|need|help|recommend|which|best", self.text)
+            ):
                 return _question(self.questions(_essentials(r)))
             return self.static(self.greeting())
         return self.static(self.greeting())
@@ -407,7 +487,16 @@ class Planner:
             fixed["family"] = r.families[0]
         if self.req.get("licenses") and self.req["licenses"] != ["permissive"]:
             fixed["license"] = self.req["licenses"][0]
-        if self.req.get("use_case") in ("code", "math", "reasoning", "multilingual", "long_context", "edge", "tool_use", "chat"):
+        if self.req.get("use_case") in (
+            "code",
+            "math",
+            "reasoning",
+            "multilingual",
+            "long_context",
+            "edge",
+            "tool_use",
+            "chat",
+        ):
             fixed["specialty"] = self.req["use_case"]
         elif self.req.get("needs_vision"):
             fixed["specialty"] = "vision"
@@ -492,21 +581,26 @@ class Planner:
 
     def questions(self, missing: list[tuple[str, str]], after_shortlist: bool = False) -> str:
         known = describe({k: v for k, v in self.req.items() if k not in TRANSIENT})
-        head = ("To sharpen this shortlist, tell me:" if after_shortlist
-                else "Before I recommend models, two quick questions:" if len(missing) > 1 else "One quick question first:")
+        head = (
+            "To sharpen this shortlist, tell me:"
+            if after_shortlist
+            else "Before I recommend models, two quick questions:"
+            if len(missing) > 1
+            else "One quick question first:"
+        )
         qs = "\n".join(f"- {q}" for _, q in missing[:2])
         so_far = f"\n\nSo far I have: {'; '.join(known)}." if known and not after_shortlist else ""
-        tail = "" if after_shortlist else "\n\nOr say \"just recommend\" and I will assume what is missing."
+        tail = "" if after_shortlist else '\n\nOr say "just recommend" and I will assume what is missing.'
         return f"{head}\n{qs}{so_far}{tail}"
 
     def greeting(self) -> str:
         return (
             "I help you choose an open-weight LLM and plan its deployment. Tell me what you need, for example:\n"
-            "- \"We have one RTX 4090 and need a commercially usable coding model\"\n"
-            "- \"Can I use Llama 3.1 70B commercially with 2M monthly users?\"\n"
-            "- \"How much memory does Qwen2.5 32B need at 32k context?\"\n"
-            "- \"What would 10M tokens a month cost on an API versus self-hosting?\"\n"
-            "- \"Compare Llama 2, 3 and 3.1 on benchmarks\"\n\n" + OFFLINE_NOTE
+            '- "We have one RTX 4090 and need a commercially usable coding model"\n'
+            '- "Can I use Llama 3.1 70B commercially with 2M monthly users?"\n'
+            '- "How much memory does Qwen2.5 32B need at 32k context?"\n'
+            '- "What would 10M tokens a month cost on an API versus self-hosting?"\n'
+            '- "Compare Llama 2, 3 and 3.1 on benchmarks"\n\n' + OFFLINE_NOTE
         )
 
     def step(self) -> AIMessage:

@@ -74,7 +74,9 @@ def _to_call(obj, raw: str, out: Parsed) -> None:
         out.invalid.append({"name": None, "args": raw, "id": _new_id(), "error": "the tool call has no 'name'"})
         return
     if not isinstance(args, dict):
-        out.invalid.append({"name": name, "args": json.dumps(args), "id": _new_id(), "error": "'arguments' must be an object"})
+        out.invalid.append(
+            {"name": name, "args": json.dumps(args), "id": _new_id(), "error": "'arguments' must be an object"}
+        )
         return
     out.calls.append({"name": name, "args": args, "id": obj.get("id") or _new_id()})
 
@@ -111,7 +113,7 @@ def parse(text: str) -> Parsed:
     # Llama 3.x JSON (whole message is the call)
     stripped = text.strip()
     if stripped.startswith("<|python_tag|>"):
-        stripped = stripped[len("<|python_tag|>"):].strip()
+        stripped = stripped[len("<|python_tag|>") :].strip()
     if stripped.startswith("{") and ('"name"' in stripped or "'name'" in stripped):
         out = Parsed(content="")
         pieces = [p for p in re.split(r"\}\s*;\s*\{", stripped)]

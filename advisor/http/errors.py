@@ -52,8 +52,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody, "description": "not found"}}
 
 
-def error(status: int, message: str, field: str | None = None, kind: str = "invalid_input",
-          suggestions: list[str] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error(
+    status: int,
+    message: str,
+    field: str | None = None,
+    kind: str = "invalid_input",
+    suggestions: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body = {"error": {"type": kind, "message": message, "field": field, "suggestions": suggestions or []}}
     return SafeJSONResponse(status_code=status, content=body, headers=headers)
 

@@ -18,9 +18,13 @@ def healthz(request: Request):
     """Liveness: status, driver, catalog size and whether conversations can be stored (503 when not)."""
     advisor = request.app.state.advisor
     catalog = get_catalog()
-    body = {"status": "ok", "driver": advisor.info.name, "driver_detail": redact_urls(advisor.info.describe()),
-            "catalog": {"models": len(catalog.models), "gpus": len(catalog.gpus), "licenses": len(catalog.licenses)},
-            "storage": {"ok": True}}
+    body = {
+        "status": "ok",
+        "driver": advisor.info.name,
+        "driver_detail": redact_urls(advisor.info.describe()),
+        "catalog": {"models": len(catalog.models), "gpus": len(catalog.gpus), "licenses": len(catalog.licenses)},
+        "storage": {"ok": True},
+    }
     try:
         advisor.check_storage()
     except StorageUnavailable as exc:

@@ -50,11 +50,17 @@ class LimitsAndAuth(BaseHTTPMiddleware):
 
     async def dispatch(self, request: Request, call_next):
         if not self._authorized(request):
-            return error(401, UNAUTHORIZED, kind="unauthorized",
-                         headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor", charset="UTF-8"'})
+            return error(
+                401,
+                UNAUTHORIZED,
+                kind="unauthorized",
+                headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor", charset="UTF-8"'},
+            )
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return error(413, f"request body is {int(length):,} bytes; the limit is {MAX_BODY_BYTES:,}", kind="too_large")
+            return error(
+                413, f"request body is {int(length):,} bytes; the limit is {MAX_BODY_BYTES:,}", kind="too_large"
+            )
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         return response
@@ -75,8 +81,9 @@ class ChunkedBodyLimit:
         if body is None:  # the client went away
             return
         if len(body) > MAX_BODY_BYTES:
-            await error(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes",
-                         kind="too_large")(scope, receive, send)
+            await error(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes", kind="too_large")(
+                scope, receive, send
+            )
             return
         replayed = False
 

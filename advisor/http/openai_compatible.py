@@ -38,7 +38,9 @@ class ChatCompletionRequest(BaseModel):
     model: str = SERVED_MODEL_NAME
     messages: list[ChatMessageIn] = Field(min_length=1)
     stream: bool = False
-    thread_id: str | None = Field(default=None, description="Continue this advisor conversation (an extension to the OpenAI API).")
+    thread_id: str | None = Field(
+        default=None, description="Continue this advisor conversation (an extension to the OpenAI API)."
+    )
     metadata: dict | None = None
 
     def last_user_text(self) -> str:
@@ -48,8 +50,11 @@ class ChatCompletionRequest(BaseModel):
                 if isinstance(msg.content, str):
                     return msg.content
                 if isinstance(msg.content, list):
-                    return "\n".join(part["text"] for part in msg.content if isinstance(part, dict)
-                                     and part.get("type") == "text" and isinstance(part.get("text"), str))
+                    return "\n".join(
+                        part["text"]
+                        for part in msg.content
+                        if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+                    )
         return ""
 
 
@@ -63,8 +68,14 @@ class Completion:
     created: int = field(default_factory=lambda: int(time.time()))
 
     def chunk(self, delta: dict, finish: str | None = None) -> str:
-        body = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], "thread_id": self.thread_id}
+        body = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "thread_id": self.thread_id,
+        }
         return f"data: {json_text(body)}\n\n"
 
 
@@ -87,9 +98,11 @@ class ChunkStream:
             case Failed(message=message):
                 return [self.completion.chunk({"content": f"\n[error: {message}]"})]
             case Final(text=text):
-                rest = text[len(self.sent):] if text.startswith(self.sent) else "\n\n" + text
-                return [self.completion.chunk({"content": rest[i:i + CHUNK_CHARS]})
-                        for i in range(0, len(rest), CHUNK_CHARS)]
+                rest = text[len(self.sent) :] if text.startswith(self.sent) else "\n\n" + text
+                return [
+                    self.completion.chunk({"content": rest[i : i + CHUNK_CHARS]})
+                    for i in range(0, len(rest), CHUNK_CHARS)
+                ]
         return []
 
     def end(self) -> list[str]:
@@ -116,21 +129,32 @@ def completion_body(events: Iterable[TurnEvent], completion: Completion) -> dict
                 steps.append({"name": event.name, "arguments": event.args, "result": event.result})
             case Failed(message=message):
                 reply = message
-    return {"id": completion.id, "object": "chat.completion", "created": completion.created, "model": completion.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-            "thread_id": completion.thread_id, "advisor_tool_calls": steps}
+    return {
+        "id": completion.id,
+        "object": "chat.completion",
+        "created": completion.created,
+        "model": completion.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "thread_id": completion.thread_id,
+        "advisor_tool_calls": steps,
+    }
 
 
 @router.get("/v1/models")
 def models() -> dict:
-    return {"object": "list", "data": [{"id": SERVED_MODEL_NAME, "object": "model", "created": 0,
-                                        "owned_by": "open-llm-advisor"}]}
+    return {
+        "object": "list",
+        "data": [{"id": SERVED_MODEL_NAME, "object": "model", "created": 0, "owned_by": "open-llm-advisor"}],
+    }
 
 
 COMPLETION_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": "a chat.completion object, or with stream=true a text/event-stream of chat.completion.chunk "
-                         "objects", "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}}},
+    200: {
+        "description": "a chat.completion object, or with stream=true a text/event-stream of chat.completion.chunk "
+        "objects",
+        "content": {"application/json": {}, "text/event-stream": {"schema": {"type": "string"}}},
+    },
     503: {"model": ErrorBody, "description": "the message was not saved: the conversation database cannot be written"},
 }
 

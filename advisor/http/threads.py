@@ -11,8 +11,10 @@ from advisor.service import validate_thread_id
 from tools.errors import NotFound
 
 router = APIRouter(tags=["conversations"])
-REPORT_TYPES = {"description": "the report", "content": {"text/markdown": {"schema": {"type": "string"}},
-                                                         "text/html": {"schema": {"type": "string"}}}}
+REPORT_TYPES = {
+    "description": "the report",
+    "content": {"text/markdown": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}}},
+}
 
 
 def stored_thread(request: Request, thread_id: str) -> str:
@@ -28,8 +30,12 @@ def get_thread(thread_id: str, request: Request):
     """A conversation: its messages with tool steps, the requirements gathered and the shortlist."""
     advisor = request.app.state.advisor
     state = advisor.state(stored_thread(request, thread_id))
-    return {"thread_id": thread_id, "messages": advisor.history(thread_id), "requirements": state["requirements"],
-            "shortlist": state["shortlist"]}
+    return {
+        "thread_id": thread_id,
+        "messages": advisor.history(thread_id),
+        "requirements": state["requirements"],
+        "shortlist": state["shortlist"],
+    }
 
 
 @router.get("/api/threads/{thread_id}/report", responses={**NOT_FOUND, 200: REPORT_TYPES})

@@ -11,8 +11,19 @@ import tools
 from advisor.http.errors import ErrorBody, HttpError
 
 router = APIRouter(tags=["tools"])
-ANY_ARGUMENTS = {"requestBody": {"required": False, "content": {"application/json": {"schema": {
-    "type": "object", "description": "the tool's arguments; GET /api/tools gives each tool's JSON schema"}}}}}
+ANY_ARGUMENTS = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "the tool's arguments; GET /api/tools gives each tool's JSON schema",
+                }
+            }
+        },
+    }
+}
 
 
 @router.get("/api/tools")
@@ -21,8 +32,11 @@ def list_tools() -> dict:
     return {"tools": tools.schemas()}
 
 
-@router.post("/api/tools/{name}", responses={404: {"model": ErrorBody, "description": "unknown tool"}},
-             openapi_extra=ANY_ARGUMENTS)
+@router.post(
+    "/api/tools/{name}",
+    responses={404: {"model": ErrorBody, "description": "unknown tool"}},
+    openapi_extra=ANY_ARGUMENTS,
+)
 async def call_tool(name: str, request: Request):
     """Call one tool with a JSON object of arguments."""
     tools.get(name)  # NotFound: 404, before the body is read

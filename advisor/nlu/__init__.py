@@ -22,15 +22,28 @@ from advisor.nlu.entities import Mention, link
 from advisor.nlu.quantities import Quantity, mask, prepare, quantities
 from advisor.nlu.shape import PLACEHOLDER, prepared_text, shape_of, shape_of_mentions
 
-ORDINALS = {"first": 0, "1st": 0, "top": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3,
-            "fifth": 4, "5th": 4, "last": -1}
+ORDINALS = {
+    "first": 0,
+    "1st": 0,
+    "top": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "fifth": 4,
+    "5th": 4,
+    "last": -1,
+}
 # Words that name an intent outright: where the classifier already leans that way (score >= CUE_FLOOR), they settle
 # it. One message often asks two things ("check the licence and the monthly cost") and the second is the weaker.
 CUES = {
     "cost": r"\b(costs?|price|pricing|bill|spend|cheap\w*|expensive|break[- ]?even|monthly cost)\b",
     "license": r"\blicen[cs]\w*|\blegal\w*|\bpermitted\b|\ballowed\b|\bcommercial(ly)?\b|\bcan (we|i) use\b",
-    "recommend": r"\b(recommend\w*|suggest\w*|which (model|llm|one)|what (model|llm)|best|options?|shortlist|pick|choose|"
-                 r"what (can|could|should) (i|we) (run|use)|looking for|need an? (model|llm))\b",
+    "recommend": r"\b(recommend\w*|suggest\w*|which (model|llm|one)|what (model|llm)|best|options?|shortlist|pick|"
+    r"choose|"
+    r"what (can|could|should) (i|we) (run|use)|looking for|need an? (model|llm))\b",
     "memory": r"\b(vram|memory|how many gb|fits?)\b",
     "speed": r"\b(tok(ens)?/s|tokens per second|how fast|speed|throughput|latency)\b",
     "compare": r"\b(vs\.?|versus|compare\w*|better than)\b",
@@ -60,12 +73,18 @@ class Reading:
         from advisor.nlu.intents import LABELS, THRESHOLD
 
         cut = THRESHOLD if threshold is None else threshold
-        asked = [label for label in LABELS if self.scores.get(label, 0.0) >= cut
-                 or (label in CUES and self.scores.get(label, 0.0) >= CUE_FLOOR and re.search(CUES[label], self.prepared))]
+        asked = [
+            label
+            for label in LABELS
+            if self.scores.get(label, 0.0) >= cut
+            or (label in CUES and self.scores.get(label, 0.0) >= CUE_FLOOR and re.search(CUES[label], self.prepared))
+        ]
         if len(asked) > 1:
             # a second intent needs the classifier's confidence or its own words ("set up X for 50 concurrent users"
             # is a deployment question, not also a speed one)
-            kept = [a for a in asked if self.scores.get(a, 0.0) >= 0.6 or (a in CUES and re.search(CUES[a], self.prepared))]
+            kept = [
+                a for a in asked if self.scores.get(a, 0.0) >= 0.6 or (a in CUES and re.search(CUES[a], self.prepared))
+            ]
             asked = kept or asked
         if not asked and self.scores:
             top = max(self.scores, key=lambda label: self.scores[label])
@@ -87,7 +106,9 @@ class Reading:
     @property
     def unclear(self) -> list[Mention]:
         """Model and device names that are unknown or ambiguous (the driver should ask about them)."""
-        return [m for m in self.mentions if m.kind in ("model", "gpu") and not m.id and not _negated(self.prepared, m.start)]
+        return [
+            m for m in self.mentions if m.kind in ("model", "gpu") and not m.id and not _negated(self.prepared, m.start)
+        ]
 
 
 def _negated(t: str, start: int) -> bool:
@@ -97,23 +118,39 @@ def _negated(t: str, start: int) -> bool:
 
 
 def _reference(t: str) -> tuple | None:
-    m = re.search(r"\b(?:the|your|that|this|ur)\s+(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|top)\s*"
-                  r"(one|model|option|pick|choice|suggestion|recommendation|entry|candidate|on the list|result)?\b", t)
-    if m and (m.group(2) or re.search(r"\b(the|your)\s+\w+\s*(\?|$|,|\.|one|please|instead|then|for|in|on|with|and)", t[m.start():m.end() + 12])):
+    m = re.search(
+        r"\b(?:the|your|that|this|ur)\s+(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th|top)\s*"
+        r"(one|model|option|pick|choice|suggestion|recommendation|entry|candidate|on the list|result)?\b",
+        t,
+    )
+    if m and (
+        m.group(2)
+        or re.search(
+            r"\b(the|your)\s+\w+\s*(\?|$|,|\.|one|please|instead|then|for|in|on|with|and)", t[m.start() : m.end() + 12]
+        )
+    ):
         if not (m.group(1) == "top" and not m.group(2)):
             return ("ordinal", ORDINALS[m.group(1)])
     m = re.search(r"(?:#|\bnumber |\bno\. ?|\boption |\bpick |\bchoice )(\d)\b", t)
     if m:
         return ("ordinal", int(m.group(1)) - 1)
-    m = re.search(r"\b(?:top|these|those|the|first|all)\s+(\d)\b|\b(both|all of them|each of them|them all|all three|the shortlist|"
-                  r"every one of them|these models|those models|all those|all these)\b", t)
+    m = re.search(
+        r"\b(?:top|these|those|the|first|all)\s+(\d)\b|\b(both|all of them|each of them|them all|all three|the "
+        r"shortlist|"
+        r"every one of them|these models|those models|all those|all these)\b",
+        t,
+    )
     if m:
         if m.group(1):
             return ("top", int(m.group(1)))
         word = m.group(2)
         return ("top", 2 if word == "both" else 3 if "three" in word else 5)
-    if re.search(r"\b(it|that model|this model|that one|this one|the same model|same model|the model|the one you (picked|suggested|recommended)|"
-                 r"its|the winner|your pick|your recommendation|your top pick)\b", t):
+    if re.search(
+        r"\b(it|that model|this model|that one|this one|the same model|same model|the model|the one you (picked|"
+        r"suggested|recommended)|"
+        r"its|the winner|your pick|your recommendation|your top pick)\b",
+        t,
+    ):
         return ("last",)
     return None
 
@@ -146,7 +183,9 @@ def read(text: str, context: dict | None = None) -> Reading:
 
     key = json.dumps(context, sort_keys=True, default=str) if context else ""
     r = _read(text, key, id(catalog()))
-    return Reading(r.text, r.prepared, r.shape, r.mentions, r.quantities, dict(r.fields), r.scores, list(r.conflicts), r.reference)
+    return Reading(
+        r.text, r.prepared, r.shape, r.mentions, r.quantities, dict(r.fields), r.scores, list(r.conflicts), r.reference
+    )
 
 
 __all__ = ["Mention", "Quantity", "Reading", "prepare", "quantities", "read", "shape_of"]

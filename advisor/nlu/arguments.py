@@ -18,8 +18,13 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "num_gpus": {"*": "num_gpus"},
     "vram_gb": {"*": "vram_gb"},
     "unified_memory": {"*": "unified_memory"},
-    "min_context": {"select_models": "min_context", "find_models": "min_context", "estimate_memory": "context_length",
-                    "estimate_throughput": "context_length", "plan_deployment": "context_length"},
+    "min_context": {
+        "select_models": "min_context",
+        "find_models": "min_context",
+        "estimate_memory": "context_length",
+        "estimate_throughput": "context_length",
+        "plan_deployment": "context_length",
+    },
     "licenses": {"select_models": "licenses"},
     "commercial": {"*": "commercial"},
     "monthly_active_users": {"*": "monthly_active_users"},
@@ -121,7 +126,11 @@ def arguments(tool: str, state: dict, **fixed) -> dict:
         arg = argument_for(field, tool)
         if arg is None or not accepts(tool, arg, value):
             continue
-        if isinstance(value, float) and value == int(value) and "integer" in {o.get("type") for o in [_schema(tool)[arg], *_schema(tool)[arg].get("anyOf", [])]}:
+        if (
+            isinstance(value, float)
+            and value == int(value)
+            and "integer" in {o.get("type") for o in [_schema(tool)[arg], *_schema(tool)[arg].get("anyOf", [])]}
+        ):
             value = int(value)
         out[arg] = value
     for key, value in fixed.items():
@@ -142,7 +151,9 @@ def unfilled() -> dict[str, list[str]]:
                 filled.setdefault(tool, set()).add(arg)
     out = {}
     for tool in tools.names():
-        missing = sorted(a for a in set(_schema(tool)) - filled.get(tool, set()) - PLANNER_CHOSEN if (tool, a) not in DELIBERATE)
+        missing = sorted(
+            a for a in set(_schema(tool)) - filled.get(tool, set()) - PLANNER_CHOSEN if (tool, a) not in DELIBERATE
+        )
         if missing:
             out[tool] = missing
     return out

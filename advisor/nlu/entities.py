@@ -23,12 +23,76 @@ _TOKEN = re.compile(r"\d+(?:\.\d+)*|[a-z]+")
 LOOSE = {"instruct", "chat", "it", "hf", "base", "meta", "model", "the", "nvidia", "geforce", "version", "preview"}
 SIZE_UNITS = {"b": 1.0, "m": 0.001}
 # Words never corrected towards a name: ordinary words a few letters away from one.
-NOT_NAMES = {"larger", "smaller", "faster", "cheaper", "better", "model", "models", "mode", "media", "llamas", "phil",
-             "game", "games", "mini", "minis", "command", "commands", "commercial", "coder", "coding", "quest", "queen",
-             "small", "large", "medium", "open", "opens", "mixed", "mistake", "gamma", "chat", "chats", "plus",
-             "graph", "grant", "falcon", "where", "which", "there", "these", "those", "their", "other", "about", "would",
-             "could", "should", "apple", "orange", "black", "share", "spark", "ultra", "studio", "pixel", "ollama", "vllm",
-             "sglang", "exllama", "tensorrt", "speed", "need", "needs", "seed", "mini", "fast", "cost", "price", "memory"}
+NOT_NAMES = {
+    "larger",
+    "smaller",
+    "faster",
+    "cheaper",
+    "better",
+    "model",
+    "models",
+    "mode",
+    "media",
+    "llamas",
+    "phil",
+    "game",
+    "games",
+    "mini",
+    "minis",
+    "command",
+    "commands",
+    "commercial",
+    "coder",
+    "coding",
+    "quest",
+    "queen",
+    "small",
+    "large",
+    "medium",
+    "open",
+    "opens",
+    "mixed",
+    "mistake",
+    "gamma",
+    "chat",
+    "chats",
+    "plus",
+    "graph",
+    "grant",
+    "falcon",
+    "where",
+    "which",
+    "there",
+    "these",
+    "those",
+    "their",
+    "other",
+    "about",
+    "would",
+    "could",
+    "should",
+    "apple",
+    "orange",
+    "black",
+    "share",
+    "spark",
+    "ultra",
+    "studio",
+    "pixel",
+    "ollama",
+    "vllm",
+    "sglang",
+    "exllama",
+    "tensorrt",
+    "speed",
+    "need",
+    "needs",
+    "seed",
+    "fast",
+    "cost",
+    "price",
+    "memory",
+}
 
 
 @dataclass
@@ -137,8 +201,9 @@ class Linker:
                 if minimal is None or (len(w), len(v)) < (len(minimal), len(minimal_versions)):
                     minimal, minimal_versions = w, v
             heads |= model_heads
-            self.shapes.append(_ModelShape(m.id, model_heads, words, versions, sizes, m.params_b, minimal or set(),
-                                           minimal_versions))
+            self.shapes.append(
+                _ModelShape(m.id, model_heads, words, versions, sizes, m.params_b, minimal or set(), minimal_versions)
+            )
         return heads
 
     def _index_gpus(self, cat) -> None:
@@ -169,7 +234,9 @@ class Linker:
                     short.setdefault(bare, set()).add(p.id)
         for key, ids in short.items():
             # "Claude Sonnet" with no version: the newest of that name
-            self.api_keys.setdefault(key, max(ids, key=lambda i: [float(x) for x in re.findall(r"\d+(?:\.\d+)?", i)] or [0.0]))
+            self.api_keys.setdefault(
+                key, max(ids, key=lambda i: [float(x) for x in re.findall(r"\d+(?:\.\d+)?", i)] or [0.0])
+            )
 
     def _claim(self, key: tuple[str, ...], kind: str, ident: str) -> None:
         if key:
@@ -206,8 +273,10 @@ class Linker:
         for s in self.shapes:
             if head not in s.heads or not words <= s.words or not versions <= s.versions:
                 continue
-            if sizes and not all(any(abs(x - y) <= 0.05 * y for y in s.sizes) if s.sizes
-                                 else abs(x - s.params_b) <= 0.12 * max(x, 0.1) for x in sizes):
+            if sizes and not all(
+                any(abs(x - y) <= 0.05 * y for y in s.sizes) if s.sizes else abs(x - s.params_b) <= 0.12 * max(x, 0.1)
+                for x in sizes
+            ):
                 continue
             hits.append(s)
         if len(hits) > 1:
@@ -224,6 +293,7 @@ class Linker:
 
     def split_compounds(self, prepared: str) -> str:
         """'gptoss 20b' -> 'gpt oss 20b', 'deepseekr1' -> 'deepseek r1': a word glued from two name words."""
+
         def fix(m: re.Match) -> str:
             word = m.group(0)
             if word in self.vocab_set or len(word) < 5:
@@ -233,13 +303,16 @@ class Linker:
                 if a in self.vocab_set and (b in self.vocab_set or (len(b) == 1 and b.isalpha())) and len(a) >= 3:
                     return f"{a} {b}"
             return word
+
         return re.sub(r"[a-z]+", fix, prepared)
 
     def link(self, prepared: str) -> list[Mention]:
         spans = _tokens(prepared)
         raw = [t for t, _, _ in spans]
         # a comma, semicolon, slash or bracket between two tokens ends a name ("llama 2, llama 3")
-        self._local.breaks = {i for i in range(1, len(spans)) if re.search(r"[,;/()&|!?]|\.\s", prepared[spans[i - 1][2]:spans[i][1]])}
+        self._local.breaks = {
+            i for i in range(1, len(spans)) if re.search(r"[,;/()&|!?]|\.\s", prepared[spans[i - 1][2] : spans[i][1]])
+        }
         toks = self.correct(raw)
         if toks == raw:
             return self._scan(raw, spans, prepared)
@@ -266,19 +339,34 @@ class Linker:
         return out
 
     def _elliptical(self, toks, spans, i: int, text: str, found: list[Mention]) -> tuple[Mention, int] | None:
-        """'Mistral Small 3.1 or 3.2', 'Llama 3 vs 3.1': a bare version after a model stands for that model's sibling."""
+        """'Mistral Small 3.1 or 3.2', 'Llama 3 vs 3.1': a bare version after a model stands for that model's
+        sibling."""
         if not toks[i][0].isdigit() or i < 2 or toks[i - 1] not in ("or", "vs", "versus", "to", "and"):
             return None
-        if i + 1 < len(toks) and toks[i + 1] in ("k", "m", "b", "million", "billion", "thousand", "gb", "users", "tokens", "x", "gpus"):
+        if i + 1 < len(toks) and toks[i + 1] in (
+            "k",
+            "m",
+            "b",
+            "million",
+            "billion",
+            "thousand",
+            "gb",
+            "users",
+            "tokens",
+            "x",
+            "gpus",
+        ):
             return None  # "... and 2 million users": a figure, not a version
         prev = next((m for m in reversed(found) if m.kind in ("model", "family") and m.id), None)
         if prev is None or spans[i][1] - prev.end > 12:
             return None
-        base = [t for t, _, _ in _tokens(text[prev.start:prev.end])]
-        numbers = [k for k, t in enumerate(base) if t[0].isdigit() and not (k + 1 < len(base) and base[k + 1] in SIZE_UNITS)]
+        base = [t for t, _, _ in _tokens(text[prev.start : prev.end])]
+        numbers = [
+            k for k, t in enumerate(base) if t[0].isdigit() and not (k + 1 < len(base) and base[k + 1] in SIZE_UNITS)
+        ]
         if not numbers:
             return None
-        candidate = base[:numbers[-1]] + [toks[i]] + base[numbers[-1] + 1:]
+        candidate = base[: numbers[-1]] + [toks[i]] + base[numbers[-1] + 1 :]
         start, end, written = self._span(spans, i, 1, text)
         key = tuple(candidate)
         hit = self.keys.get(key) or self.keys.get(tuple(t for t in key if t not in LOOSE))
@@ -297,7 +385,7 @@ class Linker:
         limit = min(self.max_len, len(toks) - i)
         limit = min([limit] + [b - i for b in self._local.breaks if i < b <= i + limit])
         for n in range(limit, 0, -1):
-            key = tuple(toks[i:i + n])
+            key = tuple(toks[i : i + n])
             if key in self.api_keys and (n > 1 or key[0] in ("o3", "o4")):
                 start, end, written = self._span(spans, i, n, text)
                 return Mention("api", written, start, end, id=self.api_keys[key]), n
@@ -309,7 +397,12 @@ class Linker:
                 if n == 1 and len(key[0]) <= 2 and key[0].isalpha():
                     continue  # "a", "l4"-style single letters only as part of a longer name
                 return self._gpu(toks, spans, i, n, ident, text), n
-            if kind == "model" and n == 1 and toks[i] in ("command", "yi") and not (i + 1 < len(toks) and toks[i + 1][0].isdigit()):
+            if (
+                kind == "model"
+                and n == 1
+                and toks[i] in ("command", "yi")
+                and not (i + 1 < len(toks) and toks[i + 1][0].isdigit())
+            ):
                 continue
             # a name followed by more of a name ("gemma" + "4", "qwen 3" + "27b"): try the whole run first
             run = self._name_run(toks, i)
@@ -354,7 +447,7 @@ class Linker:
 
     def _by_shape(self, toks, spans, i: int, run: int, text: str) -> tuple[Mention, int] | None:
         for n in range(run, 1, -1):
-            part = toks[i:i + n]
+            part = toks[i : i + n]
             if not any(t[0].isdigit() for t in part[1:]):
                 break
             ids = self.match_shape(part)
@@ -370,7 +463,7 @@ class Linker:
         head_key = (toks[i],)
         fam = self.keys.get(head_key)
         n = run
-        part = toks[i:i + n]
+        part = toks[i : i + n]
         exact_prefix = max((k for k in range(1, n + 1) if tuple(part[:k]) in self.keys), default=0)
         if exact_prefix == n:
             return None

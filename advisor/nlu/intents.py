@@ -27,12 +27,34 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-LABELS = ("recommend", "license", "memory", "speed", "cost", "compare", "deploy", "info", "search", "gpus", "licenses",
-          "help")
+LABELS = (
+    "recommend",
+    "license",
+    "memory",
+    "speed",
+    "cost",
+    "compare",
+    "deploy",
+    "info",
+    "search",
+    "gpus",
+    "licenses",
+    "help",
+)
 # intent -> the tool that answers it (help is answered without a tool)
-TOOL_OF = {"recommend": "select_models", "license": "check_license", "memory": "estimate_memory",
-           "speed": "estimate_throughput", "cost": "estimate_cost", "compare": "compare_benchmarks", "deploy": "plan_deployment",
-           "info": "get_model", "search": "find_models", "gpus": "list_gpus", "licenses": "list_licenses"}
+TOOL_OF = {
+    "recommend": "select_models",
+    "license": "check_license",
+    "memory": "estimate_memory",
+    "speed": "estimate_throughput",
+    "cost": "estimate_cost",
+    "compare": "compare_benchmarks",
+    "deploy": "plan_deployment",
+    "info": "get_model",
+    "search": "find_models",
+    "gpus": "list_gpus",
+    "licenses": "list_licenses",
+}
 INTENT_OF = {tool: intent for intent, tool in TOOL_OF.items()}
 DATA = Path(__file__).resolve().parent / "data" / "train.yaml"
 MODEL = Path(__file__).resolve().parent / "data" / "intent_model.json"
@@ -49,7 +71,7 @@ def features(shape: str) -> list[str]:
         for n in range(2, 6):
             if len(padded) < n:
                 break
-            out.extend(padded[i:i + n] for i in range(len(padded) - n + 1))
+            out.extend(padded[i : i + n] for i in range(len(padded) - n + 1))
     out.extend("w:" + w for w in words)
     out.extend(f"b:{a}_{b}" for a, b in zip(words, words[1:]))
     return out
@@ -105,8 +127,13 @@ def train(pairs: list[tuple[str, list[str]]]) -> dict:
         if np.abs(row).max() < 1e-3:
             continue
         feats[str(gram)] = [round(float(vec.idf_[i]), 4), *(round(float(w), 4) for w in row)]
-    return {"labels": list(LABELS), "intercepts": [round(b, 4) for b in intercepts], "features": feats,
-            "trained_on": len(pairs), "C": C}
+    return {
+        "labels": list(LABELS),
+        "intercepts": [round(b, 4) for b in intercepts],
+        "features": feats,
+        "trained_on": len(pairs),
+        "C": C,
+    }
 
 
 class IntentModel:
@@ -172,8 +199,10 @@ def build(path: Path = MODEL) -> dict:
 
 def _main() -> None:
     artefact = build()
-    print(f"trained on {artefact['trained_on']} utterances: {len(artefact['features'])} features, "
-          f"{len(artefact['labels'])} intents -> {MODEL}")
+    print(
+        f"trained on {artefact['trained_on']} utterances: {len(artefact['features'])} features, "
+        f"{len(artefact['labels'])} intents -> {MODEL}"
+    )
 
 
 if __name__ == "__main__":

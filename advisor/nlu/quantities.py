@@ -19,18 +19,67 @@ from dataclasses import dataclass
 
 from text_to_num import text2num
 
-SMALL = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-         "seventeen eighteen nineteen").split()
+SMALL = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen"
+).split()
 TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
 SCALES = {"hundred": 1e2, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 NUMBER_WORDS = set(SMALL) | set(TENS) | set(SCALES)
 # "the second one", "which one", "one of them": "one" that is not a figure
-_NOT_FIGURE_BEFORE_ONE = {"the", "this", "that", "which", "each", "every", "any", "no", "first", "second", "third",
-                          "last", "other", "another", "next", "previous", "same", "good", "best", "cheaper", "bigger",
-                          "smaller", "new", "older", "newer", "latest", "one", "a", "cheapest", "fastest", "right"}
+_NOT_FIGURE_BEFORE_ONE = {
+    "the",
+    "this",
+    "that",
+    "which",
+    "each",
+    "every",
+    "any",
+    "no",
+    "first",
+    "second",
+    "third",
+    "last",
+    "other",
+    "another",
+    "next",
+    "previous",
+    "same",
+    "good",
+    "best",
+    "cheaper",
+    "bigger",
+    "smaller",
+    "new",
+    "older",
+    "newer",
+    "latest",
+    "one",
+    "a",
+    "cheapest",
+    "fastest",
+    "right",
+}
 # Suffix scales written onto a number: "50M", "32k", "1.2B", "3bn".
-SUFFIX = {"k": 1e3, "thousand": 1e3, "thousands": 1e3, "m": 1e6, "mn": 1e6, "mm": 1e6, "mil": 1e6, "mln": 1e6, "mio": 1e6, "million": 1e6,
-          "millions": 1e6, "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "t": 1e12, "trillion": 1e12}
+SUFFIX = {
+    "k": 1e3,
+    "thousand": 1e3,
+    "thousands": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "mm": 1e6,
+    "mil": 1e6,
+    "mln": 1e6,
+    "mio": 1e6,
+    "million": 1e6,
+    "millions": 1e6,
+    "b": 1e9,
+    "bn": 1e9,
+    "billion": 1e9,
+    "billions": 1e9,
+    "t": 1e12,
+    "trillion": 1e12,
+}
 POW2 = {2, 4, 8, 16, 32, 64, 128, 256, 512}
 
 
@@ -56,8 +105,22 @@ class Quantity:
 
 # ------------------------------------------------------------------ preparing the text
 
-_PLAIN_PUNCTUATION = str.maketrans({"–": "-", "—": "-", "−": "-", "×": "x", "’": "'", "‘": "'", "“": '"', "”": '"',
-                                    "≤": "<=", "≥": ">=", "\u00a0": " ", "\u202f": " "})
+_PLAIN_PUNCTUATION = str.maketrans(
+    {
+        "–": "-",
+        "—": "-",
+        "−": "-",
+        "×": "x",
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "≤": "<=",
+        "≥": ">=",
+        "\u00a0": " ",
+        "\u202f": " ",
+    }
+)
 
 
 def prepare(text: str) -> str:
@@ -71,7 +134,11 @@ def prepare(text: str) -> str:
     t = re.sub(r"(?<![a-z\d])(\d{1,3})x(?=[a-z])", r"\1x ", t)  # "4xL40S" -> "4x l40s"
     t = _words_to_digits(t)
     # "between 1 and 2 million" -> "1-2 million" (a range; "1 and 2" elsewhere are two figures)
-    return re.sub(r"\bbetween ([$€£]?\d+(?:\.\d+)?\s?[a-z]{0,8}?)\s?and\s?(?=[$€£]?\d)", lambda m: "between " + m.group(1).strip() + "-", t)
+    return re.sub(
+        r"\bbetween ([$€£]?\d+(?:\.\d+)?\s?[a-z]{0,8}?)\s?and\s?(?=[$€£]?\d)",
+        lambda m: "between " + m.group(1).strip() + "-",
+        t,
+    )
 
 
 def _words_to_digits(t: str) -> str:
@@ -82,8 +149,12 @@ def _words_to_digits(t: str) -> str:
     while i < len(tokens):
         word, start, end = tokens[i]
         value, used = _idiom(tokens, i)
-        if value is None and word[0].isalpha() and _is_number_run(word) and not (
-                word in SCALES and (not out or i == 0 or tokens[i - 1][0][0].isdigit())):
+        if (
+            value is None
+            and word[0].isalpha()
+            and _is_number_run(word)
+            and not (word in SCALES and (not out or i == 0 or tokens[i - 1][0][0].isdigit()))
+        ):
             value, used = _number_words(tokens, i)
         if value is not None and used:
             end = tokens[i + used - 1][2]
@@ -105,8 +176,14 @@ def _idiom(tokens: list[tuple[str, int, int]], i: int) -> tuple[float | None, in
     nxt2 = tokens[i + 2][0] if i + 2 < len(tokens) else ""
     if word == "half" and nxt in ("a", "an") and nxt2 in SCALES:
         return 0.5 * SCALES[nxt2], 3
-    if word in ("a", "an") and nxt == "quarter" and nxt2 == "of" and i + 4 < len(tokens) and \
-            tokens[i + 3][0] in ("a", "an") and tokens[i + 4][0] in SCALES:
+    if (
+        word in ("a", "an")
+        and nxt == "quarter"
+        and nxt2 == "of"
+        and i + 4 < len(tokens)
+        and tokens[i + 3][0] in ("a", "an")
+        and tokens[i + 4][0] in SCALES
+    ):
         return 0.25 * SCALES[tokens[i + 4][0]], 5
     if word in ("a", "an") and nxt in ("million", "billion", "thousand", "hundred", "trillion"):
         return SCALES[nxt], 2
@@ -126,8 +203,10 @@ def _number_words(tokens: list[tuple[str, int, int]], i: int) -> tuple[float | N
     None for a bare scale ("800 million": read with its digits) or a "one" that is no figure."""
     j = i
     words: list[str] = []
-    while j < len(tokens) and (_is_number_run(tokens[j][0]) or (
-            tokens[j][0] == "and" and words and j + 1 < len(tokens) and _is_number_run(tokens[j + 1][0]))):
+    while j < len(tokens) and (
+        _is_number_run(tokens[j][0])
+        or (tokens[j][0] == "and" and words and j + 1 < len(tokens) and _is_number_run(tokens[j + 1][0]))
+    ):
         words.append(tokens[j][0])
         j += 1
     phrase = " ".join(words)
@@ -135,8 +214,9 @@ def _number_words(tokens: list[tuple[str, int, int]], i: int) -> tuple[float | N
     nxt = tokens[i + 1][0] if i + 1 < len(tokens) else ""
     if all(w in SCALES for w in words):
         return None, 0
-    if phrase == "one" and (prev in _NOT_FIGURE_BEFORE_ONE or nxt in ("of", "or", "more", "another", "model", "to",
-                                                                       "thing", "question", "")):
+    if phrase == "one" and (
+        prev in _NOT_FIGURE_BEFORE_ONE or nxt in ("of", "or", "more", "another", "model", "to", "thing", "question", "")
+    ):
         return None, 0
     try:
         return float(text2num(phrase.replace("-", " "), "en")), j - i
@@ -164,19 +244,42 @@ def mask(prepared: str, spans: list[tuple[int, int, str]]) -> str:
 _FIGURE = re.compile(
     r"(?P<cur>[$€£]|usd ?|eur ?|gbp ?)?"
     r"(?P<a>\d+(?:\.\d+)?)(?: ?(?P<sa>k|thousands?|mn|mm|mln|mio|mil|millions?|bn|billions?|trillion|[kmbt])\b)?"
-    r"(?:(?: ?(?:-|to) ?)(?P<cur2>[$€£])?(?P<b>\d+(?:\.\d+)?)(?: ?(?P<sb>k|thousands?|mn|mm|mln|mio|mil|millions?|bn|billions?|trillion|[kmbt])\b)?)?"
+    r"(?:(?: ?(?:-|to) ?)(?P<cur2>[$€£])?(?P<b>\d+(?:\.\d+)?)(?: ?(?P<sb>k|thousands?|mn|mm|mln|mio|mil|millions?|bn|"
+    r"billions?|trillion|[kmbt])\b)?)?"
     r"(?P<plus>\+)?"
 )
-_APPROX = re.compile(r"(?:about|around|roughly|approximately|approx\.?|~|circa|some|nearly|almost|ca\.?|like|maybe|perhaps|est\.?|estimated)\s*$")
-_MAX = re.compile(r"(?:under|below|less than|up to|upto|at most|max(?:imum)?|no more than|not more than|within|<=?|"
-                  r"smaller than|lower than|cap(?:ped)? at|limit(?:ed)? to|max of|ceiling of|not exceed(?:ing)?)\s*(?:of\s*)?$")
-_MIN = re.compile(r"(?:over|more than|above|at least|min(?:imum)?|>=?|no less than|upwards of|exceeding|beyond)\s*(?:of\s*)?$")
+_APPROX = re.compile(
+    r"(?:about|around|roughly|approximately|approx\.?|~|circa|some|nearly|almost|ca\.?|like|maybe|perhaps|est\.?|"
+    r"estimated)\s*$"
+)
+_MAX = re.compile(
+    r"(?:under|below|less than|up to|upto|at most|max(?:imum)?|no more than|not more than|within|<=?|"
+    r"smaller than|lower than|cap(?:ped)? at|limit(?:ed)? to|max of|ceiling of|not exceed(?:ing)?)\s*(?:of\s*)?$"
+)
+_MIN = re.compile(
+    r"(?:over|more than|above|at least|min(?:imum)?|>=?|no less than|upwards of|exceeding|beyond)\s*(?:of\s*)?$"
+)
 
-USER_WORDS = (r"(?:monthly |active |daily |weekly |registered |paying |end[- ])*(?:users?|maus?|customers?|people|"
-              r"subscribers?|members?|employees?|seats?|visitors?|accounts?|players?|students?|patients?|clients?|"
-              r"monthly actives?|actives|installs|downloads)")
-PERIOD = {"month": 1.0, "mo": 1.0, "day": 30.0, "daily": 30.0, "week": 30 / 7, "weekly": 30 / 7, "year": 1 / 12,
-          "yr": 1 / 12, "annually": 1 / 12, "yearly": 1 / 12, "monthly": 1.0, "hour": 730.0, "hr": 730.0}
+USER_WORDS = (
+    r"(?:monthly |active |daily |weekly |registered |paying |end[- ])*(?:users?|maus?|customers?|people|"
+    r"subscribers?|members?|employees?|seats?|visitors?|accounts?|players?|students?|patients?|clients?|"
+    r"monthly actives?|actives|installs|downloads)"
+)
+PERIOD = {
+    "month": 1.0,
+    "mo": 1.0,
+    "day": 30.0,
+    "daily": 30.0,
+    "week": 30 / 7,
+    "weekly": 30 / 7,
+    "year": 1 / 12,
+    "yr": 1 / 12,
+    "annually": 1 / 12,
+    "yearly": 1 / 12,
+    "monthly": 1.0,
+    "hour": 730.0,
+    "hr": 730.0,
+}
 _PER = r"(?:a|an|per|/|each|every|in a|a single)\s*"
 
 
@@ -185,7 +288,8 @@ def _scale(word: str | None) -> float:
 
 
 def context_tokens(value: float, scale_word: str | None) -> int:
-    """'32k' context is 32,768 tokens and '1M' 1,048,576 (the usual binary sizes); other figures are taken as written."""
+    """'32k' context is 32,768 tokens and '1M' 1,048,576 (the usual binary sizes); other figures are taken as
+    written."""
     s = (scale_word or "").strip()
     if s in ("k", "thousand") and value in POW2:
         return int(value * 1024)
@@ -203,7 +307,11 @@ def quantities(prepared: str) -> list[Quantity]:
             # inside a word or a name ("gpt4", "v0.3", "q4"): not a figure of its own; "x2" multipliers pass
             if not (prepared[start - 1] == "x" and (start < 2 or not prepared[start - 2].isalnum())):
                 continue
-        if end < len(prepared) and prepared[end - 1].isdigit() and (prepared[end].isalpha() and not _unit_glued(prepared, end)):
+        if (
+            end < len(prepared)
+            and prepared[end - 1].isdigit()
+            and (prepared[end].isalpha() and not _unit_glued(prepared, end))
+        ):
             continue
         q = _read(prepared, m)
         if q is not None:
@@ -213,9 +321,14 @@ def quantities(prepared: str) -> list[Quantity]:
 
 def _unit_glued(text: str, end: int) -> bool:
     """A unit written onto a number: '24gb', '32k' (handled by the pattern), '4x', '60%', '2h'."""
-    return bool(re.match(r"(gb|gib|g\b|gig|tb|x\b|h\b|hr|s\b|ms|tok|tps|yr|mo\b|mau|w\b|kw|months?|years?|days?|weeks?|"
-                         r"users|percent|pct|min|gpus?|cards?|nodes?|tokens?|k\b|m\b|b\b|t\b|bn|mn|st\b|nd\b|rd\b|th\b|"
-                         r"bit|cores?|vcpu)", text[end:]))
+    return bool(
+        re.match(
+            r"(gb|gib|g\b|gig|tb|x\b|h\b|hr|s\b|ms|tok|tps|yr|mo\b|mau|w\b|kw|months?|years?|days?|weeks?|"
+            r"users|percent|pct|min|gpus?|cards?|nodes?|tokens?|k\b|m\b|b\b|t\b|bn|mn|st\b|nd\b|rd\b|th\b|"
+            r"bit|cores?|vcpu)",
+            text[end:],
+        )
+    )
 
 
 def _read(t: str, m: re.Match) -> Quantity | None:
@@ -223,8 +336,8 @@ def _read(t: str, m: re.Match) -> Quantity | None:
     b = float(m.group("b")) if m.group("b") else None
     sa, sb = m.group("sa"), m.group("sb")
     start, end = m.start(), m.end()
-    before = t[max(0, start - 40):start]
-    after = t[end:end + 60]
+    before = t[max(0, start - 40) : start]
+    after = t[end : end + 60]
     if b is not None and b < a and not sb and not sa:
         return None  # "3-1" is no range
     scale_a = _scale(sa) if sa else (_scale(sb) if sb and b is not None else 1.0)
@@ -286,10 +399,14 @@ def _money_percent_ratio(q: Quantity, w: _Around) -> Quantity | None:
 def _sizes(q: Quantity, w: _Around) -> Quantity | None:
     """Parameters, bandwidth, memory, a GPU count or a speed."""
     before, after_l, value, low_scale = w.before, w.rest, w.value, w.low_scale
-    if low_scale in ("b", "bn", "billion", "billions") and re.match(r"(-?\s*param|parameters?|models?\b|or (smaller|less|under)|max\b|dense|active)", after_l):
+    if low_scale in ("b", "bn", "billion", "billions") and re.match(
+        r"(-?\s*param|parameters?|models?\b|or (smaller|less|under)|max\b|dense|active)", after_l
+    ):
         q.kind, q.value = "params_b", value / 1e9
         return q
-    if re.match(r"(gb|gib|tb)\s*/\s*s\b|gbps\b|tbps\b|(gb|tb)/sec|(gigabytes?|terabytes?) (per|a|/) ?s(ec(ond)?)?\b", after_l):
+    if re.match(
+        r"(gb|gib|tb)\s*/\s*s\b|gbps\b|tbps\b|(gb|tb)/sec|(gigabytes?|terabytes?) (per|a|/) ?s(ec(ond)?)?\b", after_l
+    ):
         q.kind = "bandwidth_gbps"
         if re.match(r"(tb|terabytes?)", after_l):
             q.value = value * 1000
@@ -300,8 +417,11 @@ def _sizes(q: Quantity, w: _Around) -> Quantity | None:
     if re.match(r"(tb|tib|terabytes?)\b", after_l):
         q.kind, q.value = "memory_gb", value * 1000
         return q
-    if re.match(r"(x\b|\*)\s*(gpu|[a-z]*\s*gpu)", after_l) or re.match(r"x?\s*(gpus?|cards?|graphics cards?|accelerators?)\b", after_l) \
-            or re.match(r"(x\s*)?gpu\b", after_l):
+    if (
+        re.match(r"(x\b|\*)\s*(gpu|[a-z]*\s*gpu)", after_l)
+        or re.match(r"x?\s*(gpus?|cards?|graphics cards?|accelerators?)\b", after_l)
+        or re.match(r"(x\s*)?gpu\b", after_l)
+    ):
         q.kind = "gpu_count"
         return q
     if re.search(r"\bx\s*$", before[-3:]) and re.search(r"gpu\s*x\s*$", before):
@@ -316,12 +436,23 @@ def _sizes(q: Quantity, w: _Around) -> Quantity | None:
 def _context_or_volume(q: Quantity, w: _Around) -> Quantity | None:
     """A context length, tokens (a month, a day...), revenue or a monthly volume."""
     before, after_l, value, a, b, scale_word, low_scale = w.before, w.rest, w.value, w.a, w.b, w.scale_word, w.low_scale
-    ctx = re.match(r"(?:-?token\s*|tokens?\s*(?:of\s*)?)?(context|ctx|context window|window|context length|prompts?\b)", after_l)
-    if ctx or re.search(r"(context|ctx)(?: window| length| size)?\s*(?:of|:|=|is|up to|at|to|around|about)?\s*(?:~\s*)?$", before):
+    ctx = re.match(
+        r"(?:-?token\s*|tokens?\s*(?:of\s*)?)?(context|ctx|context window|window|context length|prompts?\b)", after_l
+    )
+    if ctx or re.search(
+        r"(context|ctx)(?: window| length| size)?\s*(?:of|:|=|is|up to|at|to|around|about)?\s*(?:~\s*)?$", before
+    ):
         q.kind, q.value = "context", float(context_tokens(a if b is None else b, scale_word))
         return q
-    per = re.match(r"(?:tokens?|toks?)\s*(?:monthly|" + _PER + r"(month|mo|day|week|year|yr|hour|hr)|(daily|weekly|yearly|annually))", after_l) \
-        or re.match(r"(?:tokens?|toks?)\b.{0,20}?\b(?:" + _PER + r"(month|mo|day|week|year)|(monthly|daily|weekly|yearly))\b", after_l)
+    per = re.match(
+        r"(?:tokens?|toks?)\s*(?:monthly|"
+        + _PER
+        + r"(month|mo|day|week|year|yr|hour|hr)|(daily|weekly|yearly|annually))",
+        after_l,
+    ) or re.match(
+        r"(?:tokens?|toks?)\b.{0,20}?\b(?:" + _PER + r"(month|mo|day|week|year)|(monthly|daily|weekly|yearly))\b",
+        after_l,
+    )
     if per:
         period = next((g for g in per.groups() if g), "month")
         q.kind, q.value = "tokens_month", value * PERIOD[period]
@@ -329,16 +460,22 @@ def _context_or_volume(q: Quantity, w: _Around) -> Quantity | None:
     if re.match(r"(tokens?|toks?)\b", after_l):
         q.kind = "tokens"
         return q
-    if re.search(r"(revenue|turnover|income|earnings|sales|we (make|earn|bring in))\s*(of|is|:|=|around|about|~)?\s*$", before) \
-            and not re.match(r"(tokens?|users?)", after_l):
+    if re.search(
+        r"(revenue|turnover|income|earnings|sales|we (make|earn|bring in))\s*(of|is|:|=|around|about|~)?\s*$", before
+    ) and not re.match(r"(tokens?|users?)", after_l):
         q.kind = "usd_month" if re.match(r"(/\s*mo(nth)?\b|(a|per|each|every) month\b|monthly\b)", after_l) else "usd"
         if q.kind == "usd" and re.match(r"(/\s*y(ea)?r\b|(a|per|each|every) year\b|annually|yearly)", after_l):
             q.kind, q.value, q.detail = "usd_month", value / 12, "year"
         return q
-    if low_scale and re.match(r"(/\s*mo(nth)?\b|(a|per|each|every) month\b|monthly\b(?!\s*(active|actives|users|unique|visitors|customers)))", after_l):
+    if low_scale and re.match(
+        r"(/\s*mo(nth)?\b|(a|per|each|every) month\b|monthly\b(?!\s*(active|actives|users|unique|visitors|customers)))",
+        after_l,
+    ):
         q.kind = "tokens_month"  # "100M/month": a volume
         return q
-    if re.match(r"(?:" + _PER + r"(month|mo)\b|/mo\b|monthly\b)", after_l) and re.search(r"(volume|traffic|throughput)\s*(?:of|is|:)?\s*$", before):
+    if re.match(r"(?:" + _PER + r"(month|mo)\b|/mo\b|monthly\b)", after_l) and re.search(
+        r"(volume|traffic|throughput)\s*(?:of|is|:)?\s*$", before
+    ):
         q.kind = "tokens_month"
         return q
     return None
@@ -347,22 +484,37 @@ def _context_or_volume(q: Quantity, w: _Around) -> Quantity | None:
 def _load(q: Quantity, w: _Around) -> Quantity | None:
     """Concurrency, users, a batch, or months and years of amortisation."""
     before, after_l, value = w.before, w.rest, w.value
-    if re.match(r"(concurrent|simultaneous|parallel)\b", after_l) or \
-            re.match(r"[a-z ]{0,20}?(requests?|users?|sessions?|streams?|chats?|conversations?|queries)\s*(at once|at the same time|in parallel|concurrently|simultaneously)", after_l) \
-            or re.search(r"(concurrency|concurrent (?:users|requests)|parallel requests)\s*(?:of|:|=|is)?\s*$", before):
+    if (
+        re.match(r"(concurrent|simultaneous|parallel)\b", after_l)
+        or re.match(
+            r"[a-z ]{0,20}?(requests?|users?|sessions?|streams?|chats?|conversations?|queries)\s*(at once|at the same "
+            r"time|in parallel|concurrently|simultaneously)",
+            after_l,
+        )
+        or re.search(r"(concurrency|concurrent (?:users|requests)|parallel requests)\s*(?:of|:|=|is)?\s*$", before)
+    ):
         q.kind = "concurrency"
         return q
-    if re.match(USER_WORDS + r"\b(?![\s-]*models?\b)", after_l) or re.search(r"\b(mau|maus|monthly active users|user base|users)\s*(?:of|:|=|is|are|around|about|~)?\s*$", before):
+    if re.match(USER_WORDS + r"\b(?![\s-]*models?\b)", after_l) or re.search(
+        r"\b(mau|maus|monthly active users|user base|users)\s*(?:of|:|=|is|are|around|about|~)?\s*$", before
+    ):
         q.kind = "users"
         return q
-    if re.search(r"batch(?: size)?\s*(?:of|:|=|is)?\s*$", before) or re.match(r"(sequences|requests) (per|in a) batch|batch\b", after_l):
+    if re.search(r"batch(?: size)?\s*(?:of|:|=|is)?\s*$", before) or re.match(
+        r"(sequences|requests) (per|in a) batch|batch\b", after_l
+    ):
         q.kind = "batch"
         return q
-    if re.match(r"(months?|mos)\b", after_l) and re.search(r"(over|amorti[sz]|write|written|depreciat|lifetime|for)\b[^.]{0,25}$", before):
+    if re.match(r"(months?|mos)\b", after_l) and re.search(
+        r"(over|amorti[sz]|write|written|depreciat|lifetime|for)\b[^.]{0,25}$", before
+    ):
         q.kind = "months"
         return q
-    if re.match(r"(years?|yrs?)\b", after_l) and re.search(r"(over|amorti[sz]|write|written|depreciat|lifetime|keep|for)\b[^.]{0,25}$", before + " ") \
-            or re.match(r"-?years?\s*(amorti[sz]|depreciat|lifetime|write)", after_l):
+    if (
+        re.match(r"(years?|yrs?)\b", after_l)
+        and re.search(r"(over|amorti[sz]|write|written|depreciat|lifetime|keep|for)\b[^.]{0,25}$", before + " ")
+        or re.match(r"-?years?\s*(amorti[sz]|depreciat|lifetime|write)", after_l)
+    ):
         q.kind, q.value = "months", value * 12
         return q
     return None
@@ -371,8 +523,13 @@ def _load(q: Quantity, w: _Around) -> Quantity | None:
 def _picks(q: Quantity, w: _Around) -> Quantity | None:
     """How many picks to show, or a size limit ("under 10B")."""
     before, after_l, value, low_scale = w.before, w.rest, w.value, w.low_scale
-    if re.search(r"\btop\s*$", before) or re.match(r"(?:\w+\s)?(models|options|candidates|picks|recommendations|suggestions|choices)\b", after_l) \
-            and re.search(r"(top|best|give me|show me|list|recommend|suggest|shortlist|pick|choose|name)\b[^.]{0,15}$", before):
+    if (
+        re.search(r"\btop\s*$", before)
+        or re.match(r"(?:\w+\s)?(models|options|candidates|picks|recommendations|suggestions|choices)\b", after_l)
+        and re.search(
+            r"(top|best|give me|show me|list|recommend|suggest|shortlist|pick|choose|name)\b[^.]{0,15}$", before
+        )
+    ):
         q.kind = "top_k"
         return q
     if low_scale in ("b", "bn") and q.bound == "max":
@@ -381,22 +538,30 @@ def _picks(q: Quantity, w: _Around) -> Quantity | None:
     return None
 
 
-
 def _money(q: Quantity, before: str, after: str, currency: str | None) -> Quantity:
-    q.detail = "eur" if (currency and ("€" in currency or "eur" in currency)) or re.match(r"(eur|euros?|€)", after) else None
+    q.detail = (
+        "eur" if (currency and ("€" in currency or "eur" in currency)) or re.match(r"(eur|euros?|€)", after) else None
+    )
     rest = re.sub(r"^(usd|dollars?|bucks|eur|euros?|€|\$|gbp|pounds?)\s*", "", after)
     if re.match(r"(?:" + _PER + r"|)(kwh|kilowatt)", rest):
         q.kind = "usd_per_kwh"
     elif re.match(r"(?:" + _PER + r"|)(?:gpu[- ]?)?(hour|hr|h)\b|/h\b|hourly|an hour", rest):
         q.kind = "usd_per_hour"
-    elif re.match(r"(?:" + _PER + r"|for\s*)(?:1\s*m|1m|one million|million|mtok|m\b|1000000)\s*(?:(input|output|prompt|completion)\s*)?(?:tokens?|toks?)?", rest) \
-            or re.match(r"/\s*(?:1\s*)?m(tok)?\b", rest):
+    elif re.match(
+        r"(?:" + _PER + r"|for\s*)(?:1\s*m|1m|one million|million|mtok|m\b|1000000)\s*(?:(input|output|prompt|"
+        r"completion)\s*)?(?:tokens?|toks?)?",
+        rest,
+    ) or re.match(r"/\s*(?:1\s*)?m(tok)?\b", rest):
         q.kind = "usd_per_mtok"
         side = re.search(r"\b(input|prompt|output|completion)\b", rest[:40] + " " + before[-20:])
         q.detail = {"prompt": "input", "completion": "output"}.get(side.group(1), side.group(1)) if side else None
-    elif re.match(r"(?:" + _PER + r"|)(month|mo)\b|monthly|/mo\b", rest) or re.search(r"monthly\s*(?:budget|spend|cost)?\s*(?:of|is|:)?\s*$", before):
+    elif re.match(r"(?:" + _PER + r"|)(month|mo)\b|monthly|/mo\b", rest) or re.search(
+        r"monthly\s*(?:budget|spend|cost)?\s*(?:of|is|:)?\s*$", before
+    ):
         q.kind = "usd_month"
-    elif re.match(r"(?:" + _PER + r"|)(year|yr)\b|yearly|annually|/yr|per annum", rest) or re.search(r"(yearly|annual)\s*(?:budget|spend)?\s*(?:of|is|:)?\s*$", before):
+    elif re.match(r"(?:" + _PER + r"|)(year|yr)\b|yearly|annually|/yr|per annum", rest) or re.search(
+        r"(yearly|annual)\s*(?:budget|spend)?\s*(?:of|is|:)?\s*$", before
+    ):
         q.kind, q.value, q.detail = "usd_month", q.value / 12, "year"
     else:
         q.kind = "usd"
@@ -410,7 +575,7 @@ def _ratio(q: Quantity, t: str, start: int) -> Quantity | None:
     a, b = float(m.group(1)), float(m.group(2))
     if a + b <= 0:
         return None
-    around = t[max(0, start - 40):start + 60]
+    around = t[max(0, start - 40) : start + 60]
     share = a / (a + b)
     if re.search(r"output\s*(?:to|:|/)\s*input", around):
         share = 1 - share

@@ -16,51 +16,123 @@ from advisor.nlu.entities import Mention
 from advisor.nlu.quantities import Quantity, context_tokens
 
 USE_CASES = [
-    ("customer_service", r"customer[- ]?(service|support|care|success)|help ?desk|support (bot|agent|chat|tickets?|team)|"
-                         r"call[- ]?cent(er|re)|tickets?\b|service desk|faq bot|answer(ing)? (our )?customers"),
-    ("code", r"\bcod(e|ing|er|ers)\b|programming|software (engineer|develop)|developer (assistant|tool)|copilot|code review|"
-             r"autocomplet|\bide\b|pull requests?|refactor|write (python|java|sql|rust|go)\b|sql generation|text[- ]to[- ]sql|devs?\b"),
+    (
+        "customer_service",
+        r"customer[- ]?(service|support|care|success)|help ?desk|support (bot|agent|chat|tickets?|team)|"
+        r"call[- ]?cent(er|re)|tickets?\b|service desk|faq bot|answer(ing)? (our )?customers",
+    ),
+    (
+        "code",
+        r"\bcod(e|ing|er|ers)\b|programming|software (engineer|develop)|developer (assistant|tool)|copilot|code review|"
+        r"autocomplet|\bide\b|pull requests?|refactor|write (python|java|sql|rust|go)\b|sql generation|text[- ]to[- "
+        r"]sql|devs?\b",
+    ),
     ("math", r"\bmath(s|ematics|ematical)?\b(?! benchmark)|arithmetic|calculus|algebra|olympiad"),
-    ("reasoning", r"\breasoning\b|logic puzzles|step[- ]by[- ]step|hard problems|\bscience\b|thinking model|chain[- ]of[- ]thought"),
-    ("rag", r"\brag\b|retrieval|knowledge base|search over|our (own )?(docs|documents|wiki|manuals|pdfs)|internal (docs|documents|wiki)|"
-            r"question answering over|q&a over|document q&?a|semantic search|grounded answers|"
-            r"answer(ing)? questions (over|about|from|on|using) (our|the|internal|company)|(pdf|pdfs|manuals|handbooks?|policies|wiki) (q&a|search|questions)|"
-            r"our (\w+ )?(manuals|pdfs|documents|docs|wiki|handbooks?|policies|knowledge)"),
-    ("long_context", r"long (documents?|contexts?|reports?|files|transcripts)|summari[sz]|contracts|whole books?|legal documents|"
-                     r"entire (codebase|books?|reports?)|very long"),
+    (
+        "reasoning",
+        r"\breasoning\b|logic puzzles|step[- ]by[- ]step|hard problems|\bscience\b|thinking model|chain[- ]of[- "
+        r"]thought",
+    ),
+    (
+        "rag",
+        r"\brag\b|retrieval|knowledge base|search over|our (own )?(docs|documents|wiki|manuals|pdfs)|internal (docs|"
+        r"documents|wiki)|"
+        r"question answering over|q&a over|document q&?a|semantic search|grounded answers|"
+        r"answer(ing)? questions (over|about|from|on|using) (our|the|internal|company)|(pdf|pdfs|manuals|handbooks?|"
+        r"policies|wiki) (q&a|search|questions)|"
+        r"our (\w+ )?(manuals|pdfs|documents|docs|wiki|handbooks?|policies|knowledge)",
+    ),
+    (
+        "long_context",
+        r"long (documents?|contexts?|reports?|files|transcripts)|summari[sz]|contracts|whole books?|legal documents|"
+        r"entire (codebase|books?|reports?)|very long",
+    ),
     ("multilingual", r"multilingual|translat|many languages|several languages|multiple languages|non[- ]english"),
     ("tool_use", r"\bagents?\b|agentic|function[- ]calling|tool[- ]?(use|calling|calls)|\bmcp\b|calls? (our )?apis"),
     ("edge", r"\bedge\b|on[- ]device|mobile|phones?\b|raspberry|embedded|laptop[- ]only|offline device|iot\b|jetson"),
     ("chat", r"\bchat(bot|bots|ting)?\b|assistant|conversational|companion"),
 ]
 LANGUAGES = {
-    "english": "en", "german": "de", "french": "fr", "spanish": "es", "italian": "it", "portuguese": "pt",
-    "hindi": "hi", "thai": "th", "chinese": "zh", "mandarin": "zh", "japanese": "ja", "korean": "ko", "arabic": "ar",
-    "russian": "ru", "dutch": "nl", "polish": "pl", "turkish": "tr", "vietnamese": "vi", "indonesian": "id",
-    "swedish": "sv", "danish": "da", "finnish": "fi", "norwegian": "no", "czech": "cs", "greek": "el", "hebrew": "he",
-    "ukrainian": "uk", "romanian": "ro", "hungarian": "hu", "bengali": "bn", "urdu": "ur", "persian": "fa", "farsi": "fa",
-    "malay": "ms", "tagalog": "tl", "swahili": "sw",
+    "english": "en",
+    "german": "de",
+    "french": "fr",
+    "spanish": "es",
+    "italian": "it",
+    "portuguese": "pt",
+    "hindi": "hi",
+    "thai": "th",
+    "chinese": "zh",
+    "mandarin": "zh",
+    "japanese": "ja",
+    "korean": "ko",
+    "arabic": "ar",
+    "russian": "ru",
+    "dutch": "nl",
+    "polish": "pl",
+    "turkish": "tr",
+    "vietnamese": "vi",
+    "indonesian": "id",
+    "swedish": "sv",
+    "danish": "da",
+    "finnish": "fi",
+    "norwegian": "no",
+    "czech": "cs",
+    "greek": "el",
+    "hebrew": "he",
+    "ukrainian": "uk",
+    "romanian": "ro",
+    "hungarian": "hu",
+    "bengali": "bn",
+    "urdu": "ur",
+    "persian": "fa",
+    "farsi": "fa",
+    "malay": "ms",
+    "tagalog": "tl",
+    "swahili": "sw",
 }
-EU = (r"(eu|e\.u\.|european union|europe|germany|france|spain|italy|netherlands|belgium|austria|ireland|poland|sweden|"
-      r"denmark|finland|portugal|greece|czechia|czech republic|romania|hungary|luxembourg|slovakia|slovenia|croatia|"
-      r"bulgaria|estonia|latvia|lithuania|cyprus|malta|berlin|paris|munich|madrid|amsterdam|dublin|vienna|milan|"
-      r"stockholm|warsaw|lisbon|brussels|copenhagen|helsinki|prague|german|french|spanish|italian|dutch|polish|"
-      r"swedish|danish|finnish|austrian|irish|belgian|portuguese|greek)")
-NON_EU = r"(us|u\.s\.|usa|united states|america|american|uk|u\.k\.|united kingdom|britain|british|london|canada|canadian|" \
-         r"india|indian|singapore|japan|australia|switzerland|swiss|norway|new york|california|texas|israel|brazil|china)"
+EU = (
+    r"(eu|e\.u\.|european union|europe|germany|france|spain|italy|netherlands|belgium|austria|ireland|poland|sweden|"
+    r"denmark|finland|portugal|greece|czechia|czech republic|romania|hungary|luxembourg|slovakia|slovenia|croatia|"
+    r"bulgaria|estonia|latvia|lithuania|cyprus|malta|berlin|paris|munich|madrid|amsterdam|dublin|vienna|milan|"
+    r"stockholm|warsaw|lisbon|brussels|copenhagen|helsinki|prague|german|french|spanish|italian|dutch|polish|"
+    r"swedish|danish|finnish|austrian|irish|belgian|portuguese|greek)"
+)
+NON_EU = (
+    r"(us|u\.s\.|usa|united states|america|american|uk|u\.k\.|united kingdom|britain|british|london|canada|canadian|"
+    r"india|indian|singapore|japan|australia|switzerland|swiss|norway|new york|california|texas|israel|brazil|china)"
+)
 
 # engine words -> engine values of the tools (values the tools do not accept are kept in the state but not passed)
 ENGINES = [
-    (r"\bvllm\b", "vllm"), (r"\bsglang\b", "sglang"), (r"\bollama\b", "ollama"),
+    (r"\bvllm\b", "vllm"),
+    (r"\bsglang\b", "sglang"),
+    (r"\bollama\b", "ollama"),
     (r"\bllama[ .\-_]?cpp\b|\bllamacpp\b|\blm ?studio\b|\bllama-server\b|\bkoboldcpp\b", "llama.cpp"),
-    (r"\bmlx(?:[- ]lm)?\b", "mlx"), (r"\bexllama(?: ?v?[23])?\b|\btabby ?api\b", "exllama"),
+    (r"\bmlx(?:[- ]lm)?\b", "mlx"),
+    (r"\bexllama(?: ?v?[23])?\b|\btabby ?api\b", "exllama"),
     (r"\btensorrt(?:[- ]llm)?\b|\btrt[- ]?llm\b|\btriton\b", "tensorrt-llm"),
     (r"\b(?:hugging ?face |hf )?transformers\b(?! architecture)", "transformers"),
 ]
-KV = {"fp8": "fp8", "int8": "int8", "q8": "q8_0", "q8_0": "q8_0", "q4": "q4_0", "q4_0": "q4_0", "fp16": "fp16",
-      "bf16": "bf16", "8-bit": "int8", "8 bit": "int8", "4-bit": "q4_0", "4 bit": "q4_0"}
-SEGMENTS = [(r"consumer|gaming|geforce|desktop", "consumer"), (r"data ?cent(er|re)|server|datacenter|cloud gpus|enterprise", "datacenter"),
-            (r"workstation|pro cards", "workstation"), (r"apple|macs?\b|m[1-4] chips", "apple")]
+KV = {
+    "fp8": "fp8",
+    "int8": "int8",
+    "q8": "q8_0",
+    "q8_0": "q8_0",
+    "q4": "q4_0",
+    "q4_0": "q4_0",
+    "fp16": "fp16",
+    "bf16": "bf16",
+    "8-bit": "int8",
+    "8 bit": "int8",
+    "4-bit": "q4_0",
+    "4 bit": "q4_0",
+}
+SEGMENTS = [
+    (r"consumer|gaming|geforce|desktop", "consumer"),
+    (r"data ?cent(er|re)|server|datacenter|cloud gpus|enterprise", "datacenter"),
+    (r"workstation|pro cards", "workstation"),
+    (r"apple|macs?\b|m[1-4] chips", "apple"),
+]
 SPECIALTIES = ("chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use")
 
 NEG = r"(?:not|n't|no|never|without|nor|non[- ]?)"
@@ -88,15 +160,20 @@ CLEARABLE = [
     (r"concurrency|concurrent users", ("concurrency",)),
     (r"use[- ]?case", ("use_case",)),
 ]
-CLEAR_VERB = r"(?:forget|ignore|drop|remove|scrap|clear|disregard|skip|never ?mind|no longer (?:need|care about|want|have)|" \
-             r"don'?t (?:care about|need|worry about|have)|doesn'?t matter|do(?:es)? not matter|without|no more|reset|lose|ditch|get rid of)"
+CLEAR_VERB = (
+    r"(?:forget|ignore|drop|remove|scrap|clear|disregard|skip|never ?mind|no longer (?:need|care about|want|have)|"
+    r"don'?t (?:care about|need|worry about|have)|doesn'?t matter|do(?:es)? not matter|without|no more|reset|lose|"
+    r"ditch|get rid of)"
+)
 
 
 def _has(pattern: str, t: str) -> bool:
     return re.search(pattern, t) is not None
 
 
-def read_slots(t: str, original: str, mentions: list[Mention], qs: list[Quantity], context: dict | None = None) -> tuple[dict, list[str]]:
+def read_slots(
+    t: str, original: str, mentions: list[Mention], qs: list[Quantity], context: dict | None = None
+) -> tuple[dict, list[str]]:
     """(fields stated by the message, contradictions found in it)."""
     ctx = context or {}
     req: dict = {}
@@ -108,8 +185,12 @@ def read_slots(t: str, original: str, mentions: list[Mention], qs: list[Quantity
     _serving(t, original, req, mentions)
     _place_and_people(t, req)
     _clears(t, req)
-    if _has(r"just recommend|skip the questions|no more questions|don'?t ask|go ahead|whatever you think|just (pick|choose|tell|give)|"
-            r"any is fine|you decide|up to you|your call|surprise me|doesn'?t matter,? just|assume the rest", t):
+    if _has(
+        r"just recommend|skip the questions|no more questions|don'?t ask|go ahead|whatever you think|just (pick|choose|"
+        r"tell|give)|"
+        r"any is fine|you decide|up to you|your call|surprise me|doesn'?t matter,? just|assume the rest",
+        t,
+    ):
         req["proceed"] = True
     return req, conflicts
 
@@ -137,12 +218,35 @@ def _hardware(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, co
     gpu_count = next((q for q in qs if q.kind == "gpu_count"), None)
     if gpu_count is not None and "num_gpus" not in req and 0 < gpu_count.value <= 4096:
         req["num_gpus"] = int(gpu_count.value)
-    mac = re.search(r"\b(mac ?book( pro| air)?|mac ?studio|mac ?mini|imac|\bmac\b|apple silicon|m[1-5]( pro| max| ultra)?\b(?= ?(chip|with|\d)))", t)
+    _memory_and_apple(t, gpus, mem, req)
+    _no_gpu_cloud_or_vision(t, req)
+
+
+def _memory_and_apple(t: str, gpus: list[Mention], mem: list[Quantity], req: dict) -> None:
+    """A memory size without a named GPU, and a Mac or another unified-memory device."""
+    mac = re.search(
+        r"\b(mac ?book( pro| air)?|mac ?studio|mac ?mini|imac|\bmac\b|apple silicon|m[1-5]( pro| max| ultra)?\b(?= "
+        r"?(chip|with|\d)))",
+        t,
+    )
     if mem and not gpus and "vram_gb" not in req:
-        vram = next((q for q in mem if not re.search(r"\b(ram|system memory|disk|ssd|storage)\b(?! ?vram)", t[q.end:q.end + 20])
-                     or re.search(r"\b(vram|gpu|card|graphics|video|unified)\b", t[max(0, q.start - 30):q.end + 30])), None)
-        if vram is not None and (mac or _has(r"vram|gpu|graphics|card|video memory|memory|unified|\bgigs?\b|device|laptop|machine|box|"
-                                            r"workstation|server|rig|budget card|accelerator|\bfits?\b|enough|\brun\b|\bload\b|\bhandle\b", t)):
+        vram = next(
+            (
+                q
+                for q in mem
+                if not re.search(r"\b(ram|system memory|disk|ssd|storage)\b(?! ?vram)", t[q.end : q.end + 20])
+                or re.search(r"\b(vram|gpu|card|graphics|video|unified)\b", t[max(0, q.start - 30) : q.end + 30])
+            ),
+            None,
+        )
+        if vram is not None and (
+            mac
+            or _has(
+                r"vram|gpu|graphics|card|video memory|memory|unified|\bgigs?\b|device|laptop|machine|box|"
+                r"workstation|server|rig|budget card|accelerator|\bfits?\b|enough|\brun\b|\bload\b|\bhandle\b",
+                t,
+            )
+        ):
             req["vram_gb"] = vram.value
     if mac and not req.get("gpu"):
         req["hardware"] = "apple"
@@ -154,15 +258,26 @@ def _hardware(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, co
         device = catalog().gpus.get(req["gpu"])
         if device is not None and getattr(device, "unified_memory", False):
             req["hardware"] = "apple" if device.segment == "apple" else req.get("hardware", "unified")
-    if _has(r"\b(no gpus?|without (a |any )?gpus?|cpu[- ]only|only (a |the )?cpus?|don'?t have (a |any )?gpus?|no graphics card|"
-            r"just (a )?cpu|on (the )?cpu|plain cpu|cpu server|no dedicated gpu)\b", t):
+
+
+def _no_gpu_cloud_or_vision(t: str, req: dict) -> None:
+    if _has(
+        r"\b(no gpus?|without (a |any )?gpus?|cpu[- ]only|only (a |the )?cpus?|don'?t have (a |any )?gpus?|no graphics "
+        r"card|"
+        r"just (a )?cpu|on (the )?cpu|plain cpu|cpu server|no dedicated gpu)\b",
+        t,
+    ):
         req["gpu"] = None
         req["hardware"] = "none"
-    if _has(r"\b(cloud|rent(ed|ing)?|aws|gcp|azure|runpod|lambda labs|vast\.?ai|coreweave|modal|hosted gpus?)\b", t) and "gpu" not in req \
-            and "vram_gb" not in req:
+    if (
+        _has(r"\b(cloud|rent(ed|ing)?|aws|gcp|azure|runpod|lambda labs|vast\.?ai|coreweave|modal|hosted gpus?)\b", t)
+        and "gpu" not in req
+        and "vram_gb" not in req
+    ):
         req["hardware"] = "cloud"
-    if _has(r"\b(images?|vision|screenshots?|photos?|pictures?|multimodal|diagrams?|scanned|ocr)\b", t) and \
-            not _has(r"(no|not|without|don'?t need) (images?|vision|multimodal)", t):
+    if _has(r"\b(images?|vision|screenshots?|photos?|pictures?|multimodal|diagrams?|scanned|ocr)\b", t) and not _has(
+        r"(no|not|without|don'?t need) (images?|vision|multimodal)", t
+    ):
         req["needs_vision"] = True
 
 
@@ -176,7 +291,9 @@ def _device_by_memory(g: Mention, mem: list[Quantity], req: dict) -> None:
     if dev is None or q is None or abs(_gib(dev) - q.value) <= 0.5:
         return
     prefix = re.sub(r"[-_]?\d+(gb|g)$", "", dev.id)
-    same = [x for x in cat.gpus.values() if re.sub(r"[-_]?\d+(gb|g)$", "", x.id) == prefix and abs(_gib(x) - q.value) <= 0.5]
+    same = [
+        x for x in cat.gpus.values() if re.sub(r"[-_]?\d+(gb|g)$", "", x.id) == prefix and abs(_gib(x) - q.value) <= 0.5
+    ]
     if same:
         req["gpu"] = same[0].id
         return
@@ -197,8 +314,14 @@ def _gib(dev) -> float:
 
 def _negated(t: str, start: int) -> bool:
     """'not an H100', 'instead of the 4090', 'no longer the A100' before a name."""
-    before = t[max(0, start - 18):start]
-    return bool(re.search(r"(\bnot|\bno longer|instead of|rather than|\bnot on|\bnot the|\bnot a|\bnot an|\bexcept|\bbut not|\bno)\s*(an? |the |on |with |using )?$", before))
+    before = t[max(0, start - 18) : start]
+    return bool(
+        re.search(
+            r"(\bnot|\bno longer|instead of|rather than|\bnot on|\bnot the|\bnot a|\bnot an|\bexcept|\bbut not|"
+            r"\bno)\s*(an? |the |on |with |using )?$",
+            before,
+        )
+    )
 
 
 def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
@@ -210,19 +333,33 @@ def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
 
 
 def _commercial(t: str, req: dict, conflicts: list[str]) -> None:
-    non = _has(r"non[- ]?commercial|not (for )?commercial|no commercial|research (use )?only|personal (use|project)|hobby|academic|"
-               r"not[- ]for[- ]profit|nonprofit|non[- ]profit|just for (fun|me|myself|learning)|side project|not (going to be )?sold|"
-               r"not making money|won'?t (make|earn) money|no revenue|internal (research|experiment)|home use|at home|homelab|"
-               r"thesis|for myself|for fun|learning project|university project|school project|student project|personal\b", t)
-    com = _has(r"(?<!non[- ])(?<!non)(?<!not )(?<!no )comm?erc?iall?(ly|y)?\b|client (project|work)|for (a |our )?clients?\b|"
-               r"\bstartup\b|consumer (app|product)|customer[- ]facing|\bpaid\b|\bproducts?\b|(at|for|in) (my|our|the|a) (company|firm|business|employer)|"
-               r"is for (a |the |my |our )?(company|business|work)|\bbusiness\b|"
-               r"\b(our|my) (saas|platform|service)\b|at work\b|in (our|my) (company|job)|"
-               r"for (a|our|my) (product|business|startup|company|customers|clients|saas)|"
-               r"\bsaas\b|monetiz|\bsell\b|selling|paying (customers|users)|enterprise|revenue|paid (app|product|plan|service|tier)|"
-               r"for profit|\bin production\b|our (product|app|startup|company|business)|(my|our) clients|customers", t)
-    if non and com and not _has(r"actually|now|instead|changed|rather|no longer|anymore|turns out|switch", t) and \
-            not _has(r"non[- ]?commercial[^.]{0,40}(then|later|eventually|maybe)", t):
+    non = _has(
+        r"non[- ]?commercial|not (for )?commercial|no commercial|research (use )?only|personal (use|project)|hobby|"
+        r"academic|"
+        r"not[- ]for[- ]profit|nonprofit|non[- ]profit|just for (fun|me|myself|learning)|side project|not (going to be "
+        r")?sold|"
+        r"not making money|won'?t (make|earn) money|no revenue|internal (research|experiment)|home use|at home|homelab|"
+        r"thesis|for myself|for fun|learning project|university project|school project|student project|personal\b",
+        t,
+    )
+    com = _has(
+        r"(?<!non[- ])(?<!non)(?<!not )(?<!no )comm?erc?iall?(ly|y)?\b|client (project|work)|for (a |our )?clients?\b|"
+        r"\bstartup\b|consumer (app|product)|customer[- ]facing|\bpaid\b|\bproducts?\b|(at|for|in) (my|our|the|a) "
+        r"(company|firm|business|employer)|"
+        r"is for (a |the |my |our )?(company|business|work)|\bbusiness\b|"
+        r"\b(our|my) (saas|platform|service)\b|at work\b|in (our|my) (company|job)|"
+        r"for (a|our|my) (product|business|startup|company|customers|clients|saas)|"
+        r"\bsaas\b|monetiz|\bsell\b|selling|paying (customers|users)|enterprise|revenue|paid (app|product|plan|service|"
+        r"tier)|"
+        r"for profit|\bin production\b|our (product|app|startup|company|business)|(my|our) clients|customers",
+        t,
+    )
+    if (
+        non
+        and com
+        and not _has(r"actually|now|instead|changed|rather|no longer|anymore|turns out|switch", t)
+        and not _has(r"non[- ]?commercial[^.]{0,40}(then|later|eventually|maybe)", t)
+    ):
         if not _has(r"(is|for|allowed|use)[^.]{0,20}commercial(ly)?\s*(\?|$)|commercial(ly)? or (non|not)", t):
             conflicts.append("whether the use is commercial")
     if non:
@@ -237,26 +374,40 @@ def _licence_names(t: str, req: dict) -> None:
         lic.append("apache-2.0")
     if _has(r"\bmit\b(?! (license )?research)", t) and not _has(r"\bmit (university|cs)", t):
         lic.append("mit")
-    if _has(r"permissive|truly open|osi[- ]approved|open[- ]source licen[cs]e|fully open|no (strings|restrictions) attached|"
-            r"no weird licen|real open source|open licen[cs]e", t):
+    if _has(
+        r"permissive|truly open|osi[- ]approved|open[- ]source licen[cs]e|fully open|no (strings|restrictions) "
+        r"attached|"
+        r"no weird licen|real open source|open licen[cs]e",
+        t,
+    ):
         lic = ["permissive"]
     if lic and not _has(r"(is|are|under) (it |they |this |that )?(an? )?(apache|mit)\b[^.]*\?", t):
         req["licenses"] = sorted(set(lic))
 
 
 def _hosting(t: str, req: dict) -> None:
-    neg_host = _has(r"(not|n't|never|no)\s+(be\s+)?(offer|host|sell|expose|provide|run)\w*\s+(it\s+|the model\s+)?(as|via|through)\s+(an?\s+)?"
-                    r"(api|service|saas|hosted)|internal(ly)?( use)? only|only internal|just internal|not (a )?(saas|hosted service|public api)|"
-                    r"(internal|in-house) (tool|use|staff|employees)|only (our|for) (own )?(staff|employees|team)", t)
-    pos_host = _has(r"\bsaas\b|hosted (service|api|offering|product)|as an? (api|service|hosted|managed)|offer (it|the model|them|this)? ?(to (others|customers|clients) )?(as|via|through)|"
-                    r"(sell|resell|provide|expose|serve) (it |the model |access )?(as|via|through) (an? )?(api|service|endpoint)|"
-                    r"(public|paid|commercial) api|api (for|to) (our )?(customers|clients|others|developers)|"
-                    r"(host|run|serve) (it|the model|them) for (our )?(customers|clients|others|third parties|other companies)|"
-                    r"model[- ]as[- ]a[- ]service|inference (api|service|platform) for|managed service|let (other|third)|"
-                    r"(sell|offer|provide|launch|run) (an? |our )?(api|saas|inference|hosted) (service|product|platform|offering)|"
-                    r"(api|endpoint) (that|which) (we|our customers|customers|others) (sell|pay|call)|resell|"
-                    r"(sell|selling|offer|offering|provide|providing|give|giving) (\w+ ){0,3}(api|inference) access|inference platform|"
-                    r"host\w*\s+(\S+\s+){0,5}for (our |my |the )?(clients|customers|others|other companies|third parties|users of)", t)
+    neg_host = _has(
+        r"(not|n't|never|no)\s+(be\s+)?(offer|host|sell|expose|provide|run)\w*\s+(it\s+|the model\s+)?(as|via|"
+        r"through)\s+(an?\s+)?"
+        r"(api|service|saas|hosted)|internal(ly)?( use)? only|only internal|just internal|not (a )?(saas|hosted "
+        r"service|public api)|"
+        r"(internal|in-house) (tool|use|staff|employees)|only (our|for) (own )?(staff|employees|team)",
+        t,
+    )
+    pos_host = _has(
+        r"\bsaas\b|hosted (service|api|offering|product)|as an? (api|service|hosted|managed)|offer (it|the model|them|"
+        r"this)? ?(to (others|customers|clients) )?(as|via|through)|"
+        r"(sell|resell|provide|expose|serve) (it |the model |access )?(as|via|through) (an? )?(api|service|endpoint)|"
+        r"(public|paid|commercial) api|api (for|to) (our )?(customers|clients|others|developers)|"
+        r"(host|run|serve) (it|the model|them) for (our )?(customers|clients|others|third parties|other companies)|"
+        r"model[- ]as[- ]a[- ]service|inference (api|service|platform) for|managed service|let (other|third)|"
+        r"(sell|offer|provide|launch|run) (an? |our )?(api|saas|inference|hosted) (service|product|platform|offering)|"
+        r"(api|endpoint) (that|which) (we|our customers|customers|others) (sell|pay|call)|resell|"
+        r"(sell|selling|offer|offering|provide|providing|give|giving) (\w+ ){0,3}(api|inference) access|inference "
+        r"platform|"
+        r"host\w*\s+(\S+\s+){0,5}for (our |my |the )?(clients|customers|others|other companies|third parties|users of)",
+        t,
+    )
     if neg_host:
         req["hosted_service"] = False
     elif pos_host:
@@ -265,34 +416,57 @@ def _hosting(t: str, req: dict) -> None:
 
 def _uses_of_the_model(t: str, req: dict) -> None:
     """Training other models on its outputs, redistributing it, modifying it."""
-    train = r"(train|fine[- ]?tun|distil|finetun|bootstrap|improv|teach)\w*[^.?!]{0,50}(outputs?|generations?|responses?|answers|completions|synthetic)|" \
-            r"distil\w*[^.?!]{0,40}\binto\b|(train|fine[- ]?tun)\w*[^.?!]{0,50}(labels?|data|annotations?)\s+(produced|generated|created|made|written)\s+(by|with)|" \
-            r"(outputs?|generations?|labels?|answers|completions)[^.?!]{0,30}\b(to|for)\s+(train|fine[- ]?tune|distil)|student model|" \
-            r"(generate|create|produce|make)\w*[^.?!]{0,20}(training|synthetic|fine[- ]?tuning) data|" \
-            r"(label|annotat)\w*[^.?!]{0,40}\bwith\b[^.?!]{0,40}\b(train|fine[- ]?tun)|" \
-            r"(outputs?|generations?|responses?|completions)[^.?!]{0,40}(train|fine[- ]?tun|distil)\w*[^.?!]{0,25}(models?|llms?|ours|student)|" \
-            r"synthetic (training )?data|distillation|distil+ (it|from it) into|generate (training )?data (for|to train)|as a teacher|teacher model"
+    train = (
+        r"(train|fine[- ]?tun|distil|finetun|bootstrap|improv|teach)\w*[^.?!]{0,50}(outputs?|generations?|responses?|"
+        r"answers|completions|synthetic)|"
+        r"distil\w*[^.?!]{0,40}\binto\b|(train|fine[- ]?tun)\w*[^.?!]{0,50}(labels?|data|annotations?)\s+(produced|"
+        r"generated|created|made|written)\s+(by|with)|"
+        r"(outputs?|generations?|labels?|answers|completions)[^.?!]{0,30}\b(to|for)\s+(train|fine[- ]?tune|distil)|"
+        r"student model|"
+        r"(generate|create|produce|make)\w*[^.?!]{0,20}(training|synthetic|fine[- ]?tuning) data|"
+        r"(label|annotat)\w*[^.?!]{0,40}\bwith\b[^.?!]{0,40}\b(train|fine[- ]?tun)|"
+        r"(outputs?|generations?|responses?|completions)[^.?!]{0,40}(train|fine[- ]?tun|distil)\w*[^.?!]{0,25}(models?|"
+        r"llms?|ours|student)|"
+        r"synthetic (training )?data|distillation|distil+ (it|from it) into|generate (training )?data (for|to train)|"
+        r"as a teacher|teacher model"
+    )
     if _has(train, t):
-        if _has(r"(not|n't|never|no)\s+(be\s+)?(\w+\s+){0,3}(train|fine[- ]?tun|distil|use (its|the) outputs)|no (distillation|synthetic)", t):
+        if _has(
+            r"(not|n't|never|no)\s+(be\s+)?(\w+\s+){0,3}(train|fine[- ]?tun|distil|use (its|the) outputs)|no "
+            r"(distillation|synthetic)",
+            t,
+        ):
             req["use_outputs_to_train_other_models"] = False
         else:
             req["use_outputs_to_train_other_models"] = True
-    if _has(r"redistribut|re-?publish|ship (\w+ ){0,4}(weights|model|checkpoint)|bundle|bundling|"
-            r"ship (it|them|the model|this) (in|inside|with|within|as part of|on)|(inside|into|in) (our|the|a|my) (desktop|mobile|ios|android) app|"
-            r"(share|publish|release|upload|distribute|sell) (the |our )?(fine[- ]?tuned |modified )?(weights|checkpoint|model files)|"
-            r"embed (it|the model) in (our|an?) (app|product|device)|on[- ]device in (our|the) app|include (the )?weights|"
-            r"(put|publish) (it|the weights) on (hugging ?face|the hub)", t):
-        req["redistribute"] = not _has(r"(not|n't|never|no)\s+(\w+\s+){0,2}(redistribut|ship|share|publish|release|distribute|bundle)", t)
-    if _has(r"fine[- ]?tun|finetun|\blora\b|qlora|modify|modified|merge (it|the weights)|(continue|further) pre[- ]?train|"
-            r"train (it|the model) (further|on our)|adapt (it|the model)|custom (version|checkpoint)", t) and \
-            not _has(r"(outputs?|generations?|responses?|data)[^.?!]{0,40}(train|fine[- ]?tun)|fine[- ]?tun\w* (of )?(our|my) own|"
-                     r"(train|fine[- ]?tun)\w* (an?other|other|our own|a smaller|a new) model", t):
+    if _has(
+        r"redistribut|re-?publish|ship (\w+ ){0,4}(weights|model|checkpoint)|bundle|bundling|"
+        r"ship (it|them|the model|this) (in|inside|with|within|as part of|on)|(inside|into|in) (our|the|a|my) (desktop|"
+        r"mobile|ios|android) app|"
+        r"(share|publish|release|upload|distribute|sell) (the |our )?(fine[- ]?tuned |modified )?(weights|checkpoint|"
+        r"model files)|"
+        r"embed (it|the model) in (our|an?) (app|product|device)|on[- ]device in (our|the) app|include (the )?weights|"
+        r"(put|publish) (it|the weights) on (hugging ?face|the hub)",
+        t,
+    ):
+        req["redistribute"] = not _has(
+            r"(not|n't|never|no)\s+(\w+\s+){0,2}(redistribut|ship|share|publish|release|distribute|bundle)", t
+        )
+    if _has(
+        r"fine[- ]?tun|finetun|\blora\b|qlora|modify|modified|merge (it|the weights)|(continue|further) pre[- ]?train|"
+        r"train (it|the model) (further|on our)|adapt (it|the model)|custom (version|checkpoint)",
+        t,
+    ) and not _has(
+        r"(outputs?|generations?|responses?|data)[^.?!]{0,40}(train|fine[- ]?tun)|fine[- ]?tun\w* (of )?(our|my) own|"
+        r"(train|fine[- ]?tun)\w* (an?other|other|our own|a smaller|a new) model",
+        t,
+    ):
         req["modify"] = not _has(r"(not|n't|never|no|without)\s+(\w+\s+){0,2}(fine[- ]?tun|modify|lora)", t)
 
 
 def _figures(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     for q in qs:
-        near = t[max(0, q.start - 40):q.end + 40]
+        near = t[max(0, q.start - 40) : q.end + 40]
         if q.kind.startswith("usd"):
             _money_figure(t, q, near, req)
         elif q.kind in ("percent", "ratio"):
@@ -310,8 +484,13 @@ def _count_figure(t: str, q: Quantity, near: str, req: dict) -> None:
     elif k == "tokens_month":
         req["monthly_tokens"] = int(q.value)
     elif k == "tokens":
-        if re.search(r"context|window|prompt|ctx|long|document|input length|per request|conversation", near) or q.value < 1e6:
-            req["min_context"] = context_tokens(q.value / _k(q), "k" if _k(q) == 1000 else None) if q.value < 1e7 else int(q.value)
+        if (
+            re.search(r"context|window|prompt|ctx|long|document|input length|per request|conversation", near)
+            or q.value < 1e6
+        ):
+            req["min_context"] = (
+                context_tokens(q.value / _k(q), "k" if _k(q) == 1000 else None) if q.value < 1e7 else int(q.value)
+            )
         else:
             req["monthly_tokens"] = int(q.value)
     elif k == "context":
@@ -331,8 +510,12 @@ def _count_figure(t: str, q: Quantity, near: str, req: dict) -> None:
         req["max_params_b"] = q.value
     elif k == "top_k":
         req["top_k"] = max(1, min(int(q.value), 20))
-    elif k == "memory_gb" and q.bound == "min" and re.search(r"gpus?|cards?|vram|memory", near) and \
-            re.search(r"(list|which|show|what) (gpus|cards)", t):
+    elif (
+        k == "memory_gb"
+        and q.bound == "min"
+        and re.search(r"gpus?|cards?|vram|memory", near)
+        and re.search(r"(list|which|show|what) (gpus|cards)", t)
+    ):
         req["min_memory_gb"] = q.value
 
 
@@ -346,16 +529,31 @@ def _money_figure(t: str, q: Quantity, near: str, req: dict) -> None:
     elif k == "usd_per_mtok":
         side = q.detail or ("input" if "api_usd_per_mtok_input" not in req else "output")
         req[f"api_usd_per_mtok_{side}"] = q.value
-    elif k in ("usd_month", "usd") and re.search(r"revenue|turnover|\barr\b|\bsales\b|we (make|earn|bring in)|earnings|income", near):
-        yearly = q.detail == "year" or (k == "usd" and re.search(r"annual|a year|per year|yearly|\barr\b|annually|/yr|p\.a\.", near))
+    elif k in ("usd_month", "usd") and re.search(
+        r"revenue|turnover|\barr\b|\bsales\b|we (make|earn|bring in)|earnings|income", near
+    ):
+        yearly = q.detail == "year" or (
+            k == "usd" and re.search(r"annual|a year|per year|yearly|\barr\b|annually|/yr|p\.a\.", near)
+        )
         req["monthly_revenue_usd"] = int(round(q.value / 12 if (k == "usd" and yearly) else q.value))
     elif k == "usd_month":
-        if re.search(r"budget|spend|afford|at most|max|under|up to|cap|limit|no more than|less than|keep (it|costs?)", near) or q.bound == "max":
+        if (
+            re.search(
+                r"budget|spend|afford|at most|max|under|up to|cap|limit|no more than|less than|keep (it|costs?)", near
+            )
+            or q.bound == "max"
+        ):
             req["budget_usd_per_month"] = round(q.value, 2)
     elif k == "usd":
-        if re.search(r"(server|machine|box|hardware|gpu|card|rig|workstation|build|cluster|node)s?\b[^.]{0,25}(cost|costs|price|priced|paid|buy|bought|for)|"
-                     r"(buy|bought|paid|purchase|costs?|priced at|spent)\s*[^.]{0,12}$", t[max(0, q.start - 40):q.start]) or \
-                re.search(r"^\s*(for the|for a|server|machine|box|of hardware|hardware|up front|upfront|capex|to buy)", t[q.end:q.end + 25]):
+        if re.search(
+            r"(server|machine|box|hardware|gpu|card|rig|workstation|build|cluster|node)s?\b[^.]{0,25}(cost|costs|price|"
+            r"priced|paid|buy|bought|for)|"
+            r"(buy|bought|paid|purchase|costs?|priced at|spent)\s*[^.]{0,12}$",
+            t[max(0, q.start - 40) : q.start],
+        ) or re.search(
+            r"^\s*(for the|for a|server|machine|box|of hardware|hardware|up front|upfront|capex|to buy)",
+            t[q.end : q.end + 25],
+        ):
             req["hardware_usd"] = q.value
         elif re.search(r"budget|spend|afford", near):
             req["budget_usd_per_month"] = round(q.value, 2)
@@ -378,21 +576,26 @@ def _share_figure(t: str, q: Quantity, near: str, req: dict) -> None:
         req["input_share"] = round(q.value, 4)
 
 
-_PERCENT_ROLES = [("utilization", r"utili[sz]|busy|load(ed)?\b|occupancy|duty|usage"), ("idle", r"idle"),
-                  ("input", r"\b(input|prompt|in)s?\b"), ("output", r"\b(output|completion|generated|out)s?\b")]
+_PERCENT_ROLES = [
+    ("utilization", r"utili[sz]|busy|load(ed)?\b|occupancy|duty|usage"),
+    ("idle", r"idle"),
+    ("input", r"\b(input|prompt|in)s?\b"),
+    ("output", r"\b(output|completion|generated|out)s?\b"),
+]
 
 
 def _percent_role(t: str, q: Quantity) -> str | None:
-    """What a percentage is about: the words right after it ("60% busy"), else the nearest words before ("utilisation 60%")."""
-    after = re.sub(r"^\s*(%|percent|pct)", "", t[q.end:q.end + 35])
+    """What a percentage is about: the words right after it ("60% busy"), else the nearest words before
+    ("utilisation 60%")."""
+    after = re.sub(r"^\s*(%|percent|pct)", "", t[q.end : q.end + 35])
     for role, pattern in _PERCENT_ROLES:
         if re.match(r"\s*(of (the )?(time|tokens|traffic)\s*)?(are |is |being |as )?(" + pattern + ")", after):
             return role
-    before = t[max(0, q.start - 30):q.start]
+    before = t[max(0, q.start - 30) : q.start]
     best, where = None, -1
     for role, pattern in _PERCENT_ROLES:
         for m in re.finditer(pattern, before):
-            if m.start() > where and not re.search(r"[,;.]", before[m.end():]):
+            if m.start() > where and not re.search(r"[,;.]", before[m.end() :]):
                 best, where = role, m.start()
     return best
 
@@ -407,14 +610,25 @@ def _bare_figure(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     if not bare or len(t) > 90:
         return
     q = bare[-1]
-    raw = t[q.start:q.end]
+    raw = t[q.start : q.end]
     previous = set(ctx.get("previous_tools") or ())
     scaled = bool(re.search(r"\d\s?(k|m|b|mn|bn|million|billion|thousand)\b", raw)) or q.value >= 1000
-    followup = re.search(r"\b(actually|make (that|it)|change (it |that )?to|instead|rather|what about|how about|and (at|with|for)?|"
-                         r"with|at|for|try|let'?s say|say|now|then|only|just)\b", t) or len(t.split()) <= 4
+    followup = (
+        re.search(
+            r"\b(actually|make (that|it)|change (it |that )?to|instead|rather|what about|how about|and (at|with|for)?|"
+            r"with|at|for|try|let'?s say|say|now|then|only|just)\b",
+            t,
+        )
+        or len(t.split()) <= 4
+    )
     if not followup:
         return
-    if scaled and raw.rstrip()[-1:] == "k" and q.value < 2_000_000 and not ({"estimate_cost"} & previous and q.value >= 100_000):
+    if (
+        scaled
+        and raw.rstrip()[-1:] == "k"
+        and q.value < 2_000_000
+        and not ({"estimate_cost"} & previous and q.value >= 100_000)
+    ):
         req.setdefault("min_context", context_tokens(float(cast(re.Match, re.match(r"[\d.]+", raw)).group(0)), "k"))
     elif scaled:
         if "check_license" in previous and "estimate_cost" not in previous:
@@ -423,8 +637,15 @@ def _bare_figure(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
             req.setdefault("monthly_tokens", int(q.value))
         elif "monthly_active_users" in ctx.get("requirements", {}):
             req.setdefault("monthly_active_users", int(q.value))
-    elif q.value == int(q.value) and 1 <= q.value <= 16 and (ctx.get("requirements", {}).get("gpu") or re.search(r"gpus?|cards?", t)
-                                                             or "num_gpus" in str(ctx.get("previous_args", ""))):
+    elif (
+        q.value == int(q.value)
+        and 1 <= q.value <= 16
+        and (
+            ctx.get("requirements", {}).get("gpu")
+            or re.search(r"gpus?|cards?", t)
+            or "num_gpus" in str(ctx.get("previous_args", ""))
+        )
+    ):
         req.setdefault("num_gpus", int(q.value))
 
 
@@ -432,31 +653,48 @@ def _serving(t: str, original: str, req: dict, mentions: list[Mention]) -> None:
     from tools.common import catalog
 
     cat = catalog()
-    engines = [value for pattern, value in ENGINES if _has(pattern, t) and not _has(r"(not|n't|no|without|instead of|rather than)\s+(use\s+|using\s+|on\s+)?" + pattern, t)]
+    engines = [
+        value
+        for pattern, value in ENGINES
+        if _has(pattern, t)
+        and not _has(r"(not|n't|no|without|instead of|rather than)\s+(use\s+|using\s+|on\s+)?" + pattern, t)
+    ]
     if engines:
         req["engine"] = engines[0]
     quant = quantization_in(t, req.get("engine"), req.get("hardware") == "apple")
     if quant and quant in cat.quantizations:
         req["quantization"] = quant
-    kv = re.search(r"\b(fp8|int8|q8_0|q8|q4_0|q4|fp16|bf16|8[- ]bit|4[- ]bit)\s*(?:quanti[sz]ed\s*)?kv(?:[- ]?cache)?\b|"
-                   r"\bkv[- ]?cache\s*(?:in|at|as|of|to|=|:|quanti[sz]ed to|with)?\s*(fp8|int8|q8_0|q8|q4_0|q4|fp16|bf16|8[- ]bit|4[- ]bit)\b", t)
+    kv = re.search(
+        r"\b(fp8|int8|q8_0|q8|q4_0|q4|fp16|bf16|8[- ]bit|4[- ]bit)\s*(?:quanti[sz]ed\s*)?kv(?:[- ]?cache)?\b|"
+        r"\bkv[- ]?cache\s*(?:in|at|as|of|to|=|:|quanti[sz]ed to|with)?\s*(fp8|int8|q8_0|q8|q4_0|q4|fp16|bf16|8[- ]bit|"
+        r"4[- ]bit)\b",
+        t,
+    )
     if kv:
         req["kv_cache_dtype"] = KV[(kv.group(1) or kv.group(2)).replace("_0", "_0")]
-        if req.get("quantization") == {"fp8": "fp8", "int8": "int8"}.get(kv.group(1) or kv.group(2) or "") and \
-                not re.search(r"(weights?|model|quanti[sz]ation)\s*(in|at|as)?\s*" + (kv.group(1) or kv.group(2)), t):
+        if req.get("quantization") == {"fp8": "fp8", "int8": "int8"}.get(
+            kv.group(1) or kv.group(2) or ""
+        ) and not re.search(r"(weights?|model|quanti[sz]ation)\s*(in|at|as)?\s*" + (kv.group(1) or kv.group(2)), t):
             req.pop("quantization", None)  # "fp8 KV cache" is not fp8 weights
     marks = benchmarks_in(t, original)
     if marks:
         req["benchmarks"] = marks
-    langs = [code for word, code in LANGUAGES.items() if re.search(rf"\b{word}\b", t)
-             and not re.search(rf"\b{word} (company|startup|entity|firm|team|gdpr|law)", t)]
+    langs = [
+        code
+        for word, code in LANGUAGES.items()
+        if re.search(rf"\b{word}\b", t) and not re.search(rf"\b{word} (company|startup|entity|firm|team|gdpr|law)", t)
+    ]
     if langs:
         req["languages"] = sorted(set(langs))
     apis = [m.id for m in mentions if m.kind == "api" and m.id]
     if apis:
         req["api_models"] = list(dict.fromkeys(apis))
-    if _has(r"(only|just) (the )?cloud|cloud only|no (on[- ]?prem|buying|purchase)|(don'?t|won'?t|not) (want to )?(buy|purchase)|"
-            r"rent(ing)? only|only rent(ing)?|no hardware (purchase|buying)|not buying|without buying", t):
+    if _has(
+        r"(only|just) (the )?cloud|cloud only|no (on[- ]?prem|buying|purchase)|(don'?t|won'?t|not) (want to )?(buy|"
+        r"purchase)|"
+        r"rent(ing)? only|only rent(ing)?|no hardware (purchase|buying)|not buying|without buying",
+        t,
+    ):
         req["on_prem"] = False
     seg = [value for pattern, value in SEGMENTS if _has(r"\b(" + pattern + r")\b", t)]
     if seg and _has(r"\b(gpus|cards|devices|hardware|accelerators|chips|macs|machines)\b", t):
@@ -464,10 +702,23 @@ def _serving(t: str, original: str, req: dict, mentions: list[Mention]) -> None:
 
 
 QUANT_WORDS = [
-    (r"\bmxfp4\b", "mxfp4"), (r"\bnvfp4\b", "nvfp4"), (r"\bfp4\b", "nvfp4"), (r"\bexl3\b", "exl3_4bpw"), (r"\bexl2\b", "exl2_4bpw"),
-    (r"\b(i?q\d(?:_k)?(?:_[a-z0-9]+)?)\b", None), (r"\bawq\b", "awq"), (r"\bgptq\b", "gptq"), (r"\bnf4\b|\bbnb[- ]?4|bitsandbytes 4", "int4"),
-    (r"\bint4\b", "int4"), (r"\bint8\b|llm\.int8|bnb[- ]?8|bitsandbytes 8", "int8"), (r"\bfp8\b", "fp8"), (r"\bfp16\b|\bhalf precision\b", "fp16"),
-    (r"\bbf16\b|bfloat16|full precision|unquanti[sz]ed|no quanti[sz]ation|native precision|full weights|16[- ]?bit", "bf16"),
+    (r"\bmxfp4\b", "mxfp4"),
+    (r"\bnvfp4\b", "nvfp4"),
+    (r"\bfp4\b", "nvfp4"),
+    (r"\bexl3\b", "exl3_4bpw"),
+    (r"\bexl2\b", "exl2_4bpw"),
+    (r"\b(i?q\d(?:_k)?(?:_[a-z0-9]+)?)\b", None),
+    (r"\bawq\b", "awq"),
+    (r"\bgptq\b", "gptq"),
+    (r"\bnf4\b|\bbnb[- ]?4|bitsandbytes 4", "int4"),
+    (r"\bint4\b", "int4"),
+    (r"\bint8\b|llm\.int8|bnb[- ]?8|bitsandbytes 8", "int8"),
+    (r"\bfp8\b", "fp8"),
+    (r"\bfp16\b|\bhalf precision\b", "fp16"),
+    (
+        r"\bbf16\b|bfloat16|full precision|unquanti[sz]ed|no quanti[sz]ation|native precision|full weights|16[- ]?bit",
+        "bf16",
+    ),
 ]
 
 
@@ -489,15 +740,20 @@ def quantization_in(t: str, engine: str | None = None, apple: bool = False) -> s
             if preferred:
                 return preferred[0]
             continue
-        if re.search(r"kv[- ]?cache\s*(in|at|as|to)?\s*$", t[max(0, m.start() - 16):m.start()]) or re.match(r"\s*kv", t[m.end():]):
+        if re.search(r"kv[- ]?cache\s*(in|at|as|to)?\s*$", t[max(0, m.start() - 16) : m.start()]) or re.match(
+            r"\s*kv", t[m.end() :]
+        ):
             continue
         return value
     bits = re.search(r"\b(2|3|4|5|6|8)[- ]?bits?\b|\b(two|three|four|five|six|eight)[- ]bits?\b", t)
     gguf = re.search(r"\bgguf\b", t) or engine in ("llama.cpp", "ollama")
     if bits:
-        if re.search(r"kv[- ]?cache|cache", t[bits.end():bits.end() + 14]):
+        if re.search(r"kv[- ]?cache|cache", t[bits.end() : bits.end() + 14]):
             return None
-        n = bits.group(1) or {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "eight": "8"}[bits.group(2)]
+        n = (
+            bits.group(1)
+            or {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "eight": "8"}[bits.group(2)]
+        )
         if engine == "mlx" or (apple and not gguf and engine is None and n in ("4", "8")):
             return f"mlx_{n}bit" if f"mlx_{n}bit" in ids else None
         if engine == "exllama":
@@ -529,13 +785,19 @@ def benchmarks_in(t: str, original: str) -> list[str]:
                 if m or re.search(rf"\b{key}\b (benchmark|score)", t):
                     spans.append((0, 0, b.id) if not m else (-1 - m.start(), -1 - m.end(), b.id))
                 continue
-            pattern = r"(?<![a-z0-9])" + r"[\s\-_.]*".join(re.escape(p) for p in key.split()) + \
-                (r"\s?\+" if "+" in name else r"(?!\s?\+)") + r"(?![a-z0-9])"
+            pattern = (
+                r"(?<![a-z0-9])"
+                + r"[\s\-_.]*".join(re.escape(p) for p in key.split())
+                + (r"\s?\+" if "+" in name else r"(?!\s?\+)")
+                + r"(?![a-z0-9])"
+            )
             for m in re.finditer(pattern, t):
                 spans.append((m.start(), m.end(), b.id))
     keep = []
     for start, end, ident in spans:
-        if start >= 0 and any(s2 <= start and end <= e2 and (e2 - s2) > (end - start) for s2, e2, _ in spans if s2 >= 0):
+        if start >= 0 and any(
+            s2 <= start and end <= e2 and (e2 - s2) > (end - start) for s2, e2, _ in spans if s2 >= 0
+        ):
             continue
         keep.append(ident)
     order = list(catalog().benchmarks)
@@ -543,19 +805,38 @@ def benchmarks_in(t: str, original: str) -> list[str]:
 
 
 def _place_and_people(t: str, req: dict) -> None:
-    if _has(r"on[- ]?prem|data (can(no|')t|must not|may not|should not|shouldn'?t|won'?t|must stay|stays)|air[- ]?gapped|self[- ]?host|"
-            r"private data|confidential|gdpr|hipaa|privacy|sensitive data|patient data|never leave|stay (on|in) (our|the) (servers|premises|network)|"
-            r"no (cloud|third[- ]party) (apis?|services)|can'?t use (cloud|external) apis", t):
+    if _has(
+        r"on[- ]?prem|data (can(no|')t|must not|may not|should not|shouldn'?t|won'?t|must stay|stays)|air[- ]?gapped|"
+        r"self[- ]?host|"
+        r"private data|confidential|gdpr|hipaa|privacy|sensitive data|patient data|never leave|stay (on|in) (our|the) "
+        r"(servers|premises|network)|"
+        r"no (cloud|third[- ]party) (apis?|services)|can'?t use (cloud|external) apis",
+        t,
+    ):
         req["privacy"] = "self_hosted"
-    if re.search(r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|domiciled|firm|startup|"
-                 r"i'?m|i am|we|our)\b[^.?!]{0,30}\b(in|from)\s+(the\s+)?" + EU + r"\b", t) or \
-            re.search(r"\b(eu|european|e\.u\.)[- ](based|company|entity|firm|startup|business|citizen|resident|org)", t) or \
-            re.search(r"\b" + EU + r" (company|startup|entity|firm|business|bank|hospital|government|agency|university|org)\b", t):
+    if (
+        re.search(
+            r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|domiciled|firm|"
+            r"startup|"
+            r"i'?m|i am|we|our)\b[^.?!]{0,30}\b(in|from)\s+(the\s+)?" + EU + r"\b",
+            t,
+        )
+        or re.search(r"\b(eu|european|e\.u\.)[- ](based|company|entity|firm|startup|business|citizen|resident|org)", t)
+        or re.search(
+            r"\b" + EU + r" (company|startup|entity|firm|business|bank|hospital|government|agency|university|org)\b", t
+        )
+    ):
         if not re.search(r"\b(not|n't|outside( of)?|no longer)\b[^.?!]{0,20}\b(in|from|based in)?\s*(the )?" + EU, t):
             req["eu_entity"] = True
-    if re.search(r"\b(not (in|from|based in) (the )?(eu|europe)|outside (of )?(the )?(eu|europe)|non[- ]eu)\b", t) or \
-            re.search(r"(based|located|company|we are|we're|headquartered|incorporated|registered)\b[^.?!]{0,25}\b(in|from)\s+(the\s+)?" + NON_EU + r"\b", t) \
-            or re.search(r"\b" + NON_EU + r"[- ](based|company|entity|firm|startup)\b", t):
+    if (
+        re.search(r"\b(not (in|from|based in) (the )?(eu|europe)|outside (of )?(the )?(eu|europe)|non[- ]eu)\b", t)
+        or re.search(
+            r"(based|located|company|we are|we're|headquartered|incorporated|registered)\b[^.?!]{0,25}\b(in|"
+            r"from)\s+(the\s+)?" + NON_EU + r"\b",
+            t,
+        )
+        or re.search(r"\b" + NON_EU + r"[- ](based|company|entity|firm|startup)\b", t)
+    ):
         if "eu_entity" not in req:
             req["eu_entity"] = False
     places = _territories(t)
@@ -568,20 +849,43 @@ TERRITORIES = {
     "EU": r"eu|e\.u\.|european union|europe",
     "GB": r"uk|u\.k\.|united kingdom|britain|great britain|british|england|english company|london|scotland|wales",
     "US": r"us|u\.s\.|usa|united states|america|american|new york|california|texas|silicon valley",
-    "KR": r"korea|south korea|korean|seoul", "CN": r"china|chinese|beijing|shanghai|shenzhen", "JP": r"japan|japanese|tokyo",
-    "IN": r"india|indian|bangalore|bengaluru|mumbai", "CA": r"canada|canadian|toronto|vancouver", "AU": r"australia|australian|sydney",
-    "SG": r"singapore", "CH": r"switzerland|swiss|zurich|geneva", "NO": r"norway|norwegian|oslo", "IL": r"israel|israeli|tel aviv",
-    "BR": r"brazil|brazilian|sao paulo", "DE": r"germany|german|berlin|munich|hamburg", "FR": r"france|french|paris|lyon",
-    "ES": r"spain|spanish|madrid|barcelona", "IT": r"italy|italian|milan|rome", "NL": r"netherlands|dutch|holland|amsterdam",
-    "PL": r"poland|polish|warsaw", "SE": r"sweden|swedish|stockholm", "AT": r"austria|austrian|vienna", "IE": r"ireland|irish|dublin",
-    "BE": r"belgium|belgian|brussels", "DK": r"denmark|danish|copenhagen", "FI": r"finland|finnish|helsinki",
-    "PT": r"portugal|portuguese|lisbon", "CZ": r"czechia|czech republic|czech|prague", "GR": r"greece|greek|athens",
+    "KR": r"korea|south korea|korean|seoul",
+    "CN": r"china|chinese|beijing|shanghai|shenzhen",
+    "JP": r"japan|japanese|tokyo",
+    "IN": r"india|indian|bangalore|bengaluru|mumbai",
+    "CA": r"canada|canadian|toronto|vancouver",
+    "AU": r"australia|australian|sydney",
+    "SG": r"singapore",
+    "CH": r"switzerland|swiss|zurich|geneva",
+    "NO": r"norway|norwegian|oslo",
+    "IL": r"israel|israeli|tel aviv",
+    "BR": r"brazil|brazilian|sao paulo",
+    "DE": r"germany|german|berlin|munich|hamburg",
+    "FR": r"france|french|paris|lyon",
+    "ES": r"spain|spanish|madrid|barcelona",
+    "IT": r"italy|italian|milan|rome",
+    "NL": r"netherlands|dutch|holland|amsterdam",
+    "PL": r"poland|polish|warsaw",
+    "SE": r"sweden|swedish|stockholm",
+    "AT": r"austria|austrian|vienna",
+    "IE": r"ireland|irish|dublin",
+    "BE": r"belgium|belgian|brussels",
+    "DK": r"denmark|danish|copenhagen",
+    "FI": r"finland|finnish|helsinki",
+    "PT": r"portugal|portuguese|lisbon",
+    "CZ": r"czechia|czech republic|czech|prague",
+    "GR": r"greece|greek|athens",
 }
-_PLACE_BEFORE = (r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|operating|domiciled|"
-                 r"firm|startup|users|customers|clients|deploy|deployed|launch|launching|sell|selling|available|serve|serving|"
-                 r"use it|used|i'?m|i am|we|our|hospital|bank|government|agency|university|allowed|permitted|legal|ok|okay|"
-                 r"usable|available)\b[^.?!]{0,30}\b(in|from|across|throughout)\s+(the\s+)?")
-_ORG_AFTER = r"[- ](based|company|startup|entity|firm|business|bank|hospital|government|agency|university|org|subsidiary|users|customers|market)\b"
+_PLACE_BEFORE = (
+    r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|operating|domiciled|"
+    r"firm|startup|users|customers|clients|deploy|deployed|launch|launching|sell|selling|available|serve|serving|"
+    r"use it|used|i'?m|i am|we|our|hospital|bank|government|agency|university|allowed|permitted|legal|ok|okay|"
+    r"usable|available)\b[^.?!]{0,30}\b(in|from|across|throughout)\s+(the\s+)?"
+)
+_ORG_AFTER = (
+    r"[- ](based|company|startup|entity|firm|business|bank|hospital|government|agency|university|org|subsidiary|"
+    r"users|customers|market)\b"
+)
 
 
 def _territories(t: str) -> list[str]:
@@ -595,11 +899,16 @@ def _territories(t: str) -> list[str]:
 
 def _clears(t: str, req: dict) -> None:
     for pattern, keys in CLEARABLE:
-        if re.search(CLEAR_VERB + r"\s+(about\s+)?(the\s+|that\s+|our\s+|my\s+|any\s+)?(" + pattern + r")\b", t) or \
-                re.search(r"\b(no|without)\s+(" + pattern + r")\s+(limit|constraint|cap|requirement|restriction|preference)", t) or \
-                re.search(r"\b(" + pattern + r")\s+(doesn'?t|does not|don'?t|do not) matter", t) or \
-                re.search(r"\bno (specific |particular )?(" + pattern + r")\b(?! gpu)", t) and keys[0] in ("budget_usd_per_month", "engine", "benchmarks", "languages", "licenses") \
-                and not re.search(r"\bno (" + pattern + r")\b\s*(other|else)", t):
+        if (
+            re.search(CLEAR_VERB + r"\s+(about\s+)?(the\s+|that\s+|our\s+|my\s+|any\s+)?(" + pattern + r")\b", t)
+            or re.search(
+                r"\b(no|without)\s+(" + pattern + r")\s+(limit|constraint|cap|requirement|restriction|preference)", t
+            )
+            or re.search(r"\b(" + pattern + r")\s+(doesn'?t|does not|don'?t|do not) matter", t)
+            or re.search(r"\bno (specific |particular )?(" + pattern + r")\b(?! gpu)", t)
+            and keys[0] in ("budget_usd_per_month", "engine", "benchmarks", "languages", "licenses")
+            and not re.search(r"\bno (" + pattern + r")\b\s*(other|else)", t)
+        ):
             for key in keys:
                 if key not in req:  # what the same message states stands ("forget the 4090, we have an A100")
                     req[key] = None

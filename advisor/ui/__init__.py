@@ -32,8 +32,10 @@ ENTER_TO_SEND_JS = """
   document.addEventListener("keypress", (e) => { if (inBox(e)) e.stopPropagation(); }, true);
 }
 """
-HEADER = ("# Open LLM Advisor\nChoose an open-weight LLM and plan how to deploy it. Every figure comes from a tool "
-          "result, every fact has a source.")
+HEADER = (
+    "# Open LLM Advisor\nChoose an open-weight LLM and plan how to deploy it. Every figure comes from a tool "
+    "result, every fact has a source."
+)
 
 
 def build_ui(advisor: Advisor) -> gr.Blocks:

@@ -17,8 +17,11 @@ from advisor.render import literal_markdown
 MAX_TOOL_JSON = 4000
 # Markup in a model's answer that would fetch something from elsewhere when shown: Markdown images, and HTML
 # elements that load a URL. Shown as text instead (a Markdown image becomes a plain link).
-_REMOTE_HTML = re.compile(r"<(?=\s*/?\s*(?:img|image|picture|source|video|audio|track|iframe|frame|object|embed|link|"
-                          r"meta|base|svg|input|body|style|script)\b)", re.IGNORECASE)
+_REMOTE_HTML = re.compile(
+    r"<(?=\s*/?\s*(?:img|image|picture|source|video|audio|track|iframe|frame|object|embed|link|"
+    r"meta|base|svg|input|body|style|script)\b)",
+    re.IGNORECASE,
+)
 
 
 def literal(text: object) -> str:
@@ -69,8 +72,9 @@ class Transcript:
                 self._put(tool_message(event, "done"), self.tool_rows.get(event.call_id))
             case Token(text=text):
                 self.streamed += text
-                self.answer_row = self._put(gr.ChatMessage(role="assistant", content=answer(self.streamed)),
-                                            self.answer_row)
+                self.answer_row = self._put(
+                    gr.ChatMessage(role="assistant", content=answer(self.streamed)), self.answer_row
+                )
             case Failed(message=message):
                 self._put(warning(message), None)
             case Final(text=text):

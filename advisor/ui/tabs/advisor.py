@@ -21,9 +21,11 @@ EXAMPLES = [
     "Compare Llama 2, Llama 3 and Llama 3.1 on benchmarks",
 ]
 SHORTLIST_COLUMNS = ["#", "model", "score", "format", "memory GB", "context", "licence", "verdict"]
-OFFLINE_NOTE = ("\n\nThe offline driver answers with templates over the same tools. To let a local LLM drive: on a CUDA "
-                "machine run `advisor serve --driver hf` (default model Qwen/Qwen3-8B in 4-bit), or point at an "
-                "OpenAI-compatible server with `--driver openai --base-url URL --model NAME`.")
+OFFLINE_NOTE = (
+    "\n\nThe offline driver answers with templates over the same tools. To let a local LLM drive: on a CUDA "
+    "machine run `advisor serve --driver hf` (default model Qwen/Qwen3-8B in 4-bit), or point at an "
+    "OpenAI-compatible server with `--driver openai --base-url URL --model NAME`."
+)
 
 
 def valid_thread_id(value: object) -> bool:
@@ -35,8 +37,19 @@ def valid_thread_id(value: object) -> bool:
 
 
 def shortlist_rows(shortlist: list[dict]) -> list[list]:
-    return [[i, r["name"], r["score"], r["quantization"], r["memory_gb"], r["context_length"], r["license"]["name"],
-             r["license_verdict"].replace("_", " ")] for i, r in enumerate(shortlist or [], 1)]
+    return [
+        [
+            i,
+            r["name"],
+            r["score"],
+            r["quantization"],
+            r["memory_gb"],
+            r["context_length"],
+            r["license"]["name"],
+            r["license_verdict"].replace("_", " "),
+        ]
+        for i, r in enumerate(shortlist or [], 1)
+    ]
 
 
 def requirements_markdown(requirements: dict) -> str:
@@ -56,8 +69,15 @@ class Chat:
         tid = stored if valid_thread_id(stored) else new_thread_id()  # the browser's copy may be anything
         state = self.advisor.state(tid)
         history = self.advisor.history(tid)
-        return (tid, tid, chat_of(history), requirements_markdown(state["requirements"]),
-                shortlist_rows(state["shortlist"]), charts.latest(history), f"Thread `{tid}`")
+        return (
+            tid,
+            tid,
+            chat_of(history),
+            requirements_markdown(state["requirements"]),
+            shortlist_rows(state["shortlist"]),
+            charts.latest(history),
+            f"Thread `{tid}`",
+        )
 
     def respond(self, message: str, history: list, tid: str):
         tid = tid if valid_thread_id(tid) else new_thread_id()
@@ -74,8 +94,15 @@ class Chat:
         for event in events:
             transcript.add(event)
             if isinstance(event, Final):  # the side panels follow the conversation
-                yield (transcript.history, "", requirements_markdown(event.requirements),
-                       shortlist_rows(event.shortlist), charts.latest(self.advisor.history(tid)), tid, tid)
+                yield (
+                    transcript.history,
+                    "",
+                    requirements_markdown(event.requirements),
+                    shortlist_rows(event.shortlist),
+                    charts.latest(self.advisor.history(tid)),
+                    tid,
+                    tid,
+                )
             else:
                 yield transcript.history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), tid, tid
 
@@ -97,35 +124,70 @@ def build(demo: gr.Blocks, advisor: Advisor, thread: gr.State, thread_store: gr.
     chat = Chat(advisor)
     with gr.Row():
         with gr.Column(scale=3):
-            chatbot = gr.Chatbot(label="Conversation", height=560, elem_id="chat", buttons=["copy"],
-                                 sanitize_html=True, render_markdown=True, feedback_options=None)
-            with gr.Row():
-                box = gr.Textbox(placeholder="Describe what you need… (Enter sends, Shift+Enter: new line)",
-                                 show_label=False, scale=5, lines=2, max_lines=8, elem_id="message",
-                                 max_length=advisor.settings.max_message_chars)
-                send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-            with gr.Row():
-                new = gr.Button("New conversation", size="sm", elem_id="new")
-                thread_label = gr.Markdown("", elem_id="thread")
-            gr.Examples(EXAMPLES, inputs=box, label="Try")
+            chatbot, box, send, new, thread_label = _conversation(advisor)
         with gr.Column(scale=2):
-            gr.Markdown(f"**Driver:** {advisor.info.describe()}" + (OFFLINE_NOTE if advisor.info.offline else ""),
-                        elem_id="driver")
-            gr.Markdown("### Requirements so far")
-            requirements = gr.Markdown(requirements_markdown({}), elem_id="requirements")
-            gr.Markdown("### Shortlist")
-            shortlist = gr.Dataframe(headers=SHORTLIST_COLUMNS, value=[], interactive=False, wrap=True,
-                                     elem_id="shortlist")
-            plot = gr.Plot(label="Chart", elem_id="chart")
-            export = gr.Button("Export report (Markdown and HTML)", size="sm", elem_id="report-export")
-            report_links = gr.Markdown("", elem_id="report-links")
+            requirements, shortlist, plot, export, report_links = _side_panels(advisor)
     panels = [requirements, shortlist, plot]
     for trigger in (box.submit, send.click):
-        trigger(chat.respond, inputs=[box, chatbot, thread], outputs=[chatbot, box, *panels, thread, thread_store],
-                api_visibility="private")
+        trigger(
+            chat.respond,
+            inputs=[box, chatbot, thread],
+            outputs=[chatbot, box, *panels, thread, thread_store],
+            api_visibility="private",
+        )
     # reports are built when asked for, not after every turn (the HTML embeds plotly.js)
     export.click(chat.make_reports, inputs=[thread], outputs=[report_links], api_visibility="private")
-    new.click(chat.start_new, outputs=[thread, thread_store, chatbot, *panels, thread_label, box],
-              api_visibility="private")
-    demo.load(chat.load_thread, inputs=[thread_store], outputs=[thread, thread_store, chatbot, *panels, thread_label],
-              api_visibility="private")
+    new.click(
+        chat.start_new, outputs=[thread, thread_store, chatbot, *panels, thread_label, box], api_visibility="private"
+    )
+    demo.load(
+        chat.load_thread,
+        inputs=[thread_store],
+        outputs=[thread, thread_store, chatbot, *panels, thread_label],
+        api_visibility="private",
+    )
+
+
+def _conversation(advisor: Advisor) -> tuple:
+    """The chat, the message box with Send, New conversation with the thread's id, and the examples."""
+    chatbot = gr.Chatbot(
+        label="Conversation",
+        height=560,
+        elem_id="chat",
+        buttons=["copy"],
+        sanitize_html=True,
+        render_markdown=True,
+        feedback_options=None,
+    )
+    with gr.Row():
+        box = gr.Textbox(
+            placeholder="Describe what you need… (Enter sends, Shift+Enter: new line)",
+            show_label=False,
+            scale=5,
+            lines=2,
+            max_lines=8,
+            elem_id="message",
+            max_length=advisor.settings.max_message_chars,
+        )
+        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+    with gr.Row():
+        new = gr.Button("New conversation", size="sm", elem_id="new")
+        thread_label = gr.Markdown("", elem_id="thread")
+    gr.Examples(EXAMPLES, inputs=box, label="Try")
+    return chatbot, box, send, new, thread_label
+
+
+def _side_panels(advisor: Advisor) -> tuple:
+    """The driver, the requirements so far, the shortlist, the chart and the report export."""
+    gr.Markdown(
+        f"**Driver:** {advisor.info.describe()}" + (OFFLINE_NOTE if advisor.info.offline else ""),
+        elem_id="driver",
+    )
+    gr.Markdown("### Requirements so far")
+    requirements = gr.Markdown(requirements_markdown({}), elem_id="requirements")
+    gr.Markdown("### Shortlist")
+    shortlist = gr.Dataframe(headers=SHORTLIST_COLUMNS, value=[], interactive=False, wrap=True, elem_id="shortlist")
+    plot = gr.Plot(label="Chart", elem_id="chart")
+    export = gr.Button("Export report (Markdown and HTML)", size="sm", elem_id="report-export")
+    report_links = gr.Markdown("", elem_id="report-links")
+    return requirements, shortlist, plot, export, report_links

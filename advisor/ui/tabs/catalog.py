@@ -20,13 +20,30 @@ def browse(family: str, licence: str, max_b: float, min_ctx: str, benchmark: str
     from tools import charts
 
     try:
-        found = tools.call("find_models", {
-            "family": None if family == "(all)" else family, "license": None if licence == "(all)" else licence,
-            "max_params_b": max_b, "min_context": None if min_ctx in (None, "any") else int(min_ctx), "limit": 200})
+        found = tools.call(
+            "find_models",
+            {
+                "family": None if family == "(all)" else family,
+                "license": None if licence == "(all)" else licence,
+                "max_params_b": max_b,
+                "min_context": None if min_ctx in (None, "any") else int(min_ctx),
+                "limit": 200,
+            },
+        )
     except (InvalidInput, ValueError, TypeError) as exc:
         raise gr.Error(f"cannot filter the catalog that way: {exc}") from None
-    rows = [[m["name"], m["family"], m["params_b"], m["active_params_b"], m["context_length"], m["license"]["id"],
-             m["release_date"]] for m in found["models"]]
+    rows = [
+        [
+            m["name"],
+            m["family"],
+            m["params_b"],
+            m["active_params_b"],
+            m["context_length"],
+            m["license"]["id"],
+            m["release_date"],
+        ]
+        for m in found["models"]
+    ]
     ids = [m["id"] for m in found["models"]]
     return pd.DataFrame(rows, columns=COLUMNS), charts.quality_vs_size(benchmark, model_ids=ids)
 

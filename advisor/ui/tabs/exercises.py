@@ -33,24 +33,42 @@ class Walkthrough:
     def run_walkthrough(self, choice, model, gpu, price, util, share, apis, family):
         try:
             number = int(str(choice).split(".", 1)[0])
-            cost = exercises.CostAssumptions.of(model=model, gpu=gpu, gpu_usd_per_hour=float(price) if price else None,
-                                                utilization=util, input_share=share,
-                                                api_models=list(apis or [])) if number == 2 else None
+            cost = (
+                exercises.CostAssumptions.of(
+                    model=model,
+                    gpu=gpu,
+                    gpu_usd_per_hour=float(price) if price else None,
+                    utilization=util,
+                    input_share=share,
+                    api_models=list(apis or []),
+                )
+                if number == 2
+                else None
+            )
             result = exercises.run(self.advisor, number, family=family, cost=cost)
         except (ValueError, TypeError, InvalidInput, InputRejected, StorageUnavailable) as exc:
             return [warning(literal(exc))], "", None
-        return (transcript(result), exercises.summary_markdown(result),
-                charts.latest(self.advisor.history(result.thread_id)))
+        return (
+            transcript(result),
+            exercises.summary_markdown(result),
+            charts.latest(self.advisor.history(result.thread_id)),
+        )
 
 
 def build(advisor: Advisor) -> None:
     cat = catalog()
     walkthrough = Walkthrough(advisor)
-    gr.Markdown("Guided walkthroughs of the tutorial's three exercises. Each runs as a conversation with the advisor "
-                "(the same tools and driver as the chat); the summary and chart come from its tool results.")
+    gr.Markdown(
+        "Guided walkthroughs of the tutorial's three exercises. Each runs as a conversation with the advisor "
+        "(the same tools and driver as the chat); the summary and chart come from its tool results."
+    )
     with gr.Row():
-        choice = gr.Radio([f"{e.number}. {e.title}" for e in exercises.EXERCISES.values()],
-                          value=f"1. {exercises.EXERCISES[1].title}", label="Exercise", elem_id="exercise-choice")
+        choice = gr.Radio(
+            [f"{e.number}. {e.title}" for e in exercises.EXERCISES.values()],
+            value=f"1. {exercises.EXERCISES[1].title}",
+            label="Exercise",
+            elem_id="exercise-choice",
+        )
     with gr.Accordion("Assumptions (exercise 2) and family (exercise 3)", open=False):
         defaults = exercises.CostAssumptions()
         with gr.Row():
@@ -59,8 +77,12 @@ def build(advisor: Advisor) -> None:
             price = gr.Number(value=None, label="GPU $/hour (empty: catalog price)", minimum=0)
             utilization = gr.Slider(0.05, 1.0, value=defaults.utilization, step=0.05, label="Utilisation")
             input_share = gr.Slider(0.0, 1.0, value=defaults.input_share, step=0.05, label="Input share")
-        apis = gr.Dropdown(sorted(p.id for p in cat.prices.values() if p.kind == "proprietary"),
-                           value=defaults.api_models, multiselect=True, label="APIs to compare")
+        apis = gr.Dropdown(
+            sorted(p.id for p in cat.prices.values() if p.kind == "proprietary"),
+            value=defaults.api_models,
+            multiselect=True,
+            label="APIs to compare",
+        )
         family = gr.Radio(list(exercises.FAMILY_VERSIONS), value="llama", label="Family (exercise 3)")
     run = gr.Button("Run walkthrough", variant="primary", elem_id="exercise-run")
     with gr.Row():
@@ -69,5 +91,9 @@ def build(advisor: Advisor) -> None:
         with gr.Column(scale=2):
             summary = gr.Markdown(elem_id="exercise-summary")
             plot = gr.Plot(label="Chart")
-    run.click(walkthrough.run_walkthrough, inputs=[choice, model, gpu, price, utilization, input_share, apis, family],
-              outputs=[chat, summary, plot], api_visibility="private")
+    run.click(
+        walkthrough.run_walkthrough,
+        inputs=[choice, model, gpu, price, utilization, input_share, apis, family],
+        outputs=[chat, summary, plot],
+        api_visibility="private",
+    )
