@@ -87,10 +87,19 @@ def _supported(value: float, shown: str, evidence: set[float]) -> bool:
             return True
         if round(v, d) == value:
             return True
-        # a figure shown with 2-3 significant digits ("16 GB" for 16.06, "$1.3k" for 1,284)
-        if value != 0 and abs(value - v) / abs(v) < 0.05 and len(re.sub(r"\D", "", shown)) <= 3:
+        # a figure rounded to 2-3 significant digits ("16 GB" for 16.06, "$1.3k" for 1,284): within half a unit of
+        # the last digit shown, at the scale it was shown in
+        if value != 0 and len(re.sub(r"\D", "", shown)) <= 3 and abs(value - v) <= _half_unit(value, shown) * 1.0001:
             return True
     return False
+
+
+def _half_unit(value: float, shown: str) -> float:
+    """Half a unit of the last digit shown, scaled like the figure ("1.3k": 50; "16": 0.5; "45%": 0.005)."""
+    m = re.search(r"\d+(?:\.\d+)?", shown.replace(",", ""))
+    bare = float(m.group(0)) if m else 0.0
+    scale = abs(value / bare) if bare else 1.0
+    return 0.5 * 10 ** -_decimals(shown) * scale
 
 
 # The only characters that re.IGNORECASE matches to an ASCII letter but str.lower() does not map onto it.

@@ -117,12 +117,6 @@ def test_rounded_figures_are_supported():
     assert find_ungrounded("about 16 GB, $1.2k a month, 52M tokens", EVIDENCE) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="advisor/grounding.py accepts any figure of 2-3 significant digits within 5% of "
-    "the evidence, so 16.2 GB for 16.04 (1% off, not a rounding of it) passes; the fix (at most half a "
-    "unit of the last digit shown) belongs to grounding.py, which the NLU work is changing now",
-)
 def test_a_three_digit_figure_one_percent_off_is_flagged():
     assert find_ungrounded("It needs 16.2 GB.", EVIDENCE) == ["16.2"]
 

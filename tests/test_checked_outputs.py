@@ -5,7 +5,6 @@ each branch of --driver auto."""
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import json
 import subprocess
@@ -99,10 +98,7 @@ def _text_of(result) -> str:
 
 
 def _parsed(text: str) -> dict:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return ast.literal_eval(text)  # Gradio sends a dict's Python repr (see the xfail below)
+    return json.loads(text)
 
 
 MCP_CALLS = [
@@ -126,12 +122,6 @@ def test_mcp_reports_bad_input_as_the_structured_error(server):
     assert error["type"] == "invalid_input" and error["field"] == "model"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MCP tool results are the Python repr of the result dict (single quotes, True, "
-    "None), not JSON, so an MCP client cannot json.loads them; the fix belongs to "
-    "advisor/ui.py _register_mcp_tools (return json.dumps), which issue 17's work is changing now",
-)
 def test_mcp_results_are_json(server):
     _, (result,) = _mcp(server, MCP_CALLS[:1])
     assert json.loads(_text_of(result))["verdict"] == "not_allowed"

@@ -4,6 +4,7 @@ chat endpoint (`/chat`) for gradio_client and scripts."""
 from __future__ import annotations
 
 import functools
+import json
 
 import gradio as gr
 
@@ -42,6 +43,8 @@ def _mcp_function(tool: tools.Tool):
     def call(*args, **kwargs):
         bound = dict(zip(tool.args_model.model_fields, args))
         bound.update(kwargs)
-        return tools.call_json(tool.name, {k: v for k, v in bound.items() if v is not None})
+        # JSON text, so an MCP client can parse it (Gradio would send a dict's Python repr)
+        return json.dumps(tools.call_json(tool.name, {k: v for k, v in bound.items() if v is not None}))
 
+    call.__annotations__ = {**tool.fn.__annotations__, "return": "str"}  # a copy: wraps shares the tool's own dict
     return call
