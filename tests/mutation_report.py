@@ -1,16 +1,18 @@
 """Kill rate and survivors of the last `make mutation` run, read from mutmut's results under mutants/.
 
-    python tests/mutation_report.py [--diffs] [--json test-output/mutation.json]
+    python tests/mutation_report.py [--diffs] [--only 'tools/licensing.py'] [--json test-output/mutation.json]
 
-Killed counts mutants the tests failed on, timed out on or crashed on; the rate is killed / (killed + survived +
-mutants no test reached). Groups follow issue 19's goal: tools/ without the licence code, the licence and
-requirements code, and catalog/. Mutants not checked yet (an interrupted run) are counted apart; `make mutation`
-resumes them.
+Killed counts mutants the tests failed on, timed out on or crashed on (the timeouts among them are also counted
+apart); the rate is killed / (killed + survived + mutants no test reached). Groups follow issue 19's goal: tools/
+without the licence code, the licence and requirements code, and catalog/. Mutants not checked yet (an interrupted
+run) are counted apart; `make mutation` resumes them. --only keeps the source files that match a pattern (fnmatch),
+for a run narrowed to some mutants (`make mutation MUTANTS='tools.licensing*'`).
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 KILLED = {1, 3, 36, 37, 24, -24, 152, 255, -11, -9}  # failed, pytest error, timeout, type check, crash
+TIMEOUT = {24, -24, 36, 152, 255}  # SIGXCPU or mutmut's own timeout: counted as killed, and apart
 SURVIVED = {0}
 NO_TESTS = {5, 33}
 
@@ -58,6 +61,8 @@ def summarize(results: dict[str, dict[str, int | None]]) -> dict:
                 else "other"
             )
             c[kind] += 1
+            if code in TIMEOUT:
+                c["timeout"] += 1
             if kind in ("survived", "no_tests"):
                 survivors.setdefault(path, []).append(name)
         per_file[path] = dict(c)
@@ -83,26 +88,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mutants", default=str(ROOT / "mutants"))
     ap.add_argument("--diffs", action="store_true", help="print each survivor's diff (mutmut show)")
     ap.add_argument("--json", default=str(ROOT / "test-output" / "mutation.json"))
+    ap.add_argument("--only", action="append", default=[], help="report only source files matching this pattern")
     args = ap.parse_args(argv)
     results = load(Path(args.mutants))
+    if args.only:
+        results = {p: r for p, r in results.items() if any(fnmatch.fnmatch(p, pat) for pat in args.only)}
     if not results:
         print("no mutmut results under", args.mutants, "- run `make mutation` first", file=sys.stderr)
         return 2
     s = summarize(results)
     Path(args.json).parent.mkdir(exist_ok=True)
     Path(args.json).write_text(json.dumps(s, indent=2, sort_keys=True) + "\n")
-    print(f"{'file':44} {'killed':>7} {'survived':>8} {'no tests':>8} {'unchecked':>9} {'kill rate':>9}")
+    print(
+        f"{'file':44} {'killed':>7} {'(timeout)':>9} {'survived':>8} {'no tests':>8} {'unchecked':>9} {'kill rate':>9}"
+    )
     for path, c in sorted(s["files"].items()):
         r = c["kill_rate"]
         print(
-            f"{path:44} {c.get('killed', 0):7} {c.get('survived', 0):8} {c.get('no_tests', 0):8} "
-            f"{c.get('not_checked', 0):9} {'' if r is None else f'{r:.1%}':>9}"
+            f"{path:44} {c.get('killed', 0):7} {c.get('timeout', 0):9} {c.get('survived', 0):8} "
+            f"{c.get('no_tests', 0):8} {c.get('not_checked', 0):9} {'' if r is None else f'{r:.1%}':>9}"
         )
     print()
     for name, c in sorted(s["groups"].items()) + [("all", s["total"])]:
         r = c["kill_rate"]
         print(
-            f"{name:30} kill rate {'n/a' if r is None else f'{r:.1%}'} ({c.get('killed', 0)} killed, "
+            f"{name:30} kill rate {'n/a' if r is None else f'{r:.1%}'} ({c.get('killed', 0)} killed, of which "
+            f"{c.get('timeout', 0)} timed out, "
             f"{c.get('survived', 0)} survived, {c.get('no_tests', 0)} reached by no test, "
             f"{c.get('not_checked', 0)} not checked)"
         )
