@@ -1,7 +1,8 @@
 """Open LLM Advisor: the browser app, the tool-calling HTTP API, the OpenAI-compatible chat endpoint and the MCP
-server, in one process on http://127.0.0.1:7860.
+server, in one process on http://127.0.0.1:7860, or in several (``--workers N``, conversations in PostgreSQL).
 
     python app.py                 # or: advisor serve [--driver offline|hf|openai] [--port 7860]
+    advisor serve --workers 4 --db postgresql://advisor@db/advisor --driver openai --base-url http://vllm:8000/v1
 
 :func:`create_app` only wires: the routers of advisor/http (one file per concern, listed in its docstring), the
 error map, the limits, then the browser UI (advisor/ui) and its MCP server mounted at "/" (routes registered after
@@ -11,9 +12,11 @@ that mount would never be reached). OpenAPI documentation is at /docs.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+from dataclasses import asdict
 
 from fastapi import FastAPI
 
@@ -22,11 +25,14 @@ from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth
 
 log = logging.getLogger("advisor.app")
 GRACEFUL_SHUTDOWN_S = 3
-__all__ = ["MAX_BODY_BYTES", "LimitsAndAuth", "create_app", "main", "parse_auth", "serve"]
+WORKER_CONFIG_ENV = "ADVISOR_WORKER_CONFIG"  # serve --workers: what each worker process starts with (JSON)
+STARTUP_FAILURE = 3  # uvicorn's: a worker that exits with it stops the others instead of being restarted
+__all__ = ["MAX_BODY_BYTES", "LimitsAndAuth", "create_app", "main", "parse_auth", "serve", "worker_app"]
 
 
-def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None) -> FastAPI:
-    """Build the FastAPI app with every route and the Gradio UI mounted at "/"."""
+def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None, stateless_ui: bool = False) -> FastAPI:
+    """Build the FastAPI app with every route and the Gradio UI mounted at "/" (``stateless_ui``: each UI event
+    answered in one request, for several processes; advisor/ui/__init__.py)."""
     import gradio as gr
 
     from advisor.config import Settings
@@ -51,7 +57,12 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None)
         api.include_router(module.router)
     _warm_caches()
     return gr.mount_gradio_app(
-        api, build_ui(advisor), path="/", mcp_server=True, footer_links=["api"], show_error=False
+        api,
+        build_ui(advisor, stateless=stateless_ui),
+        path="/",
+        mcp_server=True,
+        footer_links=["api"],
+        show_error=False,
     )
 
 
@@ -65,6 +76,30 @@ def _warm_caches() -> None:
     tools.call("select_models", {"use_case": "general"})
     tools.call("find_models", {"query": "llama"})
     find_ungrounded("Llama 3.1 8B fits 16 GB.", {16.0})
+
+
+def worker_app() -> FastAPI:
+    """One worker process of `serve --workers N`: uvicorn imports this by name in each worker it starts (or restarts
+    after a crash) and calls it. The settings come from the process that checked them (:func:`serve`)."""
+    from advisor.config import Settings, redact_urls
+    from advisor.drivers import DriverError
+    from advisor.storage import StorageUnavailable
+
+    _configure_logging()
+    config = json.loads(os.environ.get(WORKER_CONFIG_ENV) or "{}")
+    auth = config.get("auth")
+    try:
+        settings = Settings(**config.get("settings", {}))
+        return create_app(settings, auth=(auth[0], auth[1]) if auth else None, stateless_ui=True)
+    except (DriverError, StorageUnavailable) as exc:
+        print(f"error: {redact_urls(str(exc))}", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_redact_record)
 
 
 def _redact_record(record: logging.LogRecord) -> bool:
@@ -110,18 +145,23 @@ def _exposure_refused(host: str, port: int, credentials, insecure: bool) -> bool
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 7860, settings=None, auth: str | None = None, insecure: bool = False
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    settings=None,
+    auth: str | None = None,
+    insecure: bool = False,
+    workers: int = 1,
+    stateless_ui: bool = False,
 ) -> int:
-    """Start the server. Binding beyond localhost needs credentials (--auth / ADVISOR_AUTH) or --insecure."""
+    """Start the server. Binding beyond localhost needs credentials (--auth / ADVISOR_AUTH) or --insecure.
+    ``workers`` > 1 runs that many processes on one socket, conversations in PostgreSQL (:func:`_serve_workers`)."""
     import uvicorn
 
     from advisor.config import redact_urls
     from advisor.drivers import DriverError
     from advisor.storage import StorageUnavailable
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_redact_record)
+    _configure_logging()
     try:
         credentials = parse_auth(auth or os.environ.get("ADVISOR_AUTH"))
     except ValueError as exc:
@@ -129,8 +169,10 @@ def serve(
         return 2
     if _exposure_refused(host, port, credentials, insecure):
         return 2
+    if workers > 1:
+        return _serve_workers(host, port, settings, credentials, workers)
     try:
-        app = create_app(settings, auth=credentials)
+        app = create_app(settings, auth=credentials, stateless_ui=stateless_ui)
     except (DriverError, StorageUnavailable) as exc:
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr)
         return 2
@@ -143,6 +185,62 @@ def serve(
     return 0
 
 
+def _serve_workers(host: str, port: int, settings, credentials: tuple[str, str] | None, workers: int) -> int:
+    """`serve --workers N`: the settings are checked once, here (:func:`_check_for_workers`), then N worker processes
+    listen on the port, each with a socket of its own so that the kernel spreads connections over them
+    (advisor/workers.py), each building its app with :func:`worker_app`; one that dies is replaced. Any of them
+    serves any request: conversations are in PostgreSQL and the UI is stateless."""
+    import uvicorn
+
+    from advisor.config import Settings, redact_url, redact_urls
+    from advisor.drivers import DriverError
+    from advisor.storage import StorageUnavailable
+    from advisor.workers import Supervisor, listening_socket, reuseport_available
+
+    settings = settings or Settings.from_env()
+    try:
+        driver = _check_for_workers(settings)
+        if reuseport_available():
+            listening_socket(host, port).close()  # the port is free (or another server's of this user, sharing)
+    except (DriverError, StorageUnavailable, ValueError, OSError) as exc:
+        print(f"error: {redact_urls(str(exc))}", file=sys.stderr)
+        return 2
+    os.environ[WORKER_CONFIG_ENV] = json.dumps({"settings": asdict(settings), "auth": credentials})
+    print(
+        f"Open LLM Advisor on http://{host}:{port}  ({workers} worker processes, driver: {driver}, conversations in "
+        f"{redact_url(settings.db)})",
+        flush=True,
+    )
+    if not reuseport_available():  # elsewhere than Linux: uvicorn's workers, on one shared socket
+        uvicorn.run("app:worker_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
+        return 0
+    return Supervisor("app:worker_app", host, port, workers, GRACEFUL_SHUTDOWN_S).run()
+
+
+def _check_for_workers(settings) -> str:
+    """What several worker processes need, checked before any starts: a shared database (PostgreSQL: reachable, set
+    up, writable) and a driver they can share. Returns the driver's name; ValueError, DriverError or
+    StorageUnavailable say what is wrong."""
+    from advisor.config import is_postgres
+    from advisor.drivers import make_driver, resolve_driver
+    from advisor.storage_postgres import open_postgres
+
+    if not is_postgres(settings.db):
+        raise ValueError(
+            "--workers needs conversations in PostgreSQL (--db postgresql://USER@HOST/DB, or ADVISOR_DB): several "
+            "processes cannot share a SQLite file or ':memory:'. See docs/deploy.md"
+        )
+    name, _ = resolve_driver(settings)
+    if name == "hf":
+        raise ValueError(
+            "--workers with the hf driver would load the model once per worker: serve it with vLLM and use --driver "
+            "openai --base-url URL (docs/deploy.md), or run one worker"
+        )
+    make_driver(settings)  # an openai driver without --base-url is refused here, once
+    open_postgres(settings.db).close()  # reachable, set up (once, before the workers race to) and writable
+    return name
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python app.py [options]`: the same options as `advisor serve`."""
     from advisor import options
@@ -151,7 +249,13 @@ def main(argv: list[str] | None = None) -> int:
     options.add_serve_options(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     return serve(
-        host=args.host, port=args.port, settings=options.settings(args), auth=args.auth, insecure=args.insecure
+        host=args.host,
+        port=args.port,
+        settings=options.settings(args),
+        auth=args.auth,
+        insecure=args.insecure,
+        workers=args.workers,
+        stateless_ui=args.stateless_ui,
     )
 
 

@@ -413,7 +413,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import app
 
     return app.serve(
-        host=args.host, port=args.port, settings=options.settings(args), auth=args.auth, insecure=args.insecure
+        host=args.host,
+        port=args.port,
+        settings=options.settings(args),
+        auth=args.auth,
+        insecure=args.insecure,
+        workers=args.workers,
+        stateless_ui=args.stateless_ui,
     )
 
 

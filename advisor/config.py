@@ -33,6 +33,11 @@ def redact_urls(text: str) -> str:
     return _URL.sub(lambda m: redact_url(m.group(0)), text)
 
 
+def is_postgres(db: str | None) -> bool:
+    """Whether --db names a PostgreSQL database (a postgresql:// or postgres:// URL) rather than a SQLite file."""
+    return bool(db) and str(db).split("://", 1)[0].lower() in ("postgresql", "postgres") and "://" in str(db)
+
+
 def default_data_dir() -> Path:
     from platformdirs import user_data_dir
 
@@ -57,7 +62,13 @@ class Settings:
     openai_api_key: str | None = field(
         default=None, metadata={"help": "API key for that server (ADVISOR_OPENAI_API_KEY)"}
     )
-    db: str | None = field(default=None, metadata={"help": "SQLite file for conversations, or ':memory:' (ADVISOR_DB)"})
+    db: str | None = field(
+        default=None,
+        metadata={
+            "help": "conversations: a SQLite file, ':memory:', or a postgresql://USER@HOST/DB URL for several "
+            "workers and replicas (ADVISOR_DB)"
+        },
+    )
     max_steps: int = field(default=8, metadata={"help": "model calls per turn before the advisor stops politely"})
     max_message_chars: int = field(default=8000, metadata={"help": "longest message accepted"})
     timeout_s: float = field(default=120.0, metadata={"help": "longest a model call may take (ADVISOR_TIMEOUT_S)"})

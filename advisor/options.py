@@ -29,7 +29,9 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         default=None,
-        help="SQLite file for conversations (default: your user data folder); ':memory:' keeps nothing",
+        help="where conversations are stored: a SQLite file (default: in your user data folder), ':memory:' to keep "
+        "nothing, or postgresql://USER@HOST/DB for several workers and replicas (password in PGPASSWORD or "
+        "~/.pgpass rather than here)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log which driver was chosen and why")
 
@@ -43,7 +45,26 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         help="USER:PASSWORD required from clients (or ADVISOR_AUTH); needed to bind beyond localhost",
     )
     parser.add_argument("--insecure", action="store_true", help="allow binding beyond localhost without --auth")
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        help="worker processes on this port (default 1); more than one needs --db postgresql://",
+    )
+    parser.add_argument(
+        "--stateless-ui",
+        action="store_true",
+        help="answer each browser event in one request (no token streaming) so that replicas behind a proxy need "
+        "no sticky sessions; implied by --workers > 1 (docs/deploy.md)",
+    )
     add_agent_options(parser)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+    return value
 
 
 def settings(args: argparse.Namespace) -> Settings:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import unicodedata
 import uuid
@@ -23,12 +22,12 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langgraph.errors import GraphRecursionError
 
-from advisor.config import Settings
+from advisor.config import Settings, is_postgres
 from advisor.drivers import DriverInfo, make_driver
 from advisor.events import Failed, Final, ThreadStarted, Token, ToolCalled, ToolReturned, TurnEvent, TurnResult, fold
 from advisor.graph import build_graph
 from advisor.requirements import TRANSIENT
-from advisor.storage import StorageUnavailable, check_writable, open_sqlite
+from advisor.storage import StorageUnavailable, check_writable, end_turn, error_detail, open_sqlite, turn_lock
 
 log = logging.getLogger(__name__)
 _TURN_OVER = object()  # the last item a turn's worker puts on its event queue
@@ -59,12 +58,16 @@ def clean_text(text: str, limit: int) -> str:
 
 
 def make_checkpointer(path: str):
-    """An in-memory checkpointer for ":memory:", else the SQLite file's (advisor/storage.py), checked writable:
-    StorageUnavailable says what is wrong with it."""
+    """An in-memory checkpointer for ":memory:", PostgreSQL's for a postgresql:// URL (advisor/storage_postgres.py),
+    else the SQLite file's (advisor/storage.py), checked writable: StorageUnavailable says what is wrong with it."""
     if path == ":memory:":
         from langgraph.checkpoint.memory import InMemorySaver
 
         return InMemorySaver()
+    if is_postgres(path):
+        from advisor.storage_postgres import open_postgres
+
+        return open_postgres(path)
     return open_sqlite(path)
 
 
@@ -110,7 +113,7 @@ class Advisor:
         nor stops the answer, and closing this generator never waits for the model."""
         thread_id = validate_thread_id(thread_id) if thread_id else new_thread_id()
         text = clean_text(text, self.settings.max_message_chars)
-        check_writable(self.checkpointer)  # StorageUnavailable: refused before anything is acknowledged
+        check_writable(self.checkpointer, recent_ok=True)  # StorageUnavailable: refused before anything is acknowledged
         events: queue.SimpleQueue = queue.SimpleQueue()
         worker = threading.Thread(
             target=self._run_turn, args=(text, thread_id, events), daemon=True, name=f"advisor-turn-{thread_id[:16]}"
@@ -122,9 +125,12 @@ class Advisor:
 
     def _run_turn(self, text: str, thread_id: str, events: queue.SimpleQueue) -> None:
         try:
-            with self._lock(thread_id):
+            # one turn of a conversation at a time: in this process, then across processes (PostgreSQL)
+            with self._lock(thread_id), turn_lock(self.checkpointer, thread_id):
                 for event in self._turn(text, thread_id):
                     events.put(event)
+        except StorageUnavailable as exc:  # the conversation's lock could not be taken: nothing was stored
+            events.put(Failed(f"your message could not be saved ({exc}); please try again later"))
         except Exception as exc:  # a bug outside the graph: the reader must still get an end
             log.exception("turn failed")
             events.put(Failed(f"the advisor failed on this turn ({type(exc).__name__}); please try again"))
@@ -151,6 +157,7 @@ class Advisor:
                 f"the advisor failed on this turn ({type(exc).__name__}); {self._save_note(thread_id, message.id, exc)}"
             )
             return
+        end_turn(self.checkpointer, thread_id)
         state = self.state(thread_id)
         yield Final(
             thread_id, state.get("reply") or answer[0], state["requirements"], state["shortlist"], self.info.name
@@ -160,7 +167,8 @@ class Advisor:
         """What a failed turn tells the user about their message: saved (read back to be sure) or not."""
         if self._saved(thread_id, message_id):
             return "your message is saved, please try again"
-        detail = f" ({exc})" if isinstance(exc, sqlite3.Error) else ""
+        detail = error_detail(exc)
+        detail = f" ({detail})" if detail else ""
         return f"your message could not be saved{detail}; please try again later"
 
     def _saved(self, thread_id: str, message_id: str | None) -> bool:

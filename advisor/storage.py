@@ -13,6 +13,9 @@ changes two things and nothing else:
 Durability is unchanged: contents are committed before the checkpoint that refers to them, the checkpoint is written
 as before, and older checkpoints are deleted only after the new one is committed, so a SIGKILL at any point leaves
 the newest committed checkpoint readable.
+
+:class:`CompactContents` holds what both databases share (contents out of the checkpoints and back); each saver adds
+its own SQL. The PostgreSQL saver, for several processes and machines, is in advisor/storage_postgres.py.
 """
 
 from __future__ import annotations
@@ -24,12 +27,13 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import BaseMessage
-from langgraph.checkpoint.base import CheckpointTuple
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 log = logging.getLogger(__name__)
@@ -48,26 +52,35 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class CompactSqliteSaver(SqliteSaver):
-    """SqliteSaver that stores large message contents once and keeps a bounded checkpoint history."""
+# mypy sees the mixin as a checkpointer, so that its super() calls are checked; at run time it is a plain class
+if TYPE_CHECKING:
+    _Saver = BaseCheckpointSaver
+else:
+    _Saver = object
 
-    def __init__(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
-        super().__init__(conn, **kwargs)
+
+class CompactContents(_Saver):
+    """What both compact savers share: large message contents stored once, in ``advisor_contents``, and read back
+    (with a cache), and the newest checkpoints only. Mixed in before the database's own saver, which provides
+    :meth:`_commit_contents`, :meth:`_select_contents` and :meth:`_prune`."""
+
+    def _init_contents(self) -> None:
         self._stored: dict[tuple, str] = {}  # (message id, length, hash()) -> digest already committed
         self._read: OrderedDict[str, str] = OrderedDict()  # digest -> content, least recently used first
         self._read_chars = 0
         self._cache_lock = threading.Lock()
 
-    def setup(self) -> None:
-        if self.is_setup:
-            return
-        super().setup()
-        self.conn.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS advisor_contents (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
-            CREATE TABLE IF NOT EXISTS advisor_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
-            """
-        )
+    def _commit_contents(self, new: dict[str, bytes]) -> None:
+        """Store these contents (digest -> compressed text), keeping any already there; committed on return."""
+        raise NotImplementedError
+
+    def _select_contents(self, digests: list[str]) -> Iterable[tuple[str, bytes]]:
+        """(digest, compressed text) for those of these digests that are stored."""
+        raise NotImplementedError
+
+    def _prune(self, config) -> None:
+        """Delete the conversation's older checkpoints, keeping the one just saved in ``config``."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ writing
 
@@ -92,11 +105,6 @@ class CompactSqliteSaver(SqliteSaver):
                 msg.model_copy(update={"content": "", "additional_kwargs": {**msg.additional_kwargs, REF_KEY: digest}})
             )
         return out
-
-    def _commit_contents(self, new: dict[str, bytes]) -> None:
-        if new:
-            with self.cursor() as cur:
-                cur.executemany("INSERT OR IGNORE INTO advisor_contents (hash, data) VALUES (?, ?)", list(new.items()))
 
     def _remember(self, refs: list[tuple[tuple, str]]) -> None:
         """After a commit: these contents are stored."""
@@ -130,29 +138,6 @@ class CompactSqliteSaver(SqliteSaver):
         super().put_writes(config, writes, task_id, task_path)
         self._remember(refs)
 
-    def _prune(self, config) -> None:
-        """Delete the conversation's checkpoints older than the newest KEEP_CHECKPOINTS, and their pending writes."""
-        conf = config["configurable"]
-        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
-        with self.cursor() as cur:
-            cur.execute(
-                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
-                "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?",
-                (thread_id, ns, KEEP_CHECKPOINTS - 1),
-            )
-            row = cur.fetchone()
-            if row is None:
-                return
-            oldest_kept = row[0]
-            cur.execute(
-                "DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
-                (thread_id, ns, oldest_kept),
-            )
-            cur.execute(
-                "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
-                (thread_id, ns, oldest_kept),
-            )
-
     # ------------------------------------------------------------ reading
 
     def _contents(self, digests: set[str]) -> dict[str, str]:
@@ -164,14 +149,8 @@ class CompactSqliteSaver(SqliteSaver):
                     found[d] = self._read[d]
         missing = sorted(digests - set(found))
         if missing:
-            with self.cursor(transaction=False) as cur:
-                for start in range(0, len(missing), 500):
-                    part = missing[start : start + 500]
-                    cur.execute(
-                        f"SELECT hash, data FROM advisor_contents WHERE hash IN ({','.join('?' * len(part))})", part
-                    )
-                    for digest, data in cur.fetchall():
-                        found[digest] = zlib.decompress(data).decode("utf-8", "surrogatepass")
+            for digest, data in self._select_contents(missing):
+                found[digest] = zlib.decompress(data).decode("utf-8", "surrogatepass")
             with self._cache_lock:
                 for d in missing:
                     if d in found and d not in self._read:
@@ -244,10 +223,66 @@ class CompactSqliteSaver(SqliteSaver):
             if restored is not None:  # an item in restores to an item out
                 yield restored
 
+
+class CompactSqliteSaver(CompactContents, SqliteSaver):
+    """SqliteSaver that stores large message contents once and keeps a bounded checkpoint history."""
+
+    def __init__(self, conn: sqlite3.Connection, **kwargs: Any) -> None:
+        super().__init__(conn, **kwargs)
+        self._init_contents()
+
+    def setup(self) -> None:
+        if self.is_setup:
+            return
+        super().setup()
+        self.conn.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS advisor_contents (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS advisor_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+            """
+        )
+
+    def _commit_contents(self, new: dict[str, bytes]) -> None:
+        if new:
+            with self.cursor() as cur:
+                cur.executemany("INSERT OR IGNORE INTO advisor_contents (hash, data) VALUES (?, ?)", list(new.items()))
+
+    def _select_contents(self, digests: list[str]) -> Iterable[tuple[str, bytes]]:
+        with self.cursor(transaction=False) as cur:
+            for start in range(0, len(digests), 500):
+                part = digests[start : start + 500]
+                cur.execute(
+                    f"SELECT hash, data FROM advisor_contents WHERE hash IN ({','.join('?' * len(part))})", part
+                )
+                yield from cur.fetchall()
+
+    def _prune(self, config) -> None:
+        """Delete the conversation's checkpoints older than the newest KEEP_CHECKPOINTS, and their pending writes."""
+        conf = config["configurable"]
+        thread_id, ns = str(conf["thread_id"]), conf.get("checkpoint_ns", "")
+        with self.cursor() as cur:
+            cur.execute(
+                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? "
+                "ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?",
+                (thread_id, ns, KEEP_CHECKPOINTS - 1),
+            )
+            row = cur.fetchone()
+            if row is None:
+                return
+            oldest_kept = row[0]
+            cur.execute(
+                "DELETE FROM writes WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
+                (thread_id, ns, oldest_kept),
+            )
+            cur.execute(
+                "DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id < ?",
+                (thread_id, ns, oldest_kept),
+            )
+
     # ------------------------------------------------------------ health
 
-    def check_writable(self) -> None:
-        """Commit one small write, or raise StorageUnavailable saying why."""
+    def check_writable(self, recent_ok: bool = False) -> None:
+        """Commit one small write, or raise StorageUnavailable saying why (``recent_ok``: PostgreSQL's only)."""
         with self.lock:
             try:
                 self.setup()
@@ -286,8 +321,36 @@ def open_sqlite(path: str) -> CompactSqliteSaver:
     return saver
 
 
-def check_writable(checkpointer) -> None:
-    """Raise StorageUnavailable if the checkpointer cannot store; in-memory checkpointers always can."""
+def check_writable(checkpointer, recent_ok: bool = False) -> None:
+    """Raise StorageUnavailable if the checkpointer cannot store; in-memory checkpointers always can. ``recent_ok``:
+    a probe that just succeeded may stand for this one (a turn's check; /healthz always probes)."""
     probe = getattr(checkpointer, "check_writable", None)
     if probe is not None:
-        probe()
+        probe(recent_ok)
+
+
+def turn_lock(checkpointer, thread_id: str) -> AbstractContextManager:
+    """The checkpointer's lock on a conversation across processes, held for one turn (PostgreSQL's); nothing for a
+    checkpointer that only one process uses."""
+    lock = getattr(checkpointer, "turn_lock", None)
+    return lock(thread_id) if lock is not None else nullcontext()
+
+
+def end_turn(checkpointer, thread_id: str) -> None:
+    """After a turn: the checkpointer's housekeeping for the conversation, where it does it per turn (PostgreSQL's
+    pruning; SQLite's runs after each checkpoint)."""
+    done = getattr(checkpointer, "end_turn", None)
+    if done is not None:
+        done(thread_id)
+
+
+def error_detail(exc: BaseException) -> str | None:
+    """What a database error says, on one line and without credentials, for a message to the user; None when the
+    exception is not the database's."""
+    if isinstance(exc, sqlite3.Error):
+        return str(exc)
+    if type(exc).__module__.split(".")[0] in ("psycopg", "psycopg_pool"):
+        from advisor.config import redact_urls
+
+        return redact_urls(" ".join(str(exc).split())) or type(exc).__name__
+    return None

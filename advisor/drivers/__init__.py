@@ -41,15 +41,20 @@ class DriverInfo:
         return f"{self.name} driver, model {self.model}: {self.reason}"
 
 
-def make_driver(settings: Settings) -> tuple[BaseChatModel, DriverInfo]:
+def resolve_driver(settings: Settings) -> tuple[str, str]:
+    """Which driver the settings choose, and why, without loading a model ("auto" resolved)."""
     name = settings.driver
     if name not in DRIVERS:
         raise DriverError(f"unknown driver {name!r}; choose one of {', '.join(DRIVERS)}")
     if name == "auto":
         name, reason = _auto(settings)
         log.info("driver auto -> %s: %s", name, reason)
-    else:
-        reason = "chosen explicitly"
+        return name, reason
+    return name, "chosen explicitly"
+
+
+def make_driver(settings: Settings) -> tuple[BaseChatModel, DriverInfo]:
+    name, reason = resolve_driver(settings)
     if name == "offline":
         from advisor.drivers.offline import OfflineChatModel
 

@@ -1,7 +1,16 @@
 """The browser UI (Gradio Blocks): one module per tab in advisor/ui/tabs, the translation of turn events into chat
-messages in messages.py, the API and MCP functions in mcp.py. gradio is imported here only."""
+messages in messages.py, the API and MCP functions in mcp.py. gradio is imported here only.
+
+Two ways to serve it. By default (one process) chat turns stream through Gradio's queue: an event is posted to
+``queue/join`` and its updates come back on ``queue/data``, two requests that the process that took the first must
+also answer, with the conversation's id held for the page on the server (``gr.State``). With ``stateless=True``
+(``advisor serve --workers N``, or ``--stateless-ui`` behind a proxy without sticky sessions) every event is one
+request, its answer whole (the chat shows a turn when it is over, tool steps included), and the id lives in the
+page: any worker or replica can answer any event, since the conversation itself is in the shared database."""
 
 from __future__ import annotations
+
+import hashlib
 
 import gradio as gr
 
@@ -38,14 +47,30 @@ HEADER = (
 )
 
 
-def build_ui(advisor: Advisor) -> gr.Blocks:
+def browser_secret(advisor: Advisor) -> str:
+    """The key the page encrypts its stored conversation id with. Gradio's default is random per process, so a page
+    could not read back what it stored once the server restarted or another replica answered (the conversation was
+    lost on reload). Derived from where conversations are stored: the same for every replica of one database and
+    across restarts, and as secret as the database's location."""
+    where = advisor.settings.db_path if advisor.settings.db_path != ":memory:" else str(id(advisor))
+    return hashlib.sha256(f"open-llm-advisor browser state|{where}".encode()).hexdigest()[:32]
+
+
+def build_ui(advisor: Advisor, stateless: bool = False) -> gr.Blocks:
+    """The UI; ``stateless``: every event answered in one request by whichever process takes it (module docstring)."""
+    secret = browser_secret(advisor)
     with gr.Blocks(title="Open LLM Advisor") as demo:
-        thread_store = gr.BrowserState("", storage_key="open-llm-advisor-thread")
-        thread = gr.State("")
+        thread_store = gr.BrowserState("", storage_key="open-llm-advisor-thread", secret=secret)
+        # this page's conversation: in the page itself when any process may answer its next event
+        thread = (
+            gr.BrowserState("", storage_key="open-llm-advisor-thread-page", secret=secret)
+            if stateless
+            else gr.State("")
+        )
         gr.Markdown(HEADER)
         with gr.Tabs():
             with gr.Tab("Advisor", id="advisor"):
-                advisor_tab.build(demo, advisor, thread, thread_store)
+                advisor_tab.build(demo, advisor, thread, thread_store, stateless)
             with gr.Tab("Exercises", id="exercises"):
                 exercises_tab.build(advisor)
             with gr.Tab("Views", id="views"):
@@ -54,6 +79,9 @@ def build_ui(advisor: Advisor) -> gr.Blocks:
                 catalog_tab.build(demo)
         demo.load(None, js=ENTER_TO_SEND_JS)
         mcp.register(advisor)
+    if stateless:
+        for fn in demo.fns.values():  # each event one request: no queue/join + queue/data pair to keep together
+            fn.queue = False
     return demo
 
 

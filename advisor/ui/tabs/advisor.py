@@ -4,6 +4,9 @@ restart) continues it."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+
 import gradio as gr
 
 from advisor import charts
@@ -119,8 +122,32 @@ class Chat:
         return f"Download: [Markdown report]({base}?format=md) · [HTML report with charts]({base}?format=html)"
 
 
-def build(demo: gr.Blocks, advisor: Advisor, thread: gr.State, thread_store: gr.BrowserState) -> None:
-    """The tab's components, and its events wired to :class:`Chat`."""
+def whole(handler: Callable[..., Iterator[tuple]]) -> Callable[..., tuple]:
+    """A streaming handler run to its end, for an event answered in one request: for each output the last value the
+    handler gave it (gr.skip() where it gave none), which is what the page shows once the stream is over."""
+
+    @functools.wraps(handler)
+    def run(*args):
+        shown: tuple | None = None
+        for values in handler(*args):
+            shown = values if shown is None else tuple(o if _skipped(n) else n for o, n in zip(shown, values))
+        return shown
+
+    return run
+
+
+def _skipped(value: object) -> bool:
+    return isinstance(value, dict) and value == gr.skip()  # a figure or table is never compared with ==
+
+
+def build(
+    demo: gr.Blocks,
+    advisor: Advisor,
+    thread: gr.State | gr.BrowserState,
+    thread_store: gr.BrowserState,
+    stateless: bool = False,
+) -> None:
+    """The tab's components, and its events wired to :class:`Chat` (``stateless``: each turn answered whole)."""
     chat = Chat(advisor)
     with gr.Row():
         with gr.Column(scale=3):
@@ -130,7 +157,7 @@ def build(demo: gr.Blocks, advisor: Advisor, thread: gr.State, thread_store: gr.
     panels = [requirements, shortlist, plot]
     for trigger in (box.submit, send.click):
         trigger(
-            chat.respond,
+            whole(chat.respond) if stateless else chat.respond,
             inputs=[box, chatbot, thread],
             outputs=[chatbot, box, *panels, thread, thread_store],
             api_visibility="private",
