@@ -73,18 +73,26 @@ def free_port() -> int:
 class Server:
     """``python app.py --driver offline`` on a free port with a temporary --db (as tests/test_app.py does)."""
 
-    def __init__(self, *extra: str, driver: str | None = "offline", env: dict | None = None, python: str | None = None):
+    def __init__(
+        self,
+        *extra: str,
+        driver: str | None = "offline",
+        env: dict | None = None,
+        python: str | None = None,
+        db: str | None = None,
+    ):
         self.tmp = Path(tempfile.mkdtemp(prefix="advisor-bench-"))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = self.tmp / "server.log"
+        self.workers = int(extra[extra.index("--workers") + 1]) if "--workers" in extra else 1
         args = [
             python or sys.executable,
             str(ROOT / "app.py"),
             "--port",
             str(self.port),
             "--db",
-            str(self.tmp / "conversations.sqlite"),
+            db or str(self.tmp / "conversations.sqlite"),
         ]
         if driver:
             args += ["--driver", driver]
@@ -123,32 +131,50 @@ class Server:
                 text += p.read_text(errors="replace")
         return text
 
+    def pids(self) -> list[int]:
+        """The server process and its descendants (the worker processes of --workers N)."""
+        if self.proc is None:
+            return []
+        children: dict[int, list[int]] = {}
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+            except (OSError, IndexError, ValueError):
+                continue
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo += children.get(pid, [])
+        return found
+
     def rss_mb(self) -> float | None:
-        """Resident set size of the server process, in MB (10^6 bytes)."""
+        """Resident set size of the server's processes together, in MB (10^6 bytes)."""
         if self.proc is None:
             return None
-        try:
-            import psutil
-
-            return psutil.Process(self.proc.pid).memory_info().rss / 1e6
-        except Exception:
+        total = 0.0
+        for pid in self.pids():
             try:
-                for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):
-                        return int(line.split()[1]) * 1024 / 1e6
+                        total += int(line.split()[1]) * 1024 / 1e6
             except OSError:
-                return None
-        return None
+                continue
+        return total or None
 
     def cpu_s(self) -> float | None:
-        """User + system CPU seconds the server process has used so far (all its threads)."""
+        """User + system CPU seconds the server's processes have used so far (all their threads)."""
         if self.proc is None:
             return None
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            return None
+        total = 0
+        for pid in self.pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+            except (OSError, IndexError, ValueError):
+                continue
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

@@ -1,6 +1,8 @@
-"""Concurrency and memory: 50 simultaneous conversations against one server (offline driver) on localhost.
+"""Concurrency and memory: 50 simultaneous conversations against one server (offline driver) on localhost, and
+the same against several worker processes on PostgreSQL.
 
     python bench/concurrency.py [--conversations 50] [--turns 4] [--think-s 0] [--deadline-s 150]
+    python bench/concurrency.py --workers 2 --db postgresql://USER:PASSWORD@HOST/DB   # or --db temp
 
 Starts ``python app.py --driver offline`` on a free port with a temporary --db. First one conversation
 alone (the baseline, same server, same run), then N conversations that all start at once, each sending
@@ -10,15 +12,21 @@ starting at once, then
 arriving evenly over --ramp-s seconds).
 Bounded in count (N x turns) and in time (--deadline-s; requests time out after 60 s).
 
-Printed: errors, turn latency p50/p95/max, throughput, the ratio to the single-conversation p50, whether
-every conversation's history holds all of its turns afterwards, and the server's resident memory (RSS)
-idle, after the load, and its peak (VmHWM). Goals: 0 errors, p95 turn < 1 s, RSS < 500 MB.
+With --db, the same runs are then measured against ``python app.py --workers N --db URL`` (N = --workers, 2 by
+default) in the same invocation, so the two sets of figures come from the same machine at the same time.
+
+Printed: errors, turn latency p50/p95/max, throughput, the server's CPU per turn (all its processes) and, for a
+local PostgreSQL, the database's, the ratio to the single-conversation p50, whether every conversation's history
+holds all of its turns afterwards, and the server's resident memory (RSS, summed over its processes) idle, after the
+load, and its peak (VmHWM). Goals: 0 errors, p95 turn < 1 s, RSS < 500 MB for one process.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
 import sys
 import time
@@ -27,6 +35,8 @@ from pathlib import Path
 
 import _util  # noqa: F401  (puts the project on sys.path)
 from _util import CONVERSATION, Server, machine, p50, pct
+
+from advisor.config import redact_url
 
 TURNS = CONVERSATION
 
@@ -130,12 +140,90 @@ def report(label: str, r: dict, base_p50: float) -> None:
     lat = r["lat"]
     print(
         f"{label:34s} {len(lat):5d} {len(r['errors']):6d} {p50(lat):8.0f} {pct(lat, 0.95):8.0f} {max(lat):8.0f} "
-        f"{len(lat) / r['wall']:7.1f} {r['cpu_ms_per_turn']:7.1f} {p50(lat) / base_p50:8.1f} "
-        f"{r['complete']:>4d}/{r['n']}"
+        f"{len(lat) / r['wall']:7.1f} {r['cpu_ms_per_turn']:7.1f} {r.get('db_cpu_ms_per_turn', float('nan')):7.1f} "
+        f"{p50(lat) / base_p50:8.1f} {r['complete']:>4d}/{r['n']}"
     )
 
 
-def main() -> int:
+def postgres_cpu_s() -> float | None:
+    """CPU seconds used so far by the PostgreSQL server processes on this machine (None when none is visible: a
+    database elsewhere)."""
+    total, seen = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if text.split("(", 1)[1].split(")", 1)[0].startswith("postgres"):
+            fields = text.rsplit(")", 1)[1].split()
+            total, seen = total + int(fields[11]) + int(fields[12]), True
+    return total / os.sysconf("SC_CLK_TCK") if seen else None
+
+
+def measure(srv: Server, args: argparse.Namespace) -> dict:
+    """Every run against one server: warm-up, one conversation alone, then the loads; with its memory."""
+
+    def run(n: int, turns: int, think_s: float, **kw) -> dict:
+        db0 = postgres_cpu_s()
+        r = asyncio.run(load(srv.url, n, turns, think_s, args.deadline_s, server=srv, **kw))
+        db1 = postgres_cpu_s()
+        if db0 is not None and db1 is not None:
+            r["db_cpu_ms_per_turn"] = (db1 - db0) * 1000 / max(1, len(r["lat"]))
+        return r
+
+    out: dict = {"rss_idle": srv.rss_mb()}
+    asyncio.run(load(srv.url, 1, len(TURNS), 0.0, args.deadline_s))  # warm-up: first use of each tool
+    if srv.workers > 1:  # and of each worker: several conversations at once reach them all
+        asyncio.run(load(srv.url, 4 * srv.workers, len(TURNS), 0.0, args.deadline_s))
+    out["single"] = run(1, max(args.turns, 6) * 2, 0.0)
+    out["rss_warm"] = srv.rss_mb()
+    out["burst"] = run(args.conversations, args.turns, args.think_s)
+    out["rss_burst"] = srv.rss_mb()
+    out["users"] = out["ramped"] = None
+    if args.think_s_users > 0:
+        out["users"] = run(args.conversations, args.turns, args.think_s_users, seed=2)
+        if args.ramp_s > 0:
+            out["ramped"] = run(args.conversations, args.turns, args.think_s_users, seed=3, ramp_s=args.ramp_s)
+    out["rss_after"] = srv.rss_mb()
+    out["peak"] = sum(peak_rss_mb(pid) or 0.0 for pid in srv.pids())
+    out["alive"] = srv.proc is not None and srv.proc.poll() is None
+    return out
+
+
+def print_runs(title: str, m: dict, args: argparse.Namespace) -> None:
+    print(f"\n{title}")
+    print(
+        f"{'run':34s} {'turns':>5s} {'errors':>6s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'turns/s':>7s} "
+        f"{'CPU ms':>7s} {'DB ms':>7s} {'x single':>8s} {'complete':>9s}"
+    )
+    base = p50(m["single"]["lat"])
+    report("1 conversation (baseline)", m["single"], base)
+    report(f"{args.conversations} at once, closed loop", m["burst"], base)
+    if m["users"]:
+        report(f"{args.conversations} at once, think ~{args.think_s_users:g} s", m["users"], base)
+    if m["ramped"]:
+        report(f"{args.conversations} over {args.ramp_s:g} s, think ~{args.think_s_users:g} s", m["ramped"], base)
+    for r in (m["burst"], m["users"], m["ramped"]):
+        if r and r["errors"]:
+            print("  errors (first 5):", "; ".join(r["errors"][:5]))
+    print(
+        f"server RSS (all its processes): idle {m['rss_idle']:.0f} MB, after 1 conversation {m['rss_warm']:.0f} MB, "
+        f"after the burst {m['rss_burst']:.0f} MB, at the end {m['rss_after']:.0f} MB, peak {m['peak']:.0f} MB; "
+        f"server alive at the end: {m['alive']}"
+    )
+
+
+def goals(title: str, m: dict, args: argparse.Namespace) -> None:
+    runs = [r for r in (m["burst"], m["users"], m["ramped"]) if r]
+    print(
+        f"{title}: errors {sum(len(r['errors']) for r in runs)} (goal 0); p95 turn (goal < 1000 ms): closed loop "
+        f"{pct(m['burst']['lat'], 0.95):.0f} ms"
+        + (f", all at once with think time {pct(m['users']['lat'], 0.95):.0f} ms" if m["users"] else "")
+        + (f", arriving over {args.ramp_s:g} s {pct(m['ramped']['lat'], 0.95):.0f} ms" if m["ramped"] else "")
+    )
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--turns", type=int, default=4, help="turns per conversation (at most 20)")
@@ -153,71 +241,47 @@ def main() -> int:
         help="third run: the users of the second, arriving evenly over this many seconds; 0 skips it",
     )
     parser.add_argument("--deadline-s", type=float, default=100.0, help="bound on each run")
+    parser.add_argument(
+        "--db",
+        default=None,
+        help="also measure `app.py --workers N --db URL` on this PostgreSQL database (postgresql://...), or 'temp' "
+        "for a throwaway local server (tests/postgres_server.py); its conversations are left in it",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="worker processes of the PostgreSQL server (--db)")
     args = parser.parse_args()
     args.turns = max(1, min(args.turns, 20))
+    return args
+
+
+def main() -> int:
+    args = arguments()
     started = time.perf_counter()
     print(f"machine: {machine()}")
     print(
         f"command: python bench/concurrency.py --conversations {args.conversations} --turns {args.turns} "
         f"--think-s {args.think_s} --think-s-users {args.think_s_users} --ramp-s {args.ramp_s} --deadline-s "
-        f"{args.deadline_s}"
+        f"{args.deadline_s}" + (f" --workers {args.workers} --db {redact_url(args.db)}" if args.db else "")
     )
-
+    measured = {}
     with Server() as srv:
-        rss_idle = srv.rss_mb()
-        asyncio.run(load(srv.url, 1, len(TURNS), 0.0, args.deadline_s))  # warm-up: first use of each tool
-        single = asyncio.run(load(srv.url, 1, max(args.turns, 6) * 2, 0.0, args.deadline_s, server=srv))
-        base = p50(single["lat"])
-        rss_warm = srv.rss_mb()
-        burst = asyncio.run(load(srv.url, args.conversations, args.turns, args.think_s, args.deadline_s, server=srv))
-        rss_burst = srv.rss_mb()
-        users = ramped = None
-        if args.think_s_users > 0:
-            users = asyncio.run(
-                load(srv.url, args.conversations, args.turns, args.think_s_users, args.deadline_s, seed=2, server=srv)
-            )
-            if args.ramp_s > 0:
-                ramped = asyncio.run(
-                    load(
-                        srv.url,
-                        args.conversations,
-                        args.turns,
-                        args.think_s_users,
-                        args.deadline_s,
-                        seed=3,
-                        ramp_s=args.ramp_s,
-                        server=srv,
-                    )
-                )
-        rss_after = srv.rss_mb()
-        peak = peak_rss_mb(srv.proc.pid)
-        alive = srv.proc.poll() is None
+        measured["1 process, SQLite"] = measure(srv, args)
+    if args.db:
+        with contextlib.ExitStack() as stack:
+            db = args.db
+            if db == "temp":
+                from tests.postgres_server import TempPostgres
 
+                db = stack.enter_context(TempPostgres()).create_database("advisor")
+            with Server("--workers", str(args.workers), db=db) as srv:
+                measured[f"{args.workers} workers, PostgreSQL"] = measure(srv, args)
+    for title, m in measured.items():
+        print_runs(title, m, args)
     print(
-        f"\n{'run':34s} {'turns':>5s} {'errors':>6s} {'p50 ms':>8s} {'p95 ms':>8s} {'max ms':>8s} {'turns/s':>7s} "
-        f"{'CPU ms':>7s} {'x single':>8s} {'complete':>9s}"
+        "(CPU ms: the server's CPU time, all its processes and threads, per turn; DB ms: the PostgreSQL server's on "
+        "this machine, per turn; x single: p50 over the single conversation's p50)\n"
     )
-    report("1 conversation (baseline)", single, base)
-    report(f"{args.conversations} at once, closed loop", burst, base)
-    if users:
-        report(f"{args.conversations} at once, think ~{args.think_s_users:g} s", users, base)
-    if ramped:
-        report(f"{args.conversations} over {args.ramp_s:g} s, think ~{args.think_s_users:g} s", ramped, base)
-    print("(CPU ms: server CPU time, all threads, per turn; x single: p50 over the single conversation's p50)")
-    for r in (burst, users, ramped):
-        if r and r["errors"]:
-            print("  errors (first 5):", "; ".join(r["errors"][:5]))
-    print(
-        f"\nserver RSS: idle {rss_idle:.0f} MB, after 1 conversation {rss_warm:.0f} MB, after the burst "
-        f"{rss_burst:.0f} MB, "
-        f"at the end {rss_after:.0f} MB, peak {peak:.0f} MB (goal < 500 MB); server alive at the end: {alive}"
-    )
-    errs = sum(len(r["errors"]) for r in (burst, users, ramped) if r)
-    print(
-        f"errors {errs} (goal 0); p95 turn (goal < 1000 ms): closed loop {pct(burst['lat'], 0.95):.0f} ms"
-        + (f", all at once with think time {pct(users['lat'], 0.95):.0f} ms" if users else "")
-        + (f", arriving over {args.ramp_s:g} s {pct(ramped['lat'], 0.95):.0f} ms" if ramped else "")
-    )
+    for title, m in measured.items():
+        goals(title, m, args)
     print(f"total run time {time.perf_counter() - started:.0f} s")
     return 0
 
