@@ -197,6 +197,21 @@ def test_licence_verdict_keeps_the_user_count(make_advisor):
     assert r.reply.startswith("Understood:") and "800,000,000" in r.reply.splitlines()[0]
 
 
+def test_the_understood_line_names_only_models_the_user_named(make_advisor):
+    """The shortlist's top pick, priced by a cost call, is an answer: "Understood: <that model>" read as if the user
+    had asked about it. A model the user names stays in the line."""
+    r = make_advisor().ask("Customer-service chatbot, commercial, 10M tokens a month, one RTX 4090", thread_id="u1")
+    picked = [c.args["model"] for c in r.tool_calls if c.name == "estimate_cost"]
+    assert picked, [c.name for c in r.tool_calls]  # the top pick was priced
+    from tools.common import catalog
+
+    first = r.reply.splitlines()[0]
+    assert first.startswith("Understood:") and "RTX 4090" in first
+    assert catalog().models[picked[0]].name not in first
+    named = make_advisor().ask("What would 10M tokens a month cost with Llama 3.1 8B on an L4?", thread_id="u2")
+    assert "Llama 3.1 8B" in named.reply.splitlines()[0]
+
+
 def test_unknown_or_ambiguous_names_get_a_question(make_advisor):
     advisor = make_advisor()
     r = advisor.ask("Can I use Gemma 5 commercially?", thread_id="a")

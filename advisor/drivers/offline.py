@@ -544,12 +544,20 @@ class Planner:
 
         cat = catalog()
         calls = [c for m in self.turn if isinstance(m, AIMessage) for c in m.tool_calls]
+        # a model this turn's shortlist chose (and a cost call then priced) is an answer, not something understood
+        named = set(self.reading.models) if self.reading and self.reading.models else set()
+        chosen = {
+            r.get("model")
+            for name, result in _results(self.turn)
+            if name == "select_models"
+            for r in result.get("recommendations") or []
+        } - named
         models: list[str] = []
         fields: list[str] = []
         for c in calls:
             args = c.get("args") or {}
             for mid in [args.get("model"), *(args.get("models") or [])]:
-                if mid and mid not in models:
+                if mid and mid not in models and mid not in chosen:
                     models.append(mid)
             for f in fields_used(c["name"], args):
                 if f not in fields and f in self.req:
