@@ -212,6 +212,20 @@ def test_the_understood_line_names_only_models_the_user_named(make_advisor):
     assert "Llama 3.1 8B" in named.reply.splitlines()[0]
 
 
+def test_a_licence_follow_up_checks_the_models_in_focus(make_advisor):
+    """'and the licence?' after a shortlist asks about the shortlist's licence, with the user's facts, not for the
+    list of every licence; 'which licences ...' still lists them."""
+    advisor = make_advisor()
+    first = advisor.ask("We have one RTX 4090 and need a commercially usable coding model", thread_id="lic")
+    top = next(c.result["recommendations"][0]["model"] for c in first.tool_calls if c.name == "select_models")
+    follow = advisor.ask("and the licence?", thread_id="lic")
+    assert [(c.name, c.args["model"], c.args.get("commercial")) for c in follow.tool_calls] == [
+        ("check_license", top, True)
+    ]
+    listing = advisor.ask("which licences allow commercial use?", thread_id="lic")
+    assert [c.name for c in listing.tool_calls] == ["list_licenses"]
+
+
 def test_unknown_or_ambiguous_names_get_a_question(make_advisor):
     advisor = make_advisor()
     r = advisor.ask("Can I use Gemma 5 commercially?", thread_id="a")

@@ -214,6 +214,14 @@ class Planner:
             and not self.focus()
         ):
             asked = ["licenses"]  # "is Apache 2.0 ok for commercial use?": about a licence, not a model
+        if (
+            asked == ["licenses"]
+            and not self.latest.get("licenses")
+            and re.search(r"\blicen[cs]e\b", self.text)
+            and not re.search(r"\b(list|all|every|which|other)\b|licen[cs]es", self.text)
+            and self.focus()
+        ):
+            asked = ["license"]  # "and the licence?" after a shortlist: the licence of the models in focus
         if not asked and changes & {
             "use_case",
             "gpu",
