@@ -227,7 +227,7 @@ def _check_for_workers(settings) -> str:
 
     if not is_postgres(settings.db):
         raise ValueError(
-            "--workers needs conversations in PostgreSQL (--db postgresql://USER@HOST/DB, or ADVISOR_DB): several "
+            "--workers needs conversations in PostgreSQL (--db postgresql://..., or ADVISOR_DB): several "
             "processes cannot share a SQLite file or ':memory:'. See docs/deploy.md"
         )
     name, _ = resolve_driver(settings)
@@ -248,15 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="Serve the Open LLM Advisor (as `advisor serve`).")
     options.add_serve_options(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return serve(
-        host=args.host,
-        port=args.port,
-        settings=options.settings(args),
-        auth=args.auth,
-        insecure=args.insecure,
-        workers=args.workers,
-        stateless_ui=args.stateless_ui,
-    )
+    return serve(**options.serve_arguments(args))
 
 
 if __name__ == "__main__":

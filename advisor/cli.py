@@ -412,15 +412,7 @@ def _chat_turn(advisor, text: str, thread: str) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     import app
 
-    return app.serve(
-        host=args.host,
-        port=args.port,
-        settings=options.settings(args),
-        auth=args.auth,
-        insecure=args.insecure,
-        workers=args.workers,
-        stateless_ui=args.stateless_ui,
-    )
+    return app.serve(**options.serve_arguments(args))
 
 
 def cmd_exercise(args: argparse.Namespace) -> int:

@@ -67,6 +67,19 @@ def _positive(text: str) -> int:
     return value
 
 
+def serve_arguments(args: argparse.Namespace) -> dict:
+    """app.serve's arguments from the serve options (`advisor serve` and `python app.py` alike)."""
+    return {
+        "host": args.host,
+        "port": args.port,
+        "settings": settings(args),
+        "auth": args.auth,
+        "insecure": args.insecure,
+        "workers": args.workers,
+        "stateless_ui": args.stateless_ui,
+    }
+
+
 def settings(args: argparse.Namespace) -> Settings:
     """Settings from the options given, the ADVISOR_* environment for the rest."""
     return Settings.from_env(

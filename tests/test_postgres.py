@@ -16,7 +16,6 @@ temporary folder (tests/postgres_server.py); nothing is mocked.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
@@ -32,6 +31,8 @@ import pytest
 
 from tests.postgres_server import MISSING, TempPostgres, binaries
 from tests.test_app import ROOT, Server, _chromium, free_port
+from tests.test_reliability import _chat as chat  # the OpenAI-compatible endpoint, streamed or not
+from tests.test_reliability import _thread as thread  # GET /api/threads/{id}
 
 pytestmark = pytest.mark.postgres
 FIRST = "We have one RTX 4090 and need a commercially usable coding model"
@@ -62,27 +63,6 @@ class PgServer(Server):
     def __init__(self, tmp: Path, url: str, *extra: str, env: dict | None = None):
         super().__init__(tmp, *extra, env=env)
         self.args[self.args.index("--db") + 1] = url
-
-
-def chat(url: str, thread_id: str, text: str, stream: bool = False, timeout: float = 120) -> str:
-    body = {"messages": [{"role": "user", "content": text}], "thread_id": thread_id, "stream": stream}
-    if not stream:
-        r = httpx.post(url + "/v1/chat/completions", json=body, timeout=timeout)
-        assert r.status_code == 200, r.text
-        return r.json()["choices"][0]["message"]["content"]
-    out = ""
-    with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=timeout) as r:
-        assert r.status_code == 200
-        for line in r.iter_lines():
-            if line.startswith("data: ") and line != "data: [DONE]":
-                out += json.loads(line[6:])["choices"][0]["delta"].get("content") or ""
-    return out
-
-
-def thread(url: str, thread_id: str) -> dict:
-    r = httpx.get(f"{url}/api/threads/{thread_id}", timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def users(state: dict) -> list[str]:

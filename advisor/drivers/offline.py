@@ -202,26 +202,7 @@ class Planner:
             and re.search(r"\b(vs\.?|versus|or|compare\w*|better|against|than)\b", self.text)
         ):
             asked = ["compare"]  # "phi 4 versus llama 3.1 8b versus qwen3 8b"
-        if "licenses" in asked and "license" in asked and not (r and r.models):
-            asked.remove("license")  # "which licences allow commercial use": the list, not one model's licence
-        if (
-            asked == ["license"]
-            and r
-            and not r.models
-            and not r.families
-            and not r.reference
-            and self.latest.get("licenses")
-            and not self.focus()
-        ):
-            asked = ["licenses"]  # "is Apache 2.0 ok for commercial use?": about a licence, not a model
-        if (
-            asked == ["licenses"]
-            and not self.latest.get("licenses")
-            and re.search(r"\blicen[cs]e\b", self.text)
-            and not re.search(r"\b(list|all|every|which|other)\b|licen[cs]es", self.text)
-            and self.focus()
-        ):
-            asked = ["license"]  # "and the licence?" after a shortlist: the licence of the models in focus
+        asked = self._licence_or_licences(asked)
         if not asked and changes & {
             "use_case",
             "gpu",
@@ -243,6 +224,31 @@ class Planner:
                 self.latest.get("api_models") or {"gpu_usd_per_hour", "utilization", "input_share"} & changes
             ):
                 asked.append("cost")
+        return asked
+
+    def _licence_or_licences(self, asked: list[str]) -> list[str]:
+        """One model's licence, or the list of licences: which the message asks for."""
+        r = self.reading
+        if "licenses" in asked and "license" in asked and not (r and r.models):
+            asked.remove("license")  # "which licences allow commercial use": the list, not one model's licence
+        if (
+            asked == ["license"]
+            and r
+            and not r.models
+            and not r.families
+            and not r.reference
+            and self.latest.get("licenses")
+            and not self.focus()
+        ):
+            asked = ["licenses"]  # "is Apache 2.0 ok for commercial use?": about a licence, not a model
+        if (
+            asked == ["licenses"]
+            and not self.latest.get("licenses")
+            and re.search(r"\blicen[cs]e\b", self.text)
+            and not re.search(r"\b(list|all|every|which|other)\b|licen[cs]es", self.text)
+            and self.focus()
+        ):
+            asked = ["license"]  # "and the licence?" after a shortlist: the licence of the models in focus
         return asked
 
     def _own(self, intent: str) -> bool:
