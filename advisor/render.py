@@ -126,8 +126,12 @@ def estimate_memory(r: dict) -> str:
     parts.append(table(["Part", "Size"], rows))
     if "fits" in r:
         g = r["gpu"]
+        usable = g.get("usable_gb")
+        shown = f"{_fmt(g['memory_gb'])} GB each" + (
+            f", of which {_fmt(usable)} GB usable" if usable is not None and usable < g["memory_gb"] else ""
+        )
         line = (
-            f"On {g['count']} x {g['name']} ({_fmt(g['memory_gb'])} GB each): "
+            f"On {g['count']} x {g['name']} ({shown}): "
             + ("**fits**" if r["fits"] else "**does not fit**")
             + f", headroom {_fmt(r['headroom_gb'])} GB; largest context that fits: {_fmt(r['max_context_that_fits'])} "
             f"tokens."

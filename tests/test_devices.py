@@ -103,3 +103,21 @@ def test_a_missing_price_is_named_not_dropped():
     )
     assert any(item["argument"] == "gpu_usd_per_hour" for item in r["missing"])
     assert any(o["kind"] == "cloud_gpu" for o in r["options"]), "renting is shown on a priced GPU instead"
+
+
+def test_a_mac_verdict_states_the_memory_the_gpu_may_use():
+    """DeepSeek-R1 in Q4_K_M on a 512 GB M3 Ultra: the verdict is judged against the GPU's share of unified memory
+    (the macOS wired limit), so the answer must say that share where it shows the memory, and first among the
+    assumptions; it read as 'does not fit' on 549.76 GB with no reason in sight."""
+    from advisor.render import render
+
+    r = tools.call("estimate_memory", {"model": "deepseek-r1", "gpu": "M3 Ultra 512GB", "quantization": "q4_k_m"})
+    g = r["gpu"]
+    assert g["usable_gb"] < g["memory_gb"]
+    assert r["headroom_gb"] == pytest.approx(g["usable_gb"] - r["total_gb"], abs=0.02)
+    assert "usable by the GPU" in r["assumptions"][0] and "iogpu.wired_limit_mb" in r["assumptions"][0]
+    text = render("estimate_memory", r)
+    assert f"({g['memory_gb']:,} GB each, of which {g['usable_gb']:,} GB usable)" in text
+    card = tools.call("estimate_memory", {"model": "llama-3.1-8b", "gpu": "RTX 4090", "quantization": "q4_k_m"})
+    assert card["engine"] == "llama.cpp" and card["gpu"]["usable_gb"] == card["gpu"]["memory_gb"]
+    assert "usable" not in render("estimate_memory", card)

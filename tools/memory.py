@@ -647,6 +647,7 @@ def estimate_memory(
             "memory_gb": common.rnd(device.memory_gb),
             "memory_stated": device.memory_stated,
             "count": num_gpus,
+            "usable_gb": common.rnd(usable / GB),  # what the fit is judged against (a Mac's GPU gets a share)
         }
         result["fits"] = fits
         result["headroom_gb"] = common.rnd((usable - est.per_gpu) / GB)
@@ -655,14 +656,15 @@ def estimate_memory(
             f"{device.name}: {device.memory_stated} is {common.rnd(device.memory_gb)} GB (vendors' memory GB are 2^30 "
             f"bytes)"
         )
-        if gpu_share(device) < 1:
-            assumptions.append(
+        if gpu_share(device) < 1:  # first: it decides the verdict, and a reader sees only the first few
+            assumptions.insert(
+                0,
                 f"{device.name}: only {int(gpu_share(device) * 100)}% of memory is usable by the GPU "
                 + (
                     f"(measured: {device.notes})"
                     if device.usable_memory_fraction < 1 and device.notes
                     else "(the macOS default GPU wired-memory limit; raise it with sysctl iogpu.wired_limit_mb)"
-                )
+                ),
             )
         if not fits:
             result["if_it_does_not_fit"] = _alternatives(m, q, eng, ctx, batch_size, kv_bytes, device, num_gpus)
