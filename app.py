@@ -26,7 +26,6 @@ from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth
 log = logging.getLogger("advisor.app")
 GRACEFUL_SHUTDOWN_S = 3
 WORKER_CONFIG_ENV = "ADVISOR_WORKER_CONFIG"  # serve --workers: what each worker process starts with (JSON)
-STARTUP_FAILURE = 3  # uvicorn's: a worker that exits with it stops the others instead of being restarted
 __all__ = ["MAX_BODY_BYTES", "LimitsAndAuth", "create_app", "main", "parse_auth", "serve", "worker_app"]
 
 
@@ -84,6 +83,7 @@ def worker_app() -> FastAPI:
     from advisor.config import Settings, redact_urls
     from advisor.drivers import DriverError
     from advisor.storage import StorageUnavailable
+    from advisor.workers import STARTUP_FAILURE
 
     _configure_logging()
     config = json.loads(os.environ.get(WORKER_CONFIG_ENV) or "{}")

@@ -231,6 +231,17 @@ def test_auth_is_enforced_when_configured(tmp_path):
 # ---------------------------------------------------------------- real browser
 
 
+# Debian's chromium, headless, talking to nothing but the page under test
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
 def _chromium() -> str | None:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None and os.environ.get("ADVISOR_REQUIRE_BROWSER"):
@@ -247,17 +258,7 @@ def test_browser_conversation(server):
 
     OUT.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(server.url + "/", wait_until="domcontentloaded")
         page.wait_for_selector("#message textarea", timeout=60_000)
@@ -286,7 +287,7 @@ def test_enter_sends_and_shift_enter_starts_a_new_line(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(server.url + "/", wait_until="domcontentloaded")
         page.wait_for_selector("#message textarea", timeout=60_000)

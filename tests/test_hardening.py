@@ -488,7 +488,7 @@ def test_no_remote_request_from_chat_or_report(server):
         pytest.skip("Debian chromium not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    from tests.test_hostile_input import LAUNCH_ARGS
+    from tests.test_app import LAUNCH_ARGS
 
     remote: list[str] = []
     with sync_playwright() as p:

@@ -18,7 +18,7 @@ import tools
 from advisor.service import InputRejected, clean_text
 from tests.conftest import ScriptedModel, tool_call
 from tests.reliability_counts import record
-from tests.test_app import ROOT, Server, _chromium
+from tests.test_app import LAUNCH_ARGS, ROOT, Server, _chromium
 
 LIMIT = 8000
 
@@ -203,14 +203,6 @@ PAYLOAD = (
     '<svg onload="window.__pwned=1"></svg> <a href="javascript:window.__pwned=1">click</a> '
     '<iframe src="javascript:parent.__pwned=1"></iframe> [md link](javascript:window.__pwned=1) end-of-payload'
 )
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 NO_ACTIVE_CONTENT = """() => {
   const bad = [];
   for (const el of document.querySelectorAll('#chat *')) {

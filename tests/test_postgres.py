@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from tests.postgres_server import MISSING, TempPostgres, binaries
-from tests.test_app import ROOT, Server, _chromium, free_port
+from tests.test_app import LAUNCH_ARGS, ROOT, Server, _chromium, free_port
 from tests.test_reliability import _chat as chat  # the OpenAI-compatible endpoint, streamed or not
 from tests.test_reliability import _thread as thread  # GET /api/threads/{id}
 
@@ -173,10 +173,7 @@ def test_browser_behind_a_proxy_without_sticky_sessions(tmp_path, db):
     b = PgServer(tmp_path / "b", db, "--stateless-ui").start()
     try:
         with RoundRobinProxy([a.url, b.url]) as proxy, sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=chromium,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-            )
+            browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1100})
             page.goto(proxy.url + "/", wait_until="domcontentloaded")
             page.wait_for_selector("#message textarea", timeout=60_000)
