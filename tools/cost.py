@@ -460,32 +460,17 @@ class SelfHosting:
         cheapest priced GPU that holds the model instead, and said so."""
         model, gsources = self.model, [s.url for s in gpu.sources.values()]
         rent = rental_summary(gpu)
+        usd: float | None = None
         if self.gpu_usd_per_hour is not None:
-            return _cloud_options(
-                model,
-                quant,
-                gpu,
-                engine_name,
-                count,
+            usd, note, sources = (
                 self.gpu_usd_per_hour,
                 f"${self.gpu_usd_per_hour} per GPU-hour, as you gave it",
-                capacity,
-                self.utilization,
                 gsources,
             )
-        if rent is not None:
-            return _cloud_options(
-                model,
-                quant,
-                gpu,
-                engine_name,
-                count,
-                rent.usd,
-                rent.note,
-                capacity,
-                self.utilization,
-                list(rent.sources) + gsources,
-            )
+        elif rent is not None:
+            usd, note, sources = rent.usd, rent.note, list(rent.sources) + gsources
+        if usd is not None:
+            return _cloud_options(model, quant, gpu, engine_name, count, usd, note, capacity, self.utilization, sources)
         self.missing.append(
             {
                 "what": f"a rental price for {gpu.name}",
