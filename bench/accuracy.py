@@ -7,12 +7,17 @@ the goals of issue 13: leave-one-out median within 15% overall, within 25% in ev
 class with at least 3 rows, and below the naive rule's in every class.
 
     python bench/accuracy.py            # prints the summary and rewrites docs/accuracy.md
+    python bench/accuracy.py --record-fresh fresh-2026-12-07
+        # the estimator's first run on a fresh set (rows with that held_out label, not fitted on): writes
+        # docs/fresh/<label>.md once and refuses to overwrite it; docs/accuracy.md quotes every recorded run
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,10 +80,107 @@ def decode_rows(cat: Catalog) -> list[dict]:
                 "loo_error": loo.get(x.id, loo_batch.get(x.id, float("nan"))),
                 "naive_error": naive / x.value - 1 if naive else float("nan"),
                 "calibration": x.id in calibrated,
+                "held_out": x.held_out,
+                "moe": m.is_moe,
+                "layout": "tensor" if throughput.measurement_layout(x).tensor > 1 else "layer",
                 "source": x.source.url,
             }
         )
     return out
+
+
+def slices(r: dict) -> list[str]:
+    """The weak spots a row belongs to, beside its engine x device class."""
+    out = []
+    if r["gpus"] > 1 and r["layout"] == "tensor":
+        out.append(f"tensor parallel, batch {'1' if r['batch'] == 1 else '> 1'}")
+    if r["moe"]:
+        out.append("mixture of experts")
+    if r["batch"] > 1:
+        out.append("batched")
+    return out
+
+
+def fresh_rows(cat: Catalog, label: str) -> list[dict]:
+    """The estimator's figures for the rows of one fresh set, with the calibration as it stands (which leaves them
+    out while use_for_calibration is false)."""
+    rows = [r for r in decode_rows(cat) if r["held_out"] == label]
+    if not rows:
+        raise SystemExit(f"no decode measurements carry held_out: {label}")
+    fitted = [r["id"] for r in rows if r["calibration"]]
+    if fitted:
+        raise SystemExit(f"{len(fitted)} rows of {label} are fitted on (use_for_calibration: true): {fitted[:3]}")
+    return rows
+
+
+def fresh_summary(rows: list[dict]) -> list[str]:
+    single = [r for r in rows if r["batch"] == 1]
+    lines = [
+        f"{len(rows)} rows from {len({r['source'] for r in rows})} sources ({len(single)} single-stream); "
+        f"median absolute error {med([r['error'] for r in rows]) * 100:.1f}% (single-stream "
+        f"{med([r['error'] for r in single]) * 100:.1f}%, the naive rule on them "
+        f"{med([r['naive_error'] for r in single]) * 100:.1f}%); "
+        f"median signed error {statistics.median(r['error'] for r in rows) * 100:+.1f}%.",
+        "",
+        "| class | rows | median absolute error | median signed error | worst |",
+        "|---|---|---|---|---|",
+    ]
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(f"{r['engine']} / {r['class']}", []).append(r)
+        for name in slices(r):
+            groups.setdefault(name, []).append(r)
+    for name, group in sorted(groups.items()):
+        errs = [r["error"] for r in group]
+        lines.append(
+            f"| {name} | {len(group)} | {med(errs) * 100:.0f}% | {statistics.median(errs) * 100:+.0f}% | "
+            f"{max(abs(e) for e in errs) * 100:.0f}% |"
+        )
+    return lines
+
+
+def record_fresh(cat: Catalog, label: str) -> Path:
+    out = ROOT / "docs" / "fresh" / f"{label}.md"
+    if out.exists():
+        raise SystemExit(f"{out.relative_to(ROOT)} exists: a fresh set's first run is recorded once")
+    rows = fresh_rows(cat, label)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    lines = [
+        f"# First run of the speed estimator on {label}",
+        "",
+        f"Recorded by `python bench/accuracy.py --record-fresh {label}` on {dt.date.today().isoformat()}, estimator at "
+        f"commit {commit or 'unknown'}, before any change made for these rows. The rows are the `held_out: {label}` "
+        "entries of `catalog/data/measurements.yaml`; they were not fitted on. Error = estimate / measured - 1.",
+        "",
+        "## Summary",
+        "",
+        *fresh_summary(rows),
+        "",
+        "## Every row",
+        "",
+        "| measurement | device | engine | format | batch | GPUs | measured | estimate | error | naive |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| [{r['model']}]({r['source']}) | {r['gpu']} | {r['engine']} | {r['format']} | {r['batch']} | "
+            f"{r['gpus']} | {r['measured']:.1f} | {r['estimate']:.1f} | {pct(r['error'])} | {pct(r['naive_error'])} |"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return out
+
+
+def recorded_fresh() -> list[str]:
+    """The summary line of every recorded first run, for docs/accuracy.md."""
+    lines = []
+    for path in sorted((ROOT / "docs" / "fresh").glob("fresh-*.md")):
+        text = path.read_text(encoding="utf-8").splitlines()
+        summary = next((t for t in text if "median absolute error" in t and t[0].isdigit()), "")
+        lines.append(f"- [{path.stem}](fresh/{path.name}) (first run, estimator not fitted on it): {summary}")
+    return lines
 
 
 def row_bandwidth_gpus(x) -> int:
@@ -207,6 +309,17 @@ def render(cat: Catalog) -> tuple[str, list[str]]:
         "",
         *head,
         "",
+        *(
+            [
+                "First runs on fresh sets (rows gathered after the model was built and not fitted on when it ran; "
+                "the figures that count):",
+                "",
+                *recorded_fresh(),
+                "",
+            ]
+            if recorded_fresh()
+            else []
+        ),
         f"Overall goal met: {'yes' if ok else 'no'}. MoE slowdown factor: {params.moe_factor:.2f}. "
         "Compute efficiency of the extra sequences in a batch, per engine: "
         + ", ".join(
@@ -281,7 +394,14 @@ def render(cat: Catalog) -> tuple[str, list[str]]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--record-fresh", metavar="LABEL", help="record the first run on a fresh set (once)")
+    args = parser.parse_args()
     cat = get_catalog()
+    if args.record_fresh:
+        path = record_fresh(cat, args.record_fresh)
+        print("\n".join(fresh_summary(fresh_rows(cat, args.record_fresh))))
+        print(f"\nwrote {path.relative_to(ROOT)}")
     text, head = render(cat)
     out = ROOT / "docs" / "accuracy.md"
     out.parent.mkdir(exist_ok=True)

@@ -778,6 +778,12 @@ class Measurement(Strict):
         default=None, description="cuda, rocm, vulkan, metal, sycl or cpu, where the source says."
     )
     use_for_calibration: bool = True
+    held_out: str | None = Field(
+        default=None,
+        pattern=r"^fresh-\d{4}-\d{2}-\d{2}$",
+        description="The fresh set the row was gathered in ('fresh-YYYY-MM-DD'): rows the estimator had not seen when "
+        "its first-run error was recorded in docs/accuracy.md. Fitted on only once use_for_calibration is true.",
+    )
     quote: str | None = Field(default=None, description="The published figure in the source's own words or table row.")
     note: str | None = None
     source: Source
