@@ -3,6 +3,8 @@ rental prices with several providers. Each figure below is the vendor's own (spe
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 
 import tools
@@ -121,3 +123,84 @@ def test_a_mac_verdict_states_the_memory_the_gpu_may_use():
     card = tools.call("estimate_memory", {"model": "llama-3.1-8b", "gpu": "RTX 4090", "quantization": "q4_k_m"})
     assert card["engine"] == "llama.cpp" and card["gpu"]["usable_gb"] == card["gpu"]["memory_gb"]
     assert "usable" not in render("estimate_memory", card)
+
+
+# The vendor's own domains: a device's memory or bandwidth must be cited to a page there (press may stay second).
+VENDOR_DOMAINS = {
+    "NVIDIA": ("nvidia.com", "nvidia.cn"),
+    "AMD": ("amd.com",),
+    "Apple": ("apple.com",),
+    "Intel": ("intel.com",),
+}
+# The seller's page where the chip vendor publishes none (the A10G exists only in AWS's G5 instances).
+SELLER_DOMAINS = {"a10g": ("amazon.com",)}
+# Devices whose vendor publishes no spec page (reported in the entry's notes), with the reason.
+NO_VENDOR_PAGE = {"h20": "NVIDIA publishes no product page or datasheet for the export-only H20"}
+
+
+def _vendor_cited(g) -> bool:
+    domains = SELLER_DOMAINS.get(g.id) or VENDOR_DOMAINS.get(g.vendor, ())
+    for fact in ("memory", "memory_bandwidth_gbps"):
+        key = g.cite.get(fact)
+        host = (urlparse(g.sources[key].url).hostname or "") if key else ""
+        if any(host == d or host.endswith("." + d) for d in domains):
+            return True
+    return False
+
+
+def test_every_device_cites_its_vendors_spec_page_for_memory_or_bandwidth():
+    cat = get_catalog()
+    missing = sorted(g.id for g in cat.gpus.values() if g.id not in NO_VENDOR_PAGE and not _vendor_cited(g))
+    assert not missing, f"cite memory or bandwidth to the vendor's spec page or datasheet: {missing}"
+    assert not _vendor_cited(cat.gpus["h20"]), "H20 now cites a vendor page: drop it from NO_VENDOR_PAGE"
+
+
+# name typed -> (device id, memory in GB as the vendor states it, bandwidth GB/s): the memory options of the full
+# M3 Max (16-core CPU, 40-core GPU: 400 GB/s) and M4 Max (546 GB/s), beside their binned 36 GB chips.
+APPLE_OPTIONS = {
+    "M3 Max 48GB": ("m3-max-48gb", 48, 400),
+    "M3 Max 64GB": ("m3-max-64gb", 64, 400),
+    "Apple M3 Max 36GB": ("m3-max-36gb", 36, 300),
+    "M3 Max": ("m3-max-36gb", 36, 300),
+    "M3 Max 128GB": ("m3-max-128gb", 128, 400),
+    "M4 Max 48GB": ("m4-max-48gb", 48, 546),
+    "M4 Max 36GB": ("m4-max-36gb", 36, 410),
+}
+
+
+@pytest.mark.parametrize("name", sorted(APPLE_OPTIONS))
+def test_apple_memory_options_resolve_to_their_chips_bandwidth(name):
+    gid, stated_gb, bandwidth = APPLE_OPTIONS[name]
+    g = get_catalog().gpu(name)
+    assert (g.id, g.memory_bytes, g.memory_bandwidth_gbps) == (gid, stated_gb * GiB, bandwidth)
+
+
+def test_m3_max_48gb_answers_a_memory_question():
+    r = tools.call("estimate_memory", {"model": "llama 3.1 8b", "gpu": "M3 Max 48GB", "quantization": "q4_k_m"})
+    assert r["gpu"]["id"] == "m3-max-48gb"
+    assert r["gpu"]["memory_gb"] == pytest.approx(48 * GiB / 1e9, abs=0.01)
+    assert r["fits"] is True
+
+
+# name typed -> (device id, memory GB, bandwidth GB/s, power W): NVIDIA's A100 PCIe cards beside the SXM modules.
+A100S = {
+    "A100 PCIe": ("a100-pcie-80gb", 80, 1935, 300),
+    "A100 80GB PCIe": ("a100-pcie-80gb", 80, 1935, 300),
+    "A100 40GB PCIe": ("a100-pcie-40gb", 40, 1555, 250),
+    "A100": ("a100-80gb", 80, 2039, 400),
+    "A100 40GB": ("a100-40gb", 40, 1555, 400),
+}
+
+
+@pytest.mark.parametrize("name", sorted(A100S))
+def test_a100_pcie_cards_are_told_apart_from_the_sxm_modules(name):
+    gid, stated_gb, bandwidth, watts = A100S[name]
+    g = get_catalog().gpu(name)
+    assert (g.id, g.memory_bytes, g.memory_bandwidth_gbps, g.tdp_w) == (gid, stated_gb * GiB, bandwidth, watts)
+    assert (g.interconnect == "pcie") == ("pcie" in gid)
+
+
+def test_radeon_board_power_is_amds_typical_board_power():
+    cat = get_catalog()
+    assert cat.gpu("RX 7900 XT").tdp_w == 315  # AMD's spec page; the launch announcement said 300 W
+    assert cat.gpu("RX 7900 XTX").tdp_w == 355
