@@ -393,6 +393,13 @@ def render(cat: Catalog) -> tuple[str, list[str]]:
     return "\n".join(lines), head
 
 
+def kept_sections(path: Path) -> str:
+    """The sections other scripts own (bench/recommendations.py's "Expert agreement"), kept when rewriting."""
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    at = old.find("\n## Expert agreement")
+    return "" if at < 0 else old[at:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--record-fresh", metavar="LABEL", help="record the first run on a fresh set (once)")
@@ -405,7 +412,7 @@ def main() -> int:
     text, head = render(cat)
     out = ROOT / "docs" / "accuracy.md"
     out.parent.mkdir(exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    out.write_text(text + kept_sections(out), encoding="utf-8")
     try:
         print("\n".join(head))
         print(f"\nwrote {out.relative_to(ROOT)}")
