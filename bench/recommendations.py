@@ -231,7 +231,8 @@ def failure_lines(entries: dict[str, dict], outcomes: list[Outcome]) -> list[str
 
 
 def markdown_block(results: dict[str, list[Outcome]], stamp: str) -> str:
-    lines = [START, "", f"Latest run: `python bench/recommendations.py --markdown docs/accuracy.md`, {stamp}.", ""]
+    command = " ".join(["python bench/recommendations.py", *sys.argv[1:]])
+    lines = [START, "", f"Latest run: `{command}`, {stamp}.", ""]
     for name, outcomes in results.items():
         lines += [f"### {name}", "", "```", *summary_lines(name, totals(outcomes)), "```", ""]
         lines += [*table_rows(outcomes), ""]
