@@ -160,6 +160,35 @@ def cmd_catalog_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_catalog_coverage(args: argparse.Namespace) -> int:
+    from catalog import gaps
+    from catalog.loader import CatalogError, load
+    from catalog.query import Catalog, LookupFailed
+    from tools.selection import USE_CASES
+
+    try:
+        raw = load(Path(args.dir) if args.dir else None)
+    except CatalogError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.use_case is not None and args.use_case not in USE_CASES:
+        print(f"error: unknown --use-case {args.use_case!r}; allowed: {', '.join(USE_CASES)}", file=sys.stderr)
+        return EXIT_INVALID
+    model = None
+    if args.model is not None:
+        try:
+            model = Catalog(raw).model(args.model)
+        except LookupFailed as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+    data = gaps.report(raw, USE_CASES, args.days, args.use_case, model)
+    if args.json:
+        _print_json(data)
+    else:
+        print("\n".join(gaps.render(data, args.limit)))
+    return EXIT_OK
+
+
 def cmd_catalog_import(args: argparse.Namespace) -> int:
     import re
 
@@ -506,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog.set_defaults(show_help=catalog.print_help)
     catalog_sub = catalog.add_subparsers(dest="catalog_command", metavar="ACTION")
     _add_catalog_commands(catalog_sub)
+    _add_coverage_command(catalog_sub)
     _add_refresh_command(catalog_sub)
     _add_tool_command(sub)
     _add_conversation_commands(sub)
@@ -556,6 +586,26 @@ def _add_catalog_commands(cat_sub) -> None:
     p.add_argument("--from-dir", default=None, help="read config.json and metadata from this folder instead of the Hub")
     p.add_argument("-o", "--output", default=None, help="write the draft YAML here")
     p.set_defaults(func=cmd_catalog_import)
+
+
+def _add_coverage_command(cat_sub) -> None:
+    p = cat_sub.add_parser(
+        "coverage",
+        help="which recent models lack which benchmarks of each use case, and which facts each model lacks",
+        description="For the models released in the year before the catalog's as-of date: per use case, which of "
+        "the benchmarks it is ranked on each model has no score for (its own scores and independent evaluations). "
+        "For every model: whether each fact that memory, speed and licence answers read is verified, unverified or "
+        "missing; missing facts that change an answer first.",
+    )
+    p.add_argument("--use-case", default=None, metavar="NAME", help="only this use case, listing every model")
+    p.add_argument("--model", default=None, help="only this model's facts (id, name, alias or repo id)")
+    p.add_argument(
+        "--days", type=options._positive, default=365, metavar="N", help="recent = released in the N days before as-of"
+    )
+    p.add_argument("--limit", type=options._positive, default=15, metavar="N", help="models listed per section")
+    p.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    p.add_argument("--dir", default=None, help="catalog folder (default: the shipped one, or $ADVISOR_CATALOG_DIR)")
+    p.set_defaults(func=cmd_catalog_coverage)
 
 
 def _add_refresh_command(cat_sub) -> None:

@@ -285,6 +285,10 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
             problems.append(Problem("gpu_prices.yaml", f"rentals[{rental.gpu}]", f"unknown GPU id {rental.gpu!r}"))
     dupes("evaluations", "evaluations.yaml", [e.id for e in raw.evaluations])
     for ev in raw.evaluations:
+        if ev.benchmark is not None and ev.benchmark not in bench_ids:
+            problems.append(
+                Problem("evaluations.yaml", f"evaluations[{ev.id}].benchmark", f"unknown benchmark {ev.benchmark!r}")
+            )
         seen_models: set[str] = set()
         for scored in ev.scores:
             if scored.model not in model_ids:

@@ -811,6 +811,11 @@ class Evaluation(Strict):
     description: str
     scale: Literal["elo", "percent", "index"]
     higher_is_better: bool = True
+    benchmark: str | None = Field(
+        default=None,
+        description="The benchmarks.yaml id its scores are a reading of (ArenaElo for LMArena, LiveBench for "
+        "LiveBench), so coverage counts them; None when it measures no catalog benchmark.",
+    )
     source: Source
     scores: list[EvaluationScore]
 
