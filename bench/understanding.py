@@ -21,7 +21,9 @@ Each labelled example (a single message or a multi-turn conversation) is played 
 - conversation success: every turn has the expected tools and arguments (and asks when it should).
 
 The held-out set (bench/understanding/heldout.yaml) was written apart from the training data
-(advisor/nlu/data/train.yaml) that the intent classifier learns from; its figures are the ones that count.
+(advisor/nlu/data/train.yaml) that the intent classifier learns from. Every other file in bench/understanding/
+is a split of its own, named by its stem (`--split fresh_2026_12`): fresh sets written later and run once before
+changes made for them, whose first-run figures are the ones that count.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from _util import ROOT, machine
 HELDOUT = ROOT / "bench" / "understanding" / "heldout.yaml"
 FRESH = ROOT / "bench" / "understanding" / "fresh.yaml"  # written after tuning, run without changes made for it
 TRAIN = ROOT / "advisor" / "nlu" / "data" / "train.yaml"
+SETS = ROOT / "bench" / "understanding"  # every other <name>.yaml here is a split of its own: --split <name>
 ANY = "*"
 # arguments that carry a fact only the user can state: passing one nobody stated is a false positive
 STATED = {
@@ -101,6 +104,21 @@ def load(path: Path) -> list[dict]:
         out.append(
             {"name": item.get("conversation") or item.get("say"), "turns": turns, "multi": "turns" in item, "index": i}
         )
+    return out
+
+
+def extra_splits() -> dict[str, tuple[str, Path]]:
+    """The sets in bench/understanding/ besides heldout.yaml and fresh.yaml: split name -> (label, path).
+
+    "fresh_2026_12.yaml" is the split fresh_2026_12, labelled "fresh set 2026-12"."""
+    out = {}
+    for path in sorted(SETS.glob("*.yaml")):
+        if path in (HELDOUT, FRESH):
+            continue
+        stem = path.stem
+        kind, _, when = stem.partition("_")
+        label = f"{kind} set {when.replace('_', '-')}" if when else f"{stem} set"
+        out[stem] = (label, path)
     return out
 
 
@@ -376,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--driver", choices=("offline", "openai"), default="offline")
     ap.add_argument("--base-url", help="OpenAI-compatible server (driver openai)")
     ap.add_argument("--model", action="append", help="served model name; repeat to rank several")
-    ap.add_argument("--split", choices=("heldout", "fresh", "train", "both", "all"), default="all")
+    named = extra_splits()
+    ap.add_argument("--split", choices=("heldout", "fresh", "train", "both", "all", *named), default="all")
     ap.add_argument("--baseline", metavar="REV", help="also run the offline driver of this git revision")
     ap.add_argument("--markdown", metavar="FILE", help="write the figures as Markdown")
     ap.add_argument("--failures", type=int, default=0, help="print this many failed turns per run")
@@ -387,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": [("training", TRAIN)],
         "both": [("held-out", HELDOUT), ("training", TRAIN)],
         "all": [("held-out", HELDOUT), ("fresh held-out", FRESH), ("training", TRAIN)],
+        **{name: [(label, path)] for name, (label, path) in named.items()},
     }[args.split]
     runs = []
     if args.driver == "offline":
