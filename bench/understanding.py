@@ -110,14 +110,14 @@ def load(path: Path) -> list[dict]:
 def extra_splits() -> dict[str, tuple[str, Path]]:
     """The sets in bench/understanding/ besides heldout.yaml and fresh.yaml: split name -> (label, path).
 
-    "fresh_2026_12.yaml" is the split fresh_2026_12, labelled "fresh set 2026-12"."""
+    "fresh_2026_12.yaml" is the split fresh_2026_12, reported as "fresh 2026-12 set"."""
     out = {}
     for path in sorted(SETS.glob("*.yaml")):
         if path in (HELDOUT, FRESH):
             continue
         stem = path.stem
         kind, _, when = stem.partition("_")
-        label = f"{kind} set {when.replace('_', '-')}" if when else f"{stem} set"
+        label = f"{kind} {when.replace('_', '-')}" if when else stem
         out[stem] = (label, path)
     return out
 
@@ -373,6 +373,8 @@ def report(name: str, res: dict, min_support: int = 10) -> str:
         f"### {name}",
         "",
         f"- examples: {res['examples']} ({res['turns']} turns)",
+        f"- turns understood (right tools, arguments and questions back): {res['turns'] - len(res['failures'])}"
+        f" of {res['turns']}",
         f"- intent accuracy: {res['intent_accuracy']:.1%}",
         f"- conversation success: {res['conversation_success']:.1%}",
         f"- licence verdicts that ignore a stated fact: {res['licence_ignored']} of {res['licence_turns']}",
