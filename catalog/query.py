@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ def versions(key: str) -> frozenset[str]:
 
 
 SUGGEST_CHARS = 200  # longest part of a query compared with catalog names for suggestions
+SUGGEST_CUTOFF = 40.0  # least similarity (0-100) of a name offered as a suggestion
 
 
 class LookupFailed(ValueError):
@@ -75,6 +75,9 @@ class NameIndex(Generic[T]):
                 self.exact.setdefault(key, ident)
                 self.loose.setdefault(_loose(key), set()).add(ident)
                 self.tokens.setdefault(ident, []).append((set(key.split()), versions(key)))
+        # every name key, prepared once for suggestions, and the entry each stands for
+        self.names: list[str] = list(self.exact)
+        self.name_ids: list[str] = [self.exact[k] for k in self.names]
 
     def resolve(self, query: str) -> T:
         if not isinstance(query, str) or not query.strip():
@@ -106,16 +109,18 @@ class NameIndex(Generic[T]):
         raise LookupFailed(self.kind, query, "unknown", self.suggest(query))
 
     def suggest(self, query: str, n: int = 5) -> list[str]:
-        # Catalog names are short; fuzzy-matching a huge query costs time quadratic in its length (a 100 kB
-        # name took half a minute), and its tail cannot make it a closer match, so only its head is compared.
+        """The entries whose names are closest to the query (rapidfuzz's normalized Indel similarity, as difflib's
+        ratio, at least SUGGEST_CUTOFF), best first: one pass in C over the names prepared at start. Catalog names
+        are short and a huge query's tail cannot make it a closer match, so only its head is compared."""
+        from rapidfuzz import fuzz, process
+
         key = normalize(query[:SUGGEST_CHARS])[:SUGGEST_CHARS]
         best: dict[str, float] = {}
-        for name_key, ident in self.exact.items():
-            score = difflib.SequenceMatcher(None, key, name_key).ratio()
-            if score > best.get(ident, 0.0):
-                best[ident] = score
+        for _, score, k in process.extract(key, self.names, scorer=fuzz.ratio, score_cutoff=SUGGEST_CUTOFF, limit=None):
+            ident = self.name_ids[k]
+            best[ident] = max(score, best.get(ident, 0.0))
         ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [ident for ident, score in ranked[:n] if score >= 0.4]
+        return [ident for ident, _ in ranked[:n]]
 
 
 class Catalog:

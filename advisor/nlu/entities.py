@@ -22,6 +22,10 @@ from tools.common import catalog, per_catalog
 _TOKEN = re.compile(r"\d+(?:\.\d+)*|[a-z]+")
 LOOSE = {"instruct", "chat", "it", "hf", "base", "meta", "model", "the", "nvidia", "geforce", "version", "preview"}
 SIZE_UNITS = {"b": 1.0, "m": 0.001}
+# Unknown names looked up for suggestions per message (each once, though a message may be scanned twice): a message
+# of hundreds of near misses cost a catalog-wide fuzzy comparison each (14-27 s for 8,000 characters, issue 29).
+# Names past the cap are still unknown, with no suggestions.
+MAX_SUGGESTED = 8
 # Words never corrected towards a name: ordinary words a few letters away from one.
 NOT_NAMES = {
     "larger",
@@ -169,6 +173,10 @@ class Linker:
         for f in sorted(cat.families.values(), key=lambda f: f.generation):
             self.lineages[f.lineage] = f.id  # "the llama family": its latest family stands for the lineage
         self.model_heads = {h for h in heads if len(h) >= 2 and h.isalpha()}
+        self.shapes_by_head: dict[str, list[_ModelShape]] = {}  # the shapes match_shape looks at for a first word
+        for shape in self.shapes:
+            for head in shape.heads:
+                self.shapes_by_head.setdefault(head, []).append(shape)
         self.vocab = sorted({t for key in [*self.keys, *self.api_keys] for t in key if t.isalpha() and len(t) >= 3})
         self.vocab_set = set(self.vocab)
         self.max_len = max([len(k) for k in [*self.keys, *self.api_keys]] + [1])
@@ -270,8 +278,8 @@ class Linker:
             return []
         head = toks[0]
         hits = []
-        for s in self.shapes:
-            if head not in s.heads or not words <= s.words or not versions <= s.versions:
+        for s in self.shapes_by_head.get(head, ()):
+            if not words <= s.words or not versions <= s.versions:
                 continue
             if sizes and not all(
                 any(abs(x - y) <= 0.05 * y for y in s.sizes) if s.sizes else abs(x - s.params_b) <= 0.12 * max(x, 0.1)
@@ -313,6 +321,8 @@ class Linker:
         self._local.breaks = {
             i for i in range(1, len(spans)) if re.search(r"[,;/()&|!?]|\.\s", prepared[spans[i - 1][2] : spans[i][1]])
         }
+        self._local.next_break = _next_breaks(self._local.breaks, len(spans))
+        self._local.suggested = {}  # this message's lookups, at most MAX_SUGGESTED
         toks = self.correct(raw)
         if toks == raw:
             return self._scan(raw, spans, prepared)
@@ -383,7 +393,7 @@ class Linker:
 
     def _at(self, toks: list[str], spans, i: int, text: str) -> tuple[Mention, int] | None:
         limit = min(self.max_len, len(toks) - i)
-        limit = min([limit] + [b - i for b in self._local.breaks if i < b <= i + limit])
+        limit = min(limit, self._local.next_break[i] - i)  # a name ends at a break
         for n in range(limit, 0, -1):
             key = tuple(toks[i : i + n])
             if key in self.api_keys and (n > 1 or key[0] in ("o3", "o4")):
@@ -478,7 +488,17 @@ class Linker:
 
     def suggest(self, written: str, n: int = 4, kind: str = "model") -> list[str]:
         """Closest catalog names to an unknown one, from the catalog's own lookup (for the question, never taken as
-        the answer: a lookup that resolves it offers that one as a suggestion only)."""
+        the answer: a lookup that resolves it offers that one as a suggestion only). Within one :meth:`link`, each
+        name is looked up once and at most MAX_SUGGESTED names are; the rest get none."""
+        done: dict[tuple[str, int, str], list[str]] | None = getattr(self._local, "suggested", None)
+        if done is None:
+            return self._lookup(written, n, kind)
+        key = (written, n, kind)
+        if key not in done and len(done) < MAX_SUGGESTED:
+            done[key] = self._lookup(written, n, kind)
+        return done.get(key, [])
+
+    def _lookup(self, written: str, n: int, kind: str) -> list[str]:
         from catalog.query import LookupFailed
 
         lookup = self.cat.model if kind == "model" else self.cat.gpu
@@ -502,6 +522,17 @@ class Linker:
         if plural:
             end = spans[i + n][2]
         return Mention("gpu", written, start, end, id=ident, count=count, plural=plural and count is None)
+
+
+def _next_breaks(breaks: set[int], n: int) -> list[int]:
+    """For each token i, the first break after it (n if none): looked up once per token instead of walking every
+    break (quadratic in a long message full of commas)."""
+    out, nxt = [n] * (n + 1), n
+    for i in range(n - 1, -1, -1):
+        if i + 1 in breaks:
+            nxt = i + 1
+        out[i] = nxt
+    return out
 
 
 def _count_before(toks: list[str], i: int) -> int | None:
