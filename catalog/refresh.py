@@ -19,6 +19,7 @@ from catalog.config_facts import (  # noqa: F401  (architecture_from_config is p
     architecture_from_config,
     facts_from_config,
 )
+from catalog.schema import public_url
 
 HUB = "https://huggingface.co"
 REPO_ID = r"[A-Za-z0-9][\w.-]*/[\w.-]+"
@@ -84,7 +85,10 @@ def _fetch_from_hub(repo_id: str, endpoint: str | None, need_config: bool = True
 
     api = HfApi(endpoint=endpoint)
     base = (endpoint or api.endpoint).rstrip("/")
-    read = RepoRead(repo_id, None, {}, f"{base}/{repo_id}/blob/main/config.json", f"{base}/api/models/{repo_id}")
+    # The catalog cites the Hub's own address; a mirror the files were read through is named as the copy.
+    read = RepoRead(
+        repo_id, None, {}, f"{HUB}/{repo_id}/blob/main/config.json", f"{HUB}/api/models/{repo_id}", via=_mirror(base)
+    )
     try:
         read.info = _info_dict(api.model_info(repo_id, timeout=20))
         url = hf_hub_url(repo_id, "config.json", endpoint=base)
@@ -105,6 +109,16 @@ def _fetch_from_hub(repo_id: str, endpoint: str | None, need_config: bool = True
             raise failed from None
         read.note = str(failed)
     return read
+
+
+def _mirror(base: str) -> str | None:
+    """How a source read through an endpoint other than the Hub names that copy (None for the Hub itself)."""
+    if base == HUB:
+        return None
+    try:
+        return f"the Hub mirror at {public_url(base)}, read by advisor catalog refresh"
+    except ValueError:
+        return "a Hub mirror on a local or private address, read by advisor catalog refresh --endpoint"
 
 
 def _network_message(repo_id: str, exc: Exception) -> str:
@@ -170,7 +184,7 @@ def _read_dir(folder: str | Path, repo_id: str | None = None) -> RepoRead:
         info,
         f"{HUB}/{repo}/blob/main/config.json",
         f"{HUB}/api/models/{repo}",
-        via=f"copy in {folder} read by advisor",
+        via="a local copy of the repository's files read by advisor catalog refresh --from-dir",
     )
 
 

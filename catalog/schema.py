@@ -17,9 +17,12 @@ HBM is 80 x 2^30 bytes), so ``memory_bytes`` defaults to the stated figure x 2^3
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+import ipaddress
+import re
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Date = dt.date
 
@@ -28,18 +31,66 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def public_url(url: str) -> str:
+    """A URL anyone can open: http(s) on a named internet host (not a local path, localhost or a private address)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or re.search(r"\s", url) or not host:
+        raise ValueError(f"{url!r} is not an http(s) URL: a source must be a page or file anyone can open")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None and not ip.is_global:
+        raise ValueError(f"{url!r} points at a private or local address, not a public page")
+    if ip is None and (host == "localhost" or "." not in host or host.endswith((".local", ".internal", ".localhost"))):
+        raise ValueError(f"{url!r} points at a local host ({host}), not a public page")
+    return url
+
+
+PublicUrl = Annotated[str, AfterValidator(public_url)]
+
+# What a note about a copy must not cite: a path on someone's machine, or a search index's internal file number.
+_UNFOLLOWABLE = re.compile(
+    r"(?:^|[\s(\"'])(?:/(?:work|home|tmp|Users|mnt)/|~/|file:|[A-Z]:\\)|shared/reference"
+    r"|\bindex files? (?:id )?\d|\bfile ids? \d",
+    re.IGNORECASE,
+)
+
+
+def followable(text: str) -> str:
+    """Text naming where a copy was read: public URLs and descriptions only."""
+    found = _UNFOLLOWABLE.search(text)
+    if found:
+        raise ValueError(
+            f"names a copy no reader can open ({found.group(0).strip()!r}): give the copy's public URL, or describe "
+            "it without a local path or a search index's file number"
+        )
+    return text
+
+
 class Source(Strict):
     """Where a fact was read: ``as_of`` the date it was read, ``published`` the date of the version read."""
 
-    url: str = Field(pattern=r"^https?://\S+$")
+    url: PublicUrl
     as_of: Date = Field(description="The date the source was read.")
     published: Date | None = Field(default=None, description="The date the document or version read was published.")
     title: str | None = None
-    via: str | None = Field(
+    via: Annotated[str, AfterValidator(followable)] | None = Field(
         default=None,
         description="A faithful copy the primary source was read through, when it was "
-        "not read directly (e.g. a mirror of config.json or a price file).",
+        "not read directly (e.g. a mirror of config.json or a price file): its public URL or a description, never "
+        "a local path or a search index's file number.",
     )
+
+    @model_validator(mode="after")
+    def _read_after_publication(self) -> Source:
+        if self.published is not None and self.published > self.as_of:
+            raise ValueError(
+                f"published {self.published} is after as_of {self.as_of}: a source is read on or after the day it "
+                "is published"
+            )
+        return self
 
 
 # ---------------------------------------------------------------- families
@@ -52,7 +103,7 @@ class Family(Strict):
     lineage: str = Field(description="Version lineage the family belongs to, e.g. 'llama', 'qwen'.")
     generation: str = Field(description="Version within the lineage, e.g. '3.1'; sortable text.")
     description: str
-    url: str = Field(pattern=r"^https?://\S+$")
+    url: PublicUrl
 
 
 # ---------------------------------------------------------------- benchmarks
@@ -77,7 +128,7 @@ class BenchmarkDef(Strict):
     higher_is_better: bool = True
     scale: Literal["percent", "elo"] = "percent"
     description: str
-    url: str = Field(pattern=r"^https?://\S+$")
+    url: PublicUrl
 
 
 # ---------------------------------------------------------------- models
@@ -324,8 +375,18 @@ class Model(Strict):
     release_date: Date
     params_b: float = Field(gt=0, description="Total parameters, billions.")
     active_params_b: float | None = Field(default=None, gt=0, description="MoE: parameters used per token.")
+    moe: bool | None = Field(
+        default=None,
+        description="A mixture of experts. Implied by active_params_b or architecture.moe; state 'moe: false' for a "
+        "dense model that has no architecture block.",
+    )
     context_length: int = Field(gt=0, description="Official context length in tokens.")
     max_position_embeddings: int | None = Field(default=None, gt=0, description="config.json value.")
+    context_note: str | None = Field(
+        default=None,
+        description="Why context_length differs from max_position_embeddings (a documented RoPE/YaRN extension, a "
+        "vendor limit below the config's); required where they differ.",
+    )
     architecture: Architecture | None = None
     modalities: list[Literal["text", "image", "audio", "video"]] = Field(
         default=["text"], description="Input modalities the model accepts."
@@ -349,6 +410,11 @@ class Model(Strict):
     ] = []
     benchmarks: list[BenchmarkScore] = []
     derived_from: str | None = Field(default=None, description="Model id this one was fine-tuned or distilled from.")
+    snapshot_of: str | None = Field(
+        default=None,
+        description="Model id this is a later checkpoint of with the same architecture (a dated snapshot or update): "
+        "size and layout must agree with it.",
+    )
     sources: dict[str, Source]
     cite: dict[str, str] = Field(description="Fact name -> key of sources that backs it (modalities: optional).")
     unverified: list[str] = Field(
@@ -367,6 +433,33 @@ class Model(Strict):
             raise ValueError(f"active_params_b {self.active_params_b} exceeds params_b {self.params_b}")
         if not self.repos:
             raise ValueError("repos needs at least one Hugging Face repo id")
+        self._cited()
+        self._experts_stated()
+        self._context_explained()
+        return self
+
+    def _experts_stated(self) -> None:
+        """An MoE model records the parameters it uses per token: the speed estimate reads only those."""
+        experts = self.architecture is not None and self.architecture.moe is not None
+        if self.moe is False and (experts or self.active_params_b is not None):
+            raise ValueError(
+                "moe: false contradicts " + ("architecture.moe" if experts else "active_params_b") + " (a dense model)"
+            )
+        if (experts or self.moe) and self.active_params_b is None:
+            raise ValueError(
+                f"an MoE model ({'architecture.moe' if experts else 'moe: true'}) needs active_params_b, the "
+                "parameters used per token; without it every estimate treats the model as dense"
+            )
+
+    def _context_explained(self) -> None:
+        mpe = self.max_position_embeddings
+        if mpe is not None and mpe != self.context_length and not (self.context_note or "").strip():
+            raise ValueError(
+                f"context_length {self.context_length:,} differs from max_position_embeddings {mpe:,} (config.json): "
+                "say why in context_note (a documented extension such as YaRN, or a vendor limit)"
+            )
+
+    def _cited(self) -> None:
         for fact in CITABLE_MODEL_FACTS:
             value = getattr(self, fact)
             if value in (None, []) or fact == "modalities":
@@ -385,10 +478,39 @@ class Model(Strict):
         for change in self.license_history:
             if change.source not in self.sources:
                 raise ValueError(f"license_history names source {change.source!r}, which is not under 'sources'")
-        return self
+        read = self.sources[self.cite["release_date"]].as_of
+        if self.release_date > read:
+            raise ValueError(
+                f"release_date {self.release_date} is after the date its source was read ({read}): a release is "
+                "recorded once it has happened"
+            )
 
 
 # ---------------------------------------------------------------- licences
+
+
+class Threshold(Strict):
+    """The figures above which a licence term binds; exceeding any one of them is enough (Kimi K2's display duty:
+    more than 100 million monthly active users, or more than US$20 million monthly revenue). Below all of them the
+    term does not apply."""
+
+    monthly_active_users: int | None = Field(default=None, gt=0)
+    revenue_usd_per_month: int | None = Field(default=None, gt=0)
+    revenue_usd_per_year: int | None = Field(
+        default=None, gt=0, description="A yearly figure, or one over any 12 consecutive months."
+    )
+    whose: str | None = Field(
+        default=None,
+        description="Whose users or revenue count, in the licence's words (e.g. 'the licensee and its affiliates').",
+    )
+
+    @model_validator(mode="after")
+    def _some_figure(self) -> Threshold:
+        if not (self.monthly_active_users or self.revenue_usd_per_month or self.revenue_usd_per_year):
+            raise ValueError(
+                "a threshold needs a figure: monthly_active_users, revenue_usd_per_month or revenue_usd_per_year"
+            )
+        return self
 
 
 class Term(Strict):
@@ -396,14 +518,29 @@ class Term(Strict):
 
     value: str | int | bool
     quote: str | None = Field(default=None, description="Short clause quote; required unless value is 'not_reported'.")
-    url: str | None = Field(default=None, pattern=r"^https?://\S+$", description="Defaults to the licence URL.")
+    url: PublicUrl | None = Field(default=None, description="Defaults to the licence URL.")
+    clause: str | None = Field(
+        default=None,
+        description="Where the term stands in the licence ('section 2', 'the appendix of prohibited uses'); the advice "
+        "names it where the catalog has not read the term.",
+    )
+    above: Threshold | None = Field(
+        default=None,
+        description="The term binds only above these figures (hosted_service and attribution only; a threshold on "
+        "the whole grant is mau_threshold or revenue_threshold_*).",
+    )
     note: str | None = None
 
     @model_validator(mode="after")
     def _quoted(self) -> Term:
         if self.value != "not_reported" and not self.quote:
             raise ValueError("a licence term needs a clause quote (or value 'not_reported')")
+        if self.above is not None and self.value == "not_reported":
+            raise ValueError("a term not read ('not_reported') cannot state a threshold: read the clause first")
         return self
+
+
+THRESHOLD_TERMS = ("hosted_service", "attribution")
 
 
 YesNoConditional = Literal["yes", "no", "conditional"]
@@ -438,6 +575,11 @@ class LicenseTerms(Strict):
     )
     redistribution: Term | None = None
     modification: Term | None = None
+    threshold_exemptions: Term | None = Field(
+        default=None,
+        description="Uses the licence exempts from its thresholded terms (Kimi K3 section 4: internal use; use "
+        "through the vendor's own products or certified partners).",
+    )
 
     @model_validator(mode="after")
     def _values(self) -> LicenseTerms:
@@ -480,7 +622,23 @@ class LicenseTerms(Strict):
             )
         ):
             raise ValueError("terms.mau_threshold.value must be a positive integer or 'not_reported'")
+        self._thresholds_where_stated()
         return self
+
+    def _thresholds_where_stated(self) -> None:
+        """A term that grants or refuses above a figure its clause states records that figure."""
+        for name, term in self:
+            if term is not None and term.above is not None and name not in THRESHOLD_TERMS:
+                raise ValueError(
+                    f"terms.{name}.above: only {' and '.join(THRESHOLD_TERMS)} take a threshold; a limit on the whole "
+                    "grant is mau_threshold, revenue_threshold_usd_per_month or revenue_threshold_usd_per_year"
+                )
+        hs = self.hosted_service
+        if hs is not None and hs.above is not None and hs.value not in ("requires_license", "forbidden"):
+            raise ValueError(
+                "terms.hosted_service.above: a threshold says where hosting stops being allowed, so the value is "
+                f"requires_license or forbidden, not {hs.value!r}"
+            )
 
 
 class License(Strict):
@@ -488,7 +646,7 @@ class License(Strict):
     name: str
     spdx: str | None = None
     hf_tag: str | None = Field(default=None, description="The license tag on Hugging Face model pages.")
-    url: str = Field(pattern=r"^https?://\S+$")
+    url: PublicUrl
     as_of: Date = Field(description="The date the licence text was read.")
     published: Date | None = Field(default=None, description="The date of the version of the text read.")
     effective_date: Date | None = None
@@ -498,6 +656,12 @@ class License(Strict):
     superseded_by: str | None = Field(
         default=None, description="Licence id that replaced this one for the same weights."
     )
+
+    @model_validator(mode="after")
+    def _read_after_publication(self) -> License:
+        if self.published is not None and self.published > self.as_of:
+            raise ValueError(f"published {self.published} is after as_of {self.as_of}, the date the text was read")
+        return self
 
 
 # ---------------------------------------------------------------- GPUs

@@ -158,12 +158,17 @@ def compare_model(model: Model, file: str, read: RepoRead, licenses: dict[str, L
             out.extend(_diff_object(("architecture",), arch, model.architecture, make))
     mpe = facts.get("max_position_embeddings")
     if mpe and mpe != model.max_position_embeddings:
+        unexplained = mpe != model.context_length and not model.context_note
         out.append(
             make(
                 ("max_position_embeddings",),
                 model.max_position_embeddings,
                 mpe,
-                "changed" if model.max_position_embeddings else "new",
+                "review" if unexplained else "changed" if model.max_position_embeddings else "new",
+                note=f"differs from context_length {model.context_length}: say why in context_note (a documented "
+                "extension such as YaRN, or a vendor limit), then record it by hand"
+                if unexplained
+                else None,
             )
         )
     for fact in ("formats", "modalities"):

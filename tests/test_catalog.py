@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -242,3 +243,173 @@ def test_problem_names_file_and_entry(catalog_copy: Path):
     _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m["architecture"].update(kv_heads="eight"))
     msg = _messages(catalog_copy)
     assert "models/llama.yaml: models[llama-3.1-8b].architecture.kv_heads" in msg
+
+
+# ---------------------------------------------------------------- sources anyone can open
+
+
+def _edit_licence(root: Path, license_id: str, edit) -> None:
+    for path in [root / "licenses.yaml", *(root / "models").glob("*.yaml")]:
+        data = yaml.safe_load(path.read_text())
+        for lic in data.get("licenses", []):
+            if lic["id"] == license_id:
+                edit(lic)
+                path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+                return
+    raise AssertionError(f"{license_id} not found")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/work/shared/reference/open-model-facts.md",
+        "file:///home/me/config.json",
+        "http://localhost:8000/config.json",
+        "http://127.0.0.1/card",
+        "https://10.1.2.3/card",
+        "https://intranet/card",
+        "ftp://example.org/card",
+    ],
+)
+def test_a_source_that_is_not_a_public_url_is_caught(catalog_copy: Path, url: str):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: next(iter(m["sources"].values())).update(url=url))
+    msg = _messages(catalog_copy)
+    assert "models[llama-3.1-8b].sources." in msg and repr(url) in msg, msg
+    assert "public" in msg or "http(s) URL" in msg, msg
+
+
+def test_a_licence_or_term_url_that_is_not_public_is_caught(catalog_copy: Path):
+    _edit_licence(catalog_copy, "llama-3.1", lambda lic: lic.update(url="http://localhost/LICENSE"))
+    assert "licenses[llama-3.1].url" in _messages(catalog_copy)
+
+
+@pytest.mark.parametrize(
+    ("via", "named"),
+    [
+        ("/work/shared/reference/open-model-facts.md (not re-read here)", "/work/"),
+        ("verbatim copy of the card (public-code index file 61362528927)", "index file 6"),
+        ("a notes file found with the code index (file id 69173086209)", "file id 6"),
+        ("notes in shared/reference/releases.md", "shared/reference"),
+    ],
+)
+def test_a_copy_named_by_a_local_path_or_an_index_number_is_caught(catalog_copy: Path, via: str, named: str):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: next(iter(m["sources"].values())).update(via=via))
+    msg = _messages(catalog_copy)
+    assert "via" in msg and f"names a copy no reader can open ({named!r}" in msg, msg
+
+
+def test_a_copy_named_by_its_public_url_or_described_passes(catalog_copy: Path):
+    via = "https://github.com/org/repo/blob/0123abc/config.json (a verbatim copy in a public GitHub repository)"
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: next(iter(m["sources"].values())).update(via=via))
+    assert _messages(catalog_copy) == ""
+
+
+# ---------------------------------------------------------------- dates
+
+
+def test_a_release_date_after_its_source_was_read_is_caught(catalog_copy: Path):
+    def edit(m):
+        source = m["sources"][m["cite"]["release_date"]]
+        m["release_date"] = source["as_of"] + dt.timedelta(days=1)
+
+    _edit_model(catalog_copy, "llama-3.1-8b", edit)
+    assert "release_date" in _messages(catalog_copy) and "is after the date its source was read" in _messages(
+        catalog_copy
+    )
+
+
+def test_a_source_published_after_it_was_read_is_caught(catalog_copy: Path):
+    def edit(m):
+        source = next(iter(m["sources"].values()))
+        source["published"] = source["as_of"] + dt.timedelta(days=3)
+
+    _edit_model(catalog_copy, "llama-3.1-8b", edit)
+    assert "is after as_of" in _messages(catalog_copy)
+
+
+# ---------------------------------------------------------------- context length against the config
+
+
+def test_a_context_length_differing_from_the_config_without_a_note_is_caught(catalog_copy: Path):
+    def edit(m):
+        m["max_position_embeddings"] = m["context_length"] * 2
+        m.pop("context_note", None)
+
+    _edit_model(catalog_copy, "llama-3.1-8b", edit)
+    msg = _messages(catalog_copy)
+    assert "models[llama-3.1-8b]" in msg and "differs from max_position_embeddings" in msg, msg
+    assert "context_note" in msg
+
+
+def test_a_context_note_explains_the_difference(catalog_copy: Path):
+    def edit(m):
+        m["max_position_embeddings"] = m["context_length"] * 2
+        m["context_note"] = "config.json allows twice the documented context; the vendor gives 131,072."
+
+    _edit_model(catalog_copy, "llama-3.1-8b", edit)
+    assert _messages(catalog_copy) == ""
+
+
+def test_every_differing_context_in_the_catalog_has_its_note(cat: Catalog):
+    differing = [m for m in cat.models.values() if m.max_position_embeddings not in (None, m.context_length)]
+    assert differing and all(m.context_note for m in differing)
+
+
+# ---------------------------------------------------------------- mixture of experts
+
+
+def test_an_moe_architecture_without_active_parameters_is_caught(catalog_copy: Path):
+    moe = next(m for m in get_catalog().models.values() if m.architecture and m.architecture.moe)
+    _edit_model(catalog_copy, moe.id, lambda m: m.pop("active_params_b"))
+    msg = _messages(catalog_copy)
+    assert f"models[{moe.id}]" in msg and "an MoE model (architecture.moe) needs active_params_b" in msg, msg
+
+
+def test_a_model_stated_moe_without_active_parameters_is_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m.update(moe=True))
+    assert "an MoE model (moe: true) needs active_params_b" in _messages(catalog_copy)
+
+
+def test_a_dense_statement_contradicting_the_experts_is_caught(catalog_copy: Path):
+    moe = next(m for m in get_catalog().models.values() if m.architecture and m.architecture.moe)
+    _edit_model(catalog_copy, moe.id, lambda m: m.update(moe=False))
+    assert "moe: false contradicts architecture.moe" in _messages(catalog_copy)
+
+
+# ---------------------------------------------------------------- licence thresholds
+
+
+def test_a_threshold_on_a_term_that_takes_none_is_caught(catalog_copy: Path):
+    _edit_licence(
+        catalog_copy,
+        "llama-3.1",
+        lambda lic: lic["terms"]["commercial_use"].update(above={"revenue_usd_per_year": 20_000_000}),
+    )
+    assert "terms.commercial_use.above: only hosted_service and attribution take a threshold" in _messages(catalog_copy)
+
+
+def test_a_hosting_threshold_on_a_hosting_licence_that_allows_it_is_caught(catalog_copy: Path):
+    _edit_licence(
+        catalog_copy,
+        "llama-3.1",
+        lambda lic: lic["terms"]["hosted_service"].update(above={"revenue_usd_per_year": 20_000_000}),
+    )
+    assert "terms.hosted_service.above" in _messages(catalog_copy) and "not 'allowed'" in _messages(catalog_copy)
+
+
+def test_a_threshold_without_a_figure_is_caught(catalog_copy: Path):
+    _edit_licence(
+        catalog_copy,
+        "llama-3.1",
+        lambda lic: lic["terms"]["attribution"].update(above={"whose": "the licensee"}),
+    )
+    assert "a threshold needs a figure" in _messages(catalog_copy)
+
+
+def test_a_threshold_on_a_term_not_read_is_caught(catalog_copy: Path):
+    _edit_licence(
+        catalog_copy,
+        "llama-3.1",
+        lambda lic: lic["terms"].update(attribution={"value": "not_reported", "above": {"monthly_active_users": 5}}),
+    )
+    assert "a term not read ('not_reported') cannot state a threshold" in _messages(catalog_copy)

@@ -16,7 +16,7 @@ import re
 import pytest
 
 import tools
-from catalog.schema import License, Model, Term
+from catalog.schema import License, Model, Term, Threshold
 from tools.common import catalog
 from tools.licensing import VERDICT_ORDER, evaluate
 
@@ -58,7 +58,7 @@ def catalog_words(lic: License, m: Model) -> list[str]:
     for _, term in lic.terms:
         if term is None:
             continue
-        words += [str(term.value), *(x for x in (term.note, term.quote) if x)]
+        words += [str(term.value), *(x for x in (term.note, term.quote, term.clause) if x)]
         if isinstance(term.value, str):
             words += [c.strip() for c in term.value.split(",")]
     if m.derived_from and m.derived_from in CAT.models:
@@ -658,3 +658,107 @@ def test_a_licence_that_forbids_modification_refuses_modifying_only(value):
     for allowing in ("allowed", "allowed (non-commercial)", "conditional (same revenue condition)"):
         ok = with_terms("microsoft-research", modification=Term(value=allowing, quote="you may modify"))
         assert "modification" not in cited(judge(ok, m, modify=True)), allowing
+
+
+# ---------------------------------------------------------------- terms that bind above a threshold
+
+
+HOSTING_ABOVE = Term(
+    value="requires_license",
+    quote="if the licensee operates a model as a service business above 20 million US dollars a year",
+    above=Threshold(revenue_usd_per_year=24_000_000, whose="the licensee and its affiliates"),
+)
+DISPLAY_ABOVE = Term(
+    value="show the model's name in the interface above 100M monthly active users or USD 2M monthly revenue",
+    quote="more than 100 million monthly active users, or more than 2 million US dollars in monthly revenue",
+    above=Threshold(monthly_active_users=100_000_000, revenue_usd_per_month=2_000_000),
+)
+
+
+def test_a_hosting_threshold_refuses_hosting_only_above_it():
+    lic = with_terms("apache-2.0", hosted_service=HOSTING_ABOVE)
+    m = first_model("apache-2.0")
+    top = 24_000_000 // 12
+    for revenue in (top - 1, top):
+        v = judge(lic, m, hosted_service=True, monthly_revenue_usd=revenue)
+        assert v.level != "not_allowed" and "hosted_service" in cited(v), revenue
+        assert not any("hosted service" in c for c in v.conditions), revenue
+        assert any(f"${revenue:,}" in r and "within the licence's threshold" in r for r in v.reasons), v.reasons
+    over = judge(lic, m, hosted_service=True, monthly_revenue_usd=top + 1)
+    assert over.level == "not_allowed" and "hosted_service" in cited(over)
+    (why,) = [r for r in over.reasons if "hosted service" in r]
+    assert f"${top + 1:,}" in why and "$24,000,000 of revenue a year" in why and "separate agreement" in why
+    unsaid = judge(lic, m, hosted_service=True)
+    assert unsaid.level == "allowed_with_conditions" and "hosted_service" in cited(unsaid)
+    limit = "more than $24,000,000 of revenue a year"
+    assert [c for c in unsaid.conditions if "hosted service" in c] == [
+        f"a hosted service with {limit} needs the vendor's separate agreement or approval"
+    ]
+    for use in ({"commercial": True}, {"redistribute": True}, {}):  # far above it, but not hosting
+        v = judge(lic, m, **use, monthly_revenue_usd=10**9)
+        assert "hosted_service" not in cited(v) and v.level != "not_allowed", use
+    forbids = with_terms("apache-2.0", hosted_service=HOSTING_ABOVE.model_copy(update={"value": "forbidden"}))
+    v = judge(forbids, m, hosted_service=True, monthly_revenue_usd=top + 1)
+    assert v.level == "not_allowed" and any("forbids it above" in r for r in v.reasons)
+    assert "is not allowed" in judge(forbids, m, hosted_service=True).conditions[0]
+
+
+def test_a_display_duty_above_either_figure_comes_with_the_offer_above_it_only():
+    lic = with_terms("apache-2.0", attribution=DISPLAY_ABOVE)
+    m = first_model("apache-2.0")
+    duty = f"attribution: {DISPLAY_ABOVE.value}"
+    for use in ("commercial", "hosted_service", "redistribute"):
+        below = judge(lic, m, **{use: True}, monthly_active_users=100_000_000, monthly_revenue_usd=2_000_000)
+        assert duty not in below.conditions and below.level != "not_allowed" and "attribution" in cited(below), use
+        assert any("attribution duty does not apply" in r for r in below.reasons), use
+        for stated in ({"monthly_active_users": 100_000_001}, {"monthly_revenue_usd": 2_000_001}):
+            above = judge(lic, m, **{use: True}, **stated)
+            assert duty in above.conditions and "attribution" in cited(above), (use, stated)
+        # one figure within and the other not stated: the duty may bind, so it is a condition
+        assert duty in judge(lic, m, **{use: True}, monthly_active_users=5).conditions, use
+    private = judge(lic, m, commercial=False, monthly_active_users=10**9)
+    assert "attribution" not in cited(private) and duty not in private.conditions
+
+
+def test_the_licences_exemptions_are_said_where_a_thresholded_term_binds():
+    exempt = Term(value="internal use and use through the vendor's certified partners", quote="do not apply to")
+    lic = with_terms("apache-2.0", hosted_service=HOSTING_ABOVE, threshold_exemptions=exempt)
+    m = first_model("apache-2.0")
+    said = f"the licence exempts from its thresholds: {exempt.value}"
+    over = judge(lic, m, hosted_service=True, monthly_revenue_usd=10**8)
+    assert said in over.reasons and "threshold_exemptions" in cited(over)
+    assert said in judge(lic, m, hosted_service=True).reasons
+    for use in ({"hosted_service": True, "monthly_revenue_usd": 5}, {"commercial": True}, {}):
+        v = judge(lic, m, **use)
+        assert said not in v.reasons and "threshold_exemptions" not in cited(v), use
+
+
+def test_a_term_not_read_says_where_to_read_it_and_never_refuses():
+    m = first_model("apache-2.0")
+    for term, use, about in (
+        ("hosted_service", {"hosted_service": True}, "hosted services"),
+        ("mau_threshold", {"commercial": True}, "monthly active users"),
+        ("revenue_threshold_usd_per_year", {"commercial": True}, "revenue"),
+        ("outputs_to_train_other_models", {"use_outputs_to_train_other_models": True}, "training with outputs"),
+    ):
+        for clause, where in (("section 2", "read section 2 of the licence"), (None, "read the licence text")):
+            lic = with_terms("apache-2.0", **{term: Term(value="not_reported", clause=clause)})
+            v = judge(lic, m, **use)
+            assert v.level == "unknown", (term, clause)
+            (said,) = [r for r in v.reasons if about in r]
+            assert said.endswith(where), (term, said)
+
+
+def test_use_restrictions_known_to_exist_but_not_read_are_a_condition():
+    restricted = Term(value="not_reported", clause="the appendix of prohibited uses")
+    lic = with_terms("apache-2.0", acceptable_use_policy=restricted)
+    m = first_model("apache-2.0")
+    for use in ({}, {"commercial": True}, {"commercial": False}):
+        v = judge(lic, m, **use)
+        assert v.level == "allowed_with_conditions", use
+        assert (
+            "comply with the licence's use restrictions (the appendix of prohibited uses), which the catalog has not "
+            "read" in v.conditions
+        )
+        assert "acceptable_use_policy" not in cited(v)
+    assert judge(CAT.licenses["apache-2.0"], m).level == "allowed"  # the same licence without the clause

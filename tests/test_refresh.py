@@ -445,7 +445,8 @@ def test_mapping_agrees_with_the_catalog_entry(repo, model_id):
     raw, _ = load_raw(CATALOG)
     model = next(m for m in raw.models if m.id == model_id)
     changes = compare_model(model, "x", read_repo(repo, offline_dir=FIXTURES), {x.id: x for x in raw.licenses})
-    assert [c for c in changes if c.status != "new"] == []
+    # a fact the catalog does not state yet may be new, or for review (a config limit the entry must explain first)
+    assert [c for c in changes if c.status != "new" and not (c.status == "review" and c.old is None)] == []
 
 
 # ---------------------------------------------------------------- refresh: models
@@ -478,7 +479,7 @@ def test_refresh_shows_a_changed_config_value_and_writes_nothing(capsys, serve, 
         capsys, "--model", "qwen3-8b", "--endpoint", endpoint, "--skip-prices", "--dir", str(catalog_copy)
     )
     assert rc == 1
-    url = f"{endpoint}/Qwen/Qwen3-8B/blob/main/config.json"
+    url = "https://huggingface.co/Qwen/Qwen3-8B/blob/main/config.json"  # the Hub's address, read through the mirror
     assert f"~ architecture.layers: 36 -> 40  [{url}]" in out
     assert f"~ max_position_embeddings: 40960 -> 32768  [{url}]" in out
     assert "nothing written" in out
@@ -503,8 +504,10 @@ def test_refresh_write_edits_in_place_keeps_comments_and_validates(capsys, serve
     assert entry["architecture"]["layers"] == 40
     assert entry["architecture"]["attention"] == {"kind": "sliding", "window": 4096}
     key = entry["cite"]["architecture"]
-    assert entry["sources"][key]["url"] == f"{endpoint}/Qwen/Qwen3-8B/blob/main/config.json"
-    assert entry["sources"][key]["as_of"] == dt.date.today() and "via" not in entry["sources"][key]
+    # the source is the Hub's public address; the local mirror it was read through is named, without its address
+    assert entry["sources"][key]["url"] == "https://huggingface.co/Qwen/Qwen3-8B/blob/main/config.json"
+    assert entry["sources"][key]["as_of"] == dt.date.today()
+    assert entry["sources"][key]["via"].startswith("a Hub mirror on a local or private address")
     assert "architecture" in entry["unverified"]
     # Only the refreshed entry changed: every other model in the file is byte-for-byte the same.
     others = lambda text: [m for m in yaml.safe_load(text)["models"] if m["id"] != "qwen3-8b"]  # noqa: E731
@@ -739,7 +742,7 @@ def test_validate_states_the_as_of_date_and_warns_on_old_facts(capsys, catalog_c
     anchor = 'report: {url: "https://github.com/QwenLM/Qwen3/blob/7a2f61f/Qwen3_Technical_Report.pdf", as_of: '
     assert anchor in text
     i = text.index(anchor) + len(anchor)
-    path.write_text(text[:i] + "2019-01-02" + text[i + 10 :])
+    path.write_text(text[:i] + "2025-06-02" + text[i + 10 :])  # read after publication and release, > 365 days ago
     prices = catalog_copy / "prices.yaml"
     text = prices.read_text()
     i = text.index("as_of: ", text.index("id: openai/gpt-4o\n")) + len("as_of: ")
@@ -747,12 +750,12 @@ def test_validate_states_the_as_of_date_and_warns_on_old_facts(capsys, catalog_c
     assert main(["catalog", "validate", "--dir", str(catalog_copy), "--max-age-days", "3000"]) == 0
     out = capsys.readouterr().out
     assert "catalog as of " in out
-    assert "qwen3-8b sources.report 2019-01-02" not in out and "2020-03-04" not in out  # within 3000 days
+    assert "qwen3-8b sources.report 2025-06-02" not in out and "2020-03-04" not in out  # within 3000 days
     assert main(["catalog", "validate", "--dir", str(catalog_copy)]) == 0  # warnings never fail validation
     out = capsys.readouterr().out
     assert "warning:" in out and "more than 365 days" in out and "more than 180 days" in out
     qwen_line = next(line for line in out.splitlines() if line.strip().startswith("models/qwen.yaml:"))
-    assert "1 facts" in qwen_line and "2019-01-02" in qwen_line
+    assert "1 facts" in qwen_line and "2025-06-02" in qwen_line
     assert "openai/gpt-4o source 2020-03-04" in next(
         line for line in out.splitlines() if line.strip().startswith("prices.yaml:")
     )
@@ -786,3 +789,35 @@ def test_yaml_edits_keep_everything_else():
         '  notes: >-\n    folded\n  new: "yes"\n\n- id: b\n  n: 2.5\n'
     )
     assert yaml.safe_load(out)["items"][0]["new"] == "yes"
+
+
+# ---------------------------------------------------------------- sources the catalog can cite
+
+
+def test_a_mirror_is_named_as_the_copy_and_the_hub_stays_the_source():
+    from catalog.refresh import _mirror
+
+    assert _mirror("https://huggingface.co") is None
+    assert (
+        _mirror("https://hf-mirror.com") == "the Hub mirror at https://hf-mirror.com, read by advisor catalog refresh"
+    )
+    for local in ("http://127.0.0.1:8080", "http://localhost:9", "http://10.0.0.2"):
+        said = _mirror(local)
+        assert said is not None and said.startswith("a Hub mirror on a local or private address") and local not in said
+
+
+def test_a_config_limit_that_differs_from_the_context_is_for_review_until_explained():
+    from catalog.loader import load_raw
+    from catalog.refresh import read_repo
+    from catalog.update import compare_model
+
+    raw, _ = load_raw(CATALOG)
+    model = next(m for m in raw.models if m.id == "deepseek-v3.2-exp")
+    assert model.max_position_embeddings is None and model.context_length != 163840
+    read = read_repo("deepseek-ai/DeepSeek-V3.2-Exp", offline_dir=FIXTURES)
+    licences = {x.id: x for x in raw.licenses}
+    (mpe,) = [c for c in compare_model(model, "x", read, licences) if c.path == ("max_position_embeddings",)]
+    assert mpe.status == "review" and mpe.new == 163840 and "context_note" in (mpe.note or "")
+    explained = model.model_copy(update={"context_note": "YaRN factor 40 over 4,096 in config.json"})
+    (mpe,) = [c for c in compare_model(explained, "x", read, licences) if c.path == ("max_position_embeddings",)]
+    assert mpe.status == "new"

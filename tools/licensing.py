@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from catalog.schema import License, Model, Term
+from catalog.schema import License, Model, Term, Threshold
 from tools import common
 
 VERDICT_ORDER = {"allowed": 0, "allowed_with_conditions": 1, "unknown": 2, "not_allowed": 3}
@@ -98,9 +98,13 @@ def evaluate(
         if cu.value == "no":
             v.block(f"{lic.name} does not allow commercial use", "commercial_use", cu)
         elif cu.value == "conditional" and (
-            t.revenue_threshold_usd_per_month or t.revenue_threshold_usd_per_year or t.excluded_territories
+            t.revenue_threshold_usd_per_month
+            or t.revenue_threshold_usd_per_year
+            or t.excluded_territories
+            or _thresholded(t.hosted_service)
+            or _thresholded(t.attribution)
         ):
-            v.cite("commercial_use", cu)  # the condition is a revenue limit or a territory, judged below
+            v.cite("commercial_use", cu)  # the condition is a revenue limit, a territory or a threshold, judged below
         elif cu.value == "conditional":
             v.condition(
                 f"commercial use only under the licence's conditions: {cu.note or cu.quote}", "commercial_use", cu
@@ -124,7 +128,10 @@ def evaluate(
     mau = t.mau_threshold
     if mau is not None:
         if mau.value == "not_reported":
-            v.unknown(f"{lic.name} may limit monthly active users; the clause is not recorded in the catalog")
+            v.unknown(
+                f"{lic.name} may limit monthly active users; the clause is not recorded in the catalog: "
+                f"{_read_where(mau)}"
+            )
         elif monthly_active_users is None:
             if commercial or hosted_service:
                 v.condition(
@@ -152,7 +159,9 @@ def evaluate(
             continue
         name = f"revenue_threshold_usd_per_{per}"
         if rev.value == "not_reported":
-            v.unknown(f"{lic.name} may limit use by revenue; the clause is not recorded in the catalog")
+            v.unknown(
+                f"{lic.name} may limit use by revenue; the clause is not recorded in the catalog: {_read_where(rev)}"
+            )
         elif monthly_revenue_usd is None:
             v.condition(
                 f"your revenue must be at most ${rev.value:,} a {per}; above that you need a separate licence "
@@ -190,7 +199,10 @@ def evaluate(
             v.cite("excluded_territories", terr)
 
     hs = t.hosted_service
-    if hosted_service and hs is not None:
+    bound = False  # a thresholded term binds or may bind: the licence's exemptions are said beside it
+    if hosted_service and hs is not None and hs.above is not None:
+        bound = _hosting_above(v, hs, monthly_active_users, monthly_revenue_usd)
+    elif hosted_service and hs is not None:
         if hs.value == "forbidden":
             v.block(
                 "the licence does not allow offering the model as a hosted or managed service", "hosted_service", hs
@@ -200,7 +212,11 @@ def evaluate(
                 "offering the model as a hosted service needs a separate licence from the vendor", "hosted_service", hs
             )
         elif hs.value == "not_reported":
-            v.unknown("the catalog does not record whether the licence allows hosted services", "hosted_service", hs)
+            v.unknown(
+                f"the catalog does not record whether the licence allows hosted services: {_read_where(hs)}",
+                "hosted_service",
+                hs,
+            )
 
     out = t.outputs_to_train_other_models
     if use_outputs_to_train_other_models:
@@ -227,7 +243,7 @@ def evaluate(
                 out,
             )
         elif out.value == "not_reported":
-            v.unknown("the catalog does not record the licence's rule on training with outputs")
+            v.unknown(f"the catalog does not record the licence's rule on training with outputs: {_read_where(out)}")
         else:
             v.reasons.append("using outputs to train other models is allowed")
             v.cite("outputs_to_train_other_models", out)
@@ -255,7 +271,9 @@ def evaluate(
 
     offering = bool(commercial or hosted_service or redistribute)
     attr = t.attribution
-    if attr is not None and attr.value != "not_reported" and offering:
+    if attr is not None and attr.above is not None and offering:
+        bound = _attribution_above(v, attr, monthly_active_users, monthly_revenue_usd) or bound
+    elif attr is not None and attr.value != "not_reported" and offering:
         v.condition(f"attribution: {attr.value}", "attribution", attr)
     red = t.redistribution
     if redistribute and red is not None and red.value != "not_reported":
@@ -269,7 +287,113 @@ def evaluate(
     aup = t.acceptable_use_policy
     if aup is not None and aup.value != "not_reported":
         v.condition(f"comply with the acceptable-use policy ({aup.value})", "acceptable_use_policy", aup)
+    elif aup is not None and aup.clause:  # the licence restricts uses in a clause the catalog has not read
+        v.condition(
+            f"comply with the licence's use restrictions ({aup.clause}), which the catalog has not read",
+            "acceptable_use_policy",
+            aup,  # not quoted, so not cited
+        )
+    if bound:
+        _exemptions(v, t.threshold_exemptions)
     return v
+
+
+def _thresholded(term: Term | None) -> bool:
+    return term is not None and term.above is not None
+
+
+def _read_where(term: Term) -> str:
+    """Where to read a term the catalog has not: its clause if known, else the licence text."""
+    return f"read {term.clause} of the licence" if term.clause else "read the licence text"
+
+
+def _exceeds(th: Threshold, mau: int | None, monthly_revenue: int | None) -> bool | None:
+    """True when a stated figure is above one of the threshold's; False when every figure it names is stated and
+    within; None when one it names is not stated (and none stated is above)."""
+    checks = []
+    if th.monthly_active_users is not None:
+        checks.append(None if mau is None else mau > th.monthly_active_users)
+    if th.revenue_usd_per_month is not None:
+        checks.append(None if monthly_revenue is None else monthly_revenue > th.revenue_usd_per_month)
+    if th.revenue_usd_per_year is not None:
+        checks.append(None if monthly_revenue is None else monthly_revenue * 12 > th.revenue_usd_per_year)
+    if any(c is True for c in checks):
+        return True
+    return False if all(c is False for c in checks) else None
+
+
+def _figures(th: Threshold) -> str:
+    """'more than 100,000,000 monthly active users or more than $20,000,000 of revenue a month'."""
+    parts = []
+    if th.monthly_active_users is not None:
+        parts.append(f"more than {th.monthly_active_users:,} monthly active users")
+    if th.revenue_usd_per_month is not None:
+        parts.append(f"more than ${th.revenue_usd_per_month:,} of revenue a month")
+    if th.revenue_usd_per_year is not None:
+        parts.append(f"more than ${th.revenue_usd_per_year:,} of revenue a year")
+    return " or ".join(parts)
+
+
+def _stated(mau: int | None, monthly_revenue: int | None) -> str:
+    said = [f"{mau:,} monthly active users"] if mau is not None else []
+    said += [f"a monthly revenue of ${monthly_revenue:,}"] if monthly_revenue is not None else []
+    return " and ".join(said)
+
+
+def _hosting_above(v: _Verdict, hs: Term, mau: int | None, monthly_revenue: int | None) -> bool:
+    """A hosted service the licence allows up to a threshold and licenses apart (or forbids) above it; True where the
+    term binds or may bind."""
+    assert hs.above is not None
+    over = _exceeds(hs.above, mau, monthly_revenue)
+    limit = _figures(hs.above)
+    if over:
+        v.block(
+            f"with {_stated(mau, monthly_revenue)}, offering the model as a hosted service "
+            + (
+                "is not allowed: the licence forbids it above "
+                if hs.value == "forbidden"
+                else "needs the vendor's separate agreement or approval: the licence requires it above "
+            )
+            + limit,
+            "hosted_service",
+            hs,
+        )
+    elif over is False:
+        v.reasons.append(
+            f"with {_stated(mau, monthly_revenue)}, a hosted service is within the licence's threshold ({limit})"
+        )
+        v.cite("hosted_service", hs)
+    else:
+        v.condition(
+            f"a hosted service with {limit} "
+            + ("is not allowed" if hs.value == "forbidden" else "needs the vendor's separate agreement or approval"),
+            "hosted_service",
+            hs,
+        )
+    return over is not False
+
+
+def _attribution_above(v: _Verdict, attr: Term, mau: int | None, monthly_revenue: int | None) -> bool:
+    """A display or attribution duty that binds only above the licence's figures; True where it binds or may bind."""
+    assert attr.above is not None
+    over = _exceeds(attr.above, mau, monthly_revenue)
+    if over is False:
+        v.reasons.append(
+            f"with {_stated(mau, monthly_revenue)}, the licence's attribution duty does not apply (it binds above "
+            f"{_figures(attr.above)})"
+        )
+        v.cite("attribution", attr)
+        return False
+    # above the threshold, or not known to be below it: the duty, whose value names its own threshold
+    v.condition(f"attribution: {attr.value}", "attribution", attr)
+    return True
+
+
+def _exemptions(v: _Verdict, exempt: Term | None) -> None:
+    """The uses a licence exempts from its thresholded terms, said beside what those terms ask."""
+    if exempt is not None and exempt.value != "not_reported":
+        v.reasons.append(f"the licence exempts from its thresholds: {exempt.value}")
+        v.cite("threshold_exemptions", exempt)
 
 
 def check_license(
