@@ -26,8 +26,12 @@ $(VENV)/.installed-mutation: $(VENV)/.installed-test
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[hf,test,mutation]"
 	@touch $@
 
+# `make run PORT=7861` serves on another port. A busy port is one line naming the fix (app.py exits PORT_IN_USE,
+# which is not passed on to make, so that make adds no error of its own under it).
+PORT ?= 7860
+PORT_IN_USE := 3
 run: $(VENV)/.installed-app
-	$(BIN)/python app.py
+	@$(BIN)/python app.py --port $(PORT) || { status=$$?; [ $$status -eq $(PORT_IN_USE) ] || exit $$status; }
 
 # The gate first (lint, format, types: a few seconds once cached), then the whole suite.
 test: lint

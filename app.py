@@ -26,6 +26,7 @@ from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth
 log = logging.getLogger("advisor.app")
 GRACEFUL_SHUTDOWN_S = 3
 WORKER_CONFIG_ENV = "ADVISOR_WORKER_CONFIG"  # serve --workers: what each worker process starts with (JSON)
+PORT_IN_USE = 3  # the exit status when another process listens on the port (the Makefile's run target knows it)
 __all__ = ["MAX_BODY_BYTES", "LimitsAndAuth", "create_app", "main", "parse_auth", "serve", "worker_app"]
 
 
@@ -98,6 +99,7 @@ def worker_app() -> FastAPI:
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mcp").setLevel(logging.WARNING)  # its start-up notice would follow the URL line
     for handler in logging.getLogger().handlers:
         handler.addFilter(_redact_record)
 
@@ -171,6 +173,13 @@ def serve(
         return 2
     if workers > 1:
         return _serve_workers(host, port, settings, credentials, workers)
+    if _port_taken(host, port):
+        print(
+            f"error: port {port} is in use on {host} (is the advisor already running?); choose another: "
+            f"make run PORT={_free_port_after(host, port)}, or advisor serve --port {_free_port_after(host, port)}",
+            file=sys.stderr,
+        )
+        return PORT_IN_USE
     try:
         app = create_app(settings, auth=credentials, stateless_ui=stateless_ui)
     except (DriverError, StorageUnavailable) as exc:
@@ -183,6 +192,26 @@ def serve(
     # Open connections (a browser's event stream, an MCP session) get this long to finish on SIGTERM, then are closed.
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
     return 0
+
+
+def _port_taken(host: str, port: int) -> bool:
+    """Whether binding the port fails (as uvicorn would bind it, SO_REUSEADDR set): checked before the app is built,
+    so that a busy port is one line at once rather than a traceback after the start-up."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _free_port_after(host: str, port: int) -> int:
+    """The next port above ``port`` that is free (the suggestion in the busy-port message)."""
+    return next((p for p in range(port + 1, min(port + 100, 65536)) if not _port_taken(host, p)), port + 1)
 
 
 def _serve_workers(host: str, port: int, settings, credentials: tuple[str, str] | None, workers: int) -> int:
