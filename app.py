@@ -56,7 +56,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
     for module in (health, tools, threads, exercises, views, openai_compatible):
         api.include_router(module.router)
     _warm_caches()
-    return gr.mount_gradio_app(
+    app = gr.mount_gradio_app(
         api,
         build_ui(advisor, stateless=stateless_ui),
         path="/",
@@ -64,13 +64,31 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
         footer_links=["api"],
         show_error=False,
     )
+    _build_routes(app.router)
+    return app
+
+
+def _build_routes(router) -> None:
+    """Have FastAPI build every route's matching state now. It builds an included router's routes when the first
+    request passes through it, on the event loop: when 40 turns arrived at once on a fresh server, that work,
+    slowed by their threads, held every other request (/healthz included) for seconds (issue 29, finding 2)."""
+    nowhere = {"type": "http", "path": "/.advisor-route-warm-up", "method": "GET", "root_path": "", "headers": []}
+    for route in router.routes:
+        route.matches(nowhere)  # matches nothing; the router it passes through builds its candidates
+        inner = getattr(getattr(route, "app", None), "router", None)  # a mounted app (Gradio's)
+        if inner is not None and inner is not router:
+            _build_routes(inner)
 
 
 def _warm_caches() -> None:
-    """Pay the one-off per-catalog work (throughput calibration, rankings, name patterns) at start, not in the first
-    turn."""
+    """Pay the one-off per-catalog work (throughput calibration, rankings, name patterns, the message reader's linker,
+    classifier and patterns) at start, not in the first turns: when 40 arrived at once, each built them again, and
+    the event loop, /healthz included, waited seconds for the interpreter (issue 29, finding 2)."""
     import tools
     from advisor.grounding import find_ungrounded
+    from advisor.nlu import read
+
+    read("We have two RTX 4090s; can we use Llama 3.1 8B commercially for 5M tokens a month in Germany?")
 
     tools.call("estimate_throughput", {"model": "llama-3.1-8b", "gpu": "h100-sxm"})
     tools.call("select_models", {"use_case": "general"})

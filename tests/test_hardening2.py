@@ -6,8 +6,15 @@ used, turns run at once)."""
 from __future__ import annotations
 
 import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
 
 # ---------------------------------------------------------------- 1. near-miss names cost a bounded amount
 
@@ -64,3 +71,77 @@ def test_suggestions_come_from_a_prepared_index():
     with pytest.raises(LookupFailed) as err:
         cat.model("zzzzqqqqxxxx")
     assert err.value.suggestions == []  # nothing close enough: the cutoff holds
+
+
+# ---------------------------------------------------------------- 2. /healthz never waits behind a turn
+
+
+class HeldModel(BaseChatModel):
+    """A chat model whose every call waits until ``release`` is set (a slow model call), counting the calls inside."""
+
+    release: Any
+    inside: list = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "held"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> HeldModel:
+        return self
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
+        self.inside.append(1)
+        self.release.wait(120)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content="Done."))])
+
+
+async def _default_pool_in_use() -> int:
+    import anyio.to_thread
+
+    return int(anyio.to_thread.current_default_thread_limiter().borrowed_tokens)
+
+
+def _within(seconds: float, call):
+    """call() in a thread; its result, or None if it has not returned within ``seconds``."""
+    box: list = []
+    worker = threading.Thread(target=lambda: box.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return box[0] if box else None
+
+
+SLOW_TURNS = {"chat": 40, "v1": 8, "exercise": 4}  # 40: AnyIO's default pool, which every edge but /v1 used
+
+
+def test_slow_turns_on_every_edge_leave_healthz_answering(make_advisor):
+    """Finding 2. /healthz is synchronous, so it ran in AnyIO's default pool of 40 threads, and so did every turn
+    through Gradio (its chat API, which MCP uses, the stateless UI) and every exercise: 40 slow turns stopped /healthz
+    for the whole model call. Now turns, exercises, the UI and the health check each wait in a pool of their own:
+    with 52 model calls held, the default pool is (nearly) idle and /healthz answers."""
+    from fastapi.testclient import TestClient
+
+    import app
+
+    model = HeldModel(release=threading.Event())
+    advisor = make_advisor(model, offline=False)
+    calls = {
+        "chat": lambda c, k: c.post("/gradio_api/run/chat", json={"data": [f"Question {k}", ""]}),
+        "v1": lambda c, k: c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": f"Q{k}"}]}),
+        "exercise": lambda c, k: c.post("/api/exercises/1"),
+    }
+    with TestClient(app.create_app(advisor.settings, advisor=advisor)) as client:
+        with ThreadPoolExecutor(sum(SLOW_TURNS.values())) as pool:
+            try:
+                futures = [pool.submit(calls[edge], client, k) for edge, n in SLOW_TURNS.items() for k in range(n)]
+                deadline = time.monotonic() + 30
+                while len(model.inside) < len(futures) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                health = _within(5, lambda: client.get("/healthz"))
+                assert health is not None, "/healthz waited behind the slow turns"
+                assert health.status_code == 200 and health.json()["storage"] == {"ok": True}
+                assert len(model.inside) == len(futures), f"{len(model.inside)} of {len(futures)} turns started"
+                in_use = client.portal.call(_default_pool_in_use)
+                assert in_use < 5, f"{in_use} threads of the default pool held by slow turns"
+            finally:
+                model.release.set()
+            assert [f.result(timeout=60).status_code for f in futures] == [200] * len(futures)

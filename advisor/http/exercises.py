@@ -3,11 +3,14 @@ as a conversation. Exercise 2's assumptions are checked and resolved by the core
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, Request
 from pydantic import ConfigDict, Field
 
 from advisor import exercises
 from advisor.http.errors import NOT_FOUND
+from advisor.http.pools import turn_thread
 
 router = APIRouter(tags=["exercises"])
 
@@ -18,10 +21,14 @@ class ExerciseRequest(exercises.CostAssumptions):
 
 
 @router.post("/api/exercises/{number}", responses=NOT_FOUND)
-def run_exercise(number: int, request: Request, body: ExerciseRequest | None = None):
+async def run_exercise(number: int, request: Request, body: ExerciseRequest | None = None):
     """Run a guided exercise (1 chatbot selection, 2 cost analysis, 3 benchmark research) as a conversation."""
     body = body or ExerciseRequest()
     if number not in exercises.EXERCISES:
         raise exercises.ExerciseNotFound("exercise must be 1, 2 or 3", field="number")
     cost = body.resolve() if number == 2 else None  # InvalidInput naming the field: 422
-    return exercises.run(request.app.state.advisor, number, family=body.family, cost=cost).as_dict()
+    # a whole conversation: its turns wait in the turn pool, not in the one quick routes share
+    result = await turn_thread(
+        functools.partial(exercises.run, request.app.state.advisor, number, family=body.family, cost=cost)
+    )
+    return result.as_dict()

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.events import Failed, Final, Token, ToolReturned, TurnEvent
 from advisor.http.errors import ErrorBody, SafeJSONResponse, json_text
+from advisor.http.pools import turn_thread
 from advisor.service import InputRejected, validate_thread_id
 
 SERVED_MODEL_NAME = "open-llm-advisor"
@@ -190,14 +190,3 @@ async def _streamed(events: Iterator[TurnEvent], completion: Completion):
             yield chunk
     for chunk in stream.end():
         yield chunk
-
-
-# Threads that wait for turns (a model call can take minutes): their own pool, so that any number of slow or
-# abandoned turns leaves the default pool, which serves /healthz and the other synchronous routes, free.
-_TURN_THREADS = anyio.CapacityLimiter(1000)
-
-
-async def turn_thread(fn, *args):
-    """Run a blocking step of a turn in a worker thread; if the request is cancelled (the client went away), stop
-    waiting for it at once: the thread finishes on its own and its result is dropped."""
-    return await anyio.to_thread.run_sync(fn, *args, limiter=_TURN_THREADS, abandon_on_cancel=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
+import anyio
 import gradio as gr
 
 from advisor.service import Advisor
@@ -47,6 +48,19 @@ HEADER = (
 )
 
 
+# Threads the UI's handlers (chat turns, page loads, the other tabs, MCP and the /chat API) run in.
+UI_THREADS = 48
+
+
+class OwnPoolBlocks(gr.Blocks):
+    """Blocks whose handlers run in a thread pool of their own (``max_threads``). Gradio's default of 40 is AnyIO's
+    default pool, which FastAPI's synchronous routes share: 40 slow turns through the chat API (MCP's path) or the
+    stateless UI held every thread of it and /healthz waited for the model (issue 29, finding 2)."""
+
+    def create_limiter(self) -> None:
+        self.limiter = anyio.CapacityLimiter(self.max_threads)  # type: ignore[assignment]
+
+
 def browser_secret(advisor: Advisor) -> str:
     """The key the page encrypts its stored conversation id with. Gradio's default is random per process, so a page
     could not read back what it stored once the server restarted or another replica answered (the conversation was
@@ -59,7 +73,7 @@ def browser_secret(advisor: Advisor) -> str:
 def build_ui(advisor: Advisor, stateless: bool = False) -> gr.Blocks:
     """The UI; ``stateless``: every event answered in one request by whichever process takes it (module docstring)."""
     secret = browser_secret(advisor)
-    with gr.Blocks(title="Open LLM Advisor") as demo:
+    with OwnPoolBlocks(title="Open LLM Advisor") as demo:
         thread_store = gr.BrowserState("", storage_key="open-llm-advisor-thread", secret=secret)
         # this page's conversation: in the page itself when any process may answer its next event
         thread = (
@@ -79,6 +93,7 @@ def build_ui(advisor: Advisor, stateless: bool = False) -> gr.Blocks:
                 catalog_tab.build(demo)
         demo.load(None, js=ENTER_TO_SEND_JS)
         mcp.register(advisor)
+    demo.max_threads = demo._queue.max_thread_count = UI_THREADS  # the limiter and the queue's running jobs
     if stateless:
         for fn in demo.fns.values():  # each event one request: no queue/join + queue/data pair to keep together
             fn.queue = False
