@@ -244,6 +244,8 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
             problems.append(Problem(file, f"{where}.family", f"unknown family id {m.family!r}"))
         if m.derived_from and m.derived_from not in model_ids:
             problems.append(Problem(file, f"{where}.derived_from", f"unknown model id {m.derived_from!r}"))
+        if m.snapshot_of and m.snapshot_of not in model_ids:
+            problems.append(Problem(file, f"{where}.snapshot_of", f"unknown model id {m.snapshot_of!r}"))
         for score in m.benchmarks:
             if score.name not in bench_ids:
                 problems.append(Problem(file, f"{where}.benchmarks", f"unknown benchmark {score.name!r}"))
@@ -262,6 +264,8 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
                     Problem(file, f"{where}", f"name or alias {name!r} is also used by model {owner[key]!r}")
                 )
             owner.setdefault(key, m.id)
+
+    problems.extend(_snapshots_agree(raw))
 
     gpu_owner: dict[str, str] = {}
     for g in raw.gpus:
@@ -312,6 +316,58 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
         if x.quantization not in quant_ids:
             problems.append(
                 Problem("measurements.yaml", f"{where}.quantization", f"unknown quantization {x.quantization!r}")
+            )
+    return problems
+
+
+def snapshot_base(m: Model, models: dict[str, Model]) -> Model | None:
+    """The model this one is a checkpoint of with the same architecture: its snapshot_of, or the model it derives
+    from when its id extends that model's ('deepseek-v4-flash-0731' of 'deepseek-v4-flash')."""
+    if m.snapshot_of:
+        return models.get(m.snapshot_of)
+    base = models.get(m.derived_from or "")
+    if base is not None and m.id.startswith(f"{base.id}-") and base.family == m.family:
+        return base
+    return None
+
+
+SIZE_TOLERANCE = 0.02  # a size rounded differently ('3.8B' on one card, 3.84 counted on the other)
+
+
+def _snapshots_agree(raw: RawCatalog) -> list[Problem]:
+    """Two checkpoints of one architecture state one size and one layout."""
+    models = {m.id: m for m in raw.models}
+    problems: list[Problem] = []
+    for m in raw.models:
+        base = snapshot_base(m, models)
+        if base is None:
+            continue
+        file, where = raw.model_files.get(m.id, "models/"), f"models[{m.id}]"
+        for fact in ("params_b", "active_params_b"):
+            mine, theirs = getattr(m, fact), getattr(base, fact)
+            if (mine is None) != (theirs is None) or (
+                mine is not None and theirs is not None and abs(mine - theirs) > SIZE_TOLERANCE * max(mine, theirs)
+            ):
+                problems.append(
+                    Problem(
+                        file,
+                        f"{where}.{fact}",
+                        f"{mine} disagrees with {theirs} for {base.id}, a checkpoint of the same architecture: state "
+                        "both under one definition (say which in the notes)",
+                    )
+                )
+        if m.architecture is not None and base.architecture is not None and m.architecture != base.architecture:
+            differ = [
+                k
+                for k in type(m.architecture).model_fields
+                if getattr(m.architecture, k) != getattr(base.architecture, k)
+            ]
+            problems.append(
+                Problem(
+                    file,
+                    f"{where}.architecture",
+                    f"differs from {base.id}'s, a checkpoint of the same architecture, in {', '.join(differ)}",
+                )
             )
     return problems
 

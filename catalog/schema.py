@@ -450,6 +450,11 @@ class Model(Strict):
                 f"an MoE model ({'architecture.moe' if experts else 'moe: true'}) needs active_params_b, the "
                 "parameters used per token; without it every estimate treats the model as dense"
             )
+        if self.architecture is None and self.active_params_b is None and self.moe is None:
+            raise ValueError(
+                "say whether the model is a mixture of experts: 'moe: false' for a dense model, or active_params_b "
+                "(the parameters used per token) for an MoE one; without an architecture block nothing else records it"
+            )
 
     def _context_explained(self) -> None:
         mpe = self.max_position_embeddings
@@ -540,6 +545,12 @@ class Term(Strict):
         return self
 
 
+# A clause that states a figure a use is judged by: money or users (the grant or refusal then needs its threshold).
+_STATED_FIGURE = re.compile(
+    r"(?:US\$|USD|\$)\s?\d[\d,.]*(?:\s?(?:million|billion|bn\b|[mbk]\b))?|\d[\d,.]*\s?(?:million|billion|bn\b|m\b)"
+    r"|\bdollars\b|monthly active users|\bMAU\b",
+    re.IGNORECASE,
+)
 THRESHOLD_TERMS = ("hosted_service", "attribution")
 
 
@@ -639,6 +650,24 @@ class LicenseTerms(Strict):
                 "terms.hosted_service.above: a threshold says where hosting stops being allowed, so the value is "
                 f"requires_license or forbidden, not {hs.value!r}"
             )
+        whole = bool(self.mau_threshold or self.revenue_threshold_usd_per_month or self.revenue_threshold_usd_per_year)
+        anywhere = whole or any(getattr(self, n) is not None and getattr(self, n).above for n in THRESHOLD_TERMS)
+        judged = {  # term -> (grants or refuses conditionally, a threshold recorded elsewhere covers it)
+            "commercial_use": (self.commercial_use.value == "conditional", anywhere),
+            "hosted_service": (hs is not None and hs.value in ("requires_license", "forbidden"), whole),
+            "attribution": (self.attribution is not None and self.attribution.value != "not_reported", False),
+        }
+        for name, (conditional, covered) in judged.items():
+            term = getattr(self, name)
+            if not conditional or covered or term.above is not None:
+                continue
+            figure = _STATED_FIGURE.search(" ".join(x for x in (term.quote, term.note, str(term.value)) if x))
+            if figure:
+                raise ValueError(
+                    f"terms.{name} grants or refuses above a figure its clause states ({figure.group(0)!r}) but "
+                    f"records no threshold: add {'above' if name in THRESHOLD_TERMS else 'the thresholded term'} "
+                    "(monthly_active_users, revenue_usd_per_month or revenue_usd_per_year)"
+                )
 
 
 class License(Strict):

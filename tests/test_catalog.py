@@ -413,3 +413,82 @@ def test_a_threshold_on_a_term_not_read_is_caught(catalog_copy: Path):
         lambda lic: lic["terms"].update(attribution={"value": "not_reported", "above": {"monthly_active_users": 5}}),
     )
     assert "a term not read ('not_reported') cannot state a threshold" in _messages(catalog_copy)
+
+
+def test_a_model_without_architecture_that_does_not_say_whether_it_is_moe_is_caught(catalog_copy: Path):
+    """Kimi K3 as it was: no architecture block, no active parameters, nothing saying it is dense."""
+
+    def edit(m):
+        m.pop("active_params_b")
+        m.pop("moe", None)
+        m["cite"].pop("active_params_b", None)
+        m["unverified"] = [f for f in m.get("unverified", []) if f != "active_params_b"]
+
+    _edit_model(catalog_copy, "kimi-k3", edit)
+    msg = _messages(catalog_copy)
+    assert "models[kimi-k3]" in msg and "say whether the model is a mixture of experts" in msg, msg
+
+
+def test_every_model_says_whether_it_is_moe(cat: Catalog):
+    for m in cat.models.values():
+        assert m.active_params_b is not None or m.moe is False or m.architecture is not None, m.id
+        if m.architecture is not None and m.architecture.moe is not None:
+            assert m.active_params_b is not None, m.id
+
+
+# ---------------------------------------------------------------- snapshots of one architecture
+
+
+def test_snapshots_that_disagree_on_size_are_caught(catalog_copy: Path):
+    """DeepSeek-V4.1-Flash as it was: 552B (backbone) beside its 1017 snapshot at 763B (the upload)."""
+    _edit_model(catalog_copy, "deepseek-v4.1-flash-1017", lambda m: m.update(params_b=763))
+    msg = _messages(catalog_copy)
+    assert "models[deepseek-v4.1-flash-1017].params_b: 763.0 disagrees with 552.0 for deepseek-v4.1-flash" in msg, msg
+
+
+def test_a_snapshot_found_by_its_id_must_agree_too(catalog_copy: Path):
+    """No snapshot_of: a model derived from another whose id it extends is a checkpoint of the same architecture."""
+    _edit_model(catalog_copy, "deepseek-v4-flash-0731", lambda m: m.update(active_params_b=37))
+    assert "models[deepseek-v4-flash-0731].active_params_b: 37" in _messages(catalog_copy)
+
+
+def test_snapshots_that_disagree_on_layout_are_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "phi-4-reasoning", lambda m: m["architecture"].update(layers=41))
+    msg = _messages(catalog_copy)
+    assert "models[phi-4-reasoning].architecture: differs from phi-4's" in msg and "in layers" in msg, msg
+
+
+def test_a_snapshot_of_an_unknown_model_is_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "deepseek-v4.1-flash-1017", lambda m: m.update(snapshot_of="deepseek-v9"))
+    assert "models[deepseek-v4.1-flash-1017].snapshot_of: unknown model id 'deepseek-v9'" in _messages(catalog_copy)
+
+
+# ---------------------------------------------------------------- a threshold stated but not recorded
+
+
+@pytest.mark.parametrize(
+    ("license_id", "term", "figure"),
+    [
+        ("glm-5.3", "hosted_service", "10 billion"),  # GLM-5.3 as it was: any host refused
+        ("kimi-k3", "hosted_service", "20 million"),
+        ("kimi-modified-mit", "attribution", "100 million"),
+    ],
+)
+def test_a_term_that_refuses_or_binds_above_a_stated_figure_without_it_is_caught(
+    catalog_copy: Path, license_id: str, term: str, figure: str
+):
+    _edit_licence(catalog_copy, license_id, lambda lic: lic["terms"][term].pop("above"))
+    msg = _messages(catalog_copy)
+    assert f"licenses[{license_id}].terms" in msg and f"terms.{term} grants or refuses above a figure" in msg, msg
+    assert figure in msg and "records no threshold" in msg, msg
+
+
+def test_a_conditional_grant_naming_a_figure_with_no_threshold_anywhere_is_caught(catalog_copy: Path):
+    def edit(lic):
+        lic["terms"]["hosted_service"] = {"value": "not_reported"}
+        lic["terms"]["commercial_use"]["note"] = "Only groups above US$10B revenue over 12 months need the review."
+
+    _edit_licence(catalog_copy, "glm-5.3", edit)
+    assert "terms.commercial_use grants or refuses above a figure its clause states ('US$10B'" in _messages(
+        catalog_copy
+    )

@@ -805,8 +805,11 @@ def test_each_stated_use_brings_the_terms_that_govern_it():
             _, conds, cited = _conditions(model)
             assert any(str(t.acceptable_use_policy.value) in c for c in conds), lic.id
         if t.hosted_service is not None and t.hosted_service.value in ("forbidden", "requires_license"):
-            verdict, _, cited = _conditions(model, hosted_service=True)
-            assert verdict == "not_allowed" and "hosted_service" in cited, lic.id
+            verdict, conds, cited = _conditions(model, hosted_service=True)
+            if t.hosted_service.above is None:
+                assert verdict == "not_allowed" and "hosted_service" in cited, lic.id
+            else:  # refused above its threshold only; with no figures stated, the threshold is a condition
+                assert any("hosted service" in c for c in conds) and "hosted_service" in cited, lic.id
         if t.hosted_service is not None and t.hosted_service.value == "not_reported":
             verdict, _, _ = _conditions(model, hosted_service=True)
             assert verdict in ("unknown", "not_allowed"), lic.id
@@ -831,5 +834,6 @@ def test_each_stated_use_brings_the_terms_that_govern_it():
             t.revenue_threshold_usd_per_month
             or t.excluded_territories
             or getattr(t, "revenue_threshold_usd_per_year", None)
+            or (t.hosted_service is not None and t.hosted_service.above is not None)  # judged as a hosting threshold
         ):
             assert any((cu.note or cu.quote) in c for c in conds), lic.id

@@ -232,7 +232,7 @@ def test_every_stated_fact_reaches_the_verdict_through_check_license():
         ("derivative_naming", lambda t: t.derivative_naming is not None, {"modify": True}, None),
         (
             "hosted_service",
-            lambda t: t.hosted_service and t.hosted_service.value == "requires_license",
+            lambda t: t.hosted_service and t.hosted_service.value == "requires_license" and not t.hosted_service.above,
             {"hosted_service": True},
             "not_allowed",
         ),
@@ -282,6 +282,7 @@ def test_commercial_use_is_judged_by_the_commercial_clause(license_id):
         lic.terms.revenue_threshold_usd_per_month
         or lic.terms.revenue_threshold_usd_per_year
         or lic.terms.excluded_territories
+        or (lic.terms.hosted_service and lic.terms.hosted_service.above)
     )
     v = judge(lic, m, commercial=True)
     own = [c for c in v.conditions if c.startswith("commercial use only")]
@@ -291,7 +292,7 @@ def test_commercial_use_is_judged_by_the_commercial_clause(license_id):
     elif cu.value == "conditional" and not limited:  # the conditions are the licence's own, quoted or noted
         assert own == [f"commercial use only under the licence's conditions: {cu.note or cu.quote}"], own
         assert "commercial_use" in cited(v)
-    elif cu.value == "conditional":  # the condition is the revenue cap or the territories, judged on their own
+    elif cu.value == "conditional":  # the condition is the revenue cap, the territories or the hosting threshold
         assert own == [] and "commercial_use" in cited(v)
     else:
         assert own == [] and "commercial_use" in cited(v)
@@ -309,6 +310,7 @@ def test_a_conditional_licence_without_a_note_quotes_its_clause_as_the_condition
         lambda t: (
             t.commercial_use.value == "conditional"
             and not (t.revenue_threshold_usd_per_month or t.revenue_threshold_usd_per_year or t.excluded_territories)
+            and not (t.hosted_service and t.hosted_service.above)
         )
     )
     assert ids
@@ -497,6 +499,9 @@ def test_a_hosted_service_is_refused_where_forbidden_or_licensed_apart_and_unkno
         if hs.value == "forbidden":
             assert hosted.level == "not_allowed" and "hosted_service" in cited(hosted), lic_id
             assert len(about) == 1 and "does not allow" in about[0] and "licence from" not in about[0], lic_id
+        elif hs.above is not None:  # refused above its threshold only: judged in tests/test_licensing_thresholds.py
+            assert hosted.level != "not_allowed" and "hosted_service" in cited(hosted), lic_id
+            assert [c for c in hosted.conditions if "hosted service" in c], lic_id
         elif hs.value == "requires_license":
             assert hosted.level == "not_allowed" and "hosted_service" in cited(hosted), lic_id
             assert len(about) == 1 and "separate licence from the vendor" in about[0], lic_id

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
+import tools
 from catalog.schema import License, Model, Term, Threshold
 from tools.common import catalog
 from tools.licensing import VERDICT_ORDER, evaluate
@@ -183,3 +184,36 @@ def test_a_threshold_not_stated_is_a_condition_not_a_refusal(case: Case):
     v = judge(lic, m, **{case.use: True})
     assert not _refused_by(v, case) and case.term in cited(v), (case, v.reasons)
     assert any(f"{case.limit:,}" in c for c in v.conditions), (case, v.conditions)
+
+
+# ---------------------------------------------------------------- the cases issue 26 reported, through the tool
+
+
+def test_a_small_glm_5_3_host_is_not_refused_and_a_host_above_ten_billion_needs_the_review():
+    small = tools.call("check_license", {"model": "glm-5.3", "hosted_service": True, "monthly_revenue_usd": 100_000})
+    assert small["verdict"] != "not_allowed", small["reasons"]
+    big = tools.call(
+        "check_license", {"model": "glm-5.3", "hosted_service": True, "monthly_revenue_usd": 10_000_000_000 // 12 + 1}
+    )
+    assert big["verdict"] == "not_allowed" and "$10,000,000,000" in " ".join(big["reasons"])
+
+
+def test_kimi_k3_hosting_display_duty_and_exemptions():
+    """A host earning $1.2M a year is not refused; a product with 200M users is told to display 'Kimi K3'."""
+    host = tools.call("check_license", {"model": "kimi-k3", "hosted_service": True, "monthly_revenue_usd": 100_000})
+    assert host["verdict"] != "not_allowed", host["reasons"]
+    big = tools.call("check_license", {"model": "kimi-k3", "commercial": True, "monthly_active_users": 200_000_000})
+    assert any('"Kimi K3"' in c for c in big["conditions"]), big["conditions"]
+    assert any("internal use" in r for r in big["reasons"]), big["reasons"]  # section 4, said beside the duty
+    small = tools.call(
+        "check_license",
+        {"model": "kimi-k3", "commercial": True, "monthly_active_users": 5_000, "monthly_revenue_usd": 10_000},
+    )
+    assert not any('"Kimi K3"' in c for c in small["conditions"]) and not any("exempts" in r for r in small["reasons"])
+
+
+def test_minimax_m3_hosting_is_judged_and_its_prohibited_uses_are_a_condition():
+    r = tools.call("check_license", {"model": "minimax-m3.1-flash", "hosted_service": True})
+    assert r["verdict"] == "allowed_with_conditions", r
+    assert not any("does not record whether the licence allows hosted" in x for x in r["reasons"])
+    assert any("prohibited uses" in c for c in r["conditions"]), r["conditions"]

@@ -102,9 +102,10 @@ def evaluate(
             or t.revenue_threshold_usd_per_year
             or t.excluded_territories
             or _thresholded(t.hosted_service)
-            or _thresholded(t.attribution)
         ):
-            v.cite("commercial_use", cu)  # the condition is a revenue limit, a territory or a threshold, judged below
+            v.cite(
+                "commercial_use", cu
+            )  # the condition is a revenue limit, a territory or a hosting threshold, judged below
         elif cu.value == "conditional":
             v.condition(
                 f"commercial use only under the licence's conditions: {cu.note or cu.quote}", "commercial_use", cu
