@@ -76,6 +76,13 @@ class Settings:
         default=30.0, metadata={"help": "longest a tool call may take (ADVISOR_TOOL_TIMEOUT_S)"}
     )
     max_new_tokens: int = field(default=1024, metadata={"help": "hf driver: tokens generated per call"})
+    concurrency: int = field(
+        default=40,
+        metadata={
+            "help": "chat turns the browser UI runs at once, across its users (ADVISOR_CONCURRENCY); more wait in "
+            "its queue. Its thread pool has this many threads and a few more"
+        },
+    )
 
     @classmethod
     def from_env(cls, **overrides) -> Settings:
@@ -91,6 +98,7 @@ class Settings:
             "max_message_chars": _env("ADVISOR_MAX_MESSAGE_CHARS"),
             "timeout_s": _env("ADVISOR_TIMEOUT_S"),
             "tool_timeout_s": _env("ADVISOR_TOOL_TIMEOUT_S"),
+            "concurrency": _env("ADVISOR_CONCURRENCY"),
         }
         values: dict[str, Any] = {k: v for k, v in env.items() if v is not None}
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -57,6 +57,13 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         help="answer each browser event in one request (no token streaming) so that replicas behind a proxy need "
         "no sticky sessions; implied by --workers > 1 (docs/deploy.md)",
     )
+    parser.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=None,
+        help="chat turns the browser UI runs at once, across its users (default 40, or ADVISOR_CONCURRENCY); "
+        "more wait in its queue",
+    )
     add_agent_options(parser)
 
 
@@ -89,4 +96,5 @@ def settings(args: argparse.Namespace) -> Settings:
         openai_base_url=getattr(args, "base_url", None),
         openai_api_key=getattr(args, "api_key", None),
         db=getattr(args, "db", None),
+        concurrency=getattr(args, "concurrency", None),
     )

@@ -5,9 +5,11 @@ used, turns run at once)."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -145,3 +147,49 @@ def test_slow_turns_on_every_edge_leave_healthz_answering(make_advisor):
             finally:
                 model.release.set()
             assert [f.result(timeout=60).status_code for f in futures] == [200] * len(futures)
+
+
+# ---------------------------------------------------------------- 3. UI turns run concurrently
+
+
+def _ui_turn(client, respond: dict, text: str) -> dict:
+    """One chat turn as the page sends it through Gradio's queue (queue/join, then the event stream to its end)."""
+    session = uuid.uuid4().hex[:11]
+    joined = client.post(
+        "/gradio_api/queue/join",
+        json={"data": [text, [], ""], "fn_index": respond["id"], "session_hash": session, "event_data": None},
+    )
+    assert joined.status_code == 200, joined.text[:300]
+    with client.stream("GET", f"/gradio_api/queue/data?session_hash={session}") as events:
+        for line in events.iter_lines():
+            if line.startswith("data:") and json.loads(line[5:]).get("msg") == "process_completed":
+                return json.loads(line[5:])
+    raise AssertionError("the turn never completed")
+
+
+@pytest.mark.parametrize("concurrency", [4, 40])
+def test_ui_turns_run_concurrently_up_to_the_configured_limit(make_advisor, concurrency):
+    """Finding 3. The chat event had Gradio's default concurrency limit of 1: four users' turns ran one after the
+    other (6.9, 13, 19 and 25 s). Now up to Settings.concurrency (--concurrency, default 40) run at once."""
+    from fastapi.testclient import TestClient
+
+    import app
+
+    users = min(concurrency + 2, 6)  # more users than a limit of 4: the limit holds as well as allows
+    model = HeldModel(release=threading.Event())
+    advisor = make_advisor(model, offline=False, concurrency=concurrency)
+    with TestClient(app.create_app(advisor.settings, advisor=advisor)) as client:
+        deps = client.get("/config").json()["dependencies"]
+        respond = next(d for d in deps if d.get("api_name") == "respond")
+        with ThreadPoolExecutor(users) as pool:
+            try:
+                turns = [pool.submit(_ui_turn, client, respond, f"User {k} asks") for k in range(users)]
+                deadline = time.monotonic() + 30
+                while len(model.inside) < min(users, concurrency) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                time.sleep(0.5)  # time for any turn past the limit to start, if the limit let it
+                assert len(model.inside) == min(users, concurrency), (len(model.inside), users, concurrency)
+            finally:
+                model.release.set()
+            assert all(t.result(timeout=60)["success"] for t in turns)
+    assert len(model.inside) == users

@@ -48,8 +48,8 @@ HEADER = (
 )
 
 
-# Threads the UI's handlers (chat turns, page loads, the other tabs, MCP and the /chat API) run in.
-UI_THREADS = 48
+# Threads the UI's handlers run in beyond Settings.concurrency's chat turns: page loads, the other tabs, MCP, /chat.
+UI_SPARE_THREADS = 8
 
 
 class OwnPoolBlocks(gr.Blocks):
@@ -93,7 +93,8 @@ def build_ui(advisor: Advisor, stateless: bool = False) -> gr.Blocks:
                 catalog_tab.build(demo)
         demo.load(None, js=ENTER_TO_SEND_JS)
         mcp.register(advisor)
-    demo.max_threads = demo._queue.max_thread_count = UI_THREADS  # the limiter and the queue's running jobs
+    # the limiter's threads and the queue's running jobs: the chat turns allowed at once, and the rest beside them
+    demo.max_threads = demo._queue.max_thread_count = advisor.settings.concurrency + UI_SPARE_THREADS
     if stateless:
         for fn in demo.fns.values():  # each event one request: no queue/join + queue/data pair to keep together
             fn.queue = False

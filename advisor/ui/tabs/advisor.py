@@ -161,6 +161,9 @@ def build(
             inputs=[box, chatbot, thread],
             outputs=[chatbot, box, *panels, thread, thread_store],
             api_visibility="private",
+            # turns of every user at once, up to the limit (Gradio's default is one at a time)
+            concurrency_limit=advisor.settings.concurrency,
+            concurrency_id="chat",
         )
     # reports are built when asked for, not after every turn (the HTML embeds plotly.js)
     export.click(chat.make_reports, inputs=[thread], outputs=[report_links], api_visibility="private")
