@@ -110,7 +110,7 @@ def worker_app() -> FastAPI:
     try:
         settings = Settings(**config.get("settings", {}))
         return create_app(settings, auth=(auth[0], auth[1]) if auth else None, stateless_ui=True)
-    except (DriverError, StorageUnavailable) as exc:
+    except (DriverError, StorageUnavailable, ValueError) as exc:  # ValueError: an unusable ADVISOR_SECRET
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr, flush=True)
         sys.exit(STARTUP_FAILURE)
 
@@ -200,7 +200,7 @@ def serve(
         return PORT_IN_USE
     try:
         app = create_app(settings, auth=credentials, stateless_ui=stateless_ui)
-    except (DriverError, StorageUnavailable) as exc:
+    except (DriverError, StorageUnavailable, ValueError) as exc:  # ValueError: an unusable ADVISOR_SECRET
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr)
         return 2
     print(
@@ -270,6 +270,7 @@ def _check_for_workers(settings) -> str:
     StorageUnavailable say what is wrong."""
     from advisor.config import is_postgres
     from advisor.drivers import make_driver, resolve_driver
+    from advisor.signing import configured_secret
     from advisor.storage_postgres import open_postgres
 
     if not is_postgres(settings.db):
@@ -284,6 +285,7 @@ def _check_for_workers(settings) -> str:
             "openai --base-url URL (docs/deploy.md), or run one worker"
         )
     make_driver(settings)  # an openai driver without --base-url is refused here, once
+    configured_secret()  # an unusable ADVISOR_SECRET (ValueError), once
     open_postgres(settings.db).close()  # reachable, set up (once, before the workers race to) and writable
     return name
 

@@ -27,6 +27,7 @@ from advisor.drivers import DriverInfo, make_driver
 from advisor.events import Failed, Final, ThreadStarted, Token, ToolCalled, ToolReturned, TurnEvent, TurnResult, fold
 from advisor.graph import build_graph
 from advisor.requirements import TRANSIENT
+from advisor.signing import server_secret
 from advisor.storage import StorageUnavailable, check_writable, end_turn, error_detail, open_sqlite, turn_lock
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class Advisor:
         self.info = info
         self.model = model
         self.checkpointer = checkpointer if checkpointer is not None else make_checkpointer(settings.db_path)
+        # signs what browsers hand back (advisor/signing.py); ValueError: ADVISOR_SECRET is unusable
+        self.secret = server_secret(self.checkpointer)
         self.graph = build_graph(
             model,
             max_steps=settings.max_steps,

@@ -239,8 +239,23 @@ class CompactSqliteSaver(CompactContents, SqliteSaver):
             """
             CREATE TABLE IF NOT EXISTS advisor_contents (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS advisor_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS advisor_secret (id INTEGER PRIMARY KEY, secret BLOB NOT NULL);
             """
         )
+
+    def shared_secret(self) -> bytes:
+        """The secret generated for this database the first time it was asked for (advisor/signing.py)."""
+        from advisor.signing import new_secret
+
+        with self.lock:
+            try:
+                self.setup()
+                self.conn.execute("INSERT OR IGNORE INTO advisor_secret (id, secret) VALUES (1, ?)", (new_secret(),))
+                self.conn.commit()
+                row = self.conn.execute("SELECT secret FROM advisor_secret WHERE id = 1").fetchone()
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"the conversation database cannot be written ({exc})") from exc
+        return bytes(row[0])
 
     def _commit_contents(self, new: dict[str, bytes]) -> None:
         if new:

@@ -67,6 +67,7 @@ _CONNECTION = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_r
 _TABLES = (
     "CREATE TABLE IF NOT EXISTS advisor_contents (hash TEXT PRIMARY KEY, data BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS advisor_probe (id INTEGER PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS advisor_secret (id INTEGER PRIMARY KEY, secret BYTEA NOT NULL)",
 )
 
 
@@ -213,6 +214,23 @@ class CompactPostgresSaver(CompactContents, PostgresSaver):
             self._probed_at = -PROBE_FRESH_S
             raise StorageUnavailable(f"the conversation database cannot be written ({reason(exc)})") from exc
         self._probed_at = time.monotonic()
+
+    def shared_secret(self) -> bytes:
+        """The secret generated for this database by the first process that asked (advisor/signing.py)."""
+        from advisor.signing import new_secret
+
+        try:
+            with self._cursor() as cur:
+                cur.execute(
+                    "INSERT INTO advisor_secret (id, secret) VALUES (1, %s) ON CONFLICT (id) DO NOTHING",
+                    (new_secret(),),
+                )
+                cur.execute("SELECT secret FROM advisor_secret WHERE id = 1")
+                row = cur.fetchone()
+        except psycopg.Error as exc:
+            raise StorageUnavailable(f"the conversation database cannot be written ({reason(exc)})") from exc
+        assert row is not None
+        return bytes(row["secret"])
 
 
 def _setup_lock_taken(conn: psycopg.Connection) -> bool:

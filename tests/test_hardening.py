@@ -415,13 +415,17 @@ def test_report_export_writes_no_files(tmp_path, monkeypatch, make_advisor):
     advisor.ask(
         "What would 10M tokens a month cost with llama 3.1 8b on an RTX 4090 compared with APIs?", thread_id="t1"
     )
+    from advisor.signing import sign
+    from advisor.ui.tabs.advisor import PAGE_THREAD
+
     export = _ui_function(build_ui(advisor), "make_reports")
     for _ in range(5):
-        out = export("t1")
+        out = export(sign(advisor.secret, PAGE_THREAD, "t1"))  # the page holds its id as the server signed it
     written = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
     assert written == 0, f"{written:,} bytes written by five exports"
     assert "api/threads/t1/report?format=md" in out and "api/threads/t1/report?format=html" in out
     assert "Nothing to export" in export("no-such-thread") and "Nothing to export" in export("../etc")
+    assert "Nothing to export" in export("t1")  # an id the server did not sign
 
 
 # ---------------------------------------------------------------- 8. literal user text, no remote images
@@ -667,8 +671,8 @@ def test_gradio_private_functions_validate_their_inputs(server):
     for stored in (123, {"a": 1}, "../../etc", "x" * 300, None):
         done = _queue_call(server.url, deps, "load_thread", [stored])
         assert done["success"], done
-        tid = done["output"]["data"][1]  # the thread the page continues: a fresh, valid id
-        assert isinstance(tid, str) and re.fullmatch(r"[0-9a-f]{32}", tid), (stored, tid)
+        tid = done["output"]["data"][1]  # the thread the page continues: a fresh, valid id, signed by the server
+        assert isinstance(tid, str) and re.fullmatch(r"[0-9a-f]{32}\.[\w-]{22}", tid), (stored, tid)
     for name, data in (
         ("show_view", [None]),
         ("respond", [None, [], None]),

@@ -193,3 +193,66 @@ def test_ui_turns_run_concurrently_up_to_the_configured_limit(make_advisor, conc
                 model.release.set()
             assert all(t.result(timeout=60)["success"] for t in turns)
     assert len(model.inside) == users
+
+
+# ---------------------------------------------------------------- 4. the page's conversation id is signed
+
+
+def _ui_fn(demo, name: str):
+    return next(f.fn for f in demo.fns.values() if f.name == name)
+
+
+def test_the_page_cannot_choose_its_conversation(make_advisor, tmp_path, monkeypatch):
+    """Finding 4. The page's conversation id was encrypted in the browser with a key published in /config (a hash
+    of a fixed prefix and the --db URL): anyone could hand the page any thread id. Now the server signs the id with
+    a secret it never sends (ADVISOR_SECRET, else one generated and stored once in the database) and a value it
+    did not sign starts a new conversation."""
+    from advisor.config import Settings
+    from advisor.service import Advisor
+    from advisor.ui import build_ui
+
+    advisor = make_advisor()
+    victim = "b" * 32
+    advisor.ask("We have one RTX 4090 and need a commercially usable coding model. Just recommend.", thread_id=victim)
+    demo = build_ui(advisor)
+    load = _ui_fn(demo, "load_thread")
+    for forged in (victim, victim + ".AAAAAAAAAAAAAAAAAAAAAA", "x" * 40):
+        thread, stored, chat, *_ = load(forged)
+        assert chat == [] and victim not in f"{thread}{stored}", forged
+    token = load("")[1]  # the server's own token for a new conversation: it reads back as that conversation
+    assert load(token)[1] == token and load(token)[0] == token
+    config = json.dumps(demo.get_config_file(), default=str)
+    assert advisor.secret.hex() not in config
+
+    # the secret: from ADVISOR_SECRET, or generated once for the database and shared by every process using it
+    db = str(tmp_path / "c.sqlite")
+    first, again = (Advisor.create(Settings(driver="offline", db=db)) for _ in range(2))
+    other = Advisor.create(Settings(driver="offline", db=str(tmp_path / "d.sqlite")))
+    assert first.secret == again.secret != other.secret and len(first.secret) >= 32
+    monkeypatch.setenv("ADVISOR_SECRET", "operator-chosen secret value, long enough")
+    assert Advisor.create(Settings(driver="offline", db=db)).secret not in (first.secret, other.secret)
+    token = _ui_fn(build_ui(first), "start_new")()[0]
+    assert _ui_fn(build_ui(again), "load_thread")(token)[0] == token  # another replica of the same database
+    assert _ui_fn(build_ui(other), "load_thread")(token)[0] != token
+
+
+def test_an_unusable_secret_is_refused_at_start(tmp_path, monkeypatch, capsys):
+    """Finding 4 (set-up). A short ADVISOR_SECRET, or a file that cannot be read, stops the server with the setting
+    named, before anything listens; a file's contents are used as the secret."""
+    import app
+    from advisor.config import Settings
+    from advisor.signing import configured_secret
+
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("the server must not start"))
+    monkeypatch.setenv("ADVISOR_SECRET", "short")
+    assert app.serve(settings=Settings(driver="offline", db=":memory:")) == 2
+    assert "ADVISOR_SECRET must be at least 16 characters" in capsys.readouterr().err
+    monkeypatch.setenv("ADVISOR_SECRET_FILE", str(tmp_path / "missing"))
+    assert app.serve(settings=Settings(driver="offline", db=":memory:")) == 2
+    assert "ADVISOR_SECRET_FILE" in capsys.readouterr().err
+    (tmp_path / "secret").write_text("a secret read from a file\n")
+    monkeypatch.setenv("ADVISOR_SECRET_FILE", str(tmp_path / "secret"))
+    from_file = configured_secret()
+    monkeypatch.delenv("ADVISOR_SECRET_FILE")
+    monkeypatch.setenv("ADVISOR_SECRET", "a secret read from a file")
+    assert from_file == configured_secret() is not None

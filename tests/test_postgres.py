@@ -431,18 +431,24 @@ def test_a_conversation_is_pruned_to_one_checkpoint_and_long_messages_are_stored
         advisor.checkpointer.close()
 
 
-def test_the_page_key_is_shared_by_replicas_of_one_database_and_survives_restarts(tmp_path):
-    """Gradio's BrowserState key is random per process by default: a page could not read its conversation id back
-    after a restart or from another replica. The key is derived from the database instead."""
-    from types import SimpleNamespace
+def test_the_server_secret_is_shared_by_replicas_of_one_database_and_survives_restarts(db, pg):
+    """The key that signs the page's conversation id (and the page's own storage key, derived from it) must be the
+    same on every replica of one database and after a restart, or a page could not read its conversation back. It
+    is generated once and stored in the database (issue 29, finding 4), concurrently too."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    from advisor.config import Settings
-    from advisor.ui import browser_secret
+    from advisor.storage_postgres import open_postgres
 
-    def key(db: str) -> str:
-        return browser_secret(SimpleNamespace(settings=Settings(db=db)))  # type: ignore[arg-type]
-
-    shared = "postgresql://advisor@db.internal/advisor"
-    assert key(shared) == key(shared) and len(key(shared)) == 32
-    assert key(str(tmp_path / "a.sqlite")) == key(str(tmp_path / "a.sqlite"))
-    assert len({key(shared), key(str(tmp_path / "a.sqlite")), key(str(tmp_path / "b.sqlite"))}) == 3
+    with ThreadPoolExecutor(4) as pool:  # four processes' worth of savers starting at once
+        savers = list(pool.map(lambda _: open_postgres(db), range(4)))
+    try:
+        secrets = {saver.shared_secret() for saver in savers}
+        assert len(secrets) == 1 and len(next(iter(secrets))) == 32
+        other = open_postgres(pg.create_database(f"t{next(_databases)}"))
+        try:
+            assert other.shared_secret() not in secrets
+        finally:
+            other.close()
+    finally:
+        for saver in savers:
+            saver.close()

@@ -10,12 +10,11 @@ page: any worker or replica can answer any event, since the conversation itself 
 
 from __future__ import annotations
 
-import hashlib
-
 import anyio
 import gradio as gr
 
 from advisor.service import Advisor
+from advisor.signing import public_derivation
 from advisor.ui import mcp
 from advisor.ui.messages import chat_of
 from advisor.ui.tabs import advisor as advisor_tab
@@ -61,18 +60,17 @@ class OwnPoolBlocks(gr.Blocks):
         self.limiter = anyio.CapacityLimiter(self.max_threads)  # type: ignore[assignment]
 
 
-def browser_secret(advisor: Advisor) -> str:
-    """The key the page encrypts its stored conversation id with. Gradio's default is random per process, so a page
-    could not read back what it stored once the server restarted or another replica answered (the conversation was
-    lost on reload). Derived from where conversations are stored: the same for every replica of one database and
-    across restarts, and as secret as the database's location."""
-    where = advisor.settings.db_path if advisor.settings.db_path != ":memory:" else str(id(advisor))
-    return hashlib.sha256(f"open-llm-advisor browser state|{where}".encode()).hexdigest()[:32]
+def browser_state_key(advisor: Advisor) -> str:
+    """The key Gradio's BrowserState encrypts the page's stored value with. It is published in /config, so it is no
+    secret: what keeps a page from choosing its conversation is the server's signature on the id it stores
+    (tabs/advisor.py). It is derived from the server's secret, so it is the same for every replica of one database
+    and across restarts (Gradio's default is random per process: a page could not read back what it stored)."""
+    return public_derivation(advisor.secret, "browser state")
 
 
 def build_ui(advisor: Advisor, stateless: bool = False) -> gr.Blocks:
     """The UI; ``stateless``: every event answered in one request by whichever process takes it (module docstring)."""
-    secret = browser_secret(advisor)
+    secret = browser_state_key(advisor)
     with OwnPoolBlocks(title="Open LLM Advisor") as demo:
         thread_store = gr.BrowserState("", storage_key="open-llm-advisor-thread", secret=secret)
         # this page's conversation: in the page itself when any process may answer its next event

@@ -13,6 +13,7 @@ from advisor import charts
 from advisor.events import Final
 from advisor.requirements import describe
 from advisor.service import Advisor, InputRejected, StorageUnavailable, new_thread_id, validate_thread_id
+from advisor.signing import sign, unsign
 from advisor.ui.messages import Transcript, chat_of, literal, warning
 
 EXAMPLES = [
@@ -23,6 +24,7 @@ EXAMPLES = [
     "What would 10M tokens a month cost with Llama 3.1 8B versus an API?",
     "Compare Llama 2, Llama 3 and Llama 3.1 on benchmarks",
 ]
+PAGE_THREAD = "page thread"  # what the page's signed conversation id is for (advisor/signing.py)
 SHORTLIST_COLUMNS = ["#", "model", "score", "format", "memory GB", "context", "licence", "verdict"]
 OFFLINE_NOTE = (
     "\n\nThe offline driver answers with templates over the same tools. To let a local LLM drive: on a CUDA "
@@ -63,18 +65,27 @@ def requirements_markdown(requirements: dict) -> str:
 
 
 class Chat:
-    """The tab's event handlers (their names are the api names Gradio gives them)."""
+    """The tab's event handlers (their names are the api names Gradio gives them). The conversation's id goes to the
+    page signed with the server's secret (:meth:`token`), and only an id the server signed comes back as one
+    (:meth:`thread_of`): a page cannot choose which conversation it continues."""
 
     def __init__(self, advisor: Advisor):
         self.advisor = advisor
 
+    def token(self, tid: str) -> str:
+        return sign(self.advisor.secret, PAGE_THREAD, tid)
+
+    def thread_of(self, token: object) -> str | None:
+        tid = unsign(self.advisor.secret, PAGE_THREAD, token)
+        return tid if tid is not None and valid_thread_id(tid) else None
+
     def load_thread(self, stored: str):
-        tid = stored if valid_thread_id(stored) else new_thread_id()  # the browser's copy may be anything
+        tid = self.thread_of(stored) or new_thread_id()  # the browser's copy may be anything
         state = self.advisor.state(tid)
         history = self.advisor.history(tid)
         return (
-            tid,
-            tid,
+            self.token(tid),
+            self.token(tid),
             chat_of(history),
             requirements_markdown(state["requirements"]),
             shortlist_rows(state["shortlist"]),
@@ -82,18 +93,19 @@ class Chat:
             f"Thread `{tid}`",
         )
 
-    def respond(self, message: str, history: list, tid: str):
-        tid = tid if valid_thread_id(tid) else new_thread_id()
+    def respond(self, message: str, history: list, token: str):
+        tid = self.thread_of(token) or new_thread_id()
+        token = self.token(tid)
         transcript = Transcript(list(history or []))
         try:
             events = self.advisor.stream(message, thread_id=tid)
             next(events)  # validates the message, and that it can be stored, before anything is shown
         except (InputRejected, StorageUnavailable) as exc:
             transcript.history.append(warning(exc))
-            yield transcript.history, message, gr.skip(), gr.skip(), gr.skip(), tid, tid
+            yield transcript.history, message, gr.skip(), gr.skip(), gr.skip(), token, token
             return
         transcript.history.append(gr.ChatMessage(role="user", content=literal(message)))
-        yield transcript.history, "", gr.skip(), gr.skip(), gr.skip(), tid, tid
+        yield transcript.history, "", gr.skip(), gr.skip(), gr.skip(), token, token
         for event in events:
             transcript.add(event)
             if isinstance(event, Final):  # the side panels follow the conversation
@@ -103,20 +115,21 @@ class Chat:
                     requirements_markdown(event.requirements),
                     shortlist_rows(event.shortlist),
                     charts.latest(self.advisor.history(tid)),
-                    tid,
-                    tid,
+                    token,
+                    token,
                 )
             else:
-                yield transcript.history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), tid, tid
+                yield transcript.history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), token, token
 
     def start_new(self):
         tid = new_thread_id()
-        return tid, tid, [], requirements_markdown({}), [], None, f"Thread `{tid}`", ""
+        return self.token(tid), self.token(tid), [], requirements_markdown({}), [], None, f"Thread `{tid}`", ""
 
-    def make_reports(self, tid: str) -> str:
+    def make_reports(self, token: str) -> str:
         # Links to the report route, which builds each report in memory when it is opened: no file is written
         # (an HTML report embeds plotly.js, about 5 MB, and Gradio would copy any file into its cache too).
-        if not valid_thread_id(tid) or not self.advisor.exists(tid):
+        tid = self.thread_of(token)
+        if tid is None or not self.advisor.exists(tid):
             return "_Nothing to export yet: ask something first._"
         base = f"api/threads/{tid}/report"
         return f"Download: [Markdown report]({base}?format=md) · [HTML report with charts]({base}?format=html)"
