@@ -2,10 +2,14 @@
 
     START -> intake -> agent -> tools -> agent -> ... -> ground -> END
 
-- intake: reads the user's requirements from the new message into state (every driver).
-- agent: one model call with the tools bound; counts steps and stops politely at the limit.
+- intake: reads the new message once against the conversation's working memory (advisor/memory.py): the
+  requirements it states, what it asks, the models it is about, what it changes (every driver).
+- agent: one planning step: for the offline driver the planner over the working memory (advisor/drivers/offline.py),
+  for an LLM one model call with the tools bound and the working memory summarised in its prompt; counts steps and
+  stops politely at the limit.
 - tools: runs the requested tools through the registry, each under a deadline; bad input, failures and
-  timeouts go back to the model as tool messages, never crash the turn; select_models updates the shortlist.
+  timeouts go back to the model as tool messages, never crash the turn; each call is recorded as the turn's
+  analysis, select_models updates the shortlist, and the models the calls are about become the focus.
 - ground: every number in the final answer must come from a tool result or the user; if not,
   the model is asked once to revise, then unsupported figures are removed.
 
@@ -31,8 +35,9 @@ from typing_extensions import TypedDict
 
 import prompts
 import tools
-from advisor import grounding
-from advisor.requirements import TRANSIENT, context_of, extract, merge
+from advisor import grounding, memory
+from advisor.memory import Analysis, Focus, OpenQuestion, Turn
+from advisor.requirements import merge
 from tools.registry import call_with_deadline
 
 __all__ = ["AdvisorState", "Context", "build_graph", "call_with_deadline", "note"]
@@ -54,6 +59,14 @@ class AdvisorState(TypedDict, total=False):
     """What the user needs, read from every message and merged across turns (advisor/requirements.py)."""
     shortlist: Annotated[list[dict], _replace]
     """The newest select_models recommendations."""
+    focus: Annotated[Focus, _replace]
+    """The models and devices the conversation is about now."""
+    analyses: Annotated[list[Analysis], _replace]
+    """The last analyses, newest last: each turn's tool calls with their arguments and a digest of their results."""
+    open_question: Annotated[OpenQuestion | None, _replace]
+    """The question the advisor asked and awaits an answer to (None: none)."""
+    turn: Annotated[Turn, _replace]
+    """The current message as understood at intake (advisor/nlu/dialogue.py)."""
     steps: Annotated[int, _replace]
     """Model calls in this turn (intake resets the three counters at each new message)."""
     revisions: Annotated[int, _replace]
@@ -71,6 +84,7 @@ class Context:
     offline: bool = False
     tool_timeout_s: float | None = 30.0
     model_timeout_s: float | None = None
+    planner: Any = None  # the offline driver's planning step over the state (model.plan), instead of a model call
 
 
 def note(text: str) -> HumanMessage:
@@ -106,7 +120,10 @@ def build_graph(
 ):
     """The compiled graph. ``model_timeout_s``: the longest one model call may take (Settings.timeout_s), and
     ``tool_timeout_s`` one tool call; None for no deadline."""
-    context = Context(model.bind_tools(tools.schemas()), max_steps, offline, tool_timeout_s, model_timeout_s)
+    planner = getattr(model, "plan", None) if offline else None
+    context = Context(
+        model.bind_tools(tools.schemas()), max_steps, offline, tool_timeout_s, model_timeout_s, planner=planner
+    )
     graph = StateGraph(AdvisorState)
     graph.add_node("intake", intake)
     graph.add_node("agent", functools.partial(agent, context=context))
@@ -121,11 +138,35 @@ def build_graph(
 
 
 def intake(state: AdvisorState) -> dict:
-    """Read the new message's requirements into the state, in the context of the conversation so far."""
+    """Read the new message once against the working memory: the requirements it states, and the turn as understood
+    (what it asks, the models it is about, what it changes). A conversation checkpointed before the working memory
+    was kept gets it rebuilt from its messages first (memory.recall)."""
+    from advisor.nlu.dialogue import understand
+
     last = state["messages"][-1]
     text = last.content if isinstance(last.content, str) else json.dumps(last.content)
-    context = context_of(state["messages"][:-1], state.get("requirements"))
-    return {"requirements": extract(text, context), "steps": 0, "revisions": 0, "retries": 0}
+    update: dict[str, Any] = {}
+    mem: dict[str, Any] = dict(state)
+    if not state.get("turn") and len(state["messages"]) > 1:
+        update = memory.recall(state["messages"][:-1])
+        mem.update(update)
+    turn, fields = understand(text, mem)
+    focus = dict(mem.get("focus") or {})
+    if turn.get("named"):
+        focus["models"] = list(turn["named"])
+    requirements = merge(mem.get("requirements"), fields)
+    if requirements.get("gpu"):
+        focus["devices"] = [requirements["gpu"]]
+    return {
+        **update,
+        "requirements": fields,
+        "turn": turn,
+        "focus": focus,
+        "open_question": None,
+        "steps": 0,
+        "revisions": 0,
+        "retries": 0,
+    }
 
 
 def agent(state: AdvisorState, context: Context) -> dict:
@@ -141,10 +182,22 @@ def agent(state: AdvisorState, context: Context) -> dict:
             ],
             "steps": steps,
         }
-    req = {k: v for k, v in (state.get("requirements") or {}).items() if k not in TRANSIENT}
-    system = prompts.load("system").format(
-        today=dt.date.today().isoformat(), requirements=json.dumps(req, ensure_ascii=False) if req else "none yet"
-    )
+    if context.planner is not None:
+        try:
+            return {**call_with_deadline(lambda: context.planner(state), context.model_timeout_s), "steps": steps}
+        except Exception as exc:  # a planner bug must leave the thread usable, like a failing model
+            log.exception("offline planner failed")
+            return {
+                "messages": [
+                    AIMessage(
+                        content=f"The offline planner failed on this message ({type(exc).__name__}). "
+                        "Your message is saved; please rephrase or try again.",
+                        additional_kwargs={"advisor_stop": "driver_error"},
+                    )
+                ],
+                "steps": steps,
+            }
+    system = prompts.load("system").format(today=dt.date.today().isoformat(), requirements=memory.summary(state))
     try:
         prompt = [SystemMessage(content=system), *state["messages"]]
         reply = call_with_deadline(lambda: context.model.invoke(prompt), context.model_timeout_s)
@@ -207,10 +260,14 @@ def run_tools(state: AdvisorState, context: Context) -> dict:
     select_models becomes the shortlist."""
     out: list[ToolMessage] = []
     update: dict[str, Any] = {"messages": out}
+    calls: list[memory.Call] = []
+    digests: list[dict] = []
     for call in state["messages"][-1].tool_calls:  # type: ignore[union-attr]
         name, args = call["name"], call.get("args") or {}
         started = time.perf_counter()
         result = tools.registry.run(name, args, context.tool_timeout_s)
+        calls.append({"name": name, "args": dict(args)})
+        digests.append(memory.digest(name, result))
         if name == "select_models" and "error" not in result:
             update["shortlist"] = result.get("recommendations", [])
         out.append(
@@ -222,6 +279,15 @@ def run_tools(state: AdvisorState, context: Context) -> dict:
                 additional_kwargs={"args": args, "duration_s": round(time.perf_counter() - started, 4)},
             )
         )
+    turn = state.get("turn") or {}
+    update["analyses"] = memory.record(
+        state.get("analyses"), turn.get("number", 0), turn.get("intents", []), calls, digests
+    )
+    focus = dict(state.get("focus") or {})
+    focus["models"] = memory.focus_of(update["analyses"][-1:]) or (
+        [] if any(c["name"] == "select_models" for c in calls) else focus.get("models", [])
+    )
+    update["focus"] = focus
     return update
 
 

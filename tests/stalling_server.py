@@ -12,20 +12,20 @@ import json
 import os
 import sys
 import time
-from typing import Any
 
 from advisor.drivers.offline import OfflineChatModel
 
 
 class StallingOfflineModel(OfflineChatModel):
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs: Any):
+    def plan(self, state: dict) -> dict:
+        messages = state.get("messages") or []
         last = next(
             (m for m in reversed(messages) if m.type == "human" and not m.additional_kwargs.get("advisor_note")), None
         )
         if last is not None and "[stall]" in str(last.content):
             print(f"STALL-BEGIN {os.getpid()}", flush=True)
             time.sleep(3600)
-        return super()._generate(messages, stop, run_manager, **kwargs)
+        return super().plan(state)
 
 
 def _advisor(settings):

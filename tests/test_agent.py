@@ -279,3 +279,63 @@ def test_cli_ask_json(tmp_path):
     assert data["tool_calls"][0]["result"]["verdict"] == "not_allowed"
     assert data["requirements"]["commercial"] is True
     assert "offline" in data["driver_info"]
+
+
+# ---------------------------------------------------------------- the working memory in the state
+
+
+def test_the_state_holds_the_working_memory(make_advisor):
+    advisor = make_advisor()
+    advisor.ask("Recommend a coding model for one RTX 4090, commercial product, just recommend", thread_id="m")
+    values = advisor.graph.get_state({"configurable": {"thread_id": "m"}}).values
+    assert values["turn"]["number"] == 1 and values["turn"]["intents"] == ["recommend"]
+    assert [c["name"] for c in values["analyses"][-1]["calls"]] == ["select_models"]
+    assert values["analyses"][-1]["calls"][0]["args"]["gpu"] == "rtx-4090"
+    top = values["shortlist"][0]["model"]
+    assert values["analyses"][-1]["digest"][0]["models"][0]["model"] == top
+    assert values["focus"] == {"devices": ["rtx-4090"], "models": []}  # a shortlist alone puts no model in focus
+    advisor.ask("and its licence?", thread_id="m")
+    values = advisor.graph.get_state({"configurable": {"thread_id": "m"}}).values
+    assert values["turn"]["number"] == 2 and values["turn"]["models"] == [top]
+    assert values["analyses"][-1]["calls"][0] == {
+        "name": "check_license",
+        "args": values["analyses"][-1]["calls"][0]["args"],
+    }
+    assert values["focus"]["models"] == [top] and len(values["analyses"]) == 2
+    question = advisor.ask("how much memory does it need", thread_id="q")
+    assert "?" in question.reply and not question.tool_calls
+    asked = advisor.graph.get_state({"configurable": {"thread_id": "q"}}).values["open_question"]
+    assert asked["kind"] == "model_for" and asked["intents"] == ["memory"]
+
+
+def test_a_thread_checkpointed_before_the_working_memory_resumes(make_advisor):
+    from langchain_core.messages import HumanMessage
+
+    advisor = make_advisor()
+    config = {"configurable": {"thread_id": "old"}}
+    args = {"use_case": "rag", "gpu": "a100-80gb", "commercial": True, "top_k": 5}
+    result = tools.call("select_models", args)
+    messages = [
+        HumanMessage(content="Recommend models for RAG on an A100 80GB, commercial, go ahead"),
+        AIMessage(content="", tool_calls=[{"name": "select_models", "args": args, "id": "c1", "type": "tool_call"}]),
+        ToolMessage(content=json.dumps(result), name="select_models", tool_call_id="c1"),
+        AIMessage(content="Here is the shortlist."),
+    ]
+    # what checkpoints written before the working memory held: the messages, the requirements and the shortlist
+    advisor.graph.update_state(
+        config,
+        {
+            "messages": messages,
+            "requirements": {k: v for k, v in args.items() if k != "top_k"},
+            "shortlist": result["recommendations"],
+        },
+        as_node="ground",
+    )
+    assert not advisor.graph.get_state(config).values.get("analyses")
+    r = advisor.ask("is the second one ok with 2M users?", thread_id="old")
+    assert r.tool_calls[0].name == "check_license"
+    assert r.tool_calls[0].args["model"] == result["recommendations"][1]["model"]
+    assert r.tool_calls[0].args["monthly_active_users"] == 2_000_000 and r.tool_calls[0].args["commercial"] is True
+    values = advisor.graph.get_state(config).values
+    assert [a["turn"] for a in values["analyses"]] == [1, 2]  # the old turn recalled once, then this one
+    assert values["analyses"][0]["calls"][0]["name"] == "select_models"

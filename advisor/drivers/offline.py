@@ -7,7 +7,6 @@ It is deterministic, so it is also what the tests and the benchmarks drive.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -15,16 +14,15 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from advisor import render
-from advisor.nlu import Reading, read
 from advisor.nlu.arguments import arguments, fields_used
-from advisor.requirements import TRANSIENT, context_of, describe, merge
+from advisor.nlu.dialogue import NEEDS_MODEL
+from advisor.requirements import TRANSIENT, describe
 
 OFFLINE_NOTE = (
     "_Offline driver (no LLM): this answer is laid out by templates from tool results. For answers written by a "
     "local LLM, run `advisor serve --driver hf` on a CUDA GPU, or `--driver openai --base-url URL` for any "
     "OpenAI-compatible server._"
 )
-NEEDS_MODEL = ("license", "memory", "speed", "deploy", "info")
 DEFAULT_MONTHLY_TOKENS = 10_000_000
 
 
@@ -36,29 +34,12 @@ def _is_user(msg: BaseMessage) -> bool:
     return isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note")
 
 
-def conversation_readings(messages: list[BaseMessage]) -> tuple[dict, list[Reading]]:
-    """The requirements state after each user message, and each message's reading (in its context)."""
-    req: dict = {}
-    readings: list[Reading] = []
-    for i, msg in enumerate(messages):
-        if _is_user(msg):
-            reading = read(_text(msg), context_of(messages[:i], req))
-            readings.append(reading)
-            req = merge(req, reading.fields)
-    return req, readings
-
-
-def conversation_requirements(messages: list[BaseMessage]) -> dict:
-    return conversation_readings(messages)[0]
-
-
 def _turn(messages: list[BaseMessage]) -> tuple[HumanMessage | None, list[BaseMessage]]:
-    last_human = None
-    idx = 0
-    for i, msg in enumerate(messages):
-        if _is_user(msg):
-            last_human, idx = cast(HumanMessage, msg), i
-    return last_human, messages[idx + 1 :] if last_human else []
+    """The turn's user message and what followed it (this turn's tool calls and results)."""
+    for i in range(len(messages) - 1, -1, -1):
+        if _is_user(messages[i]):
+            return cast(HumanMessage, messages[i]), messages[i + 1 :]
+    return None, []
 
 
 def _results(turn: list[BaseMessage]) -> list[tuple[str, dict]]:
@@ -72,296 +53,29 @@ def _results(turn: list[BaseMessage]) -> list[tuple[str, dict]]:
     return out
 
 
-def _previous_recommendations(messages: list[BaseMessage]) -> list[dict]:
-    """The recommendations of the latest select_models result in the whole conversation."""
-    for msg in reversed(messages):
-        if isinstance(msg, ToolMessage) and msg.name == "select_models":
-            try:
-                return json.loads(_text(msg)).get("recommendations", [])
-            except (json.JSONDecodeError, AttributeError):
-                return []
-    return []
-
-
-def _previous_shortlist(messages: list[BaseMessage]) -> list[str]:
-    """Model ids of the latest select_models result in the whole conversation."""
-    return [r["model"] for r in _previous_recommendations(messages)]
-
-
-def _lineage_models(families: list[str], text: str) -> list[str]:
-    """One model per mentioned family (or per family of a mentioned lineage), of comparable size, oldest first."""
-    from tools.common import catalog
-
-    cat = catalog()
-    fams = list(families)
-    if len(fams) == 1:
-        lineage = cat.families[fams[0]].lineage
-        fams = [f.id for f in cat.families.values() if f.lineage == lineage]
-    m = re.search(r"(\d+(?:\.\d+)?)\s*b\b", text)
-    target = float(m.group(1)) if m else None
-    picks = []
-    for fid in fams:
-        models = [x for x in cat.family_models(fid) if x.benchmarks]
-        if not models:
-            continue
-        best = min(models, key=lambda x: abs(x.params_b - (target if target is not None else 70)))
-        picks.append(best)
-    picks.sort(key=lambda x: x.release_date)
-    return [p.id for p in picks]
-
-
 class Planner:
-    """Decides the next step of a turn from the messages so far."""
+    """Decides the next step of a turn from the graph's state: the requirements, the turn as understood at intake
+    (advisor/nlu/dialogue.py), the shortlist, and this turn's own tool calls and results. It never re-reads the
+    conversation."""
 
-    def __init__(self, messages: list[BaseMessage]):
-        self.messages = [m for m in messages if not isinstance(m, SystemMessage)]
-        self.human, self.turn = _turn(self.messages)
-        self.req, readings = conversation_readings(self.messages)
-        self.reading: Reading | None = readings[-1] if readings and self.human is not None else None
-        self.readings = readings
-        self.text = self.reading.prepared if self.reading else ""
-        self.latest = self.reading.fields if self.reading else {}
+    def __init__(self, state: dict):
+        self.state_ = state
+        self.human, self.turn = _turn(state.get("messages") or [])
+        self.req: dict = state.get("requirements") or {}
+        self.t: dict = state.get("turn") or {}
+        self.latest: dict = self.t.get("stated") or {}
         self.done = _results(self.turn)
         self.called = {name for name, _ in self.done}
-        self.counter = sum(1 for m in self.messages if isinstance(m, ToolMessage))
-
-    @property
-    def current(self) -> Reading:
-        """The reading of the turn's message (the planner plans only turns that have one)."""
-        assert self.reading is not None
-        return self.reading
+        self.counter = int(self.t.get("number", 0)) * 100 + sum(1 for m in self.turn if isinstance(m, ToolMessage))
+        self.recommendations: list[dict] = state.get("shortlist") or []
 
     # ------------------------------------------------------------ what the turn asks
 
-    def previous_calls(self) -> list[Any]:
-        """Tool calls of the previous turn (for follow-ups such as "and at 32k context?")."""
-        humans = [i for i, m in enumerate(self.messages) if _is_user(m)]
-        if len(humans) < 2:
-            return []
-        window = self.messages[humans[-2] + 1 : humans[-1]]
-        return [c for m in window if isinstance(m, AIMessage) for c in m.tool_calls]
-
     def intents(self) -> list[str]:
-        from advisor.nlu.intents import INTENT_OF
-
-        r = self.reading
-        asked = r.asked() if r else []
-        if "help" in asked and len(asked) > 1:
-            asked.remove("help")
-        changes = {k for k in self.latest if k not in TRANSIENT}
-        previous = list(dict.fromkeys(INTENT_OF[c["name"]] for c in self.previous_calls() if c["name"] in INTENT_OF))
-        answering = not previous and len(self.readings) > 1 and self._previous_answer_asked()
-        if answering:
-            previous = [a for a in self.readings[-2].asked() if a != "help"]  # my last question is being answered
-        followup = (
-            answering
-            or re.match(
-                r"\s*(and|what about|how about|same (for|with)|now|ok|okay|also|then|and what about|try|what if|"
-                r"instead|actually|sorry|hmm|but|assume|make (it|that)|with|at|for)\b",
-                self.text,
-            )
-            or len(self.text.split()) <= 4
-        )
-        news = changes or (r and (r.models or r.reference))
-        own_strong = any(self._own(a) for a in asked if a not in ("help", "info"))
-        pointed = r is not None and (r.models or (r.reference and r.reference[0] != "last"))  # "the second one"
-        if previous and news and changes and not pointed and not own_strong:
-            followup = True  # "scrap that, it's a non-profit service": the facts changed, the question stands
-        if previous and followup and news:
-            own = [a for a in asked if a not in ("help", "info")]
-            if not any(self._own(a) for a in own):
-                asked = previous  # "and at 100M?", "what about qwen3 8b": the last question again
-            else:
-                asked = own  # a question of its own ("for these three, check the licence and the cost")
-        elif not asked and previous and news:
-            asked = previous
-        return self._settled(asked, changes)
-
-    def _settled(self, asked: list[str], changes: set[str]) -> list[str]:
-        """What the message asks, once the rules for named models, devices, licences and comparisons have spoken."""
-        r = self.reading
-        if not asked and r and r.models and ({"gpu", "vram_gb", "num_gpus"} & changes):
-            asked = ["recommend"]  # settled just below: a named model on a named device is a fit question
-        if (
-            asked == ["recommend"]
-            and r
-            and r.models
-            and not re.search(
-                r"\b(recommend\w*|suggest\w*|which (model|llm|one)|what (model|llm)|best|options?|alternatives?|"
-                r"shortlist|pick|choose)\b",
-                self.text,
-            )
-        ):
-            asked = [
-                "memory"
-            ]  # "will gemma 4 e4b run on a device with 8 gigs?": a named model and a device is a fit question
-        if (
-            not asked
-            and r
-            and len(r.models) >= 2
-            and re.search(r"\b(vs\.?|versus|or|compare\w*|better|against|than)\b", self.text)
-        ):
-            asked = ["compare"]  # "phi 4 versus llama 3.1 8b versus qwen3 8b"
-        asked = self._licence_or_licences(asked)
-        if not asked and changes & {
-            "use_case",
-            "gpu",
-            "vram_gb",
-            "commercial",
-            "licenses",
-            "min_context",
-            "hardware",
-            "proceed",
-            "monthly_active_users",
-            "languages",
-            "needs_vision",
-            "max_params_b",
-        }:
-            asked = ["recommend"]
-        if "compare" in asked and len(self.focus()) < 2 and not (r and r.families) and not self._adds_to_comparison():
-            asked.remove("compare")  # "compare the costs", "compare with GPT-4o": not a benchmark comparison
-            if "cost" not in asked and (
-                self.latest.get("api_models") or {"gpu_usd_per_hour", "utilization", "input_share"} & changes
-            ):
-                asked.append("cost")
-        return asked
-
-    def _licence_or_licences(self, asked: list[str]) -> list[str]:
-        """One model's licence, or the list of licences: which the message asks for."""
-        r = self.reading
-        if "licenses" in asked and "license" in asked and not (r and r.models):
-            asked.remove("license")  # "which licences allow commercial use": the list, not one model's licence
-        if (
-            asked == ["license"]
-            and r
-            and not r.models
-            and not r.families
-            and not r.reference
-            and self.latest.get("licenses")
-            and not self.focus()
-        ):
-            asked = ["licenses"]  # "is Apache 2.0 ok for commercial use?": about a licence, not a model
-        if (
-            asked == ["licenses"]
-            and not self.latest.get("licenses")
-            and re.search(r"\blicen[cs]e\b", self.text)
-            and not re.search(r"\b(list|all|every|which|other)\b|licen[cs]es", self.text)
-            and self.focus()
-        ):
-            asked = ["license"]  # "and the licence?" after a shortlist: the licence of the models in focus
-        return asked
-
-    def _own(self, intent: str) -> bool:
-        """The message asks this itself: the classifier is sure, or the message names it ("what about its licence?")."""
-        from advisor.nlu import OWN_CUES
-
-        r = self.reading
-        return r is not None and (
-            r.scores.get(intent, 0) >= 0.85
-            or bool(intent in OWN_CUES and r.scores.get(intent, 0) >= 0.2 and re.search(OWN_CUES[intent], self.text))
-        )
-
-    def _previous_answer_asked(self) -> bool:
-        humans = [i for i, m in enumerate(self.messages) if _is_user(m)]
-        if len(humans) < 2:
-            return False
-        window = self.messages[humans[-2] + 1 : humans[-1]]
-        return any(isinstance(m, AIMessage) and m.additional_kwargs.get("advisor_question") for m in window)
-
-    def _adds_to_comparison(self) -> bool:
-        return bool(
-            self.reading
-            and self.reading.models
-            and re.search(r"\b(add|also|include|plus|as well|too)\b", self.text)
-            and any(c["name"] == "compare_benchmarks" for c in self.previous_calls())
-        )
+        return list(self.t.get("intents") or [])
 
     def focus(self) -> list[str]:
-        """The models the turn is about: named, referred to ("the second one", "it"), or the previous turn's."""
-        r = self.reading
-        if r and r.models:
-            return r.models
-        versioned = [m.id for m in r.mentions if m.kind == "family" and m.id and re.search(r"\d", m.text)] if r else []
-        if versioned and not re.search(
-            r"\b(compare|vs\.?|versus|improv\w*|progress\w*|evolution|versions?)\b", self.text
-        ):
-            return _family_representatives(
-                versioned
-            )  # "may we use Llama 3.3 outputs ...": one model stands for its family
-        shortlist = _previous_shortlist(self.messages)
-        ref = r.reference if r else None
-        if ref and ref[0] == "ordinal" and shortlist:
-            idx = ref[1]
-            if -len(shortlist) <= idx < len(shortlist):
-                return [shortlist[idx]]
-        if ref and ref[0] == "top" and shortlist:
-            return shortlist[: ref[1]]
-        last = self.last_focus()
-        if last:
-            return last
-        return shortlist[:1]
-
-    def last_focus(self) -> list[str]:
-        """Models of the most recent turn that had one (tool arguments, else names in the user's messages)."""
-        for msg in reversed(self.messages[:-1] if self.done == [] else self.messages):
-            if isinstance(msg, AIMessage):
-                models: list[Any] = [c["args"].get("model") for c in msg.tool_calls if c["args"].get("model")]
-                models += [m for c in msg.tool_calls for m in (c["args"].get("models") or [])]
-                if models:
-                    return list(dict.fromkeys(models))
-        for reading in reversed(self.readings[:-1]):
-            if reading.models:
-                return reading.models
-        return []
-
-    # ------------------------------------------------------------ questions instead of answers
-
-    def clarification(self, intents: list[str]) -> str | None:
-        """One short question when the message names something unknown or ambiguous, contradicts itself, or
-        asks about a model without naming one."""
-        from tools.common import catalog
-
-        cat = catalog()
-        r = self.current
-        for m in r.unclear:
-            if m.kind == "model" and m.candidates:
-                names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
-                return f'Which model do you mean by "{m.text}": {_or(names)}?'
-            if m.kind == "model":
-                close = [cat.models[c].name for c in m.suggestions[:4] if c in cat.models]
-                hint = f" The closest I have: {', '.join(close)}." if close else ""
-                return (
-                    f'"{m.text}" is not in the catalog, so I cannot answer for it.{hint} '
-                    "Which of these, or which other model, should I use?"
-                )
-            if m.kind == "gpu" and "vram_gb" not in self.req and not self.req.get("gpu"):
-                close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]
-                hint = f" (close ones I know: {', '.join(close)})" if close else ""
-                return f'The {m.text.upper()} is not in the catalog{hint}. How much memory does it have, e.g. "8 GB"?'
-        if r.conflicts:
-            return f"Your message says two things about {r.conflicts[0]}. Which one holds?"
-        if intents and all(i in NEEDS_MODEL for i in intents) and not self.focus():
-            what = {
-                "license": "licence",
-                "memory": "memory",
-                "speed": "speed",
-                "deploy": "deployment plan",
-                "info": "details",
-            }
-            wanted = what[intents[0]]
-            if r.families:  # "can I use gemma commercially?": which Gemma?
-                lineage = cat.families[r.families[0]].lineage
-                fams = sorted(
-                    (f for f in cat.families.values() if f.lineage == lineage), key=lambda f: f.generation, reverse=True
-                )
-                return (
-                    f"Which {lineage.title()} do you mean: {_or([f.name for f in fams[:5]])}? The {wanted} can "
-                    "differ between versions."
-                )
-            return f'Which model should I check the {wanted} for? For example "Llama 3.1 8B" or "Qwen3 32B".'
-        if "speed" in intents and not (self.req.get("gpu") or self.req.get("vram_gb")) and len(intents) == 1:
-            return 'On which GPU (and how many)? Speed depends on the hardware, e.g. "one RTX 4090" or "2x H100".'
-        return None
+        return list(self.t.get("models") or [])
 
     # ------------------------------------------------------------ tool calls
 
@@ -387,11 +101,8 @@ class Planner:
 
     def first_step(self) -> AIMessage:
         intents = self.intents()
-        if not self.focus() and any(i not in NEEDS_MODEL for i in intents):
-            intents = [i for i in intents if i not in NEEDS_MODEL]  # "list models that allow commercial use"
-        question = self.clarification(intents)
-        if question:
-            return _question(question)
+        if self.t.get("question"):
+            return _question(self.t["question"])
         calls = self.model_calls(intents)
         if not calls and (call := self.catalog_call(intents)) is not None:
             calls.append(call)
@@ -411,11 +122,7 @@ class Planner:
         models = self.focus()
         r = self.req
         if "compare" in intents:
-            ids = self.current.models or models
-            if self.current.models and re.search(r"\b(add|also|include|plus|as well|too)\b", self.text):
-                ids = list(dict.fromkeys(self.last_focus() + self.current.models))  # "now add gemma 2 9b"
-            if len(ids) < 2 and self.current.families:
-                ids = _lineage_models(self.current.families, self.text)
+            ids = list(self.t.get("compare") or [])
             if len(ids) >= 2:
                 calls.append(
                     self.call("compare_benchmarks", arguments("compare_benchmarks", self.state(), models=ids[:8]))
@@ -437,7 +144,7 @@ class Planner:
             calls.append(
                 self.call("plan_deployment", arguments("plan_deployment", self.state(models[0]), model=models[0]))
             )
-        if "cost" in intents and "recommend" in intents and not self.current.models:
+        if "cost" in intents and "recommend" in intents and not self.t.get("named"):
             pass  # the shortlist first; its top model is costed in the next round
         elif "cost" in intents and (not calls or len(models) > 1 or set(intents) - set(NEEDS_MODEL)):
             targets: list[str | None] = [*models[:3]] or [None]
@@ -468,11 +175,7 @@ class Planner:
                 return _question(self.questions(missing))
             return AIMessage(content="", tool_calls=[self.select_call()])
         if "help" in intents or not intents:
-            if (
-                not self.req
-                and len(self.text) < 40
-                and re.search(r"model|llm|need|help|recommend|which|best", self.text)
-            ):
+            if self.t.get("move") == "chat":
                 return _question(self.questions(_essentials(r)))
             return self.static(self.greeting())
         return self.static(self.greeting())
@@ -495,10 +198,9 @@ class Planner:
         return self.call("estimate_throughput", args)
 
     def search_call(self) -> dict:
-        r = self.current
         fixed = {}
-        if r.families:
-            fixed["family"] = r.families[0]
+        if self.t.get("families"):
+            fixed["family"] = self.t["families"][0]
         if self.req.get("licenses") and self.req["licenses"] != ["permissive"]:
             fixed["license"] = self.req["licenses"][0]
         if self.req.get("use_case") in (
@@ -532,7 +234,7 @@ class Planner:
             quant = "q4_k_m" if r.get("gpu") else "bf16"
             if model and r.get("gpu"):
                 # the format the shortlist chose for this model on the user's GPU, if there is one
-                for rec in _previous_recommendations(self.messages):
+                for rec in self.recommendations:
                     if rec.get("model") == model:
                         quant = rec.get("quantization", quant)
             args["quantization"] = quant
@@ -559,7 +261,7 @@ class Planner:
         cat = catalog()
         calls = [c for m in self.turn if isinstance(m, AIMessage) for c in m.tool_calls]
         # a model this turn's shortlist chose (and a cost call then priced) is an answer, not something understood
-        named = set(self.reading.models) if self.reading and self.reading.models else set()
+        named = set(self.t.get("named") or [])
         chosen = {
             r.get("model")
             for name, result in _results(self.turn)
@@ -640,19 +342,6 @@ def _question(text: str) -> AIMessage:
     return AIMessage(content=text, additional_kwargs={"advisor_question": True, "advisor_static": True})
 
 
-def _family_representatives(families: list[str]) -> list[str]:
-    """The largest model of each named family (a family shares its licence; sizes differ only in figures)."""
-    from tools.common import catalog
-
-    cat = catalog()
-    out = []
-    for fid in families:
-        models = cat.family_models(fid)
-        if models:
-            out.append(max(models, key=lambda m: (m.params_b, m.id)).id)
-    return out
-
-
 def _essentials(req: dict) -> list[tuple[str, str]]:
     from advisor.requirements import missing_essentials
 
@@ -674,12 +363,10 @@ def _low_bit(req: dict) -> str:
     return "q4_k_m"
 
 
-def _or(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-
-
 class OfflineChatModel(BaseChatModel):
-    """A LangChain chat model with no LLM behind it: the Planner above decides each step."""
+    """The offline driver as the graph sees it: :meth:`plan` is the planning step over the graph's state (the graph
+    calls it instead of a model). As a LangChain chat model (``invoke`` on messages alone) it rebuilds that state
+    from the messages first: a thin adapter for code that drives it outside the graph."""
 
     @property
     def _llm_type(self) -> str:
@@ -688,5 +375,36 @@ class OfflineChatModel(BaseChatModel):
     def bind_tools(self, tools: Any, **kwargs: Any) -> OfflineChatModel:
         return self
 
+    def plan(self, state: dict) -> dict:
+        """One planning step: the next message (tool calls, a question back or the answer), and the open question
+        when it is one."""
+        message = Planner(state).step()
+        update: dict[str, Any] = {"messages": [message]}
+        if message.additional_kwargs.get("advisor_question"):
+            turn = state.get("turn") or {}
+            update["open_question"] = {
+                "kind": turn.get("question_kind") or "essentials",
+                "intents": list(turn.get("intents") or []),
+                "options": list(turn.get("options") or []),
+            }
+        return update
+
     def _generate(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=Planner(messages).step())])
+        state = state_of(messages)
+        return ChatResult(generations=[ChatGeneration(message=self.plan(state)["messages"][0])])
+
+
+def state_of(messages: list[BaseMessage]) -> dict:
+    """The graph state a message list stands for (the adapter's way in): the messages read through the graph's own
+    intake, turn by turn."""
+    from advisor.graph import intake
+    from advisor.requirements import merge
+
+    messages = [m for m in messages if not isinstance(m, SystemMessage)]
+    state: dict[str, Any] = {"messages": [], "requirements": {}}
+    for msg in messages:
+        state["messages"] = [*state["messages"], msg]
+        if _is_user(msg):
+            update = intake(cast(Any, state))
+            state = {**state, **update, "requirements": merge(state.get("requirements"), update["requirements"])}
+    return state

@@ -36,23 +36,6 @@ ORDINALS = {
     "5th": 4,
     "last": -1,
 }
-# Words that name an intent outright: where the classifier already leans that way (score >= CUE_FLOOR), they settle
-# it. One message often asks two things ("check the licence and the monthly cost") and the second is the weaker.
-CUES = {
-    "cost": r"\b(costs?|price|pricing|bill|spend|cheap\w*|expensive|break[- ]?even|monthly cost)\b",
-    "license": r"\blicen[cs]\w*|\blegal\w*|\bpermitted\b|\ballowed\b|\bcommercial(ly)?\b|\bcan (we|i) use\b",
-    "recommend": r"\b(recommend\w*|suggest\w*|which (model|llm|one)|what (model|llm)|best|options?|shortlist|pick|"
-    r"choose|"
-    r"what (can|could|should) (i|we) (run|use)|looking for|need an? (model|llm))\b",
-    "memory": r"\b(vram|memory|how many gb|fits?)\b",
-    "speed": r"\b(tok(ens)?/s|tokens per second|how fast|speed|throughput|latency)\b",
-    "compare": r"\b(vs\.?|versus|compare\w*|better than)\b",
-    "deploy": r"\b(deploy\w*|serving setup|set ?up)\b",
-}
-CUE_FLOOR = 0.15
-# The words that make a follow-up a question of its own ("what about the third one's licence?"), not a fact
-# change ("actually it's not commercial"): CUES without the words that also state facts.
-OWN_CUES = {**CUES, "license": r"\blicen[cs]\w*|\blegal\w*|\bpermitted\b|\ballowed\b"}
 
 
 @dataclass
@@ -70,24 +53,24 @@ class Reading:
     reference: tuple | None = None  # ("ordinal", i), ("top", n) or ("last",)
 
     def asked(self, threshold: float | None = None) -> list[str]:
-        from advisor.nlu.intents import LABELS, THRESHOLD
+        from advisor.nlu.intents import INTENTS, THRESHOLD
+        from advisor.nlu.policy import cue, policy
 
         cut = THRESHOLD if threshold is None else threshold
+        floor = policy()["cue_floor"]
         asked = [
             label
-            for label in LABELS
+            for label in INTENTS
             if self.scores.get(label, 0.0) >= cut
-            or (label in CUES and self.scores.get(label, 0.0) >= CUE_FLOOR and re.search(CUES[label], self.prepared))
+            or (self.scores.get(label, 0.0) >= floor and cue(label, self.prepared))
         ]
         if len(asked) > 1:
             # a second intent needs the classifier's confidence or its own words ("set up X for 50 concurrent users"
             # is a deployment question, not also a speed one)
-            kept = [
-                a for a in asked if self.scores.get(a, 0.0) >= 0.6 or (a in CUES and re.search(CUES[a], self.prepared))
-            ]
+            kept = [a for a in asked if self.scores.get(a, 0.0) >= 0.6 or cue(a, self.prepared)]
             asked = kept or asked
         if not asked and self.scores:
-            top = max(self.scores, key=lambda label: self.scores[label])
+            top = max(INTENTS, key=lambda label: self.scores.get(label, 0.0))
             if self.scores[top] >= 0.3:
                 asked = [top]  # a weak reading beats none
         return asked

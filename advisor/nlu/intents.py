@@ -27,7 +27,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-LABELS = (
+INTENTS = (
     "recommend",
     "license",
     "memory",
@@ -41,6 +41,7 @@ LABELS = (
     "licenses",
     "help",
 )
+LABELS = INTENTS
 # intent -> the tool that answers it (help is answered without a tool)
 TOOL_OF = {
     "recommend": "select_models",
@@ -208,4 +209,4 @@ def _main() -> None:
 if __name__ == "__main__":
     _main()
 
-__all__ = ["LABELS", "TOOL_OF", "INTENT_OF", "THRESHOLD", "scores", "build", "examples", "features"]
+__all__ = ["INTENTS", "LABELS", "TOOL_OF", "INTENT_OF", "THRESHOLD", "scores", "build", "examples", "features"]

@@ -1,0 +1,343 @@
+"""One message read against the conversation's working memory (advisor/memory.py): what it asks, what it is about,
+what it changes, and whether the advisor should ask something back first.
+
+    >>> turn, fields = understand("and its licence?", memory)       # memory: the graph state without the messages
+    >>> turn["intents"], turn["models"]
+    (['license'], ['qwen3-32b'])
+
+The graph's intake node calls :func:`understand` once per user message; every driver gets the result (the offline
+planner plans from it, the LLM drivers read it in their prompt). The words the policy uses live in
+``data/policy.yaml`` beside the classifier's training data; the classifier's labels decide what a message asks.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from advisor.memory import Turn
+from advisor.nlu import Reading, read
+from advisor.nlu.policy import form, policy
+from advisor.requirements import TRANSIENT, merge
+
+NEEDS_MODEL = ("license", "memory", "speed", "deploy", "info")
+# requirement fields that say what the user needs: a message stating one with no question of its own asks for a
+# shortlist
+SHORTLIST_FIELDS = (
+    "use_case",
+    "gpu",
+    "vram_gb",
+    "commercial",
+    "licenses",
+    "min_context",
+    "hardware",
+    "proceed",
+    "monthly_active_users",
+    "languages",
+    "needs_vision",
+    "max_params_b",
+)
+
+
+def context_for(memory: dict) -> dict:
+    """What the message is read against: the requirements so far and the previous turn's tool calls."""
+    req = {k: v for k, v in (memory.get("requirements") or {}).items() if k not in TRANSIENT}
+    number = (memory.get("turn") or {}).get("number", 0)
+    analyses = memory.get("analyses") or []
+    previous = analyses[-1] if analyses and analyses[-1].get("turn") == number else None
+    calls = previous.get("calls", []) if previous else []
+    tools = [c["name"] for c in calls]
+    args = [c.get("args") or {} for c in calls]
+    return {"requirements": req, "previous_tools": tools, "previous_args": args} if (req or tools) else {}
+
+
+class Understanding:
+    """The decisions about one message, made once at intake."""
+
+    def __init__(self, text: str, memory: dict):
+        self.memory = memory
+        self.before = {k: v for k, v in (memory.get("requirements") or {}).items() if k not in TRANSIENT}
+        self.reading: Reading = read(text, context_for(memory))
+        self.req = merge(self.before, self.reading.fields)
+        self.text = self.reading.prepared
+        self.latest = self.reading.fields
+        self.number = (memory.get("turn") or {}).get("number", 0) + 1
+        self.shortlist = [r.get("model") for r in (memory.get("shortlist") or []) if r.get("model")]
+        analyses = memory.get("analyses") or []
+        self.previous_calls = (
+            analyses[-1].get("calls", []) if analyses and analyses[-1].get("turn") == self.number - 1 else []
+        )
+        self.question = memory.get("open_question")
+
+    # ------------------------------------------------------------ what the message asks
+
+    def intents(self) -> list[str]:
+        from advisor.nlu.intents import INTENT_OF
+
+        r = self.reading
+        asked = r.asked()
+        if "help" in asked and len(asked) > 1:
+            asked.remove("help")
+        changes = {k for k in self.latest if k not in TRANSIENT}
+        previous = list(dict.fromkeys(INTENT_OF[c["name"]] for c in self.previous_calls if c["name"] in INTENT_OF))
+        answering = not previous and self.number > 1 and self.question is not None
+        if answering:
+            previous = [a for a in (self.question or {}).get("intents", []) if a != "help"]
+        followup = answering or form("followup_start", self.text) or len(self.text.split()) <= 4
+        news = changes or (r.models or r.reference)
+        own_strong = any(self._own(a) for a in asked if a not in ("help", "info"))
+        pointed = r.models or (r.reference and r.reference[0] != "last")  # "the second one"
+        if previous and news and changes and not pointed and not own_strong:
+            followup = True  # "scrap that, it's a non-profit service": the facts changed, the question stands
+        if previous and followup and news:
+            own = [a for a in asked if a not in ("help", "info")]
+            if not any(self._own(a) for a in own):
+                asked = previous  # "and at 100M?", "what about qwen3 8b": the last question again
+            else:
+                asked = own  # a question of its own ("for these three, check the licence and the cost")
+        elif not asked and previous and news:
+            asked = previous
+        return self._settled(asked, changes)
+
+    def _settled(self, asked: list[str], changes: set[str]) -> list[str]:
+        """What the message asks, once named models, devices, licences and comparisons have spoken."""
+        r = self.reading
+        if not asked and r.models and ({"gpu", "vram_gb", "num_gpus"} & changes):
+            asked = ["recommend"]  # settled just below: a named model on a named device is a fit question
+        if asked == ["recommend"] and r.models and not form("shortlist_words", self.text):
+            asked = ["memory"]  # "will gemma 4 e4b run on a device with 8 gigs?": a fit question
+        if not asked and len(r.models) >= 2 and form("comparison_words", self.text):
+            asked = ["compare"]  # "phi 4 versus llama 3.1 8b versus qwen3 8b"
+        asked = self._licence_or_licences(asked)
+        if not asked and changes & set(SHORTLIST_FIELDS):
+            asked = ["recommend"]
+        if "compare" in asked and len(self.focus()) < 2 and not r.families and not self._adds_to_comparison():
+            asked.remove("compare")  # "compare the costs", "compare with GPT-4o": not a benchmark comparison
+            if "cost" not in asked and (
+                self.latest.get("api_models") or {"gpu_usd_per_hour", "utilization", "input_share"} & changes
+            ):
+                asked.append("cost")
+        return asked
+
+    def _licence_or_licences(self, asked: list[str]) -> list[str]:
+        """One model's licence, or the list of licences: which the message asks for."""
+        r = self.reading
+        if "licenses" in asked and "license" in asked and not r.models:
+            asked.remove("license")  # "which licences allow commercial use": the list, not one model's licence
+        if (
+            asked == ["license"]
+            and not r.models
+            and not r.families
+            and not r.reference
+            and self.latest.get("licenses")
+            and not self.focus()
+        ):
+            asked = ["licenses"]  # "is Apache 2.0 ok for commercial use?": about a licence, not a model
+        if (
+            asked == ["licenses"]
+            and not self.latest.get("licenses")
+            and form("licence_word", self.text)
+            and not form("listing_words", self.text)
+            and self.focus()
+        ):
+            asked = ["license"]  # "and the licence?" after a shortlist: the licence of the models in focus
+        return asked
+
+    def _own(self, intent: str) -> bool:
+        """The message asks this itself: the classifier is sure, or the message names it ("what about its licence?")."""
+        p = policy()
+        r = self.reading
+        score = r.scores.get(intent, 0)
+        words = p["own_cues"].get(intent)
+        return score >= p["own_sure"] or bool(words is not None and score >= p["own_floor"] and words.search(self.text))
+
+    def _adds_to_comparison(self) -> bool:
+        return bool(
+            self.reading.models
+            and form("addition_words", self.text)
+            and any(c["name"] == "compare_benchmarks" for c in self.previous_calls)
+        )
+
+    # ------------------------------------------------------------ what the message is about
+
+    @functools.cached_property
+    def _focus(self) -> list[str]:
+        r = self.reading
+        if r.models:
+            return r.models
+        versioned = [m.id for m in r.mentions if m.kind == "family" and m.id and re.search(r"\d", m.text)]
+        if versioned and not form("versions_words", self.text):
+            return family_representatives(versioned)  # "may we use Llama 3.3 outputs ...": one model stands for it
+        shortlist = self.shortlist
+        ref = r.reference
+        if ref and ref[0] == "ordinal" and shortlist:
+            idx = ref[1]
+            if -len(shortlist) <= idx < len(shortlist):
+                return [shortlist[idx]]
+        if ref and ref[0] == "top" and shortlist:
+            return shortlist[: ref[1]]
+        last = list((self.memory.get("focus") or {}).get("models") or [])
+        if last:
+            return last
+        return shortlist[:1]
+
+    def focus(self) -> list[str]:
+        """The models the message is about: named, referred to ("the second one", "it"), or those in focus."""
+        return self._focus
+
+    def comparison(self, intents: list[str]) -> list[str]:
+        if "compare" not in intents:
+            return []
+        r = self.reading
+        ids = r.models or self.focus()
+        if r.models and form("addition_words", self.text):
+            last = list((self.memory.get("focus") or {}).get("models") or [])
+            ids = list(dict.fromkeys(last + r.models))  # "now add gemma 2 9b"
+        if len(ids) < 2 and r.families:
+            ids = lineage_models(r.families, self.text)
+        return ids[:8]
+
+    # ------------------------------------------------------------ questions instead of answers
+
+    def clarification(self, intents: list[str]) -> tuple[str, str, list[str]] | None:
+        """One short question (text, kind, options) when the message names something unknown or ambiguous,
+        contradicts itself, or asks about a model without naming one."""
+        from tools.common import catalog
+
+        cat = catalog()
+        r = self.reading
+        for m in r.unclear:
+            if m.kind == "model" and m.candidates:
+                names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
+                return f'Which model do you mean by "{m.text}": {_or(names)}?', "which_model", m.candidates[:5]
+            if m.kind == "model":
+                close = [cat.models[c].name for c in m.suggestions[:4] if c in cat.models]
+                hint = f" The closest I have: {', '.join(close)}." if close else ""
+                return (
+                    f'"{m.text}" is not in the catalog, so I cannot answer for it.{hint} '
+                    "Which of these, or which other model, should I use?",
+                    "which_model",
+                    m.suggestions[:4],
+                )
+            if m.kind == "gpu" and "vram_gb" not in self.req and not self.req.get("gpu"):
+                close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]
+                hint = f" (close ones I know: {', '.join(close)})" if close else ""
+                return (
+                    f'The {m.text.upper()} is not in the catalog{hint}. How much memory does it have, e.g. "8 GB"?',
+                    "which_device",
+                    m.suggestions[:4],
+                )
+        if r.conflicts:
+            return f"Your message says two things about {r.conflicts[0]}. Which one holds?", "conflict", []
+        if intents and all(i in NEEDS_MODEL for i in intents) and not self.focus():
+            what = {
+                "license": "licence",
+                "memory": "memory",
+                "speed": "speed",
+                "deploy": "deployment plan",
+                "info": "details",
+            }
+            wanted = what[intents[0]]
+            if r.families:  # "can I use gemma commercially?": which Gemma?
+                lineage = cat.families[r.families[0]].lineage
+                fams = sorted(
+                    (f for f in cat.families.values() if f.lineage == lineage), key=lambda f: f.generation, reverse=True
+                )
+                return (
+                    f"Which {lineage.title()} do you mean: {_or([f.name for f in fams[:5]])}? The {wanted} can "
+                    "differ between versions.",
+                    "which_model",
+                    [f.id for f in fams[:5]],
+                )
+            return (
+                f'Which model should I check the {wanted} for? For example "Llama 3.1 8B" or "Qwen3 32B".',
+                "model_for",
+                [],
+            )
+        if "speed" in intents and not (self.req.get("gpu") or self.req.get("vram_gb")) and len(intents) == 1:
+            return (
+                'On which GPU (and how many)? Speed depends on the hardware, e.g. "one RTX 4090" or "2x H100".',
+                "which_device",
+                [],
+            )
+        return None
+
+    # ------------------------------------------------------------ the result
+
+    def turn(self) -> Turn:
+        intents = self.intents()
+        if not self.focus() and any(i not in NEEDS_MODEL for i in intents):
+            intents = [i for i in intents if i not in NEEDS_MODEL]  # "list models that allow commercial use"
+        asked = self.clarification(intents)
+        changes = [k for k, v in self.latest.items() if k not in TRANSIENT and self.before.get(k) != v]
+        turn: Turn = {
+            "number": self.number,
+            "intents": intents,
+            "move": "answer" if self.question is not None and not self.previous_calls else "ask",
+            "models": self.focus(),
+            "named": self.reading.models,
+            "compare": self.comparison(intents),
+            "families": self.reading.families,
+            "stated": {k: v for k, v in self.latest.items() if k not in TRANSIENT},
+            "changes": changes,
+            "question": asked[0] if asked else None,
+            "question_kind": asked[1] if asked else None,
+            "options": asked[2] if asked else [],
+        }
+        if "top_k" in self.latest:
+            turn["stated"]["top_k"] = self.latest["top_k"]
+        if not intents and self._help_request():
+            turn["move"] = "chat"
+        return turn
+
+    def _help_request(self) -> bool:
+        return not self.req and len(self.text) < 40 and form("help_request", self.text)
+
+
+def understand(text: str, memory: dict) -> tuple[Turn, dict]:
+    """The message understood against the memory, and the requirement fields it states (for the state's merge)."""
+    u = Understanding(text, memory)
+    return u.turn(), u.reading.fields
+
+
+# ------------------------------------------------------------ catalog helpers
+
+
+def family_representatives(families: list[str]) -> list[str]:
+    """The largest model of each named family (a family shares its licence; sizes differ only in figures)."""
+    from tools.common import catalog
+
+    cat = catalog()
+    out = []
+    for fid in families:
+        models = cat.family_models(fid)
+        if models:
+            out.append(max(models, key=lambda m: (m.params_b, m.id)).id)
+    return out
+
+
+def lineage_models(families: list[str], text: str) -> list[str]:
+    """One model per mentioned family (or per family of a mentioned lineage), of comparable size, oldest first."""
+    from tools.common import catalog
+
+    cat = catalog()
+    fams = list(families)
+    if len(fams) == 1:
+        lineage = cat.families[fams[0]].lineage
+        fams = [f.id for f in cat.families.values() if f.lineage == lineage]
+    m = re.search(r"(\d+(?:\.\d+)?)\s*b\b", text)
+    target = float(m.group(1)) if m else None
+    picks: list[Any] = []
+    for fid in fams:
+        models = [x for x in cat.family_models(fid) if x.benchmarks]
+        if not models:
+            continue
+        best = min(models, key=lambda x: abs(x.params_b - (target if target is not None else 70)))
+        picks.append(best)
+    picks.sort(key=lambda x: x.release_date)
+    return [p.id for p in picks]
+
+
+def _or(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
