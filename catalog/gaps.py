@@ -237,6 +237,25 @@ def fact_counts(report: Iterable[ModelFacts]) -> dict[str, dict[str, int]]:
     return counts
 
 
+# ---------------------------------------------------------------- adoption
+
+
+def adoption_coverage(raw: RawCatalog, models: Iterable[Model]) -> dict:
+    """How many of the models have a practice signal (adoption.yaml), per kind, and which have none."""
+    ids = [m.id for m in models]
+    kinds: dict[str, set[str]] = {}
+    for row in raw.adoption:
+        if row.model in ids:
+            kinds.setdefault(row.kind, set()).add(row.model)
+    with_any = set().union(*kinds.values()) if kinds else set()
+    return {
+        "models": len(ids),
+        "with_signal": len(with_any),
+        "by_kind": {kind: len(found) for kind, found in sorted(kinds.items())},
+        "without": [mid for mid in ids if mid not in with_any],
+    }
+
+
 # ---------------------------------------------------------------- the report
 
 
@@ -258,6 +277,7 @@ def report(
         "as_of": as_of.isoformat(),
         "recent_since": (as_of - dt.timedelta(days=days)).isoformat(),
         "recent_models": len(recent),
+        "adoption": adoption_coverage(raw, recent),
         "benchmarks": [
             {
                 "use_case": g.use_case,
@@ -303,6 +323,13 @@ def render(data: dict, limit: int = 15) -> list[str]:
             shown = g["with_none"][:limit]
             more = f" and {len(g['with_none']) - len(shown)} more" if len(g["with_none"]) > len(shown) else ""
             lines.append("  none: " + ", ".join(shown) + more)
+    adoption = data["adoption"]
+    kinds = ", ".join(f"{k} {n}" for k, n in adoption["by_kind"].items()) or "none"
+    lines += [
+        "",
+        f"practice signals (adoption.yaml): {adoption['with_signal']} of {adoption['models']} recent models have one "
+        f"({kinds})",
+    ]
     facts = data["facts"]
     lines += ["", f"facts the estimators and licence verdicts read ({facts['models']} models):"]
     lines.append(f"  {'fact':<26}{'verified':>9}{'unverified':>11}{'missing':>8}{'n/a':>5}")

@@ -1017,6 +1017,53 @@ class EvaluationsFile(Strict):
     evaluations: list[Evaluation]
 
 
+# ---------------------------------------------------------------- adoption (practice signals)
+
+
+AdoptionKind = Literal[
+    "hf_downloads_30d",
+    "hf_likes",
+    "ollama_pulls",
+    "lmstudio_downloads",
+    "openrouter_weekly_tokens",
+]
+ADOPTION_UNITS = {
+    "hf_downloads_30d": "downloads of the Hugging Face repo in the 30 days before the reading (the Hub API's count)",
+    "hf_likes": "likes of the Hugging Face repo",
+    "ollama_pulls": "pulls of the Ollama library model, all tags, since it was published",
+    "lmstudio_downloads": "downloads of the LM Studio catalogue model",
+    "openrouter_weekly_tokens": "tokens (input and output) routed to the model on OpenRouter in the week ending as_of",
+}
+
+
+class Adoption(Strict):
+    """How much a model is used in practice, read from a source independent of its vendor's claims: one count,
+    of one thing (a repo, a library name, an API slug), on the date the source gives (``source.published``, else
+    the date read)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="'<model>.<kind>' or '<model>.<kind>.<n>'.")
+    model: str = Field(description="Catalog model id.")
+    kind: AdoptionKind
+    value: float = Field(ge=0, description="The count, in the unit of its kind (catalog.schema.ADOPTION_UNITS).")
+    entry: str = Field(description="What was counted: a Hugging Face repo id, an Ollama name, an OpenRouter slug.")
+    source: Source
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _counted(self) -> Adoption:
+        if self.kind.startswith("hf_") and not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", self.entry):
+            raise ValueError(
+                f"entry {self.entry!r} of a {self.kind} reading must be a Hugging Face repo id (OWNER/NAME)"
+            )
+        if self.kind != "openrouter_weekly_tokens" and self.value != int(self.value):
+            raise ValueError(f"a {self.kind} reading is a whole count, not {self.value}")
+        return self
+
+
+class AdoptionFile(Strict):
+    adoption: list[Adoption]
+
+
 class Rental(Price):
     """A rental price of a catalog device, kept apart from the device's specification."""
 

@@ -180,3 +180,68 @@ def test_cli_bad_input_names_the_option(capsys):
     assert code == 2 and "--use-case" in err and "code" in err
     code, _, err = _run(capsys, "--model", "no-such-model-xyz")
     assert code == 2 and "no-such-model-xyz" in err
+
+
+# ---------------------------------------------------------------- adoption (practice signals)
+
+
+def _adoption_problems(tmp_path: Path, edit) -> str:
+    dest = tmp_path / "data"
+    shutil.copytree(DATA_DIR, dest)
+    path = dest / "adoption.yaml"
+    data = yaml.safe_load(path.read_text())
+    edit(data["adoption"])
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    _, problems = load_raw(dest)
+    return "\n".join(map(str, problems))
+
+
+def _reading(**changes) -> dict:
+    row = {
+        "id": "qwen3-8b.hf_likes",
+        "model": "qwen3-8b",
+        "kind": "hf_likes",
+        "value": 10,
+        "entry": "Qwen/Qwen3-8B",
+        "source": {"url": "https://huggingface.co/api/models/Qwen/Qwen3-8B", "as_of": dt.date(2026, 12, 1)},
+    }
+    return {**row, **changes}
+
+
+def test_a_valid_reading_loads(tmp_path: Path):
+    assert _adoption_problems(tmp_path, lambda rows: rows.append(_reading())) == ""
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"model": "no-such-model"}, "unknown model id 'no-such-model'"),
+        ({"entry": "qwen3-8b"}, "must be a Hugging Face repo id"),
+        ({"value": 10.5}, "a whole count"),
+        ({"value": -1}, "greater than or equal to 0"),
+        ({"kind": "github_stars"}, "kind"),
+        ({"source": {"url": "file:///tmp/x", "as_of": dt.date(2026, 12, 1)}}, "url"),
+    ],
+)
+def test_a_bad_reading_is_caught_naming_the_field(tmp_path: Path, changes: dict, message: str):
+    assert message in _adoption_problems(tmp_path, lambda rows: rows.append(_reading(**changes)))
+
+
+def test_the_same_reading_twice_is_caught(tmp_path: Path):
+    def edit(rows):
+        rows.append(_reading())
+        rows.append(_reading(id="qwen3-8b.hf_likes.2"))
+
+    assert "given twice" in _adoption_problems(tmp_path, edit)
+
+
+def test_coverage_counts_recent_models_with_a_signal(raw):
+    recent = gaps.recent_models(raw)
+    before = gaps.adoption_coverage(raw, recent)
+    target = next(m for m in recent if m.id in before["without"])
+    row = _reading(id=f"{target.id}.hf_likes", model=target.id, entry="Org/Repo")
+    from catalog.schema import Adoption
+
+    after = gaps.adoption_coverage(dataclasses.replace(raw, adoption=[*raw.adoption, Adoption(**row)]), recent)
+    assert after["with_signal"] == before["with_signal"] + 1 and target.id not in after["without"]
+    assert after["by_kind"]["hf_likes"] == before["by_kind"].get("hf_likes", 0) + 1
