@@ -147,7 +147,9 @@ def _status(m: Model, fact: str, present: bool) -> Status:
 
 
 def looks_moe(m: Model) -> bool:
-    """The entry or the name says mixture of experts: a MoE layout, active parameters, or 'A3B' in a name."""
+    """The entry or the name says mixture of experts: ``moe``, a MoE layout, active parameters, or 'A3B' in a name."""
+    if m.moe is not None:  # the entry says so either way
+        return m.moe
     if m.active_params_b is not None or (m.architecture is not None and m.architecture.moe is not None):
         return True
     return any(_MOE_NAME.search(n) for n in (m.name, m.id, *m.repos.values()))
@@ -192,10 +194,20 @@ def _licence_facts(m: Model, lic: License | None) -> list[Fact]:
     return out
 
 
+def _layout_status(m: Model) -> Status:
+    """Whether the entry says dense or mixture of experts: ``moe``, active parameters or an architecture block."""
+    if m.active_params_b is not None:
+        return _status(m, "active_params_b", True)
+    if m.architecture is not None:
+        return _status(m, "architecture", True)
+    return "verified" if m.moe is not None else "missing"
+
+
 def model_facts(m: Model, licenses: Mapping[str, License]) -> ModelFacts:
     """Each fact the estimators and licence verdicts read, with its status (in a fixed order; see ``ordered``)."""
     facts = [
         Fact("params_b", _status(m, "params_b", True)),
+        Fact("moe", _layout_status(m), "speed: dense or mixture of experts not known, so read as dense"),
         Fact(
             "active_params_b",
             _status(m, "active_params_b", m.active_params_b is not None) if looks_moe(m) else "not_applicable",

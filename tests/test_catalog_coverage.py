@@ -115,12 +115,24 @@ def test_an_unverified_fact_is_told_apart(raw):
 def test_a_moe_name_without_active_parameters_is_missing(raw):
     dense = next(m for m in raw.models if m.active_params_b is None and not gaps.looks_moe(m))
     assert _facts(raw, dense).status("active_params_b") == "not_applicable"
-    renamed = dense.model_copy(update={"name": dense.name + " 30B-A3B"})
+    renamed = dense.model_copy(update={"name": dense.name + " 30B-A3B", "moe": None})
     facts = _facts(raw, renamed)
     assert facts.status("active_params_b") == "missing"
     assert "active_params_b" in [f.name for f in facts.answer_changing]
+    said_dense = renamed.model_copy(update={"moe": False})  # the entry's word beats the name
+    assert _facts(raw, said_dense).status("active_params_b") == "not_applicable"
     moe = next(m for m in raw.models if m.active_params_b is not None and "active_params_b" not in m.unverified)
     assert _facts(raw, moe).status("active_params_b") == "verified"
+
+
+def test_an_entry_that_says_neither_dense_nor_moe_changes_an_answer(raw):
+    model = next(m for m in raw.models if m.architecture is not None and m.active_params_b is None)
+    assert _facts(raw, model).status("moe") != "missing"
+    bare = model.model_copy(update={"architecture": None, "moe": None})
+    assert "moe" in [f.name for f in _facts(raw, bare).answer_changing]
+    dense = bare.model_copy(update={"moe": False})
+    assert _facts(raw, dense).status("moe") == "verified"
+    assert "moe" not in [f.name for f in _facts(raw, dense).answer_changing]
 
 
 def test_an_unread_licence_term_names_the_term(raw):
