@@ -125,31 +125,34 @@ def _type_text(prop: dict) -> str:
 
 
 def turn_tools(messages: Sequence[BaseMessage]) -> list[str] | None:
-    """The tools the turn can need: those answering the intents read in the user's latest message (with the offline
-    driver's reading of follow-ups such as "and at 32k?"), those already called in this turn, and get_model. None when
-    nothing can be read (every tool is needed then)."""
-    from advisor.drivers.offline import Planner
+    """The tools the turn can need: those answering the intents of the user's latest message as the graph's intake
+    reads it (advisor/nlu/dialogue.py, against the memory rebuilt from the earlier messages, so follow-ups such as
+    "and at 32k?" keep the last question), those already called in this turn, and get_model. None when nothing can
+    be read (every tool is needed then)."""
+    from advisor import memory
+    from advisor.nlu.dialogue import understand
     from advisor.nlu.intents import TOOL_OF
 
     talk = [m for m in messages if not isinstance(m, SystemMessage)]
+    users = [i for i, m in enumerate(talk) if _is_user(m)]
+    if not users:
+        return None
+    last = talk[users[-1]]
     try:
-        planner = Planner(talk)
-        intents = planner.intents() if planner.reading is not None else []
+        turn, _ = understand(last.content if isinstance(last.content, str) else "", memory.recall(talk[: users[-1]]))
+        intents = list(turn.get("intents") or [])
     except Exception:  # a reading that fails must not fail the turn: send every tool
         log.exception("could not read the turn's intents")
         return None
-    called = [c["name"] for m in _this_turn(talk) if isinstance(m, AIMessage) for c in m.tool_calls]
+    called = [c["name"] for m in talk[users[-1] + 1 :] if isinstance(m, AIMessage) for c in m.tool_calls]
     wanted = [TOOL_OF[i] for i in intents if i in TOOL_OF] + called
     if not wanted:
         return None
     return list(dict.fromkeys([*wanted, *ALWAYS]))
 
 
-def _this_turn(messages: list[BaseMessage]) -> list[BaseMessage]:
-    users = [
-        i for i, m in enumerate(messages) if isinstance(m, HumanMessage) and not m.additional_kwargs.get("advisor_note")
-    ]
-    return messages[users[-1] + 1 :] if users else messages
+def _is_user(message: BaseMessage) -> bool:
+    return isinstance(message, HumanMessage) and not message.additional_kwargs.get("advisor_note")
 
 
 def fit_tools(
