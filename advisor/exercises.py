@@ -241,6 +241,8 @@ def summarise_selection(turns: list[dict]) -> dict:
             "score": rec["score"],
             "fit": {"quantization": rec["quantization"], "memory_gb": rec["memory_gb"]},
             "benchmarks": rec["benchmarks_used"],
+            "estimated": rec.get("estimated", False),
+            "unconfirmed": rec.get("unconfirmed", []),
             "license": {
                 "verdict": (lic or {}).get("verdict", rec["license_verdict"]),
                 "conditions": (lic or {}).get("conditions", rec["license_conditions"]),

@@ -96,6 +96,11 @@ class Source(Strict):
 # ---------------------------------------------------------------- families
 
 
+Specialty = Literal[
+    "chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use", "safety"
+]
+
+
 class Family(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
     name: str
@@ -104,6 +109,12 @@ class Family(Strict):
     generation: str = Field(description="Version within the lineage, e.g. '3.1'; sortable text.")
     description: str
     url: PublicUrl
+    positioned_for: list[Specialty] = Field(
+        default_factory=list,
+        description="The uses the vendor says it built the family for, main one first, as its page at 'url' states "
+        "them (and the description repeats them): e.g. [code, tool_use] for 'agentic coding models'. Empty for a "
+        "family positioned as general-purpose. The ranker gives a specialist a prior for its use case.",
+    )
 
 
 # ---------------------------------------------------------------- benchmarks
@@ -340,6 +351,7 @@ CITABLE_MODEL_FACTS = (
     "reasoning",
     "tool_calling",
     "modalities",
+    "positioned_for",
 )
 
 # Weight formats a vendor ships its checkpoints in (the first one listed is the main checkpoint).
@@ -405,9 +417,12 @@ class Model(Strict):
     languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes the vendor lists.")
     license: str
     license_history: list[LicenseChange] = []
-    specialties: list[
-        Literal["chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use"]
-    ] = []
+    specialties: list[Specialty] = []
+    positioned_for: list[Specialty] = Field(
+        default_factory=list,
+        description="What the vendor says this model is for, where it differs from its family's positioned_for "
+        "(gpt-oss-safeguard: safety classification, in the gpt-oss family); cited. Empty: the family's.",
+    )
     benchmarks: list[BenchmarkScore] = []
     derived_from: str | None = Field(default=None, description="Model id this one was fine-tuned or distilled from.")
     snapshot_of: str | None = Field(
