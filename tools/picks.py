@@ -86,21 +86,20 @@ COST_WORDS = {
 }
 
 
-def _label(key: str) -> tuple[str, bool]:
-    col = ranking.column_index()[key]
-    return col.label, col.independent
-
-
 def _shared(use_case: str, a: Pick, b: Pick) -> dict | None:
     keys = sorted(set(a.est.columns) & set(b.est.columns))
     if not keys:
         return None
-    rows: list[dict[str, Any]] = []
-    for k in keys:
-        label, independent = _label(k)
-        rows.append(
-            {"benchmark": label, "independent": independent, "this": a.est.columns[k], "next": b.est.columns[k]}
-        )
+    index = ranking.column_index()
+    rows: list[dict[str, Any]] = [
+        {
+            "benchmark": index[k].label,
+            "independent": index[k].independent,
+            "this": a.est.columns[k],
+            "next": b.est.columns[k],
+        }
+        for k in keys
+    ]
     ahead = sum(a.est.columns[k] > b.est.columns[k] for k in keys)
     behind = sum(a.est.columns[k] < b.est.columns[k] for k in keys)
     shown = ", ".join(f"{r['benchmark']} {r['this']:g} vs {r['next']:g}" for r in rows[:3])
@@ -145,7 +144,7 @@ def _newer(a: Pick, b: Pick) -> bool:
     return mb.id in a.est.floor_of or (
         ma.release_date > mb.release_date
         and ranking.comparable(ma, mb, ranking.SUCCESSOR_RATIO)
-        and ranking.lineage_of(ma) == ranking.lineage_of(mb)
+        and a.est.lineage == b.est.lineage
     )
 
 
@@ -245,7 +244,7 @@ def reasons(ask: Ask, p: Pick, versus: dict | None) -> list[str]:
             f"fits {ask.num_gpus} x {ask.device.name} in {p.quant.name}: about {common.rnd(p.total / GB)} GB at "
             f"{ask.fit_context} tokens, {p.fit.free * 100:.0f}% of usable memory free{speed}"
         )
-    out.append(f"licence {common.catalog().licenses[model.license].name}: {p.verdict.level.replace('_', ' ')}")
+    out.append(f"licence {p.verdict.lic.name}: {p.verdict.level.replace('_', ' ')}")
     out += [f"unconfirmed {k}: {v}" for k, v in sorted(p.unconfirmed.items()) if k != "scores"]
     if versus is not None:
         out.append(f"ranked above {versus['name']}: {versus['summary']}")

@@ -143,6 +143,7 @@ LINEAGE_SHRINK = 2.0  # pseudo-count pulling a lineage's mean residual towards 0
 SIZE_RATIO = 2.0  # a predecessor is within this ratio of total and of active parameters
 SUCCESSOR_RATIO = 1.5  # the lift rule: same lineage, newer, within this ratio of total and of active parameters
 ITERATIONS = 30
+WINDOW = 64  # predecessors and the successor rule look this many models back in a lineage's release order
 EPOCH = dt.date(2024, 1, 1)
 
 
@@ -178,6 +179,7 @@ class Estimate:
     lifted_to: str | None = None  # the predecessor whose estimate it was raised to (no shared use-case column)
     capped_by: str | None = None  # the measured successor whose estimate it was lowered to
     floor_of: list[str] = field(default_factory=list)  # older models of its line it must not rank below
+    lineage: str = ""
     columns: dict[str, float] = field(default_factory=dict)  # use-case column key -> value, for comparisons
 
 
@@ -347,8 +349,10 @@ def lineages(cat) -> dict[str, list[Model]]:
     return out
 
 
-def lineage_of(m: Model) -> str:
-    return common.catalog().families[m.family].lineage
+@common.per_catalog
+def _position(cat) -> dict[str, int]:
+    """Model id -> its position in its lineage's release order."""
+    return {m.id: i for line in lineages().values() for i, m in enumerate(line)}
 
 
 def _predecessor(cat, m: Model, has: dict[str, bool]) -> Model | None:
@@ -357,7 +361,9 @@ def _predecessor(cat, m: Model, has: dict[str, bool]) -> Model | None:
     if m.derived_from and m.derived_from in cat.models and has.get(m.derived_from):
         return cat.models[m.derived_from]
     best = None
-    for p in lineages()[cat.families[m.family].lineage]:
+    line = lineages()[cat.families[m.family].lineage]
+    i = _position()[m.id]
+    for p in line[max(0, i - WINDOW) : i]:
         if p.release_date >= m.release_date or not has.get(p.id) or not comparable(p, m, SIZE_RATIO):
             continue
         key = (p.release_date, -abs(math.log(p.params_b / m.params_b)))
@@ -458,6 +464,7 @@ def _estimate_all(cat, use_case: str) -> dict[str, Estimate]:
             positioned(cat, m, use_case),
             off_specialist(cat, m, use_case),
             columns=cols,
+            lineage=cat.families[m.family].lineage,
         )
     _lift_successors(cat, out)
     return out
@@ -471,7 +478,7 @@ def _lift_successors(cat, out: dict[str, Estimate]) -> None:
     for line in lineages().values():
         for i, m in enumerate(line):
             new = out[m.id]
-            for p in line[:i]:
+            for p in line[max(0, i - WINDOW) : i]:
                 old = out[p.id]
                 if p.release_date >= m.release_date or not comparable(p, m, SUCCESSOR_RATIO):
                     continue

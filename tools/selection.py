@@ -392,8 +392,8 @@ def _assumptions(ask: Ask) -> list[str]:
     return assumptions
 
 
-def _ranking_weights() -> str:
-    cat = common.catalog()
+@common.per_catalog
+def _ranking_weights(cat) -> str:
     if not cat.raw.evaluations:
         return "ranking weights: vendor-reported scores only (the catalog has no independent evaluation)"
     named = "; ".join(
@@ -556,16 +556,36 @@ def _unread_by_licence(cat) -> dict[str, list[str]]:
     }
 
 
+FITS_KEPT = 50_000  # fits remembered per catalog (model x device x GPUs x context); cleared when full
+
+
+@common.per_catalog
+def _fits(cat) -> dict[tuple, Fit | None]:
+    return {}
+
+
+def _fit_once(m: Model, ask: Ask, quants, weights_of, fits: dict) -> Fit | None:
+    """best_fit, remembered: it depends only on the model, the device, the number of GPUs and the context."""
+    g = ask.device
+    assert g is not None
+    key = (m.id, g.id, g.memory_bytes, g.usable_memory_fraction, ask.num_gpus, ask.fit_context)
+    if key not in fits:
+        if len(fits) >= FITS_KEPT:
+            fits.clear()
+        fits[key] = best_fit(m, ask, quants, weights_of)
+    return fits[key]
+
+
 @common.per_catalog
 def _weights(cat) -> dict[tuple[str, str], float]:
     """(model id, format id) -> weight bytes, filled on first use."""
     return {}
 
 
-def _pick(ask: Ask, ranking: Ranking, est: Estimate, verdict, quants, weights_of) -> Pick | None:
+def _pick(ask: Ask, ranking: Ranking, est: Estimate, verdict, quants, caches) -> Pick | None:
     model = est.model
     if ask.device is not None:
-        fit = best_fit(model, ask, quants, weights_of)
+        fit = _fit_once(model, ask, quants, *caches)
         if fit is None:
             return None
         quant, total, cost = fit.quant, fit.total, fit.cost
@@ -586,7 +606,7 @@ def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[
     cat = common.catalog()
     picks: list[Pick] = []
     misfits: list[tuple] = []
-    weights_of = _weights()
+    caches = (_weights(), _fits())
     kth = -math.inf
     known = False  # a pick with a known licence verdict was found
     for position in np.flatnonzero(passed.kept[ranking.ranked_pos]).tolist():  # the ranking, filtered
@@ -595,7 +615,7 @@ def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[
         if len(picks) >= top_k and ranking.upper[model.id] <= kth and (known or not ask.commercial):
             break
         verdict = passed.verdicts[(model.license, any(x != "text" for x in model.modalities))]
-        pick = _pick(ask, ranking, est, verdict, cat.quantizations, weights_of)
+        pick = _pick(ask, ranking, est, verdict, cat.quantizations, caches)
         if pick is None:
             misfits.append((ranking.upper[model.id], model, "fit", None))
             continue
