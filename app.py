@@ -102,7 +102,7 @@ def worker_app() -> FastAPI:
     from advisor.config import Settings, redact_urls
     from advisor.drivers import DriverError
     from advisor.storage import StorageUnavailable
-    from advisor.workers import STARTUP_FAILURE
+    from advisor.workers import STARTUP_FAILURE, STORAGE_UNAVAILABLE
 
     _configure_logging()
     config = json.loads(os.environ.get(WORKER_CONFIG_ENV) or "{}")
@@ -112,7 +112,8 @@ def worker_app() -> FastAPI:
         return create_app(settings, auth=(auth[0], auth[1]) if auth else None, stateless_ui=True)
     except (DriverError, StorageUnavailable, ValueError) as exc:  # ValueError: an unusable ADVISOR_SECRET
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr, flush=True)
-        sys.exit(STARTUP_FAILURE)
+        # the database away is an outage the supervisor waits out; the rest cannot pass by waiting
+        sys.exit(STORAGE_UNAVAILABLE if isinstance(exc, StorageUnavailable) else STARTUP_FAILURE)
 
 
 def _configure_logging() -> None:

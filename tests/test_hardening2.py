@@ -6,17 +6,26 @@ used, turns run at once)."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+
+from tests.test_app import ROOT, free_port
+from tests.test_postgres import worker_pids
 
 # ---------------------------------------------------------------- 1. near-miss names cost a bounded amount
 
@@ -256,3 +265,130 @@ def test_an_unusable_secret_is_refused_at_start(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("ADVISOR_SECRET_FILE")
     monkeypatch.setenv("ADVISOR_SECRET", "a secret read from a file")
     assert from_file == configured_secret() is not None
+
+
+# ---------------------------------------------------------------- 5, 6. the supervisor of --workers
+
+
+def _supervise(factory: str, port: int, tmp_path, env: dict | None = None) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / "supervisor.log"
+    code = (
+        "import sys; from advisor.workers import Supervisor; "
+        f"sys.exit(Supervisor({factory!r}, '127.0.0.1', {port}, 2, 1).run())"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    return proc, log
+
+
+def test_a_worker_that_can_never_start_makes_the_server_give_up(tmp_path):
+    """Finding 6. A worker whose app cannot be built for good (a catalog that fails validation) was started again
+    every second for ever: the port never answered and the supervisor never exited. Now a worker that fails to start
+    MAX_FAILED_STARTS times in a row, with growing pauses, stops the server with a clear message and status 1."""
+    from advisor.workers import MAX_FAILED_STARTS
+
+    proc, log = _supervise("tests.failing_worker:broken", free_port(), tmp_path)
+    try:
+        assert proc.wait(timeout=120) == 1, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert text.count("stands for a bad catalog") <= 2 * MAX_FAILED_STARTS  # bounded tries, both workers together
+    assert f"could not start {MAX_FAILED_STARTS} times in a row" in text and "stopping the server" in text
+
+
+def test_a_worker_that_waits_for_the_database_is_retried_while_the_others_serve(tmp_path):
+    """Finding 5 (the supervisor's side). A worker that could not start because the database was away stopped the
+    whole server, healthy workers included (exit 1). Now it is retried, with growing pauses and no limit, while the
+    others serve, and starts once the database is back."""
+    marker = tmp_path / "database-is-back"
+    marker.touch()
+    port = free_port()
+    proc, log = _supervise(
+        "tests.failing_worker:waits_for_marker", port, tmp_path, {"FAILING_WORKER_MARKER": str(marker)}
+    )
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        assert _wait_for(lambda: len(worker_pids(proc.pid)) == 2 and _get(url), 60), log.read_text()
+        marker.unlink()  # the database goes away, then a worker dies
+        victim, survivor = worker_pids(proc.pid)
+        os.kill(victim, signal.SIGKILL)
+        assert _wait_for(lambda: log.read_text().count("stands for an outage") >= 3, 60), log.read_text()
+        assert proc.poll() is None, log.read_text()  # the supervisor waits, it does not give up
+        assert _get(url) and survivor in worker_pids(proc.pid)  # the healthy worker kept serving
+        marker.touch()  # the database is back
+        back = time.monotonic()
+        assert _wait_for(lambda: len(worker_pids(proc.pid)) == 2, 60), log.read_text()
+        assert time.monotonic() - back < 30 and victim not in worker_pids(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _get(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_for(predicate, timeout: float, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(every)
+    return predicate()
+
+
+@pytest.mark.postgres
+def test_a_database_outage_and_a_worker_death_recover_by_themselves(tmp_path):
+    """Finding 5. --workers 2: PostgreSQL stops, then a worker dies (as under the OOM killer). Its replacement could
+    not start, so the supervisor stopped the healthy worker too and exited 1; once PostgreSQL was back nothing
+    listened. Now the healthy worker answers (503 while the database is away), the replacement is retried, and
+    within 30 s of the database's return both workers serve again."""
+    from tests.postgres_server import MISSING, TempPostgres, binaries
+
+    if binaries() is None:
+        if os.environ.get("ADVISOR_REQUIRE_POSTGRES"):
+            pytest.fail(f"{MISSING}; ADVISOR_REQUIRE_POSTGRES is set")
+        pytest.skip(MISSING)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    with TempPostgres() as own:
+        db = own.create_database("advisor")
+        args = ["--driver", "offline", "--port", str(port), "--workers", "2", "--db", db]
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), *args], stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        try:
+            assert _wait_for(lambda: len(worker_pids(proc.pid)) == 2 and _get(url + "/healthz"), 120), log.read_text()
+            own.stop()
+            victim, survivor = worker_pids(proc.pid)
+            os.kill(victim, signal.SIGKILL)
+            refused = "cannot use the conversation database"
+            assert _wait_for(lambda: log.read_text().count(refused) >= 2, 90), log.read_text()[-3000:]  # twice
+            assert proc.poll() is None, log.read_text()[-3000:]
+            health = httpx.get(url + "/healthz", timeout=30)
+            assert health.status_code == 503 and health.json()["status"] == "storage_error", (
+                health.text,
+                log.read_text()[-4000:],
+            )
+            assert survivor in worker_pids(proc.pid)
+            own.start()
+            back = time.monotonic()
+            assert _wait_for(lambda: len(worker_pids(proc.pid)) == 2 and _get(url + "/healthz"), 60), log.read_text()
+            assert time.monotonic() - back < 30, time.monotonic() - back
+            body = {"messages": [{"role": "user", "content": "We have one RTX 4090; just recommend a coding model"}]}
+            assert httpx.post(url + "/v1/chat/completions", json=body, timeout=60).status_code == 200
+            assert own.password not in log.read_text()
+        finally:
+            proc.terminate()
+            proc.wait(30)
