@@ -20,7 +20,7 @@ import pytest
 import tools
 from catalog.loader import RawCatalog
 from catalog.query import Catalog, get_catalog
-from catalog.schema import BenchmarkScore, Evaluation, EvaluationScore, Family, Source
+from catalog.schema import Adoption, BenchmarkScore, Evaluation, EvaluationScore, Family, Source
 from tools import ranking, selection
 from tools.common import using_catalog
 
@@ -80,8 +80,12 @@ def _family(fid: str, lineage: str, generation: str = "1", positioned_for: list 
     )
 
 
-def fixture_catalog(arena: dict[str, float] | None = None) -> Catalog:
-    arena = arena or {"c-8b-x": 1200, "c-8b-y": 1250, "a1-8b": 1220, "b-8b-hi": 1300, "b-8b-lo": 1100}
+def fixture_catalog(
+    arena: dict[str, float] | None = None, extra: list | None = None, adoption: dict[str, float] | None = None
+) -> Catalog:
+    arena = (
+        {"c-8b-x": 1200, "c-8b-y": 1250, "a1-8b": 1220, "b-8b-hi": 1300, "b-8b-lo": 1100} if arena is None else arena
+    )
     models = [
         _model("a1-8b", "qwen3-8b", "fx-a1", "2025-01-01", 4),
         _model("a2-8b", "qwen3-8b", "fx-a2", "2025-09-01", None),
@@ -102,6 +106,7 @@ def fixture_catalog(arena: dict[str, float] | None = None) -> Catalog:
             cited=True,
         ),
         _model("e-4b", "qwen3-4b", "fx-e", "2025-03-01", 5),
+        *(extra or []),
     ]
     families = [
         _family("fx-a1", "fxa", "1"),
@@ -121,7 +126,19 @@ def fixture_catalog(arena: dict[str, float] | None = None) -> Catalog:
         source=SRC,
         scores=[EvaluationScore(model=m, value=v, entry=m) for m, v in arena.items()],
     )
+    readings = [
+        Adoption(
+            id=f"{m}.openrouter_weekly_tokens",
+            model=m,
+            kind="openrouter_weekly_tokens",
+            value=v,
+            entry=m,
+            source=SRC,
+        )
+        for m, v in (adoption or {}).items()
+    ]
     raw = RawCatalog(
+        adoption=readings,
         models=models,
         licenses=list(REAL.raw.licenses),
         gpus=list(REAL.raw.gpus),
@@ -242,6 +259,47 @@ def test_wrong_specialist_is_ranked_down(fx):
     assert est["guard-8b"].ability > est["a1-8b"].ability  # without the cost it would rank above a1
     top = order(fx, use_case="chat")
     assert top.index("guard-8b") > top.index("a1-8b")
+
+
+def test_adoption_ranks_as_a_sourced_signal_and_is_named_when_it_decides():
+    """Without the arena, c-8b-x and c-8b-y tie on vendor scores; OpenRouter traffic that favours x puts x first,
+    and the pick says so with both readings."""
+    traffic = {"c-8b-x": 9e11, "c-8b-y": 1e11, "a1-8b": 3e11, "b-8b-hi": 5e11, "b-8b-lo": 2e10}
+    cat = fixture_catalog(arena={}, adoption=traffic)
+    top = order(cat, use_case="chat")
+    assert top.index("c-8b-x") < top.index("c-8b-y")
+    swapped = fixture_catalog(arena={}, adoption={**traffic, "c-8b-x": 1e11, "c-8b-y": 9e11})
+    assert order(swapped, use_case="chat").index("c-8b-y") < order(swapped, use_case="chat").index("c-8b-x")
+    with using_catalog(cat):
+        recs = tools.call("select_models", {"use_case": "chat", "top_k": 20})["recommendations"]
+    pairs = [(a, b) for a, b in zip(recs, recs[1:]) if a["model"] in traffic and b["model"] in traffic]
+    assert pairs
+    for a, b in pairs:
+        why = a["beats_next"]
+        used = next(i for i in why["because"] + why["against"] if i["kind"] == "adoption")
+        assert used["signal"] == "openrouter_weekly_tokens" and used["sources"] == [SRC.url, SRC.url]
+        assert (used["this"], used["next"]) == (traffic[a["model"]], traffic[b["model"]])
+
+
+def test_a_superseded_checkpoint_gives_way_to_its_later_snapshot():
+    later = _model("b-8b-hi-0901", "qwen3-8b", "fx-b", "2025-09-01", 8, snapshot_of="b-8b-hi")
+    cat = fixture_catalog(extra=[later])
+    with using_catalog(cat):
+        r = tools.call("select_models", {"use_case": "general", "top_k": 5})
+    ids = [x["model"] for x in r["recommendations"]]
+    assert "b-8b-hi-0901" in ids and "b-8b-hi" not in ids
+    assert any(e["model"] == "b-8b-hi" and "superseded by b-8b-hi-0901" in e["reason"] for e in r["excluded"])
+
+
+def test_with_no_device_size_beyond_one_gpu_costs():
+    """No device: a 235B model with b-32b's scores ranks below it (it takes several GPUs to run); on an 8 x H200
+    node, where both fit, it does not."""
+    big = _model("big-235b", "qwen3-235b-a22b", "fx-h", "2025-03-01", 6)
+    cat = fixture_catalog(extra=[big])
+    cat.families["fx-h"] = _family("fx-h", "fxh")
+    assert order(cat, use_case="general").index("big-235b") > order(cat, use_case="general").index("b-32b")
+    node = order(cat, use_case="general", gpu="H200", num_gpus=8)
+    assert node.index("big-235b") < node.index("b-32b")
 
 
 # ---------------------------------------------------------------- missing data: flagged, not excluded

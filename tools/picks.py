@@ -178,6 +178,8 @@ def beats_next(use_case: str, a: Pick, b: Pick) -> dict:
             bucket.append(
                 {"kind": "unconfirmed", "text": f"{y.est.model.name}'s {' and '.join(extra)} are not confirmed"}
             )
+    for item in _adoption(a, b):
+        (because if item.pop("favours") == "this" else against).append(item)
     fit = _fit_item(a, b)
     if fit is not None:
         (because if fit["favours"] == "this" else against).append(fit)
@@ -192,6 +194,29 @@ def beats_next(use_case: str, a: Pick, b: Pick) -> dict:
         "against": against,
         "summary": summary,
     }
+
+
+def _adoption(a: Pick, b: Pick) -> list[dict]:
+    """Adoption readings of the same kind both models have (catalog/data/adoption.yaml), with their sources."""
+    out = []
+    for kind, readings in ranking.adoption().items():
+        ra, rb = readings.get(a.est.model.id), readings.get(b.est.model.id)
+        if ra is None or rb is None or ra.value == rb.value:
+            continue
+        hi, lo = (ra, rb) if ra.value > rb.value else (rb, ra)
+        out.append(
+            {
+                "kind": "adoption",
+                "signal": kind,
+                "this": ra.value,
+                "next": rb.value,
+                "sources": [ra.source.url, rb.source.url],
+                "text": f"{hi.model} is used more ({kind.replace('_', ' ')}: {hi.value:,.0f} against "
+                f"{lo.value:,.0f}, as of {(hi.source.published or hi.source.as_of).isoformat()})",
+                "favours": "this" if hi is ra else "next",
+            }
+        )
+    return out
 
 
 def _basis(p: Pick) -> str:

@@ -133,6 +133,9 @@ SERVES = {
     "code": {"code", "tool_use", "reasoning", "math", "edge"},
     "safety": set(),
 }
+# Adoption readings ranked as a column of their own, like an independent evaluation with no use-case weight: API
+# traffic follows what users choose. Download and like counts are not ranked: small models are downloaded most.
+ADOPTION_RANKED = {"openrouter_weekly_tokens": "OpenRouter weekly tokens"}
 BASE_WEIGHT = 0.25  # every column says something about general ability
 INDEPENDENT_FACTOR = 1.5  # an independent evaluation weighs this much more than a vendor-reported score
 MIN_REPORTERS = 4  # a column needs this many models to rank them
@@ -229,6 +232,10 @@ def observations(cat) -> Observations:
         raw[ev.id] = rows
         snapshot = (ev.source.published or ev.source.as_of).isoformat()
         columns[ev.id] = Column(ev.id, ev.benchmark, ev.name, True, f"{ev.name}, {snapshot}")
+    for kind, readings in adoption().items():  # practice signals that speak for quality (ADOPTION_RANKED)
+        if kind in ADOPTION_RANKED:
+            raw[f"adoption:{kind}"] = [(index[mid], r.value) for mid, r in readings.items() if mid in index]
+            columns[f"adoption:{kind}"] = Column(f"adoption:{kind}", None, ADOPTION_RANKED[kind], True)
     normal = NormalDist()
     mi: list[int] = []
     ci: list[int] = []
@@ -258,6 +265,18 @@ def observations(cat) -> Observations:
         np.array(value, dtype=np.float64),
         np.array(pct, dtype=np.float64),
     )
+
+
+@common.per_catalog
+def adoption(cat) -> dict[str, dict[str, Any]]:
+    """Adoption kind -> model id -> its latest reading (catalog/data/adoption.yaml)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in getattr(cat.raw, "adoption", []):
+        seen = out.setdefault(r.kind, {}).get(r.model)
+        when = r.source.published or r.source.as_of
+        if seen is None or when > (seen.source.published or seen.source.as_of):
+            out[r.kind][r.model] = r
+    return out
 
 
 @common.per_catalog

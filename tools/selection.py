@@ -28,7 +28,7 @@ from tools.errors import InvalidInput
 from tools.licensing import evaluate
 from tools.memory import GB, default_engine, estimate, usable_bytes, weight_bytes
 from tools.picks import Ask, Fit, Pick
-from tools.ranking import INDEPENDENT_FACTOR, USE_CASES, Estimate, estimates
+from tools.ranking import ADOPTION_RANKED, INDEPENDENT_FACTOR, MIN_REPORTERS, USE_CASES, Estimate, adoption, estimates
 from tools.throughput import naive_tokens_per_s
 
 __all__ = ["USE_CASES", "select_models", "resolve_use_case", "distributions", "percentile"]
@@ -42,6 +42,8 @@ NATIVE_4BIT = {"mxfp4", "nvfp4", "fp4", "int4", "w4a16", "w4a4", "awq", "gptq"}
 EDGE_SHARE, EDGE_COST = 0.8, 0.6  # memory used above 80% of usable costs up to 0.6 at 100%
 SPEED_TARGET, SPEED_COST = 20.0, 0.3  # tokens/s for one user (bandwidth bound x 0.55); cost per halving below
 SPEED_FLOOR, FLOOR_COST = 5.0, 1.0  # below this a model is not usable interactively: a cost that ranks it last
+# No device given: running a model takes more hardware with every doubling above what one 80 GB GPU holds at 4 bits.
+NO_DEVICE_SIZE_B, NO_DEVICE_SIZE_COST = 120.0, 0.15
 UNDERSIZE_SHARE, UNDERSIZE_COST = 0.3, 0.25  # below 30% of the largest size the device holds at 4 bits: per halving
 # Licence terms whose absence from the catalog leaves a commercial deployment's verdict open (catalog.gaps'
 # verdict-deciding terms but the rule on training with outputs, which no select_models question states).
@@ -179,6 +181,7 @@ class _Columns:
         import numpy as np
 
         self.models = list(cat.models.values())
+        self.index = {m.id: i for i, m in enumerate(self.models)}
         self.license_code: dict[str, int] = {}
         self.license = np.array(
             [self.license_code.setdefault(m.license, len(self.license_code)) for m in self.models], dtype=np.int64
@@ -382,7 +385,9 @@ def _assumptions(ask: Ask) -> list[str]:
         )
     else:
         assumptions.append(
-            "no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked"
+            "no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked; models "
+            f"above {NO_DEVICE_SIZE_B:g}B parameters (more than one 80 GB GPU holds at 4 bits) are ranked down a "
+            "little per doubling"
         )
     if ask.commercial is None:
         assumptions.append(
@@ -400,7 +405,9 @@ def _ranking_weights(cat) -> str:
         f"{ev.name} ({(ev.source.published or ev.source.as_of).isoformat()}, {len(ev.scores)} models)"
         for ev in cat.raw.evaluations
     )
-    return f"independent evaluations weigh {INDEPENDENT_FACTOR:g}x a vendor-reported score: {named}"
+    used = [ADOPTION_RANKED[k] for k, rows in adoption().items() if k in ADOPTION_RANKED and len(rows) >= MIN_REPORTERS]
+    signals = f"; adoption ranked as a signal of its own: {', '.join(used)}" if used else ""
+    return f"independent evaluations weigh {INDEPENDENT_FACTOR:g}x a vendor-reported score: {named}{signals}"
 
 
 def _exclusion_reason(ask: Ask, model: Model, code: str, verdict) -> str:
@@ -419,8 +426,21 @@ def _exclusion_reason(ask: Ask, model: Model, code: str, verdict) -> str:
         return f"does not list {', '.join(sorted(ask.languages - set(model.languages)))} among its supported languages"
     if code == "verdict":
         return f"licence: {verdict.reasons[-1] if verdict.reasons else 'not allowed for this use'}"
+    if code == "superseded":
+        newer = common.catalog().models[verdict]
+        return f"superseded by {newer.name}, a later checkpoint of the same model that also meets the constraints"
     device = ask.device.name if ask.device is not None else "the device"
     return f"does not fit {ask.num_gpus} x {device} at {ask.fit_context} tokens even in 4-bit"
+
+
+@common.per_catalog
+def _snapshots(cat) -> dict[str, list[str]]:
+    """Model id -> the later checkpoints of it (Model.snapshot_of), newest first."""
+    out: dict[str, list[str]] = {}
+    for m in sorted(cat.models.values(), key=lambda x: x.release_date, reverse=True):
+        if m.snapshot_of:
+            out.setdefault(m.snapshot_of, []).append(m.id)
+    return out
 
 
 @dataclass
@@ -590,8 +610,9 @@ def _pick(ask: Ask, ranking: Ranking, est: Estimate, verdict, quants, caches) ->
             return None
         quant, total, cost = fit.quant, fit.total, fit.cost
     else:
-        fit, quant, cost = None, quants["bf16"], 0.0
+        fit, quant = None, quants["bf16"]
         total = estimate(model, quant, "transformers", ask.fit_context, 1, 2.0, 1).total
+        cost = NO_DEVICE_SIZE_COST * max(math.log2(model.params_b / NO_DEVICE_SIZE_B), 0.0)
     flags = _unconfirmed(ask, est, verdict)
     utility = ranking.upper[model.id] - cost - UNCONFIRMED_COST * len(flags.keys() - {"scores"})
     return Pick(est, fit, quant, total, verdict, flags, utility)
@@ -607,6 +628,7 @@ def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[
     picks: list[Pick] = []
     misfits: list[tuple] = []
     caches = (_weights(), _fits())
+    cols, snapshots = _columns(), _snapshots()
     kth = -math.inf
     known = False  # a pick with a known licence verdict was found
     for position in np.flatnonzero(passed.kept[ranking.ranked_pos]).tolist():  # the ranking, filtered
@@ -614,6 +636,10 @@ def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[
         model = est.model
         if len(picks) >= top_k and ranking.upper[model.id] <= kth and (known or not ask.commercial):
             break
+        newer = [x for x in snapshots.get(model.id, ()) if passed.kept[cols.index[x]]]
+        if newer:  # a later checkpoint of the same architecture passed too: this one is superseded
+            misfits.append((ranking.upper[model.id], model, "superseded", newer[0]))
+            continue
         verdict = passed.verdicts[(model.license, any(x != "text" for x in model.modalities))]
         pick = _pick(ask, ranking, est, verdict, cat.quantizations, caches)
         if pick is None:
