@@ -392,3 +392,43 @@ def test_a_database_outage_and_a_worker_death_recover_by_themselves(tmp_path):
         finally:
             proc.terminate()
             proc.wait(30)
+
+
+# ---------------------------------------------------------------- 7. one redaction, libpq's reading of a URL
+
+SECRET_PASSWORDS = ["pa#ss", "pa/ss", "pa?ss", "p@ss", "p%40ss%2F%23%3F", "pa#s/s?x@y", "plain-pw"]
+
+
+@pytest.mark.parametrize("password", SECRET_PASSWORDS)
+def test_passwords_with_url_delimiters_are_redacted(password):
+    """Finding 7. A password containing '#' was printed in full on the --workers start-up line and in every error
+    naming the database: the redaction stopped looking for the user part at '#' (and at '/' or '?'), where libpq
+    does not. Now one function reads a URL's user part as libpq does, up to the last '@' of the authority."""
+    from advisor.config import redact_url, redact_urls
+
+    for url in (
+        f"postgresql://advisor:{password}@db.internal:5432/advisor",
+        f"postgres://advisor:{password}@db.internal/advisor?sslmode=require",
+        f"http://svc:{password}@127.0.0.1:8000/v1",
+    ):
+        shown = redact_url(url)
+        assert password not in shown and "advisor:" not in shown and "svc" not in shown, shown
+        assert "***@" in shown and ("db.internal" in shown or "127.0.0.1:8000/v1" in shown), shown
+        text = redact_urls(f"error: cannot use the conversation database {url} (connection refused); check --db")
+        assert password not in text and text.endswith("(connection refused); check --db"), text
+    query = redact_url(f"postgresql://db.internal/advisor?user=advisor&password={password}&sslmode=require")
+    assert password not in query and "password=***" in query, query
+    assert redact_url("postgresql://db.internal:5432/advisor") == "postgresql://db.internal:5432/advisor"
+
+
+def test_the_workers_start_up_refusal_never_shows_the_password(capsys):
+    """Finding 7 (where it showed). The database named in --workers' refusal and start-up line, with '#' in the
+    password."""
+    import app
+    from advisor.config import Settings
+
+    for password in ("pa#ss-word", "pa?ss/word"):
+        db = f"postgresql://advisor:{password}@127.0.0.1:{free_port()}/advisor"
+        assert app.serve(settings=Settings(driver="offline", db=db), workers=2) == 2
+        err = capsys.readouterr().err
+        assert "cannot use the conversation database postgresql://***@127.0.0.1" in err and password not in err, err
