@@ -203,6 +203,13 @@ def _layout_status(m: Model) -> Status:
     return "verified" if m.moe is not None else "missing"
 
 
+def _languages_status(m: Model) -> Status:
+    """Languages are known when the vendor lists them or states how many it supports ('201 languages')."""
+    if m.languages:
+        return _status(m, "languages", True)
+    return _status(m, "language_count", m.language_count is not None)
+
+
 def model_facts(m: Model, licenses: Mapping[str, License]) -> ModelFacts:
     """Each fact the estimators and licence verdicts read, with its status (in a fixed order; see ``ordered``)."""
     facts = [
@@ -222,11 +229,7 @@ def model_facts(m: Model, licenses: Mapping[str, License]) -> ModelFacts:
         Fact("max_position_embeddings", _status(m, "max_position_embeddings", m.max_position_embeddings is not None)),
         Fact("formats", _status(m, "formats", bool(m.formats))),  # missing: bf16 assumed, right for most
         *_licence_facts(m, licenses.get(m.license)),
-        Fact(
-            "languages",
-            _status(m, "languages", bool(m.languages)),
-            "selection: left out whenever languages are required",
-        ),
+        Fact("languages", _languages_status(m), "selection: left out whenever languages are required"),
     ]
     return ModelFacts(m.id, m.name, m.release_date, facts)
 

@@ -347,6 +347,7 @@ CITABLE_MODEL_FACTS = (
     "architecture",
     "license",
     "languages",
+    "language_count",
     "formats",
     "reasoning",
     "tool_calling",
@@ -415,6 +416,14 @@ class Model(Strict):
     )
     tool_calling: bool | None = Field(default=None, description="The vendor documents tool/function calling.")
     languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes the vendor lists.")
+    language_count: int | None = Field(
+        default=None,
+        gt=0,
+        description="How many languages the vendor says the model supports, where it gives a number without naming "
+        "them all ('201 languages and dialects', 'over 140 languages', '35+ languages'): the number stated, a lower "
+        "bound for 'over N' or 'N+'. Broad coverage that 'languages' cannot list; the languages it does name go "
+        "in 'languages'. None when the vendor gives no number.",
+    )
     license: str
     license_history: list[LicenseChange] = []
     specialties: list[Specialty] = []
@@ -449,9 +458,23 @@ class Model(Strict):
         if not self.repos:
             raise ValueError("repos needs at least one Hugging Face repo id")
         self._cited()
+        self._languages_counted()
         self._experts_stated()
         self._context_explained()
         return self
+
+    def _languages_counted(self) -> None:
+        codes = self.languages
+        bad = [c for c in codes if not re.fullmatch(r"[a-z]{2}", c)]
+        if bad:
+            raise ValueError(f"languages: {', '.join(bad)} is not an ISO 639-1 code (two lowercase letters)")
+        if len(set(codes)) != len(codes):
+            raise ValueError("languages lists a code twice")
+        if self.language_count is not None and self.language_count < len(codes):
+            raise ValueError(
+                f"language_count {self.language_count} is below the {len(codes)} languages listed; it counts every "
+                "language the vendor states, named or not"
+            )
 
     def _experts_stated(self) -> None:
         """An MoE model records the parameters it uses per token: the speed estimate reads only those."""

@@ -147,8 +147,15 @@ def test_an_unread_licence_term_names_the_term(raw):
 
 def test_empty_languages_change_an_answer(raw):
     model = next(m for m in raw.models if m.languages)
-    bare = model.model_copy(update={"languages": []})
+    bare = model.model_copy(update={"languages": [], "language_count": None})
     assert "languages" in [f.name for f in _facts(raw, bare).answer_changing]
+
+
+def test_a_stated_language_count_counts_as_languages_known(raw):
+    model = next(m for m in raw.models if m.languages)
+    counted = model.model_copy(update={"languages": [], "language_count": 201, "unverified": ["language_count"]})
+    assert _facts(raw, counted).status("languages") == "unverified"
+    assert "languages" not in [f.name for f in _facts(raw, counted).answer_changing]
 
 
 def test_counts_add_up_to_the_models(raw):

@@ -67,6 +67,7 @@ def get_model(model: str) -> dict:
         "max_position_embeddings": m.max_position_embeddings,
         "architecture": arch,
         "languages": list(m.languages),
+        "language_count": m.language_count,
         "specialties": list(m.specialties),
         "license": {"id": lic.id, "name": lic.name, "url": lic.url, "commercial_use": lic.terms.commercial_use.value},
         "license_history": [{"license": c.license, "until": c.until.isoformat()} for c in m.license_history],
