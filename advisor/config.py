@@ -16,16 +16,25 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 _SECRET_QUERY = re.compile(
     r"(?i)([?&](?:[^=&#\s]*(?:key|token|secret|password|passwd|pwd|auth|sig|signature|credential)"
-    r"[^=&#\s]*)=)[^&#\s]*"
+    r"[^=&#\s]*)=)[^&\s]*"
 )
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>]+")
 
 
 def redact_url(url: str) -> str:
-    """The URL as it may be shown or logged: user and password removed (``http://***@host/v1``), and the values
-    of query parameters that look like credentials (``api_key=***``)."""
-    url = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@", r"\1***@", url)
-    return _SECRET_QUERY.sub(r"\1***", url)
+    """The URL as it may be shown or logged: its user part removed (``http://***@host/v1``), and the values of query
+    parameters that look like credentials (``api_key=***``, ``password=***``).
+
+    The one place a URL is redacted (the start-up lines, /healthz, errors naming the database, every log line).
+    The user part is read as libpq reads a postgresql:// URI: everything after ``://`` up to an ``@``, with no
+    special meaning for ``#`` or ``?`` (a URL parser stops at them, and a password holding one was shown whole).
+    To be safe with a password that holds ``@``, ``/``, ``#`` or ``?`` unencoded (libpq itself would misread it),
+    everything up to the last ``@`` is hidden, once the query's credentials are (a query value runs to the next
+    ``&``, ``#`` and ``@`` included)."""
+    scheme, sep, rest = _SECRET_QUERY.sub(r"\1***", url).partition("://")
+    if sep and "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return scheme + sep + rest
 
 
 def redact_urls(text: str) -> str:
