@@ -25,6 +25,15 @@ def literal_markdown(text: str) -> str:
     return _INDENT.sub(lambda m: "\u00a0" * len(m.group(0).expandtabs(4)), text)
 
 
+def code_span(text: object) -> str:
+    """What a user wrote, quoted in an answer exactly as written: a Markdown code span (HTML, emphasis and links are
+    literal there) fenced with more backticks than any run inside it, on one line. Plain text reads it as a quote."""
+    text = " ".join(str(text).split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if not text or text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def _fmt(x) -> str:
     if x is None:
         return "not reported"

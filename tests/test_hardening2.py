@@ -25,6 +25,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
 from tests.test_app import ROOT, free_port
+from tests.test_hardening import COMMONMARK
 from tests.test_postgres import worker_pids
 
 # ---------------------------------------------------------------- 1. near-miss names cost a bounded amount
@@ -432,3 +433,39 @@ def test_the_workers_start_up_refusal_never_shows_the_password(capsys):
         assert app.serve(settings=Settings(driver="offline", db=db), workers=2) == 2
         err = capsys.readouterr().err
         assert "cannot use the conversation database postgresql://***@127.0.0.1" in err and password not in err, err
+
+
+# ---------------------------------------------------------------- 8. the offline driver quotes users literally
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Is qwen<h1>9b any good?",
+        "How much memory for qwen*9b*?",
+        "Is qwen<i>9b any good?",
+        "Is gemma`<b>`9b any good?",
+    ],
+)
+def test_the_offline_driver_quotes_user_text_literally(make_advisor, message):
+    """Finding 8. The offline driver quoted an unknown name as typed: 'qwen<h1>9b' came back as
+    '"qwen<h1>9b" is not in the catalog', and the browser rendered the <h1>. What it quotes is now a code span."""
+    from advisor.ui import history_to_chat
+
+    advisor = make_advisor()
+    reply = advisor.ask(message, thread_id="quoted").reply
+    assert "not in the catalog" in reply or "Which model do you mean" in reply, reply
+    shown = COMMONMARK.render(reply)
+    for tag in ("<h1", "<img", "<em", "<b>"):
+        assert tag not in shown, (tag, shown)
+    assert "<code>" in shown  # the user's words, shown as written
+    bot = history_to_chat(advisor, "quoted")[-1].content
+    assert not any(tag in COMMONMARK.render(bot) for tag in ("<h1", "<img", "<em", "<b>"))
+
+
+def test_code_span_holds_any_text():
+    from advisor.render import code_span
+
+    for text in ("plain", "a`b", "``x``", "`", "<h1>*x*</h1>", "line\nbreak", ""):
+        html = COMMONMARK.render(code_span(text))
+        assert html.count("<code>") == 1 and "<h1" not in html and "<em" not in html, (text, html)
