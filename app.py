@@ -39,6 +39,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
     from advisor.http import errors, exercises, health, openai_compatible, threads, tools, views
     from advisor.service import Advisor
     from advisor.ui import build_ui
+    from advisor.ui.style import CSS
 
     settings = settings or Settings.from_env()
     advisor = advisor or Advisor.create(settings)
@@ -63,6 +64,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
         mcp_server=True,
         footer_links=["api"],
         show_error=False,
+        css=CSS,
     )
     _build_routes(app.router)
     return app

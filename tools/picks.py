@@ -15,7 +15,7 @@ from typing import Any
 
 from catalog.schema import Gpu, Quantization
 from tools import common, ranking
-from tools.memory import GB
+from tools.memory import GB, default_engine, device_unit, fit_in_device_unit, max_context
 from tools.ranking import Estimate
 
 
@@ -231,7 +231,10 @@ def fit_summary(ask: Ask, p: Pick) -> dict | None:
     if p.fit is None or ask.device is None:
         return None
     f = p.fit
-    return {
+    engine = default_engine(p.quant)
+    most = max_context(p.est.model, p.quant, engine, 1, 2.0, ask.device, ask.num_gpus)
+    return {  # in the device's own unit (GiB where its "GB" is 2^30 bytes), then the ranking's own figures
+        **fit_in_device_unit(ask.device, ask.num_gpus, f.per_gpu, f.usable, ask.fit_context, most),
         "device": ask.device.name,
         "num_gpus": ask.num_gpus,
         "format": p.quant.id,
@@ -265,9 +268,11 @@ def reasons(ask: Ask, p: Pick, versus: dict | None) -> list[str]:
     )
     if ask.device is not None and p.fit is not None:
         speed = f"; about {p.fit.tokens_per_s:.0f} tokens/s (bandwidth bound)" if p.fit.tokens_per_s else ""
+        unit, size, _ = device_unit(ask.device)  # one unit rule: the device's own (GiB where its "GB" is 2^30)
         out.append(
-            f"fits {ask.num_gpus} x {ask.device.name} in {p.quant.name}: about {common.rnd(p.total / GB)} GB at "
-            f"{ask.fit_context} tokens, {p.fit.free * 100:.0f}% of usable memory free{speed}"
+            f"fits {ask.num_gpus} x {ask.device.name} in {p.quant.name}: about {common.rnd(p.fit.per_gpu / size):g} "
+            f"{unit}" + (" per device" if ask.num_gpus > 1 else "") + f" of {common.rnd(p.fit.usable / size):g} "
+            f"{unit} at {ask.fit_context:,} tokens, {p.fit.free * 100:.0f}% of usable memory free{speed}"
         )
     out.append(f"licence {p.verdict.lic.name}: {p.verdict.level.replace('_', ' ')}")
     out += [f"unconfirmed {k}: {v}" for k, v in sorted(p.unconfirmed.items()) if k != "scores"]

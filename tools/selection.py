@@ -362,8 +362,8 @@ def _allowed_licenses(licenses: list[str] | None) -> set[str] | None:
 def _assumptions(ask: Ask) -> list[str]:
     use_case, device = ask.use_case, ask.device
     assumptions = [
-        f"use case '{use_case}' ranks on {', '.join(USE_CASES[use_case])}: each model's rank among the catalog "
-        "models reporting a benchmark, put on one scale through the models that share benchmarks (tools.ranking), so "
+        f"use case '{use_case.replace('_', ' ')}' ranks on {', '.join(USE_CASES[use_case])}: each model's rank "
+        "among the catalog models reporting a benchmark, put on one scale through the models that share benchmarks, so "
         "models are compared on what they share, not on how many scores they report; a score is not an evaluation "
         "on your data",
         _ranking_weights(),
