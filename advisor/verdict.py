@@ -84,8 +84,15 @@ class Verdict:
 
 
 def of(calls: Iterable[ToolReturned]) -> Verdict | None:
-    """The verdict of a turn's tool results, or None when they hold none (a benchmark table, a model's facts)."""
-    done = [c for c in calls if not c.failed and isinstance(c.result, dict)]
+    """The verdict of a turn's tool results, or None when they hold none (a benchmark table, a model's facts) or
+    lack a field it reads (a result from a tool of another version): a card never stands in the answer's way."""
+    try:
+        return _of([c for c in calls if not c.failed and isinstance(c.result, dict)])
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+
+
+def _of(done: list[ToolReturned]) -> Verdict | None:
     pick = next((p for p in map(_pick, done) if p is not None), None)
     if pick is None:
         return None
