@@ -149,7 +149,7 @@ def _ask_coding_4090(stdout: str) -> None:
 
 def _exercise_2(stdout: str) -> None:
     assert "$365.00" in stdout  # $0.5 a GPU-hour x 730 hours, always on
-    assert "GPT-4o mini" in stdout and "utilisation: 0.6" in stdout
+    assert "GPT-6 Luna" in stdout and "utilisation: 0.6" in stdout
     head = re.search(r"^\| Option \|(.+)\|$", stdout, re.M)
     volumes = [c.strip() for c in head.group(1).split("|")]
     mine = next(i for i, c in enumerate(volumes) if c.startswith("**"))  # the user's volume, in bold

@@ -84,6 +84,7 @@ def build(advisor: Advisor) -> None:
             value=defaults.api_models,
             multiselect=True,
             label="APIs to compare",
+            info=exercises.API_RULE,
         )
         family = gr.Radio(list(exercises.FAMILY_VERSIONS), value="llama", label="Family (exercise 3)")
     run = gr.Button("Run walkthrough", variant="primary", elem_id="exercise-run")
