@@ -55,9 +55,12 @@ def present(text: str, calls: list[ToolReturned], offline_note_shown: bool = Fal
 
 
 def _content(message: object) -> str:
+    """A chat message's text, whichever shape the chat hands it back in (a ChatMessage, a dict, a list of parts)."""
     content: object = message.content if isinstance(message, gr.ChatMessage) else None
     if isinstance(message, dict):
         content = message.get("content")
+    if isinstance(content, list):
+        return " ".join(_content({"content": part.get("text") if isinstance(part, dict) else part}) for part in content)
     return content if isinstance(content, str) else ""
 
 
