@@ -858,6 +858,21 @@ def test_yaml_edits_keep_everything_else():
     assert yaml.safe_load(out)["items"][0]["new"] == "yes"
 
 
+def test_a_key_added_after_an_alias_lands_in_its_own_mapping():
+    from catalog.yaml_edit import YamlText
+
+    text = (
+        "items:\n- id: a\n  sources:\n    lic: &l1 {url: x}\n    doc: {url: d}\n  cite: {p: doc}\n"
+        "- id: b\n  sources:\n    doc: {url: e}\n    lic: *l1\n  cite: {p: doc}\n"
+    )
+    doc = YamlText(text)
+    doc.patch(doc.item("items", "b"), {"sources": {"card": {"url": "c"}}, "cite": {"languages": "card"}})
+    out = yaml.safe_load(doc.result())["items"]
+    assert list(out[0]["sources"]) == ["lic", "doc"]
+    assert out[1]["sources"] == {"doc": {"url": "e"}, "lic": {"url": "x"}, "card": {"url": "c"}}
+    assert out[1]["cite"] == {"p": "doc", "languages": "card"}
+
+
 # ---------------------------------------------------------------- sources the catalog can cite
 
 
