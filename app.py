@@ -21,7 +21,7 @@ from dataclasses import asdict
 from fastapi import FastAPI
 
 from advisor.http.errors import ERROR_RESPONSES, MAX_BODY_BYTES, SafeJSONResponse
-from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth
+from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth, McpJsonLimits
 
 log = logging.getLogger("advisor.app")
 GRACEFUL_SHUTDOWN_S = 3
@@ -50,6 +50,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
         responses=ERROR_RESPONSES,
         description="Tools for choosing and deploying open-weight LLMs, an OpenAI-compatible chat endpoint, and MCP.",
     )
+    api.add_middleware(McpJsonLimits)  # innermost: MCP's bodies are read whole once their size is known to be within
     api.add_middleware(ChunkedBodyLimit)  # inside LimitsAndAuth: credentials are checked first
     api.add_middleware(LimitsAndAuth, credentials=auth)
     api.state.advisor = advisor

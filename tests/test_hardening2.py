@@ -469,3 +469,50 @@ def test_code_span_holds_any_text():
     for text in ("plain", "a`b", "``x``", "`", "<h1>*x*</h1>", "line\nbreak", ""):
         html = COMMONMARK.render(code_span(text))
         assert html.count("<code>") == 1 and "<h1" not in html and "<em" not in html, (text, html)
+
+
+# ---------------------------------------------------------------- 9. MCP's bodies are checked like /api's
+
+MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+
+
+def test_mcp_refuses_deep_huge_and_undecodable_json_like_the_api(make_advisor):
+    """Finding 9. /gradio_api/mcp/ answered 500, with a traceback in the log, to JSON nested 50,000 deep, a
+    5,000-digit integer and a body that is not UTF-8, where /api answers 422. Its bodies now pass the same parse and
+    limits (size, depth) before MCP sees them, and are refused with a JSON-RPC parse error (HTTP 400)."""
+    from fastapi.testclient import TestClient
+
+    import app
+    from advisor.http.errors import MAX_JSON_DEPTH
+
+    advisor = make_advisor()
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    deep = "[" * 50_000 + "]" * 50_000
+    bodies = {
+        "deep": deep.encode(),
+        "deep inside a request": json.dumps({**initialize, "params": {}})[:-2].encode()
+        + b', "x": '
+        + (b"[" * (MAX_JSON_DEPTH + 5) + b"]" * (MAX_JSON_DEPTH + 5))
+        + b"}}",
+        "huge integer": b'{"jsonrpc": "2.0", "id": ' + b"9" * 5000 + b', "method": "ping"}',
+        "not UTF-8": b'{"jsonrpc": "2.0", "id": 1, "method": "\xff\xfe"}',
+        "too large": b'{"x": "' + b"a" * 300_000 + b'"}',
+    }
+    with TestClient(app.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
+        for what, body in bodies.items():
+            r = client.post("/gradio_api/mcp/", content=body, headers=MCP_HEADERS)
+            assert r.status_code in (400, 413), (what, r.status_code, r.text[:300])
+            if r.status_code == 400:
+                error = r.json()["error"]
+                assert error["code"] == -32700 and "JSON" in error["message"], (what, error)
+        for path in ("/api/tools/get_model", "/v1/chat/completions"):  # the API refuses the same bodies
+            for what, body in bodies.items():
+                r = client.post(path, content=body, headers={"content-type": "application/json"})
+                assert r.status_code in (413, 422), (path, what, r.status_code)
+        ok = client.post("/gradio_api/mcp/", json=initialize, headers=MCP_HEADERS)
+        assert ok.status_code == 200 and "serverInfo" in ok.text, ok.text[:300]
