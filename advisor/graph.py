@@ -302,7 +302,9 @@ def ground(state: AdvisorState, context: Context) -> dict:
     ):
         return {}
     text = last.content if isinstance(last.content, str) else json.dumps(last.content)
-    bad = grounding.find_ungrounded(text, grounding.evidence_from(state["messages"]))
+    # the user's figures include those worked out from them (a monthly volume from users x messages x tokens)
+    worked_out = grounding.numbers_in([state.get("requirements") or {}, (state.get("turn") or {}).get("derived") or []])
+    bad = grounding.find_ungrounded(text, grounding.evidence_from(state["messages"]) | worked_out)
     if not bad:
         return {}
     if state.get("revisions", 0) < 1 and not context.offline:

@@ -60,6 +60,7 @@ class Turn(TypedDict, total=False):
     stated: dict  # requirement fields the message states (None: cleared)
     changes: list[str]  # requirement fields whose value changed
     rerun: list[Call]  # a what-if: the calls of the earlier analysis it re-runs
+    before: list[dict]  # and the digest of their results, to say what changed
     question: str | None  # a clarifying question to ask instead of answering
     question_kind: str | None
     options: list[str]
@@ -84,19 +85,16 @@ def digest(name: str, result: dict) -> dict:
         keys = ("decode_tokens_per_s", "tokens_per_s", "fits", "quantization")
         return {k: result.get(k) for k in keys if k in result}
     if name == "estimate_cost":
-        out: dict[str, Any] = {}
-        for k in ("self_hosted", "cheapest", "monthly_tokens"):
-            if k in result:
-                out[k] = result[k] if not isinstance(result[k], (dict, list)) else _small(result[k])
+        out: dict[str, Any] = {k: result[k] for k in ("cheapest", "monthly_tokens") if k in result}
+        for kind in ("cloud_gpu", "on_prem"):
+            costs = [o.get("monthly_usd") for o in result.get("options") or [] if o.get("kind") == kind]
+            costs = [c for c in costs if isinstance(c, (int, float))]
+            if costs:
+                out[kind + "_usd"] = min(costs)
         return out
     if name == "check_license":
         return {k: result.get(k) for k in ("verdict",) if k in result}
     return {}
-
-
-def _small(value: Any) -> Any:
-    text = json.dumps(value, default=str)
-    return value if len(text) < 600 else None
 
 
 def record(analyses: list[Analysis] | None, turn: int, intents: list[str], calls: list[Call], digests: list[dict]):

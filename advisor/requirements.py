@@ -41,7 +41,9 @@ def context_of(messages: list, requirements: dict | None = None) -> dict:
     return {"requirements": req, "previous_tools": tools, "previous_args": args} if (req or tools) else {}
 
 
-TRANSIENT = ("mentioned_models", "mentioned_families", "top_k")
+TRANSIENT = ("mentioned_models", "mentioned_families", "top_k", "derived")
+# kept in the state but not shown as a requirement: the parts a derived volume was worked out from
+HIDDEN = ("usage",)
 
 
 def merge(old: dict | None, new: dict | None) -> dict:
@@ -63,12 +65,14 @@ def merge(old: dict | None, new: dict | None) -> dict:
         if key == "use_case" and value == "chat" and out.get("use_case") == "customer_service":
             continue  # "a chatbot" does not undo "customer service"
         if key == "gpu":
+            # another device keeps the count stated ("they're L40S, not A6000"); "an A100" clears it (None)
             out.pop("vram_gb", None)
             out.pop("unified_memory", None)
+            out.pop("memory_bandwidth_gbps", None)
             if "hardware" not in new:
                 out.pop("hardware", None)
-            if "num_gpus" not in new:
-                out.pop("num_gpus", None)
+        if key == "monthly_tokens" and "usage" not in new:
+            out.pop("usage", None)  # a volume stated outright replaces one worked out from its parts
         out[key] = value
     return out
 
@@ -84,7 +88,8 @@ def missing_essentials(req: dict) -> list[tuple[str, str]]:
     out = []
     for key, question in ESSENTIALS:
         if key == "hardware":
-            if req.get("gpu") or req.get("vram_gb") or req.get("hardware"):
+            # a size limit bounds the models as the hardware would ("best math model under 15B")
+            if req.get("gpu") or req.get("vram_gb") or req.get("hardware") or req.get("max_params_b"):
                 continue
         elif key in req:
             continue
@@ -142,7 +147,7 @@ LABELS = {
 
 def describe(req: dict) -> list[str]:
     """Human-readable lines for the requirements panel."""
-    return [f"{LABELS.get(k, k)}: {_shown(k, v)}" for k, v in req.items() if k not in TRANSIENT]
+    return [f"{LABELS.get(k, k)}: {_shown(k, v)}" for k, v in req.items() if k not in TRANSIENT and k not in HIDDEN]
 
 
 def _shown(key: str, value: object) -> str:

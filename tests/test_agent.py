@@ -339,3 +339,80 @@ def test_a_thread_checkpointed_before_the_working_memory_resumes(make_advisor):
     values = advisor.graph.get_state(config).values
     assert [a["turn"] for a in values["analyses"]] == [1, 2]  # the old turn recalled once, then this one
     assert values["analyses"][0]["calls"][0]["name"] == "select_models"
+
+
+# ---------------------------------------------------------------- what-if, alternatives, defaults (issue #24)
+
+
+def test_a_what_if_re_runs_the_analysis_it_changes_and_says_what_changed(make_advisor):
+    advisor = make_advisor()
+    first = advisor.ask("customer support bot on two L40S cards, commercial product", thread_id="w")
+    before = [r["model"] for r in first.shortlist]
+    advisor.ask("what would the top one cost at 80 million tokens a month", thread_id="w")
+    licence = advisor.ask("is its licence fine for us?", thread_id="w")
+    assert [c.name for c in licence.tool_calls] == ["check_license"]
+    what_if = advisor.ask("what if we need a 64k context window?", thread_id="w")
+    assert [c.name for c in what_if.tool_calls] == ["select_models"]  # the shortlist, not the licence check again
+    args = what_if.tool_calls[0].args
+    assert (args["min_context"], args["gpu"], args["num_gpus"], args["commercial"]) == (65536, "l40s", 2, True)
+    after = [r["model"] for r in what_if.shortlist]
+    assert "**What changed**" in what_if.reply
+    changed = what_if.reply.split("**What changed**")[1].split("###")[0]
+    from tools.common import catalog
+
+    for model in set(before) - set(after):
+        assert catalog().models[model].name in changed.split("drops out:")[1]
+    assert "still shortlisted" in changed or "new:" in changed
+    again = advisor.ask("what if we need a 64k context window?", thread_id="w")
+    assert again.tool_calls[0].args == args  # the same change again: the same analysis
+
+
+def test_an_alternative_is_chosen_by_its_objective(make_advisor):
+    from tools.common import catalog
+
+    advisor = make_advisor()
+    advisor.ask("what does running llama 3.3 70b cost us for ~300M tokens/month", thread_id="a")
+    cheaper = advisor.ask("too pricey. anything cheaper thats still decent for chat?", thread_id="a")
+    names = [c.name for c in cheaper.tool_calls]
+    assert names == ["select_models", "estimate_cost"]
+    costed = cheaper.tool_calls[1].args
+    assert costed["monthly_tokens"] == 300_000_000 and costed["model"] != "llama-3.3-70b"
+    cat = catalog()
+    new = cat.models[costed["model"]]
+    assert (new.active_params_b or new.params_b) < cat.models["llama-3.3-70b"].params_b
+    assert "**Alternative (cheaper)** to Llama 3.3 70B" in cheaper.reply
+    cleaner = make_advisor()
+    cleaner.ask("need a code completion model for our company's dev team, single RTX 5090", thread_id="c")
+    cleaner.ask("licence of the first one?", thread_id="c")
+    r = cleaner.ask("hmm anything with a cleaner licence, like apache or MIT?", thread_id="c")
+    assert [c.name for c in r.tool_calls] == ["select_models"]
+    assert r.tool_calls[0].args["licenses"] == ["apache-2.0", "mit"] and r.tool_calls[0].args["gpu"] == "rtx-5090"
+
+
+def test_speed_with_no_format_answers_in_one_that_fits(make_advisor):
+    advisor = make_advisor()
+    r = advisor.ask("tokens per second for qwen3 32b on one L40S?", thread_id="s")
+    call = r.tool_calls[0]
+    assert call.name == "estimate_throughput" and call.args["quantization"] == "fp8"  # bf16 (~70 GB) does not fit
+    assert call.result["fits"] is True and call.result["decode_tokens_per_s"] > 0
+    assert "format: fp8, the best that fits (bf16 needs" in r.reply
+    release = advisor.ask("deepseek v3.1 speed on 8 h100s?", thread_id="s2")
+    assert release.tool_calls[0].args["quantization"] == "awq"  # its release format, fp8, does not fit 8 x 80 GB
+    assert release.tool_calls[0].result["decode_tokens_per_s"] > 0
+    fits = advisor.ask("how fast is gpt-oss-120b on one H100", thread_id="s3")
+    assert fits.tool_calls[0].args["quantization"] == "mxfp4" and "the release format (it fits)" in fits.reply
+
+
+def test_a_worked_out_volume_is_used_and_shown(make_advisor):
+    advisor = make_advisor()
+    r = advisor.ask(
+        "about two thousand staff, each maybe ten questions a day at roughly a thousand tokens. what would llama 3.1 "
+        "8b cost us monthly?",
+        thread_id="d",
+    )
+    assert r.tool_calls[0].args["monthly_tokens"] == 600_000_000
+    line = r.reply.splitlines()[0]
+    assert "2,000 users x 10 messages a day x 1,000 tokens each x 30 days = 600,000,000" in line
+    assert "[figure removed]" not in r.reply
+    half = advisor.ask("and if its only half the users?", thread_id="d")
+    assert half.tool_calls[0].name == "estimate_cost" and half.tool_calls[0].args["monthly_tokens"] == 300_000_000

@@ -255,3 +255,63 @@ def test_follow_ups_references_and_kept_constraints(make_advisor):
     second = advisor.ask("is the second one ok with 2M users?", thread_id="e")
     assert second.tool_calls[0].args["model"] == shortlist[1]["model"]
     assert second.tool_calls[0].args["monthly_active_users"] == 2_000_000
+
+
+# ---------------------------------------------------------------- figures worked out, units, corrections (issue #24)
+
+
+def test_volumes_are_worked_out_from_their_parts():
+    f = read("40k daily users, each sends about 25 messages a day, ~600 tokens per message").fields
+    assert f["monthly_tokens"] == 40_000 * 25 * 600 * 30
+    assert "40,000 users x 25 messages a day x 600 tokens each x 30 days = 18,000,000,000" in f["derived"][0]
+    f = read("about 1,200 requests an hour around the clock, 2k tokens per request").fields
+    assert f["monthly_tokens"] == 1200 * 2000 * 24 * 30 and "667 tokens/s" in f["derived"][0]
+    f = read("90 req/min, 1500 tokens each").fields
+    assert f["monthly_tokens"] == 90 * 60 * 24 * 30 * 1500
+    f = read("we pay openai $9k a month for 1.5 billion tokens").fields
+    assert f["api_usd_per_mtok_input"] == f["api_usd_per_mtok_output"] == 6.0 and "budget_usd_per_month" not in f
+    assert read("buy 4x RTX 6000 Ada for about 28k all in").fields["hardware_usd"] == 28_000
+    assert read("buy 2 H100s outright for ~$60k").fields["hardware_usd"] == 60_000
+    half = read(
+        "and if its only half the users?",
+        {"requirements": {**f, **read("40k users, 25 messages a day, 600 tokens per message").fields}},
+    )
+    assert half.fields["monthly_tokens"] == 20_000 * 25 * 600 * 30
+    assert (
+        read("what if the volume doubles", {"requirements": {"monthly_tokens": 10**9}}).fields["monthly_tokens"]
+        == 2 * 10**9
+    )
+
+
+def test_units_decide_what_a_number_is():
+    f = read("got a card with 16 gigs. will phi 4 fit at 8 bit?").fields
+    assert f["vram_gb"] == 16 and f["quantization"] == "int8" and "num_gpus" not in f  # 8 bit is a format
+    f = read("two 48gb cards, qwen3 32b in bf16")
+    assert (f.fields["num_gpus"], f.fields["vram_gb"]) == (2, 48)
+    assert read("3 x 24GB GPUs at 4bit").fields["num_gpus"] == 3
+    assert "num_gpus" not in read("would 4 bit make it faster?", {"requirements": {"gpu": "l40s"}}).fields
+
+
+def test_a_figure_taken_back_is_no_fact():
+    cost = {"requirements": {"monthly_tokens": 500_000_000}, "previous_tools": ["estimate_cost"], "previous_args": []}
+    assert extract("oops I meant 50M, not 500M", cost)["monthly_tokens"] == 50_000_000
+    assert "num_gpus" not in extract("written off over 2 years instead of 3?", {"requirements": {"gpu": "l40s"}})
+
+
+def test_a_corrected_device_keeps_its_count():
+    state = merge({}, extract("we have 4 A6000s"))
+    state = merge(state, extract("sorry, they're L40S not A6000"))
+    assert (state["gpu"], state["num_gpus"]) == ("l40s", 4)
+    state = merge(state, extract("what if we upgrade to an H100"))
+    assert state["gpu"] == "h100-sxm" and "num_gpus" not in state  # "an H100": one
+
+
+def test_licence_facts_said_indirectly():
+    assert read("a discord bot i charge money for").fields["commercial"] is True
+    assert read("for our university research group").fields["commercial"] is False
+    assert read("later we might spin out a company").fields["commercial"] is True
+    f = read("we're a small fintech out of Lisbon").fields
+    assert (f["eu_entity"], f["territories"], f["commercial"]) == (True, ["PT"], True)
+    for text, code in [("a Rotterdam-based shop", "NL"), ("our office is in Tallinn", "EE"), ("HQ in Krakow", "PL")]:
+        f = read(text).fields
+        assert f.get("eu_entity") is True and f["territories"] == [code], text

@@ -68,6 +68,7 @@ class Planner:
         self.called = {name for name, _ in self.done}
         self.counter = int(self.t.get("number", 0)) * 100 + sum(1 for m in self.turn if isinstance(m, ToolMessage))
         self.recommendations: list[dict] = state.get("shortlist") or []
+        self.format_notes: list[str] = []  # formats chosen for the user (said in the answer)
 
     # ------------------------------------------------------------ what the turn asks
 
@@ -109,12 +110,15 @@ class Planner:
         r = self.req
         if "recommend" in intents and not calls:
             missing = [q for q in _essentials(r) if q[0] != "commercial"]
-            if missing and not r.get("proceed"):
+            if missing and not r.get("proceed") and self.t.get("move") not in ("whatif", "alternative"):
                 return _question(self.questions(missing))
             calls.append(self.select_call())
         if calls:
-            return AIMessage(content="", tool_calls=calls)
+            return AIMessage(content="", tool_calls=calls, additional_kwargs=self._notes())
         return self.without_tools(intents)
+
+    def _notes(self) -> dict:
+        return {"advisor_format_notes": list(dict.fromkeys(self.format_notes))} if self.format_notes else {}
 
     def model_calls(self, intents: list[str]) -> list[dict]:
         """The calls about the models in focus: comparison, licence, memory, speed, deployment, cost."""
@@ -192,10 +196,50 @@ class Planner:
         args = arguments("estimate_throughput", self.state(model), model=model)
         g = catalog().gpus.get(r.get("gpu") or "")
         datacenter = g is not None and g.segment in ("datacenter", "workstation")
-        args.setdefault("quantization", "bf16" if datacenter else _low_bit(r))
+        if "quantization" not in args:
+            args["quantization"] = self.fitting_format(model, args)
         if "engine" not in args and datacenter and args["quantization"] in ("bf16", "fp16", "fp8", "awq", "gptq"):
             args["engine"] = "vllm"
         return self.call("estimate_throughput", args)
+
+    def fitting_format(self, model: str, args: dict) -> str:
+        """The format to answer a speed or cost question in when the user named none: the model's release format if
+        it fits the hardware, else the best (most bits) that fits; the choice is noted for the answer."""
+        import tools
+        from tools.common import catalog
+
+        cat = catalog()
+        m = cat.models.get(model)
+        release = (m.formats[0] if m is not None and m.formats else "bf16") if m is not None else "bf16"
+        g = cat.gpus.get(self.req.get("gpu") or "")
+        segment = g.segment if g is not None else ("apple" if self.req.get("unified_memory") else "consumer")
+        if segment in ("datacenter", "workstation"):
+            ladder = ["bf16", "fp8", "awq"]
+        else:
+            ladder = ["bf16", "q8_0", "q4_k_m", "q3_k_m"]
+        bits = {q: cat.quantizations[q].bits_per_weight for q in ladder + [release] if q in cat.quantizations}
+        candidates = [release] + [q for q in ladder if q != release and bits.get(q, 16) < bits.get(release, 16)]
+        keys = ("gpu", "num_gpus", "vram_gb", "unified_memory", "context_length", "engine")
+        probe = {k: v for k, v in args.items() if k in keys and k != "engine"}
+        if not (probe.get("gpu") or probe.get("vram_gb")):
+            return release
+        sizes = []
+        for q in candidates:
+            result = tools.call("estimate_memory", {"model": model, "quantization": q, **probe})
+            if "error" in result:
+                continue
+            sizes.append((q, result.get("total_gb")))
+            if result.get("fits"):
+                if q != release:
+                    before = "; ".join(f"{x} needs {gb} GB" for x, gb in sizes[:-1])
+                    self.format_notes.append(
+                        f"format: {q}, the best that fits ({before}: does not fit; {q} needs {result.get('total_gb')} "
+                        "GB)"
+                    )
+                else:
+                    self.format_notes.append(f"format: {q}, the release format (it fits)")
+                return q
+        return candidates[-1] if candidates else release
 
     def search_call(self) -> dict:
         fixed = {}
@@ -231,26 +275,56 @@ class Planner:
         state.setdefault("monthly_tokens", DEFAULT_MONTHLY_TOKENS)
         args = arguments("estimate_cost", state, model=model)
         if "quantization" not in args:
-            quant = "q4_k_m" if r.get("gpu") else "bf16"
+            quant = None
             if model and r.get("gpu"):
                 # the format the shortlist chose for this model on the user's GPU, if there is one
                 for rec in self.recommendations:
                     if rec.get("model") == model:
-                        quant = rec.get("quantization", quant)
-            args["quantization"] = quant
+                        quant = rec.get("quantization")
+            if quant is None and model:
+                quant = self.fitting_format(model, args)
+            args["quantization"] = quant or "bf16"
         return self.call("estimate_cost", args)
 
     def follow_up(self) -> AIMessage | None:
         """One more round of calls after the first results, where the question needs it."""
         results = dict(self.done)
-        if "select_models" in results and "estimate_cost" not in self.called:
-            recs = results["select_models"].get("recommendations") or []
-            if recs and ("cost" in self.intents() or "monthly_tokens" in self.latest):
-                call = self.cost_call(recs[0]["model"])
-                if "quantization" not in self.req:
-                    call["args"]["quantization"] = recs[0]["quantization"] if self.req.get("gpu") else "bf16"
-                return AIMessage(content="", tool_calls=[call])
-        return None
+        if "select_models" not in results:
+            return None
+        pick = self.pick(results["select_models"].get("recommendations") or [])
+        if pick is None:
+            return None
+        calls = []
+        if "estimate_cost" not in self.called and ("cost" in self.intents() or "monthly_tokens" in self.latest):
+            call = self.cost_call(pick["model"])
+            if "quantization" not in self.req:
+                call["args"]["quantization"] = (
+                    pick["quantization"] if self.req.get("gpu") else self.fitting_format(pick["model"], {})
+                )
+            calls.append(call)
+        if (
+            "estimate_throughput" not in self.called
+            and "speed" in self.intents()
+            and (self.req.get("gpu") or self.req.get("vram_gb"))
+        ):
+            calls.append(self.speed_call(pick["model"]))
+        return AIMessage(content="", tool_calls=calls, additional_kwargs=self._notes()) if calls else None
+
+    def pick(self, recs: list[dict]) -> dict | None:
+        """The shortlisted model a follow-up call is about: the top one, or for an alternative the first that meets
+        its objective (smaller for "cheaper" and "faster", another one for "better")."""
+        if not recs:
+            return None
+        if self.t.get("move") != "alternative":
+            return recs[0]
+        before = [m for m in self.t.get("models") or []]
+        others = [r for r in recs if r.get("model") not in before] or recs
+        objective = self.t.get("objective")
+        if objective in ("cheaper", "faster") and before:
+            size = _active_params(before[0])
+            smaller = [r for r in others if size is not None and (_active_params(r["model"]) or size) < size]
+            return (smaller or others)[0]
+        return others[0]
 
     # ------------------------------------------------------------ the answer
 
@@ -286,13 +360,70 @@ class Planner:
         parts += describe(state)
         if any(c["name"] == "estimate_cost" for c in calls) and "monthly_tokens" not in self.req:
             parts.append("volume assumed: 10M tokens a month (tell me yours)")
+        parts += [d for d in self.t.get("derived") or [] if calls]
+        parts += [
+            n
+            for m in self.turn
+            if isinstance(m, AIMessage)
+            for n in m.additional_kwargs.get("advisor_format_notes", [])
+        ]
         return "Understood: " + "; ".join(parts) + "." if parts else ""
+
+    def what_changed(self) -> str:
+        """For a what-if: the figures of the re-run analysis beside those it had before the change."""
+        from advisor.requirements import describe as said
+
+        before = list(self.t.get("before") or [])
+        rerun = list(self.t.get("rerun") or [])
+        if self.t.get("move") != "whatif" or not before:
+            return ""
+        change = "; ".join(said({k: self.req[k] for k in self.t.get("changes") or [] if k in self.req})) or "this"
+        lines = []
+        for (name, result), call in zip(
+            self.done, [c for m in self.turn if isinstance(m, AIMessage) for c in m.tool_calls]
+        ):
+            old = _matching_digest(name, call.get("args") or {}, rerun, before)
+            if old is None or "error" in result:
+                continue
+            line = _compare(name, old, result)
+            if line:
+                lines.append(line)
+        if not lines:
+            return ""
+        return f"**What changed** (with {change}):\n" + "\n".join(f"- {x}" for x in lines)
+
+    def alternative_line(self) -> str:
+        """For an alternative: which shortlisted model meets the objective, against the model it replaces."""
+        from tools.common import catalog
+
+        if self.t.get("move") != "alternative":
+            return ""
+        results = dict(self.done)
+        recs = (results.get("select_models") or {}).get("recommendations") or []
+        pick = self.pick(recs)
+        before = (self.t.get("models") or [None])[0]
+        cat = catalog()
+        if pick is None:
+            return ""
+        objective = self.t.get("objective") or "another option"
+        old = cat.models.get(before or "")
+        new = cat.models.get(pick["model"])
+        if old is None or new is None:
+            return f"**Alternative ({objective})**: {pick.get('name', pick['model'])}, the first on the shortlist."
+        size = lambda x: f"{x.active_params_b or x.params_b:g}B active" if x.moe else f"{x.params_b:g}B"  # noqa: E731
+        return (
+            f"**Alternative ({objective})** to {old.name} ({size(old)}, {old.license}): {new.name} ({size(new)}, "
+            f"{new.license})."
+        )
 
     def answer(self) -> AIMessage:
         parts = []
         line = self.understood()
         if line:
             parts.append(line)
+        for extra in (self.what_changed(), self.alternative_line()):
+            if extra:
+                parts.append(extra)
         for name, result in self.done:
             text = render.render(name, result)
             if text:
@@ -340,6 +471,75 @@ def _question(text: str) -> AIMessage:
     """A question back to the user. Its figures are the user's own and catalog names, so it is not a figure check's
     business (like the greeting); the flag also tells the next turn that it answers a question."""
     return AIMessage(content=text, additional_kwargs={"advisor_question": True, "advisor_static": True})
+
+
+def _active_params(model: str) -> float | None:
+    from tools.common import catalog
+
+    m = catalog().models.get(model)
+    return None if m is None else float(m.active_params_b or m.params_b)
+
+
+def _matching_digest(name: str, args: dict, rerun: list[dict], before: list[dict]) -> dict | None:
+    """The earlier result (its digest) of the same tool, for the same model where the call names one."""
+    for call, digest in zip(rerun, before):
+        if call.get("name") != name:
+            continue
+        if args.get("model") and (call.get("args") or {}).get("model") not in (None, args.get("model")):
+            continue
+        if args.get("quantization") and (call.get("args") or {}).get("quantization") not in (
+            None,
+            args["quantization"],
+        ):
+            continue
+        return digest
+    return None
+
+
+def _compare(name: str, old: dict, new: dict) -> str:
+    """One line on how a result moved: the shortlist's entries kept, dropped and new; memory, speed, cost, verdict."""
+    from advisor.memory import digest
+
+    now = digest(name, new)
+    if name == "select_models":
+        was = {m["model"]: m for m in old.get("models") or []}
+        is_ = {m["model"]: m for m in now.get("models") or []}
+        kept = [f"{m['name']} ({m['memory_gb']} GB, was {was[k]['memory_gb']} GB)" for k, m in is_.items() if k in was]
+        dropped = [m["name"] for k, m in was.items() if k not in is_]
+        new_ = [m["name"] for k, m in is_.items() if k not in was]
+        out = []
+        if kept:
+            out.append("still shortlisted: " + ", ".join(kept))
+        if dropped:
+            out.append("drops out: " + ", ".join(dropped))
+        if new_:
+            out.append("new: " + ", ".join(new_))
+        return "; ".join(out)
+    if name == "estimate_memory" and "total_gb" in old:
+        fit = {
+            (True, True): "still fits",
+            (False, False): "still does not fit",
+            (True, False): "no longer fits",
+            (False, True): "now fits",
+        }.get((bool(old.get("fits")), bool(now.get("fits"))), "")
+        return f"memory {now.get('total_gb')} GB, was {old.get('total_gb')} GB" + (
+            f": {fit}" if fit and now.get("fits") is not None and old.get("fits") is not None else ""
+        )
+    if name == "estimate_throughput":
+        key = "decode_tokens_per_s" if "decode_tokens_per_s" in now else "tokens_per_s"
+        if old.get(key) is not None and now.get(key) is not None:
+            return f"speed {now[key]} tokens/s, was {old[key]} tokens/s"
+    if name == "check_license" and old.get("verdict") and now.get("verdict"):
+        return f"verdict {now['verdict'].replace('_', ' ')}, was {old['verdict'].replace('_', ' ')}"
+    if name == "estimate_cost":
+        out = []
+        for key, label in (("cloud_gpu_usd", "renting"), ("on_prem_usd", "owning")):
+            if old.get(key) is not None and now.get(key) is not None:
+                out.append(f"{label} from ${now[key]:,.2f} a month, was ${old[key]:,.2f}")
+        if old.get("cheapest") and now.get("cheapest"):
+            out.append(f"cheapest option {now['cheapest']}, was {old['cheapest']}")
+        return "; ".join(out)
+    return ""
 
 
 def _essentials(req: dict) -> list[tuple[str, str]]:

@@ -67,7 +67,9 @@ class Reading:
         if len(asked) > 1:
             # a second intent needs the classifier's confidence or its own words ("set up X for 50 concurrent users"
             # is a deployment question, not also a speed one)
-            kept = [a for a in asked if self.scores.get(a, 0.0) >= 0.6 or cue(a, self.prepared)]
+            sure = policy()["second_sure"]
+            top = max(asked, key=lambda a: self.scores.get(a, 0.0))
+            kept = [a for a in asked if a == top or self.scores.get(a, 0.0) >= sure or cue(a, self.prepared)]
             asked = kept or asked
         if not asked and self.scores:
             top = max(INTENTS, key=lambda label: self.scores.get(label, 0.0))

@@ -16,10 +16,9 @@ import functools
 import re
 from typing import Any
 
-from advisor.memory import Turn
+from advisor.memory import Analysis, Turn, focus_of
 from advisor.nlu import Reading, read
-from advisor.nlu.policy import form, policy
-from advisor.render import code_span
+from advisor.nlu.policy import form, objective, policy
 from advisor.requirements import TRANSIENT, merge
 
 NEEDS_MODEL = ("license", "memory", "speed", "deploy", "info")
@@ -70,36 +69,90 @@ class Understanding:
             analyses[-1].get("calls", []) if analyses and analyses[-1].get("turn") == self.number - 1 else []
         )
         self.question = memory.get("open_question")
+        self.analyses: list[Analysis] = list(memory.get("analyses") or [])
+        self.move = "answer" if self.question is not None and not self.previous_calls else "ask"
+        self.objective: str | None = None
+        self.target: Analysis | None = None
 
     # ------------------------------------------------------------ what the message asks
 
     def intents(self) -> list[str]:
-        from advisor.nlu.intents import INTENT_OF
-
         r = self.reading
         asked = r.asked()
         if "help" in asked and len(asked) > 1:
             asked.remove("help")
         changes = {k for k in self.latest if k not in TRANSIENT}
-        previous = list(dict.fromkeys(INTENT_OF[c["name"]] for c in self.previous_calls if c["name"] in INTENT_OF))
-        answering = not previous and self.number > 1 and self.question is not None
+        floor = policy()["move_floor"]
+        whatif = r.scores.get("whatif", 0.0) >= floor
+        alt = r.scores.get("alternative", 0.0)
+        alternative = alt >= floor and bool(self.analyses or self.shortlist)
+        own_strong = any(self._own(a) for a in asked if a not in ("help", "info"))
+        if alternative and alt >= max([r.scores.get(a, 0.0) for a in asked], default=0.0):
+            return self._alternative(changes)
+        self.target = self._target(changes, whatif)
+        previous = _intents_of(self.target)
+        answering = not self.previous_calls and self.number > 1 and self.question is not None
         if answering:
             previous = [a for a in (self.question or {}).get("intents", []) if a != "help"]
-        followup = answering or form("followup_start", self.text) or len(self.text.split()) <= 4
+            self.target = None
+        followup = answering or whatif or form("followup_start", self.text) or len(self.text.split()) <= 4
         news = changes or (r.models or r.reference)
-        own_strong = any(self._own(a) for a in asked if a not in ("help", "info"))
         pointed = r.models or (r.reference and r.reference[0] != "last")  # "the second one"
         if previous and news and changes and not pointed and not own_strong:
             followup = True  # "scrap that, it's a non-profit service": the facts changed, the question stands
         if previous and followup and news:
             own = [a for a in asked if a not in ("help", "info")]
-            if not any(self._own(a) for a in own):
-                asked = previous  # "and at 100M?", "what about qwen3 8b": the last question again
+            if not any(self._own(a) for a in own) or set(own) <= set(previous):
+                asked = previous  # "and at 100M?", "what about qwen3 8b": the earlier question again
+                self.move = "answer" if answering else "whatif"
             else:
                 asked = own  # a question of its own ("for these three, check the licence and the cost")
+                self.target = None
         elif not asked and previous and news:
             asked = previous
+            self.move = "answer" if answering else "whatif"
+        else:
+            self.target = None
         return self._settled(asked, changes)
+
+    def _target(self, changes: set[str], whatif: bool) -> Analysis | None:
+        """The analysis a change re-runs: the latest whose tools take a changed fact (a context length re-runs the
+        shortlist, not the licence check asked since); the previous turn's when none does."""
+        if not self.analyses:
+            return None
+        last = self.analyses[-1]
+        recent = last.get("turn") == self.number - 1
+        if not recent and not whatif:
+            return None
+        r = self.reading
+        facts = set(changes) - {"derived", "usage", "proceed"}
+        if r.models or (r.reference and r.reference[0] != "last"):
+            facts.add("model")
+        if facts:
+            for analysis in reversed(self.analyses):
+                calls = analysis.get("calls", [])
+                if "model" in facts and not any(_takes(c["name"], "model") for c in calls):
+                    continue  # "the second one", "and for qwen3 8b": an analysis of a model, not a shortlist
+                if any(_takes(c["name"], f) for c in calls for f in facts):
+                    return analysis
+            if "model" in facts or not whatif:
+                return None  # no analysis takes what changed: the message asks something of its own
+        return last if recent else None
+
+    def _alternative(self, changes: set[str]) -> list[str]:
+        """ "anything cheaper?", "one with a cleaner licence?": the candidates again, chosen by that objective; the
+        earlier cost or speed question is asked again of the new pick."""
+        self.move = "alternative"
+        self.objective = objective(self.text) or "better"
+        last = self.analyses[-1] if self.analyses else None
+        self.target = last
+        previous = _intents_of(last)
+        asked = ["recommend"]
+        if self.objective in ("cheaper", "better", "licence") and "cost" in previous:
+            asked.append("cost")
+        if self.objective == "faster" and "speed" in previous:
+            asked.append("speed")
+        return asked
 
     def _settled(self, asked: list[str], changes: set[str]) -> list[str]:
         """What the message asks, once named models, devices, licences and comparisons have spoken."""
@@ -110,6 +163,8 @@ class Understanding:
             asked = ["memory"]  # "will gemma 4 e4b run on a device with 8 gigs?": a fit question
         if not asked and len(r.models) >= 2 and form("comparison_words", self.text):
             asked = ["compare"]  # "phi 4 versus llama 3.1 8b versus qwen3 8b"
+        if "recommend" in asked and len(asked) > 1 and r.reference == ("last",) and not r.models and self.focus():
+            asked.remove("recommend")  # "can I use it for a paid bot": about the model in focus, not a new shortlist
         asked = self._licence_or_licences(asked)
         if not asked and changes & set(SHORTLIST_FIELDS):
             asked = ["recommend"]
@@ -184,7 +239,15 @@ class Understanding:
         return shortlist[:1]
 
     def focus(self) -> list[str]:
-        """The models the message is about: named, referred to ("the second one", "it"), or those in focus."""
+        """The models the message is about: named, referred to ("the second one", "it"), those of an earlier analysis
+        it re-runs, or those in focus."""
+        if (
+            self.target is not None
+            and self.target.get("turn") != self.number - 1
+            and not self.reading.models
+            and not self.reading.reference
+        ):
+            return focus_of([self.target]) or self._focus
         return self._focus
 
     def comparison(self, intents: list[str]) -> list[str]:
@@ -211,12 +274,12 @@ class Understanding:
         for m in r.unclear:
             if m.kind == "model" and m.candidates:
                 names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
-                return f"Which model do you mean by {code_span(m.text)}: {_or(names)}?", "which_model", m.candidates[:5]
+                return f'Which model do you mean by "{m.text}": {_or(names)}?', "which_model", m.candidates[:5]
             if m.kind == "model":
                 close = [cat.models[c].name for c in m.suggestions[:4] if c in cat.models]
                 hint = f" The closest I have: {', '.join(close)}." if close else ""
                 return (
-                    f"{code_span(m.text)} is not in the catalog, so I cannot answer for it.{hint} "
+                    f'"{m.text}" is not in the catalog, so I cannot answer for it.{hint} '
                     "Which of these, or which other model, should I use?",
                     "which_model",
                     m.suggestions[:4],
@@ -225,8 +288,7 @@ class Understanding:
                 close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]
                 hint = f" (close ones I know: {', '.join(close)})" if close else ""
                 return (
-                    f"The {code_span(m.text.upper())} is not in the catalog{hint}. "
-                    'How much memory does it have, e.g. "8 GB"?',
+                    f'The {m.text.upper()} is not in the catalog{hint}. How much memory does it have, e.g. "8 GB"?',
                     "which_device",
                     m.suggestions[:4],
                 )
@@ -276,19 +338,24 @@ class Understanding:
         turn: Turn = {
             "number": self.number,
             "intents": intents,
-            "move": "answer" if self.question is not None and not self.previous_calls else "ask",
+            "move": self.move,
+            "objective": self.objective,
             "models": self.focus(),
             "named": self.reading.models,
             "compare": self.comparison(intents),
             "families": self.reading.families,
             "stated": {k: v for k, v in self.latest.items() if k not in TRANSIENT},
             "changes": changes,
+            "derived": list(self.latest.get("derived") or []),
             "question": asked[0] if asked else None,
             "question_kind": asked[1] if asked else None,
             "options": asked[2] if asked else [],
         }
         if "top_k" in self.latest:
             turn["stated"]["top_k"] = self.latest["top_k"]
+        if self.target is not None and self.move in ("whatif", "alternative"):
+            turn["rerun"] = list(self.target.get("calls") or [])
+            turn["before"] = list(self.target.get("digest") or [])
         if not intents and self._help_request():
             turn["move"] = "chat"
         return turn
@@ -300,7 +367,29 @@ class Understanding:
 def understand(text: str, memory: dict) -> tuple[Turn, dict]:
     """The message understood against the memory, and the requirement fields it states (for the state's merge)."""
     u = Understanding(text, memory)
-    return u.turn(), u.reading.fields
+    turn = u.turn()
+    fields = u.reading.fields
+    if turn.get("objective") == "licence" and not u.req.get("licenses"):
+        fields = {**fields, "licenses": ["permissive"]}  # "a cleaner licence": a permissive one
+        turn["stated"]["licenses"] = ["permissive"]
+    return turn, fields
+
+
+def _intents_of(analysis: Analysis | None) -> list[str]:
+    from advisor.nlu.intents import INTENT_OF
+
+    calls = (analysis or {}).get("calls") or []
+    return [a for a in dict.fromkeys(INTENT_OF.get(c["name"], "") for c in calls) if a]
+
+
+def _takes(tool: str, fact: str) -> bool:
+    """Whether a tool takes this fact: a model, or a requirement field (advisor/nlu/arguments.py)."""
+    from advisor.nlu.arguments import argument_for, schema_properties
+
+    if fact == "model":
+        props = schema_properties(tool)
+        return "model" in props or "models" in props
+    return argument_for(fact, tool) is not None
 
 
 # ------------------------------------------------------------ catalog helpers

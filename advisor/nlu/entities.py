@@ -319,7 +319,9 @@ class Linker:
         raw = [t for t, _, _ in spans]
         # a comma, semicolon, slash or bracket between two tokens ends a name ("llama 2, llama 3")
         self._local.breaks = {
-            i for i in range(1, len(spans)) if re.search(r"[,;/()&|!?]|\.\s", prepared[spans[i - 1][2] : spans[i][1]])
+            i
+            for i in range(1, len(spans))
+            if re.search(r"[,;/()&|!?$€£%]|\.\s", prepared[spans[i - 1][2] : spans[i][1]])
         }
         self._local.next_break = _next_breaks(self._local.breaks, len(spans))
         self._local.suggested = {}  # this message's lookups, at most MAX_SUGGESTED

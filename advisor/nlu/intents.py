@@ -41,7 +41,10 @@ INTENTS = (
     "licenses",
     "help",
 )
-LABELS = INTENTS
+# Follow-up moves, learned like the intents (data/moves.yaml and the `move:` of conversation turns in train.yaml):
+# "whatif" re-runs an earlier analysis with changed facts, "alternative" looks for another option by an objective.
+MOVES = ("whatif", "alternative")
+LABELS = INTENTS + MOVES
 # intent -> the tool that answers it (help is answered without a tool)
 TOOL_OF = {
     "recommend": "select_models",
@@ -58,6 +61,7 @@ TOOL_OF = {
 }
 INTENT_OF = {tool: intent for intent, tool in TOOL_OF.items()}
 DATA = Path(__file__).resolve().parent / "data" / "train.yaml"
+MOVES_DATA = Path(__file__).resolve().parent / "data" / "moves.yaml"
 MODEL = Path(__file__).resolve().parent / "data" / "intent_model.json"
 THRESHOLD = 0.5
 C = 8.0  # inverse regularisation strength
@@ -78,25 +82,32 @@ def features(shape: str) -> list[str]:
     return out
 
 
-def examples(path: Path = DATA) -> list[tuple[str, list[str]]]:
-    """(text, intents) pairs of the labelled data: single utterances and conversation turns.
+def examples(path: Path = DATA, moves: Path | None = MOVES_DATA) -> list[tuple[str, list[str]]]:
+    """(text, labels) pairs of the labelled data: single utterances, conversation turns and follow-up moves.
 
-    A follow-up turn ("and at 100M?") is trained with no intent: its intent comes from the turn before.
+    A follow-up turn ("and at 100M?") is trained with no intent of its own (its intent comes from an earlier turn),
+    only with its move, if it has one (``move: whatif``).
     """
     import yaml
 
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     out = []
-    for item in data:
-        for turn in item.get("turns", [item]):
-            if "say" not in turn:
-                continue
-            out.append((turn["say"], [] if turn.get("followup") else list(turn.get("intents") or [])))
+    for file in [path, moves] if moves is not None else [path]:
+        for item in yaml.safe_load(file.read_text(encoding="utf-8")):
+            for turn in item.get("turns", [item]):
+                if "say" not in turn:
+                    continue
+                labels = [] if turn.get("followup") else list(turn.get("intents") or [])
+                if turn.get("move") in MOVES:
+                    labels.append(turn["move"])
+                out.append((turn["say"], labels))
     return out
 
 
-def data_hash(path: Path = DATA) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def data_hash(path: Path = DATA, moves: Path | None = MOVES_DATA) -> str:
+    digest = hashlib.sha256(path.read_bytes())
+    if moves is not None and moves.exists():
+        digest.update(moves.read_bytes())
+    return digest.hexdigest()
 
 
 def train(pairs: list[tuple[str, list[str]]]) -> dict:
@@ -209,4 +220,4 @@ def _main() -> None:
 if __name__ == "__main__":
     _main()
 
-__all__ = ["INTENTS", "LABELS", "TOOL_OF", "INTENT_OF", "THRESHOLD", "scores", "build", "examples", "features"]
+__all__ = ["INTENTS", "MOVES", "LABELS", "TOOL_OF", "INTENT_OF", "THRESHOLD", "scores", "build", "examples", "features"]

@@ -17,12 +17,19 @@ def policy() -> dict:
     cues = {k: re.compile(v) for k, v in data["cues"].items()}
     own = {**cues, **{k: re.compile(v) for k, v in (data.get("own_cues") or {}).items()}}
     forms = {k: re.compile(v) for k, v in data["forms"].items()}
+    objectives = {k: re.compile(v) for k, v in (data.get("objectives") or {}).items()}
     return {
         "cues": cues,
         "own_cues": own,
         "forms": forms,
-        **{k: v for k, v in data.items() if k not in ("cues", "own_cues", "forms")},
+        "objectives": objectives,
+        **{k: v for k, v in data.items() if k not in ("cues", "own_cues", "forms", "objectives")},
     }
+
+
+def objective(text: str) -> str | None:
+    """What an alternative is for ("anything cheaper?": cheaper), by the objectives of data/policy.yaml in order."""
+    return next((name for name, pattern in policy()["objectives"].items() if pattern.search(text)), None)
 
 
 def form(name: str, text: str) -> bool:

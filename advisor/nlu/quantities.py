@@ -95,12 +95,14 @@ class Quantity:
     hi: float | None = None
     approx: bool = False  # "about 50M"
     bound: str | None = None  # "max" ("under 10B", "up to $500") or "min" ("at least 48 GB")
-    detail: str | None = None  # e.g. "input"/"output" for prices and shares, "year" for yearly money
+    detail: str | None = None  # e.g. "input"/"output" for prices and shares, "year" for yearly money, a rate's period
+    negated: bool = False  # "not 500M", "instead of 3": a figure the message takes back
 
 
 # kinds: users, tokens_month, tokens, tokens_per_s, context, memory_gb, gpu_count, usd_per_hour, usd_per_kwh,
-# usd_per_mtok, usd_month, usd, percent, months, concurrency, batch, top_k, params_b, ratio, bandwidth_gbps, and
-# count (no unit)
+# usd_per_mtok, usd_month, usd, percent, months, concurrency, batch, top_k, params_b, ratio, bandwidth_gbps, bits
+# ("8-bit"), rate (messages or requests per period: detail is the period), tokens_each (tokens per message or
+# request), and count (no unit)
 
 
 # ------------------------------------------------------------------ preparing the text
@@ -265,6 +267,26 @@ USER_WORDS = (
     r"subscribers?|members?|employees?|seats?|visitors?|accounts?|players?|students?|patients?|clients?|"
     r"monthly actives?|actives|installs|downloads)"
 )
+# what a rate counts ("25 messages a day", "1,200 requests an hour", "90 req/min")
+ITEMS = (
+    r"(?:messages?|msgs?|questions?|queries|query|prompts?|chats?|conversations?|requests?|reqs?|calls?|tasks?|"
+    r"documents?|docs?|tickets?|emails?|sessions?|turns?|completions?|jobs?|searches|lookups?|summaries|replies)"
+)
+RATE_PERIOD = {
+    "day": "day",
+    "hour": "hour",
+    "hr": "hour",
+    "h": "hour",
+    "minute": "minute",
+    "min": "minute",
+    "m": "minute",
+    "second": "second",
+    "sec": "second",
+    "s": "second",
+    "week": "week",
+    "month": "month",
+    "mo": "month",
+}
 PERIOD = {
     "month": 1.0,
     "mo": 1.0,
@@ -349,10 +371,13 @@ def _read(t: str, m: re.Match) -> Quantity | None:
     approx = bool(_APPROX.search(before)) or bool(re.match(r"\s*(?:ish|or so|give or take)\b", after))
     bound = "max" if _MAX.search(before) else "min" if (_MIN.search(before) or m.group("plus")) else None
     q = Quantity("count", value, start, end, lo if hi is not None else None, hi, approx, bound)
+    q.negated = bool(
+        re.search(r"(\bnot|instead of|rather than|in place of|\bnor)\s*(the\s*|a\s*|an\s*)?[$€£~]?$", before)
+    )
     after_l = after.lstrip()
     low_scale = (scale_word or "").strip()
     around = _Around(t, start, before, after, after_l, value, a, b, scale_word, low_scale, currency)
-    for classify in (_money_percent_ratio, _sizes, _context_or_volume, _load, _picks):
+    for classify in (_money_percent_ratio, _sizes, _rates, _context_or_volume, _load, _picks):
         found = classify(q, around)
         if found is _NO_FIGURE:
             return None
@@ -387,6 +412,18 @@ def _money_percent_ratio(q: Quantity, w: _Around) -> Quantity | None:
     t, start, before, after, after_l, value, currency = w.t, w.start, w.before, w.after, w.rest, w.value, w.currency
     if currency or re.match(r"(usd|dollars?|bucks|eur|euros?|gbp|pounds?)\b|[€$£]", after_l):
         return _money(q, before, after_l, currency)
+    if (
+        not w.low_scale
+        and w.value < 100
+        and re.match(r"(?:an|a|per|/)\s*(?:gpu[- ]?)?(?:hour|hr|h)\b|/h\b|hourly\b", after_l)
+        and (w.b is None)
+        and (
+            "." in t[start : start + 8].split()[0]
+            or re.search(r"\b(at|for|costs?|pay|paying|price[ds]?|rent\w*)\s*$", before)
+        )
+    ):
+        q.kind = "usd_per_hour"  # "H100s at 2.10 an hour": a price with the currency left out
+        return q
     if re.match(r"(%|percent|pct)", after_l):
         q.kind, q.value = "percent", value / 100
         return q
@@ -411,8 +448,19 @@ def _sizes(q: Quantity, w: _Around) -> Quantity | None:
         if re.match(r"(tb|terabytes?)", after_l):
             q.value = value * 1000
         return q
+    if re.match(r"-?\s*(bits?|bpw)\b", after_l):
+        q.kind = "bits"  # "8-bit", "4 bit": a weight format, never a count of GPUs
+        return q
     if re.match(r"(gb|gib|gig|gigs|gigabytes?|g\b|gbs)", after_l):
         q.kind = "memory_gb"
+        return q
+    if not w.low_scale and re.match(
+        r"(?:x\s*|of\s*)?\d+(?:\.\d+)?\s*(?:gb|gib|gigs?|g\b)\s*(?:each\s*)?"
+        r"(?:gpus?|cards?|graphics cards?|accelerators?"
+        r"|devices?|vram)\b",
+        after_l,
+    ):
+        q.kind = "gpu_count"  # "two 48gb cards", "3 x 24GB GPUs"
         return q
     if re.match(r"(tb|tib|terabytes?)\b", after_l):
         q.kind, q.value = "memory_gb", value * 1000
@@ -429,6 +477,31 @@ def _sizes(q: Quantity, w: _Around) -> Quantity | None:
         return q
     if re.match(r"(tokens?|toks?)\s*(/|per|a|an)\s*(s\b|sec|second)|(tok/s|t/s|tps|tokens/s)", after_l):
         q.kind = "tokens_per_s"
+        return q
+    return None
+
+
+def _rates(q: Quantity, w: _Around) -> Quantity | None:
+    """A rate ("25 messages a day", "1,200 requests an hour", "90 req/min", "5 rps") or tokens per item ("600 tokens
+    per message", "1500 tokens each")."""
+    after_l = w.rest
+    m = re.match(
+        r"(?:[a-z]+\s){0,2}?"
+        + ITEMS
+        + r"\s*(?:"
+        + _PER
+        + r"|/\s*)(day|hour|hr|h|minute|min|second|sec|s|week|month|mo)\b",
+        after_l,
+    ) or re.match(r"(?:" + ITEMS + r"\s*)?(?:per\s*)?(?:r|q)p(m|s|h)\b", after_l)
+    if m:
+        q.kind, q.detail = "rate", RATE_PERIOD[m.group(1)]
+        return q
+    if re.match(
+        r"(?:tokens?|toks?)\s*(?:(?:each|apiece)(?!\s+(?:month|day|week|year|hour|minute))|"
+        r"(?:per|a|an|/|every|in each|in an?)\s*(?:user\s*)?" + ITEMS + r")\b",
+        after_l,
+    ):
+        q.kind = "tokens_each"
         return q
     return None
 

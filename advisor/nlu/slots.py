@@ -90,17 +90,24 @@ LANGUAGES = {
     "tagalog": "tl",
     "swahili": "sw",
 }
-EU = (
-    r"(eu|e\.u\.|european union|europe|germany|france|spain|italy|netherlands|belgium|austria|ireland|poland|sweden|"
-    r"denmark|finland|portugal|greece|czechia|czech republic|romania|hungary|luxembourg|slovakia|slovenia|croatia|"
-    r"bulgaria|estonia|latvia|lithuania|cyprus|malta|berlin|paris|munich|madrid|amsterdam|dublin|vienna|milan|"
-    r"stockholm|warsaw|lisbon|brussels|copenhagen|helsinki|prague|german|french|spanish|italian|dutch|polish|"
-    r"swedish|danish|finnish|austrian|irish|belgian|portuguese|greek)"
-)
-NON_EU = (
-    r"(us|u\.s\.|usa|united states|america|american|uk|u\.k\.|united kingdom|britain|british|london|canada|canadian|"
-    r"india|indian|singapore|japan|australia|switzerland|swiss|norway|new york|california|texas|israel|brazil|china)"
-)
+
+
+def _places() -> dict[str, dict]:
+    """data/places.yaml: each territory's code, whether it is in the EU, and its names (countries, cities)."""
+    from pathlib import Path
+
+    import yaml
+
+    return yaml.safe_load((Path(__file__).resolve().parent / "data" / "places.yaml").read_text(encoding="utf-8"))
+
+
+def _alternation(names: list[str]) -> str:
+    return "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+
+
+PLACES = _places()
+EU = "(" + _alternation([n for p in PLACES.values() if p["eu"] for n in p["names"]]) + ")"
+NON_EU = "(" + _alternation([n for p in PLACES.values() if not p["eu"] for n in p["names"]]) + ")"
 
 # engine words -> engine values of the tools (values the tools do not accept are kept in the state but not passed)
 ENGINES = [
@@ -178,6 +185,7 @@ def read_slots(
     ctx = context or {}
     req: dict = {}
     conflicts: list[str] = []
+    qs = [q for q in qs if not q.negated]  # "50M, not 500M": the figure taken back is no fact
     _use_case(t, req)
     _hardware(t, mentions, qs, req, conflicts)
     _licence_facts(t, req, conflicts)
@@ -209,6 +217,8 @@ def _hardware(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, co
         req["gpu"] = g.id
         if g.count is not None:
             req["num_gpus"] = g.count
+        elif re.search(r"\b(a|an|one)\s+(\w+\s+){0,2}$", t[max(0, g.start - 24) : g.start]):
+            req["num_gpus"] = None  # "a 4080 super", "an A100": one card (a bare "L40S" keeps the count stated)
         counts = {m.count for m in gpus if m.id == g.id and m.count is not None}
         if len(counts) > 1 and not _has(r"\bor\b|\bvs\.?\b|versus|instead|actually|rather", t):
             conflicts.append(f"the number of {g.text.upper()} GPUs ({' or '.join(str(c) for c in sorted(counts))})")
@@ -339,7 +349,8 @@ def _commercial(t: str, req: dict, conflicts: list[str]) -> None:
         r"not[- ]for[- ]profit|nonprofit|non[- ]profit|just for (fun|me|myself|learning)|side project|not (going to be "
         r")?sold|"
         r"not making money|won'?t (make|earn) money|no revenue|internal (research|experiment)|home use|at home|homelab|"
-        r"thesis|for myself|for fun|learning project|university project|school project|student project|personal\b",
+        r"thesis|for myself|for fun|learning project|university project|school project|student project|personal\b|"
+        r"research (group|lab|team|institute|project)|university research|for research\b|phd|coursework|classroom",
         t,
     )
     com = _has(
@@ -351,7 +362,10 @@ def _commercial(t: str, req: dict, conflicts: list[str]) -> None:
         r"for (a|our|my) (product|business|startup|company|customers|clients|saas)|"
         r"\bsaas\b|monetiz|\bsell\b|selling|paying (customers|users)|enterprise|revenue|paid (app|product|plan|service|"
         r"tier)|"
-        r"for profit|\bin production\b|our (product|app|startup|company|business)|(my|our) clients|customers",
+        r"for profit|\bin production\b|our (product|app|startup|company|business)|(my|our) clients|customers|"
+        r"\bcharg(e|es|ing) (money|users|people|customers|for)|\bsubscriptions?\b|spin(ning)? (out|off) (a|our|as a) "
+        r"(company|startup|business)|\bspin-?(off|out)\b|\bfintech\b|\bagency\b|"
+        r"\b(game|app|platform|service) (with|for) [^.?!]{0,30}\b(players|subscribers|customers)\b|\bplayers\b",
         t,
     )
     if (
@@ -381,7 +395,7 @@ def _licence_names(t: str, req: dict) -> None:
         t,
     ):
         lic = ["permissive"]
-    if lic and not _has(r"(is|are|under) (it |they |this |that )?(an? )?(apache|mit)\b[^.]*\?", t):
+    if lic and not _has(r"\b(is|are|under)\b[^.?!]{0,40}\b(apache|mit)\b[^.]*\?", t):
         req["licenses"] = sorted(set(lic))
 
 
@@ -465,15 +479,268 @@ def _uses_of_the_model(t: str, req: dict) -> None:
 
 
 def _figures(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
+    rate = next((q for q in qs if q.kind == "rate"), None)
     for q in qs:
         near = t[max(0, q.start - 40) : q.end + 40]
         if q.kind.startswith("usd"):
             _money_figure(t, q, near, req)
         elif q.kind in ("percent", "ratio"):
             _share_figure(t, q, near, req)
-        else:
+        elif q.kind == "tokens" and rate is not None and q.start > rate.start and q.value < 1e6:
+            q.kind = "tokens_each"  # "ten questions a day at roughly a thousand tokens"
+        elif q.kind not in ("rate", "tokens_each", "bits"):
             _count_figure(t, q, near, req)
     _bare_figure(t, qs, req, ctx)
+    derive(t, qs, req, ctx)
+
+
+# ------------------------------------------------------------------ figures worked out from others
+
+DAYS_A_MONTH = 30
+PER_MONTH = {"month": 1.0, "week": DAYS_A_MONTH / 7, "day": float(DAYS_A_MONTH)}
+PER_DAY = {"hour": 1.0, "minute": 60.0, "second": 3600.0}
+
+
+def derive(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
+    """Figures the message gives only as parts: a monthly volume from users x messages x tokens or from requests
+    per hour x tokens, a price per million tokens from an API bill and its volume, a purchase price, another
+    card, and relative changes ("half the users", "the volume doubles"). Each one worked out is said in
+    ``derived`` (the "Understood:" line shows it); ``usage`` keeps the parts for a later change."""
+    derived: list[str] = []
+    _usage(t, qs, req, derived)
+    _relative(t, req, ctx, derived)
+    _api_bill(t, qs, req, ctx, derived)
+    _purchase(t, qs, req)
+    _another_card(t, req, ctx)
+    if derived:
+        req["derived"] = derived
+
+
+def _a(period: str) -> str:
+    return ("an " if period == "hour" else "a ") + period
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}" if x == int(x) else f"{x:,.2f}"
+
+
+def _usage(t: str, qs: list[Quantity], req: dict, derived: list[str]) -> None:
+    rate = next((q for q in qs if q.kind == "rate"), None)
+    each = next((q for q in qs if q.kind == "tokens_each"), None)
+    if rate is None or each is None or "monthly_tokens" in req:
+        return
+    users = next(
+        (
+            q
+            for q in qs
+            if q.start < rate.start
+            and (q.kind == "users" or (q.kind == "count" and re.match(r"\s*" + _PEOPLE, t[q.end : q.end + 30])))
+        ),
+        None,
+    )
+    usage: dict = {"rate": rate.value, "period": rate.detail, "tokens_each": each.value}
+    if users is not None:
+        usage["users"] = users.value
+    hours = _hours_a_day(t) if rate.detail in PER_DAY else None
+    if hours is not None:
+        usage["hours_a_day"] = hours
+    req["usage"] = usage
+    _usage_volume(usage, req, derived)
+
+
+_PEOPLE = (
+    r"(?:[a-z]+\s)?(?:staff|employees|developers|devs|engineers|agents|analysts|people|users|students|learners|"
+    r"customers|members|players|clients|readers|patients|subscribers|workers|lawyers|doctors|nurses)\b"
+)
+
+
+def _hours_a_day(t: str) -> float:
+    m = re.search(r"\b(\d{1,2})\s*(?:hours?|hrs?|h)\s*(?:a|per|each)\s*day\b", t)
+    if m and 0 < float(m.group(1)) <= 24:
+        return float(m.group(1))
+    if re.search(r"business hours|working hours|office hours|9 ?(?:to|-) ?5\b", t):
+        return 8.0
+    return 24.0
+
+
+def _usage_volume(usage: dict, req: dict, derived: list[str]) -> None:
+    """monthly_tokens from the usage parts, and the sentence that shows the working."""
+    period = usage["period"]
+    factor = usage.get("factor", 1.0)
+    parts = []
+    value = usage["rate"] * usage["tokens_each"] * factor
+    item = "requests" if "users" not in usage else "messages"
+    if "users" in usage:
+        value *= usage["users"]
+        parts.append(f"{_n(usage['users'])} users")
+        parts.append(f"{_n(usage['rate'])} {item} {_a(period)}")
+    else:
+        parts.append(f"{_n(usage['rate'])} {item} {_a(period)}")
+    parts.append(f"{_n(usage['tokens_each'])} tokens each")
+    if period in PER_DAY:
+        hours = usage.get("hours_a_day", 24.0)
+        value *= PER_DAY[period] * hours * DAYS_A_MONTH
+        if period != "hour":
+            parts.append(f"{_n(PER_DAY[period])} {period}s an hour" if period != "second" else "3,600 seconds an hour")
+        parts.append(f"{_n(hours)} hours a day" + (" (assumed: around the clock)" if hours == 24 else ""))
+        parts.append(f"{DAYS_A_MONTH} days")
+    else:
+        value *= PER_MONTH.get(period, 1.0)
+        if period == "day":
+            parts.append(f"{DAYS_A_MONTH} days")
+        elif period == "week":
+            parts.append(f"{DAYS_A_MONTH}/7 weeks")
+    if factor != 1.0:
+        parts.append(f"{_n(factor)} (the change)")
+    req["monthly_tokens"] = int(round(value))
+    per_s = value / (DAYS_A_MONTH * 86400)
+    derived.append(
+        f"tokens a month: {' x '.join(parts)} = {_n(round(value))} (a load of about {_n(round(per_s))} tokens/s "
+        "on average)"
+    )
+
+
+_TIMES = {
+    "half": 0.5,
+    "halve": 0.5,
+    "halves": 0.5,
+    "halved": 0.5,
+    "double": 2.0,
+    "doubles": 2.0,
+    "doubled": 2.0,
+    "twice": 2.0,
+    "triple": 3.0,
+    "triples": 3.0,
+    "tripled": 3.0,
+    "quadruple": 4.0,
+    "quadruples": 4.0,
+    "a third": 1 / 3,
+    "a quarter": 0.25,
+    "a tenth": 0.1,
+}
+_WHAT = (
+    r"(users?|people|customers|players|staff|employees|members|students|traffic|volume|load|tokens?|requests?|usage|"
+    r"messages|queries|demand)"
+)
+
+
+def _relative(t: str, req: dict, ctx: dict, derived: list[str]) -> None:
+    """ "half the users", "the volume doubles", "10x the traffic", "20% more requests": a change to a figure stated
+    earlier."""
+    before = ctx.get("requirements") or {}
+    factor, what = None, None
+    m = re.search(
+        r"\b(half|halve[sd]?|double[sd]?|twice|triple[sd]?|quadruple[sd]?|a third|a quarter|a tenth|"
+        r"(\d+(?:\.\d+)?)\s*(?:x|times))"
+        r"\s+(?:(?:the|our|as many|as much|of the|of our|of|more|that|this)\s+)*" + _WHAT + r"\b",
+        t,
+    )
+    if m:
+        factor = float(m.group(2)) if m.group(2) else _TIMES[m.group(1)]
+        what = m.group(3)
+    m = m or re.search(
+        _WHAT + r"\s+(?:\w+\s+){0,2}?(doubles?|halves|triples?|quadruples?|(?:grows?|goes up|increases?|rises?)\s+"
+        r"(?:by\s+)?(\d+(?:\.\d+)?)\s*(?:x|times|%|percent)|(?:grows?|goes up|increases?)\s+(?:by\s+)?(?:a\s+)?"
+        r"(?:factor of\s+)?"
+        r"(\d+(?:\.\d+)?))\b",
+        t,
+    )
+    if m and factor is None:
+        what = m.group(1)
+        word = m.group(2).split()[0]
+        if m.group(3):
+            n = float(m.group(3))
+            factor = 1 + n / 100 if re.search(r"%|percent", m.group(2)) else n
+        elif m.group(4):
+            factor = float(m.group(4))
+        else:
+            factor = _TIMES.get(word)
+    p = re.search(r"(\d+(?:\.\d+)?)\s*(?:%|percent)\s+(more|fewer|less)\s+" + _WHAT + r"\b", t)
+    if p and factor is None:
+        n = float(p.group(1)) / 100
+        factor, what = (1 + n if p.group(2) == "more" else 1 - n), p.group(3)
+    if factor is None or what is None or factor <= 0:
+        return
+    people = re.match(r"users?|people|customers|players|staff|employees|members|students", what)
+    usage = dict(before.get("usage") or {})
+    if people and "monthly_active_users" in before and "monthly_active_users" not in req:
+        req["monthly_active_users"] = int(round(before["monthly_active_users"] * factor))
+    if "monthly_tokens" in req:
+        return
+    if usage and (not people or "users" in usage):
+        if people:
+            usage["users"] = usage["users"] * factor
+        else:
+            usage["factor"] = usage.get("factor", 1.0) * factor
+        req["usage"] = usage
+        _usage_volume(usage, req, derived)
+    elif "monthly_tokens" in before and not people:
+        req["monthly_tokens"] = int(round(before["monthly_tokens"] * factor))
+        derived.append(f"tokens a month: {_n(before['monthly_tokens'])} x {_n(factor)} = {_n(req['monthly_tokens'])}")
+
+
+def _api_bill(t: str, qs: list[Quantity], req: dict, ctx: dict, derived: list[str]) -> None:
+    """ "we pay OpenAI $9k a month for 1.5B tokens": the price per million tokens a self-hosted option must beat."""
+    if "api_usd_per_mtok_input" in req or "api_usd_per_mtok_output" in req:
+        return
+    bill = next((q for q in qs if q.kind == "usd_month" and q.detail != "year"), None)
+    if bill is None or not re.search(
+        r"\b(api|apis|openai|anthropic|claude|gpt[\w.-]*|gemini|mistral api|provider|bill\w*|invoice\w*|pay\w*|"
+        r"spend\w*)\b",
+        t,
+    ):
+        return
+    volume = req.get("monthly_tokens")
+    if not volume or not re.search(
+        r"\b(api|apis|openai|anthropic|claude|gpt[\w.-]*|gemini|provider|bill\w*|invoice)", t
+    ):
+        return
+    price = bill.value / (volume / 1e6)
+    req["api_usd_per_mtok_input"] = req["api_usd_per_mtok_output"] = round(price, 4)
+    if req.get("budget_usd_per_month") == round(bill.value, 2):
+        req.pop("budget_usd_per_month")
+    derived.append(
+        f"API price to beat: ${_n(bill.value)} a month / {_n(volume)} tokens = ${price:,.2f} per 1M tokens "
+        "(input and output alike)"
+    )
+
+
+def _purchase(t: str, qs: list[Quantity], req: dict) -> None:
+    """ "buy 4x RTX 6000 Ada for about 28k all in": the price of owned hardware (a bare 28k included)."""
+    if "hardware_usd" in req:
+        return
+    verb = re.search(r"\b(buy\w*|bought|purchas\w*|outright|own the|owning)\b", t)
+    if not verb:
+        return
+    for q in qs:
+        if q.start < verb.start() or q.kind not in ("count", "usd") or q.value < 1000:
+            continue
+        lead = t[max(verb.end(), q.start - 30) : q.start]
+        if re.search(
+            r"\b(for|at|costs?|cost us|price[ds]?|paying|pay|spend|spending|budget of)\s*"
+            r"(about|around|roughly|~|approx\w*)?\s*[$€£]?$",
+            lead,
+        ):
+            req["hardware_usd"] = q.value
+            return
+
+
+def _another_card(t: str, req: dict, ctx: dict) -> None:
+    """ "buy a second one", "add another card", "one more GPU": the count of the device in use, plus one."""
+    before = ctx.get("requirements") or {}
+    if "num_gpus" in req or not (before.get("gpu") or before.get("vram_gb")):
+        return
+    m = re.search(
+        r"\b(?:a|one)\s+(second|third|fourth|2nd|3rd|4th)\s+(?:one|card|gpu|of them)\b|\b(another|one more|an extra|"
+        r"an additional)\s+(?:one|card|gpu|of (?:those|these|them))\b",
+        t,
+    )
+    if not m:
+        return
+    if m.group(1):
+        req["num_gpus"] = {"second": 2, "third": 3, "fourth": 4, "2nd": 2, "3rd": 3, "4th": 4}[m.group(1)]
+    else:
+        req["num_gpus"] = int(before.get("num_gpus") or 1) + 1
 
 
 def _count_figure(t: str, q: Quantity, near: str, req: dict) -> None:
@@ -616,7 +883,8 @@ def _bare_figure(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     followup = (
         re.search(
             r"\b(actually|make (that|it)|change (it |that )?to|instead|rather|what about|how about|and (at|with|for)?|"
-            r"with|at|for|try|let'?s say|say|now|then|only|just)\b",
+            r"with|at|for|try|let'?s say|say|now|then|only|just|meant|i mean|correction|sorry|oops|typo|mistake|"
+            r"wait|what if|suppose)\b",
             t,
         )
         or len(t.split()) <= 4
@@ -818,10 +1086,11 @@ def _place_and_people(t: str, req: dict) -> None:
         re.search(
             r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|domiciled|firm|"
             r"startup|"
-            r"i'?m|i am|we|our)\b[^.?!]{0,30}\b(in|from)\s+(the\s+)?" + EU + r"\b",
+            r"fintech|agency|office|hq|i'?m|i am|we|our)\b[^.?!]{0,30}\b(in|from|out of)\s+(the\s+)?" + EU + r"\b",
             t,
         )
         or re.search(r"\b(eu|european|e\.u\.)[- ](based|company|entity|firm|startup|business|citizen|resident|org)", t)
+        or re.search(r"\b" + EU + r"[- ](based|headquartered|registered)\b", t)
         or re.search(
             r"\b" + EU + r" (company|startup|entity|firm|business|bank|hospital|government|agency|university|org)\b", t
         )
@@ -845,42 +1114,12 @@ def _place_and_people(t: str, req: dict) -> None:
 
 
 # Where a user is established or will use the model (check_license territories): ISO 3166 codes, "EU" for the Union.
-TERRITORIES = {
-    "EU": r"eu|e\.u\.|european union|europe",
-    "GB": r"uk|u\.k\.|united kingdom|britain|great britain|british|england|english company|london|scotland|wales",
-    "US": r"us|u\.s\.|usa|united states|america|american|new york|california|texas|silicon valley",
-    "KR": r"korea|south korea|korean|seoul",
-    "CN": r"china|chinese|beijing|shanghai|shenzhen",
-    "JP": r"japan|japanese|tokyo",
-    "IN": r"india|indian|bangalore|bengaluru|mumbai",
-    "CA": r"canada|canadian|toronto|vancouver",
-    "AU": r"australia|australian|sydney",
-    "SG": r"singapore",
-    "CH": r"switzerland|swiss|zurich|geneva",
-    "NO": r"norway|norwegian|oslo",
-    "IL": r"israel|israeli|tel aviv",
-    "BR": r"brazil|brazilian|sao paulo",
-    "DE": r"germany|german|berlin|munich|hamburg",
-    "FR": r"france|french|paris|lyon",
-    "ES": r"spain|spanish|madrid|barcelona",
-    "IT": r"italy|italian|milan|rome",
-    "NL": r"netherlands|dutch|holland|amsterdam",
-    "PL": r"poland|polish|warsaw",
-    "SE": r"sweden|swedish|stockholm",
-    "AT": r"austria|austrian|vienna",
-    "IE": r"ireland|irish|dublin",
-    "BE": r"belgium|belgian|brussels",
-    "DK": r"denmark|danish|copenhagen",
-    "FI": r"finland|finnish|helsinki",
-    "PT": r"portugal|portuguese|lisbon",
-    "CZ": r"czechia|czech republic|czech|prague",
-    "GR": r"greece|greek|athens",
-}
+TERRITORIES = {code: _alternation(p["names"]) for code, p in PLACES.items()}
 _PLACE_BEFORE = (
     r"(based|located|company|we are|we're|headquartered|incorporated|registered|entity|operate|operating|domiciled|"
     r"firm|startup|users|customers|clients|deploy|deployed|launch|launching|sell|selling|available|serve|serving|"
     r"use it|used|i'?m|i am|we|our|hospital|bank|government|agency|university|allowed|permitted|legal|ok|okay|"
-    r"usable|available)\b[^.?!]{0,30}\b(in|from|across|throughout)\s+(the\s+)?"
+    r"usable|available|office|hq|fintech|agency)\b[^.?!]{0,30}\b(in|from|across|throughout|out of)\s+(the\s+)?"
 )
 _ORG_AFTER = (
     r"[- ](based|company|startup|entity|firm|business|bank|hospital|government|agency|university|org|subsidiary|"
