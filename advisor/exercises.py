@@ -11,12 +11,14 @@ selections among tool results; every figure is a field of one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor import render
 from advisor.service import Advisor, new_thread_id
+from catalog.schema import ApiPrice
 from tools.errors import InvalidInput, NotFound
 
 FAMILY_VERSIONS = {
@@ -32,7 +34,42 @@ FAMILY_VERSIONS = {
 }
 
 
-DEFAULT_APIS = ("openai/gpt-4o-mini", "openai/gpt-4o", "anthropic/claude-haiku-4.5")
+API_RULE = (
+    "APIs compared unless you choose others, picked from the catalog's price file by a rule: take the proprietary "
+    "models on sale on the catalog's date (not past the provider's retirement date, no successor named in the file) "
+    "and keep the newest version of each model line (the name without its version number, e.g. Claude Opus); the "
+    "frontier tier is the third of them with the highest price at 75% input tokens; compare with the cheapest and "
+    "the median model of that tier, and with the cheapest model on sale."
+)
+FRONTIER_SHARE = 1 / 3  # the top third by price is the frontier tier
+_SUPERSEDED = re.compile(r"names \S+ as the successor(?! of)")
+_VERSION = re.compile(r"\d+(?:\.\d+)*")
+
+
+def default_api_models(input_share: float = 0.75) -> list[str]:
+    """Exercise 2's APIs by :data:`API_RULE` (never by name): the cheapest model on sale, and the cheapest and the
+    median of the frontier tier, as price ids, cheapest first."""
+    from tools.common import catalog
+    from tools.cost import live_price
+
+    newest: dict[tuple[str, str], ApiPrice] = {}
+    for p in catalog().prices.values():
+        if p.kind != "proprietary" or not live_price(p) or _SUPERSEDED.search(p.notes or ""):
+            continue
+        line = (p.provider, " ".join(_VERSION.sub(" ", p.model_name).replace("-", " ").lower().split()))
+        if line not in newest or _version(p) > _version(newest[line]):
+            newest[line] = p
+    price = lambda p: input_share * p.usd_per_mtok_input + (1 - input_share) * p.usd_per_mtok_output  # noqa: E731
+    on_sale = sorted(newest.values(), key=lambda p: (price(p), p.id))
+    if not on_sale:
+        return []
+    frontier = on_sale[len(on_sale) - max(1, round(len(on_sale) * FRONTIER_SHARE)) :]
+    return list(dict.fromkeys(p.id for p in (on_sale[0], frontier[0], frontier[(len(frontier) - 1) // 2])))
+
+
+def _version(p: ApiPrice) -> tuple[int, ...]:
+    found = _VERSION.search(p.model_name)
+    return tuple(int(x) for x in found.group(0).split(".")) if found else ()
 
 
 class CostAssumptions(BaseModel):
@@ -46,7 +83,7 @@ class CostAssumptions(BaseModel):
     utilization: float = Field(default=0.5, gt=0, le=1, description="exercise 2: average busy share")
     input_share: float = Field(default=0.75, ge=0, le=1, description="exercise 2: share of tokens that are input")
     api_models: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_APIS), max_length=10, description="exercise 2: APIs to compare"
+        default_factory=default_api_models, max_length=10, description="exercise 2: APIs to compare (API_RULE)"
     )
 
     @classmethod
@@ -110,7 +147,7 @@ def steps_for(number: int, *, family: str = "llama", cost: CostAssumptions | Non
             "GPUs.",
             "It is commercial: about 200k monthly active users. Customer data must stay on our servers.",
             "Conversations get long, so we need 32k context for the history. Shortlist the top three.",
-            "For these three, check the licence for our use and the monthly cost.",
+            "For each of them, check the licence for our use and the monthly cost on our two L40S GPUs.",
         ]
     if number == 2:
         c = cost or CostAssumptions()
@@ -241,6 +278,8 @@ def summarise_selection(turns: list[dict]) -> dict:
             "score": rec["score"],
             "fit": {"quantization": rec["quantization"], "memory_gb": rec["memory_gb"]},
             "benchmarks": rec["benchmarks_used"],
+            "estimated": rec.get("estimated", False),
+            "unconfirmed": rec.get("unconfirmed", []),
             "license": {
                 "verdict": (lic or {}).get("verdict", rec["license_verdict"]),
                 "conditions": (lic or {}).get("conditions", rec["license_conditions"]),

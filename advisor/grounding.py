@@ -161,9 +161,11 @@ def _catalog_names(cat) -> tuple[str, ...]:
 
 def find_ungrounded(answer: str, evidence: set[float], names: Iterable[str] | None = None) -> list[str]:
     """Numbers in the answer that the evidence does not support, as written in the answer."""
-    text = strip_names(answer, names if names is not None else _catalog_names())
-    text = re.sub(r"https?://\S+", " ", text)  # URLs are sources, not figures
-    text = re.sub(r"`[^`]*`", " ", text)  # code spans (commands, ids)
+    # URLs are sources, not figures; code spans are commands and ids. Both go before names are blanked out: a name
+    # inside a URL (".../mistral-large-3-25-12.ts") would cut it short and leave "-25" to read as a figure.
+    text = re.sub(r"https?://\S+", " ", answer)
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = strip_names(text, names if names is not None else _catalog_names())
     bad: list[str] = []
     for m in _NUMBER.finditer(text):
         candidates = _parse(m.group(0))

@@ -19,10 +19,22 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         default=None,
-        help="hf: hub id or local folder (default Qwen/Qwen3-8B); openai: the served model name",
+        help="hf: Hub id, local folder or .gguf file (default Qwen/Qwen3-8B); openai: the served model name",
     )
     parser.add_argument(
-        "--quantization", choices=["4bit", "8bit", "none"], default=None, help="hf driver weights (default 4bit NF4)"
+        "--quantization",
+        choices=["auto", "4bit", "8bit", "none"],
+        default=None,
+        help="hf driver weights (default auto: 4bit NF4 on a GPU, bf16 on the CPU; GGUF files load dequantized)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cuda", "cpu"],
+        default=None,
+        help="hf driver: where the model runs (default auto: a CUDA GPU; the CPU only when asked)",
+    )
+    parser.add_argument(
+        "--threads", type=_positive, default=None, help="hf driver on the CPU: torch threads (default 1)"
     )
     parser.add_argument("--base-url", default=None, help="openai driver: server URL, e.g. http://localhost:8000/v1")
     parser.add_argument("--api-key", default=None, help="openai driver: API key, if the server needs one")
@@ -93,6 +105,8 @@ def settings(args: argparse.Namespace) -> Settings:
         driver=getattr(args, "driver", None),
         model=getattr(args, "model", None),
         quantization=getattr(args, "quantization", None),
+        device=getattr(args, "device", None),
+        threads=getattr(args, "threads", None),
         openai_base_url=getattr(args, "base_url", None),
         openai_api_key=getattr(args, "api_key", None),
         db=getattr(args, "db", None),

@@ -116,7 +116,7 @@ def _markdown(data: dict) -> str:
         out += [f"## {title}", ""]
         shown = items[-1:] if name == "select_models" else items[-6:]
         for r in shown:
-            out += [render.render(name, r), ""]
+            out += [render.render_unfolded(name, r), ""]
     if data["assumptions"]:
         out += ["## Assumptions", ""] + [f"- {a}" for a in data["assumptions"]] + [""]
     out += ["## Sources", ""] + [f"- <{s}>" for s in data["sources"]] + [""]

@@ -154,10 +154,13 @@ def hardware() -> dict:
         "Q4_K_M with llama.cpp); the smallest GPU is the one with the least memory that holds the 4-bit model; "
         "tokens/s from estimate_throughput for one stream there."
     )
+    from tools import charts
+
     return {
         "title": "Hardware by model size",
         "markdown": f"### Hardware by model size\n\n{md}\n\n{note}",
         "data": rows,
+        "figure": charts.memory_by_size(rows),
     }
 
 

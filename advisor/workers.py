@@ -6,11 +6,15 @@ waiting at once, so a burst of new connections, and every request they then carr
 on one worker. Measured with bench/concurrency.py on 2 workers: one did 88 % of the work. With a socket each, the
 kernel hashes each new connection to one of them.
 
-The parent only supervises: it starts the workers (``python -m advisor.workers FACTORY HOST PORT GRACE_S``, each of
-which builds its app by calling FACTORY, an import string such as ``app:worker_app``), starts another when one ends
-unexpectedly, and on SIGTERM or SIGINT stops them all (each finishes its open requests within GRACE_S seconds).
-A worker that exits with STARTUP_FAILURE (its app cannot be built: the database went away, a bad setting) stops the
-whole server instead of being restarted in a loop. Linux (``SO_REUSEPORT`` balancing) is required.
+The parent only supervises: it starts the workers (``python -m advisor.workers FACTORY HOST PORT GRACE_S READY_FD``,
+each of which builds its app by calling FACTORY, an import string such as ``app:worker_app``, and says so on the
+READY_FD pipe before it serves), starts another when one ends, and on SIGTERM or SIGINT stops them all (each finishes
+its open requests within GRACE_S seconds). A worker that ends after it was ready is replaced at once. One that
+could not start because the database was unreachable (STORAGE_UNAVAILABLE) is tried again with growing pauses for as
+long as it takes, while the others serve (503 until the database is back). One that could not start for any other
+reason (STARTUP_FAILURE: a bad setting; a traceback: a catalog that fails validation) is tried again
+MAX_FAILED_STARTS times in a row, with growing pauses, and then the whole server stops with a message and status 1.
+Linux (``SO_REUSEPORT`` balancing) is required.
 """
 
 from __future__ import annotations
@@ -26,8 +30,11 @@ from pathlib import Path
 from types import FrameType
 
 log = logging.getLogger("advisor.workers")
-STARTUP_FAILURE = 3  # as uvicorn's: the worker could not build its app
-RESTART_DELAY_S = 1.0
+STARTUP_FAILURE = 3  # as uvicorn's: the worker could not build its app with these settings
+STORAGE_UNAVAILABLE = 4  # the worker could not reach the conversation database: an outage, which passes
+RESTART_DELAY_S = 1.0  # before replacing a worker that ended; the first pause after a failed start
+MAX_BACKOFF_S = 15.0  # the longest pause between two tries of a worker that cannot start
+MAX_FAILED_STARTS = 5  # failed starts in a row (not counting an unreachable database) before the server stops
 
 
 def reuseport_available() -> bool:
@@ -47,8 +54,38 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Slot:
+    """One worker's place: its process (None between tries), whether it said it was ready, its failed starts in a row
+    and when to try next."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.ready_pipe = -1
+        self.ready = False
+        self.failures = 0  # failed starts in a row, not counting an unreachable database
+        self.waits = 0  # starts in a row that found the database unreachable
+        self.next_start = 0.0
+
+    def poll_ready(self) -> None:
+        if not self.ready and self.ready_pipe >= 0:
+            try:
+                self.ready = bool(os.read(self.ready_pipe, 1))
+            except BlockingIOError:
+                return
+            os.close(self.ready_pipe)
+            self.ready_pipe = -1
+
+    def ended(self) -> None:
+        if self.ready_pipe >= 0:
+            os.close(self.ready_pipe)
+        self.proc, self.ready_pipe = None, -1
+
+    def pause(self, tries: int) -> float:
+        return min(MAX_BACKOFF_S, RESTART_DELAY_S * 2 ** max(0, tries - 1))
+
+
 class Supervisor:
-    """Starts ``count`` workers and keeps that many running until told to stop."""
+    """Starts ``count`` workers and keeps that many running until told to stop (module docstring)."""
 
     def __init__(self, factory: str, host: str, port: int, count: int, grace_s: float) -> None:
         self.command = [sys.executable, "-m", "advisor.workers", factory, host, str(port), str(grace_s)]
@@ -56,33 +93,74 @@ class Supervisor:
         root = str(Path(__file__).resolve().parent.parent)
         self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self.count, self.grace_s = count, grace_s
-        self.workers: list[subprocess.Popen] = []
+        self.slots = [_Slot() for _ in range(count)]
         self.stopping = False
+        self.failed = False
+
+    @property
+    def workers(self) -> list[subprocess.Popen]:
+        return [slot.proc for slot in self.slots if slot.proc is not None]
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
 
     def run(self) -> int:
-        """Until SIGTERM or SIGINT: 0 then, 1 when a worker could not start."""
+        """Until SIGTERM or SIGINT: 0 then; 1 when a worker could not start MAX_FAILED_STARTS times in a row."""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
-        self.workers = [subprocess.Popen(self.command, env=self.env) for _ in range(self.count)]
-        failed = False
         while not self.stopping:
+            for slot in self.slots:
+                if not self.stopping:
+                    self._tend(slot)
             time.sleep(0.2)
-            for i, worker in enumerate(self.workers):
-                code = worker.poll()
-                if code is None or self.stopping:
-                    continue
-                if code == STARTUP_FAILURE:
-                    log.error("worker %d could not start; stopping the server", worker.pid)
-                    self.stopping = failed = True
-                    break
-                log.warning("worker %d ended (exit status %s); starting another", worker.pid, code)
-                time.sleep(RESTART_DELAY_S)
-                self.workers[i] = subprocess.Popen(self.command, env=self.env)
         self._stop_all()
-        return 1 if failed else 0
+        return 1 if self.failed else 0
+
+    def _tend(self, slot: _Slot) -> None:
+        """Start the slot's worker when it is time, note when it is ready, and deal with its end."""
+        now = time.monotonic()
+        if slot.proc is None:
+            if now >= slot.next_start:
+                self._start(slot)
+            return
+        slot.poll_ready()
+        code = slot.proc.poll()
+        if code is None:
+            return
+        pid, ready = slot.proc.pid, slot.ready
+        slot.ended()
+        if ready:  # it served, then ended (killed, crashed): replace it
+            log.warning("worker %d ended (exit status %s); starting another", pid, code)
+            slot.failures = slot.waits = 0
+            slot.next_start = now + RESTART_DELAY_S
+        elif code == STORAGE_UNAVAILABLE:  # an outage: wait for it to pass, however long
+            slot.waits += 1
+            pause = slot.pause(slot.waits)
+            log.warning("worker %d found the database unreachable; trying again in %.0f s", pid, pause)
+            slot.next_start = now + pause
+        else:
+            slot.failures += 1
+            if slot.failures >= MAX_FAILED_STARTS:
+                log.error(
+                    "a worker could not start %d times in a row (last exit status %s; its error is above); "
+                    "stopping the server",
+                    slot.failures,
+                    code,
+                )
+                self.stopping = self.failed = True
+                return
+            pause = slot.pause(slot.failures)
+            log.warning("worker %d could not start (exit status %s); trying again in %.0f s", pid, code, pause)
+            slot.next_start = now + pause
+
+    def _start(self, slot: _Slot) -> None:
+        read, write = os.pipe()
+        os.set_blocking(read, False)
+        try:
+            slot.proc = subprocess.Popen([*self.command, str(write)], env=self.env, pass_fds=(write,))
+        finally:
+            os.close(write)
+        slot.ready_pipe, slot.ready = read, False
 
     def _stop_all(self) -> None:
         for worker in self.workers:
@@ -95,16 +173,21 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait(10)
+        for slot in self.slots:
+            slot.ended()
 
 
-def _worker(factory: str, host: str, port: int, grace_s: float) -> None:
-    """One worker: its own socket on the shared port, its app from the factory, uvicorn serving it."""
+def _worker(factory: str, host: str, port: int, grace_s: float, ready_fd: int) -> None:
+    """One worker: its own socket on the shared port, its app from the factory, uvicorn serving it. Once the app is
+    built it says so on ``ready_fd`` (the supervisor tells a failed start from a worker that served and ended)."""
     import uvicorn
     from uvicorn.importer import import_from_string
 
     _end_with_parent()
     sock = listening_socket(host, port)  # not listening until uvicorn starts: no connection is routed here before
     app = import_from_string(factory)()
+    os.write(ready_fd, b"1")
+    os.close(ready_fd)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=int(grace_s))
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -122,4 +205,4 @@ def _end_with_parent() -> None:
 
 
 if __name__ == "__main__":
-    _worker(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    _worker(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]))

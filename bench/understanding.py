@@ -3,6 +3,7 @@
     python bench/understanding.py                                  # the offline driver
     python bench/understanding.py --driver openai --base-url http://localhost:8000/v1 --model Qwen/Qwen3-8B
     python bench/understanding.py --driver openai --base-url URL --model A --model B   # which LLM drives best
+    python bench/understanding.py --driver hf --device cpu --model PATH.gguf --limit 30 # a local model (first 30)
     python bench/understanding.py --baseline 250b715               # also the offline driver of that commit
     python bench/understanding.py --markdown docs/understanding.md # write the figures
 
@@ -231,7 +232,7 @@ def score_turn(expected_calls: list[dict], called: list[tuple[str, dict]], count
 # ------------------------------------------------------------------ drivers
 
 
-def make_advisor(driver: str, base_url: str | None, model: str | None, legacy: str | None = None):
+def make_advisor(driver: str, base_url: str | None, model: str | None, legacy: str | None = None, **settings_):
     from advisor.config import Settings
     from advisor.drivers import DriverInfo
     from advisor.service import Advisor, make_checkpointer
@@ -247,7 +248,12 @@ def make_advisor(driver: str, base_url: str | None, model: str | None, legacy: s
         return Advisor(
             chat_model, info, Settings(driver="offline", db=":memory:"), checkpointer=make_checkpointer(":memory:")
         )
-    settings = Settings(driver="openai", db=":memory:", openai_base_url=base_url, openai_model=model, model=model or "")
+    if driver == "hf":
+        settings = Settings(driver="hf", db=":memory:", model=model or "", **settings_)
+        return Advisor.create(settings, checkpointer=make_checkpointer(":memory:"))
+    settings = Settings(
+        driver="openai", db=":memory:", openai_base_url=base_url, openai_model=model, model=model or "", **settings_
+    )
     return Advisor.create(settings, checkpointer=make_checkpointer(":memory:"))
 
 
@@ -393,9 +399,12 @@ def report(name: str, res: dict, min_support: int = 10) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--driver", choices=("offline", "openai"), default="offline")
+    ap.add_argument("--driver", choices=("offline", "openai", "hf"), default="offline")
     ap.add_argument("--base-url", help="OpenAI-compatible server (driver openai)")
-    ap.add_argument("--model", action="append", help="served model name; repeat to rank several")
+    ap.add_argument("--model", action="append", help="served model name (hf: its path); repeat to rank several")
+    ap.add_argument("--device", default="auto", help="hf driver: auto, cuda or cpu")
+    ap.add_argument("--max-new-tokens", type=int, default=None, help="hf driver: tokens per model call")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N examples of each split")
     named = extra_splits()
     ap.add_argument("--split", choices=("heldout", "fresh", "train", "both", "all", *named), default="all")
     ap.add_argument("--baseline", metavar="REV", help="also run the offline driver of this git revision")
@@ -422,18 +431,23 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     else:
+        extra = {"device": args.device, "max_new_tokens": args.max_new_tokens} if args.driver == "hf" else {}
+        extra = {k: v for k, v in extra.items() if v is not None}
         for model in args.model or [None]:
-            runs.append((f"openai driver: {model}", make_advisor("openai", args.base_url, model), False))
+            label = f"{args.driver} driver: {model}" + (f" ({args.device})" if args.driver == "hf" else "")
+            runs.append((label, make_advisor(args.driver, args.base_url, model, **extra), False))
     out = [f"Machine: {machine()}", ""]
     ranking = []
     for split, path in splits:
-        examples = load(path)
+        examples = load(path)[: args.limit]
+        if args.limit:
+            split = f"{split} (first {len(examples)} examples)"
         for name, advisor, legacy in runs:
             res = run(examples, advisor, legacy=legacy)
             text = report(f"{name}, {split} set", res)
             print(text + "\n", flush=True)
             out.append(text + "\n")
-            if split == "held-out":
+            if split.startswith("held-out"):
                 ranking.append((res["conversation_success"], res["intent_accuracy"], name))
             for f in res["failures"][: args.failures]:
                 print("  MISS", json.dumps(f, default=str)[:600])

@@ -147,7 +147,9 @@ def _status(m: Model, fact: str, present: bool) -> Status:
 
 
 def looks_moe(m: Model) -> bool:
-    """The entry or the name says mixture of experts: a MoE layout, active parameters, or 'A3B' in a name."""
+    """The entry or the name says mixture of experts: ``moe``, a MoE layout, active parameters, or 'A3B' in a name."""
+    if m.moe is not None:  # the entry says so either way
+        return m.moe
     if m.active_params_b is not None or (m.architecture is not None and m.architecture.moe is not None):
         return True
     return any(_MOE_NAME.search(n) for n in (m.name, m.id, *m.repos.values()))
@@ -192,10 +194,27 @@ def _licence_facts(m: Model, lic: License | None) -> list[Fact]:
     return out
 
 
+def _layout_status(m: Model) -> Status:
+    """Whether the entry says dense or mixture of experts: ``moe``, active parameters or an architecture block."""
+    if m.active_params_b is not None:
+        return _status(m, "active_params_b", True)
+    if m.architecture is not None:
+        return _status(m, "architecture", True)
+    return "verified" if m.moe is not None else "missing"
+
+
+def _languages_status(m: Model) -> Status:
+    """Languages are known when the vendor lists them or states how many it supports ('201 languages')."""
+    if m.languages:
+        return _status(m, "languages", True)
+    return _status(m, "language_count", m.language_count is not None)
+
+
 def model_facts(m: Model, licenses: Mapping[str, License]) -> ModelFacts:
     """Each fact the estimators and licence verdicts read, with its status (in a fixed order; see ``ordered``)."""
     facts = [
         Fact("params_b", _status(m, "params_b", True)),
+        Fact("moe", _layout_status(m), "speed: dense or mixture of experts not known, so read as dense"),
         Fact(
             "active_params_b",
             _status(m, "active_params_b", m.active_params_b is not None) if looks_moe(m) else "not_applicable",
@@ -210,11 +229,7 @@ def model_facts(m: Model, licenses: Mapping[str, License]) -> ModelFacts:
         Fact("max_position_embeddings", _status(m, "max_position_embeddings", m.max_position_embeddings is not None)),
         Fact("formats", _status(m, "formats", bool(m.formats))),  # missing: bf16 assumed, right for most
         *_licence_facts(m, licenses.get(m.license)),
-        Fact(
-            "languages",
-            _status(m, "languages", bool(m.languages)),
-            "selection: left out whenever languages are required",
-        ),
+        Fact("languages", _languages_status(m), "selection: left out whenever languages are required"),
     ]
     return ModelFacts(m.id, m.name, m.release_date, facts)
 
@@ -235,6 +250,25 @@ def fact_counts(report: Iterable[ModelFacts]) -> dict[str, dict[str, int]]:
             counts.setdefault(f.name, {}).setdefault(f.status, 0)
             counts[f.name][f.status] += 1
     return counts
+
+
+# ---------------------------------------------------------------- adoption
+
+
+def adoption_coverage(raw: RawCatalog, models: Iterable[Model]) -> dict:
+    """How many of the models have a practice signal (adoption.yaml), per kind, and which have none."""
+    ids = [m.id for m in models]
+    kinds: dict[str, set[str]] = {}
+    for row in raw.adoption:
+        if row.model in ids:
+            kinds.setdefault(row.kind, set()).add(row.model)
+    with_any = set().union(*kinds.values()) if kinds else set()
+    return {
+        "models": len(ids),
+        "with_signal": len(with_any),
+        "by_kind": {kind: len(found) for kind, found in sorted(kinds.items())},
+        "without": [mid for mid in ids if mid not in with_any],
+    }
 
 
 # ---------------------------------------------------------------- the report
@@ -258,6 +292,7 @@ def report(
         "as_of": as_of.isoformat(),
         "recent_since": (as_of - dt.timedelta(days=days)).isoformat(),
         "recent_models": len(recent),
+        "adoption": adoption_coverage(raw, recent),
         "benchmarks": [
             {
                 "use_case": g.use_case,
@@ -303,6 +338,13 @@ def render(data: dict, limit: int = 15) -> list[str]:
             shown = g["with_none"][:limit]
             more = f" and {len(g['with_none']) - len(shown)} more" if len(g["with_none"]) > len(shown) else ""
             lines.append("  none: " + ", ".join(shown) + more)
+    adoption = data["adoption"]
+    kinds = ", ".join(f"{k} {n}" for k, n in adoption["by_kind"].items()) or "none"
+    lines += [
+        "",
+        f"practice signals (adoption.yaml): {adoption['with_signal']} of {adoption['models']} recent models have one "
+        f"({kinds})",
+    ]
     facts = data["facts"]
     lines += ["", f"facts the estimators and licence verdicts read ({facts['models']} models):"]
     lines.append(f"  {'fact':<26}{'verified':>9}{'unverified':>11}{'missing':>8}{'n/a':>5}")

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from catalog.names import normalize
 from catalog.schema import (
+    Adoption,
+    AdoptionFile,
     ApiPrice,
     BenchmarkDef,
     BenchmarksFile,
@@ -74,6 +76,7 @@ class RawCatalog:
     quantizations: list[Quantization] = field(default_factory=list)
     measurements: list[Measurement] = field(default_factory=list)
     evaluations: list[Evaluation] = field(default_factory=list)
+    adoption: list[Adoption] = field(default_factory=list)
     rentals: list[Rental] = field(default_factory=list)
     model_files: dict[str, str] = field(default_factory=dict)  # model id -> file name
 
@@ -146,6 +149,7 @@ def load_raw(directory: Path | None = None) -> tuple[RawCatalog, list[Problem]]:
     }
     optional: dict[str, tuple[type[BaseModel], str]] = {
         "evaluations.yaml": (EvaluationsFile, "evaluations"),
+        "adoption.yaml": (AdoptionFile, "adoption"),
         "gpu_prices.yaml": (GpuPricesFile, "rentals"),
     }
     for name, (schema, attr) in {**singles, **optional}.items():
@@ -304,6 +308,7 @@ def cross_check(raw: RawCatalog) -> list[Problem]:
                     Problem("evaluations.yaml", f"evaluations[{ev.id}].scores", f"{scored.model} is scored twice")
                 )
             seen_models.add(scored.model)
+    problems.extend(_check_adoption(raw.adoption, model_ids))
     dupes("quantizations", "quantizations.yaml", [q.id for q in raw.quantizations])
     dupes("measurements", "measurements.yaml", [x.id for x in raw.measurements])
     quant_ids = {q.id for q in raw.quantizations}
@@ -369,6 +374,25 @@ def _snapshots_agree(raw: RawCatalog) -> list[Problem]:
                     f"differs from {base.id}'s, a checkpoint of the same architecture, in {', '.join(differ)}",
                 )
             )
+    return problems
+
+
+def _check_adoption(rows: list[Adoption], model_ids: set[str]) -> list[Problem]:
+    """Adoption readings name a catalog model, have unique ids, and count one thing once per date."""
+    problems: list[Problem] = []
+    seen_ids: set[str] = set()
+    seen_readings: set[tuple] = set()
+    for row in rows:
+        where = f"adoption[{row.id}]"
+        if row.model not in model_ids:
+            problems.append(Problem("adoption.yaml", f"{where}.model", f"unknown model id {row.model!r}"))
+        if row.id in seen_ids:
+            problems.append(Problem("adoption.yaml", where, f"duplicate id {row.id!r}"))
+        reading = (row.model, row.kind, row.entry, row.source.published or row.source.as_of)
+        if reading in seen_readings:
+            problems.append(Problem("adoption.yaml", where, f"{row.kind} of {row.entry} on that date is given twice"))
+        seen_ids.add(row.id)
+        seen_readings.add(reading)
     return problems
 
 

@@ -141,6 +141,8 @@ def _info_dict(info: Any) -> dict:
         "created_at": info.created_at.date().isoformat() if info.created_at else None,
         "pipeline_tag": getattr(info, "pipeline_tag", None),
         "tags": list(info.tags or []),
+        "downloads": getattr(info, "downloads", None),  # the Hub's count over the last 30 days
+        "likes": getattr(info, "likes", None),
     }
 
 
@@ -176,6 +178,8 @@ def _read_dir(folder: str | Path, repo_id: str | None = None) -> RepoRead:
             "created_at": (data.get("createdAt") or "")[:10] or None,
             "pipeline_tag": data.get("pipeline_tag"),
             "tags": data.get("tags", []),
+            "downloads": data.get("downloads"),
+            "likes": data.get("likes"),
         }
     repo = repo_id or info.get("id") or folder.name.replace("__", "/")
     return RepoRead(

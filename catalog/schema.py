@@ -96,6 +96,11 @@ class Source(Strict):
 # ---------------------------------------------------------------- families
 
 
+Specialty = Literal[
+    "chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use", "safety"
+]
+
+
 class Family(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")
     name: str
@@ -104,6 +109,12 @@ class Family(Strict):
     generation: str = Field(description="Version within the lineage, e.g. '3.1'; sortable text.")
     description: str
     url: PublicUrl
+    positioned_for: list[Specialty] = Field(
+        default_factory=list,
+        description="The uses the vendor says it built the family for, main one first, as its page at 'url' states "
+        "them (and the description repeats them): e.g. [code, tool_use] for 'agentic coding models'. Empty for a "
+        "family positioned as general-purpose. The ranker gives a specialist a prior for its use case.",
+    )
 
 
 # ---------------------------------------------------------------- benchmarks
@@ -336,10 +347,12 @@ CITABLE_MODEL_FACTS = (
     "architecture",
     "license",
     "languages",
+    "language_count",
     "formats",
     "reasoning",
     "tool_calling",
     "modalities",
+    "positioned_for",
 )
 
 # Weight formats a vendor ships its checkpoints in (the first one listed is the main checkpoint).
@@ -403,11 +416,22 @@ class Model(Strict):
     )
     tool_calling: bool | None = Field(default=None, description="The vendor documents tool/function calling.")
     languages: list[str] = Field(default_factory=list, description="ISO 639-1 codes the vendor lists.")
+    language_count: int | None = Field(
+        default=None,
+        gt=0,
+        description="How many languages the vendor says the model supports, where it gives a number without naming "
+        "them all ('201 languages and dialects', 'over 140 languages', '35+ languages'): the number stated, a lower "
+        "bound for 'over N' or 'N+'. Broad coverage that 'languages' cannot list; the languages it does name go "
+        "in 'languages'. None when the vendor gives no number.",
+    )
     license: str
     license_history: list[LicenseChange] = []
-    specialties: list[
-        Literal["chat", "code", "math", "reasoning", "multilingual", "long_context", "edge", "vision", "tool_use"]
-    ] = []
+    specialties: list[Specialty] = []
+    positioned_for: list[Specialty] = Field(
+        default_factory=list,
+        description="What the vendor says this model is for, where it differs from its family's positioned_for "
+        "(gpt-oss-safeguard: safety classification, in the gpt-oss family); cited. Empty: the family's.",
+    )
     benchmarks: list[BenchmarkScore] = []
     derived_from: str | None = Field(default=None, description="Model id this one was fine-tuned or distilled from.")
     snapshot_of: str | None = Field(
@@ -434,9 +458,23 @@ class Model(Strict):
         if not self.repos:
             raise ValueError("repos needs at least one Hugging Face repo id")
         self._cited()
+        self._languages_counted()
         self._experts_stated()
         self._context_explained()
         return self
+
+    def _languages_counted(self) -> None:
+        codes = self.languages
+        bad = [c for c in codes if not re.fullmatch(r"[a-z]{2}", c)]
+        if bad:
+            raise ValueError(f"languages: {', '.join(bad)} is not an ISO 639-1 code (two lowercase letters)")
+        if len(set(codes)) != len(codes):
+            raise ValueError("languages lists a code twice")
+        if self.language_count is not None and self.language_count < len(codes):
+            raise ValueError(
+                f"language_count {self.language_count} is below the {len(codes)} languages listed; it counts every "
+                "language the vendor states, named or not"
+            )
 
     def _experts_stated(self) -> None:
         """An MoE model records the parameters it uses per token: the speed estimate reads only those."""
@@ -1015,6 +1053,53 @@ class Evaluation(Strict):
 
 class EvaluationsFile(Strict):
     evaluations: list[Evaluation]
+
+
+# ---------------------------------------------------------------- adoption (practice signals)
+
+
+AdoptionKind = Literal[
+    "hf_downloads_30d",
+    "hf_likes",
+    "ollama_pulls",
+    "lmstudio_downloads",
+    "openrouter_weekly_tokens",
+]
+ADOPTION_UNITS = {
+    "hf_downloads_30d": "downloads of the Hugging Face repo in the 30 days before the reading (the Hub API's count)",
+    "hf_likes": "likes of the Hugging Face repo",
+    "ollama_pulls": "pulls of the Ollama library model, all tags, since it was published",
+    "lmstudio_downloads": "downloads of the LM Studio catalogue model",
+    "openrouter_weekly_tokens": "tokens (input and output) routed to the model on OpenRouter in the week ending as_of",
+}
+
+
+class Adoption(Strict):
+    """How much a model is used in practice, read from a source independent of its vendor's claims: one count,
+    of one thing (a repo, a library name, an API slug), on the date the source gives (``source.published``, else
+    the date read)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", description="'<model>.<kind>' or '<model>.<kind>.<n>'.")
+    model: str = Field(description="Catalog model id.")
+    kind: AdoptionKind
+    value: float = Field(ge=0, description="The count, in the unit of its kind (catalog.schema.ADOPTION_UNITS).")
+    entry: str = Field(description="What was counted: a Hugging Face repo id, an Ollama name, an OpenRouter slug.")
+    source: Source
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _counted(self) -> Adoption:
+        if self.kind.startswith("hf_") and not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", self.entry):
+            raise ValueError(
+                f"entry {self.entry!r} of a {self.kind} reading must be a Hugging Face repo id (OWNER/NAME)"
+            )
+        if self.kind != "openrouter_weekly_tokens" and self.value != int(self.value):
+            raise ValueError(f"a {self.kind} reading is a whole count, not {self.value}")
+        return self
+
+
+class AdoptionFile(Strict):
+    adoption: list[Adoption]
 
 
 class Rental(Price):

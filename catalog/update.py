@@ -273,6 +273,100 @@ def refresh_models(
             result.skipped.append(f"{model.id}: config.json not read ({got.note}); metadata compared only")
         result.models_read += 1
         result.changes.extend(compare_model(model, raw.model_files.get(model.id, "models/"), got, licenses))
+        result.changes.extend(compare_adoption(model, got, getattr(raw, "adoption", [])))
+
+
+ADOPTION_FILE = "adoption.yaml"
+HUB_COUNTS = (("hf_downloads_30d", "downloads"), ("hf_likes", "likes"))
+
+
+def compare_adoption(model: Model, read: RepoRead, rows: Sequence[Any]) -> list[Change]:
+    """The Hub's download and like counts of the repo read, against the catalog's readings of that repo: a
+    reading that differs is changed (value and date), one the catalog lacks is new. Counts move every day, so a
+    refresh that reaches the Hub always has something to write."""
+    out = []
+    for kind, key in HUB_COUNTS:
+        value = read.info.get(key)
+        if not isinstance(value, int) or isinstance(value, bool):
+            continue
+        row = next((r for r in rows if r.model == model.id and r.kind == kind and r.entry == read.repo_id), None)
+        if row is not None and row.value == value and row.source.url == read.info_url and row.source.via == read.via:
+            continue
+        out.append(
+            Change(
+                ADOPTION_FILE,
+                row.id if row is not None else f"{model.id}.{kind}",
+                ("value",),
+                row.value if row is not None else None,
+                value,
+                read.info_url,
+                "adoption",
+                "changed" if row is not None else "new",
+                via=read.via,
+                label=read.repo_id,
+                key=f"{model.id}|{kind}|{read.repo_id}",
+            )
+        )
+    return out
+
+
+def _adoption_source(change: Change, today: dt.date) -> dict:
+    kind = change.key.split("|")[1] if change.key else ""
+    what = "downloads in the last 30 days" if kind == "hf_downloads_30d" else "likes"
+    source = {
+        "url": change.source,
+        "as_of": today,
+        "title": f"Hub API model info ({what}), read by advisor catalog refresh",
+    }
+    if change.via:
+        source["via"] = change.via
+    return source
+
+
+def apply_adoption(changes: list[Change], directory: Path, today: dt.date) -> list[str]:
+    """Write Hub readings into adoption.yaml: a changed reading gets its new value, URL and date in place; a new
+    one is appended. The file is created when the catalog has none."""
+    mine = [c for c in changes if c.file == ADOPTION_FILE and c.writable]
+    if not mine:
+        return []
+    path = directory / ADOPTION_FILE
+    if not path.exists():
+        path.write_text(
+            "# Practice signals: dated counts of use, each with its source.\nadoption: []\n", encoding="utf-8"
+        )
+    doc = YamlText(path.read_text(encoding="utf-8"))
+    new_rows = []
+    for change in mine:
+        node = doc.item("adoption", change.entry) if change.status == "changed" else None
+        if node is not None:
+            doc.patch(node, {"value": change.new, "source": Replace(_adoption_source(change, today))})
+            continue
+        model, kind, repo = (change.key or "||").split("|")
+        new_rows.append(
+            {
+                "id": change.entry,
+                "model": model,
+                "kind": kind,
+                "value": change.new,
+                "entry": repo,
+                "source": _adoption_source(change, today),
+            }
+        )
+    text = doc.result()
+    if new_rows:
+        text = _append_rows(text, new_rows)
+    path.write_text(text, encoding="utf-8")
+    return [ADOPTION_FILE]
+
+
+def _append_rows(text: str, rows: list[dict]) -> str:
+    """New adoption rows at the end of the list, one key a line with the source in flow style."""
+    lines = "".join("- " + "\n  ".join(f"{k}: {render(v)}" for k, v in row.items()) + "\n" for row in rows)
+    if re.search(r"^adoption:\s*\[\]\s*$", text, flags=re.M):
+        return re.sub(r"^adoption:\s*\[\]\s*$", "adoption:\n" + lines.rstrip("\n"), text, count=1, flags=re.M) + (
+            "" if text.endswith("\n") else "\n"
+        )
+    return text.rstrip("\n") + "\n" + lines
 
 
 def _hub_offline_message(exc: ImportFailed, endpoint: str | None) -> str:
@@ -486,8 +580,9 @@ def apply_changes(changes: list[Change], directory: Path, raw: Any, origin: str 
     """Write the writable changes into the catalog's YAML files; return the files written (relative paths)."""
     models = {m.id: m for m in raw.models}
     by_file: dict[str, dict[str, _EntryPatch]] = {}
+    adoption = apply_adoption(changes, directory, today)
     for change in changes:
-        if not change.writable:
+        if not change.writable or change.file == ADOPTION_FILE:
             continue
         entry = by_file.setdefault(change.file, {}).setdefault(change.entry, _EntryPatch())
         _put(entry.patch, change.path, change.new)
@@ -514,7 +609,7 @@ def apply_changes(changes: list[Change], directory: Path, raw: Any, origin: str 
             doc.patch(node, patch, _AFTER)
         path.write_text(doc.result(), encoding="utf-8")
         written.append(file)
-    return written
+    return written + adoption
 
 
 def write_and_validate(
@@ -524,7 +619,7 @@ def write_and_validate(
     from catalog.loader import load_raw
 
     files = sorted({c.file for c in changes if c.writable})
-    saved = {f: (directory / f).read_bytes() for f in files}
+    saved = {f: (directory / f).read_bytes() if (directory / f).exists() else None for f in files}
     problems: Sequence[object]
     try:
         written = apply_changes(changes, directory, raw, origin, today or dt.date.today())
@@ -533,7 +628,10 @@ def write_and_validate(
         problems, written = [f"{type(exc).__name__}: {exc}"], []
     if problems:
         for f, data in saved.items():
-            (directory / f).write_bytes(data)
+            if data is None:
+                (directory / f).unlink(missing_ok=True)
+            else:
+                (directory / f).write_bytes(data)
         shown = "\n".join(f"  - {p}" for p in problems[:20])
         raise RefreshFailed(f"the written catalog did not validate, so nothing was written:\n{shown}")
     return written

@@ -100,12 +100,19 @@ class YamlText:
             return end
         if getattr(node, "flow_style", False):
             return node.end_mark.index
-        children: list[Node] = []
+        ends: list[int] = []
         if isinstance(node, MappingNode):
-            children = [n for pair in node.value for n in pair]
-        elif isinstance(node, SequenceNode):
-            children = list(node.value)
-        return max((self._end(c) for c in children), default=node.start_mark.index)
+            ends = [self._pair_end(k, v) for k, v in node.value]
+        elif isinstance(node, SequenceNode):  # an aliased item is not followed: its marks lie at the anchor
+            ends = [self._end(c) for c in node.value if c.start_mark.index >= node.start_mark.index]
+        return max(ends, default=node.start_mark.index)
+
+    def _pair_end(self, knode: Node, vnode: Node) -> int:
+        """Where a key's value ends in the text. An alias (``*id001``) is composed as the very node it names, whose
+        marks lie at the anchor earlier in the file; the alias itself sits on the key's line."""
+        if vnode.start_mark.index < knode.start_mark.index:
+            return knode.end_mark.index
+        return self._end(vnode)
 
     def _line_after(self, pos: int) -> int:
         nl = self.text.find("\n", pos)
@@ -192,7 +199,7 @@ class YamlText:
         anchor = next(
             (p for name in after if (p := _pair(node, name)) is not None), node.value[-1] if node.value else None
         )
-        pos = self._line_after(self._end(anchor[1])) if anchor else self._line_after(node.start_mark.index)
+        pos = self._line_after(self._pair_end(*anchor)) if anchor else self._line_after(node.start_mark.index)
         prefix = "" if pos == 0 or self.text[pos - 1] == "\n" else "\n"
         pad = " " * indent
         if isinstance(value, dict) and key == "architecture":  # the catalog's layout: block, sub-objects in flow

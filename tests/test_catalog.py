@@ -355,6 +355,40 @@ def test_every_differing_context_in_the_catalog_has_its_note(cat: Catalog):
     assert differing and all(m.context_note for m in differing)
 
 
+# ---------------------------------------------------------------- languages
+
+
+def test_a_language_count_below_the_languages_listed_is_caught(catalog_copy: Path):
+    _edit_model(
+        catalog_copy, "llama-3.1-8b", lambda m: m.update(language_count=3) or m["cite"].update(language_count="card")
+    )
+    msg = _messages(catalog_copy)
+    assert "models[llama-3.1-8b]" in msg and "language_count 3 is below the 8 languages listed" in msg, msg
+
+
+def test_a_language_count_needs_a_source(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m.update(language_count=30))
+    assert "fact 'language_count' has no source" in _messages(catalog_copy)
+
+
+def test_a_cited_language_count_above_the_list_passes(catalog_copy: Path):
+    _edit_model(
+        catalog_copy, "llama-3.1-8b", lambda m: m.update(language_count=30) or m["cite"].update(language_count="card")
+    )
+    assert _messages(catalog_copy) == ""
+
+
+@pytest.mark.parametrize(("codes", "named"), [(["en", "English"], "English"), (["en", "deu"], "deu"), (["EN"], "EN")])
+def test_a_language_that_is_not_an_iso_639_1_code_is_caught(catalog_copy: Path, codes: list[str], named: str):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m.update(languages=codes))
+    assert f"languages: {named} is not an ISO 639-1 code" in _messages(catalog_copy)
+
+
+def test_a_language_listed_twice_is_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: m.update(languages=["en", "de", "en"]))
+    assert "languages lists a code twice" in _messages(catalog_copy)
+
+
 # ---------------------------------------------------------------- mixture of experts
 
 

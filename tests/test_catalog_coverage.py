@@ -115,12 +115,24 @@ def test_an_unverified_fact_is_told_apart(raw):
 def test_a_moe_name_without_active_parameters_is_missing(raw):
     dense = next(m for m in raw.models if m.active_params_b is None and not gaps.looks_moe(m))
     assert _facts(raw, dense).status("active_params_b") == "not_applicable"
-    renamed = dense.model_copy(update={"name": dense.name + " 30B-A3B"})
+    renamed = dense.model_copy(update={"name": dense.name + " 30B-A3B", "moe": None})
     facts = _facts(raw, renamed)
     assert facts.status("active_params_b") == "missing"
     assert "active_params_b" in [f.name for f in facts.answer_changing]
+    said_dense = renamed.model_copy(update={"moe": False})  # the entry's word beats the name
+    assert _facts(raw, said_dense).status("active_params_b") == "not_applicable"
     moe = next(m for m in raw.models if m.active_params_b is not None and "active_params_b" not in m.unverified)
     assert _facts(raw, moe).status("active_params_b") == "verified"
+
+
+def test_an_entry_that_says_neither_dense_nor_moe_changes_an_answer(raw):
+    model = next(m for m in raw.models if m.architecture is not None and m.active_params_b is None)
+    assert _facts(raw, model).status("moe") != "missing"
+    bare = model.model_copy(update={"architecture": None, "moe": None})
+    assert "moe" in [f.name for f in _facts(raw, bare).answer_changing]
+    dense = bare.model_copy(update={"moe": False})
+    assert _facts(raw, dense).status("moe") == "verified"
+    assert "moe" not in [f.name for f in _facts(raw, dense).answer_changing]
 
 
 def test_an_unread_licence_term_names_the_term(raw):
@@ -135,8 +147,15 @@ def test_an_unread_licence_term_names_the_term(raw):
 
 def test_empty_languages_change_an_answer(raw):
     model = next(m for m in raw.models if m.languages)
-    bare = model.model_copy(update={"languages": []})
+    bare = model.model_copy(update={"languages": [], "language_count": None})
     assert "languages" in [f.name for f in _facts(raw, bare).answer_changing]
+
+
+def test_a_stated_language_count_counts_as_languages_known(raw):
+    model = next(m for m in raw.models if m.languages)
+    counted = model.model_copy(update={"languages": [], "language_count": 201, "unverified": ["language_count"]})
+    assert _facts(raw, counted).status("languages") == "unverified"
+    assert "languages" not in [f.name for f in _facts(raw, counted).answer_changing]
 
 
 def test_counts_add_up_to_the_models(raw):
@@ -180,3 +199,68 @@ def test_cli_bad_input_names_the_option(capsys):
     assert code == 2 and "--use-case" in err and "code" in err
     code, _, err = _run(capsys, "--model", "no-such-model-xyz")
     assert code == 2 and "no-such-model-xyz" in err
+
+
+# ---------------------------------------------------------------- adoption (practice signals)
+
+
+def _adoption_problems(tmp_path: Path, edit) -> str:
+    dest = tmp_path / "data"
+    shutil.copytree(DATA_DIR, dest)
+    path = dest / "adoption.yaml"
+    data = yaml.safe_load(path.read_text())
+    edit(data["adoption"])
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    _, problems = load_raw(dest)
+    return "\n".join(map(str, problems))
+
+
+def _reading(**changes) -> dict:
+    row = {
+        "id": "qwen3-8b.hf_likes",
+        "model": "qwen3-8b",
+        "kind": "hf_likes",
+        "value": 10,
+        "entry": "Qwen/Qwen3-8B",
+        "source": {"url": "https://huggingface.co/api/models/Qwen/Qwen3-8B", "as_of": dt.date(2026, 12, 1)},
+    }
+    return {**row, **changes}
+
+
+def test_a_valid_reading_loads(tmp_path: Path):
+    assert _adoption_problems(tmp_path, lambda rows: rows.append(_reading())) == ""
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"model": "no-such-model"}, "unknown model id 'no-such-model'"),
+        ({"entry": "qwen3-8b"}, "must be a Hugging Face repo id"),
+        ({"value": 10.5}, "a whole count"),
+        ({"value": -1}, "greater than or equal to 0"),
+        ({"kind": "github_stars"}, "kind"),
+        ({"source": {"url": "file:///tmp/x", "as_of": dt.date(2026, 12, 1)}}, "url"),
+    ],
+)
+def test_a_bad_reading_is_caught_naming_the_field(tmp_path: Path, changes: dict, message: str):
+    assert message in _adoption_problems(tmp_path, lambda rows: rows.append(_reading(**changes)))
+
+
+def test_the_same_reading_twice_is_caught(tmp_path: Path):
+    def edit(rows):
+        rows.append(_reading())
+        rows.append(_reading(id="qwen3-8b.hf_likes.2"))
+
+    assert "given twice" in _adoption_problems(tmp_path, edit)
+
+
+def test_coverage_counts_recent_models_with_a_signal(raw):
+    recent = gaps.recent_models(raw)
+    before = gaps.adoption_coverage(raw, recent)
+    target = next(m for m in recent if m.id in before["without"])
+    row = _reading(id=f"{target.id}.hf_likes", model=target.id, entry="Org/Repo")
+    from catalog.schema import Adoption
+
+    after = gaps.adoption_coverage(dataclasses.replace(raw, adoption=[*raw.adoption, Adoption(**row)]), recent)
+    assert after["with_signal"] == before["with_signal"] + 1 and target.id not in after["without"]
+    assert after["by_kind"]["hf_likes"] == before["by_kind"].get("hf_likes", 0) + 1

@@ -198,7 +198,7 @@ def test_auto_with_an_openai_compatible_server_uses_it_even_with_cuda(hf_probe):
     hf_probe.update(cuda=True, weights=True)
     model, info = _auto(openai_base_url="http://127.0.0.1:9/v1")
     assert info.name == "openai" and "ADVISOR_OPENAI_BASE_URL" in info.reason
-    assert type(model).__name__ == "ChatOpenAI"
+    assert type(model).__name__ == "AdvisorChatOpenAI"
 
 
 # ---------------------------------------------------------------- docs/reliability.md

@@ -119,7 +119,9 @@ def test_a_mac_verdict_states_the_memory_the_gpu_may_use():
     assert r["headroom_gb"] == pytest.approx(g["usable_gb"] - r["total_gb"], abs=0.02)
     assert "usable by the GPU" in r["assumptions"][0] and "iogpu.wired_limit_mb" in r["assumptions"][0]
     text = render("estimate_memory", r)
-    assert f"({g['memory_gb']:,} GB each, of which {g['usable_gb']:,} GB usable)" in text
+    fit = r["fit"]  # the comparison in the device's own unit: Apple's "512GB" is 512 GiB
+    assert (fit["unit"], fit["memory"], fit["usable"]) == ("GiB", 512, 384)
+    assert "(512GB = 512 GiB, of which 384 GiB usable)" in text
     card = tools.call("estimate_memory", {"model": "llama-3.1-8b", "gpu": "RTX 4090", "quantization": "q4_k_m"})
     assert card["engine"] == "llama.cpp" and card["gpu"]["usable_gb"] == card["gpu"]["memory_gb"]
     assert "usable" not in render("estimate_memory", card)

@@ -6,17 +6,27 @@ used, turns run at once)."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+
+from tests.test_app import ROOT, free_port
+from tests.test_hardening import COMMONMARK
+from tests.test_postgres import worker_pids
 
 # ---------------------------------------------------------------- 1. near-miss names cost a bounded amount
 
@@ -256,3 +266,253 @@ def test_an_unusable_secret_is_refused_at_start(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("ADVISOR_SECRET_FILE")
     monkeypatch.setenv("ADVISOR_SECRET", "a secret read from a file")
     assert from_file == configured_secret() is not None
+
+
+# ---------------------------------------------------------------- 5, 6. the supervisor of --workers
+
+
+def _supervise(factory: str, port: int, tmp_path, env: dict | None = None) -> tuple[subprocess.Popen, Path]:
+    log = tmp_path / "supervisor.log"
+    code = (
+        "import sys; from advisor.workers import Supervisor; "
+        f"sys.exit(Supervisor({factory!r}, '127.0.0.1', {port}, 2, 1).run())"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
+    return proc, log
+
+
+def test_a_worker_that_can_never_start_makes_the_server_give_up(tmp_path):
+    """Finding 6. A worker whose app cannot be built for good (a catalog that fails validation) was started again
+    every second for ever: the port never answered and the supervisor never exited. Now a worker that fails to start
+    MAX_FAILED_STARTS times in a row, with growing pauses, stops the server with a clear message and status 1."""
+    from advisor.workers import MAX_FAILED_STARTS
+
+    proc, log = _supervise("tests.failing_worker:broken", free_port(), tmp_path)
+    try:
+        assert proc.wait(timeout=120) == 1, log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert text.count("stands for a bad catalog") <= 2 * MAX_FAILED_STARTS  # bounded tries, both workers together
+    assert f"could not start {MAX_FAILED_STARTS} times in a row" in text and "stopping the server" in text
+
+
+def test_a_worker_that_waits_for_the_database_is_retried_while_the_others_serve(tmp_path):
+    """Finding 5 (the supervisor's side). A worker that could not start because the database was away stopped the
+    whole server, healthy workers included (exit 1). Now it is retried, with growing pauses and no limit, while the
+    others serve, and starts once the database is back."""
+    marker = tmp_path / "database-is-back"
+    marker.touch()
+    port = free_port()
+    proc, log = _supervise(
+        "tests.failing_worker:waits_for_marker", port, tmp_path, {"FAILING_WORKER_MARKER": str(marker)}
+    )
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        assert _wait_for(lambda: len(worker_pids(proc.pid)) == 2 and _get(url), 60), log.read_text()
+        marker.unlink()  # the database goes away, then a worker dies
+        victim, survivor = worker_pids(proc.pid)
+        os.kill(victim, signal.SIGKILL)
+        assert _wait_for(lambda: log.read_text().count("stands for an outage") >= 3, 60), log.read_text()
+        assert proc.poll() is None, log.read_text()  # the supervisor waits, it does not give up
+        assert _get(url) and survivor in worker_pids(proc.pid)  # the healthy worker kept serving
+        marker.touch()  # the database is back
+        back = time.monotonic()
+        assert _wait_for(lambda: len(worker_pids(proc.pid)) == 2, 60), log.read_text()
+        assert time.monotonic() - back < 30 and victim not in worker_pids(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _get(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait_for(predicate, timeout: float, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(every)
+    return predicate()
+
+
+@pytest.mark.postgres
+def test_a_database_outage_and_a_worker_death_recover_by_themselves(tmp_path):
+    """Finding 5. --workers 2: PostgreSQL stops, then a worker dies (as under the OOM killer). Its replacement could
+    not start, so the supervisor stopped the healthy worker too and exited 1; once PostgreSQL was back nothing
+    listened. Now the healthy worker answers (503 while the database is away), the replacement is retried, and
+    within 30 s of the database's return both workers serve again."""
+    from tests.postgres_server import MISSING, TempPostgres, binaries
+
+    if binaries() is None:
+        if os.environ.get("ADVISOR_REQUIRE_POSTGRES"):
+            pytest.fail(f"{MISSING}; ADVISOR_REQUIRE_POSTGRES is set")
+        pytest.skip(MISSING)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    with TempPostgres() as own:
+        db = own.create_database("advisor")
+        args = ["--driver", "offline", "--port", str(port), "--workers", "2", "--db", db]
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py"), *args], stdout=open(log, "ab"), stderr=subprocess.STDOUT, cwd=ROOT
+        )
+        try:
+            assert _wait_for(lambda: len(worker_pids(proc.pid)) == 2 and _get(url + "/healthz"), 120), log.read_text()
+            own.stop()
+            victim, survivor = worker_pids(proc.pid)
+            os.kill(victim, signal.SIGKILL)
+            refused = "cannot use the conversation database"
+            assert _wait_for(lambda: log.read_text().count(refused) >= 2, 90), log.read_text()[-3000:]  # twice
+            assert proc.poll() is None, log.read_text()[-3000:]
+            health = httpx.get(url + "/healthz", timeout=30)
+            assert health.status_code == 503 and health.json()["status"] == "storage_error", (
+                health.text,
+                log.read_text()[-4000:],
+            )
+            assert survivor in worker_pids(proc.pid)
+            own.start()
+            back = time.monotonic()
+            assert _wait_for(lambda: len(worker_pids(proc.pid)) == 2 and _get(url + "/healthz"), 60), log.read_text()
+            assert time.monotonic() - back < 30, time.monotonic() - back
+            body = {"messages": [{"role": "user", "content": "We have one RTX 4090; just recommend a coding model"}]}
+            assert httpx.post(url + "/v1/chat/completions", json=body, timeout=60).status_code == 200
+            assert own.password not in log.read_text()
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+# ---------------------------------------------------------------- 7. one redaction, libpq's reading of a URL
+
+SECRET_PASSWORDS = ["pa#ss", "pa/ss", "pa?ss", "p@ss", "p%40ss%2F%23%3F", "pa#s/s?x@y", "plain-pw"]
+
+
+@pytest.mark.parametrize("password", SECRET_PASSWORDS)
+def test_passwords_with_url_delimiters_are_redacted(password):
+    """Finding 7. A password containing '#' was printed in full on the --workers start-up line and in every error
+    naming the database: the redaction stopped looking for the user part at '#' (and at '/' or '?'), where libpq
+    does not. Now one function reads a URL's user part as libpq does, up to the last '@' of the authority."""
+    from advisor.config import redact_url, redact_urls
+
+    for url in (
+        f"postgresql://advisor:{password}@db.internal:5432/advisor",
+        f"postgres://advisor:{password}@db.internal/advisor?sslmode=require",
+        f"http://svc:{password}@127.0.0.1:8000/v1",
+    ):
+        shown = redact_url(url)
+        assert password not in shown and "advisor:" not in shown and "svc" not in shown, shown
+        assert "***@" in shown and ("db.internal" in shown or "127.0.0.1:8000/v1" in shown), shown
+        text = redact_urls(f"error: cannot use the conversation database {url} (connection refused); check --db")
+        assert password not in text and text.endswith("(connection refused); check --db"), text
+    query = redact_url(f"postgresql://db.internal/advisor?user=advisor&password={password}&sslmode=require")
+    assert password not in query and "password=***" in query, query
+    assert redact_url("postgresql://db.internal:5432/advisor") == "postgresql://db.internal:5432/advisor"
+
+
+def test_the_workers_start_up_refusal_never_shows_the_password(capsys):
+    """Finding 7 (where it showed). The database named in --workers' refusal and start-up line, with '#' in the
+    password."""
+    import app
+    from advisor.config import Settings
+
+    for password in ("pa#ss-word", "pa?ss/word"):
+        db = f"postgresql://advisor:{password}@127.0.0.1:{free_port()}/advisor"
+        assert app.serve(settings=Settings(driver="offline", db=db), workers=2) == 2
+        err = capsys.readouterr().err
+        assert "cannot use the conversation database postgresql://***@127.0.0.1" in err and password not in err, err
+
+
+# ---------------------------------------------------------------- 8. the offline driver quotes users literally
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Is qwen<h1>9b any good?",
+        "How much memory for qwen*9b*?",
+        "Is qwen<i>9b any good?",
+        "Is gemma`<b>`9b any good?",
+    ],
+)
+def test_the_offline_driver_quotes_user_text_literally(make_advisor, message):
+    """Finding 8. The offline driver quoted an unknown name as typed: 'qwen<h1>9b' came back as
+    '"qwen<h1>9b" is not in the catalog', and the browser rendered the <h1>. What it quotes is now a code span."""
+    from advisor.ui import history_to_chat
+
+    advisor = make_advisor()
+    reply = advisor.ask(message, thread_id="quoted").reply
+    assert "not in the catalog" in reply or "Which model do you mean" in reply, reply
+    shown = COMMONMARK.render(reply)
+    for tag in ("<h1", "<img", "<em", "<b>"):
+        assert tag not in shown, (tag, shown)
+    assert "<code>" in shown  # the user's words, shown as written
+    bot = history_to_chat(advisor, "quoted")[-1].content
+    assert not any(tag in COMMONMARK.render(bot) for tag in ("<h1", "<img", "<em", "<b>"))
+
+
+def test_code_span_holds_any_text():
+    from advisor.render import code_span
+
+    for text in ("plain", "a`b", "``x``", "`", "<h1>*x*</h1>", "line\nbreak", ""):
+        html = COMMONMARK.render(code_span(text))
+        assert html.count("<code>") == 1 and "<h1" not in html and "<em" not in html, (text, html)
+
+
+# ---------------------------------------------------------------- 9. MCP's bodies are checked like /api's
+
+MCP_HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+
+
+def test_mcp_refuses_deep_huge_and_undecodable_json_like_the_api(make_advisor):
+    """Finding 9. /gradio_api/mcp/ answered 500, with a traceback in the log, to JSON nested 50,000 deep, a
+    5,000-digit integer and a body that is not UTF-8, where /api answers 422. Its bodies now pass the same parse and
+    limits (size, depth) before MCP sees them, and are refused with a JSON-RPC parse error (HTTP 400)."""
+    from fastapi.testclient import TestClient
+
+    import app
+    from advisor.http.errors import MAX_JSON_DEPTH
+
+    advisor = make_advisor()
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    deep = "[" * 50_000 + "]" * 50_000
+    bodies = {
+        "deep": deep.encode(),
+        "deep inside a request": json.dumps({**initialize, "params": {}})[:-2].encode()
+        + b', "x": '
+        + (b"[" * (MAX_JSON_DEPTH + 5) + b"]" * (MAX_JSON_DEPTH + 5))
+        + b"}}",
+        "huge integer": b'{"jsonrpc": "2.0", "id": ' + b"9" * 5000 + b', "method": "ping"}',
+        "not UTF-8": b'{"jsonrpc": "2.0", "id": 1, "method": "\xff\xfe"}',
+        "too large": b'{"x": "' + b"a" * 300_000 + b'"}',
+    }
+    with TestClient(app.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
+        for what, body in bodies.items():
+            r = client.post("/gradio_api/mcp/", content=body, headers=MCP_HEADERS)
+            assert r.status_code in (400, 413), (what, r.status_code, r.text[:300])
+            if r.status_code == 400:
+                error = r.json()["error"]
+                assert error["code"] == -32700 and "JSON" in error["message"], (what, error)
+        for path in ("/api/tools/get_model", "/v1/chat/completions"):  # the API refuses the same bodies
+            for what, body in bodies.items():
+                r = client.post(path, content=body, headers={"content-type": "application/json"})
+                assert r.status_code in (413, 422), (path, what, r.status_code)
+        ok = client.post("/gradio_api/mcp/", json=initialize, headers=MCP_HEADERS)
+        assert ok.status_code == 200 and "serverInfo" in ok.text, ok.text[:300]

@@ -66,7 +66,7 @@ def tiny_model(tmp_path_factory):
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=2048,
+        max_position_embeddings=32768,  # a 400-token vocabulary spells the tools out in many tokens
         eos_token_id=fast.eos_token_id,
         pad_token_id=fast.pad_token_id,
         bos_token_id=fast.bos_token_id,
@@ -75,11 +75,12 @@ def tiny_model(tmp_path_factory):
     return str(path)
 
 
-def _model(path: str, quantization: str = "none"):
+def _model(path: str, quantization: str = "none", **settings):
     import tools
     from advisor.drivers.hf import HFChatModel
 
-    m = HFChatModel(model_id=path, quantization=quantization, max_new_tokens=6, require_cuda=False)
+    settings = {"tool_tokens": 100_000, "max_new_tokens": 6, **settings}
+    m = HFChatModel(model_id=path, quantization=quantization, device="cpu", **settings)
     return m.bind_tools(tools.schemas())
 
 
@@ -116,10 +117,10 @@ def test_real_cuda_path_loads_4bit_and_generates(tiny_model):
 
     from advisor.drivers.hf import HFChatModel, load
 
-    _, raw = load(tiny_model, "4bit")  # require_cuda: refuses without a GPU
+    _, raw, _ = load(tiny_model, "4bit", "cuda")  # refuses without a GPU
     assert next(raw.parameters()).is_cuda or any(p.is_cuda for p in raw.parameters())
     assert "Linear4bit" in {type(m).__name__ for m in raw.modules()}
-    model = HFChatModel(model_id=tiny_model, quantization="4bit", max_new_tokens=6).bind_tools([])
+    model = HFChatModel(model_id=tiny_model, quantization="4bit", device="cuda", max_new_tokens=6).bind_tools([])
     prompt = [HumanMessage(content="Which model fits one RTX 4090 for coding?")]
     reply = model.invoke(prompt)
     assert isinstance(reply.content, str)
@@ -150,24 +151,27 @@ def test_bitsandbytes_4bit_config_loads_on_cpu(tiny_model):
     qc = quantization_config("4bit")
     assert qc.load_in_4bit and qc.bnb_4bit_quant_type == "nf4" and qc.bnb_4bit_use_double_quant
     assert qc.bnb_4bit_compute_dtype == torch.bfloat16
-    _, model = load(tiny_model, "4bit", device_map=None, require_cuda=False)
+    _, model, loaded = load(tiny_model, "4bit", "cpu", device_map=None)
+    assert loaded.device == "cpu" and loaded.quantization == "4bit"
     kinds = {type(m).__name__ for m in model.modules()}
     assert "Linear4bit" in kinds
 
 
-def test_refuses_cpu_when_cuda_is_required(tiny_model, monkeypatch):
+def test_refuses_the_cpu_unless_asked(tiny_model, monkeypatch):
     from advisor.drivers.hf import ModelUnavailable, load
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(ModelUnavailable, match="no CUDA GPU"):
-        load(tiny_model, "4bit")
+    for device in ("auto", "cuda"):
+        with pytest.raises(ModelUnavailable, match="no CUDA GPU") as err:
+            load(tiny_model, "4bit", device)
+        assert "--device cpu" in str(err.value)
 
 
 def test_missing_weights_name_the_model_and_the_fix():
     from advisor.drivers.hf import ModelUnavailable, load
 
     with pytest.raises(ModelUnavailable) as err:
-        load("some-org/not-cached-model-xyz", "none", require_cuda=False)
+        load("some-org/not-cached-model-xyz", "none", "cpu")
     assert "some-org/not-cached-model-xyz" in str(err.value) and "hf download" in str(err.value)
 
 
@@ -224,3 +228,37 @@ def test_parse_repairs_small_slips_and_reports_the_rest():
 def test_plain_text_is_not_a_tool_call():
     p = toolcalls.parse("<think>hmm</think>Llama 3.1 8B fits in 4-bit.")
     assert p.calls == [] and p.content == "Llama 3.1 8B fits in 4-bit."
+
+
+def test_an_abandoned_call_stops_generating_and_frees_the_model_for_the_next(tiny_model):
+    """A call past its deadline is abandoned by call_with_deadline; its generation must stop at that deadline (a
+    stopping criterion), or the next call would wait for the lock until max_new_tokens were spent."""
+    import time
+
+    from langchain_core.messages import HumanMessage
+
+    from tools.registry import call_with_deadline
+
+    model = _model(tiny_model, max_new_tokens=30_000, repetition_guard=0).bind_tools([])  # a short prompt
+    model.ensure_loaded()
+    model._model.generation_config.eos_token_id = None  # a random model could end by chance: it must run on
+    prompt = [HumanMessage(content="Which model fits one RTX 4090 for coding?")]
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        call_with_deadline(lambda: model.invoke(prompt), 1.0)
+    assert model._lock.acquire(timeout=10), "the abandoned generation still holds the model"
+    model._lock.release()
+    freed = time.monotonic() - started
+    model.max_new_tokens = 3
+    reply = call_with_deadline(lambda: model.invoke(prompt), 30)
+    assert isinstance(reply.content, str) and freed < 11
+
+
+def test_a_call_without_an_outer_deadline_stops_at_its_own_timeout(tiny_model):
+    from langchain_core.messages import HumanMessage
+
+    model = _model(tiny_model, max_new_tokens=30_000, repetition_guard=0, timeout_s=2.0).bind_tools([])
+    model.ensure_loaded()
+    model._model.generation_config.eos_token_id = None
+    with pytest.raises(TimeoutError, match="deadline"):
+        model.invoke([HumanMessage(content="hi")])

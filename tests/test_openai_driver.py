@@ -139,7 +139,7 @@ def test_openai_driver_calls_tools_through_a_real_server(openai_server):
     assert result.reply.strip() == f"Llama 3.1 8B has {params} billion parameters."
     first = received[0]
     assert first["model"] == "scripted-model"
-    assert {t["function"]["name"] for t in first["tools"]} >= {"get_model", "select_models"}
+    assert "get_model" in {t["function"]["name"] for t in first["tools"]}  # the turn's tools (budget.fit_tools)
     assert first["messages"][0]["role"] == "system"
 
 

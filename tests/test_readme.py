@@ -149,10 +149,14 @@ def _ask_coding_4090(stdout: str) -> None:
 
 def _exercise_2(stdout: str) -> None:
     assert "$365.00" in stdout  # $0.5 a GPU-hour x 730 hours, always on
-    assert "GPT-4o mini" in stdout and "utilisation: 0.6" in stdout
-    rows = re.findall(r"^\| (.+?) \| (?:api|cloud gpu|on prem) \| \$([\d,.]+) \|", stdout, re.M)
-    cheapest = min(rows, key=lambda row: float(row[1].replace(",", "")))[0]
-    assert f"Cheapest at this volume: **{cheapest}**" in stdout
+    assert "GPT-6 Luna" in stdout and "utilisation: 0.6" in stdout
+    head = re.search(r"^\| Option \|(.+)\|$", stdout, re.M)
+    volumes = [c.strip() for c in head.group(1).split("|")]
+    mine = next(i for i, c in enumerate(volumes) if c.startswith("**"))  # the user's volume, in bold
+    rows = re.findall(r"^\| (.+?) \|((?: \$[\d,.]+ \|)+)$", stdout, re.M)
+    cost = lambda row: float(row[1].strip(" |").split("|")[mine].strip().lstrip("$").replace(",", ""))  # noqa: E731
+    assert len(rows) >= 3
+    assert f"Cheapest at this volume: **{min(rows, key=cost)[0]}**" in stdout
 
 
 def _view_hardware(stdout: str) -> None:

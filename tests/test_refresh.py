@@ -571,6 +571,73 @@ def test_licence_tag_differences_are_for_review_and_never_written(capsys, tmp_pa
     assert (catalog_copy / "models" / "qwen.yaml").read_bytes() == before
 
 
+def _hub_with_counts(tmp_path: Path, downloads: int, likes: int) -> Path:
+    root = Path(shutil.copytree(FIXTURES, tmp_path / f"hub-{downloads}"))
+    info = json.loads((root / "Qwen__Qwen3-8B" / "model_info.json").read_text())
+    info.update(downloads=downloads, likes=likes)
+    (root / "Qwen__Qwen3-8B" / "model_info.json").write_text(json.dumps(info))
+    return root
+
+
+def _adoption_rows(catalog: Path, model: str) -> dict:
+    data = yaml.safe_load((catalog / "adoption.yaml").read_text())
+    return {r["kind"]: r for r in data["adoption"] if r["model"] == model}
+
+
+def test_hub_download_and_like_counts_are_written_as_dated_readings(capsys, tmp_path, serve, catalog_copy):
+    before = yaml.safe_load((catalog_copy / "adoption.yaml").read_text())["adoption"]
+    hub = serve(_hub_with_counts(tmp_path, 123456, 789))
+    args = ("--model", "qwen3-8b", "--endpoint", hub, "--skip-prices", "--dir", str(catalog_copy))
+    rc, out, _ = _run(capsys, *args)
+    assert rc == 1
+    assert "adoption.yaml" in out and "+ value: (none) -> 123456" in out and "+ value: (none) -> 789" in out
+    assert yaml.safe_load((catalog_copy / "adoption.yaml").read_text())["adoption"] == before  # not without --write
+    rc, out, _ = _run(capsys, *args, "--write")
+    assert rc == 1
+    rows = _adoption_rows(catalog_copy, "qwen3-8b")
+    assert rows["hf_downloads_30d"]["value"] == 123456 and rows["hf_likes"]["value"] == 789
+    assert rows["hf_downloads_30d"]["entry"] == "Qwen/Qwen3-8B"
+    assert rows["hf_likes"]["source"]["url"].endswith("/api/models/Qwen/Qwen3-8B")
+    assert rows["hf_likes"]["source"]["as_of"] == dt.date.today()
+    assert all(r in yaml.safe_load((catalog_copy / "adoption.yaml").read_text())["adoption"] for r in before)
+    assert main(["catalog", "validate", "--dir", str(catalog_copy)]) == 0
+    capsys.readouterr()
+    rc, out, _ = _run(capsys, *args)
+    assert rc == 0, out  # the same counts again: nothing to write
+
+
+def test_a_changed_count_replaces_the_reading_in_place(capsys, tmp_path, serve, catalog_copy):
+    root = _hub_with_counts(tmp_path, 1000, 5)
+    args = ("--model", "qwen3-8b", "--endpoint", serve(root), "--skip-prices", "--write", "--dir", str(catalog_copy))
+    _run(capsys, *args)
+    info_path = root / "Qwen__Qwen3-8B" / "model_info.json"
+    info_path.write_text(json.dumps({**json.loads(info_path.read_text()), "downloads": 2500}))
+    rc, out, _ = _run(capsys, *args)
+    assert rc == 1 and "~ value: 1000 -> 2500" in out and "-> 5" not in out  # the like count did not move
+    rows = _adoption_rows(catalog_copy, "qwen3-8b")
+    assert rows["hf_downloads_30d"]["value"] == 2500 and rows["hf_likes"]["value"] == 5
+    data = yaml.safe_load((catalog_copy / "adoption.yaml").read_text())["adoption"]
+    assert sum(r["model"] == "qwen3-8b" for r in data) == 2
+
+
+def test_counts_are_written_when_the_catalog_has_no_adoption_file(capsys, tmp_path, serve, catalog_copy):
+    (catalog_copy / "adoption.yaml").unlink()
+    rc, _, _ = _run(
+        capsys,
+        "--model",
+        "qwen3-8b",
+        "--endpoint",
+        serve(_hub_with_counts(tmp_path, 42, 3)),
+        "--skip-prices",
+        "--write",
+        "--dir",
+        str(catalog_copy),
+    )
+    assert rc == 1
+    assert _adoption_rows(catalog_copy, "qwen3-8b")["hf_downloads_30d"]["value"] == 42
+    assert main(["catalog", "validate", "--dir", str(catalog_copy)]) == 0
+
+
 def test_gated_repo_is_compared_on_its_metadata(capsys, tmp_path, serve, catalog_copy):
     root = Path(shutil.copytree(FIXTURES, tmp_path / "hub"))
     (root / "google__gemma-3-27b-it" / "GATED").touch()
@@ -789,6 +856,21 @@ def test_yaml_edits_keep_everything_else():
         '  notes: >-\n    folded\n  new: "yes"\n\n- id: b\n  n: 2.5\n'
     )
     assert yaml.safe_load(out)["items"][0]["new"] == "yes"
+
+
+def test_a_key_added_after_an_alias_lands_in_its_own_mapping():
+    from catalog.yaml_edit import YamlText
+
+    text = (
+        "items:\n- id: a\n  sources:\n    lic: &l1 {url: x}\n    doc: {url: d}\n  cite: {p: doc}\n"
+        "- id: b\n  sources:\n    doc: {url: e}\n    lic: *l1\n  cite: {p: doc}\n"
+    )
+    doc = YamlText(text)
+    doc.patch(doc.item("items", "b"), {"sources": {"card": {"url": "c"}}, "cite": {"languages": "card"}})
+    out = yaml.safe_load(doc.result())["items"]
+    assert list(out[0]["sources"]) == ["lic", "doc"]
+    assert out[1]["sources"] == {"doc": {"url": "e"}, "lic": {"url": "x"}, "card": {"url": "c"}}
+    assert out[1]["cite"] == {"p": "doc", "languages": "card"}
 
 
 # ---------------------------------------------------------------- sources the catalog can cite

@@ -67,6 +67,7 @@ def get_model(model: str) -> dict:
         "max_position_embeddings": m.max_position_embeddings,
         "architecture": arch,
         "languages": list(m.languages),
+        "language_count": m.language_count,
         "specialties": list(m.specialties),
         "license": {"id": lic.id, "name": lic.name, "url": lic.url, "commercial_use": lic.terms.commercial_use.value},
         "license_history": [{"license": c.license, "until": c.until.isoformat()} for c in m.license_history],
@@ -278,6 +279,19 @@ def list_licenses() -> dict:
     return {"licenses": rows, "count": len(rows)}
 
 
+def _versions(ms: list[Model], table: list[dict]) -> list[tuple[dict, dict]]:
+    """Each row with the row before it of the same lineage (Gemma after Gemma, never Gemma after Granite)."""
+    cat = common.catalog()
+    last: dict[str, dict] = {}
+    pairs = []
+    for m, row in zip(ms, table):
+        lineage = cat.families[m.family].lineage
+        if lineage in last:
+            pairs.append((last[lineage], row))
+        last[lineage] = row
+    return pairs
+
+
 def compare_benchmarks(
     models: Annotated[list[str], Field(min_length=1, max_length=20)],
     benchmarks: Annotated[list[str] | None, Field(max_length=30)] = None,
@@ -314,7 +328,7 @@ def compare_benchmarks(
                 missing.append({"model": m.id, "benchmark": b, "note": "not reported"})
         table.append(row)
     changes = []
-    for prev, cur in zip(table, table[1:]):
+    for prev, cur in _versions(ms, table):
         for b in bench_ids:
             a, c = prev["scores"].get(b), cur["scores"].get(b)
             if a and c and a["variant"] == c["variant"]:
@@ -339,7 +353,8 @@ def compare_benchmarks(
         "assumptions": [
             "scores are the vendors' own, in the setting shown; settings differ between vendors, so compare like with "
             "like",
-            "changes compare consecutive models in the order given, on the same benchmark and variant",
+            "changes compare consecutive versions of one line (the same lineage, in the order given) on the same "
+            "benchmark and variant; models of different lines are not compared",
         ],
         "sources": list(dict.fromkeys(sources)),
     }

@@ -19,6 +19,9 @@ LICENSE_COLORS = {
 }
 
 
+PART_NAMES = {"kv_cache": "KV cache", "cuda_context": "CUDA context", "allocator_slack": "allocator slack"}
+
+
 def _layout(fig, title: str):
     fig.update_layout(
         title=title,
@@ -30,10 +33,14 @@ def _layout(fig, title: str):
     return fig
 
 
+LABELLED_POINTS = 25  # a scatter with at most this many points names each; a bigger one names the highlighted only
+
+
 def quality_vs_size(
     benchmark: str = "MMLU", model_ids: list[str] | None = None, highlight: list[str] | None = None
 ) -> go.Figure:
-    """Benchmark score against total parameters (log scale); colour = licence category, marker size = context."""
+    """Benchmark score against total parameters (log scale); colour = licence category, marker size = context; the
+    points named (all of them when few, else the highlighted ones)."""
     import plotly.graph_objects as go
 
     from tools.catalog_tools import best_scores
@@ -48,7 +55,7 @@ def quality_vs_size(
         if not score:
             continue
         category: str = cat.licenses[m.license].category
-        g = groups.setdefault(category, {"x": [], "y": [], "size": [], "text": [], "line": []})
+        g = groups.setdefault(category, {"x": [], "y": [], "size": [], "text": [], "line": [], "label": []})
         g["x"].append(m.params_b)
         g["y"].append(score["value"])
         g["size"].append(8 + min(m.context_length, 262144) ** 0.5 / 30)
@@ -56,16 +63,21 @@ def quality_vs_size(
             f"{m.name}<br>{score['value']} ({score['variant']}, {score['setting']})<br>context {m.context_length:,}"
         )
         g["line"].append(3 if m.id in highlighted else 0.5)
+        g["label"].append((m.id in highlighted, m.name))
     fig = go.Figure()
+    named_all = sum(len(g["x"]) for g in groups.values()) <= LABELLED_POINTS
     for category, g in sorted(groups.items()):
         fig.add_trace(
             go.Scatter(
                 x=g["x"],
                 y=g["y"],
-                mode="markers",
+                mode="markers+text",
                 name=category.replace("_", " "),
-                text=g["text"],
-                hovertemplate="%{text}<extra></extra>",
+                text=[name if named_all or high else "" for high, name in g["label"]],
+                textposition="top center",
+                textfont=dict(size=10),
+                customdata=g["text"],
+                hovertemplate="%{customdata}<extra></extra>",
                 marker=dict(
                     size=g["size"],
                     color=LICENSE_COLORS.get(category, "#888"),
@@ -127,21 +139,25 @@ def cost_vs_volume(cost_result: dict) -> go.Figure:
                 line=dict(dash=dash),
             )
         )
-    xs, ys, labels = [], [], []
+    xs, ys, labels, short = [], [], [], []
     for b in cost_result.get("break_even", []):
         if b.get("monthly_tokens"):
             xs.append(b["monthly_tokens"])
             ys.append(b["monthly_usd"])
             labels.append(f"break-even: {b['self_hosted']} vs {b['api']}<br>{b['monthly_tokens']:,} tokens/month")
+            short.append(_short_volume(b["monthly_tokens"]))
     if xs:
         fig.add_trace(
             go.Scatter(
                 x=xs,
                 y=ys,
-                mode="markers",
+                mode="markers+text",
                 name="break-even",
-                text=labels,
-                hovertemplate="%{text}<extra></extra>",
+                text=short,
+                textposition="top center",
+                textfont=dict(size=10, color="#d62828"),
+                customdata=labels,
+                hovertemplate="%{customdata}<extra></extra>",
                 marker=dict(size=12, symbol="x", color="#d62828"),
             )
         )
@@ -151,32 +167,66 @@ def cost_vs_volume(cost_result: dict) -> go.Figure:
     return _layout(fig, "Cost vs monthly volume")
 
 
+def _short_volume(n: float) -> str:
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if n >= scale:
+            return f"{float(f'{n / scale:.3g}'):g}{suffix}"
+    return f"{n:g}"
+
+
 def memory_breakdown(memory_results: list[dict]) -> go.Figure:
     """Stacked bars of weights, KV cache, activations and overhead for one or more estimate_memory results."""
     import plotly.graph_objects as go
 
-    labels = [f"{r['model']['name']}<br>{r['quantization']['id']}, {r['context_length']:,} tok" for r in memory_results]
+    labels = [
+        f"{r['model']['name']}<br>{r['quantization']['name']}, {r['context_length']:,} tok" for r in memory_results
+    ]
     parts = [p["part"] for p in memory_results[0]["breakdown"]] if memory_results else []
+    fit = next((r["fit"] for r in reversed(memory_results) if r.get("fit")), None)
+    # one unit rule: compared with a device, in the device's unit (GiB where its "GB" is 2^30 bytes)
+    key = (
+        "gib"
+        if fit and fit["unit"] == "GiB" and all("gib" in p for r in memory_results for p in r["breakdown"])
+        else "gb"
+    )
     fig = go.Figure()
     for part in parts:
         fig.add_trace(
             go.Bar(
-                name=part.replace("_", " "),
+                name=PART_NAMES.get(part, part.replace("_", " ")),
                 x=labels,
-                y=[next(p["gb"] for p in r["breakdown"] if p["part"] == part) for r in memory_results],
+                y=[next(p[key] for p in r["breakdown"] if p["part"] == part) for r in memory_results],
             )
         )
-    for r, _label in zip(memory_results, labels):
-        if "gpu" in r:
-            fig.add_hline(
-                y=r["gpu"]["memory_gb"],
-                line=dict(color="#d62828", dash="dash"),
-                annotation_text=f"{r['gpu']['name']} ({r['gpu']['memory_gb']} GB)",
-            )
-            break
+    if fit:
+        unit = "GiB" if key == "gib" else "GB"
+        usable = fit["usable"] * fit["count"]
+        fig.add_hline(
+            y=usable,
+            line=dict(color="#d62828", dash="dash"),
+            annotation_text=f"{fit['count']} x {fit['device']} ({fit['memory_stated']}"
+            + (" each" if fit["count"] > 1 else "")
+            + f"): {usable:g} {unit} usable",
+        )
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(title="GB (10^9 bytes)")
+    fig.update_yaxes(title="GiB (2^30 bytes)" if key == "gib" else "GB (10^9 bytes)")
     return _layout(fig, "Memory breakdown")
+
+
+def memory_by_size(rows: list[dict]) -> go.Figure:
+    """The hardware view's rows: each size band's example model in 16, 8 and 4 bits (GB, from estimate_memory), with
+    the smallest device that holds the 4-bit model named under its bars."""
+    import plotly.graph_objects as go
+
+    x = [f"{r['size']}<br>{r['example']}<br>4-bit on {r['smallest_device']}" for r in rows]
+    fig = go.Figure()
+    for key, name in (("fp16_gb", "16-bit"), ("int8_gb", "8-bit"), ("int4_gb", "4-bit")):
+        fig.add_trace(
+            go.Bar(name=name, x=x, y=[r[key] for r in rows], text=[f"{r[key]:g}" for r in rows], textposition="auto")
+        )
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(type="log", title="memory, GB (10^9 bytes, log scale)")
+    return _layout(fig, "Memory by model size and format")
 
 
 def for_tool_result(name: str, result: dict, previous: list[dict] | None = None) -> go.Figure | None:

@@ -27,6 +27,8 @@ DEFAULT_API_MODELS = (  # current comparators (LiteLLM's "-latest" aliases on 20
     "google/gemini-3.8-flash",
 )
 IDLE_POWER_SHARE = 0.3  # share of board power drawn while idle
+# What a missing input is, in the words an assumption gives it (the result's "missing" list names the argument)
+MISSING_WORDS = {"hardware_usd": "the hardware's price", "gpu_usd_per_hour": "the GPU's hourly price"}
 
 
 @dataclass
@@ -121,7 +123,7 @@ def _cloud_options(
 ) -> list[Option]:
     replica_hour_usd = usd_per_hour * num_gpus
     monthly_capacity = HOURS_PER_MONTH * utilization / cap.busy_hours_per_mtok * 1e6
-    label = f"{m.name} {q.id} on {num_gpus} x {g.name}"
+    label = f"{m.name} {q.name} on {num_gpus} x {g.name}"
     always_on = Option(
         name=f"{label}, rented, always on",
         kind="cloud_gpu",
@@ -177,7 +179,7 @@ def _on_prem_option(
         *cap.notes,
     ]
     return Option(
-        name=f"{m.name} {q.id} on {num_gpus} x {g.name}, owned",
+        name=f"{m.name} {q.name} on {num_gpus} x {g.name}, owned",
         kind="on_prem",
         cost=cost,
         assumptions=notes,
@@ -409,7 +411,7 @@ class SelfHosting:
             "concurrency": capacity.concurrency,
         }
         for item in self.missing:
-            assumptions.append(f"missing: {item['what']}; {item['why']} (give {item['argument']})")
+            assumptions.append(f"missing: {item['what']}; {item['why']} (give {MISSING_WORDS[item['argument']]})")
         return options
 
     def _placement(self, quant: Quantization, engine_name: str, assumptions: list[str]) -> tuple[Gpu, int]:
@@ -489,7 +491,7 @@ class SelfHosting:
         )
         assumptions.append(
             f"the catalog has no rental price for {gpu.name}: renting is shown on {count} x {other.name} "
-            "instead; give gpu_usd_per_hour to cost renting the GPU you named"
+            "instead; give its hourly price to cost renting the GPU you named"
         )
         return _cloud_options(
             model,

@@ -156,13 +156,13 @@ def _candidates(quantization: str | None, engine: str, m: Model) -> list[tuple[s
 def _ruled_out(g: Gpu, engine: str, q: Quantization) -> str | None:
     dev = device_class(g)
     if dev in ("apple", "cpu") and engine not in ("llama.cpp", "mlx"):
-        return f"{engine} {q.id}: needs CUDA/ROCm; on {g.name} use llama.cpp" + (" or MLX" if dev == "apple" else "")
+        return f"{engine} {q.name}: needs CUDA/ROCm; on {g.name} use llama.cpp" + (" or MLX" if dev == "apple" else "")
     if engine == "mlx" and dev != "apple":
-        return f"mlx {q.id}: MLX runs on Apple silicon only"
+        return f"{q.name}: MLX runs on Apple silicon only"
     if q.needs_fp8_hardware and g.fp8 is False:
-        return f"{engine} {q.id}: {g.name} has no FP8 tensor cores"
+        return f"{engine} {q.name}: {g.name} has no FP8 tensor cores"
     if q.needs_fp4_hardware and not g.fp4:
-        return f"{engine} {q.id}: {g.name} has no FP4 tensor cores (Blackwell)"
+        return f"{engine} {q.name}: {g.name} has no FP4 tensor cores (Blackwell)"
     return None
 
 
@@ -290,13 +290,15 @@ def plan_deployment(
                 )
             if n is None:
                 rejected.append(
-                    f"{engine_id} {q.id}: does not fit {num_gpus or GPU_COUNTS[-1]} x {g.name} at {ctx} tokens"
+                    f"{engine_id} {q.name}: does not fit {num_gpus or GPU_COUNTS[-1]} x {g.name} at {ctx:,} tokens"
                 )
                 continue
         else:
             found = cheapest_cloud_fit(m, q, engine_id, ctx)
             if found is None:
-                rejected.append(f"{engine_id} {q.id}: no rented configuration of up to {GPU_COUNTS[-1]} GPUs holds it")
+                rejected.append(
+                    f"{engine_id} {q.name}: no rented configuration of up to {GPU_COUNTS[-1]} GPUs holds it"
+                )
                 continue
             g, n = found
         options.append(_option(ask, engine_id, q, g, n))
@@ -336,7 +338,7 @@ def plan_deployment(
         reasons.insert(
             2,
             f"{best['decode_tokens_per_s']} tokens/s for one stream; {best['aggregate_tokens_per_s']} tokens/s "
-            f"across {min(concurrency, best['max_concurrent_sequences'])} concurrent requests (estimate_throughput)",
+            f"across {min(concurrency, best['max_concurrent_sequences'])} concurrent requests (the speed estimate)",
         )
     if best["nodes"] > 1:
         reasons.append(
@@ -349,6 +351,7 @@ def plan_deployment(
             f"({PEAK_TO_AVERAGE:g}x the average); this plan uses {best['replicas']} replica(s)"
         )
     cheaper = _cheaper_format(ask, best, g_fixed, num_gpus)
+    cat = common.catalog()
     trade_offs = []
     for o in options[1:5]:
         diff = []
@@ -358,9 +361,9 @@ def plan_deployment(
             )
         if o["num_gpus"] != best["num_gpus"]:
             diff.append(f"{o['num_gpus']} GPUs instead of {best['num_gpus']}")
-        trade_offs.append(f"{o['engine']} + {o['quantization']}: " + ", ".join(diff + [o["quality"]]))
+        format_name = cat.quantizations[o["quantization"]].name if o["quantization"] in cat.quantizations else ""
+        trade_offs.append(f"{o['engine']} + {format_name or o['quantization']}: " + ", ".join(diff + [o["quality"]]))
     clean = lambda o: {k: v for k, v in o.items() if not k.startswith("_")}  # noqa: E731
-    cat = common.catalog()
     result: dict[str, Any] = {
         "model": {"id": m.id, "name": m.name, "params_b": m.params_b},
         "context_length": ctx,
@@ -372,8 +375,8 @@ def plan_deployment(
         "reasons": reasons,
         "trade_offs": trade_offs,
         "assumptions": [
-            "memory and throughput from estimate_memory and estimate_throughput; cost is the always-on rental price "
-            "(the median on-demand offer) of the GPUs (estimate_cost compares APIs, owned hardware and break-even)",
+            "memory and throughput from the memory and speed estimates; cost is the always-on rental price "
+            "(the median on-demand offer) of the GPUs (the cost estimate compares APIs, owned hardware and break-even)",
             "vLLM/SGLang/TensorRT-LLM use tensor parallelism inside a node of 8 and pipeline parallelism across nodes; "
             "llama.cpp and transformers split by layers",
             "quantized checkpoints (AWQ, GGUF, MLX) are usually published by the community; check one exists for this "
@@ -412,7 +415,7 @@ def _cheaper_format(ask: Ask, best: dict, g_fixed: Gpu | None, num_gpus: int | N
             "decode_tokens_per_s": o["decode_tokens_per_s"],
             "monthly_usd_rented": o["monthly_usd_rented"],
             "quality": q.quality,
-            "change": f"{q.id} instead of {q_best.id}: {n} GPUs instead of {best['num_gpus']}",
+            "change": f"{q.name} instead of {q_best.name}: {n} GPUs instead of {best['num_gpus']}",
         }
     return None
 

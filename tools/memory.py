@@ -517,6 +517,69 @@ def architecture_notes(m: Model, est: MemoryEstimate, ctx: int, kv_bytes: float)
     return notes
 
 
+GIB = 2**30
+
+
+def device_unit(g: Gpu) -> tuple[str, float, str]:
+    """The unit a device's memory is stated in, its size in bytes, and what the vendor's "GB" means there. Vendors
+    state DRAM and HBM in binary gigabytes: NVIDIA's "24GB" is 24 GiB (25.77 x 10^9 bytes)."""
+    import re
+
+    stated = g.memory_stated or ""
+    match = re.match(r"^(\d+(?:\.\d+)?)\s?(GB|GiB|TB)", stated)
+    value = float(match.group(1)) * (1024 if match and match.group(2) == "TB" else 1) if match else 0.0
+    binary = not value or abs((g.memory_bytes or 0) - value * GIB) <= abs((g.memory_bytes or 0) - value * GB)
+    who = "the vendor's" if g.vendor == "Generic" else f"{g.vendor}'s"
+    if binary:
+        return "GiB", float(GIB), f'{stated} as {who} "GB" of memory: 2^30 bytes each, i.e. GiB'
+    return "GB", GB, f'{stated} as {who} "GB": 10^9 bytes each'
+
+
+def device_fit(
+    m: Model, q: Quantization, engine: str, context: int, batch: int, kv_bytes: float, g: Gpu, num_gpus: int
+) -> dict:
+    """A fit stated in the device's own unit (GiB where the vendor's "GB" means 2^30 bytes), per device: the memory
+    it has and what a model may use of it, what the model needs, the headroom, and the largest context that fits.
+    Every edge shows these figures when it compares a model with a device, so that no answer says "fits" next to a
+    larger number."""
+    layout = parallel_for(engine, num_gpus, g.gpus_per_node or 8)
+    need = estimate(m, q, engine, context, batch, kv_bytes, num_gpus, layout).per_gpu
+    most = max_context(m, q, engine, batch, kv_bytes, g, num_gpus)
+    return fit_in_device_unit(g, num_gpus, need, usable_bytes(g, engine), context, most)
+
+
+def fit_in_device_unit(g: Gpu, num_gpus: int, need: float, usable: float, context: int, most: int) -> dict:
+    """A fit's figures (bytes needed and usable per device) in the device's unit, as :func:`device_fit` gives them."""
+    unit, size, note = device_unit(g)
+    return {
+        "device": g.name,
+        "count": num_gpus,
+        "memory_stated": g.memory_stated,
+        "unit": unit,
+        "unit_note": note,
+        "memory": common.rnd((g.memory_bytes or 0) / size),
+        "usable": common.rnd(usable / size),
+        "needed": common.rnd(need / size),
+        "headroom": common.rnd((usable - need) / size),
+        "fits": need <= usable,
+        "context": context,
+        "max_context": most,
+    }
+
+
+def _part(name: str, size: float) -> dict:
+    """One part of a memory breakdown, in GB (10^9 bytes) and in GiB (2^30: the unit devices are stated in)."""
+    return {"part": name, "gb": common.rnd(size / GB), "gib": common.rnd(size / GIB)}
+
+
+def _basis(q: Quantization) -> str:
+    """Where a format's bits per weight come from, for an answer about any model: a file size measured on one model
+    ("7.96 GiB for Llama-3-8B") reads as a claim about the model asked about, so it is named as a table's average."""
+    if " GiB for " in q.basis:
+        return f"{q.name}'s average in its source's size table"
+    return q.basis.rstrip(".")
+
+
 def estimate_memory(
     model: str,
     quantization: str = "bf16",
@@ -560,7 +623,7 @@ def estimate_memory(
     est = estimate(m, q, eng, ctx, batch_size, kv_bytes, num_gpus, layout)
 
     assumptions = [
-        f"_gb is 10^9 bytes; weights at {q.bits_per_weight} bits per weight ({q.basis})",
+        f"GB are 10^9 bytes; weights at {q.bits_per_weight} bits per weight ({_basis(q)})",
         f"runtime overhead: {CUDA_CONTEXT_GB[eng]} GB per GPU for the CUDA context and kernels of {eng}, "
         f"plus {int(ALLOCATOR_SLACK * 100)}% of the KV cache, state and activations for allocator fragmentation",
         "activations: one prefill chunk of "
@@ -572,7 +635,7 @@ def estimate_memory(
     ]
     split = weight_split(m)
     if q.scope == "linear" and split.known:
-        assumptions.append(f"{q.name} quantizes the linear layers only; embeddings and lm_head stay 16-bit")
+        assumptions.append(f"{q.name} quantizes the linear layers only; embeddings and the output layer stay 16-bit")
     if q.scope == "experts":
         assumptions.append(
             f"{q.name} applies to the routed experts ({common.rnd(split.experts / 1e9)}B parameters); the rest stays "
@@ -603,8 +666,8 @@ def estimate_memory(
     if eng in ("vllm", "sglang", "tensorrt-llm"):
         assumptions.append(
             f"{eng} reserves a fixed share of GPU memory up front ({int(RESERVED_SHARE[eng] * 100)}%, vLLM's default "
-            "gpu_memory_utilization) and fills what the weights leave with KV cache; 'fits' means the weights and this "
-            "context fit in that share"
+            "--gpu-memory-utilization) and fills what the weights leave with KV cache; 'fits' means the weights and "
+            "this context fit in that share"
         )
 
     result: dict = {
@@ -621,16 +684,17 @@ def estimate_memory(
         "overhead_gb": common.rnd((est.context_overhead * num_gpus + est.slack) / GB),
         "total_gb": common.rnd(est.total / GB),
         "breakdown": [
-            {"part": "weights", "gb": common.rnd(est.weights / GB)},
-            {"part": "kv_cache", "gb": common.rnd(est.kv_stored / GB)},
-            {"part": "activations", "gb": common.rnd(est.activations / GB)},
-            {"part": "cuda_context", "gb": common.rnd(est.context_overhead * num_gpus / GB)},
-            {"part": "allocator_slack", "gb": common.rnd(est.slack / GB)},
+            _part("weights", est.weights),
+            _part("kv_cache", est.kv_stored),
+            _part("activations", est.activations),
+            _part("cuda_context", est.context_overhead * num_gpus),
+            _part("allocator_slack", est.slack),
         ],
+        "total_gib": common.rnd(est.total / GIB),
     }
     if est.state:
         result["state_gb"] = common.rnd(est.state / GB)
-        result["breakdown"].insert(2, {"part": "fixed_state", "gb": common.rnd(est.state / GB)})
+        result["breakdown"].insert(2, _part("fixed_state", est.state))
     if num_gpus > 1:
         result["per_gpu_gb"] = common.rnd(est.per_gpu / GB)
         result["parallelism"] = {"tensor": layout.tensor, "pipeline": layout.pipeline}
@@ -651,7 +715,8 @@ def estimate_memory(
         }
         result["fits"] = fits
         result["headroom_gb"] = common.rnd((usable - est.per_gpu) / GB)
-        result["max_context_that_fits"] = max_context(m, q, eng, batch_size, kv_bytes, device, num_gpus)
+        result["fit"] = device_fit(m, q, eng, ctx, batch_size, kv_bytes, device, num_gpus)
+        result["max_context_that_fits"] = result["fit"]["max_context"]
         assumptions.append(
             f"{device.name}: {device.memory_stated} is {common.rnd(device.memory_gb)} GB (vendors' memory GB are 2^30 "
             f"bytes)"
@@ -692,11 +757,11 @@ def _alternatives(
             continue
         e2 = default_engine(other)
         if estimate(m, other, e2, ctx, batch, 2.0, num_gpus).per_gpu <= usable_bytes(g, e2):
-            out.append(f"use {other.id} ({other.name}): fits at {ctx} tokens")
+            out.append(f"use {other.name}: fits at {ctx:,} tokens")
             break
     mc = max_context(m, q, eng, batch, kv_bytes, g, num_gpus)
     if mc > 0:
-        out.append(f"keep {q.id} and cut the context to {mc} tokens")
+        out.append(f"keep {q.name} and cut the context to {mc:,} tokens")
     if kv_bytes > 1.0 and eng != "transformers":
         alt_kv = 1.0 if eng != "llama.cpp" else KV_BYTES["q8_0"]
         if (
@@ -716,6 +781,6 @@ def _alternatives(
             per_node = g.gpus_per_node or 8
             nodes = math.ceil(need / per_node)
             out.append(
-                f"split {q.id} across {need} x {g.name}" + (f" ({nodes} nodes of {per_node})" if nodes > 1 else "")
+                f"split {q.name} across {need} x {g.name}" + (f" ({nodes} nodes of {per_node})" if nodes > 1 else "")
             )
     return out

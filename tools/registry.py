@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import threading
+import time
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -187,6 +188,15 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("advisor_deadline", default=None)
+
+
+def current_deadline() -> float | None:
+    """The time.monotonic() by which the innermost call_with_deadline around this code must be done (None: no
+    deadline), so that work it abandons can stop itself (the hf driver's generation does)."""
+    return _DEADLINE.get()
+
+
 def call_with_deadline(fn: Callable[[], Any], timeout_s: float | None) -> Any:
     """Run ``fn()`` in a worker thread and wait at most ``timeout_s`` seconds for it.
 
@@ -198,6 +208,9 @@ def call_with_deadline(fn: Callable[[], Any], timeout_s: float | None) -> Any:
     if not timeout_s or timeout_s <= 0:
         return fn()
     ctx = contextvars.copy_context()
+    outer = _DEADLINE.get()
+    deadline = time.monotonic() + timeout_s
+    ctx.run(_DEADLINE.set, deadline if outer is None else min(outer, deadline))
     box: dict[str, Any] = {}
     done = threading.Event()
 

@@ -1,77 +1,55 @@
-"""Shortlist models: hard constraints first (fit, licence, context, size), then a use-case ranking on benchmarks."""
+"""Shortlist models: hard constraints first (licence, context, size, vision, languages), then each model that passes
+ranked by what it scores on the device asked about.
+
+A pick's utility = its estimated ability for the use case (tools.ranking), less UNCERTAINTY_COST standard deviations
+of that estimate, less what the fit costs on the device (a lower-precision format, memory used to the edge, decoding
+below SPEED_TARGET tokens/s, a model far smaller than the device holds), less UNCONFIRMED_COST for each fact that
+could change the verdict and is not recorded (a language list, a licence term). The score shown is that utility as a
+0-100 share of a normal population of models.
+"""
 
 from __future__ import annotations
 
 import bisect
 import heapq
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import Field
 
-from catalog.schema import Gpu, Model, Quantization
+from catalog.gaps import VERDICT_TERMS
+from catalog.schema import Model, Quantization
 from tools import common
+from tools import picks as why
 from tools.catalog_tools import best_scores, model_summary
 from tools.common import catalog_as_of
 from tools.errors import InvalidInput
 from tools.licensing import evaluate
-from tools.memory import GB, default_engine, estimate, usable_bytes
+from tools.memory import GB, default_engine, estimate, usable_bytes, weight_bytes
+from tools.picks import Ask, Fit, Pick
+from tools.ranking import ADOPTION_RANKED, INDEPENDENT_FACTOR, MIN_REPORTERS, USE_CASES, Estimate, adoption, estimates
+from tools.throughput import naive_tokens_per_s
 
-# Benchmarks that speak for each use case, with their weights.
-USE_CASES: dict[str, dict[str, float]] = {
-    "general": {
-        "MMLU": 1,
-        "MMLU-Pro": 1,
-        "MMLU-Redux": 0.5,
-        "GPQA": 0.5,
-        "IFEval": 1,
-        "HumanEval": 0.5,
-        "GSM8K": 0.5,
-        "ArenaHard": 1,
-        "BBH": 0.5,
-        "LiveBench": 1,
-    },
-    "chat": {
-        "IFEval": 1.5,
-        "ArenaHard": 1.5,
-        "MT-Bench": 1,
-        "ArenaElo": 1.5,
-        "MMLU": 1,
-        "MMLU-Pro": 0.5,
-        "MultiChallenge": 1,
-    },
-    "customer_service": {
-        "IFEval": 2,
-        "ArenaHard": 1,
-        "MT-Bench": 1,
-        "ArenaElo": 1,
-        "MMLU": 1,
-        "MGSM": 0.5,
-        "BFCL": 0.5,
-        "Tau2-Bench": 1.5,
-        "IFBench": 1,
-    },
-    "code": {
-        "HumanEval": 1,
-        "HumanEval+": 1,
-        "MBPP": 0.5,
-        "LiveCodeBench": 2,
-        "SWE-bench-Verified": 2,
-        "Aider-Polyglot": 1,
-        "MultiPL-E": 0.5,
-        "Terminal-Bench": 1,
-    },
-    "math": {"GSM8K": 0.5, "MATH": 1.5, "AIME24": 1.5, "AIME25": 2, "HMMT25": 1},
-    "reasoning": {"GPQA": 2, "MMLU-Pro": 1.5, "BBH": 1, "MATH": 1, "AIME24": 1, "AIME25": 1, "HLE": 1, "SuperGPQA": 1},
-    "long_context": {"RULER": 2, "MMLU": 0.5, "IFEval": 0.5},
-    "multilingual": {"MGSM": 2, "MMLU": 1},
-    "rag": {"IFEval": 1.5, "MMLU": 1, "RULER": 1, "SimpleQA": 0.5},
-    "tool_use": {"BFCL": 2, "IFEval": 1, "Tau2-Bench": 2, "BrowseComp": 1, "Terminal-Bench": 0.5},
-    "edge": {"MMLU": 1, "IFEval": 1, "GSM8K": 0.5, "HumanEval": 0.5, "MMLU-Redux": 0.5},
-}
-# An independent, dated evaluation (catalog/data/evaluations.yaml) ranks beside the vendor-reported scores.
-INDEPENDENT_WEIGHT = 0.5  # share of the score from the independent evaluation where the model has one
-NO_INDEPENDENT_DISCOUNT = 0.9  # a model the independent evaluation does not list is ranked on vendor scores x this
+__all__ = ["USE_CASES", "select_models", "resolve_use_case", "distributions", "percentile"]
+
+UNCERTAINTY_COST = 0.25  # ability units per standard deviation of the estimate
+UNCONFIRMED_COST = 0.15  # per unrecorded fact that could change the verdict (languages, a licence term)
+EDGE_SIZE_COST = 0.5  # edge use: per doubling of (1 + parameters above 4B / 4B)
+# Formats below 8 bits cost a little quality; the 4-bit format a model ships in (gpt-oss: MXFP4) costs nothing.
+QUANT_COST = {"q6_k": 0.03, "q5_k_m": 0.06, "awq": 0.1, "q4_k_m": 0.1, "int4": 0.1, "iq4_xs": 0.12}
+NATIVE_4BIT = {"mxfp4", "nvfp4", "fp4", "int4", "w4a16", "w4a4", "awq", "gptq"}
+EDGE_SHARE, EDGE_COST = 0.8, 0.6  # memory used above 80% of usable costs up to 0.6 at 100%
+SPEED_TARGET, SPEED_COST = 20.0, 0.3  # tokens/s for one user (bandwidth bound x 0.55); cost per halving below
+SPEED_FLOOR, FLOOR_COST = 5.0, 1.0  # below this a model is not usable interactively: a cost that ranks it last
+# No device given: running a model takes more hardware with every doubling above what one 80 GB GPU holds at 4 bits.
+NO_DEVICE_SIZE_B, NO_DEVICE_SIZE_COST = 120.0, 0.15
+UNDERSIZE_SHARE, UNDERSIZE_COST = 0.3, 0.25  # below 30% of the largest size the device holds at 4 bits: per halving
+# Licence terms whose absence from the catalog leaves a commercial deployment's verdict open (catalog.gaps'
+# verdict-deciding terms but the rule on training with outputs, which no select_models question states).
+COMMERCIAL_TERMS = VERDICT_TERMS - {"outputs_to_train_other_models"}
+OFF_SPECIALIST_COST = 1.0  # a model its vendor positions only for other uses (tools.ranking.off_specialist)
+
 SYNONYMS = {
     "coding": "code",
     "programming": "code",
@@ -99,20 +77,9 @@ SYNONYMS = {
     "on_device": "edge",
     "laptop": "edge",
 }
-SPECIALTY_FOR = {
-    "code": "code",
-    "math": "math",
-    "reasoning": "reasoning",
-    "long_context": "long_context",
-    "multilingual": "multilingual",
-    "tool_use": "tool_use",
-    "edge": "edge",
-    "chat": "chat",
-    "customer_service": "chat",
-    "rag": "long_context",
-}
 # Formats tried when fitting, best first; llama.cpp and bitsandbytes cover consumer GPUs and Apple.
-FIT_ORDER = ("bf16", "fp8", "q8_0", "q6_k", "q5_k_m", "awq", "q4_k_m", "int4")
+FIT_ORDER = ("bf16", "fp8", "q8_0", "q6_k", "q5_k_m", "awq", "q4_k_m", "int4", "iq4_xs")
+MIN_BITS = 4.0  # no format in FIT_ORDER stores fewer bits per weight (awq: 4.16, with 16-bit embeddings)
 LICENSE_CATEGORIES = {"permissive", "open_rail", "community", "research", "non_commercial", "non_production"}
 
 
@@ -154,94 +121,53 @@ def percentile(dist: list[float], value: float) -> float:
 
 
 @dataclass
-class Scored:
-    model: Model
-    score: float
-    quality: float
-    coverage: float
-    evidence: list[tuple[str, float, float]]  # (benchmark, value, percentile)
+class Ranking:
+    """Every model of a catalog estimated for one use case (tools.ranking), ordered by what it can score at best:
+    its ability less the cost of its uncertainty (and, for edge, of its size). Fit costs only lower that."""
+
+    by_id: dict[str, Estimate]
+    ranked: list[Estimate]  # best first; newest first on ties, then catalog order
+    ranked_pos: Any  # numpy: the catalog position of each entry of ranked
+    scores: Any  # numpy: the upper bound of each model's utility, in catalog order
+    upper: dict[str, float]  # model id -> that upper bound
 
 
 @common.per_catalog
-def _independent(cat) -> tuple[object, dict[str, float]] | None:
-    """The independent evaluation that covers the most catalog models, and each model's percentile in it."""
-    if not cat.raw.evaluations:
-        return None
-    ev = max(cat.raw.evaluations, key=lambda e: (len(e.scores), e.source.published or e.source.as_of))
-    values = sorted(s.value if ev.higher_is_better else -s.value for s in ev.scores)
-    return ev, {s.model: percentile(values, s.value if ev.higher_is_better else -s.value) for s in ev.scores}
-
-
-def score_model(m: Model, use_case: str, dist: dict[str, list[float]]) -> Scored:
-    weights = USE_CASES[use_case]
-    scores = best_scores(m)
-    total_w = sum(weights.values())
-    got_w = 0.0
-    acc = 0.0
-    evidence = []
-    for b, w in weights.items():
-        if b in scores and b in dist:
-            p = percentile(dist[b], scores[b]["value"])
-            acc += w * p
-            got_w += w
-            evidence.append((b, scores[b]["value"], p))
-    if got_w:
-        quality = acc / got_w
-        coverage = got_w / total_w
-    else:
-        # No benchmark for this use case: fall back to general knowledge scores, heavily discounted.
-        general = [percentile(dist[b], scores[b]["value"]) for b in ("MMLU", "MMLU-Pro") if b in scores and b in dist]
-        quality = (sum(general) / len(general) * 0.5) if general else 0.1
-        coverage = 0.0
-    score = quality * (0.6 + 0.4 * coverage)
-    independent = _independent()
-    if independent is not None:
-        ev, pct = independent
-        if m.id in pct:
-            score = INDEPENDENT_WEIGHT * pct[m.id] + (1 - INDEPENDENT_WEIGHT) * score
-            evidence.append((ev.name, next(s.value for s in ev.scores if s.model == m.id), pct[m.id]))
-        else:
-            score *= NO_INDEPENDENT_DISCOUNT
-    if SPECIALTY_FOR.get(use_case) in m.specialties:
-        score += 0.05
-    if use_case == "edge":
-        score *= 1.0 / (1.0 + max(m.params_b - 4, 0) / 4)
-    return Scored(m, min(score, 1.0), quality, coverage, evidence)
-
-
-@common.per_catalog
-def _scored(cat) -> dict[str, Ranking]:
+def _rankings(cat) -> dict[str, Ranking]:
     """Use case -> its Ranking, filled on first use: pure, it depends on the catalog only."""
     return {}
 
 
-@dataclass
-class Ranking:
-    """Every model of a catalog scored for one use case (see :func:`score_model`)."""
-
-    by_id: dict[str, Scored]
-    ranked: list[Scored]  # best first: score, then newest; catalog order on ties
-    ranked_pos: Any  # numpy: the catalog position of each entry of ranked
-    scores: Any  # numpy: the scores in catalog order
+def model_upper(est: Estimate, use_case: str) -> float:
+    """The most a model can score whatever the hardware: its ability, less UNCERTAINTY_COST standard deviations,
+    less OFF_SPECIALIST_COST when its vendor positions it only for other uses and, for edge use, a cost per doubling
+    of its size above 4B parameters."""
+    upper = est.ability - UNCERTAINTY_COST * est.sd - (OFF_SPECIALIST_COST if est.off_specialist else 0.0)
+    if use_case == "edge":
+        upper -= EDGE_SIZE_COST * math.log2(1 + max(est.model.params_b - 4, 0) / 4)
+    return upper
 
 
 def scores_for(use_case: str) -> Ranking:
-    """Every model of the catalog in use scored and ranked for a use case, computed once per catalog."""
+    """Every model of the catalog in use estimated and ranked for a use case, computed once per catalog."""
     import numpy as np
 
-    table = _scored()
+    table = _rankings()
     entry = table.get(use_case)
     if entry is None:
-        cat = common.catalog()
-        dist = distributions()
-        by_id = {m.id: score_model(m, use_case, dist) for m in cat.models.values()}
-        ranked = sorted(by_id.values(), key=lambda s: (-s.score, -s.model.release_date.toordinal()))
+        by_id = estimates(use_case)
+        upper = {mid: model_upper(e, use_case) for mid, e in by_id.items()}
+        for e in sorted(by_id.values(), key=lambda x: x.model.release_date):  # fewer scores alone (its uncertainty)
+            if e.floor_of and not e.off_specialist:  # never rank a model below the older model it succeeds
+                upper[e.model.id] = max(upper[e.model.id], *(upper[p] for p in e.floor_of))
+        ranked = sorted(by_id.values(), key=lambda e: (-upper[e.model.id], -e.model.release_date.toordinal()))
         pos = {mid: i for i, mid in enumerate(by_id)}
         entry = table[use_case] = Ranking(
             by_id,
             ranked,
-            np.array([pos[s.model.id] for s in ranked], dtype=np.intp),
-            np.array([s.score for s in by_id.values()], dtype=np.float64),
+            np.array([pos[e.model.id] for e in ranked], dtype=np.intp),
+            np.array([upper[mid] for mid in by_id], dtype=np.float64),
+            upper,
         )
     return entry
 
@@ -255,6 +181,7 @@ class _Columns:
         import numpy as np
 
         self.models = list(cat.models.values())
+        self.index = {m.id: i for i, m in enumerate(self.models)}
         self.license_code: dict[str, int] = {}
         self.license = np.array(
             [self.license_code.setdefault(m.license, len(self.license_code)) for m in self.models], dtype=np.int64
@@ -271,9 +198,47 @@ _columns = common.per_catalog(_Columns)
 EXCLUSION = {1: "params", 2: "context", 3: "license", 4: "vision", 5: "languages", 6: "verdict"}
 
 
+def _quant_cost(m: Model, q: Quantization) -> float:
+    """What a format costs in quality: nothing at 8 bits or more, nor at the 4-bit format a model ships in."""
+    if q.bits_per_weight >= 8 or (q.bits_per_weight <= 4.6 and set(m.formats[:1]) & NATIVE_4BIT):
+        return 0.0
+    return QUANT_COST.get(q.id, QUANT_COST["q4_k_m"])
+
+
+def _fit_costs(
+    m: Model, q: Quantization, per_gpu: float, kv_per_token: float, usable: float, tps: float | None, ask: Ask
+) -> dict:
+    """What running the model this way costs (see the module docstring): 'edge' grows as memory use passes
+    EDGE_SHARE of the usable memory, or as the memory left holds less than the context asked for once more."""
+    costs = {"format": _quant_cost(m, q)}
+    share = per_gpu / usable
+    room = (usable - per_gpu) / kv_per_token if kv_per_token > 0 else math.inf  # more tokens that fit
+    edge = max((share - EDGE_SHARE) / (1 - EDGE_SHARE), 1 - room / ask.fit_context, 0.0)
+    if edge > 0:
+        costs["edge"] = EDGE_COST * min(edge, 1.0)
+    if tps is not None and tps < SPEED_TARGET:
+        costs["speed"] = SPEED_COST * math.log2(SPEED_TARGET / max(tps, 0.1)) + (FLOOR_COST if tps < SPEED_FLOOR else 0)
+    capacity_b = usable * ask.num_gpus / (4.5 / 8) / 1e9  # the largest model the device holds at 4 bits
+    if m.params_b < UNDERSIZE_SHARE * capacity_b:
+        costs["size"] = UNDERSIZE_COST * math.log2(UNDERSIZE_SHARE * capacity_b / m.params_b)
+    return {k: v for k, v in costs.items() if v > 0}
+
+
 def best_fit(
-    m: Model, g: Gpu, num_gpus: int, context: int, quants: dict[str, Quantization]
-) -> tuple[Quantization, float] | None:
+    m: Model, ask: Ask, quants: dict[str, Quantization], weights_of: dict[tuple[str, str], float] | None = None
+) -> Fit | None:
+    """The format that runs the model best on the device: of those that fit at the context checked (FIT_ORDER), the
+    one with the lowest cost for format, memory edge and speed. A format whose weights alone exceed the usable memory
+    is skipped without an estimate; the memory besides the weights (KV cache, state, activations, engine overhead)
+    depends on the engine only, so one full estimate per engine gives every format's memory exactly."""
+    g = ask.device
+    assert g is not None
+    n = ask.num_gpus
+    if m.params_b * 1e9 * MIN_BITS / 8 / n > (g.memory_bytes or 0):
+        return None  # not even the smallest format's weights fit
+    rest: dict[str, tuple[float, float, float]] = {}  # engine -> (per-GPU bytes, total bytes) besides weights, KV
+    weights_of = _weights() if weights_of is None else weights_of  # (model, format) -> weight bytes
+    options = []
     for qid in FIT_ORDER:
         q = quants.get(qid)
         if q is None or (q.needs_fp8_hardware and not g.fp8):
@@ -281,10 +246,21 @@ def best_fit(
         if g.segment in ("apple", "cpu") and q.family not in ("gguf", "float"):
             continue  # Apple GPUs and CPUs run llama.cpp (or MLX) formats, not CUDA kernels
         engine = default_engine(q)
-        est = estimate(m, q, engine, context, 1, 2.0, num_gpus)
-        if est.per_gpu <= usable_bytes(g, engine):
-            return q, est.total
-    return None
+        usable = usable_bytes(g, engine)
+        weights = weights_of.get((m.id, q.id)) or weights_of.setdefault((m.id, q.id), weight_bytes(m, q))
+        if weights / n > usable:
+            continue  # the weights alone do not fit
+        if engine not in rest:
+            est = estimate(m, q, engine, ask.fit_context, 1, 2.0, n)
+            rest[engine] = (est.per_gpu - est.weights / n, est.total - est.weights, est.kv_stored / n)
+        per_gpu_rest, total_rest, kv = rest[engine]
+        per_gpu = weights / n + per_gpu_rest
+        if per_gpu > usable:
+            continue
+        tps = naive_tokens_per_s(m, q, g, n) if g.memory_bandwidth_gbps else None
+        costs = _fit_costs(m, q, per_gpu, kv / ask.fit_context, usable, tps, ask)
+        options.append(Fit(q, weights + total_rest, per_gpu, usable, tps, sum(costs.values()), costs))
+    return min(options, key=lambda f: f.cost) if options else None
 
 
 def select_models(
@@ -369,29 +345,6 @@ def select_models(
     }
 
 
-@dataclass(frozen=True)
-class Ask:
-    """What select_models was asked, resolved: the use case, the device (None: no fit check), the constraints."""
-
-    use_case: str
-    device: Gpu | None
-    num_gpus: int
-    max_params_b: float | None
-    min_context: int | None
-    licenses: set[str] | None  # licence ids allowed; None: any
-    commercial: bool | None
-    monthly_active_users: int | None
-    languages: set[str]
-    needs_vision: bool
-    eu_entity: bool | None
-    unified_memory: bool
-
-    @property
-    def fit_context(self) -> int:
-        """The context the fit is checked at."""
-        return self.min_context or (32768 if self.use_case in ("long_context", "rag") else 4096)
-
-
 def _allowed_licenses(licenses: list[str] | None) -> set[str] | None:
     """Licence ids from ids, names and categories (permissive, community, ...); None when no licence was named."""
     if not licenses:
@@ -409,10 +362,13 @@ def _allowed_licenses(licenses: list[str] | None) -> set[str] | None:
 def _assumptions(ask: Ask) -> list[str]:
     use_case, device = ask.use_case, ask.device
     assumptions = [
-        f"use case '{use_case}' ranks on {', '.join(USE_CASES[use_case])} (vendor-reported scores, percentile within "
-        f"the catalog)",
-        "models with fewer of these benchmarks reported are ranked lower; a score is not an evaluation on your data",
+        f"use case '{use_case.replace('_', ' ')}' ranks on {', '.join(USE_CASES[use_case])}: each model's rank "
+        "among the catalog models reporting a benchmark, put on one scale through the models that share benchmarks, so "
+        "models are compared on what they share, not on how many scores they report; a score is not an evaluation "
+        "on your data",
         _ranking_weights(),
+        "a model without a score for the use case is estimated from its predecessor in the same line (or its size and "
+        "release date) and its vendor's positioning, marked 'estimated', with its uncertainty taken off its score",
         f"catalog as of {catalog_as_of().isoformat()}",
     ]
     if device is not None and device.id.startswith("custom") and ask.unified_memory:
@@ -423,11 +379,15 @@ def _assumptions(ask: Ask) -> list[str]:
     if device is not None:
         assumptions.append(
             f"fit checked at {ask.fit_context} tokens of context, one sequence, on {ask.num_gpus} x "
-            f"{device.name}; formats tried in order: {', '.join(FIT_ORDER)}"
+            f"{device.name}; formats tried: {', '.join(FIT_ORDER)}; the format kept is the one that costs least "
+            f"for precision, memory left (above {EDGE_SHARE:.0%} used) and speed (below {SPEED_TARGET:g} tokens/s, "
+            f"a bandwidth bound); a model under {UNDERSIZE_SHARE:.0%} of the largest the device holds is ranked down"
         )
     else:
         assumptions.append(
-            "no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked"
+            "no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked; models "
+            f"above {NO_DEVICE_SIZE_B:g}B parameters (more than one 80 GB GPU holds at 4 bits) are ranked down a "
+            "little per doubling"
         )
     if ask.commercial is None:
         assumptions.append(
@@ -437,17 +397,17 @@ def _assumptions(ask: Ask) -> list[str]:
     return assumptions
 
 
-def _ranking_weights() -> str:
-    independent = _independent()
-    if independent is None:
+@common.per_catalog
+def _ranking_weights(cat) -> str:
+    if not cat.raw.evaluations:
         return "ranking weights: vendor-reported scores only (the catalog has no independent evaluation)"
-    ev = independent[0]
-    return (
-        f"ranking weights: {int(INDEPENDENT_WEIGHT * 100)}% {ev.name} (independent, snapshot "
-        f"{(ev.source.published or ev.source.as_of).isoformat()}, percentile among {len(ev.scores)} catalog models) "
-        f"and {int((1 - INDEPENDENT_WEIGHT) * 100)}% the vendor-reported scores above; models {ev.name} does not "
-        f"list are ranked on vendor scores x {NO_INDEPENDENT_DISCOUNT}"
+    named = "; ".join(
+        f"{ev.name} ({(ev.source.published or ev.source.as_of).isoformat()}, {len(ev.scores)} models)"
+        for ev in cat.raw.evaluations
     )
+    used = [ADOPTION_RANKED[k] for k, rows in adoption().items() if k in ADOPTION_RANKED and len(rows) >= MIN_REPORTERS]
+    signals = f"; adoption ranked as a signal of its own: {', '.join(used)}" if used else ""
+    return f"independent evaluations weigh {INDEPENDENT_FACTOR:g}x a vendor-reported score: {named}{signals}"
 
 
 def _exclusion_reason(ask: Ask, model: Model, code: str, verdict) -> str:
@@ -466,8 +426,21 @@ def _exclusion_reason(ask: Ask, model: Model, code: str, verdict) -> str:
         return f"does not list {', '.join(sorted(ask.languages - set(model.languages)))} among its supported languages"
     if code == "verdict":
         return f"licence: {verdict.reasons[-1] if verdict.reasons else 'not allowed for this use'}"
+    if code == "superseded":
+        newer = common.catalog().models[verdict]
+        return f"superseded by {newer.name}, a later checkpoint of the same model that also meets the constraints"
     device = ask.device.name if ask.device is not None else "the device"
     return f"does not fit {ask.num_gpus} x {device} at {ask.fit_context} tokens even in 4-bit"
+
+
+@common.per_catalog
+def _snapshots(cat) -> dict[str, list[str]]:
+    """Model id -> the later checkpoints of it (Model.snapshot_of), newest first."""
+    out: dict[str, list[str]] = {}
+    for m in sorted(cat.models.values(), key=lambda x: x.release_date, reverse=True):
+        if m.snapshot_of:
+            out.setdefault(m.snapshot_of, []).append(m.id)
+    return out
 
 
 @dataclass
@@ -512,13 +485,10 @@ def _hard_constraints(ask: Ask, ranking: Ranking) -> Passed:
 def _short_of_languages(langs: set[str], cols: _Columns, pending) -> list[int]:
     import numpy as np
 
-    short = [
+    # a model whose vendor lists no languages is kept, marked unconfirmed (see _unconfirmed)
+    return [
         i for i in np.flatnonzero(pending & cols.has_languages).tolist() if not langs <= set(cols.models[i].languages)
     ]
-    if langs - {"en"}:
-        # a model whose vendor lists no languages cannot be shown to support the ones asked for
-        short += np.flatnonzero(pending & ~cols.has_languages).tolist()
-    return short
 
 
 def _licence_verdicts(ask: Ask, cols: _Columns, reached) -> tuple[dict, list]:
@@ -570,60 +540,143 @@ def _best_exclusions(why, ranking: Ranking, cols: _Columns, verdicts: dict) -> l
     ]
 
 
+def _unconfirmed(ask: Ask, est: Estimate, verdict) -> dict[str, str]:
+    """Missing data that could change the pick: shown as unconfirmed, costing UNCONFIRMED_COST each but the scores
+    (whose cost is the estimate's uncertainty)."""
+    m = est.model
+    out = {}
+    if not est.measured:
+        out["scores"] = (
+            f"no vendor-reported {ask.use_case.replace('_', ' ')} benchmark: estimated from {est.prior_basis}"
+        )
+    if ask.languages - {"en"} and not m.languages:
+        out["languages"] = (
+            f"its vendor lists no supported languages, so {', '.join(sorted(ask.languages))} cannot be confirmed"
+        )
+    if verdict.level == "unknown":
+        out["licence"] = "the licence terms that decide this use are not recorded: " + "; ".join(verdict.reasons[-1:])
+    elif ask.commercial is not False and (unread := _unread_terms(m.license)):
+        out["licence"] = (
+            f"the licence text was not fully read: its {', '.join(t.replace('_', ' ') for t in unread)} "
+            "term is not recorded, which can decide a commercial deployment"
+        )
+    return out
+
+
+def _unread_terms(license_id: str) -> list[str]:
+    """The terms of a licence that can decide a commercial deployment and are recorded as not_reported."""
+    return _unread_by_licence().get(license_id, [])
+
+
+@common.per_catalog
+def _unread_by_licence(cat) -> dict[str, list[str]]:
+    return {
+        lic.id: [n for n, t in lic.terms if n in COMMERCIAL_TERMS and t is not None and t.value == "not_reported"]
+        for lic in cat.licenses.values()
+    }
+
+
+FITS_KEPT = 50_000  # fits remembered per catalog (model x device x GPUs x context); cleared when full
+
+
+@common.per_catalog
+def _fits(cat) -> dict[tuple, Fit | None]:
+    return {}
+
+
+def _fit_once(m: Model, ask: Ask, quants, weights_of, fits: dict) -> Fit | None:
+    """best_fit, remembered: it depends only on the model, the device, the number of GPUs and the context."""
+    g = ask.device
+    assert g is not None
+    key = (m.id, g.id, g.memory_bytes, g.usable_memory_fraction, ask.num_gpus, ask.fit_context)
+    if key not in fits:
+        if len(fits) >= FITS_KEPT:
+            fits.clear()
+        fits[key] = best_fit(m, ask, quants, weights_of)
+    return fits[key]
+
+
+@common.per_catalog
+def _weights(cat) -> dict[tuple[str, str], float]:
+    """(model id, format id) -> weight bytes, filled on first use."""
+    return {}
+
+
+def _pick(ask: Ask, ranking: Ranking, est: Estimate, verdict, quants, caches) -> Pick | None:
+    model = est.model
+    if ask.device is not None:
+        fit = _fit_once(model, ask, quants, *caches)
+        if fit is None:
+            return None
+        quant, total, cost = fit.quant, fit.total, fit.cost
+    else:
+        fit, quant = None, quants["bf16"]
+        total = estimate(model, quant, "transformers", ask.fit_context, 1, 2.0, 1).total
+        cost = NO_DEVICE_SIZE_COST * max(math.log2(model.params_b / NO_DEVICE_SIZE_B), 0.0)
+    flags = _unconfirmed(ask, est, verdict)
+    utility = ranking.upper[model.id] - cost - UNCONFIRMED_COST * len(flags.keys() - {"scores"})
+    return Pick(est, fit, quant, total, verdict, flags, utility)
+
+
 def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[list[dict], list[tuple]]:
-    """The best-ranked models that passed, fitted to the device, until top_k fit; and those that did not fit."""
+    """The best picks that passed, fitted to the device. Candidates are taken in the order of the most they can
+    score; fit costs only lower that, so the search stops once the next candidate's best cannot reach the top_k.
+    When the use is commercial, a pick whose licence verdict is unknown cannot be first."""
     import numpy as np
 
     cat = common.catalog()
-    recs: list[dict] = []
+    picks: list[Pick] = []
     misfits: list[tuple] = []
+    caches = (_weights(), _fits())
+    cols, snapshots = _columns(), _snapshots()
+    kth = -math.inf
+    known = False  # a pick with a known licence verdict was found
     for position in np.flatnonzero(passed.kept[ranking.ranked_pos]).tolist():  # the ranking, filtered
-        if len(recs) >= top_k:
+        est = ranking.ranked[position]
+        model = est.model
+        if len(picks) >= top_k and ranking.upper[model.id] <= kth and (known or not ask.commercial):
             break
-        scored = ranking.ranked[position]
-        model = scored.model
-        if ask.device is not None:
-            fit = best_fit(model, ask.device, ask.num_gpus, ask.fit_context, cat.quantizations)
-            if fit is None:
-                misfits.append((scored.score, model, "fit", None))
-                continue
-            quant, total = fit
-        else:
-            quant = cat.quantizations["bf16"]
-            total = estimate(model, quant, "transformers", ask.fit_context, 1, 2.0, 1).total
+        newer = [x for x in snapshots.get(model.id, ()) if passed.kept[cols.index[x]]]
+        if newer:  # a later checkpoint of the same architecture passed too: this one is superseded
+            misfits.append((ranking.upper[model.id], model, "superseded", newer[0]))
+            continue
         verdict = passed.verdicts[(model.license, any(x != "text" for x in model.modalities))]
-        recs.append(_recommendation(ask, scored, quant, total, verdict))
-    return recs, misfits
+        pick = _pick(ask, ranking, est, verdict, cat.quantizations, caches)
+        if pick is None:
+            misfits.append((ranking.upper[model.id], model, "fit", None))
+            continue
+        picks.append(pick)
+        known = known or "licence" not in pick.unconfirmed
+        if len(picks) >= top_k:
+            kth = sorted((p.utility for p in picks), reverse=True)[top_k - 1]
+    picks.sort(key=lambda p: -p.utility)
+    if ask.commercial and picks and "licence" in picks[0].unconfirmed:
+        first = next((p for p in picks if "licence" not in p.unconfirmed), None)
+        if first is not None:
+            for p in picks:
+                if "licence" in p.unconfirmed and p.utility >= first.utility:
+                    p.utility = first.utility - 1e-6
+                    p.unconfirmed["licence"] += " (so it is not ranked first for a commercial use)"
+            picks.sort(key=lambda p: -p.utility)
+    picks = picks[:top_k]
+    return [_recommendation(ask, p, nxt) for p, nxt in zip(picks, [*picks[1:], None])], misfits
 
 
-def _recommendation(ask: Ask, scored: Scored, quant: Quantization, total: float, verdict) -> dict:
-    model, use_case = scored.model, ask.use_case
-    reasons = [
-        f"{b} {val} (top {max(1, round((1 - p) * 100))}% of the catalog)"
-        for b, val, p in sorted(scored.evidence, key=lambda e: -e[2])[:4]
-    ]
-    if not scored.evidence:
-        reasons.append(f"no vendor-reported {use_case} benchmark; ranked on general knowledge scores")
-    if SPECIALTY_FOR.get(use_case) in model.specialties:
-        reasons.append(f"the vendor positions it for {SPECIALTY_FOR[use_case].replace('_', ' ')}")
-    reasons.append(
-        f"{model.context_length:,}-token context; {model.params_b}B parameters"
-        + (f" ({model.active_params_b}B active)" if model.active_params_b else "")
-    )
-    if ask.device is not None:
-        reasons.append(
-            f"fits {ask.num_gpus} x {ask.device.name} in {quant.name}: about {common.rnd(total / GB)} GB at "
-            f"{ask.fit_context} tokens"
-        )
-    reasons.append(f"licence {common.catalog().licenses[model.license].name}: {verdict.level.replace('_', ' ')}")
+def _recommendation(ask: Ask, pick: Pick, nxt: Pick | None) -> dict:
+    est, model = pick.est, pick.est.model
+    versus = why.beats_next(ask.use_case, pick, nxt) if nxt is not None else None
     return {
         **model_summary(model),
         "model": model.id,
-        "score": round(scored.score * 100, 1),
-        "quantization": quant.id,
-        "memory_gb": common.rnd(total / GB),
-        "license_verdict": verdict.level,
-        "license_conditions": verdict.conditions,
-        "benchmarks_used": {b: val for b, val, _ in scored.evidence},
-        "reasons": reasons,
+        "score": why.score(pick.utility),
+        "quantization": pick.quant.id,
+        "memory_gb": common.rnd(pick.total / GB),
+        "license_verdict": pick.verdict.level,
+        "license_conditions": pick.verdict.conditions,
+        "benchmarks_used": {e.column: e.value for e in est.evidence},
+        "estimated": not est.measured,
+        "unconfirmed": sorted(pick.unconfirmed),
+        "fit": why.fit_summary(ask, pick),
+        "beats_next": versus,
+        "reasons": why.reasons(ask, pick, versus),
     }

@@ -1,6 +1,7 @@
 """LLM drivers behind one interface (a LangChain chat model with ``bind_tools``).
 
-- ``hf``: a local open-weight model, transformers + bitsandbytes 4-bit, on a CUDA GPU.
+- ``hf``: a local open-weight model through transformers: bitsandbytes 4-bit on a CUDA GPU, or bf16 on the CPU
+  when asked (``--device cpu``); weights from a folder, the Hub cache or a GGUF file.
 - ``openai``: any OpenAI-compatible server (vLLM, SGLang, TGI, llama.cpp server, Ollama, LM Studio).
 - ``offline``: no LLM; deterministic planning and templates over the same tools.
 
@@ -64,16 +65,28 @@ def make_driver(settings: Settings) -> tuple[BaseChatModel, DriverInfo]:
         return _openai(settings), DriverInfo(
             "openai", settings.served_model, f"{reason}; server {redact_url(settings.openai_base_url or '')}"
         )
+    return _hf(settings, reason)
+
+
+def _hf(settings: Settings, reason: str) -> tuple[BaseChatModel, DriverInfo]:
     from advisor.drivers.hf import HFChatModel, ModelUnavailable
 
     model = HFChatModel(
-        model_id=settings.model, quantization=settings.quantization, max_new_tokens=settings.max_new_tokens
+        model_id=settings.model,
+        quantization=settings.quantization,
+        device=settings.device,
+        threads=settings.threads,
+        max_new_tokens=settings.max_new_tokens,
+        repetition_guard=settings.repetition_guard,
+        timeout_s=settings.timeout_s,
+        tool_tokens=settings.tool_tokens,
     )
     try:
         model.ensure_loaded()
     except ModelUnavailable as exc:
         raise DriverError(str(exc)) from None
-    return model, DriverInfo("hf", settings.model, f"{reason}; weights {settings.quantization}")
+    loaded = model.loaded
+    return model, DriverInfo("hf", settings.model, f"{reason}; {loaded.describe() if loaded else 'weights loaded'}")
 
 
 def _auto(settings: Settings) -> tuple[str, str]:
@@ -96,15 +109,10 @@ def _openai(settings: Settings) -> BaseChatModel:
         raise DriverError(
             "the openai driver needs --base-url (or ADVISOR_OPENAI_BASE_URL), e.g. http://localhost:8000/v1"
         )
-    from langchain_openai import ChatOpenAI
-    from pydantic import SecretStr
+    if settings.openai_tool_choice not in (None, "auto", "required", "none"):
+        raise DriverError(
+            f"ADVISOR_OPENAI_TOOL_CHOICE is {settings.openai_tool_choice!r}; allowed: auto, required or none"
+        )
+    from advisor.drivers import openai_compat
 
-    return ChatOpenAI(
-        base_url=settings.openai_base_url,
-        model=settings.served_model,
-        api_key=SecretStr(settings.openai_api_key or "not-needed"),
-        temperature=0,
-        timeout=settings.timeout_s,
-        max_retries=1,
-        streaming=True,
-    )
+    return openai_compat.make(settings)

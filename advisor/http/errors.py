@@ -19,6 +19,30 @@ from tools.errors import InvalidInput, NotFound
 
 log = logging.getLogger("advisor.app")
 MAX_BODY_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 64  # nesting of arrays and objects a JSON body may have (/api/tools, MCP)
+
+
+class BadJson(ValueError):
+    """A request body that is not JSON this server takes; the message says why."""
+
+
+def read_json(raw: bytes) -> Any:
+    """The JSON in a request body, or BadJson: not UTF-8, not JSON, an integer over 4,300 digits, or nested deeper
+    than MAX_JSON_DEPTH (a body nested 50,000 deep made a RecursionError, a 500, on the way to a tool or MCP)."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise BadJson(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:  # not JSON, not UTF-8 (UnicodeDecodeError), an integer too long to read
+        raise BadJson(str(exc)[:200]) from None
+    todo: list[tuple[Any, int]] = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise BadJson(f"nested deeper than {MAX_JSON_DEPTH} levels")
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
 
 
 def json_text(content: Any) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import Request
 from starlette.middleware.base import BaseHTTPMiddleware
 
-from advisor.http.errors import MAX_BODY_BYTES, error
+from advisor.http.errors import MAX_BODY_BYTES, BadJson, SafeJSONResponse, error, read_json
 
 PUBLIC_PATHS = ("/healthz",)
 # Pages from this server load images and media only from itself: a remote image in a message or an answer
@@ -85,16 +85,56 @@ class ChunkedBodyLimit:
                 scope, receive, send
             )
             return
-        replayed = False
+        await self.app(scope, _replay(body, receive), send)
 
-        async def replay() -> dict[str, Any]:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
 
-        await self.app(scope, replay, send)
+MCP_PATH = "/gradio_api/mcp"
+
+
+class McpJsonLimits:
+    """MCP's requests (JSON-RPC posted to MCP_PATH) pass the JSON checks /api's do (errors.read_json: UTF-8, JSON,
+    integers Python reads, MAX_JSON_DEPTH) before Gradio's MCP server sees them; a body that fails is answered with a
+    JSON-RPC parse error (HTTP 400). Gradio's server answered 500, with a traceback in the log, to a body nested
+    50,000 deep, a 5,000-digit integer or one that is not UTF-8 (issue 29, finding 9). The body's size is limited
+    before this, as every request's is."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(MCP_PATH):
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        if body is None:  # the client went away
+            return
+        if len(body) > MAX_BODY_BYTES:
+            await error(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes", kind="too_large")(
+                scope, receive, send
+            )
+            return
+        try:
+            read_json(body)
+        except BadJson as exc:
+            message = f"Parse error: not JSON this server takes ({exc})"
+            refusal = {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": message}}
+            await SafeJSONResponse(refusal, status_code=400)(scope, receive, send)
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _replay(body: bytes, receive):
+    """A receive that gives the body already read, then whatever the client sends next (its disconnect)."""
+    replayed = False
+
+    async def replay() -> dict[str, Any]:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
 
 
 async def _read_body(receive) -> bytes | None:

@@ -3,12 +3,10 @@ Bad arguments are 422 with the tool's structured error, an unknown tool 404."""
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Request
 
 import tools
-from advisor.http.errors import ErrorBody, HttpError
+from advisor.http.errors import BadJson, ErrorBody, HttpError, read_json
 
 router = APIRouter(tags=["tools"])
 ANY_ARGUMENTS = {
@@ -48,9 +46,8 @@ async def call_tool(name: str, request: Request):
 
 
 def parse_arguments(raw: bytes):
-    """The JSON in a request body (an empty body: no arguments)."""
+    """The JSON in a request body (an empty body: no arguments), within the limits every JSON body has (read_json)."""
     try:
-        return json.loads(raw) if raw.strip() else {}
-    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, an integer over 4,300 digits, nested too deep
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
-        raise HttpError(422, f"body is not valid JSON ({reason}); send a JSON object of arguments") from None
+        return read_json(raw) if raw.strip() else {}
+    except BadJson as exc:
+        raise HttpError(422, f"body is not valid JSON ({exc}); send a JSON object of arguments") from None

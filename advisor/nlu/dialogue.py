@@ -19,6 +19,7 @@ from typing import Any
 from advisor.memory import Analysis, Turn, focus_of
 from advisor.nlu import Reading, read
 from advisor.nlu.policy import form, objective, policy
+from advisor.render import code_span
 from advisor.requirements import TRANSIENT, merge
 
 NEEDS_MODEL = ("license", "memory", "speed", "deploy", "info")
@@ -274,12 +275,12 @@ class Understanding:
         for m in r.unclear:
             if m.kind == "model" and m.candidates:
                 names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
-                return f'Which model do you mean by "{m.text}": {_or(names)}?', "which_model", m.candidates[:5]
+                return f"Which model do you mean by {code_span(m.text)}: {_or(names)}?", "which_model", m.candidates[:5]
             if m.kind == "model":
                 close = [cat.models[c].name for c in m.suggestions[:4] if c in cat.models]
                 hint = f" The closest I have: {', '.join(close)}." if close else ""
                 return (
-                    f'"{m.text}" is not in the catalog, so I cannot answer for it.{hint} '
+                    f"{code_span(m.text)} is not in the catalog, so I cannot answer for it.{hint} "
                     "Which of these, or which other model, should I use?",
                     "which_model",
                     m.suggestions[:4],
@@ -288,7 +289,8 @@ class Understanding:
                 close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]
                 hint = f" (close ones I know: {', '.join(close)})" if close else ""
                 return (
-                    f'The {m.text.upper()} is not in the catalog{hint}. How much memory does it have, e.g. "8 GB"?',
+                    f"The {code_span(m.text.upper())} is not in the catalog{hint}. "
+                    'How much memory does it have, e.g. "8 GB"?',
                     "which_device",
                     m.suggestions[:4],
                 )

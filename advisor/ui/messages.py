@@ -1,6 +1,8 @@
 """Turn events and stored conversations -> Gradio chat messages. Pure translation, as in smolagents' gradio_ui.py:
 what the user typed is shown literally, a model's answer keeps its Markdown but loads nothing from elsewhere, and
-each tool call is a collapsible step that turns from pending to done."""
+each tool call is a collapsible step that turns from pending to done. An answer opens with its verdict card
+(advisor/verdict.py, from the turn's tool results), its reasons, assumptions and sources folded under it; the offline
+driver's notice is shown with the conversation's first answer only."""
 
 from __future__ import annotations
 
@@ -11,8 +13,12 @@ from typing import Any
 
 import gradio as gr
 
+from advisor import verdict
 from advisor.events import Failed, Final, Token, ToolCalled, ToolReturned, TurnEvent
-from advisor.render import literal_markdown
+from advisor.render import literal_markdown, split_folds
+
+FOLD_TITLE = "Reasons, assumptions and sources"
+OFFLINE_MARK = "_Offline driver (no LLM):"  # how advisor/drivers/offline.py's notice starts
 
 MAX_TOOL_JSON = 4000
 # Markup in a model's answer that would fetch something from elsewhere when shown: Markdown images, and HTML
@@ -32,6 +38,34 @@ def literal(text: object) -> str:
 def answer(text: object) -> str:
     """A model's answer for the chat: its Markdown is kept, but nothing in it loads from another server."""
     return _REMOTE_HTML.sub("&lt;", str(text).replace("![", "!\\["))
+
+
+def present(text: str, calls: list[ToolReturned], offline_note_shown: bool = False) -> str:
+    """An answer as the chat shows it: the verdict card of the turn's tool results, then the answer, its folded parts
+    (advisor/render.py) under one "Reasons, assumptions and sources"; the offline notice left out once shown."""
+    if offline_note_shown:
+        text = "\n\n".join(p for p in text.split("\n\n") if not p.startswith(OFFLINE_MARK))
+    shown, more = split_folds(text)
+    card = verdict.of(calls)
+    out = [verdict.html(card)] if card else []
+    out.append(answer(shown) or "(no answer)")
+    if more:
+        out.append(f"<details><summary>{FOLD_TITLE}</summary>\n\n{answer(more)}\n\n</details>")
+    return "\n\n".join(out)
+
+
+def _content(message: object) -> str:
+    """A chat message's text, whichever shape the chat hands it back in (a ChatMessage, a dict, a list of parts)."""
+    content: object = message.content if isinstance(message, gr.ChatMessage) else None
+    if isinstance(message, dict):
+        content = message.get("content")
+    if isinstance(content, list):
+        return " ".join(_content({"content": part.get("text") if isinstance(part, dict) else part}) for part in content)
+    return content if isinstance(content, str) else ""
+
+
+def _shows_offline_note(history: Iterable) -> bool:
+    return any(OFFLINE_MARK in _content(m) for m in history)
 
 
 def warning(text: object) -> gr.ChatMessage:
@@ -63,12 +97,15 @@ class Transcript:
         self.tool_rows: dict[str, int] = {}
         self.answer_row: int | None = None
         self.streamed = ""
+        self.calls: list[ToolReturned] = []
+        self.note_shown = _shows_offline_note(history)
 
     def add(self, event: TurnEvent) -> None:
         match event:
             case ToolCalled():
                 self.tool_rows[event.call_id] = self._put(tool_message(event, "pending"), None)
             case ToolReturned():
+                self.calls.append(event)
                 self._put(tool_message(event, "done"), self.tool_rows.get(event.call_id))
             case Token(text=text):
                 self.streamed += text
@@ -78,7 +115,8 @@ class Transcript:
             case Failed(message=message):
                 self._put(warning(message), None)
             case Final(text=text):
-                self._put(gr.ChatMessage(role="assistant", content=answer(text) or "(no answer)"), self.answer_row)
+                shown = present(text, self.calls, self.note_shown)
+                self._put(gr.ChatMessage(role="assistant", content=shown), self.answer_row)
 
     def _put(self, message: gr.ChatMessage, row: int | None) -> int:
         if row is None:
@@ -91,12 +129,17 @@ class Transcript:
 def chat_of(history: Iterable[dict]) -> list[gr.ChatMessage]:
     """A stored conversation (Advisor.history) as chat messages."""
     out: list[gr.ChatMessage] = []
+    calls: list[ToolReturned] = []  # the tool results of the turn so far
+    note_shown = False
     for i, item in enumerate(history):
         if item["role"] == "user":
+            calls = []
             out.append(gr.ChatMessage(role="user", content=literal(item["content"])))
         elif item["role"] == "assistant":
-            out.append(gr.ChatMessage(role="assistant", content=answer(item["content"])))
+            out.append(gr.ChatMessage(role="assistant", content=present(item["content"], calls, note_shown)))
+            note_shown = note_shown or OFFLINE_MARK in item["content"]
         else:
             step = ToolReturned(f"h{i}", item["name"], item["args"], item["result"], item.get("duration_s") or 0.0)
+            calls.append(step)
             out.append(tool_message(step, "done"))
     return out

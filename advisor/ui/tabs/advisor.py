@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterator
 
 import gradio as gr
 
-from advisor import charts
+from advisor import charts, render
 from advisor.events import Final
 from advisor.requirements import describe
 from advisor.service import Advisor, InputRejected, StorageUnavailable, new_thread_id, validate_thread_id
 from advisor.signing import sign, unsign
 from advisor.ui.messages import Transcript, chat_of, literal, warning
+from advisor.ui.style import LAYOUT_JS
 
 EXAMPLES = [
     "We have one RTX 4090 and need a commercially usable coding model",
@@ -25,7 +26,6 @@ EXAMPLES = [
     "Compare Llama 2, Llama 3 and Llama 3.1 on benchmarks",
 ]
 PAGE_THREAD = "page thread"  # what the page's signed conversation id is for (advisor/signing.py)
-SHORTLIST_COLUMNS = ["#", "model", "score", "format", "memory GB", "context", "licence", "verdict"]
 OFFLINE_NOTE = (
     "\n\nThe offline driver answers with templates over the same tools. To let a local LLM drive: on a CUDA "
     "machine run `advisor serve --driver hf` (default model Qwen/Qwen3-8B in 4-bit), or point at an "
@@ -41,20 +41,20 @@ def valid_thread_id(value: object) -> bool:
     return True
 
 
-def shortlist_rows(shortlist: list[dict]) -> list[list]:
-    return [
+def shortlist_rows(shortlist: list[dict]) -> str:
+    """The shortlist so far, as a short table: the pick, its memory where it was fitted, its licence verdict."""
+    if not shortlist:
+        return "_No shortlist yet._"
+    rows = [
         [
             i,
             r["name"],
-            r["score"],
-            r["quantization"],
-            r["memory_gb"],
-            r["context_length"],
-            r["license"]["name"],
-            r["license_verdict"].replace("_", " "),
+            f"{r['fit']['needed']:g} {r['fit']['unit']}" if r.get("fit") else f"{r['memory_gb']:g} GB",
+            render.VERDICT_SHORT.get(r["license_verdict"], r["license_verdict"]),
         ]
-        for i, r in enumerate(shortlist or [], 1)
+        for i, r in enumerate(shortlist, 1)
     ]
+    return render.table(["#", "Model", "Memory", "Licence"], rows)
 
 
 def requirements_markdown(requirements: dict) -> str:
@@ -123,7 +123,16 @@ class Chat:
 
     def start_new(self):
         tid = new_thread_id()
-        return self.token(tid), self.token(tid), [], requirements_markdown({}), [], None, f"Thread `{tid}`", ""
+        return (
+            self.token(tid),
+            self.token(tid),
+            [],
+            requirements_markdown({}),
+            shortlist_rows([]),
+            None,
+            f"Thread `{tid}`",
+            "",
+        )
 
     def make_reports(self, token: str) -> str:
         # Links to the report route, which builds each report in memory when it is opened: no file is written
@@ -183,6 +192,7 @@ def build(
     new.click(
         chat.start_new, outputs=[thread, thread_store, chatbot, *panels, thread_label, box], api_visibility="private"
     )
+    demo.load(None, js=LAYOUT_JS)
     demo.load(
         chat.load_thread,
         inputs=[thread_store],
@@ -197,6 +207,7 @@ def _conversation(advisor: Advisor) -> tuple:
         label="Conversation",
         height=560,
         elem_id="chat",
+        autoscroll=False,  # LAYOUT_JS shows each new answer from its start instead
         buttons=["copy"],
         sanitize_html=True,
         render_markdown=True,
@@ -229,7 +240,7 @@ def _side_panels(advisor: Advisor) -> tuple:
     gr.Markdown("### Requirements so far")
     requirements = gr.Markdown(requirements_markdown({}), elem_id="requirements")
     gr.Markdown("### Shortlist")
-    shortlist = gr.Dataframe(headers=SHORTLIST_COLUMNS, value=[], interactive=False, wrap=True, elem_id="shortlist")
+    shortlist = gr.Markdown(shortlist_rows([]), elem_id="shortlist")
     plot = gr.Plot(label="Chart", elem_id="chart")
     export = gr.Button("Export report (Markdown and HTML)", size="sm", elem_id="report-export")
     report_links = gr.Markdown("", elem_id="report-links")

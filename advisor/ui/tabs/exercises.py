@@ -7,7 +7,7 @@ import gradio as gr
 
 from advisor import charts, exercises
 from advisor.service import Advisor, InputRejected, StorageUnavailable
-from advisor.ui.messages import answer, literal, tool_message, warning
+from advisor.ui.messages import literal, present, tool_message, warning
 from tools.common import catalog
 from tools.errors import InvalidInput
 
@@ -17,12 +17,14 @@ def transcript(result: exercises.WalkthroughResult) -> list[gr.ChatMessage]:
     from advisor.events import ToolReturned
 
     messages = []
-    for turn in result.turns:
+    for i, turn in enumerate(result.turns):
         messages.append(gr.ChatMessage(role="user", content=literal(turn["user"])))
+        steps = []
         for call in turn["tool_calls"]:
             step = ToolReturned(call["id"], call["name"], call["args"], call["result"], call.get("duration_s") or 0.0)
+            steps.append(step)
             messages.append(tool_message(step, "done"))
-        messages.append(gr.ChatMessage(role="assistant", content=answer(turn["reply"])))
+        messages.append(gr.ChatMessage(role="assistant", content=present(turn["reply"], steps, i > 0)))
     return messages
 
 
@@ -82,6 +84,7 @@ def build(advisor: Advisor) -> None:
             value=defaults.api_models,
             multiselect=True,
             label="APIs to compare",
+            info=exercises.API_RULE,
         )
         family = gr.Radio(list(exercises.FAMILY_VERSIONS), value="llama", label="Family (exercise 3)")
     run = gr.Button("Run walkthrough", variant="primary", elem_id="exercise-run")
