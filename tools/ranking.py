@@ -368,32 +368,54 @@ def lineages(cat) -> dict[str, list[Model]]:
     return out
 
 
+@dataclass(frozen=True)
+class Neighbours:
+    """For each model, the earlier models of its lineage (released before it, at most WINDOW back in release order)
+    within SIZE_RATIO of its total and active parameters (`near`), and within SUCCESSOR_RATIO (`successor_of`)."""
+
+    near: dict[str, list[Model]]  # newest first
+    successor_of: dict[str, list[Model]]
+
+
 @common.per_catalog
-def _position(cat) -> dict[str, int]:
-    """Model id -> its position in its lineage's release order."""
-    return {m.id: i for line in lineages().values() for i, m in enumerate(line)}
+def neighbours(cat) -> Neighbours:
+    import numpy as np
+
+    near: dict[str, list[Model]] = {}
+    succ: dict[str, list[Model]] = {}
+    for line in lineages().values():
+        lp = np.log([m.params_b for m in line])
+        la = np.log([m.active_params_b or m.params_b for m in line])
+        day = np.array([m.release_date.toordinal() for m in line])
+        for i, m in enumerate(line):
+            lo = max(0, i - WINDOW)
+            dp, da = np.abs(lp[lo:i] - lp[i]), np.abs(la[lo:i] - la[i])
+            earlier = day[lo:i] < day[i]
+            wide = np.flatnonzero(earlier & (dp <= math.log(SIZE_RATIO)) & (da <= math.log(SIZE_RATIO)))
+            tight = np.flatnonzero(earlier & (dp <= math.log(SUCCESSOR_RATIO)) & (da <= math.log(SUCCESSOR_RATIO)))
+            # newest first; among the same date, the closest in size first
+            order = sorted(wide.tolist(), key=lambda j: (-day[lo + j], dp[j]))
+            near[m.id] = [line[lo + j] for j in order]
+            succ[m.id] = [line[lo + j] for j in tight.tolist()]
+    return Neighbours(near, succ)
 
 
-def _predecessor(cat, m: Model, has: dict[str, bool]) -> Model | None:
+def _predecessor(cat, m: Model, has: dict[str, bool], near: dict[str, list[Model]]) -> Model | None:
     """The model m starts from: the one it was derived from, else the newest earlier model of its lineage of
     comparable size that has scores."""
     if m.derived_from and m.derived_from in cat.models and has.get(m.derived_from):
         return cat.models[m.derived_from]
-    best = None
-    line = lineages()[cat.families[m.family].lineage]
-    i = _position()[m.id]
-    for p in line[max(0, i - WINDOW) : i]:
-        if p.release_date >= m.release_date or not has.get(p.id) or not comparable(p, m, SIZE_RATIO):
-            continue
-        key = (p.release_date, -abs(math.log(p.params_b / m.params_b)))
-        if best is None or key > best[0]:
-            best = (key, p)
-    return best[1] if best else None
+    return next((p for p in near[m.id] if has.get(p.id)), None)
 
 
 def positioning(cat, m: Model) -> list[str]:
     """What the vendor positions the model for: its own positioned_for, else its family's."""
-    return list(m.positioned_for or cat.families[m.family].positioned_for)
+    return list(m.positioned_for) if m.positioned_for else _family_positioning()[m.family]
+
+
+@common.per_catalog
+def _family_positioning(cat) -> dict[str, list[str]]:
+    return {f.id: list(f.positioned_for) for f in cat.families.values()}
 
 
 def positioned(cat, m: Model, use_case: str) -> bool:
@@ -421,8 +443,9 @@ def _priors(cat, obs: Observations, use_case: str, ability, data):
             by_lineage.setdefault(cat.families[m.family].lineage, []).append(float(r))
     prior = np.array(trend, dtype=np.float64)
     basis: list[str] = []
+    near = neighbours().near
     for i, m in enumerate(obs.models):
-        pred = _predecessor(cat, m, has)
+        pred = _predecessor(cat, m, has, near)
         if pred is not None:
             prior[i] += PREDECESSOR_KEEP * residual[pos[pred.id]]
             text = f"its predecessor {pred.name}"
@@ -494,13 +517,12 @@ def _lift_successors(cat, out: dict[str, Estimate]) -> None:
     share no use-case column, a successor without use-case scores is raised to the older model's estimate, and an
     older model without use-case scores is lowered to its measured successor's. In release order, so the rule
     carries along a line of successors."""
+    successor_of = neighbours().successor_of
     for line in lineages().values():
-        for i, m in enumerate(line):
+        for m in line:
             new = out[m.id]
-            for p in line[max(0, i - WINDOW) : i]:
+            for p in successor_of[m.id]:
                 old = out[p.id]
-                if p.release_date >= m.release_date or not comparable(p, m, SUCCESSOR_RATIO):
-                    continue
                 if set(old.columns) & set(new.columns):
                     continue  # compared on what they share
                 new.floor_of.append(p.id)
