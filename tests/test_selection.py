@@ -307,13 +307,13 @@ def test_with_no_device_size_beyond_one_gpu_costs():
 
 def test_missing_language_list_is_unconfirmed_not_excluded():
     cat = fixture_catalog()
-    cat.models["b-8b-hi"] = cat.models["b-8b-hi"].model_copy(update={"languages": []})
+    cat.models["b-8b-hi"] = cat.models["b-8b-hi"].model_copy(update={"languages": [], "language_count": 201})
     cat.models["b-8b-lo"] = cat.models["b-8b-lo"].model_copy(update={"languages": ["en"]})
     with using_catalog(cat):
         r = tools.call("select_models", {"use_case": "chat", "languages": ["en", "it"], "top_k": 20})
     picks = {x["model"]: x for x in r["recommendations"]}
     assert "languages" in picks["b-8b-hi"]["unconfirmed"]
-    assert any("unconfirmed languages" in x for x in picks["b-8b-hi"]["reasons"])
+    assert any("unconfirmed languages" in x and "states 201 languages" in x for x in picks["b-8b-hi"]["reasons"])
     assert "b-8b-lo" not in picks  # it lists its languages, and Italian is not among them
     assert any(e["model"] == "b-8b-lo" and "does not list it" in e["reason"] for e in r["excluded"])
 

@@ -550,8 +550,9 @@ def _unconfirmed(ask: Ask, est: Estimate, verdict) -> dict[str, str]:
             f"no vendor-reported {ask.use_case.replace('_', ' ')} benchmark: estimated from {est.prior_basis}"
         )
     if ask.languages - {"en"} and not m.languages:
+        stated = f"states {m.language_count} languages without naming them" if m.language_count else "lists none"
         out["languages"] = (
-            f"its vendor lists no supported languages, so {', '.join(sorted(ask.languages))} cannot be confirmed"
+            f"its vendor {stated}, so {', '.join(sorted(ask.languages))} cannot be confirmed among its languages"
         )
     if verdict.level == "unknown":
         out["licence"] = "the licence terms that decide this use are not recorded: " + "; ".join(verdict.reasons[-1:])
