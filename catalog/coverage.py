@@ -45,6 +45,10 @@ def render(cat: Catalog) -> str:
         f"- Facts read only in copies and listed as unverified: "
         f"{sum(len(m.unverified) for m in models)} model facts, {sum(len(g.unverified) for g in cat.gpus.values())} "
         f"device facts.",
+        f"- Languages stated by the vendor (codes listed or a number of languages): "
+        f"{sum(1 for m in models if m.languages or m.language_count)} of {len(models)} models, "
+        f"{sum(1 for m in models if m.language_count)} of them with a number of languages (language_count) beyond "
+        "the codes listed.",
         "",
         "## Models by family",
         "",
