@@ -183,12 +183,15 @@ def find_ungrounded(answer: str, evidence: set[float], names: Iterable[str] | No
 
 
 def evidence_from(messages) -> set[float]:
-    """Numbers from tool results and user messages of a LangChain message list."""
-    from langchain_core.messages import HumanMessage, ToolMessage
+    """Numbers from tool results and user messages of a LangChain message list, and the results of tools the offline
+    driver ran to choose its calls' arguments (a format that fits), which it keeps on its own message."""
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
     ev: set[float] = set()
     for msg in messages:
-        if isinstance(msg, ToolMessage):
+        if isinstance(msg, AIMessage) and msg.additional_kwargs.get("advisor_evidence"):
+            ev |= _tool_result_numbers(json.dumps(msg.additional_kwargs["advisor_evidence"]))
+        elif isinstance(msg, ToolMessage):
             ev |= _tool_result_numbers(msg.content if isinstance(msg.content, str) else json.dumps(msg.content))
         elif isinstance(msg, HumanMessage) and not msg.additional_kwargs.get("advisor_note"):
             ev |= _user_numbers(msg.content if isinstance(msg.content, str) else str(msg.content))

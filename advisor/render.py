@@ -188,7 +188,7 @@ def select_models(r: dict) -> str:
             f"Memory: needed on one {fit['device']} at {fit['context']:,} tokens, in {fit['unit']} like the device's "
             f"{fit['memory_stated']}"
             if fit
-            else "Memory: in 16-bit, no device given (GB of 10^9 bytes)"
+            else "Memory: in bf16, no device given (GB of 10^9 bytes)"
         )
         parts.append(
             legend(

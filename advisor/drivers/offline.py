@@ -69,6 +69,7 @@ class Planner:
         self.counter = int(self.t.get("number", 0)) * 100 + sum(1 for m in self.turn if isinstance(m, ToolMessage))
         self.recommendations: list[dict] = state.get("shortlist") or []
         self.format_notes: list[str] = []  # formats chosen for the user (said in the answer)
+        self.probed: list[dict] = []  # the estimate_memory results the formats were chosen by (evidence for the notes)
 
     # ------------------------------------------------------------ what the turn asks
 
@@ -118,7 +119,9 @@ class Planner:
         return self.without_tools(intents)
 
     def _notes(self) -> dict:
-        return {"advisor_format_notes": list(dict.fromkeys(self.format_notes))} if self.format_notes else {}
+        if not self.format_notes:
+            return {}
+        return {"advisor_format_notes": list(dict.fromkeys(self.format_notes)), "advisor_evidence": list(self.probed)}
 
     def model_calls(self, intents: list[str]) -> list[dict]:
         """The calls about the models in focus: comparison, licence, memory, speed, deployment, cost."""
@@ -228,6 +231,7 @@ class Planner:
             result = tools.call("estimate_memory", {"model": model, "quantization": q, **probe})
             if "error" in result:
                 continue
+            self.probed.append({"tool": "estimate_memory", "quantization": q, "total_gb": result.get("total_gb")})
             sizes.append((q, result.get("total_gb")))
             if result.get("fits"):
                 if q != release:
@@ -410,10 +414,13 @@ class Planner:
         new = cat.models.get(pick["model"])
         if old is None or new is None:
             return f"**Alternative ({objective})**: {pick.get('name', pick['model'])}, the first on the shortlist."
-        size = lambda x: f"{x.active_params_b or x.params_b:g}B active" if x.moe else f"{x.params_b:g}B"  # noqa: E731
+        # the sizes are the shortlist's (a tool result); the replaced model's come from an earlier turn's call, if any
+        total, active = pick.get("params_b"), pick.get("active_params_b")
+        size = f"{total:g}B, {active:g}B active per token" if total and active else f"{total:g}B" if total else ""
         return (
-            f"**Alternative ({objective})** to {old.name} ({size(old)}, {old.license}): {new.name} ({size(new)}, "
-            f"{new.license})."
+            f"**Alternative ({objective})** to {old.name} ({old.license}): {new.name} ("
+            + (f"{size}, " if size else "")
+            + f"{new.license})."
         )
 
     def answer(self) -> AIMessage:

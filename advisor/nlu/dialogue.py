@@ -273,27 +273,8 @@ class Understanding:
         cat = catalog()
         r = self.reading
         for m in r.unclear:
-            if m.kind == "model" and m.candidates:
-                names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
-                return f"Which model do you mean by {code_span(m.text)}: {_or(names)}?", "which_model", m.candidates[:5]
-            if m.kind == "model":
-                close = [cat.models[c].name for c in m.suggestions[:4] if c in cat.models]
-                hint = f" The closest I have: {', '.join(close)}." if close else ""
-                return (
-                    f"{code_span(m.text)} is not in the catalog, so I cannot answer for it.{hint} "
-                    "Which of these, or which other model, should I use?",
-                    "which_model",
-                    m.suggestions[:4],
-                )
-            if m.kind == "gpu" and "vram_gb" not in self.req and not self.req.get("gpu"):
-                close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]
-                hint = f" (close ones I know: {', '.join(close)})" if close else ""
-                return (
-                    f"The {code_span(m.text.upper())} is not in the catalog{hint}. "
-                    'How much memory does it have, e.g. "8 GB"?',
-                    "which_device",
-                    m.suggestions[:4],
-                )
+            if (question := self._unclear_question(m)) is not None:
+                return question
         if r.conflicts:
             return f"Your message says two things about {r.conflicts[0]}. Which one holds?", "conflict", []
         if intents and all(i in NEEDS_MODEL for i in intents) and not self.focus():
@@ -326,6 +307,34 @@ class Understanding:
                 'On which GPU (and how many)? Speed depends on the hardware, e.g. "one RTX 4090" or "2x H100".',
                 "which_device",
                 [],
+            )
+        return None
+
+    def _unclear_question(self, m) -> tuple[str, str, list[str]] | None:
+        """The question for a name the message used that the catalog does not hold, or holds more than once."""
+        from tools.common import catalog
+
+        cat = catalog()
+        if m.kind == "model" and m.candidates:
+            names = [cat.models[c].name for c in m.candidates[:5] if c in cat.models]
+            return f"Which model do you mean by {code_span(m.text)}: {_or(names)}?", "which_model", m.candidates[:5]
+        if m.kind == "model":
+            close = [cat.models[c].name for c in m.suggestions[:4] if c in cat.models]
+            hint = f" The closest I have: {', '.join(close)}." if close else ""
+            return (
+                f"{code_span(m.text)} is not in the catalog, so I cannot answer for it.{hint} "
+                "Which of these, or which other model, should I use?",
+                "which_model",
+                m.suggestions[:4],
+            )
+        if m.kind == "gpu" and "vram_gb" not in self.req and not self.req.get("gpu"):
+            close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]
+            hint = f" (close ones I know: {', '.join(close)})" if close else ""
+            return (
+                f"The {code_span(m.text.upper())} is not in the catalog{hint}. "
+                'How much memory does it have, e.g. "8 GB"?',
+                "which_device",
+                m.suggestions[:4],
             )
         return None
 
