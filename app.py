@@ -21,7 +21,7 @@ from dataclasses import asdict
 from fastapi import FastAPI
 
 from advisor.http.errors import ERROR_RESPONSES, MAX_BODY_BYTES, SafeJSONResponse
-from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth, McpJsonLimits
+from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth, McpJsonLimits, RefuseUploads
 
 log = logging.getLogger("advisor.app")
 GRACEFUL_SHUTDOWN_S = 3
@@ -38,7 +38,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
     from advisor.config import Settings
     from advisor.http import errors, exercises, health, openai_compatible, threads, tools, views
     from advisor.service import Advisor
-    from advisor.ui import build_ui
+    from advisor.ui import build_ui, takes_files
     from advisor.ui.style import CSS
 
     settings = settings or Settings.from_env()
@@ -50,9 +50,8 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
         responses=ERROR_RESPONSES,
         description="Tools for choosing and deploying open-weight LLMs, an OpenAI-compatible chat endpoint, and MCP.",
     )
-    api.add_middleware(McpJsonLimits)  # innermost: MCP's bodies are read whole once their size is known to be within
-    api.add_middleware(ChunkedBodyLimit)  # inside LimitsAndAuth: credentials are checked first
-    api.add_middleware(LimitsAndAuth, credentials=auth)
+    ui = build_ui(advisor, stateless=stateless_ui)
+    _add_middleware(api, auth, uploads=takes_files(ui))
     api.state.advisor = advisor
     errors.install(api)
     for module in (health, tools, threads, exercises, views, openai_compatible):
@@ -60,7 +59,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
     _warm_caches()
     app = gr.mount_gradio_app(
         api,
-        build_ui(advisor, stateless=stateless_ui),
+        ui,
         path="/",
         mcp_server=True,
         footer_links=["api"],
@@ -69,6 +68,16 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
     )
     _build_routes(app.router)
     return app
+
+
+def _add_middleware(api: FastAPI, auth: tuple[str, str] | None, uploads: bool) -> None:
+    """What every request passes, outermost first: credentials and the body limit (LimitsAndAuth), the limit of
+    chunked bodies, Gradio's upload route refused unless a component takes files, and MCP's JSON checks."""
+    api.add_middleware(McpJsonLimits)  # innermost: MCP's bodies are read whole once their size is known to be within
+    if not uploads:
+        api.add_middleware(RefuseUploads)
+    api.add_middleware(ChunkedBodyLimit)  # inside LimitsAndAuth: credentials are checked first
+    api.add_middleware(LimitsAndAuth, credentials=auth)
 
 
 def _build_routes(router) -> None:

@@ -516,3 +516,24 @@ def test_mcp_refuses_deep_huge_and_undecodable_json_like_the_api(make_advisor):
                 assert r.status_code in (413, 422), (path, what, r.status_code)
         ok = client.post("/gradio_api/mcp/", json=initialize, headers=MCP_HEADERS)
         assert ok.status_code == 200 and "serverInfo" in ok.text, ok.text[:300]
+
+
+# ---------------------------------------------------------------- 10. no upload route when nothing takes files
+
+
+def test_upload_is_off_when_no_component_takes_files(make_advisor, tmp_path, monkeypatch):
+    """Finding 10. /gradio_api/upload stored any file posted to it, never deleted, although no component of the app
+    takes a file. It is refused (404) while none does, and nothing is written."""
+    from fastapi.testclient import TestClient
+
+    import app
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    advisor = make_advisor()
+    with TestClient(app.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
+        for path in ("/gradio_api/upload", "/gradio_api/upload/", "/gradio_api/upload?upload_id=x"):
+            r = client.post(path, files={"files": ("note.txt", b"x" * 1000, "text/plain")})
+            assert r.status_code == 404, (path, r.status_code, r.text[:200])
+            assert r.json()["error"]["type"] == "invalid_input"
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written == [], written

@@ -123,6 +123,23 @@ class McpJsonLimits:
         await self.app(scope, _replay(body, receive), send)
 
 
+UPLOAD_PATH = "/gradio_api/upload"
+
+
+class RefuseUploads:
+    """Gradio's upload route, refused (404): it stores any file posted to it, and never deletes it, whether or not a
+    component takes files (issue 29, finding 10). Installed when none of the UI's components does."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].rstrip("/") == UPLOAD_PATH:
+            await error(404, "this server takes no file uploads", field="path")(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def _replay(body: bytes, receive):
     """A receive that gives the body already read, then whatever the client sends next (its disconnect)."""
     replayed = False

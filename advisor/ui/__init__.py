@@ -99,9 +99,22 @@ def build_ui(advisor: Advisor, stateless: bool = False) -> gr.Blocks:
     return demo
 
 
+# Components through which a page uploads files (Gradio's upload route is refused when the UI has none of them).
+FILE_COMPONENTS = (
+    "File", "UploadButton", "Image", "ImageEditor", "ImageSlider", "Audio", "Video", "Model3D", "MultimodalTextbox",
+    "Gallery", "SimpleImage",
+)  # fmt: skip
+
+
+def takes_files(demo: gr.Blocks) -> bool:
+    """Whether any component of the UI lets a page upload a file."""
+    kinds = tuple(kind for name in FILE_COMPONENTS if isinstance(kind := getattr(gr, name, None), type))
+    return any(isinstance(block, kinds) for block in demo.blocks.values())
+
+
 def history_to_chat(advisor: Advisor, thread_id: str) -> list[gr.ChatMessage]:
     """A stored conversation as the chat shows it."""
     return chat_of(advisor.history(thread_id))
 
 
-__all__ = ["build_ui", "history_to_chat"]
+__all__ = ["build_ui", "history_to_chat", "takes_files"]
