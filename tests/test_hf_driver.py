@@ -262,3 +262,53 @@ def test_a_call_without_an_outer_deadline_stops_at_its_own_timeout(tiny_model):
     model._model.generation_config.eos_token_id = None
     with pytest.raises(TimeoutError, match="deadline"):
         model.invoke([HumanMessage(content="hi")])
+
+
+# ---------------------------------------------------------------- family templates' demands on the history
+
+ONE_CALL_TEMPLATE = (  # as Llama 3.1's: one tool call per assistant message, results as their own turns
+    "{%- for m in messages %}{%- if m.tool_calls %}{%- if m.tool_calls | length != 1 %}"
+    "{{ raise_exception('This model only supports single tool-calls at once!') }}{%- endif %}"
+    "<call>{{ m.tool_calls[0].function.name }}</call>{%- else %}<{{ m.role }}>{{ m.content }}{%- endif %}{%- endfor %}"
+)
+NINE_CHARACTER_IDS = (  # as Mistral's: tool-call ids of nine letters and digits
+    "{%- for m in messages %}{%- for c in m.tool_calls or [] %}{%- if c.id | length != 9 %}"
+    "{{ raise_exception('Tool call IDs should be alphanumeric strings with length 9!') }}{%- endif %}"
+    "[TOOL_CALLS]{{ c.id }}{%- endfor %}{%- if m.role == 'tool' %}[TOOL_RESULTS]{{ m.tool_call_id }}{%- endif %}"
+    "{%- endfor %}"
+)
+
+
+def _history():
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+
+    calls = [
+        {"name": "get_model", "args": {"model": "a"}, "id": "call_aaaaaaaaaaaa", "type": "tool_call"},
+        {"name": "check_license", "args": {"model": "a"}, "id": "call_bbbbbbbbbbbb", "type": "tool_call"},
+    ]
+    return [
+        HumanMessage(content="q"),
+        AIMessage(content="", tool_calls=calls),
+        ToolMessage(content="ra", tool_call_id="call_aaaaaaaaaaaa", name="get_model"),
+        ToolMessage(content="rb", tool_call_id="call_bbbbbbbbbbbb", name="check_license"),
+    ]
+
+
+def test_a_one_call_template_gets_parallel_calls_one_by_one(tiny_model):
+    from advisor.drivers.hf import render_chat, to_template_messages
+
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    tok.chat_template = ONE_CALL_TEMPLATE
+    text = render_chat(tok, to_template_messages(_history()), [])
+    assert text == "<user>q<call>get_model</call><tool>ra<call>check_license</call><tool>rb"
+
+
+def test_a_nine_character_id_template_accepts_the_drivers_ids(tiny_model):
+    from advisor.drivers.hf import render_chat, to_template_messages
+
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_model)
+    tok.chat_template = NINE_CHARACTER_IDS
+    text = render_chat(tok, to_template_messages(_history()), [])
+    ids = text.split("[TOOL_CALLS]")[1:]
+    assert len(ids) == 2 and all(len(i.split("[")[0]) == 9 for i in ids)
+    assert text.count("[TOOL_RESULTS]") == 2 and ids[0][:9] in text.split("[TOOL_RESULTS]")[1]

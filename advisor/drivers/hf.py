@@ -528,7 +528,7 @@ class HFChatModel(BaseChatModel):
         template = getattr(self._tokenizer, "chat_template", "") or ""
         if "enable_thinking" in template:
             kwargs["enable_thinking"] = False  # Qwen3: answer directly, no <think> block
-        if self.written_tools:
+        if self.tools_schema and self.written_tools:  # history in the written form even when counting without tools
             msgs = to_template_messages(_with_written_tools(messages, tools), written_tools=True)
             tools = []
         else:
