@@ -121,3 +121,57 @@ def _whole_chat_screenshot(page, path) -> None:
     )
     page.wait_for_timeout(300)
     page.screenshot(path=str(path), full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_catalog_finds_what_fits_a_24gb_card_under_a_commercial_licence_in_two_interactions(server, width, height):
+    """The goal: "models that fit my 24 GB card under a commercial licence, newest first" in two interactions (type
+    24 as the device's memory; choose 'commercial use'), then a model's page from a click on its name."""
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("Debian chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(server.url + "/", wait_until="domcontentloaded")
+            page.wait_for_selector("#message textarea", timeout=90_000)
+            page.get_by_role("tab", name="Catalog").click()
+            page.wait_for_function("/\\d+ models/.test(document.querySelector('#catalog-count').innerText)")
+            page.fill("#catalog-vram input", "24")  # interaction 1: the card's memory
+            page.keyboard.press("Tab")
+            page.wait_for_function("document.querySelector('#catalog-count').innerText.includes('24 GiB')")
+            page.get_by_label("commercial use", exact=True).check()  # interaction 2: the licence
+            page.wait_for_function("document.querySelector('#catalog-count').innerText.includes('licence allows')")
+            count = page.inner_text("#catalog-count")
+            assert "newest first" in count and "(24GB = 24 GiB)" in count, count
+            rows = page.evaluate(
+                "() => [...document.querySelectorAll('#catalog-table table')[0].querySelectorAll('tbody tr')]"
+                ".map((tr) => [...tr.children].map((td) => td.innerText.trim()))"
+            )
+            assert len(rows) >= 10
+            heads = page.evaluate(
+                "() => [...document.querySelector('#catalog-table thead').querySelectorAll('th')]"
+                ".map((th) => th.innerText.trim())"
+            )
+            col = {h: i for i, h in enumerate(heads)}
+            dates = [r[col["Released"]] for r in rows]
+            assert dates == sorted(dates, reverse=True), dates
+            assert all(r[col["Commercial"]] in ("yes", "conditional") for r in rows), rows
+            assert all(float(r[col["Memory"]].split()[0]) <= 24 and r[col["Memory"]].endswith("GiB") for r in rows)
+            assert page.evaluate(LAYOUT_PROBLEMS) == []
+            page.screenshot(path=str(OUT / f"catalog-{width}x{height}.png"), full_page=True)
+            first = rows[0][col["Model"]]
+            page.locator("#catalog-table a").first.click()
+            page.wait_for_selector("#model-page-text h3", timeout=60_000)
+            shown = page.inner_text("#model-page")
+            assert first in shown and "Memory by format" in shown and "Run it" in shown and "vllm serve" in shown
+            assert "commercial use:" in shown and "Benchmarks" in shown
+            assert page.evaluate(LAYOUT_PROBLEMS) == []
+            page.locator("#model-page").screenshot(path=str(OUT / f"model-page-{width}x{height}.png"))
+        finally:
+            browser.close()

@@ -158,8 +158,14 @@ def find_models(
     commercial: bool | None = None,
     specialty: Specialty | None = None,
     limit: Annotated[int, Field(ge=1, le=200)] = 20,
+    gpu: str | None = None,
+    vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
+    num_gpus: Annotated[int, Field(ge=1, le=1024)] = 1,
+    fit_context: Annotated[int | None, Field(ge=1, le=100_000_000)] = None,
+    sort: Sort = "newest",
 ) -> dict:
-    """Search the catalog: models matching a text query and filters, newest first.
+    """Search the catalog: models matching a text query and filters, newest first (or by size or context); with a
+    device, only the models that fit it, each with its memory and the largest context that fits.
 
     Args:
         query: Words to match against names, ids, aliases, families and vendors, e.g. "qwen coder".
@@ -170,6 +176,11 @@ def find_models(
         commercial: True to keep only models whose licence allows commercial use (yes or conditional).
         specialty: One of chat, code, math, reasoning, multilingual, long_context, edge, vision, tool_use.
         limit: Most models to return (1-200).
+        gpu: Keep only models that fit this GPU in some format, e.g. "RTX 4090"; each gets its fit.
+        vram_gb: Memory per device as the vendor states it (a "24GB" card), when no GPU is named.
+        num_gpus: Number of such devices.
+        fit_context: Context in tokens the fit is checked at (default 4,096).
+        sort: newest (default), largest, smallest or context (longest first).
     """
     families = _families(family) if family else None
     lic_id = common.license_(license).id if license else None
@@ -190,6 +201,7 @@ def find_models(
         keep &= ~cols.no_commercial()[cols.license]
     if specialty:
         keep &= cols.specialty(specialty)
+    device = common.device(gpu, vram_gb)
     hits = np.flatnonzero(keep)
     if words:
         hays = _haystacks()
@@ -198,16 +210,52 @@ def find_models(
         for w in words:
             kept = [i for i in kept if w in hays[i]]
         hits = np.array(kept, dtype=np.intp)
-    # newest first, then largest; ties in catalog order (as a stable sort by (release_date, params_b), reversed)
-    candidates = hits
-    if len(hits) > 4 * limit:  # only models at least as new as the limit-th newest can be among the first `limit`
-        release = cols.release[hits]
-        candidates = hits[release >= np.partition(release, len(hits) - limit)[len(hits) - limit]]
-    top = candidates[np.lexsort((candidates, -cols.params_b[candidates], -cols.release[candidates]))][:limit]
+    fits: dict[int, Any] = {}
+    if device is not None:  # only the models that fit, each in the format the shortlist would choose
+        fits = _fits(cols, hits, device, num_gpus, fit_context or 4096)
+        hits = np.array(sorted(fits), dtype=np.intp)
+    if sort == "newest":
+        # newest first, then largest; ties in catalog order (as a stable sort by (release_date, params_b), reversed)
+        candidates = hits
+        if len(hits) > 4 * limit:  # only models at least as new as the limit-th newest can be among the first `limit`
+            release = cols.release[hits]
+            candidates = hits[release >= np.partition(release, len(hits) - limit)[len(hits) - limit]]
+        top = candidates[np.lexsort((candidates, -cols.params_b[candidates], -cols.release[candidates]))][:limit]
+    else:
+        key = {"largest": -cols.params_b, "smallest": cols.params_b, "context": -cols.context_length}[sort]
+        top = hits[np.lexsort((hits, -cols.release[hits], key[hits]))][:limit]
+    models = []
+    for i in top.tolist():
+        entry = model_summary(cols.models[i])
+        if device is not None:
+            entry["fit"] = _fit_entry(cols.models[i], fits[i], device, num_gpus, fit_context or 4096)
+        models.append(entry)
+    return {"count": len(hits), "models": models, "truncated": len(hits) > limit}
+
+
+Sort = Literal["newest", "largest", "smallest", "context"]
+
+
+def _fits(cols, hits, device, num_gpus: int, context: int) -> dict[int, Any]:
+    """The models among ``hits`` that fit the device, each with the format select_models would choose for it."""
+    from tools.picks import Ask
+    from tools.selection import best_fit
+
+    ask = Ask("general", device, num_gpus, None, context, None, None, None, set(), False, None, False)
+    quants = common.catalog().quantizations
+    found = {i: best_fit(cols.models[i], ask, quants) for i in hits.tolist()}
+    return {i: fit for i, fit in found.items() if fit is not None}
+
+
+def _fit_entry(m: Model, fit, device, num_gpus: int, context: int) -> dict:
+    """A model's fit on the device in the device's own unit (GiB where its "GB" is 2^30 bytes), and the format."""
+    from tools.memory import default_engine, device_fit
+
+    q = fit.quant
     return {
-        "count": len(hits),
-        "models": [model_summary(cols.models[i]) for i in top.tolist()],
-        "truncated": len(hits) > limit,
+        "quantization": q.id,
+        "format": q.name,
+        **device_fit(m, q, default_engine(q), min(context, m.context_length), 1, 2.0, device, num_gpus),
     }
 
 

@@ -90,7 +90,7 @@ def _command(
             )
             base = "python -m sglang.launch_server --model-path"
         if q.id in ("awq", "gptq", "nvfp4") and q.id not in m.formats:
-            return f"{base} <a {q.id.upper()} checkpoint of {repo}>{flags}"
+            return f"{base} <an {q.id.upper()} checkpoint of {repo}>{flags}"
         return f"{base} {repo}{flags}"
     if engine == "tensorrt-llm":
         return f"trtllm-serve {repo} --tp_size {tensor}" + (f" --pp_size {pipeline}" if pipeline > 1 else "")
@@ -438,4 +438,70 @@ def _offload_only(ask: Ask, offload: dict, rejected: list[str], g: Gpu) -> dict:
         "trade_offs": [],
         "assumptions": [offload["assumption"]],
         "sources": [],
+    }
+
+
+def quick_start(model: str, quantization: str | None = None, context_length: int = 8192, num_gpus: int = 1) -> dict:
+    """How to run a model with vLLM, llama.cpp (and Ollama) and transformers: one command or snippet each, with the
+    model's own Hugging Face repo id and the format each engine loads (a GGUF file is converted and quantized from
+    the repo, as llama.cpp documents; no community repo is guessed)."""
+    cat = common.catalog()
+    m = common.model(model)
+    repo = m.repos.get("instruct") or m.repos.get("base") or m.id
+    chosen = cat.quantizations.get(quantization or "")
+    ctx = min(context_length, m.context_length)
+    served = chosen if chosen and "vllm" in chosen.engines else cat.quantizations["bf16"]
+    shipped = m.formats[0] if m.formats and m.formats[0] not in ("bf16", "fp16", "fp32") else None
+    served_name = served.name if served.id != "bf16" or not shipped else f"{shipped.upper()}, the vendor's checkpoint"
+    gguf = chosen if chosen and chosen.family == "gguf" else cat.quantizations["q4_k_m"]
+    stem = repo.split("/")[-1]
+    gguf_file = f"{stem}-{gguf.id.upper()}.gguf"
+    image = any(x != "text" for x in m.modalities)
+    auto = "AutoModelForImageTextToText" if image else "AutoModelForCausalLM"
+    bits = {"int4": "load_in_4bit=True, bnb_4bit_quant_type='nf4'", "int8": "load_in_8bit=True"}.get(
+        chosen.id if chosen else ""
+    )
+    load = f"quantization_config=BitsAndBytesConfig({bits})" if bits else 'dtype="bfloat16"'
+    return {
+        "model": {"id": m.id, "name": m.name, "repo": repo},
+        "vllm": {
+            "format": served_name,
+            "command": _command(m, "vllm", served, num_gpus, ctx, tensor=num_gpus),
+        },
+        "llama.cpp": {
+            "format": gguf.name,
+            "command": "\n".join(
+                [
+                    f"hf download {repo} --local-dir {stem}",
+                    f"python convert_hf_to_gguf.py {stem} --outfile {stem}-BF16.gguf",
+                    f"llama-quantize {stem}-BF16.gguf {gguf_file} {gguf.id.upper()}",
+                    f"llama-server -m {gguf_file} -c {ctx} -ngl 999",
+                ]
+            ),
+        },
+        "ollama": {
+            "format": gguf.name,
+            "command": f"printf 'FROM ./{gguf_file}\\n' > Modelfile && ollama create {m.id} -f Modelfile && "
+            f"ollama run {m.id}",
+        },
+        "transformers": {
+            "format": chosen.name if bits and chosen else cat.quantizations["bf16"].name,
+            "command": "\n".join(
+                [
+                    f"from transformers import {auto}, AutoTokenizer" + (", BitsAndBytesConfig" if bits else ""),
+                    f'tokenizer = AutoTokenizer.from_pretrained("{repo}")',
+                    f"model = {auto}.from_pretrained(",
+                    f'    "{repo}",',
+                    '    device_map="auto",',
+                    f"    {load},",
+                    ")",
+                ]
+            ),
+        },
+        "sources": [
+            "https://docs.vllm.ai/en/latest/getting_started/quickstart.html",
+            "https://github.com/ggml-org/llama.cpp/tree/master/tools/quantize",
+            "https://docs.ollama.com/import",
+            "https://huggingface.co/docs/transformers/main/en/models",
+        ],
     }

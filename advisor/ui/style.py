@@ -26,6 +26,9 @@ CSS = """
 .prose table { max-width: 100%; }
 .prose { overflow-wrap: anywhere; }
 .prose table { overflow-wrap: normal; }
+.offscreen { position: absolute !important; left: -10000px !important; width: 1px !important; height: 1px !important;
+  overflow: hidden !important; }
+#model-page { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 8px 12px; }
 @media (max-width: 600px) {
   .verdict-note { padding-left: 0; }
   .prose table, .prose table tbody, .prose table tr, .prose table td { display: block; width: auto; }
@@ -87,6 +90,19 @@ LAYOUT_JS = """
     });
     pin();
   };
+  // a model's name in the catalog opens its page in place: its id goes to the hidden box the tab listens to
+  document.addEventListener('click', (e) => {
+    const link = e.target.closest && e.target.closest('#catalog-table a[href^="?model="]');
+    const box = document.querySelector('#catalog-open textarea, #catalog-open input');
+    if (!link || !box) return;
+    e.preventDefault();
+    box.value = new URLSearchParams(link.getAttribute('href').slice(1)).get('model');
+    box.dispatchEvent(new Event('input', {bubbles: true}));
+    setTimeout(() => {
+      const shown = document.querySelector('#model-page');
+      if (shown) shown.scrollIntoView({block: 'start'});
+    }, 800);
+  }, true);
   new MutationObserver(() => { label(); follow(); }).observe(document.body, {childList: true, subtree: true});
   label();
   follow();
