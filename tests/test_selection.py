@@ -325,6 +325,31 @@ def test_unconfirmed_languages_cost_a_little():
     assert order(cat, use_case="chat", languages=["en", "it"]).index("b-8b-hi") >= base.index("b-8b-hi")
 
 
+def test_multilingual_use_ranks_down_a_narrow_language_list_and_flags_a_missing_one():
+    """For multilingual use, b-8b-hi (the best scores) stating two languages falls below b-32b stating 24; with no
+    list it stays first, flagged unconfirmed; for chat its two languages cost nothing."""
+    many = [f"l{i}" for i in range(24)]
+    cat = fixture_catalog()
+    cat.models["b-8b-hi"] = cat.models["b-8b-hi"].model_copy(update={"languages": ["en", "zh"]})
+    cat.models["b-32b"] = cat.models["b-32b"].model_copy(update={"languages": many})
+    multi = order(cat, use_case="multilingual")
+    assert multi.index("b-32b") < multi.index("b-8b-hi"), multi
+    assert order(cat, use_case="chat").index("b-8b-hi") < order(cat, use_case="chat").index("b-32b")
+    with using_catalog(cat):
+        recs = tools.call("select_models", {"use_case": "multilingual", "top_k": 20})["recommendations"]
+    narrow = next(r for r in recs if r["model"] == "b-8b-hi")
+    assert any("ranked down for multilingual use" in x and "only 2 languages (en, zh)" in x for x in narrow["reasons"])
+    above = recs[[r["model"] for r in recs].index("b-8b-hi") - 1]
+    assert any(i["kind"] == "languages" for i in above["beats_next"]["because"]), above["beats_next"]
+    cat = fixture_catalog()  # a fresh catalog: rankings are kept per catalog
+    cat.models["b-8b-hi"] = cat.models["b-8b-hi"].model_copy(update={"languages": [], "language_count": None})
+    cat.models["b-32b"] = cat.models["b-32b"].model_copy(update={"languages": many})
+    assert order(cat, use_case="multilingual")[0] == "b-8b-hi"
+    with using_catalog(cat):
+        recs = tools.call("select_models", {"use_case": "multilingual", "top_k": 3})["recommendations"]
+    assert "languages" in recs[0]["unconfirmed"]
+
+
 def test_unread_licence_is_never_the_top_pick_for_commercial_use():
     cat = fixture_catalog()
     # the best model under a licence whose hosted-service term was not read (tii-falcon-2.0)

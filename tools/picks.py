@@ -178,6 +178,9 @@ def beats_next(use_case: str, a: Pick, b: Pick) -> dict:
             bucket.append(
                 {"kind": "unconfirmed", "text": f"{y.est.model.name}'s {' and '.join(extra)} are not confirmed"}
             )
+    for x, y, bucket in ((a, b, because), (b, a, against)):
+        if use_case == "multilingual" and _narrow(y) and not _narrow(x):
+            bucket.append({"kind": "languages", "text": f"{y.est.model.name} {_narrow(y)}"})
     for item in _adoption(a, b):
         (because if item.pop("favours") == "this" else against).append(item)
     fit = _fit_item(a, b)
@@ -262,6 +265,8 @@ def reasons(ask: Ask, p: Pick, versus: dict | None) -> list[str]:
         out.append(f"ranked at least as high as {_name(est.lifted_to)}, which it succeeds (no benchmark in common)")
     if est.specialist:
         out.append(f"the vendor positions it for {use_case.replace('_', ' ')}")
+    if use_case == "multilingual" and _narrow(p):
+        out.append(f"ranked down for multilingual use: its vendor {_narrow(p).removeprefix('whose vendor ')}")
     out.append(
         f"{model.context_length:,}-token context; {model.params_b}B parameters"
         + (f" ({model.active_params_b}B active)" if model.active_params_b else "")
@@ -279,6 +284,16 @@ def reasons(ask: Ask, p: Pick, versus: dict | None) -> list[str]:
     if versus is not None:
         out.append(f"ranked above {versus['name']}: {versus['summary']}")
     return out
+
+
+def _narrow(p: Pick) -> str:
+    """'whose vendor states only N languages (...)' when it states fewer than ranking.LANGUAGE_BREADTH, else ''."""
+    m = p.est.model
+    n = ranking.language_breadth(m)
+    if n is None or n >= ranking.LANGUAGE_BREADTH:
+        return ""
+    named = f" ({', '.join(m.languages)})" if m.languages else ""
+    return f"whose vendor states only {n} {'language' if n == 1 else 'languages'}{named}"
 
 
 def _name(model_id: str) -> str:

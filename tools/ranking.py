@@ -148,6 +148,7 @@ SUCCESSOR_RATIO = 1.5  # the lift rule: same lineage, newer, within this ratio o
 ITERATIONS = 30
 WINDOW = 64  # predecessors and the successor rule look this many models back in a lineage's release order
 EPOCH = dt.date(2024, 1, 1)
+LANGUAGE_BREADTH = 10  # multilingual use: a model whose vendor states fewer languages is ranked down (selection)
 
 
 @dataclass(frozen=True)
@@ -406,6 +407,11 @@ def _predecessor(cat, m: Model, has: dict[str, bool], near: dict[str, list[Model
     if m.derived_from and m.derived_from in cat.models and has.get(m.derived_from):
         return cat.models[m.derived_from]
     return next((p for p in near[m.id] if has.get(p.id)), None)
+
+
+def language_breadth(m: Model) -> int | None:
+    """How many languages the vendor states the model supports: its list, else its stated count; None if neither."""
+    return len(m.languages) or m.language_count or None
 
 
 def positioning(cat, m: Model) -> list[str]:

@@ -28,7 +28,17 @@ from tools.errors import InvalidInput
 from tools.licensing import evaluate
 from tools.memory import GB, default_engine, estimate, usable_bytes, weight_bytes
 from tools.picks import Ask, Fit, Pick
-from tools.ranking import ADOPTION_RANKED, INDEPENDENT_FACTOR, MIN_REPORTERS, USE_CASES, Estimate, adoption, estimates
+from tools.ranking import (
+    ADOPTION_RANKED,
+    INDEPENDENT_FACTOR,
+    LANGUAGE_BREADTH,
+    MIN_REPORTERS,
+    USE_CASES,
+    Estimate,
+    adoption,
+    estimates,
+    language_breadth,
+)
 from tools.throughput import naive_tokens_per_s
 
 __all__ = ["USE_CASES", "select_models", "resolve_use_case", "distributions", "percentile"]
@@ -49,6 +59,9 @@ UNDERSIZE_SHARE, UNDERSIZE_COST = 0.3, 0.25  # below 30% of the largest size the
 # verdict-deciding terms but the rule on training with outputs, which no select_models question states).
 COMMERCIAL_TERMS = VERDICT_TERMS - {"outputs_to_train_other_models"}
 OFF_SPECIALIST_COST = 1.0  # a model its vendor positions only for other uses (tools.ranking.off_specialist)
+# Multilingual use: a model whose vendor states fewer than LANGUAGE_BREADTH languages costs up to NARROW_COST (one
+# language), by log of the shortfall; a model that states none is kept and flagged unconfirmed.
+NARROW_COST = 1.0
 
 SYNONYMS = {
     "coding": "code",
@@ -140,12 +153,24 @@ def _rankings(cat) -> dict[str, Ranking]:
 
 def model_upper(est: Estimate, use_case: str) -> float:
     """The most a model can score whatever the hardware: its ability, less UNCERTAINTY_COST standard deviations,
-    less OFF_SPECIALIST_COST when its vendor positions it only for other uses and, for edge use, a cost per doubling
-    of its size above 4B parameters."""
+    less OFF_SPECIALIST_COST when its vendor positions it only for other uses, for edge use a cost per doubling
+    of its size above 4B parameters and, for multilingual use, the cost of a narrow language list (narrow_cost)."""
     upper = est.ability - UNCERTAINTY_COST * est.sd - (OFF_SPECIALIST_COST if est.off_specialist else 0.0)
     if use_case == "edge":
         upper -= EDGE_SIZE_COST * math.log2(1 + max(est.model.params_b - 4, 0) / 4)
+    if use_case == "multilingual":
+        upper -= narrow_cost(est.model)
     return upper
+
+
+def narrow_cost(m: Model) -> float:
+    """Multilingual use: NARROW_COST x log(LANGUAGE_BREADTH / n) / log(LANGUAGE_BREADTH) for a model whose vendor
+    states n < LANGUAGE_BREADTH languages (1 language: NARROW_COST; 2: 0.7 of it); 0 when it states none, which is
+    flagged unconfirmed instead."""
+    n = language_breadth(m)
+    if n is None or n >= LANGUAGE_BREADTH:
+        return 0.0
+    return NARROW_COST * math.log(LANGUAGE_BREADTH / n) / math.log(LANGUAGE_BREADTH)
 
 
 def scores_for(use_case: str) -> Ranking:
@@ -554,6 +579,8 @@ def _unconfirmed(ask: Ask, est: Estimate, verdict) -> dict[str, str]:
         out["languages"] = (
             f"its vendor {stated}, so {', '.join(sorted(ask.languages))} cannot be confirmed among its languages"
         )
+    elif ask.use_case == "multilingual" and language_breadth(m) is None:
+        out["languages"] = "its vendor states no supported languages, so how many it serves well is not confirmed"
     if verdict.level == "unknown":
         out["licence"] = "the licence terms that decide this use are not recorded: " + "; ".join(verdict.reasons[-1:])
     elif ask.commercial is not False and (unread := _unread_terms(m.license)):
