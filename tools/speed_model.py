@@ -1,91 +1,227 @@
-"""The decode-speed model and its calibration on published measurements (pure arithmetic, no catalog).
+"""The decode-speed model and its fit on published measurements (arithmetic only; no catalog).
 
-Time per decode step = a x (bytes read / bandwidth) + c + m x (compute of the extra sequences in a batch
-at the device's peak) + communication, where 1/a is the bandwidth efficiency of an engine on a format
-class and device class, c the engine's fixed cost per step on that device class (kernel launches,
-sampling, the host loop) and 1/m the engine's compute efficiency when batching. MoE
-models read their active experts less efficiently than dense weights: their byte time is multiplied
-by one fitted factor. The parameters are fitted by weighted least squares on relative error, per
-engine x device class, each class pulled toward its engine's fit across all classes (the more so the
-fewer rows it has); a class with fewer than MIN_ROWS rows uses the engine's fit, and an engine with
-none a stated default.
+Time per decode step, the sum of what a step has to do:
+
+    a(format) x dense bytes / (bandwidth x tensor-parallel GPUs)   weights outside the routed experts, KV cache, state
+  + a_x x routed-expert bytes / (bandwidth x tensor-parallel GPUs)  the experts the step actually touches
+  + c_step                                                          per step: scheduler, sampling, the host loop
+  + c_layer x layers (c_eager x layers without CUDA graphs)         kernel launches and synchronisation per layer
+  + c_moe x MoE layers                                              expert routing and dispatch
+  + c_dq x active parameters (CPUs)                                 the dequantisation compute floor
+  + link x 2 x layers x log2(tensor-parallel GPUs)                  an all-reduce after attention and after the MLP
+  + hops between layer-split GPUs
+  + the extra sequences' compute in a batch.
+
+1/a is the bandwidth efficiency. The model is linear in its constants, so they are fitted by least squares on
+relative error, one engine at a time on all of its single-stream rows together: the engine's constants are pulled
+toward physical defaults (PRIOR) and each device class's toward its engine's (the more, the fewer rows it has), and a
+format's efficiency toward its class's. Link latencies are shared by engines and fitted per interconnect. No
+constant goes past its physical bound (efficiency at most 1, no negative cost).
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 MIN_ROWS = 3  # rows a class needs to be called calibrated
 NAIVE_EFFICIENCY = 0.55  # the rule of thumb other tools use: bandwidth / weight bytes x 0.55
-SHRINK_ROWS = 2.0  # a class with this many rows weighs its own fit and its engine's equally
-RIDGE = 1.0  # pseudo-rows pulling a format's efficiency toward its class's pooled value
-MOE_FACTOR_BOUNDS = (1.0, 3.0)
+PARAMS = ("a", "a_x", "step", "layer", "eager", "moe", "dq")
+LAYER_COL = 3  # a format's extra per-layer cost applies to whichever per-layer constant the row uses
+# Physical defaults, used where no row says otherwise: 70% of peak bandwidth; 1 ms a step on the host; with CUDA
+# graphs ~10 us a layer, without them ~15 kernels x ~6 us launch each; ~30 us to route and dispatch a MoE layer; no
+# CPU compute floor.
+PRIOR = {"a": 1 / 0.7, "a_x": 1 / 0.7, "step": 1e-3, "layer": 1e-5, "eager": 9e-5, "moe": 3e-5, "dq": 0.0}
+# CPUs sustain about 60% of channels x transfer rate in a streaming read, and pay for a barrier between threads after
+# each of ~20 operations a layer (~2.5 us each).
+DEVICE_PRIOR = {"cpu": {"a": 1 / 0.6, "a_x": 1 / 0.6, "layer": 5e-5}}
+KERNEL_LAUNCH_S = 6e-6
+# Extra kernels per layer a format's dequantisation launches (7 linear layers): bitsandbytes NF4 ~2 per linear,
+# LLM.int8 ~5 (quantise the input, int8 matmul, outlier matmul, dequantise, add).
+FORMAT_LAYER_PRIOR_S = {"bitsandbytes-int4": 14 * KERNEL_LAUNCH_S, "bitsandbytes-int8": 35 * KERNEL_LAUNCH_S}
+LINK_PRIOR_S = {"nvlink": 10e-6, "xgmi": 12e-6, "pcie": 30e-6, "node": 60e-6}  # per all-reduce and log2(TP) step
+PRIOR_ROWS = 2.0  # pseudo-rows holding an engine's constants to the physical defaults
+SHRINK_ROWS = 3.0  # an engine on a device class with this many rows weighs its own constants and the composed ones
+# (its engine's plus the device class's) equally
+DEVICE_ROWS = 0.3  # pseudo-rows holding a device class's deviation (shared by every engine) to none
+ENGINE_ROWS = 0.3  # pseudo-rows holding an engine's deviation to none
+FORMAT_ROWS = 1.0  # pseudo-rows pulling a format's efficiency toward its class's
+EXPERT_TIE_ROWS = 2.0  # pseudo-rows pulling the experts' efficiency toward the dense weights'
+LINK_ROWS = 1.0
+LINK_BOUNDS = (1e-6, 300e-6)
+BOUND_ROWS = 1e4  # a constant found past its bound is held there
+SOURCE_WEIGHT_POWER = 0.5  # a source with n rows weighs sqrt(n) rows
+ROBUST_ROUNDS = 0  # reweighting rounds toward a median (L1) fit
+ROBUST_FLOOR = 0.05
 DEFAULT_COMPUTE_FACTOR = 2.0  # compute at half the device's peak where no batched measurement calibrates an engine
 COMPUTE_FACTOR_BOUNDS = (1.0, 20.0)
 
 
 @dataclass(frozen=True)
 class Row:
-    """One measurement, reduced to what the model needs."""
+    """One configuration reduced to what the model needs: a measurement (step_s > 0) or a question."""
 
     id: str
     engine: str
     device_class: str
     format_class: str
-    moe: bool
-    mem_s: float  # bytes read per step / usable bandwidth, in seconds
-    comm_s: float  # communication per step (tensor parallel), seconds
-    batch: int
-    step_s: float  # measured seconds per decode step (batch / aggregate tokens per second)
-    flops_s: float = 0.0  # one sequence's compute per step at the device's peak, seconds (0 when the peak is unknown)
-    active_b: float = 1.0  # active parameters, billions (per-sequence cost where the peak is unknown)
+    step_s: float  # measured seconds per decode step (batch / aggregate tokens per second); 0 for a question
+    mem_dense_s: float  # dense bytes read per step / (bandwidth x tensor-parallel GPUs), seconds
+    mem_expert_s: float = 0.0  # routed-expert bytes read per step / (bandwidth x tensor-parallel GPUs)
+    layers: int = 32
+    moe_layers: int = 0
+    allreduce_steps: float = 0.0  # 2 x layers x log2(tensor-parallel GPUs); 0 without tensor parallelism
+    interconnect: str = ""  # the link the all-reduces cross: nvlink, xgmi, pcie or node
+    fixed_s: float = 0.0  # hops between layer-split GPUs, seconds
+    eager: bool = False  # no CUDA graphs (transformers; vLLM with --enforce-eager)
+    batch: int = 1
+    flops_s: float = 0.0  # one sequence's compute per step at the device's peak, seconds (0 when unknown)
+    active_b: float = 1.0  # active parameters, billions
+    source: str = ""  # the article, issue or run the row comes from (grouped cross-validation)
+    version: str = ""  # the engine build, where published
+
+    @property
+    def moe(self) -> bool:
+        return self.moe_layers > 0
+
+    @property
+    def mem_s(self) -> float:
+        return self.mem_dense_s + self.mem_expert_s
+
+    def features(self) -> np.ndarray:
+        """The multipliers of PARAMS in this row's step time."""
+        return np.array(
+            [
+                self.mem_dense_s,
+                self.mem_expert_s,
+                1.0,
+                0.0 if self.eager else float(self.layers),
+                float(self.layers) if self.eager else 0.0,
+                float(self.moe_layers),
+                self.active_b if self.device_class == "cpu" else 0.0,
+            ]
+        )
 
 
 @dataclass(frozen=True)
 class ClassFit:
-    """Fitted parameters of one class (engine x device class, or engine across devices)."""
+    """The constants of one engine on one device class, composed from the fit's levels."""
 
-    a_by_format: dict[str, float]
+    a_by_format: dict[str, float]  # a per format class seen in the rows
     a_pooled: float
-    overhead_s: float
+    a_expert: float
+    step_s: float
+    layer_s: float
+    eager_layer_s: float
+    moe_layer_s: float
+    dequant_s: float  # per billion active parameters (CPUs)
     rows: int
     formats: dict[str, int]
+    a_delta: dict[str, float] = field(default_factory=dict)  # the engine's format deltas of a
+    layer_delta_s: dict[str, float] = field(default_factory=dict)  # extra seconds per layer of a format
 
     def a(self, format_class: str) -> float:
-        return self.a_by_format.get(format_class, self.a_pooled)
+        return self.a_by_format.get(format_class, max(1.0, self.a_pooled + self.a_delta.get(format_class, 0.0)))
+
+    def layer(self, format_class: str, eager: bool) -> float:
+        extra = self.layer_delta_s.get(format_class, FORMAT_LAYER_PRIOR_S.get(format_class, 0.0))
+        return max(0.0, (self.eager_layer_s if eager else self.layer_s) + extra)
+
+    @property
+    def overhead_s(self) -> float:
+        return self.step_s
+
+
+BOUNDS = {"a": 1.0, "a_x": 1.0}  # efficiency at most 1; every other constant at least 0
 
 
 @dataclass
 class SpeedParams:
-    by_class: dict[tuple[str, str], ClassFit] = field(default_factory=dict)
-    by_engine: dict[str, ClassFit] = field(default_factory=dict)
-    moe_factor: float = 1.0
+    """The fitted levels: global constants, each device class's and each engine's deviation from them, each
+    engine-on-device-class deviation, each engine's format deltas, link latencies, batch costs."""
+
+    base: dict[str, float] = field(default_factory=lambda: dict(PRIOR))
+    device: dict[tuple[str, str], float] = field(default_factory=dict)  # (device class, param) -> deviation
+    engine: dict[tuple[str, str], float] = field(default_factory=dict)  # (engine, param) -> deviation
+    cross: dict[tuple[str, str, str], float] = field(default_factory=dict)  # (engine, device class, param)
+    a_delta: dict[tuple[str, str], float] = field(default_factory=dict)  # (engine, format class) -> delta of a
+    layer_delta: dict[tuple[str, str], float] = field(default_factory=dict)  # (engine, format class) -> seconds
+    rows: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # (engine, device) -> format counts
+    link_s: dict[str, float] = field(default_factory=lambda: dict(LINK_PRIOR_S))
     compute_factor: dict[str, float] = field(default_factory=dict)  # engine -> 1 / compute efficiency in a batch
     per_sequence_s: dict[str, float] = field(default_factory=dict)  # engine -> seconds per sequence and billion
     # active parameters per step, for devices whose peak compute is not reported
     batch_rows: dict[str, int] = field(default_factory=dict)
 
-    def lookup(self, engine: str, device_class: str) -> tuple[ClassFit | None, str]:
-        """The fit that applies and its level: 'class', 'engine' or 'default'."""
-        fit = self.by_class.get((engine, device_class))
-        if fit is not None and fit.rows >= MIN_ROWS:
-            return fit, "class"
-        fit = self.by_engine.get(engine)
-        if fit is not None and fit.rows >= MIN_ROWS:
-            return fit, "engine"
-        return None, "default"
+    def value(self, engine: str, device_class: str, name: str) -> float:
+        v = (
+            self.base[name]
+            + self.device.get((device_class, name), 0.0)
+            + self.engine.get((engine, name), 0.0)
+            + self.cross.get((engine, device_class, name), 0.0)
+        )
+        return max(BOUNDS.get(name, 0.0), v)
+
+    def constants(self, engine: str, device_class: str) -> ClassFit:
+        counts = self.rows.get((engine, device_class), {})
+        a = self.value(engine, device_class, "a")
+        deltas = {f: d for (e, f), d in self.a_delta.items() if e == engine}
+        return ClassFit(
+            {f: max(1.0, a + deltas.get(f, 0.0)) for f in counts},
+            a,
+            self.value(engine, device_class, "a_x"),
+            self.value(engine, device_class, "step"),
+            self.value(engine, device_class, "layer"),
+            self.value(engine, device_class, "eager"),
+            self.value(engine, device_class, "moe"),
+            self.value(engine, device_class, "dq"),
+            sum(counts.values()),
+            counts,
+            deltas,
+            {f: d for (e, f), d in self.layer_delta.items() if e == engine},
+        )
+
+    @property
+    def by_class(self) -> dict[tuple[str, str], ClassFit]:
+        return {k: self.constants(*k) for k in sorted(self.rows)}
+
+    def engine_rows(self, engine: str) -> int:
+        return sum(sum(c.values()) for (e, _), c in self.rows.items() if e == engine)
+
+    def lookup(self, engine: str, device_class: str) -> tuple[ClassFit, str]:
+        """The constants that apply and their level: 'class' (calibrated on MIN_ROWS or more rows), 'sparse' (fewer
+        rows, pulled toward the engine's and the device class's constants), 'engine' (no row of the engine on this
+        device class: its constants elsewhere plus what other engines show of the class) or 'default' (no row of the
+        engine: the physical defaults plus what other engines show of the device class)."""
+        fit = self.constants(engine, device_class)
+        if fit.rows:
+            return fit, "class" if fit.rows >= MIN_ROWS else "sparse"
+        return fit, "engine" if self.engine_rows(engine) else "default"
+
+    def link(self, interconnect: str) -> float:
+        return self.link_s.get(interconnect, self.link_s.get("pcie", LINK_PRIOR_S["pcie"]))
+
+    def parts(self, row: Row) -> dict[str, float]:
+        """Seconds per step, term by term (what the answer's basis shows)."""
+        fit, _ = self.lookup(row.engine, row.device_class)
+        return {
+            "weights and KV cache": fit.a(row.format_class) * row.mem_dense_s,
+            "experts": fit.a_expert * row.mem_expert_s,
+            "per step": fit.step_s,
+            "per layer": fit.layer(row.format_class, row.eager) * row.layers,
+            "expert routing": fit.moe_layer_s * row.moe_layers,
+            "dequantisation": fit.dequant_s * row.active_b if row.device_class == "cpu" else 0.0,
+            "all-reduce": self.link(row.interconnect) * row.allreduce_steps,
+            "layer-split hops": row.fixed_s,
+            "batch compute": self.batch_seconds(row),
+        }
 
     def step_seconds(self, row: Row) -> float:
-        fit, _ = self.lookup(row.engine, row.device_class)
-        if fit is None:
-            a, c = 1 / NAIVE_EFFICIENCY, 0.0
-        else:
-            a, c = fit.a(row.format_class), fit.overhead_s
-        mem = row.mem_s * (self.moe_factor if row.moe else 1.0)
-        return a * mem + c + self.batch_seconds(row) + row.comm_s
+        return sum(self.parts(row).values())
 
     def batch_seconds(self, row: Row) -> float:
         """The extra sequences' cost in a batched step: their compute at the engine's fitted efficiency."""
@@ -96,95 +232,181 @@ class SpeedParams:
         return self.per_sequence_s.get(row.engine, 0.0) * row.active_b * (row.batch - 1)
 
 
-def _fit_pooled(rows: Sequence[Row], moe_factor: float) -> tuple[float, float]:
-    """(a, c) minimising the squared relative error of a x + c against each measured step time."""
-    u = [r.mem_s * (moe_factor if r.moe else 1.0) / (r.step_s - r.comm_s) for r in rows]
-    s = [1.0 / (r.step_s - r.comm_s) for r in rows]
-    suu, sus, sss = sum(x * x for x in u), sum(x * y for x, y in zip(u, s)), sum(y * y for y in s)
-    su, ss = sum(u), sum(s)
-    det = suu * sss - sus * sus
-    a = c = None
-    if det > 1e-18 * max(suu * sss, 1e-300):
-        a = (su * sss - ss * sus) / det
-        c = (ss * suu - su * sus) / det
-    if a is None or c is None or c < 0 or a < 1.0:
-        # constrained: no negative overhead, no efficiency above 1
-        c = 0.0 if c is None or c < 0 else c
-        a = max(1.0, su / suu) if suu else 1 / NAIVE_EFFICIENCY
-        c = max(0.0, (ss - a * sus) / sss) if sss else 0.0
-        a = max(1.0, (su - c * sus) / suu) if suu else a
-    return a, c
+# ---------------------------------------------------------------- the fit
+
+Column = tuple[str, tuple[str, ...], int]  # (level, key, index into PARAMS, or -1 for a link)
 
 
-def _fit_class(rows: Sequence[Row], moe_factor: float) -> ClassFit:
-    a_pool, c = _fit_pooled(rows, moe_factor)
-    by_format: dict[str, list[Row]] = {}
+def _columns(rows: Sequence[Row], feats: list[np.ndarray]) -> list[Column]:
+    """Every constant some row can tell: global, per device class, per engine, per engine on a device class, each
+    engine's format deltas, each interconnect's latency."""
+    cols: list[Column] = []
+    levels: list[tuple[str, Callable[[Row], tuple[str, ...]]]] = [
+        ("global", lambda r: ()),
+        ("device", lambda r: (r.device_class,)),
+        ("engine", lambda r: (r.engine,)),
+        ("cross", lambda r: (r.engine, r.device_class)),
+    ]
+    for level, key in levels:
+        seen: dict[tuple[str, ...], set[int]] = {}
+        for r, f in zip(rows, feats):
+            seen.setdefault(key(r), set()).update(j for j in range(len(PARAMS)) if f[j])
+        for k in sorted(seen):
+            cols += [(level, k, j) for j in sorted(seen[k])]
+    formats: dict[str, set[str]] = {}
     for r in rows:
-        by_format.setdefault(r.format_class, []).append(r)
-    a_by_format = {}
-    for fmt, group in by_format.items():
-        u = [r.mem_s * (moe_factor if r.moe else 1.0) / (r.step_s - r.comm_s) for r in group]
-        v = [c / (r.step_s - r.comm_s) for r in group]
-        mean_u2 = statistics.fmean(x * x for x in u)
-        num = sum(ui * (1 - vi) for ui, vi in zip(u, v)) + RIDGE * mean_u2 * a_pool
-        den = sum(ui * ui for ui in u) + RIDGE * mean_u2
-        a_by_format[fmt] = max(1.0, num / den)
-    return ClassFit(a_by_format, a_pool, c, len(rows), {k: len(v) for k, v in by_format.items()})
+        formats.setdefault(r.engine, set()).add(r.format_class)
+    for e, fmts in sorted(formats.items()):
+        if len(fmts) > 1:
+            cols += [("format", (e, f), 0) for f in sorted(fmts)]
+        cols += [("format", (e, f), LAYER_COL) for f in sorted(fmts) if f in FORMAT_LAYER_PRIOR_S]
+    cols += [("link", (ic,), -1) for ic in sorted({r.interconnect for r in rows if r.allreduce_steps > 0})]
+    return cols
 
 
-def _shrink(fit_: ClassFit, engine: ClassFit) -> ClassFit:
-    """A class's parameters pulled toward its engine's across all device classes, the more so the fewer rows it has."""
-    w = fit_.rows / (fit_.rows + SHRINK_ROWS)
-    formats = {f: w * a + (1 - w) * engine.a(f) for f, a in fit_.a_by_format.items()}
-    return ClassFit(
-        formats,
-        w * fit_.a_pooled + (1 - w) * engine.a_pooled,
-        w * fit_.overhead_s + (1 - w) * engine.overhead_s,
-        fit_.rows,
-        fit_.formats,
-    )
+def _applies(col: Column, r: Row) -> bool:
+    level, key, _ = col
+    return {
+        "global": True,
+        "device": key == (r.device_class,),
+        "engine": key == (r.engine,),
+        "cross": key == (r.engine, r.device_class),
+        "format": key == (r.engine, r.format_class),
+        "link": key == (r.interconnect,) and r.allreduce_steps > 0,
+    }[level]
 
 
-def _moe_factor(rows: Sequence[Row], params: SpeedParams) -> float:
-    ratios = []
+def _feature(col: Column, f: np.ndarray, r: Row) -> float:
+    level, _, j = col
+    if level == "link":
+        return r.allreduce_steps
+    if level == "format" and j == LAYER_COL:
+        return f[3] + f[4]
+    return f[j]
+
+
+def _penalty(col: Column) -> tuple[float, float]:
+    """(target, pseudo-rows) of one column."""
+    level, key, j = col
+    if level == "global":
+        return PRIOR[PARAMS[j]], PRIOR_ROWS
+    if level == "link":
+        return LINK_PRIOR_S.get(key[0], LINK_PRIOR_S["pcie"]), LINK_ROWS
+    if level == "format":
+        return (0.0, FORMAT_ROWS) if j == 0 else (FORMAT_LAYER_PRIOR_S[key[1]], FORMAT_ROWS)
+    if level == "device" and PARAMS[j] in DEVICE_PRIOR.get(key[0], {}):
+        return DEVICE_PRIOR[key[0]][PARAMS[j]] - PRIOR[PARAMS[j]], DEVICE_ROWS
+    return 0.0, {"device": DEVICE_ROWS, "engine": ENGINE_ROWS, "cross": SHRINK_ROWS}[level]
+
+
+def _solve(rows: list[Row]) -> tuple[list[Column], np.ndarray]:
+    feats = [r.features() for r in rows]
+    cols = _columns(rows, feats)
+    n = len(cols)
+    t = np.array([r.step_s for r in rows])
+    y = np.array([r.step_s - r.fixed_s for r in rows]) / t
+    x = np.zeros((len(rows), n))
+    for i, (r, f) in enumerate(zip(rows, feats)):
+        for c, col in enumerate(cols):
+            if _applies(col, r):
+                x[i, c] = _feature(col, f, r)
+    x /= t[:, None]
+    penalties = []  # (vector, target, pseudo-rows): each in the units of a row's relative error
+    for c, col in enumerate(cols):
+        mask = np.array([_applies(col, r) for r in rows])
+        scale = float(np.abs(x[mask, c]).mean())
+        if scale <= 0:
+            continue
+        v = np.zeros(n)
+        v[c] = scale
+        target, k = _penalty(col)
+        penalties.append((v, scale * target, k))
+    ia, ix = cols.index(("global", (), 0)), (cols.index(("global", (), 1)) if ("global", (), 1) in cols else None)
+    if ix is not None:
+        scale = float(np.abs(x[:, ix]).mean())
+        v = np.zeros(n)
+        v[ix], v[ia] = scale, -scale
+        penalties.append((v, 0.0, EXPERT_TIE_ROWS))
+    counts: dict[str, int] = {}
     for r in rows:
-        if not r.moe:
+        counts[r.source] = counts.get(r.source, 0) + 1
+    base_w = np.array([float(counts[r.source]) ** -SOURCE_WEIGHT_POWER for r in rows])
+    base_w *= len(rows) / base_w.sum()
+    w = base_w.copy()
+    index = {col: c for c, col in enumerate(cols)}
+    combos = sorted({(r.engine, r.device_class, r.format_class, r.eager) for r in rows})
+    pinned: list[tuple[np.ndarray, float]] = []
+    beta = np.zeros(n)
+    for step in range(12 + ROBUST_ROUNDS):
+        sw = np.sqrt(w)
+        a_mat = [x * sw[:, None]] + [math.sqrt(k) * v[None, :] for v, _, k in penalties]
+        a_mat += [math.sqrt(BOUND_ROWS) * v[None, :] for v, _ in pinned]
+        b_vec = [y * sw] + [np.array([math.sqrt(k) * tg]) for _, tg, k in penalties]
+        b_vec += [np.array([math.sqrt(BOUND_ROWS) * tg]) for _, tg in pinned]
+        a_all, b_all = np.vstack(a_mat), np.concatenate(b_vec)
+        beta = np.linalg.solve(a_all.T @ a_all, a_all.T @ b_all)  # every column has a penalty: well posed
+        worst = None
+        for e, d, f, eager in combos:
+            for j, name in enumerate(PARAMS):
+                if eager and j == 3 or not eager and j == 4:
+                    continue
+                keys = [("global", (), j), ("device", (d,), j), ("engine", (e,), j), ("cross", (e, d), j)]
+                if j == 0:
+                    keys.append(("format", (e, f), 0))
+                if j in (3, 4):
+                    keys.append(("format", (e, f), LAYER_COL))
+                used = [index[k] for k in keys if k in index]
+                if not used:
+                    continue
+                low = BOUNDS.get(name, 0.0)
+                value = float(sum(beta[i] for i in used))
+                if value < low - 1e-12 and (worst is None or low - value > worst[0]):
+                    worst = (low - value, used, low)
+        if worst is None:
+            if step >= ROBUST_ROUNDS:
+                break
+            w = base_w / np.maximum(np.abs(x @ beta - y), ROBUST_FLOOR)  # toward a median fit (reweighting)
+            w *= len(rows) / w.sum()
             continue
-        fit, _ = params.lookup(r.engine, r.device_class)
-        if fit is None:
-            continue
-        spare = r.step_s - r.comm_s - fit.overhead_s
-        if spare > 0:
-            ratios.append(spare / (fit.a(r.format_class) * r.mem_s))
-    if not ratios:
-        return 1.0
-    lo, hi = MOE_FACTOR_BOUNDS
-    return min(hi, max(lo, math.exp(statistics.fmean(math.log(x) for x in ratios))))
+        v = np.zeros(n)
+        v[worst[1]] = 1.0
+        pinned.append((v, worst[2]))
+    return cols, beta
 
 
 def fit(rows: Iterable[Row]) -> SpeedParams:
-    """Fit every class on single-stream rows, then the MoE factor, then the per-sequence batch cost."""
-    rows = [r for r in rows if r.step_s > r.comm_s and r.mem_s > 0]
+    """Fit every constant on the single-stream rows together, then the batch cost on the batched rows."""
+    rows = [r for r in rows if r.step_s > 0 and r.mem_s > 0]
     single = [r for r in rows if r.batch == 1]
     batched = [r for r in rows if r.batch > 1]
     params = SpeedParams()
-    for _ in range(3):  # the MoE factor and the class fits depend on each other; three rounds settle them
-        classes: dict[tuple[str, str], list[Row]] = {}
-        engines: dict[str, list[Row]] = {}
+    if single:
+        cols, beta = _solve(single)
+        for (level, key, j), b in zip(cols, beta):
+            b = float(b)
+            if level == "global":
+                params.base[PARAMS[j]] = b
+            elif level == "device":
+                params.device[(key[0], PARAMS[j])] = b
+            elif level == "engine":
+                params.engine[(key[0], PARAMS[j])] = b
+            elif level == "cross":
+                params.cross[(key[0], key[1], PARAMS[j])] = b
+            elif level == "format" and j == 0:
+                params.a_delta[(key[0], key[1])] = b
+            elif level == "format":
+                params.layer_delta[(key[0], key[1])] = b
+            else:
+                params.link_s[key[0]] = min(LINK_BOUNDS[1], max(LINK_BOUNDS[0], b))
+        if not any(r.moe for r in single):
+            params.base["a_x"] = params.base["a"]
         for r in single:
-            classes.setdefault((r.engine, r.device_class), []).append(r)
-            engines.setdefault(r.engine, []).append(r)
-        params.by_engine = {k: _fit_class(v, params.moe_factor) for k, v in engines.items()}
-        params.by_class = {
-            k: _shrink(_fit_class(v, params.moe_factor), params.by_engine[k[0]]) for k, v in classes.items()
-        }
-        params.moe_factor = _moe_factor(single, params)
+            counts = params.rows.setdefault((r.engine, r.device_class), {})
+            counts[r.format_class] = counts.get(r.format_class, 0) + 1
     by_compute: dict[str, list[float]] = {}
     by_param: dict[str, list[float]] = {}
     for r in batched:
-        fit_, _ = params.lookup(r.engine, r.device_class)
-        a, c = (fit_.a(r.format_class), fit_.overhead_s) if fit_ else (1 / NAIVE_EFFICIENCY, 0.0)
-        spare = max(0.0, r.step_s - r.comm_s - a * r.mem_s * (params.moe_factor if r.moe else 1.0) - c)
+        spare = max(0.0, r.step_s - params.step_seconds(replace(r, batch=1)))
         if r.flops_s > 0:
             by_compute.setdefault(r.engine, []).append(spare / (r.flops_s * (r.batch - 1)))
         else:
@@ -196,17 +418,41 @@ def fit(rows: Iterable[Row]) -> SpeedParams:
     return params
 
 
-def leave_one_out(rows: Sequence[Row]) -> dict[str, float]:
-    """Each row's relative error when the model is fitted without it: estimate / measured - 1."""
+# ---------------------------------------------------------------- validation
+
+
+def error(params: SpeedParams, row: Row) -> float:
+    """Relative error of the estimate: estimated tokens/s / measured - 1 (the inverse of the step-time ratio)."""
+    return row.step_s / params.step_seconds(row) - 1
+
+
+def grouped_cv(rows: Sequence[Row], key: Callable[[Row], str]) -> dict[str, float]:
+    """Each row's error when the model is fitted without every row sharing its key (its source, its engine build):
+    the honest figure for a set-up nobody has measured. Rows whose key is empty are not held out."""
     rows = list(rows)
+    groups: dict[str, list[Row]] = {}
+    for r in rows:
+        if key(r):
+            groups.setdefault(key(r), []).append(r)
     errors = {}
-    for i, row in enumerate(rows):
-        params = fit(rows[:i] + rows[i + 1 :])
-        errors[row.id] = row.step_s / params.step_seconds(row) - 1  # tokens/s ratio is the inverse of time ratio
+    for k, members in groups.items():
+        params = fit([r for r in rows if key(r) != k])
+        errors.update({r.id: error(params, r) for r in members})
     return errors
 
 
-def naive_error(row: Row, bandwidth_only_s: float) -> float:
-    """Relative error of bandwidth / weight bytes x 0.55 for a single-stream row."""
-    estimate_tps = NAIVE_EFFICIENCY / bandwidth_only_s
-    return estimate_tps * row.step_s / row.batch - 1
+def leave_one_out(rows: Sequence[Row]) -> dict[str, float]:
+    """Each row's error when the model is fitted without it (the row-level figure)."""
+    return grouped_cv(rows, lambda r: r.id)
+
+
+def interval(errors: Sequence[float], coverage: float = 0.8) -> tuple[float, float]:
+    """The (low, high) multipliers of an estimate from out-of-sample errors (measured = estimate / (1 + error)): a
+    symmetric band in log space whose half-width is the split-conformal quantile of |log(1 + error)|, the
+    ceil((n + 1) x coverage)-th smallest of n, so that a new row falls inside with probability `coverage` if it errs
+    like these did."""
+    logs = sorted(abs(math.log1p(e)) for e in errors)
+    n = len(logs)
+    rank = min(n, math.ceil((n + 1) * coverage))
+    half = logs[rank - 1]
+    return math.exp(-half), math.exp(half)

@@ -11,6 +11,7 @@ estimate names the class it was calibrated on and that class's leave-one-out err
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Annotated
 
@@ -26,6 +27,7 @@ from tools.memory import (
     check_engine,
     estimate,
     kv_cache_bytes,
+    moe_layers,
     parallel_for,
     resolve_quantization,
     state_bytes,
@@ -44,8 +46,6 @@ COMPUTE_EFFICIENCY = {
     "exllama": 0.45,
 }
 BNB_PREFILL_PENALTY = 0.6  # bitsandbytes dequantizes weights inside every matmul
-TP_BANDWIDTH_EFFICIENCY = 0.9  # per-GPU bandwidth kept under tensor parallelism
-LINK_LATENCY_S = {"nvlink": 6e-6, "xgmi": 8e-6, "pcie": 20e-6, "unified": 20e-6, "none": 20e-6}  # per all-reduce
 LAYER_SPLIT_HOP_S = 0.2e-3  # handing activations from one GPU to the next per step (layer split)
 ALLREDUCES_PER_LAYER = 2  # after attention and after the MLP
 DEFAULT_SYSTEM_RAM_GBPS = 60.0  # dual-channel DDR5 desktop (about 77 GB/s peak, ~60 sustained), for CPU offload
@@ -119,6 +119,21 @@ def bytes_per_step(m: Model, q: Quantization, batch: int, context: int) -> float
     return weight_bytes_read(m, q, batch) + kv + state_bytes(m, batch) + extra
 
 
+def expert_bytes_read(m: Model, q: Quantization, batch: int) -> float:
+    """The routed experts' share of weight_bytes_read (0 for a dense model or one without a known layout)."""
+    split = weight_split(m)
+    if not split.known or not m.is_moe:
+        return 0.0
+    return split.experts * q.bits_per_weight / 8 * routed_fraction(m, batch)
+
+
+def link_for(g: Gpu, layout: Parallel) -> str:
+    """The link tensor-parallel all-reduces cross: a node boundary past gpus_per_node, else the device's."""
+    if layout.tensor > (g.gpus_per_node or 8) or g.interconnect == "ethernet":
+        return "node"
+    return g.interconnect if g.interconnect in ("nvlink", "xgmi", "pcie") else "pcie"
+
+
 def step_row(
     ident: str,
     m: Model,
@@ -129,17 +144,14 @@ def step_row(
     context: int,
     layout: Parallel,
     step_s: float = 0.0,
+    eager: bool | None = None,
+    source: str = "",
+    version: str = "",
 ) -> speed_model.Row:
     """The speed model's view of one configuration (a measurement, or a question)."""
-    bw = g.memory_bandwidth_gbps * GB
-    if layout.tensor > 1:
-        bw *= layout.tensor * TP_BANDWIDTH_EFFICIENCY
-    comm = 0.0
+    bw = g.memory_bandwidth_gbps * GB * max(1, layout.tensor)
     layers = m.architecture.layers if m.architecture else 32
-    if layout.tensor > 1:
-        comm += ALLREDUCES_PER_LAYER * layers * LINK_LATENCY_S.get(g.interconnect or "pcie", 20e-6)
-    if layout.pipeline > 1:
-        comm += (layout.pipeline - 1) * LAYER_SPLIT_HOP_S
+    experts = expert_bytes_read(m, q, batch)
     active = m.active_params_b or m.params_b
     peak = (g.fp16_tflops or 0) * 1e12 * layout.gpus
     return speed_model.Row(
@@ -147,13 +159,20 @@ def step_row(
         engine=engine,
         device_class=device_class(g),
         format_class=format_class(q),
-        moe=m.is_moe,
-        mem_s=bytes_per_step(m, q, batch, context) / bw,
-        comm_s=comm,
-        batch=batch,
         step_s=step_s,
+        mem_dense_s=(bytes_per_step(m, q, batch, context) - experts) / bw,
+        mem_expert_s=experts / bw,
+        layers=layers,
+        moe_layers=moe_layers(m) if m.is_moe else 0,
+        allreduce_steps=ALLREDUCES_PER_LAYER * layers * math.log2(layout.tensor) if layout.tensor > 1 else 0.0,
+        interconnect=link_for(g, layout) if layout.tensor > 1 else "",
+        fixed_s=(layout.pipeline - 1) * LAYER_SPLIT_HOP_S,
+        eager=engine == "transformers" if eager is None else eager,
+        batch=batch,
         flops_s=2 * active * 1e9 / peak if peak else 0.0,
         active_b=active,
+        source=source,
+        version=version,
     )
 
 
@@ -165,29 +184,42 @@ def measurement_layout(x: Measurement) -> Parallel:
     return Parallel(1, x.num_gpus)
 
 
+def measurement_row(cat, x: Measurement) -> speed_model.Row:
+    m, q, g = cat.models[x.model], cat.quantizations[x.quantization], cat.gpus[x.gpu]
+    engine = check_engine(x.engine, q) if x.engine != "auto" else x.engine
+    version = (x.engine_version or "").lower()
+    return step_row(
+        x.id,
+        m,
+        q,
+        g,
+        engine,
+        x.batch_size,
+        x.context_tokens or 512,
+        measurement_layout(x),
+        step_s=x.batch_size / x.value,
+        eager=engine == "transformers" or "eager" in version,
+        source=x.source.url,
+        version=f"{engine} {x.engine_version}" if x.engine_version else "",
+    )
+
+
+def decode_measurements(cat) -> list[Measurement]:
+    """Every decode measurement the speed model can read (its model, device and format in the catalog)."""
+    return [
+        x
+        for x in cat.measurements
+        if x.metric == "decode_tokens_per_s"
+        and x.gpu is not None
+        and x.model in cat.models
+        and x.gpu in cat.gpus
+        and x.quantization in cat.quantizations
+    ]
+
+
 def measurement_rows(cat) -> list[speed_model.Row]:
-    rows = []
-    for x in cat.measurements:
-        if not x.use_for_calibration or x.metric != "decode_tokens_per_s" or x.gpu is None:
-            continue
-        if x.model not in cat.models or x.gpu not in cat.gpus or x.quantization not in cat.quantizations:
-            continue
-        m, q, g = cat.models[x.model], cat.quantizations[x.quantization], cat.gpus[x.gpu]
-        engine = check_engine(x.engine, q) if x.engine != "auto" else x.engine
-        rows.append(
-            step_row(
-                x.id,
-                m,
-                q,
-                g,
-                engine,
-                x.batch_size,
-                x.context_tokens or 512,
-                measurement_layout(x),
-                step_s=x.batch_size / x.value,
-            )
-        )
-    return rows
+    """The rows the speed model is fitted on: decode measurements marked use_for_calibration."""
+    return [measurement_row(cat, x) for x in decode_measurements(cat) if x.use_for_calibration]
 
 
 @common.per_catalog
@@ -196,43 +228,84 @@ def calibration(cat) -> speed_model.SpeedParams:
 
 
 @common.per_catalog
-def loo_by_class(cat) -> dict[tuple[str, str], list[float]]:
-    """Leave-one-out relative errors of single-stream rows, per engine x device class."""
-    rows = [r for r in measurement_rows(cat) if r.batch == 1]
-    errors = speed_model.leave_one_out(rows)
-    out: dict[tuple[str, str], list[float]] = {}
-    for r in rows:
-        out.setdefault((r.engine, r.device_class), []).append(errors[r.id])
-    return out
+def source_cv(cat) -> dict[str, float]:
+    """Every calibration row's error with its whole source left out of the fit (leave-one-source-out)."""
+    return speed_model.grouped_cv(measurement_rows(cat), lambda r: r.source)
+
+
+INTERVAL_MIN_ROWS = 8  # out-of-sample errors a class needs for an interval of its own
+
+
+def interval_errors(engine: str, dev: str, batch: int = 1) -> tuple[list[float], str]:
+    """The leave-one-source-out errors an estimate's interval is read from: its class's (engine x device class,
+    single-stream or batched), else its engine's, else every row's."""
+    errors = source_cv()
+    rows = [r for r in measurement_rows(common.catalog()) if r.id in errors and (r.batch > 1) == (batch > 1)]
+    for label, keep in (
+        (f"{engine} on {dev} devices", lambda r: r.engine == engine and r.device_class == dev),
+        (f"{engine} on every device class", lambda r: r.engine == engine),
+        ("every engine", lambda r: True),
+    ):
+        picked = [errors[r.id] for r in rows if keep(r)]
+        if len(picked) >= INTERVAL_MIN_ROWS:
+            return picked, label
+    return [errors[r.id] for r in rows] or list(errors.values()), "every engine"
+
+
+def estimate_interval(tokens_per_s: float, engine: str, dev: str, batch: int = 1) -> dict:
+    errors, basis = interval_errors(engine, dev, batch)
+    lo, hi = speed_model.interval(errors)
+    return {
+        "low": common.rnd(tokens_per_s * lo, 1),
+        "high": common.rnd(tokens_per_s * hi, 1),
+        "coverage": 0.8,
+        "basis": f"the middle 80% of {len(errors)} leave-one-source-out errors of {basis}",
+    }
 
 
 def calibration_note(engine: str, dev: str) -> dict:
     params = calibration()
     fit, level = params.lookup(engine, dev)
-    rows = params.by_class.get((engine, dev))
-    n_class = rows.rows if rows else 0
-    errs = loo_by_class().get((engine, dev), [])
-    ids = [r.id for r in measurement_rows(common.catalog()) if r.engine == engine and r.device_class == dev]
-    note = {"engine": engine, "device_class": dev, "level": level, "rows_in_class": n_class, "measurements": ids}
-    if len(errs) >= speed_model.MIN_ROWS:
-        note["loo_median_abs_error"] = common.rnd(statistics.median(abs(e) for e in errs), 3)
-        note["loo_worst_abs_error"] = common.rnd(max(abs(e) for e in errs), 3)
+    rows = [r for r in measurement_rows(common.catalog()) if r.engine == engine and r.device_class == dev]
+    single = [r for r in rows if r.batch == 1]
+    errs = [source_cv()[r.id] for r in single if r.id in source_cv()]
+    note = {
+        "engine": engine,
+        "device_class": dev,
+        "level": level,
+        "rows_in_class": len(single),
+        "measurements": [r.id for r in rows],
+    }
+    if errs:
+        note["source_cv_median_abs_error"] = common.rnd(statistics.median(abs(e) for e in errs), 3)
+        note["source_cv_worst_abs_error"] = common.rnd(max(abs(e) for e in errs), 3)
+    cv = (
+        f"; with each source left out of the fit in turn, the error was "
+        f"{int(note['source_cv_median_abs_error'] * 100)}% at the median, "
+        f"{int(note['source_cv_worst_abs_error'] * 100)}% at worst"
+        if errs
+        else ""
+    )
+    sources = len({r.source for r in single})
     if level == "class":
-        note["text"] = f"calibrated on {n_class} published measurements of {engine} on {dev} devices" + (
-            f"; leave-one-out error {int(note['loo_median_abs_error'] * 100)}% at the median, "
-            f"{int(note['loo_worst_abs_error'] * 100)}% at worst"
-            if "loo_median_abs_error" in note
-            else ""
+        note["text"] = (
+            f"calibrated on {len(single)} published measurements of {engine} on {dev} devices from {sources} "
+            f"sources{cv}"
+        )
+    elif level == "sparse":
+        note["text"] = (
+            f"{len(single)} published measurement(s) of {engine} on {dev} devices (fewer than {speed_model.MIN_ROWS}), "
+            f"pulled toward {engine}'s constants across device classes ({params.by_engine[engine].rows} rows){cv}"
         )
     elif level == "engine":
         note["text"] = (
-            f"uncalibrated for {engine} on {dev} devices ({n_class} published measurements, fewer than "
-            f"{speed_model.MIN_ROWS}); uses {engine}'s fit across device classes ({fit.rows} rows)"
+            f"no published measurement of {engine} on {dev} devices; uses {engine}'s constants across device classes "
+            f"({fit.rows} rows)"
         )
     else:
         note["text"] = (
-            f"uncalibrated: no published measurements of {engine} (fewer than {speed_model.MIN_ROWS}); "
-            f"uses bandwidth x {speed_model.NAIVE_EFFICIENCY} with no fixed cost"
+            f"uncalibrated: no published measurements of {engine}; uses the physical defaults (bandwidth x "
+            f"{common.rnd(1 / speed_model.PRIOR['a'], 2)}, {speed_model.PRIOR['step'] * 1000:g} ms a step)"
         )
     return note
 
@@ -240,14 +313,64 @@ def calibration_note(engine: str, dev: str) -> dict:
 # ---------------------------------------------------------------- the estimate
 
 
+BOUND_GROUPS = {
+    "memory bandwidth": ("weights and KV cache", "experts"),
+    "per-token overhead": ("per step", "per layer", "expert routing", "dequantisation"),
+    "communication between GPUs": ("all-reduce", "layer-split hops"),
+    "compute": ("batch compute",),
+}
+
+
+def step_parts(
+    m: Model, q: Quantization, g: Gpu, engine: str, batch: int, context: int, layout: Parallel
+) -> dict[str, float]:
+    """Seconds per decode step, term by term."""
+    return calibration().parts(step_row("question", m, q, g, engine, batch, context, layout))
+
+
 def _step_seconds(
     m: Model, q: Quantization, g: Gpu, engine: str, batch: int, context: int, layout: Parallel
 ) -> tuple[float, str]:
+    parts = step_parts(m, q, g, engine, batch, context, layout)
+    groups = {name: sum(parts[k] for k in keys) for name, keys in BOUND_GROUPS.items()}
+    return sum(parts.values()), max(groups, key=lambda k: groups[k])
+
+
+def physics_text(m: Model, q: Quantization, g: Gpu, engine: str, context: int, layout: Parallel) -> str:
+    """The single-stream step time term by term, as the basis states it."""
+    row = step_row("question", m, q, g, engine, 1, context, layout)
     params = calibration()
-    row = step_row("question", m, q, g, engine, batch, context, layout)
-    total = params.step_seconds(row)
-    compute = params.batch_seconds(row)
-    return total, ("compute" if compute > total / 2 else "memory bandwidth")
+    fit, _ = params.lookup(engine, device_class(g))
+    parts = params.parts(row)
+    ms = {k: v * 1000 for k, v in parts.items()}
+    gpus = f" x {layout.tensor} GPUs" if layout.tensor > 1 else ""
+    read_gb = (row.mem_dense_s + row.mem_expert_s) * g.memory_bandwidth_gbps * max(1, layout.tensor)
+    text = [
+        f"{common.rnd(read_gb, 2)} GB read per token at {g.memory_bandwidth_gbps:g} GB/s{gpus} and "
+        f"{int(100 / fit.a(row.format_class))}% efficiency"
+        + (f" ({int(100 / fit.a_expert)}% for the experts)" if row.mem_expert_s else "")
+        + f" = {ms['weights and KV cache'] + ms['experts']:.2f} ms",
+        f"{ms['per step']:.2f} ms per step",
+        f"{row.layers} layers x {fit.layer(row.format_class, row.eager) * 1e6:.0f} us"
+        + (" (no CUDA graphs)" if row.eager else "")
+        + f" = {ms['per layer']:.2f} ms",
+    ]
+    if row.moe_layers:
+        text.append(
+            f"expert routing {row.moe_layers} MoE layers x {fit.moe_layer_s * 1e6:.0f} us "
+            f"= {ms['expert routing']:.2f} ms"
+        )
+    if ms["dequantisation"]:
+        text.append(f"dequantisation {ms['dequantisation']:.2f} ms")
+    if row.allreduce_steps:
+        text.append(
+            f"all-reduce 2 x {row.layers} layers x log2({layout.tensor}) x "
+            f"{params.link(row.interconnect) * 1e6:.0f} us over {row.interconnect} = {ms['all-reduce']:.2f} ms"
+        )
+    if row.fixed_s:
+        text.append(f"hand-offs between {layout.pipeline} layer-split GPUs {ms['layer-split hops']:.2f} ms")
+    total = sum(ms.values())
+    return "per token: " + " + ".join(text) + f" = {total:.2f} ms, so {1000 / total:.1f} tokens/s"
 
 
 def prefill_tokens_per_s(m: Model, q: Quantization, g: Gpu, engine: str, num_gpus: int) -> tuple[float | None, float]:
@@ -281,6 +404,7 @@ def throughput(
     effective = max(1, min(concurrency, max_batch)) if max_batch > 0 else 0
     result = {
         "decode_tokens_per_s": common.rnd(1 / t1, 1) if max_batch > 0 else 0.0,
+        "decode_tokens_per_s_range": estimate_interval(1 / t1, engine, device_class(g)) if max_batch > 0 else None,
         "bound": bound1,
         "max_concurrent_sequences": max_batch,
         "layout": layout,
@@ -288,11 +412,13 @@ def throughput(
     if effective:
         tb, boundb = _step_seconds(m, q, g, engine, effective, context, layout)
         result["aggregate_tokens_per_s"] = common.rnd(effective / tb, 1)
+        result["aggregate_tokens_per_s_range"] = estimate_interval(effective / tb, engine, device_class(g), effective)
         result["per_stream_tokens_per_s"] = common.rnd(1 / tb, 1)
         result["effective_concurrency"] = effective
         result["aggregate_bound"] = boundb
     else:
         result["aggregate_tokens_per_s"] = 0.0
+        result["aggregate_tokens_per_s_range"] = None
         result["per_stream_tokens_per_s"] = 0.0
         result["effective_concurrency"] = 0
         result["aggregate_bound"] = "does not fit"
@@ -363,13 +489,17 @@ def estimate_throughput(
     r = throughput(m, q, g, eng, concurrency, context_length, num_gpus)
     layout: Parallel = r.pop("layout")
     note = calibration_note(eng, device_class(g))
-    per_step = bytes_per_step(m, q, 1, context_length)
     basis = [
-        f"decode is bounded by {r['bound']}: per token {common.rnd(per_step / GB)} GB are read (weights actually used, "
-        f"KV cache at {context_length} tokens, fixed state) at {g.memory_bandwidth_gbps} GB/s"
-        + (f" x {layout.tensor} GPUs (tensor parallel)" if layout.tensor > 1 else ""),
+        f"decode is bounded by {r['bound']}; "
+        + physics_text(m, q, g, eng, context_length, layout)
+        + f" (weights actually used, KV cache at {context_length} tokens, fixed state)",
         note["text"],
     ]
+    if r["max_concurrent_sequences"] > 0:
+        rng = r["decode_tokens_per_s_range"]
+        basis.append(
+            f"about {r['decode_tokens_per_s']:g} tokens/s, likely {rng['low']:g}-{rng['high']:g} ({rng['basis']})"
+        )
     if layout.pipeline > 1 and layout.tensor == 1:
         basis.append(
             f"{num_gpus} GPUs split by layers: they add memory, not speed; each token passes through every GPU in turn"
@@ -407,9 +537,8 @@ def estimate_throughput(
         )
     if m.is_moe:
         basis.append(
-            f"mixture of experts: only the active experts' weights are read per token (more as the batch grows); "
-            f"MoE reads are {common.rnd(calibration().moe_factor, 2)}x slower per byte than dense ones in the "
-            f"calibration"
+            "mixture of experts: only the active experts' weights are read per token (more as the batch grows), at "
+            f"{eng}'s fitted efficiency for expert weights, plus routing and dispatch in every MoE layer"
         )
     if eng == "transformers" and concurrency > 1:
         basis.append("transformers batches statically (no continuous batching); vLLM or SGLang keep the batch full")
