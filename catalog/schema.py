@@ -361,6 +361,7 @@ ShippedFormat = Literal[
     "fp16",
     "fp32",
     "fp8",
+    "fp8_mxfp4",
     "mxfp8",
     "mxfp4",
     "nvfp4",
@@ -967,6 +968,20 @@ class Quantization(Strict):
     engines: list[str] = Field(description="Serving engines that load this format.")
     needs_fp8_hardware: bool = False
     needs_fp4_hardware: bool = False
+    weight_only_fallback: list[str] = Field(
+        default_factory=list,
+        description="Engines that still run the format on a device without the FP8 or FP4 tensor cores it needs, by "
+        "dequantising the weights inside a 16-bit matmul (weight-only), more slowly.",
+    )
+    other_bits: float = Field(
+        default=16,
+        gt=0,
+        le=32,
+        description="Bits per weight outside the scope (a mixed checkpoint: FP8 attention with MXFP4 experts has 8).",
+    )
+    engine_sources: dict[str, Source] = Field(
+        default_factory=dict, description="Where an engine's or a fallback's support was read, by engine."
+    )
     quality: str = Field(description="What the source says about quality loss, in our words.")
     perplexity_delta: float | None = Field(
         default=None, description="Perplexity increase on the source's reference model."

@@ -103,6 +103,19 @@ RESULT_SCHEMAS: dict[str, dict] = {
             "quantization": TEXT,
             "engine": TEXT,
             "decode_tokens_per_s": GB,
+            "decode_tokens_per_s_range": {
+                "anyOf": [
+                    {"type": "null"},
+                    obj(
+                        {
+                            "low": GB,
+                            "high": GB,
+                            "coverage": {"type": "number", "minimum": 0, "maximum": 1},
+                            "basis": TEXT,
+                        }
+                    ),
+                ]
+            },
             "aggregate_tokens_per_s": GB,
             "per_stream_tokens_per_s": GB,
             "roofline_tokens_per_s": GB,

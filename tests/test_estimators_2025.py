@@ -207,9 +207,10 @@ def test_every_estimate_names_its_calibration_class():
     cal = r["calibration"]
     assert cal["engine"] == "llama.cpp" and cal["device_class"] == "consumer"
     assert cal["level"] == "class" and cal["rows_in_class"] >= 3
-    assert "leave-one-out" in cal["text"]
+    assert "each source left out of the fit" in cal["text"] and cal["source_cv_median_abs_error"] > 0
     odd = call("estimate_throughput", model="llama 3.1 8b", gpu="RTX 4090", quantization="exl3_4bpw")
-    assert odd["calibration"]["level"] != "class" and "uncalibrated" in odd["calibration"]["text"]
+    # exllama has 2 rows on consumer cards: a sparse class, pulled toward the engine's constants
+    assert odd["calibration"]["level"] == "sparse" and "fewer than 3" in odd["calibration"]["text"]
 
 
 # ---------------------------------------------------------------- names that never swap models

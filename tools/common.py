@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import re
 from collections.abc import Iterator
 
 from catalog.query import Catalog, LookupFailed, get_catalog
@@ -41,11 +42,45 @@ def model(name: str, field: str = "model") -> Model:
     return lookup("model", name, field)
 
 
+MEMORY_SUFFIX = re.compile(r"^(?P<chip>.*?\S)[\s,(-]*(?P<size>\d+(?:\.\d+)?)\s*(?P<unit>gb|g|tb)\)?$", re.IGNORECASE)
+
+
 def gpu(name: str, field: str = "gpu") -> Gpu:
-    return lookup("gpu", name, field)
+    """A catalog device by name; a chip with a memory size the catalog does not list ("M3 Max 48GB") is the chip's
+    entry with that memory: its bandwidth, the memory as stated."""
+    try:
+        return lookup("gpu", name, field)
+    except InvalidInput as exc:
+        match = MEMORY_SUFFIX.match(str(name).strip())
+        if match is None:
+            raise
+        try:
+            chip = catalog().gpu(match["chip"])
+        except LookupFailed:
+            raise exc from None
+        size = float(match["size"]) * (1024 if match["unit"].lower() == "tb" else 1)
+        stated = f"{size:g}GB"
+        base = re.sub(r"-\d+(?:\.\d+)?gb$", "", chip.id)
+        chip_name = re.sub(r"\s*\(?\d+(?:\.\d+)?\s*GB\)?$", "", chip.name)
+        return chip.model_copy(
+            update={
+                "id": f"{base}-{stated.lower()}",
+                "name": f"{chip_name} {stated}",
+                "memory_stated": stated,
+                "memory_bytes": int(size * 2**30),
+                "memory_options": [],
+                "unverified": sorted({*chip.unverified, "memory"}),
+                "notes": f"{match['chip'].strip()} with {stated}, a memory size the catalog does not list: the "
+                f"bandwidth and the rest are those of {chip.name} ({chip.memory_bandwidth_gbps:g} GB/s), the memory "
+                "as stated.",
+            }
+        )
 
 
 UNIFIED_MEMORY_GPU_SHARE = 0.75  # macOS lets the GPU wire about three quarters of unified memory by default
+
+
+DEVICE_CLASSES = ("consumer", "datacenter", "apple", "cpu")
 
 
 def device(
@@ -54,12 +89,22 @@ def device(
     unified_memory: bool = False,
     memory_bandwidth_gbps: float | None = None,
     field: str = "gpu",
+    device_class: str | None = None,
 ) -> Gpu | None:
-    """The device a question is about: a catalog device by name, or one described by its memory size.
+    """The device a question is about: a catalog device by name, or one described by its memory size (and, for a
+    speed, its bandwidth and class: consumer, datacenter, apple or cpu; consumer unless said).
 
     A stated size is read the way vendors state it: a "48GB" card has 48 x 2^30 bytes. Unified memory
     (a Mac or another shared-memory device) leaves the GPU only part of it.
     """
+    if device_class is not None and device_class not in DEVICE_CLASSES:
+        raise InvalidInput(
+            f"device_class must be one of {', '.join(DEVICE_CLASSES)}, not {device_class!r}", field="device_class"
+        )
+    if device_class is not None and vram_gb is None:
+        raise InvalidInput(
+            "device_class describes a device given by vram_gb; a named gpu has its own", field="device_class"
+        )
     if name is not None and str(name).strip():
         if vram_gb is not None:
             raise InvalidInput("give gpu or vram_gb, not both", field="vram_gb")
@@ -67,13 +112,16 @@ def device(
     if vram_gb is None:
         return None  # a size given is within (0, 1,000,000]: each tool's signature says so
     stated = f"{vram_gb:g}GB"
+    unified_memory = unified_memory or device_class == "apple"
     share = UNIFIED_MEMORY_GPU_SHARE if unified_memory else 1.0
+    segment = device_class or ("apple" if unified_memory else "consumer")
+    kind = {"cpu": "a CPU server", "datacenter": "a data-centre GPU", "apple": "an Apple chip"}.get(segment, "a device")
     return Gpu.model_construct(
-        id=f"custom-{stated.lower()}",
-        name=f"a device with {stated} of {'unified ' if unified_memory else ''}memory",
+        id=f"custom-{segment}-{stated.lower()}" if device_class else f"custom-{stated.lower()}",
+        name=f"{kind} with {stated} of {'unified ' if unified_memory else ''}memory",
         aliases=[],
         vendor="Generic",
-        segment="apple" if unified_memory else "consumer",
+        segment=segment,
         memory_stated=stated,
         memory_bytes=int(vram_gb * 2**30),
         memory_type=None,

@@ -50,6 +50,7 @@ NATIVE_FORMATS = {
     "bf16": "bf16",
     "fp16": "fp16",
     "fp8": "fp8",
+    "fp8_mxfp4": "fp8_mxfp4",
     "mxfp4": "mxfp4",
     "nvfp4": "nvfp4",
     "int4": "awq",
@@ -189,7 +190,7 @@ def weight_bytes(m: Model, q: Quantization) -> float:
         experts = split.experts
         if not split.known and m.active_params_b is not None:  # an MoE
             experts = (m.params_b - m.active_params_b) * 1e9  # no config: at least the inactive experts are routed
-        return experts * q.bits_per_weight / 8 + (total - experts) * 2.0
+        return experts * q.bits_per_weight / 8 + (total - experts) * q.other_bits / 8
     if q.scope == "all" or not split.known:
         return total * q.bits_per_weight / 8
     return split.body * q.bits_per_weight / 8 + (split.embedding + split.lm_head) * 2.0
@@ -591,6 +592,7 @@ def estimate_memory(
     engine: Engine = "auto",
     vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
     unified_memory: bool = False,
+    device_class: Literal["consumer", "datacenter", "apple", "cpu"] | None = None,
 ) -> dict:
     """Estimate the GPU memory needed to serve a model: weights, KV cache, fixed-size state of hybrid models,
     activations and runtime overhead, whether it fits a GPU (or a stated amount of memory), and the largest context
@@ -599,8 +601,8 @@ def estimate_memory(
     Args:
         model: Model id, name or alias from the catalog, e.g. "llama 3.1 8b".
         quantization: Weight format: bf16, fp16, fp8, int8 / int4 (bitsandbytes), q8_0, q6_k, q5_k_m, q4_k_m,
-            q4_0, iq4_xs, q3_k_m, q2_k (GGUF), awq, gptq, mxfp4, nvfp4, mlx_4bit, mlx_8bit, exl2_4bpw,
-            exl3_4bpw, or native (the format the vendor ships).
+            q4_0, q4_1, iq4_xs, q3_k_m, q2_k (GGUF), awq, gptq, mxfp4, fp8_mxfp4, nvfp4, mlx_4bit, mlx_8bit,
+            exl2_4bpw, exl3_4bpw, or native (the format the vendor ships).
         context_length: Tokens per sequence (prompt + output). Defaults to the smaller of 8192 and the model's context.
         batch_size: Sequences served at once, each with its own KV cache.
         kv_cache_dtype: KV cache precision; auto keeps the compute dtype.
@@ -612,13 +614,14 @@ def estimate_memory(
         vram_gb: Memory per GPU as the vendor states it (a "48GB" card), when no GPU is named.
         unified_memory: With vram_gb: the memory is shared with the CPU (a Mac or similar), so only part of it
             is usable by the GPU.
+        device_class: With vram_gb: consumer (the default), datacenter, apple (unified memory) or cpu.
     """
     m = common.model(model)
     q = resolve_quantization(quantization, model=m)
     eng = check_engine(engine, q)
     ctx = resolve_context(m, context_length)
     kv_name, kv_bytes = resolve_kv(kv_cache_dtype, q, eng)
-    device = common.device(gpu, vram_gb, unified_memory)
+    device = common.device(gpu, vram_gb, unified_memory, device_class=device_class)
     layout = parallel_for(eng, num_gpus, (device.gpus_per_node if device else None) or 8)
     est = estimate(m, q, eng, ctx, batch_size, kv_bytes, num_gpus, layout)
 
@@ -639,9 +642,10 @@ def estimate_memory(
     if q.scope == "experts":
         assumptions.append(
             f"{q.name} applies to the routed experts ({common.rnd(split.experts / 1e9)}B parameters); the rest stays "
-            f"16-bit"
+            f"{q.other_bits:g}-bit"
             if m.is_moe
-            else f"{q.name} is a format for MoE experts; this dense model is counted at 16 bits throughout"
+            else f"{q.name} is a format for MoE experts; this dense model is counted at {q.other_bits:g} bits "
+            "throughout"
         )
     if not split.known:
         assumptions.append("the catalog has no architecture for this model, so all weights are treated alike")

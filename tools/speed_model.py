@@ -31,18 +31,24 @@ import numpy as np
 MIN_ROWS = 3  # rows a class needs to be called calibrated
 NAIVE_EFFICIENCY = 0.55  # the rule of thumb other tools use: bandwidth / weight bytes x 0.55
 PARAMS = ("a", "a_x", "step", "layer", "eager", "moe", "dq")
+# Device classes differ by hardware in every engine (bandwidth efficiency, the CPU compute floor); fixed costs are the
+# software's, so they vary by engine and by engine on a device class only.
+DEVICE_LEVEL = (0, 1, 6)
 LAYER_COL = 3  # a format's extra per-layer cost applies to whichever per-layer constant the row uses
 # Physical defaults, used where no row says otherwise: 70% of peak bandwidth; 1 ms a step on the host; with CUDA
 # graphs ~10 us a layer, without them ~15 kernels x ~6 us launch each; ~30 us to route and dispatch a MoE layer; no
 # CPU compute floor.
 PRIOR = {"a": 1 / 0.7, "a_x": 1 / 0.7, "step": 1e-3, "layer": 1e-5, "eager": 9e-5, "moe": 3e-5, "dq": 0.0}
 # CPUs sustain about 60% of channels x transfer rate in a streaming read, and pay for a barrier between threads after
-# each of ~20 operations a layer (~2.5 us each).
-DEVICE_PRIOR = {"cpu": {"a": 1 / 0.6, "a_x": 1 / 0.6, "layer": 5e-5}}
+# each of ~20 operations a layer (~2.5 us each); PyTorch's eager CPU kernels cost ~25 us each to dispatch.
+DEVICE_PRIOR = {"cpu": {"a": 1 / 0.6, "a_x": 1 / 0.6, "layer": 5e-5, "eager": 5e-4}}
 KERNEL_LAUNCH_S = 6e-6
 # Extra kernels per layer a format's dequantisation launches (7 linear layers): bitsandbytes NF4 ~2 per linear,
 # LLM.int8 ~5 (quantise the input, int8 matmul, outlier matmul, dequantise, add).
 FORMAT_LAYER_PRIOR_S = {"bitsandbytes-int4": 14 * KERNEL_LAUNCH_S, "bitsandbytes-int8": 35 * KERNEL_LAUNCH_S}
+# A weight-only fallback (FP8 or NVFP4 on a GPU without the tensor cores for it: dequantised inside a 16-bit matmul)
+# reads its weights at about 80% of the native path's efficiency until rows say otherwise.
+FORMAT_A_PRIOR = {"weight-only 8-bit": 0.35, "weight-only low-bit": 0.35}
 LINK_PRIOR_S = {"nvlink": 10e-6, "xgmi": 12e-6, "pcie": 30e-6, "node": 60e-6}  # per all-reduce and log2(TP) step
 PRIOR_ROWS = 2.0  # pseudo-rows holding an engine's constants to the physical defaults
 SHRINK_ROWS = 3.0  # an engine on a device class with this many rows weighs its own constants and the composed ones
@@ -125,7 +131,8 @@ class ClassFit:
     layer_delta_s: dict[str, float] = field(default_factory=dict)  # extra seconds per layer of a format
 
     def a(self, format_class: str) -> float:
-        return self.a_by_format.get(format_class, max(1.0, self.a_pooled + self.a_delta.get(format_class, 0.0)))
+        delta = self.a_delta.get(format_class, FORMAT_A_PRIOR.get(format_class, 0.0))
+        return self.a_by_format.get(format_class, max(1.0, self.a_pooled + delta))
 
     def layer(self, format_class: str, eager: bool) -> float:
         extra = self.layer_delta_s.get(format_class, FORMAT_LAYER_PRIOR_S.get(format_class, 0.0))
@@ -152,6 +159,7 @@ class SpeedParams:
     layer_delta: dict[tuple[str, str], float] = field(default_factory=dict)  # (engine, format class) -> seconds
     rows: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)  # (engine, device) -> format counts
     link_s: dict[str, float] = field(default_factory=lambda: dict(LINK_PRIOR_S))
+    engine_link: dict[tuple[str, str], float] = field(default_factory=dict)  # (engine, interconnect) -> deviation
     compute_factor: dict[str, float] = field(default_factory=dict)  # engine -> 1 / compute efficiency in a batch
     per_sequence_s: dict[str, float] = field(default_factory=dict)  # engine -> seconds per sequence and billion
     # active parameters per step, for devices whose peak compute is not reported
@@ -162,7 +170,7 @@ class SpeedParams:
             self.base[name]
             + self.device.get((device_class, name), 0.0)
             + self.engine.get((engine, name), 0.0)
-            + self.cross.get((engine, device_class, name), 0.0)
+            + self.cross.get((engine, device_class, name), _cross_prior(device_class, name))
         )
         return max(BOUNDS.get(name, 0.0), v)
 
@@ -202,8 +210,10 @@ class SpeedParams:
             return fit, "class" if fit.rows >= MIN_ROWS else "sparse"
         return fit, "engine" if self.engine_rows(engine) else "default"
 
-    def link(self, interconnect: str) -> float:
-        return self.link_s.get(interconnect, self.link_s.get("pcie", LINK_PRIOR_S["pcie"]))
+    def link(self, interconnect: str, engine: str = "") -> float:
+        """Seconds per all-reduce and log2(GPUs) step over this interconnect with this engine."""
+        base = self.link_s.get(interconnect, self.link_s.get("pcie", LINK_PRIOR_S["pcie"]))
+        return min(LINK_BOUNDS[1], max(LINK_BOUNDS[0], base + self.engine_link.get((engine, interconnect), 0.0)))
 
     def parts(self, row: Row) -> dict[str, float]:
         """Seconds per step, term by term (what the answer's basis shows)."""
@@ -215,7 +225,7 @@ class SpeedParams:
             "per layer": fit.layer(row.format_class, row.eager) * row.layers,
             "expert routing": fit.moe_layer_s * row.moe_layers,
             "dequantisation": fit.dequant_s * row.active_b if row.device_class == "cpu" else 0.0,
-            "all-reduce": self.link(row.interconnect) * row.allreduce_steps,
+            "all-reduce": self.link(row.interconnect, row.engine) * row.allreduce_steps,
             "layer-split hops": row.fixed_s,
             "batch compute": self.batch_seconds(row),
         }
@@ -230,6 +240,14 @@ class SpeedParams:
         if row.flops_s > 0:
             return self.compute_factor.get(row.engine, DEFAULT_COMPUTE_FACTOR) * row.flops_s * (row.batch - 1)
         return self.per_sequence_s.get(row.engine, 0.0) * row.active_b * (row.batch - 1)
+
+
+def _cross_prior(device_class: str, name: str) -> float:
+    """What an engine's fixed cost on a device class is expected to add to its own before any row says: the device
+    class's physical default (CPUs) less the global one."""
+    if PARAMS.index(name) in DEVICE_LEVEL or name not in DEVICE_PRIOR.get(device_class, {}):
+        return 0.0
+    return DEVICE_PRIOR[device_class][name] - PRIOR[name]
 
 
 # ---------------------------------------------------------------- the fit
@@ -250,7 +268,8 @@ def _columns(rows: Sequence[Row], feats: list[np.ndarray]) -> list[Column]:
     for level, key in levels:
         seen: dict[tuple[str, ...], set[int]] = {}
         for r, f in zip(rows, feats):
-            seen.setdefault(key(r), set()).update(j for j in range(len(PARAMS)) if f[j])
+            params = DEVICE_LEVEL if level == "device" else range(len(PARAMS))
+            seen.setdefault(key(r), set()).update(j for j in params if f[j])
         for k in sorted(seen):
             cols += [(level, k, j) for j in sorted(seen[k])]
     formats: dict[str, set[str]] = {}
@@ -260,7 +279,9 @@ def _columns(rows: Sequence[Row], feats: list[np.ndarray]) -> list[Column]:
         if len(fmts) > 1:
             cols += [("format", (e, f), 0) for f in sorted(fmts)]
         cols += [("format", (e, f), LAYER_COL) for f in sorted(fmts) if f in FORMAT_LAYER_PRIOR_S]
-    cols += [("link", (ic,), -1) for ic in sorted({r.interconnect for r in rows if r.allreduce_steps > 0})]
+    links = sorted({(r.engine, r.interconnect) for r in rows if r.allreduce_steps > 0})
+    cols += [("link", (ic,), -1) for ic in sorted({ic for _, ic in links})]
+    cols += [("link", (e, ic), -1) for e, ic in links]  # an engine's all-reduce implementation
     return cols
 
 
@@ -272,7 +293,7 @@ def _applies(col: Column, r: Row) -> bool:
         "engine": key == (r.engine,),
         "cross": key == (r.engine, r.device_class),
         "format": key == (r.engine, r.format_class),
-        "link": key == (r.interconnect,) and r.allreduce_steps > 0,
+        "link": key in ((r.interconnect,), (r.engine, r.interconnect)) and r.allreduce_steps > 0,
     }[level]
 
 
@@ -290,12 +311,16 @@ def _penalty(col: Column) -> tuple[float, float]:
     level, key, j = col
     if level == "global":
         return PRIOR[PARAMS[j]], PRIOR_ROWS
+    if level == "link" and len(key) == 2:
+        return 0.0, SHRINK_ROWS
     if level == "link":
         return LINK_PRIOR_S.get(key[0], LINK_PRIOR_S["pcie"]), LINK_ROWS
     if level == "format":
         return (0.0, FORMAT_ROWS) if j == 0 else (FORMAT_LAYER_PRIOR_S[key[1]], FORMAT_ROWS)
     if level == "device" and PARAMS[j] in DEVICE_PRIOR.get(key[0], {}):
         return DEVICE_PRIOR[key[0]][PARAMS[j]] - PRIOR[PARAMS[j]], DEVICE_ROWS
+    if level == "cross" and PARAMS[j] in DEVICE_PRIOR.get(key[1], {}) and j not in DEVICE_LEVEL:
+        return DEVICE_PRIOR[key[1]][PARAMS[j]] - PRIOR[PARAMS[j]], SHRINK_ROWS
     return 0.0, {"device": DEVICE_ROWS, "engine": ENGINE_ROWS, "cross": SHRINK_ROWS}[level]
 
 
@@ -346,15 +371,15 @@ def _solve(rows: list[Row]) -> tuple[list[Column], np.ndarray]:
         a_all, b_all = np.vstack(a_mat), np.concatenate(b_vec)
         beta = np.linalg.solve(a_all.T @ a_all, a_all.T @ b_all)  # every column has a penalty: well posed
         worst = None
-        for e, d, f, eager in combos:
+        for e, d, fmt, eager in combos:
             for j, name in enumerate(PARAMS):
                 if eager and j == 3 or not eager and j == 4:
                     continue
-                keys = [("global", (), j), ("device", (d,), j), ("engine", (e,), j), ("cross", (e, d), j)]
+                keys: list[Column] = [("global", (), j), ("device", (d,), j), ("engine", (e,), j), ("cross", (e, d), j)]
                 if j == 0:
-                    keys.append(("format", (e, f), 0))
+                    keys.append(("format", (e, fmt), 0))
                 if j in (3, 4):
-                    keys.append(("format", (e, f), LAYER_COL))
+                    keys.append(("format", (e, fmt), LAYER_COL))
                 used = [index[k] for k in keys if k in index]
                 if not used:
                     continue
@@ -396,8 +421,10 @@ def fit(rows: Iterable[Row]) -> SpeedParams:
                 params.a_delta[(key[0], key[1])] = b
             elif level == "format":
                 params.layer_delta[(key[0], key[1])] = b
+            elif len(key) == 2:
+                params.engine_link[(key[0], key[1])] = b
             else:
-                params.link_s[key[0]] = min(LINK_BOUNDS[1], max(LINK_BOUNDS[0], b))
+                params.link_s[key[0]] = b
         if not any(r.moe for r in single):
             params.base["a_x"] = params.base["a"]
         for r in single:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -52,6 +52,11 @@ DEFAULT_SYSTEM_RAM_GBPS = 60.0  # dual-channel DDR5 desktop (about 77 GB/s peak,
 
 
 def device_class(g: Gpu) -> str:
+    return class_of(g)
+
+
+def class_of(g: Gpu) -> str:
+    """consumer, datacenter, apple, cpu or edge: the device class the speed model's constants are fitted per."""
     if g.segment == "apple" or (g.unified_memory and g.vendor == "Apple"):
         return "apple"
     if g.segment in ("cpu", "datacenter", "edge"):
@@ -59,7 +64,15 @@ def device_class(g: Gpu) -> str:
     return "consumer"  # consumer and workstation cards
 
 
-def format_class(q: Quantization) -> str:
+def weight_only(q: Quantization, g: Gpu) -> bool:
+    """The format needs FP8 or FP4 tensor cores this device lacks: engines that run it anyway dequantise the weights
+    inside a 16-bit matmul (weight-only)."""
+    return (q.needs_fp8_hardware and g.fp8 is False) or (q.needs_fp4_hardware and not g.fp4)
+
+
+def format_class(q: Quantization, g: Gpu | None = None) -> str:
+    if g is not None and weight_only(q, g):
+        return "weight-only " + format_class(q)
     if q.family == "bitsandbytes":
         return f"bitsandbytes-{q.id}"
     if q.family == "float":
@@ -158,7 +171,7 @@ def step_row(
         id=ident,
         engine=engine,
         device_class=device_class(g),
-        format_class=format_class(q),
+        format_class=format_class(q, g),
         step_s=step_s,
         mem_dense_s=(bytes_per_step(m, q, batch, context) - experts) / bw,
         mem_expert_s=experts / bw,
@@ -252,6 +265,13 @@ def interval_errors(engine: str, dev: str, batch: int = 1) -> tuple[list[float],
     return [errors[r.id] for r in rows] or list(errors.values()), "every engine"
 
 
+def two_digits(x: float) -> str:
+    """A figure to two significant digits, as a range is worth stating: 116.4 -> 120, 95.3 -> 95, 2.345 -> 2.3."""
+    if x <= 0:
+        return "0"
+    return f"{round(x, 1 - math.floor(math.log10(x))):g}"
+
+
 def estimate_interval(tokens_per_s: float, engine: str, dev: str, batch: int = 1) -> dict:
     errors, basis = interval_errors(engine, dev, batch)
     lo, hi = speed_model.interval(errors)
@@ -259,7 +279,7 @@ def estimate_interval(tokens_per_s: float, engine: str, dev: str, batch: int = 1
         "low": common.rnd(tokens_per_s * lo, 1),
         "high": common.rnd(tokens_per_s * hi, 1),
         "coverage": 0.8,
-        "basis": f"the middle 80% of {len(errors)} leave-one-source-out errors of {basis}",
+        "basis": f"an 80% band from {len(errors)} leave-one-source-out errors of {basis}",
     }
 
 
@@ -295,7 +315,7 @@ def calibration_note(engine: str, dev: str) -> dict:
     elif level == "sparse":
         note["text"] = (
             f"{len(single)} published measurement(s) of {engine} on {dev} devices (fewer than {speed_model.MIN_ROWS}), "
-            f"pulled toward {engine}'s constants across device classes ({params.by_engine[engine].rows} rows){cv}"
+            f"pulled toward {engine}'s constants across device classes ({params.engine_rows(engine)} rows){cv}"
         )
     elif level == "engine":
         note["text"] = (
@@ -350,7 +370,7 @@ def physics_text(m: Model, q: Quantization, g: Gpu, engine: str, context: int, l
         f"{int(100 / fit.a(row.format_class))}% efficiency"
         + (f" ({int(100 / fit.a_expert)}% for the experts)" if row.mem_expert_s else "")
         + f" = {ms['weights and KV cache'] + ms['experts']:.2f} ms",
-        f"{ms['per step']:.2f} ms per step",
+        *([f"{ms['per step']:.2f} ms per step"] if ms["per step"] >= 0.005 else []),
         f"{row.layers} layers x {fit.layer(row.format_class, row.eager) * 1e6:.0f} us"
         + (" (no CUDA graphs)" if row.eager else "")
         + f" = {ms['per layer']:.2f} ms",
@@ -441,6 +461,7 @@ def estimate_throughput(
     vram_gb: Annotated[float | None, Field(gt=0, le=1_000_000)] = None,
     unified_memory: bool = False,
     memory_bandwidth_gbps: Annotated[float | None, Field(gt=0, le=100_000)] = None,
+    device_class: Literal["consumer", "datacenter", "apple", "cpu"] | None = None,
 ) -> dict:
     """Estimate decode and prefill speed of a model on a device: single-stream tokens/s, and aggregate tokens/s when
     several requests are served at once (continuous batching), with the calibration class and its measured error.
@@ -448,8 +469,10 @@ def estimate_throughput(
     Args:
         model: Model id, name or alias from the catalog.
         gpu: Device id or name, e.g. "H100 SXM", "RTX 4090", "M4 Max 128GB", "DGX Spark".
-        quantization: Weight format (bf16, fp16, fp8, int8, int4, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, iq4_xs,
-            q3_k_m, q2_k, awq, gptq, mxfp4, nvfp4, mlx_4bit, mlx_8bit, exl2_4bpw, exl3_4bpw, or native).
+        quantization: Weight format (bf16, fp16, fp8, int8, int4, q8_0, q6_k, q5_k_m, q4_k_m, q4_0, q4_1, iq4_xs,
+            q3_k_m, q2_k, awq, gptq, mxfp4, fp8_mxfp4, nvfp4, mlx_4bit, mlx_8bit, exl2_4bpw, exl3_4bpw, or native:
+            as the vendor ships it). FP8 and NVFP4 on a GPU without the tensor cores for them run weight-only in
+            vLLM, more slowly.
         engine: Serving engine: transformers, vllm, sglang, tensorrt-llm, llama.cpp (or ollama), mlx, exllama;
             auto picks the usual one for the format and device.
         concurrency: Requests decoded at the same time.
@@ -459,11 +482,13 @@ def estimate_throughput(
         vram_gb: Memory per GPU as the vendor states it, when no GPU is named (needs memory_bandwidth_gbps for a speed).
         unified_memory: With vram_gb: memory shared with the CPU (a Mac or similar).
         memory_bandwidth_gbps: With vram_gb: the device's memory bandwidth in GB/s.
+        device_class: With vram_gb: consumer (the default), datacenter, apple (unified memory) or cpu (system RAM;
+            give the channels x transfer rate x 8 bytes as memory_bandwidth_gbps).
     """
     m = common.model(model)
     if gpu is None and vram_gb is None:
         raise InvalidInput("name a gpu (e.g. 'RTX 4090') or give vram_gb and memory_bandwidth_gbps", field="gpu")
-    g = common.device(gpu, vram_gb, unified_memory, memory_bandwidth_gbps)
+    g = common.device(gpu, vram_gb, unified_memory, memory_bandwidth_gbps, device_class=device_class)
     assert g is not None  # a gpu or vram_gb was given
     if not g.memory_bandwidth_gbps:
         raise InvalidInput(
@@ -477,18 +502,20 @@ def estimate_throughput(
         raise InvalidInput(
             f"context_length must be between 1 and {m.context_length} (the context of {m.name})", field="context_length"
         )
-    if q.needs_fp8_hardware and g.fp8 is False:
-        raise InvalidInput(
-            f"{q.id} needs FP8 tensor cores, which {g.name} lacks; try int8, awq or q8_0", field="quantization"
+    fallback = weight_only(q, g)
+    if fallback and eng not in q.weight_only_fallback:
+        cores = "FP8 tensor cores" if q.needs_fp8_hardware else "FP4 tensor cores (Blackwell)"
+        runs = (
+            f"; {', '.join(q.weight_only_fallback)} runs it weight-only there, more slowly"
+            if q.weight_only_fallback
+            else ""
         )
-    if q.needs_fp4_hardware and not g.fp4:
         raise InvalidInput(
-            f"{q.id} needs FP4 tensor cores (Blackwell), which {g.name} lacks; try fp8, awq or mxfp4",
-            field="quantization",
+            f"{eng} needs {cores} for {q.id}, which {g.name} lacks{runs}; or try awq or q8_0", field="engine"
         )
     r = throughput(m, q, g, eng, concurrency, context_length, num_gpus)
     layout: Parallel = r.pop("layout")
-    note = calibration_note(eng, device_class(g))
+    note = calibration_note(eng, class_of(g))
     basis = [
         f"decode is bounded by {r['bound']}; "
         + physics_text(m, q, g, eng, context_length, layout)
@@ -498,7 +525,8 @@ def estimate_throughput(
     if r["max_concurrent_sequences"] > 0:
         rng = r["decode_tokens_per_s_range"]
         basis.append(
-            f"about {r['decode_tokens_per_s']:g} tokens/s, likely {rng['low']:g}-{rng['high']:g} ({rng['basis']})"
+            f"about {two_digits(r['decode_tokens_per_s'])} tokens/s, likely {two_digits(rng['low'])}-"
+            f"{two_digits(rng['high'])} ({rng['basis']})"
         )
     if layout.pipeline > 1 and layout.tensor == 1:
         basis.append(
@@ -540,13 +568,20 @@ def estimate_throughput(
             "mixture of experts: only the active experts' weights are read per token (more as the batch grows), at "
             f"{eng}'s fitted efficiency for expert weights, plus routing and dispatch in every MoE layer"
         )
+    if fallback:
+        src = q.engine_sources.get(eng)
+        basis.append(
+            f"{g.name} lacks the tensor cores {q.id} computes in, so {eng} runs it weight-only: the {q.id} weights are "
+            "dequantised inside a 16-bit matmul (Marlin), which reads them more slowly than the native path"
+            + (f" ({src.url})" if src else "")
+        )
     if eng == "transformers" and concurrency > 1:
         basis.append("transformers batches statically (no continuous batching); vLLM or SGLang keep the batch full")
     cat = common.catalog()
     used = {
         x.id
         for x in cat.measurements
-        if x.engine == eng and x.gpu in cat.gpus and device_class(cat.gpus[x.gpu]) == device_class(g)
+        if x.engine == eng and x.gpu in cat.gpus and class_of(cat.gpus[x.gpu]) == class_of(g)
     }
     sources = [x.source.url for x in cat.measurements if x.id in used][:8]
     gsrc = g.sources.get(g.cite.get("memory_bandwidth_gbps", "")) if g.sources else None
