@@ -188,10 +188,12 @@ def test_q4_1_is_a_format():
 
 
 def test_a_chip_with_a_memory_size_the_catalog_lacks():
-    r = estimate_throughput("llama 3.1 8b", "M3 Max 48GB", "q4_k_m")
-    assert r["gpu"]["id"] == "m3-max-48gb"
-    assert any("300 GB/s" in b for b in r["basis"])
-    m = estimate_memory("llama 3.1 8b", quantization="q4_k_m", gpu="M3 Max 48GB")
+    """The catalog lists the M2 Max with 32, 64 and 96 GB (400 GB/s); a 48 GB one is the M2 Max with 48 GB."""
+    assert "m2-max-48gb" not in CAT.gpus and CAT.gpus["m2-max-64gb"].memory_bandwidth_gbps == 400
+    r = estimate_throughput("llama 3.1 8b", "M2 Max 48GB", "q4_k_m")
+    assert r["gpu"]["id"] == "m2-max-48gb"
+    assert any("400 GB/s" in b for b in r["basis"])
+    m = estimate_memory("llama 3.1 8b", quantization="q4_k_m", gpu="M2 Max 48GB")
     assert m["gpu"]["memory_stated"] == "48GB"
     with pytest.raises(InvalidInput):
         estimate_throughput("llama 3.1 8b", "Q9 Ultra 48GB", "q4_k_m")

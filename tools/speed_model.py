@@ -21,6 +21,7 @@ constant goes past its physical bound (efficiency at most 1, no negative cost).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
@@ -285,27 +286,6 @@ def _columns(rows: Sequence[Row], feats: list[np.ndarray]) -> list[Column]:
     return cols
 
 
-def _applies(col: Column, r: Row) -> bool:
-    level, key, _ = col
-    return {
-        "global": True,
-        "device": key == (r.device_class,),
-        "engine": key == (r.engine,),
-        "cross": key == (r.engine, r.device_class),
-        "format": key == (r.engine, r.format_class),
-        "link": key in ((r.interconnect,), (r.engine, r.interconnect)) and r.allreduce_steps > 0,
-    }[level]
-
-
-def _feature(col: Column, f: np.ndarray, r: Row) -> float:
-    level, _, j = col
-    if level == "link":
-        return r.allreduce_steps
-    if level == "format" and j == LAYER_COL:
-        return f[3] + f[4]
-    return f[j]
-
-
 def _penalty(col: Column) -> tuple[float, float]:
     """(target, pseudo-rows) of one column."""
     level, key, j = col
@@ -324,69 +304,88 @@ def _penalty(col: Column) -> tuple[float, float]:
     return 0.0, {"device": DEVICE_ROWS, "engine": ENGINE_ROWS, "cross": SHRINK_ROWS}[level]
 
 
+def _row_columns(r: Row, index: dict[Column, int]) -> list[tuple[int, int]]:
+    """(column, feature index; -1 for the all-reduce steps, -2 for every layer) of each constant applying to a row."""
+    out = []
+    for j in range(len(PARAMS)):
+        keys: list[Column] = [("global", (), j), ("device", (r.device_class,), j), ("engine", (r.engine,), j)]
+        out += [(index[k], j) for k in keys if k in index]
+        if ("cross", (r.engine, r.device_class), j) in index:
+            out.append((index[("cross", (r.engine, r.device_class), j)], j))
+    if ("format", (r.engine, r.format_class), 0) in index:
+        out.append((index[("format", (r.engine, r.format_class), 0)], 0))
+    if ("format", (r.engine, r.format_class), LAYER_COL) in index:
+        out.append((index[("format", (r.engine, r.format_class), LAYER_COL)], -2))
+    if r.allreduce_steps > 0:
+        links: list[Column] = [("link", (r.interconnect,), -1), ("link", (r.engine, r.interconnect), -1)]
+        out += [(index[k], -1) for k in links if k in index]
+    return out
+
+
 def _solve(rows: list[Row]) -> tuple[list[Column], np.ndarray]:
     feats = [r.features() for r in rows]
     cols = _columns(rows, feats)
+    index = {col: c for c, col in enumerate(cols)}
     n = len(cols)
     t = np.array([r.step_s for r in rows])
     y = np.array([r.step_s - r.fixed_s for r in rows]) / t
     x = np.zeros((len(rows), n))
+    applies = np.zeros((len(rows), n), bool)
     for i, (r, f) in enumerate(zip(rows, feats)):
-        for c, col in enumerate(cols):
-            if _applies(col, r):
-                x[i, c] = _feature(col, f, r)
+        for c, j in _row_columns(r, index):
+            applies[i, c] = True
+            x[i, c] = r.allreduce_steps if j == -1 else f[3] + f[4] if j == -2 else f[j]
     x /= t[:, None]
-    penalties = []  # (vector, target, pseudo-rows): each in the units of a row's relative error
+    pen_rows, pen_targets = [], []  # pseudo-rows, each in the units of a row's relative error
     for c, col in enumerate(cols):
-        mask = np.array([_applies(col, r) for r in rows])
-        scale = float(np.abs(x[mask, c]).mean())
+        scale = float(np.abs(x[applies[:, c], c]).mean())
         if scale <= 0:
             continue
-        v = np.zeros(n)
-        v[c] = scale
         target, k = _penalty(col)
-        penalties.append((v, scale * target, k))
-    ia, ix = cols.index(("global", (), 0)), (cols.index(("global", (), 1)) if ("global", (), 1) in cols else None)
-    if ix is not None:
-        scale = float(np.abs(x[:, ix]).mean())
+        v = np.zeros(n)
+        v[c] = math.sqrt(k) * scale
+        pen_rows.append(v)
+        pen_targets.append(math.sqrt(k) * scale * target)
+    if ("global", (), 1) in index:
+        ia, ix = index[("global", (), 0)], index[("global", (), 1)]
+        scale = math.sqrt(EXPERT_TIE_ROWS) * float(np.abs(x[:, ix]).mean())
         v = np.zeros(n)
         v[ix], v[ia] = scale, -scale
-        penalties.append((v, 0.0, EXPERT_TIE_ROWS))
+        pen_rows.append(v)
+        pen_targets.append(0.0)
+    pen = np.array(pen_rows)
+    pen_gram, pen_rhs = pen.T @ pen, pen.T @ np.array(pen_targets)
     counts: dict[str, int] = {}
     for r in rows:
         counts[r.source] = counts.get(r.source, 0) + 1
     base_w = np.array([float(counts[r.source]) ** -SOURCE_WEIGHT_POWER for r in rows])
     base_w *= len(rows) / base_w.sum()
     w = base_w.copy()
-    index = {col: c for c, col in enumerate(cols)}
-    combos = sorted({(r.engine, r.device_class, r.format_class, r.eager) for r in rows})
-    pinned: list[tuple[np.ndarray, float]] = []
+    checks = []  # (columns summed, lower bound) for every constant some combination of rows uses
+    for e, d, fmt, eager in sorted({(r.engine, r.device_class, r.format_class, r.eager) for r in rows}):
+        for j, name in enumerate(PARAMS):
+            if eager and j == 3 or not eager and j == 4:
+                continue
+            keys: list[Column] = [("global", (), j), ("device", (d,), j), ("engine", (e,), j), ("cross", (e, d), j)]
+            if j == 0:
+                keys.append(("format", (e, fmt), 0))
+            if j in (3, 4):
+                keys.append(("format", (e, fmt), LAYER_COL))
+            used = [index[k] for k in keys if k in index]
+            if used:
+                checks.append((used, BOUNDS.get(name, 0.0)))
+    pinned_gram, pinned_rhs = np.zeros((n, n)), np.zeros(n)
     beta = np.zeros(n)
     for step in range(12 + ROBUST_ROUNDS):
-        sw = np.sqrt(w)
-        a_mat = [x * sw[:, None]] + [math.sqrt(k) * v[None, :] for v, _, k in penalties]
-        a_mat += [math.sqrt(BOUND_ROWS) * v[None, :] for v, _ in pinned]
-        b_vec = [y * sw] + [np.array([math.sqrt(k) * tg]) for _, tg, k in penalties]
-        b_vec += [np.array([math.sqrt(BOUND_ROWS) * tg]) for _, tg in pinned]
-        a_all, b_all = np.vstack(a_mat), np.concatenate(b_vec)
-        beta = np.linalg.solve(a_all.T @ a_all, a_all.T @ b_all)  # every column has a penalty: well posed
+        xw = x * np.sqrt(w)[:, None]
+        gram = xw.T @ xw + pen_gram + pinned_gram
+        rhs = xw.T @ (y * np.sqrt(w)) + pen_rhs + pinned_rhs
+        beta = np.linalg.solve(gram, rhs)  # every column has a penalty: well posed
         worst = None
-        for e, d, fmt, eager in combos:
-            for j, name in enumerate(PARAMS):
-                if eager and j == 3 or not eager and j == 4:
-                    continue
-                keys: list[Column] = [("global", (), j), ("device", (d,), j), ("engine", (e,), j), ("cross", (e, d), j)]
-                if j == 0:
-                    keys.append(("format", (e, fmt), 0))
-                if j in (3, 4):
-                    keys.append(("format", (e, fmt), LAYER_COL))
-                used = [index[k] for k in keys if k in index]
-                if not used:
-                    continue
-                low = BOUNDS.get(name, 0.0)
-                value = float(sum(beta[i] for i in used))
-                if value < low - 1e-12 and (worst is None or low - value > worst[0]):
-                    worst = (low - value, used, low)
+        for used, low in checks:
+            value = float(beta[used].sum())
+            if value < low - 1e-12 and (worst is None or low - value > worst[0]):
+                worst = (low - value, used, low)
         if worst is None:
             if step >= ROBUST_ROUNDS:
                 break
@@ -395,12 +394,29 @@ def _solve(rows: list[Row]) -> tuple[list[Column], np.ndarray]:
             continue
         v = np.zeros(n)
         v[worst[1]] = 1.0
-        pinned.append((v, worst[2]))
+        pinned_gram += BOUND_ROWS * np.outer(v, v)  # a constant past its bound is held there
+        pinned_rhs += BOUND_ROWS * v * worst[2]
     return cols, beta
+
+
+def _one_blas_thread() -> contextlib.AbstractContextManager:
+    """The systems solved are small (a few hundred unknowns): a multi-threaded BLAS spends ~20x the CPU on them
+    (0.6 s against 0.03 s a fit on a busy 2-core machine), so the fit runs on one thread where threadpoolctl is
+    installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - a dependency; without it the fit is slower, not wrong
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def fit(rows: Iterable[Row]) -> SpeedParams:
     """Fit every constant on the single-stream rows together, then the batch cost on the batched rows."""
+    with _one_blas_thread():
+        return _fit(list(rows))
+
+
+def _fit(rows: list[Row]) -> SpeedParams:
     rows = [r for r in rows if r.step_s > 0 and r.mem_s > 0]
     single = [r for r in rows if r.batch == 1]
     batched = [r for r in rows if r.batch > 1]
@@ -462,9 +478,10 @@ def grouped_cv(rows: Sequence[Row], key: Callable[[Row], str]) -> dict[str, floa
         if key(r):
             groups.setdefault(key(r), []).append(r)
     errors = {}
-    for k, members in groups.items():
-        params = fit([r for r in rows if key(r) != k])
-        errors.update({r.id: error(params, r) for r in members})
+    with _one_blas_thread():
+        for k, members in groups.items():
+            params = _fit([r for r in rows if key(r) != k])
+            errors.update({r.id: error(params, r) for r in members})
     return errors
 
 
