@@ -1,6 +1,6 @@
 # Quickstart targets. Each sets up .venv on first use (and again when pyproject.toml or the
 # constraints change), so a fresh clone needs only `make run` or `make test`.
-.PHONY: run test lint bench bench-gpu mutation mutation-clean reliability-doc clean
+.PHONY: run test lint bench bench-gpu mutation mutation-clean semantic-mutants reliability-doc clean
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -68,6 +68,13 @@ mutation: $(VENV)/.installed-mutation
 
 mutation-clean:
 	rm -rf mutants
+
+# Hand-written semantic mutants (tests/mutants/fresh-2026-12: changes that make the advice wrong) against the same
+# unit selection, each run on a scratch copy against the tests that execute its change; kill rate per module.
+# ONLY narrows by mutant name (fnmatch), e.g. make semantic-mutants ONLY='cost-*'.
+ONLY ?= *
+semantic-mutants: $(VENV)/.installed-mutation
+	$(BIN)/python tests/semantic_mutants.py --only '$(ONLY)'
 
 # After `make test`: copy the counts the reliability tests measured to docs/ and redraw docs/reliability.md's table.
 reliability-doc: $(VENV)/.installed-test
