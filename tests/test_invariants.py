@@ -549,6 +549,10 @@ def test_break_even_of_two_lines_is_where_they_cross(rate_a, rate_b, fixed):
     a, b = _line(rate_a), _line(rate_b, fixed)
     v = cost_mod.break_even(a, b)
     crossing = fixed / (rate_a - rate_b) * 1e6 if rate_a > rate_b else None
+    # where the crossing is, the fixed cost must be more than a part in 10^9 of the costs, or float rounding (one part
+    # in 10^16) moves the crossing by more than the 10^-6 checked; parallel lines (crossing None) are checked at any
+    # fixed cost, however small
+    assume(crossing is None or fixed == 0 or fixed >= 1e-9 * rate_a * min(crossing, 1e13) / 1e6)
     if crossing is not None and 1e4 * 1.001 < crossing < 1e13 * 0.999:
         assert v == pytest.approx(crossing, rel=1e-6)
     elif crossing is None or crossing > 1e13:
@@ -562,6 +566,39 @@ def test_break_even_against_a_step_cost_is_its_first_crossing(per_replica, capac
     steps, line = _steps(per_replica, capacity), _line(rate)
     for a, b in ((steps, line), (line, steps)):
         _assert_first_crossing(a, b, cost_mod.break_even(a, b))
+
+
+def test_parallel_lines_never_break_even_however_their_costs_round():
+    """Equal rates: the cheaper never changes, even where a fixed cost of 2.2e-16 is lost in rounding (the costs are
+    then equal in floating point, which is a tie, not a change); lines equal everywhere neither."""
+    assert cost_mod.break_even(_line(7.3), _line(7.3, 2.2e-16)) is None
+    assert cost_mod.break_even(_line(7.3, 2.2e-16), _line(7.3)) is None
+    assert cost_mod.break_even(_line(7.3), _line(7.3)) is None
+    assert cost_mod.break_even(_line(0.5, 10.0), _line(0.5)) is None
+
+
+def test_a_tie_at_the_grids_start_is_no_break_even():
+    """A step cost of $0.01 and a line of $1 per 1M tokens are equal at 10^4 tokens (the grid's start) and the line is
+    dearer above: no break-even there. Where they tie at the start and cross later, the later crossing is the one."""
+    steps, line = _steps(0.01, 1e12), _line(1.0)
+    assert steps.cost(1e4) == line.cost(1e4)
+    assert cost_mod.break_even(steps, line) is None and cost_mod.break_even(line, steps) is None
+    start_tie = cost_mod.Option(name="v", kind="api", cost=lambda v: 0.01 if v <= 1e4 else 0.01 + (v - 1e4) / 1e6 * 2)
+    # start_tie: equal to the line at 10^4, dearer just above; cheaper again? no: 2 > 1 per 1M, so never a change
+    assert cost_mod.break_even(start_tie, line) is None
+    later = cost_mod.Option(
+        name="w", kind="api", cost=lambda v: 0.01 + max(0.0, v - 1e4) / 1e6 * 0.5 + (v >= 1e8) * 1e3
+    )
+    # later: equal at 10^4, cheaper than the line above it (0.5 < 1 per 1M), then $1,000 dearer from 10^8 on: the
+    # cheaper changes at 10^8 (the line then costs $100, the other $1,050)
+    assert cost_mod.break_even(later, line) == pytest.approx(1e8, rel=1e-9)
+
+
+def test_costs_equal_over_a_stretch_break_even_where_they_began_to_be_equal():
+    """a is cheaper up to 10^6 tokens, equal to b up to 10^7, dearer after: the cheaper stops being a at 10^6."""
+    b = _line(1.0)
+    a = cost_mod.Option(name="a", kind="api", cost=lambda v: b.cost(v) - 1.0 if v < 1e6 else b.cost(v) + (v > 1e7))
+    assert cost_mod.break_even(a, b) == pytest.approx(1e6, rel=1e-9)
 
 
 SELF_HOST = [

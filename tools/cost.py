@@ -195,26 +195,34 @@ def _grid(lo: float, hi: float) -> tuple[float, ...]:
 
 
 def break_even(a: Option, b: Option, lo: float = 1e4, hi: float = 1e13) -> float | None:
-    """Smallest monthly volume at which the cheaper of the two changes, searched on a log grid and refined."""
+    """Smallest monthly volume at which the cheaper of the two changes, searched on a log grid and refined.
 
-    def diff(v: float) -> float:
-        return a.cost(v) - b.cost(v)
+    The cheaper one changes where the option that was strictly cheaper stops being so and the other becomes at least
+    as cheap, having been strictly cheaper nowhere before. Equal costs are no change: two options equal everywhere
+    or parallel (equal rates, whatever their float rounding), or equal at the grid's start and then one cheaper,
+    have no break-even there; equal costs that end with the other option cheaper break even where they began."""
+
+    def side(v: float, d: float | None = None) -> int:  # -1: a is cheaper, 1: b is cheaper, 0: a tie
+        d = a.cost(v) - b.cost(v) if d is None else d
+        return (d > 0) - (d < 0)
 
     grid = _grid(lo, hi)
     # each option's cost on the grid is computed once and shared by every pair it is in
     diffs = [x - y for x, y in zip(a.costs_on(lo, hi), b.costs_on(lo, hi))]
-    prev_v, prev_d = grid[0], diffs[0]
-    for v, d in zip(grid[1:], diffs[1:]):
-        if (prev_d < 0) != (d < 0) and d != prev_d:
-            x0, x1 = prev_v, v
+    cheaper, since = 0, grid[0]  # the side strictly cheaper so far, and the last grid volume where it was
+    for v, d in zip(grid, diffs):
+        s = side(v, d)
+        if s and cheaper and s != cheaper:
+            x0, x1 = since, v
             for _ in range(60):
                 mid = math.sqrt(x0 * x1)
-                if (diff(mid) < 0) == (prev_d < 0):
+                if side(mid) == cheaper:
                     x0 = mid
                 else:
                     x1 = mid
             return x1
-        prev_v, prev_d = v, d
+        if s:
+            cheaper, since = s, v
     return None
 
 
