@@ -23,6 +23,7 @@ from catalog.query import Catalog, get_catalog
 from catalog.schema import Adoption, BenchmarkScore, Evaluation, EvaluationScore, Family, Source
 from tools import ranking, selection
 from tools.common import using_catalog
+from tools.picks import Ask
 
 REAL = get_catalog()
 SRC = Source(url="https://example.org/fixture", as_of=dt.date(2026, 1, 1))
@@ -404,6 +405,30 @@ def test_no_pick_fits_only_at_the_edge_when_others_fit_with_room():
     for args in ({"use_case": "code", "vram_gb": 24}, {"use_case": "general", "vram_gb": 16}):
         for r in _top(**args)[:3]:
             assert r["fit"]["free_share"] > 0.05, (args, r["model"], r["fit"])
+
+
+def test_a_large_box_does_not_pick_what_fills_it_to_the_edge():
+    """On a 128 GB DGX Spark (unified memory) models that fill 90% of it (MiniMax M2.x at 4 bits) rank below
+    models that leave room; none of the top three leaves under 15% free."""
+    for args in ({"use_case": "code", "gpu": "DGX Spark"}, {"use_case": "tool_use", "gpu": "Ryzen AI Max+ 395 128GB"}):
+        for r in _top(**args)[:3]:
+            assert r["fit"]["free_share"] > 0.15, (args, r["model"], r["fit"])
+
+
+def test_agents_need_faster_decoding_than_chat():
+    """Code and tool use (agents) cost a fit below AGENT_SPEED_TARGET tokens/s, chat only below SPEED_TARGET: the
+    same fit at 25 tokens/s costs nothing for chat and something for code; on a DGX Spark no top-3 code pick decodes
+    under 20 tokens/s (a dense 27B does about 10)."""
+    m = REAL.models["qwen3.6-27b"]
+    q = REAL.quantizations["q8_0"]
+    costs = {}
+    for use_case in ("chat", "code"):
+        ask = Ask(use_case, REAL.gpus["dgx-spark"], 1, None, None, None, None, None, set(), False, None, True)
+        costs[use_case] = selection._fit_costs(m, q, 40e9, 1e5, 120e9, 25.0, ask).get("speed", 0.0)
+    assert costs["chat"] == 0 < costs["code"]
+    assert selection.speed_target("code") > selection.speed_target("chat") == selection.SPEED_TARGET
+    for r in _top(use_case="code", gpu="DGX Spark")[:3]:
+        assert r["fit"]["tokens_per_s"] >= 20, (r["model"], r["fit"])
 
 
 def test_picks_are_sized_to_the_device():

@@ -3,9 +3,10 @@ ranked by what it scores on the device asked about.
 
 A pick's utility = its estimated ability for the use case (tools.ranking), less UNCERTAINTY_COST standard deviations
 of that estimate, less what the fit costs on the device (a lower-precision format, memory used to the edge, decoding
-below SPEED_TARGET tokens/s, a model far smaller than the device holds), less UNCONFIRMED_COST for each fact that
-could change the verdict and is not recorded (a language list, a licence term). The score shown is that utility as a
-0-100 share of a normal population of models.
+below SPEED_TARGET tokens/s or, for agents, AGENT_SPEED_TARGET, a model far smaller than the device holds), less
+UNCONFIRMED_COST for each fact that could change the verdict and is not recorded (a language list, a licence term).
+For multilingual use, a narrow language list costs too. The score shown is that utility as a 0-100 share of a normal
+population of models.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ EDGE_SIZE_COST = 0.5  # edge use: per doubling of (1 + parameters above 4B / 4B)
 # Formats below 8 bits cost a little quality; the 4-bit format a model ships in (gpt-oss: MXFP4) costs nothing.
 QUANT_COST = {"q6_k": 0.03, "q5_k_m": 0.06, "awq": 0.1, "q4_k_m": 0.1, "int4": 0.1, "iq4_xs": 0.12}
 NATIVE_4BIT = {"mxfp4", "nvfp4", "fp4", "int4", "w4a16", "w4a4", "awq", "gptq"}
-EDGE_SHARE, EDGE_COST = 0.8, 0.6  # memory used above 80% of usable costs up to 0.6 at 100%
-SPEED_TARGET, SPEED_COST = 20.0, 0.3  # tokens/s for one user (bandwidth bound x 0.55); cost per halving below
+EDGE_SHARE, EDGE_COST = 0.8, 1.2  # memory used above 80% of usable costs up to 1.2 at 100%
+SPEED_TARGET, SPEED_COST = 20.0, 0.5  # tokens/s for one user (bandwidth bound x 0.55); cost per halving below
+# Agents (code, tool use) generate many tokens per task between a person's turns: they need this much to be usable.
+AGENT_SPEED_TARGET = {"code": 40.0, "tool_use": 40.0}
 SPEED_FLOOR, FLOOR_COST = 5.0, 1.0  # below this a model is not usable interactively: a cost that ranks it last
 # No device given: running a model takes more hardware with every doubling above what one 80 GB GPU holds at 4 bits.
 NO_DEVICE_SIZE_B, NO_DEVICE_SIZE_COST = 120.0, 0.15
@@ -241,12 +244,18 @@ def _fit_costs(
     edge = max((share - EDGE_SHARE) / (1 - EDGE_SHARE), 1 - room / ask.fit_context, 0.0)
     if edge > 0:
         costs["edge"] = EDGE_COST * min(edge, 1.0)
-    if tps is not None and tps < SPEED_TARGET:
-        costs["speed"] = SPEED_COST * math.log2(SPEED_TARGET / max(tps, 0.1)) + (FLOOR_COST if tps < SPEED_FLOOR else 0)
+    target = speed_target(ask.use_case)
+    if tps is not None and tps < target:
+        costs["speed"] = SPEED_COST * math.log2(target / max(tps, 0.1)) + (FLOOR_COST if tps < SPEED_FLOOR else 0)
     capacity_b = usable * ask.num_gpus / (4.5 / 8) / 1e9  # the largest model the device holds at 4 bits
     if m.params_b < UNDERSIZE_SHARE * capacity_b:
         costs["size"] = UNDERSIZE_COST * math.log2(UNDERSIZE_SHARE * capacity_b / m.params_b)
     return {k: v for k, v in costs.items() if v > 0}
+
+
+def speed_target(use_case: str) -> float:
+    """Decoding speed (tokens/s, one user) below which a fit costs: AGENT_SPEED_TARGET for agents, else SPEED_TARGET."""
+    return AGENT_SPEED_TARGET.get(use_case, SPEED_TARGET)
 
 
 def best_fit(
@@ -405,7 +414,8 @@ def _assumptions(ask: Ask) -> list[str]:
         assumptions.append(
             f"fit checked at {ask.fit_context} tokens of context, one sequence, on {ask.num_gpus} x "
             f"{device.name}; formats tried: {', '.join(FIT_ORDER)}; the format kept is the one that costs least "
-            f"for precision, memory left (above {EDGE_SHARE:.0%} used) and speed (below {SPEED_TARGET:g} tokens/s, "
+            f"for precision, memory left (above {EDGE_SHARE:.0%} used) and speed (below {speed_target(ask.use_case):g} "
+            f"tokens/s for one user, "
             f"a bandwidth bound); a model under {UNDERSIZE_SHARE:.0%} of the largest the device holds is ranked down"
         )
     else:
