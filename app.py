@@ -21,7 +21,14 @@ from dataclasses import asdict
 from fastapi import FastAPI
 
 from advisor.http.errors import ERROR_RESPONSES, MAX_BODY_BYTES, SafeJSONResponse
-from advisor.http.middleware import ChunkedBodyLimit, LimitsAndAuth, McpJsonLimits, RefuseUploads
+from advisor.http.middleware import (
+    ChunkedBodyLimit,
+    HostAndOrigin,
+    LimitsAndAuth,
+    McpJsonLimits,
+    RefuseUploads,
+    parse_allowed_hosts,
+)
 
 log = logging.getLogger("advisor.app")
 GRACEFUL_SHUTDOWN_S = 3
@@ -30,9 +37,17 @@ PORT_IN_USE = 3  # the exit status when another process listens on the port (the
 __all__ = ["MAX_BODY_BYTES", "LimitsAndAuth", "create_app", "main", "parse_auth", "serve", "worker_app"]
 
 
-def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None, stateless_ui: bool = False) -> FastAPI:
+def create_app(
+    settings=None,
+    auth: tuple[str, str] | None = None,
+    advisor=None,
+    stateless_ui: bool = False,
+    allowed_hosts: tuple[str, ...] | None = None,
+) -> FastAPI:
     """Build the FastAPI app with every route and the Gradio UI mounted at "/" (``stateless_ui``: each UI event
-    answered in one request, for several processes; advisor/ui/__init__.py)."""
+    answered in one request, for several processes; advisor/ui/__init__.py). ``allowed_hosts``: the Host names it
+    answers to (:func:`serve` gives the bind address and localhost by default); None, any. Requests from pages of
+    another origin are refused either way (advisor/http/middleware.py HostAndOrigin)."""
     import gradio as gr
 
     from advisor.config import Settings
@@ -51,7 +66,7 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
         description="Tools for choosing and deploying open-weight LLMs, an OpenAI-compatible chat endpoint, and MCP.",
     )
     ui = build_ui(advisor, stateless=stateless_ui)
-    _add_middleware(api, auth, uploads=takes_files(ui))
+    _add_middleware(api, auth, uploads=takes_files(ui), allowed_hosts=allowed_hosts)
     api.state.advisor = advisor
     errors.install(api)
     for module in (health, tools, threads, exercises, views, openai_compatible):
@@ -70,14 +85,18 @@ def create_app(settings=None, auth: tuple[str, str] | None = None, advisor=None,
     return app
 
 
-def _add_middleware(api: FastAPI, auth: tuple[str, str] | None, uploads: bool) -> None:
-    """What every request passes, outermost first: credentials and the body limit (LimitsAndAuth), the limit of
-    chunked bodies, Gradio's upload route refused unless a component takes files, and MCP's JSON checks."""
+def _add_middleware(
+    api: FastAPI, auth: tuple[str, str] | None, uploads: bool, allowed_hosts: tuple[str, ...] | None
+) -> None:
+    """What every request passes, outermost first: the Host allow-list and same-origin check (HostAndOrigin),
+    credentials and the body limit (LimitsAndAuth), the limit of chunked bodies, Gradio's upload route refused
+    unless a component takes files, and MCP's JSON checks."""
     api.add_middleware(McpJsonLimits)  # innermost: MCP's bodies are read whole once their size is known to be within
     if not uploads:
         api.add_middleware(RefuseUploads)
     api.add_middleware(ChunkedBodyLimit)  # inside LimitsAndAuth: credentials are checked first
     api.add_middleware(LimitsAndAuth, credentials=auth)
+    api.add_middleware(HostAndOrigin, allowed_hosts=allowed_hosts)
 
 
 def _build_routes(router) -> None:
@@ -118,10 +137,12 @@ def worker_app() -> FastAPI:
 
     _configure_logging()
     config = json.loads(os.environ.get(WORKER_CONFIG_ENV) or "{}")
-    auth = config.get("auth")
+    auth, hosts = config.get("auth"), config.get("allowed_hosts")
     try:
         settings = Settings(**config.get("settings", {}))
-        return create_app(settings, auth=(auth[0], auth[1]) if auth else None, stateless_ui=True)
+        credentials = (auth[0], auth[1]) if auth else None
+        allowed = tuple(hosts) if hosts is not None else None
+        return create_app(settings, auth=credentials, stateless_ui=True, allowed_hosts=allowed)
     except (DriverError, StorageUnavailable, ValueError) as exc:  # ValueError: an unusable ADVISOR_SECRET
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr, flush=True)
         # the database away is an outage the supervisor waits out; the rest cannot pass by waiting
@@ -185,9 +206,12 @@ def serve(
     insecure: bool = False,
     workers: int = 1,
     stateless_ui: bool = False,
+    allowed_hosts: str | None = None,
 ) -> int:
     """Start the server. Binding beyond localhost needs credentials (--auth / ADVISOR_AUTH) or --insecure.
-    ``workers`` > 1 runs that many processes on one socket, conversations in PostgreSQL (:func:`_serve_workers`)."""
+    ``workers`` > 1 runs that many processes on one socket, conversations in PostgreSQL (:func:`_serve_workers`).
+    ``allowed_hosts`` (or ADVISOR_ALLOWED_HOSTS): the Host names answered, commas between; by default the bind
+    address and localhost."""
     import uvicorn
 
     from advisor.config import redact_urls
@@ -197,13 +221,14 @@ def serve(
     _configure_logging()
     try:
         credentials = parse_auth(auth or os.environ.get("ADVISOR_AUTH"))
+        hosts = parse_allowed_hosts(allowed_hosts or os.environ.get("ADVISOR_ALLOWED_HOSTS"), host)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if _exposure_refused(host, port, credentials, insecure):
         return 2
     if workers > 1:
-        return _serve_workers(host, port, settings, credentials, workers)
+        return _serve_workers(host, port, settings, credentials, workers, hosts)
     if _port_taken(host, port):
         print(
             f"error: port {port} is in use on {host} (is the advisor already running?); choose another: "
@@ -212,7 +237,7 @@ def serve(
         )
         return PORT_IN_USE
     try:
-        app = create_app(settings, auth=credentials, stateless_ui=stateless_ui)
+        app = create_app(settings, auth=credentials, stateless_ui=stateless_ui, allowed_hosts=hosts)
     except (DriverError, StorageUnavailable, ValueError) as exc:  # ValueError: an unusable ADVISOR_SECRET
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr)
         return 2
@@ -245,7 +270,9 @@ def _free_port_after(host: str, port: int) -> int:
     return next((p for p in range(port + 1, min(port + 100, 65536)) if not _port_taken(host, p)), port + 1)
 
 
-def _serve_workers(host: str, port: int, settings, credentials: tuple[str, str] | None, workers: int) -> int:
+def _serve_workers(
+    host: str, port: int, settings, credentials: tuple[str, str] | None, workers: int, hosts: tuple[str, ...] | None
+) -> int:
     """`serve --workers N`: the settings are checked once, here (:func:`_check_for_workers`), then N worker processes
     listen on the port, each with a socket of its own so that the kernel spreads connections over them
     (advisor/workers.py), each building its app with :func:`worker_app`; one that dies is replaced. Any of them
@@ -265,7 +292,9 @@ def _serve_workers(host: str, port: int, settings, credentials: tuple[str, str] 
     except (DriverError, StorageUnavailable, ValueError, OSError) as exc:
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr)
         return 2
-    os.environ[WORKER_CONFIG_ENV] = json.dumps({"settings": asdict(settings), "auth": credentials})
+    os.environ[WORKER_CONFIG_ENV] = json.dumps(
+        {"settings": asdict(settings), "auth": credentials, "allowed_hosts": hosts}
+    )
     print(
         f"Open LLM Advisor on http://{host}:{port}  ({workers} worker processes, driver: {driver}, conversations in "
         f"{redact_url(settings.db)})",

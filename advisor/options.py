@@ -56,6 +56,12 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="USER:PASSWORD required from clients (or ADVISOR_AUTH); needed to bind beyond localhost",
     )
+    parser.add_argument(
+        "--allowed-hosts",
+        default=None,
+        help="host names clients reach the server by, commas between (or ADVISOR_ALLOWED_HOSTS); a request naming "
+        "another Host is refused. Default: the --host address and localhost; behind a proxy, its public name",
+    )
     parser.add_argument("--insecure", action="store_true", help="allow binding beyond localhost without --auth")
     parser.add_argument(
         "--workers",
@@ -96,6 +102,7 @@ def serve_arguments(args: argparse.Namespace) -> dict:
         "insecure": args.insecure,
         "workers": args.workers,
         "stateless_ui": args.stateless_ui,
+        "allowed_hosts": args.allowed_hosts,
     }
 
 

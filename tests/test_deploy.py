@@ -47,7 +47,7 @@ def test_the_advisor_command_parses_with_the_apps_options_and_runs_several_worke
 def test_every_variable_the_advisor_is_given_is_one_the_app_reads(monkeypatch):
     env = _resolved_environment()
     app_reads = set(re.findall(r'_env\("(ADVISOR_\w+)"\)', (ROOT / "advisor" / "config.py").read_text()))
-    app_reads |= {"ADVISOR_AUTH"}  # read by app.serve
+    app_reads |= {"ADVISOR_AUTH", "ADVISOR_ALLOWED_HOSTS"}  # read by app.serve
     for name in env:
         assert name in app_reads or name in LIBPQ, f"{name} is set in compose.yaml but nothing reads it"
     for name, value in env.items():

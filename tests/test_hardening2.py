@@ -537,3 +537,71 @@ def test_upload_is_off_when_no_component_takes_files(make_advisor, tmp_path, mon
             assert r.json()["error"]["type"] == "invalid_input"
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written == [], written
+
+
+# ---------------------------------------------------------------- 11. a Host allow-list, no CORS for foreign pages
+
+
+def test_foreign_origins_and_hosts_are_refused(make_advisor, monkeypatch):
+    """Finding 11. Behind a proxy passing the public name (or under a DNS-rebinding name), the Host is not localhost,
+    and Gradio's routes answered any Origin with ``Access-Control-Allow-Credentials: true``; any Host was answered.
+    Now a page of another origin is refused (403, no CORS header) whatever the Host, a Host the server was not told
+    to answer (400, naming the Host) unless it is /healthz, and `serve` allows the bind address and localhost by
+    default, the operator's names with --allowed-hosts."""
+    from fastapi.testclient import TestClient
+
+    import app
+    from advisor.http.middleware import default_allowed_hosts, parse_allowed_hosts
+
+    advisor = make_advisor()
+    public = {"host": "advisor.example.com"}
+    with TestClient(app.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
+        for path in ("/config", "/gradio_api/info", "/api/tools", "/gradio_api/mcp/schema"):
+            for method in ("GET", "OPTIONS"):
+                headers = public | {"origin": "https://evil.example", "access-control-request-method": "POST"}
+                r = client.request(method, path, headers=headers)
+                assert r.status_code == 403, (method, path, r.status_code)
+                assert not any(k.lower().startswith("access-control-allow") for k in r.headers), (path, r.headers)
+                assert r.json()["error"]["field"] == "Origin"
+            assert client.get(path, headers=public | {"origin": "null"}).status_code == 403
+            same = client.get(path, headers=public | {"origin": "https://advisor.example.com"})
+            assert same.status_code == 200, (path, same.status_code)
+        assert client.get("/config", headers=public).status_code == 200  # no Origin: not a page (curl, SDKs)
+
+    hosts = parse_allowed_hosts(None, "127.0.0.1")
+    assert hosts == default_allowed_hosts("127.0.0.1") and set(hosts) == {"127.0.0.1", "localhost", "::1"}
+    assert "0.0.0.0" not in parse_allowed_hosts(None, "0.0.0.0")
+    assert "advisor.example.com" in parse_allowed_hosts("Advisor.Example.com, other.example", "0.0.0.0")
+    assert parse_allowed_hosts("*", "0.0.0.0") is None
+    for bad in ("https://advisor.example.com", "advisor.example.com:443", "advisor.example.com/x"):
+        with pytest.raises(ValueError, match="--allowed-hosts"):
+            parse_allowed_hosts(bad, "0.0.0.0")
+    with TestClient(
+        app.create_app(advisor.settings, advisor=advisor, allowed_hosts=hosts), raise_server_exceptions=False
+    ) as client:
+        rebound = client.get("/config", headers={"host": "rebind.attacker.example"})
+        assert rebound.status_code == 400 and rebound.json()["error"]["field"] == "Host"
+        assert "--allowed-hosts" in rebound.json()["error"]["message"]
+        assert client.get("/api/tools", headers={"host": "rebind.attacker.example:7860"}).status_code == 400
+        assert client.get("/healthz", headers={"host": "10.0.0.7:7860"}).status_code == 200  # probes by address
+        for host in ("localhost:7860", "127.0.0.1:7860", "[::1]:7860"):
+            assert client.get("/config", headers={"host": host}).status_code == 200, host
+
+    given: dict[str, Any] = {}  # what serve builds the app with
+    monkeypatch.setattr(app, "create_app", lambda *a, **k: given.update(k) or _StubApp)
+    monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
+    monkeypatch.delenv("ADVISOR_ALLOWED_HOSTS", raising=False)
+    assert app.serve(host="127.0.0.1", port=free_port()) == 0
+    assert set(given["allowed_hosts"]) == {"127.0.0.1", "localhost", "::1"}
+    monkeypatch.setenv("ADVISOR_ALLOWED_HOSTS", "advisor.example.com")
+    assert app.serve(host="0.0.0.0", port=free_port(), insecure=True) == 0
+    assert set(given["allowed_hosts"]) == {"advisor.example.com", "localhost", "127.0.0.1", "::1"}
+
+
+class _StubApp:
+    class state:  # noqa: N801
+        class advisor:  # noqa: N801
+            class info:  # noqa: N801
+                @staticmethod
+                def describe() -> str:
+                    return "offline"

@@ -166,3 +166,99 @@ async def _read_body(receive) -> bytes | None:
         size += len(chunks[-1])
         more = message.get("more_body", False)
     return b"".join(chunks)
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+WILDCARD_BINDS = ("0.0.0.0", "::", "")
+
+
+def default_allowed_hosts(bind: str) -> tuple[str, ...]:
+    """The Host names a server bound to ``bind`` answers by default: the bind address (unless it is a wildcard, which
+    no client names) and localhost. Behind a proxy that passes the public name (deploy/nginx.conf), the operator
+    names it with --allowed-hosts."""
+    extra = () if bind.strip("[]") in WILDCARD_BINDS else (bind.strip("[]").lower(),)
+    return tuple(dict.fromkeys(extra + LOCAL_HOSTS))
+
+
+def parse_allowed_hosts(value: str | None, bind: str) -> tuple[str, ...] | None:
+    """--allowed-hosts (or ADVISOR_ALLOWED_HOSTS): host names separated by commas, each without scheme or port;
+    ``*`` answers any Host (None). Unset: :func:`default_allowed_hosts`. ValueError names what is wrong."""
+    if value is None or not value.strip():
+        return default_allowed_hosts(bind)
+    names = [name.strip().lower().strip("[]") for name in value.split(",") if name.strip()]
+    if "*" in names:
+        return None
+    for name in names:
+        if not name or any(c in name for c in "/:@ ") and not _is_ipv6(name):
+            raise ValueError(
+                f"--allowed-hosts: {name!r} is not a host name; give names or addresses separated by commas, without "
+                "scheme, port or path (for example advisor.example.com,localhost), or * for any"
+            )
+    return tuple(dict.fromkeys(names + list(LOCAL_HOSTS)))
+
+
+def _is_ipv6(name: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(name).version == 6
+    except ValueError:
+        return False
+
+
+def hostname(value: str) -> str:
+    """The host name of a Host header (``name:port``, ``[::1]:port``) or an Origin (``scheme://name:port``), lower
+    case, without port or brackets."""
+    value = value.strip().lower()
+    if "://" in value:
+        value = value.split("://", 1)[1].split("/", 1)[0]
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    if value.count(":") > 1:  # a bare IPv6 address
+        return value
+    return value.split(":", 1)[0]
+
+
+class HostAndOrigin:
+    """A Host allow-list and same-origin requests only (issue 29, finding 11). A request whose Host is not one the
+    server answers to (a DNS-rebinding name, a proxy passing a name the operator did not list) is refused with 400;
+    one from a page of another origin (its Origin header names another host, or ``null``) with 403, before any
+    route, so that no route answers a foreign origin, and none with ``Access-Control-Allow-Credentials``. Gradio's
+    CORS middleware echoed any Origin with credentials allowed whenever the Host was not localhost. ``/healthz``
+    answers any Host (probes name the container's address); ``allowed_hosts`` None: any Host, still same-origin."""
+
+    def __init__(self, app, allowed_hosts: tuple[str, ...] | None):
+        self.app = app
+        self.allowed = None if allowed_hosts is None else frozenset(allowed_hosts)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = hostname(headers.get(b"host", ""))
+        if self.allowed is not None and host not in self.allowed and scope["path"] not in PUBLIC_PATHS:
+            message = (
+                f"Host {host!r} is not a name this server answers to (allowed: {', '.join(sorted(self.allowed))}); "
+                "its operator can add it with --allowed-hosts (or ADVISOR_ALLOWED_HOSTS)"
+            )
+            await _refuse(400, message, "bad_host", "Host", scope, receive, send)
+            return
+        origin = headers.get(b"origin")
+        if origin is not None and not self._same_site(hostname(origin), host):
+            message = "requests from pages of another origin are refused: open the advisor at its own address"
+            await _refuse(403, message, "cross_origin", "Origin", scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _same_site(self, origin_host: str, host: str) -> bool:
+        if origin_host in ("", "null"):
+            return False
+        return origin_host == host or (self.allowed is not None and origin_host in self.allowed)
+
+
+async def _refuse(status: int, message: str, kind: str, field: str, scope, receive, send) -> None:
+    if scope["type"] == "websocket":
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    await error(status, message, field=field, kind=kind)(scope, receive, send)
