@@ -292,6 +292,19 @@ def test_a_superseded_checkpoint_gives_way_to_its_later_snapshot():
     assert any(e["model"] == "b-8b-hi" and "superseded by b-8b-hi-0901" in e["reason"] for e in r["excluded"])
 
 
+def test_a_shortlist_shows_at_most_two_generations_of_a_line_and_size():
+    """a1-8b, a2-8b and a third generation a3-8b (no score, lifted to a2): the oldest, a1, is left out with its
+    reason while a2 and a3 stay; with two generations (the pinned orders above) a1 stays."""
+    cat = fixture_catalog(extra=[_model("a3-8b", "qwen3-8b", "fx-a3", "2026-03-01", None)])
+    cat.families["fx-a3"] = _family("fx-a3", "fxa", "3")
+    with using_catalog(cat):
+        r = tools.call("select_models", {"use_case": "general", "top_k": 20})
+    ids = [x["model"] for x in r["recommendations"]]
+    assert "a3-8b" in ids and "a2-8b" in ids and "a1-8b" not in ids, ids
+    reason = next(e["reason"] for e in r["excluded"] if e["model"] == "a1-8b")
+    assert reason.startswith("an older generation of a") and "ranks above it" in reason
+
+
 def test_with_no_device_size_beyond_one_gpu_costs():
     """No device: a 235B model with b-32b's scores ranks below it (it takes several GPUs to run); on an 8 x H200
     node, where both fit, it does not."""

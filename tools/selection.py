@@ -34,9 +34,11 @@ from tools.ranking import (
     INDEPENDENT_FACTOR,
     LANGUAGE_BREADTH,
     MIN_REPORTERS,
+    SUCCESSOR_RATIO,
     USE_CASES,
     Estimate,
     adoption,
+    comparable,
     estimates,
     language_breadth,
 )
@@ -464,6 +466,9 @@ def _exclusion_reason(ask: Ask, model: Model, code: str, verdict) -> str:
     if code == "superseded":
         newer = common.catalog().models[verdict]
         return f"superseded by {newer.name}, a later checkpoint of the same model that also meets the constraints"
+    if code == "older_generation":
+        newer = common.catalog().models[verdict]
+        return f"an older generation of {newer.name} (same line, comparable size), which ranks above it here"
     device = ask.device.name if ask.device is not None else "the device"
     return f"does not fit {ask.num_gpus} x {device} at {ask.fit_context} tokens even in 4-bit"
 
@@ -685,9 +690,11 @@ def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[
             continue
         picks.append(pick)
         known = known or "licence" not in pick.unconfirmed
-        if len(picks) >= top_k:
-            kth = sorted((p.utility for p in picks), reverse=True)[top_k - 1]
-    picks.sort(key=lambda p: -p.utility)
+        shown = _one_per_generation(picks)[0]
+        if len(shown) >= top_k:
+            kth = shown[top_k - 1].utility
+    picks, older = _one_per_generation(picks)
+    misfits += [(ranking.upper[p.est.model.id], p.est.model, "older_generation", newer) for p, newer in older]
     if ask.commercial and picks and "licence" in picks[0].unconfirmed:
         first = next((p for p in picks if "licence" not in p.unconfirmed), None)
         if first is not None:
@@ -698,6 +705,31 @@ def _recommend(ask: Ask, ranking: Ranking, passed: Passed, top_k: int) -> tuple[
             picks.sort(key=lambda p: -p.utility)
     picks = picks[:top_k]
     return [_recommendation(ask, p, nxt) for p, nxt in zip(picks, [*picks[1:], None])], misfits
+
+
+GENERATIONS_SHOWN = 2  # a shortlist shows at most this many generations of one line and size
+
+
+def _one_per_generation(picks: list[Pick]) -> tuple[list[Pick], list[tuple[Pick, str]]]:
+    """The picks best first, less each one that a newer generation of its line and size (tools.ranking's successor
+    rule: same lineage, released later, within SUCCESSOR_RATIO of its total and active parameters) outscores here;
+    and those left out, each with the newer model's id. A shortlist names Qwen3.6-27B or Qwen3.5-27B, not both."""
+    kept: list[Pick] = []
+    older: list[tuple[Pick, str]] = []
+    for p in sorted(picks, key=lambda x: -x.utility):
+        m = p.est.model
+        newer = [
+            k.est.model.id
+            for k in kept
+            if k.est.lineage == p.est.lineage
+            and k.est.model.release_date > m.release_date
+            and comparable(k.est.model, m, SUCCESSOR_RATIO)
+        ]
+        if len(newer) < GENERATIONS_SHOWN:
+            kept.append(p)
+        else:
+            older.append((p, newer[0]))
+    return kept, older
 
 
 def _recommendation(ask: Ask, pick: Pick, nxt: Pick | None) -> dict:
