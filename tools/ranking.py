@@ -52,6 +52,8 @@ USE_CASES: dict[str, dict[str, float]] = {
         "BBH": 0.5,
         "LiveBench": 1.5,
         "ArenaElo": 1.5,
+        "IFBench": 0.5,
+        "MMMLU": 0.5,
     },
     "chat": {
         "IFEval": 1.5,
@@ -62,6 +64,7 @@ USE_CASES: dict[str, dict[str, float]] = {
         "MMLU-Pro": 0.5,
         "MultiChallenge": 1,
         "LiveBench": 0.5,
+        "IFBench": 1,
     },
     "customer_service": {
         "IFEval": 2,
@@ -95,13 +98,15 @@ USE_CASES: dict[str, dict[str, float]] = {
         "MATH": 1,
         "AIME24": 1,
         "AIME25": 1,
+        "AIME26": 1,
+        "HMMT25": 0.5,
         "HLE": 1,
         "SuperGPQA": 1,
         "LiveBench": 1,
     },
     "long_context": {"RULER": 2, "MRCR": 2, "MMLU": 0.5, "IFEval": 0.5},
     "multilingual": {"MGSM": 2, "MMMLU": 2, "Global-MMLU": 2, "MMLU": 1},
-    "rag": {"IFEval": 1.5, "MMLU": 1, "RULER": 1, "MRCR": 1, "SimpleQA": 0.5},
+    "rag": {"IFEval": 1.5, "IFBench": 1, "MMLU": 1, "RULER": 1, "MRCR": 1, "SimpleQA": 0.5},
     "tool_use": {
         "BFCL": 2,
         "IFEval": 1,
@@ -109,6 +114,8 @@ USE_CASES: dict[str, dict[str, float]] = {
         "BrowseComp": 1,
         "Terminal-Bench": 1,
         "SWE-bench-Verified": 0.5,
+        "SWE-bench-Pro": 0.5,
+        "IFBench": 0.5,
     },
     "edge": {"MMLU": 1, "IFEval": 1, "GSM8K": 0.5, "HumanEval": 0.5, "MMLU-Redux": 0.5},
 }

@@ -58,7 +58,7 @@ SPEED_TARGET, SPEED_COST = 20.0, 0.5  # tokens/s for one user (bandwidth bound x
 AGENT_SPEED_TARGET = {"code": 40.0, "tool_use": 40.0}
 SPEED_FLOOR, FLOOR_COST = 5.0, 1.0  # below this a model is not usable interactively: a cost that ranks it last
 # No device given: running a model takes more hardware with every doubling above what one 80 GB GPU holds at 4 bits.
-NO_DEVICE_SIZE_B, NO_DEVICE_SIZE_COST = 120.0, 0.15
+NO_DEVICE_SIZE_B, NO_DEVICE_SIZE_COST = 120.0, 0.3
 UNDERSIZE_SHARE, UNDERSIZE_COST = 0.3, 0.25  # below 30% of the largest size the device holds at 4 bits: per halving
 # Licence terms whose absence from the catalog leaves a commercial deployment's verdict open (catalog.gaps'
 # verdict-deciding terms but the rule on training with outputs, which no select_models question states).
@@ -423,8 +423,8 @@ def _assumptions(ask: Ask) -> list[str]:
     else:
         assumptions.append(
             "no GPU given: memory fit not checked; each pick shows its BF16 memory at the context checked; models "
-            f"above {NO_DEVICE_SIZE_B:g}B parameters (more than one 80 GB GPU holds at 4 bits) are ranked down a "
-            "little per doubling"
+            f"above {NO_DEVICE_SIZE_B:g}B parameters (more than one 80 GB GPU holds at 4 bits) are ranked down "
+            "per doubling, as each doubling takes more GPUs to run"
         )
     if ask.commercial is None:
         assumptions.append(
