@@ -75,7 +75,12 @@ def digest(name: str, result: dict) -> dict:
     if name == "select_models":
         return {
             "models": [
-                {"model": r.get("model"), "name": r.get("name"), "memory_gb": r.get("memory_gb")}
+                {
+                    "model": r.get("model"),
+                    "name": r.get("name"),
+                    "memory_gb": r.get("memory_gb"),
+                    "quantization": r.get("quantization"),
+                }
                 for r in (result.get("recommendations") or [])
             ]
         }

@@ -60,8 +60,13 @@ def merge(old: dict | None, new: dict | None) -> dict:
             continue
         if key == "vram_gb":
             out.pop("gpu", None)  # a plain memory size replaces a named GPU
-            if "unified_memory" not in new:
-                out.pop("unified_memory", None)
+            for part in ("unified_memory", "device_class", "memory_bandwidth_gbps", "cpu_cores"):
+                if part not in new and not (
+                    part != "unified_memory"
+                    and out.get("device_class") == "cpu"
+                    and new.get("hardware", "cpu") == "cpu"
+                ):
+                    out.pop(part, None)  # another device's parts go with it (a CPU server's RAM restated keeps them)
         if key == "use_case" and value == "chat" and out.get("use_case") == "customer_service":
             continue  # "a chatbot" does not undo "customer service"
         if key == "gpu":
@@ -69,6 +74,8 @@ def merge(old: dict | None, new: dict | None) -> dict:
             out.pop("vram_gb", None)
             out.pop("unified_memory", None)
             out.pop("memory_bandwidth_gbps", None)
+            out.pop("device_class", None)
+            out.pop("cpu_cores", None)
             if "hardware" not in new:
                 out.pop("hardware", None)
         if key == "monthly_tokens" and "usage" not in new:
@@ -142,12 +149,19 @@ LABELS = {
     "territories": "Territories",
     "memory_bandwidth_gbps": "Memory bandwidth (GB/s)",
     "system_ram_bandwidth_gbps": "System RAM bandwidth (GB/s)",
+    "device_class": "Device class",
+    "cpu_cores": "CPU cores",
 }
+# how a memory size reads for each kind of device
+MEMORY_LABELS = {"cpu": "System RAM (GB)", "apple": "Unified memory (GB)"}
 
 
-def describe(req: dict) -> list[str]:
-    """Human-readable lines for the requirements panel."""
-    return [f"{LABELS.get(k, k)}: {_shown(k, v)}" for k, v in req.items() if k not in TRANSIENT and k not in HIDDEN]
+def describe(req: dict, context: dict | None = None) -> list[str]:
+    """Human-readable lines for the requirements panel (``context``: the whole state, when ``req`` is part of it)."""
+    whole = context if context is not None else req
+    kind = whole.get("device_class") or ("apple" if whole.get("unified_memory") else None)
+    labels = {**LABELS, "vram_gb": MEMORY_LABELS.get(kind or "", LABELS["vram_gb"])}
+    return [f"{labels.get(k, k)}: {_shown(k, v)}" for k, v in req.items() if k not in TRANSIENT and k not in HIDDEN]
 
 
 def _shown(key: str, value: object) -> str:

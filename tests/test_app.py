@@ -280,6 +280,43 @@ def test_browser_conversation(server):
 
 
 @pytest.mark.browser
+def test_four_turn_session_ends_with_the_shortlist_rerun_at_32k(server):
+    """Issue #24's browser session: needs -> cost at 50M tokens -> "and the licence?" -> "what if we need 32k
+    context?". The last turn re-runs the shortlist (not the licence check before it) with the 32k context and says
+    what changed."""
+    from tests.test_ui_layout import TURNS
+
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("Debian chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(server.url + "/", wait_until="domcontentloaded")
+            page.wait_for_selector("#message textarea", timeout=90_000)
+            tools_after: list[list[str]] = []
+            for n, message in enumerate(TURNS, 1):
+                page.fill("#message textarea", message)
+                page.click("#send")
+                page.wait_for_function(f"document.querySelectorAll('#chat .verdict').length >= {n}", timeout=90_000)
+                page.wait_for_timeout(500)
+                tools_after.append(page.locator("#chat").get_by_text("Tool: ", exact=False).all_inner_texts())
+            last = page.locator('#chat [data-testid="bot"]').last.inner_text()
+            page.screenshot(path=str(OUT / "browser-four-turns-32k.png"), full_page=True)
+        finally:
+            browser.close()
+    new_steps = tools_after[3][len(tools_after[2]) :]  # the tool steps of the last turn
+    assert any("select_models" in s for s in new_steps), new_steps  # the shortlist re-run, not the licence check
+    assert not any("check_license" in s for s in new_steps), new_steps
+    assert "What changed" in last and "32,768" in last, last[:600]
+    assert "Shortlist for code" in last and "Licence: " not in last, last[:600]
+
+
+@pytest.mark.browser
 def test_enter_sends_and_shift_enter_starts_a_new_line(server):
     chromium = _chromium()
     if chromium is None:

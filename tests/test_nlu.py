@@ -315,3 +315,67 @@ def test_licence_facts_said_indirectly():
     for text, code in [("a Rotterdam-based shop", "NL"), ("our office is in Tallinn", "EE"), ("HQ in Krakow", "PL")]:
         f = read(text).fields
         assert f.get("eu_entity") is True and f["territories"] == [code], text
+
+
+# ---------------------------------------------------------------- hardware described by its parts
+
+
+def test_a_cpu_server_is_read_by_its_parts():
+    """Cores, RAM, channels and memory type: the RAM is what a model must fit in, channels x MT/s x 8 bytes the
+    bandwidth (one socket's), and a channel count is never a GPU count."""
+    r = extract("no GPU, a 32-core EPYC with 256 GB RAM")
+    assert (r["device_class"], r["vram_gb"], r["cpu_cores"], r["hardware"]) == ("cpu", 256, 32, "cpu")
+    assert not r.get("gpu") and "memory_bandwidth_gbps" not in r
+    r = extract("dual-socket EPYC 9654 server, 12-channel DDR5-4800, 768 GB RAM, no GPU")
+    assert (r["vram_gb"], r["memory_bandwidth_gbps"]) == (768, 460.8)
+    assert any("12 channels x 4800 MT/s" in d and "one socket's" in d for d in r["derived"])
+    # a family named without its generation is its parts, not one catalog server
+    r = extract("a 64-core Xeon with 512GB of RAM")
+    assert "gpu" not in r and r["vram_gb"] == 512 and r["cpu_cores"] == 64
+    # a later message adds a part; "8 channels" is no count of GPUs
+    ctx = {"requirements": r, "previous_tools": ["select_models"], "previous_args": [{"vram_gb": 512}]}
+    later = extract("with 8 channels of DDR4?", ctx)
+    assert later["memory_bandwidth_gbps"] == 204.8 and "num_gpus" not in later
+    on_gpu = {"requirements": {"gpu": "rtx-4090"}, "previous_tools": [], "previous_args": []}
+    assert "num_gpus" not in extract("and with 8 channels?", on_gpu)
+    assert extract("and with 8?", on_gpu)["num_gpus"] == 8
+
+
+def test_a_chip_with_a_memory_the_catalog_lacks_keeps_its_bandwidth():
+    from tools.common import catalog
+
+    r = extract("an M2 Max 48GB")
+    assert (r["vram_gb"], r["unified_memory"], r["device_class"]) == (48, True, "apple")
+    assert (
+        r["memory_bandwidth_gbps"]
+        == next(g for g in catalog().gpus.values() if g.id.startswith("m2-max")).memory_bandwidth_gbps
+    )
+    assert "gpu" not in r and any("M2 Max with 48 GB" in d for d in r["derived"])
+    assert extract("a jetson orin 32gb")["gpu"] == "jetson-agx-orin-32gb"  # a variant by its memory
+
+
+def test_a_cpu_server_shortlists_what_its_ram_holds(make_advisor):
+    r = make_advisor().ask("no GPU, a 32-core EPYC with 256 GB RAM, which model for a support chatbot?", "cpu")
+    call = next(c for c in r.tool_calls if c.name == "select_models")
+    assert call.args.get("vram_gb") == 256 and "gpu" not in call.args
+    assert all(x["memory_gb"] <= 256 for x in call.result["recommendations"])
+    assert "System RAM (GB): 256" in r.reply and "GPU memory" not in r.reply.split("\n")[0]
+
+
+def test_a_device_family_with_variants_asks_which(make_advisor):
+    advisor = make_advisor()
+    r = advisor.ask("how fast is llama 3.1 8b on a jetson orin?", thread_id="j")
+    assert not r.tool_calls and "Jetson AGX Orin 32GB" in r.reply and "Jetson AGX Orin 64GB" in r.reply
+    r = advisor.ask("the 64GB one", thread_id="j")
+    assert [(c.name, c.args.get("gpu")) for c in r.tool_calls] == [("estimate_throughput", "jetson-agx-orin-64gb")]
+
+
+def test_speed_on_a_device_without_its_bandwidth_asks_for_it(make_advisor):
+    advisor = make_advisor()
+    advisor.ask("no gpu, 32 cores, 128 GB RAM. best coding model?", thread_id="b")
+    r = advisor.ask("how fast is the first one?", thread_id="b")
+    assert not r.tool_calls and "channels" in r.reply
+    r = advisor.ask("8 channels of ddr4", thread_id="b")
+    call = next(c for c in r.tool_calls if c.name == "estimate_throughput")
+    assert (call.args["vram_gb"], call.args["memory_bandwidth_gbps"]) == (128, 204.8)
+    assert "8 channels x 3200 MT/s" in r.reply

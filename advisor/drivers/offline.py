@@ -357,11 +357,13 @@ class Planner:
                 if f not in fields and f in self.req:
                     fields.append(f)
         parts = [cat.models[m].name if m in cat.models else str(m) for m in models]
-        state = {k: self.req[k] for k in fields if k not in ("unified_memory",)}
+        state = {k: self.req[k] for k in fields if k not in ("unified_memory", "device_class")}
         if "num_gpus" in state and "gpu" in state:
             gpu = cat.gpus[state.pop("gpu")].name if state.get("gpu") in cat.gpus else state.pop("gpu")
             parts.append(f"{state.pop('num_gpus')} x {gpu}")
-        parts += describe(state)
+        if self.req.get("device_class") == "cpu" and self.req.get("cpu_cores") and "vram_gb" in state:
+            state["cpu_cores"] = self.req["cpu_cores"]
+        parts += describe(state, self.req)
         if any(c["name"] == "estimate_cost" for c in calls) and "monthly_tokens" not in self.req:
             parts.append("volume assumed: 10M tokens a month (tell me yours)")
         parts += [d for d in self.t.get("derived") or [] if calls]
@@ -503,6 +505,15 @@ def _matching_digest(name: str, args: dict, rerun: list[dict], before: list[dict
     return None
 
 
+def _kept(now: dict, was: dict) -> str:
+    """A shortlisted model's memory now and before, with its format where that changed (a longer context can take a
+    smaller format to fit)."""
+    q, q_was = now.get("quantization"), was.get("quantization")
+    if q and q_was and q != q_was:
+        return f"{now['name']} ({now['memory_gb']} GB in {q}, was {was['memory_gb']} GB in {q_was})"
+    return f"{now['name']} ({now['memory_gb']} GB, was {was['memory_gb']} GB)"
+
+
 def _compare(name: str, old: dict, new: dict) -> str:
     """One line on how a result moved: the shortlist's entries kept, dropped and new; memory, speed, cost, verdict."""
     from advisor.memory import digest
@@ -511,7 +522,7 @@ def _compare(name: str, old: dict, new: dict) -> str:
     if name == "select_models":
         was = {m["model"]: m for m in old.get("models") or []}
         is_ = {m["model"]: m for m in now.get("models") or []}
-        kept = [f"{m['name']} ({m['memory_gb']} GB, was {was[k]['memory_gb']} GB)" for k, m in is_.items() if k in was]
+        kept = [_kept(m, was[k]) for k, m in is_.items() if k in was]
         dropped = [m["name"] for k, m in was.items() if k not in is_]
         new_ = [m["name"] for k, m in is_.items() if k not in was]
         out = []

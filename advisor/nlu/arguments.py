@@ -18,6 +18,7 @@ ARGUMENTS: dict[str, dict[str, str]] = {
     "num_gpus": {"*": "num_gpus"},
     "vram_gb": {"*": "vram_gb"},
     "unified_memory": {"*": "unified_memory"},
+    "device_class": {"*": "device_class"},  # a device given by its memory: consumer, datacenter, apple or cpu
     "min_context": {
         "select_models": "min_context",
         "find_models": "min_context",

@@ -70,10 +70,34 @@ class Understanding:
             analyses[-1].get("calls", []) if analyses and analyses[-1].get("turn") == self.number - 1 else []
         )
         self.question = memory.get("open_question")
+        if self.question and self.question.get("kind") == "which_device" and not self.latest.get("gpu"):
+            self._device_answer(self.question.get("options") or [])
         self.analyses: list[Analysis] = list(memory.get("analyses") or [])
         self.move = "answer" if self.question is not None and not self.previous_calls else "ask"
         self.objective: str | None = None
         self.target: Analysis | None = None
+
+    def _device_answer(self, options: list[str]) -> None:
+        """The answer to "which Jetson Orin do you mean?": the option with the memory stated ("the 64GB one") or
+        the one counted ("the second")."""
+        from advisor.nlu.slots import _gib
+        from tools.common import catalog
+
+        cat = catalog()
+        devices = [cat.gpus[o] for o in options if o in cat.gpus]
+        size = self.latest.get("vram_gb") or next(
+            (q.value for q in self.reading.quantities if q.kind == "memory_gb"), None
+        )
+        chosen = [d for d in devices if size is not None and abs(_gib(d) - size) <= 0.5]
+        ref = self.reading.reference
+        if not chosen and ref and ref[0] == "ordinal" and -len(devices) <= ref[1] < len(devices):
+            chosen = [devices[ref[1]]]
+        if len(chosen) != 1:
+            return
+        for key in ("vram_gb", "unified_memory", "hardware", "device_class", "memory_bandwidth_gbps"):
+            self.latest.pop(key, None)
+        self.latest["gpu"] = chosen[0].id
+        self.req = merge(self.before, self.latest)
 
     # ------------------------------------------------------------ what the message asks
 
@@ -302,6 +326,20 @@ class Understanding:
                 "model_for",
                 [],
             )
+        if (
+            "speed" in intents
+            and self.req.get("vram_gb")
+            and not self.req.get("gpu")
+            and not self.req.get("memory_bandwidth_gbps")
+            and (self.req.get("device_class") == "cpu" or self.req.get("unified_memory"))
+        ):
+            device = "the server's RAM" if self.req.get("device_class") == "cpu" else "its memory"
+            return (
+                f"How fast is {device}? Speed follows memory bandwidth: give its memory channels and type, e.g. "
+                '"8 channels of DDR5" or "12 channels of DDR4-3200", or its bandwidth in GB/s.',
+                "which_bandwidth",
+                [],
+            )
         if "speed" in intents and not (self.req.get("gpu") or self.req.get("vram_gb")) and len(intents) == 1:
             return (
                 'On which GPU (and how many)? Speed depends on the hardware, e.g. "one RTX 4090" or "2x H100".',
@@ -326,6 +364,13 @@ class Understanding:
                 "Which of these, or which other model, should I use?",
                 "which_model",
                 m.suggestions[:4],
+            )
+        if m.kind == "gpu" and m.candidates and not (self.req.get("gpu") or self.req.get("vram_gb")):
+            names = [cat.gpus[c].name for c in m.candidates[:5] if c in cat.gpus]
+            return (
+                f"Which {code_span(m.text)} do you mean: {_or(names)}? Their memory differs, and with it what fits.",
+                "which_device",
+                m.candidates[:5],
             )
         if m.kind == "gpu" and "vram_gb" not in self.req and not self.req.get("gpu"):
             close = [cat.gpus[c].name for c in m.suggestions[:4] if c in cat.gpus]

@@ -99,6 +99,13 @@ NOT_NAMES = {
 }
 
 
+# words of devices' names that name no device by themselves: memory types, sockets, form factors
+NOT_DEVICE_WORDS = frozenset(
+    {"ddr", "lpddr", "gddr", "hbm", "mrdimm", "dual", "single", "socket", "server", "desktop", "pc", "cpu", "gb"}
+    | {"ai", "project", "with", "x", "and", "the", "of", "e", "g", "pro", "max", "ultra", "mini", "super"}
+)
+
+
 @dataclass
 class Mention:
     """One name in the text: resolved (``id``), ambiguous (``candidates``) or unknown (``suggestions``)."""
@@ -217,6 +224,7 @@ class Linker:
     def _index_gpus(self, cat) -> None:
         """Claim every device's names, with and without the vendor's words; the first words are GPU heads."""
         self.gpu_heads: set[str] = set()
+        self.gpu_words: dict[str, set[str]] = {}  # a word of a device's names -> the devices that have it
         for g in cat.gpus.values():
             for name in [g.id, g.name, *g.aliases]:
                 toks = normalize(name).split()
@@ -226,6 +234,10 @@ class Linker:
                     self._claim(tuple(toks), "gpu", g.id)
                 if toks and toks[0].isalpha() and len(toks[0]) >= 2:
                     self.gpu_heads.add(toks[0])
+                for k, tok in enumerate(toks):
+                    if tok == "gb" or (k + 1 < len(toks) and toks[k + 1] == "gb"):
+                        continue  # a memory size is a variant's, not the device's name
+                    self.gpu_words.setdefault(tok, set()).add(g.id)
 
     def _index_apis(self, cat) -> None:
         """Proprietary APIs by name, and a name without its version for the newest of it."""
@@ -433,10 +445,37 @@ class Linker:
                 got = self._by_shape(toks, spans, i, run, text)
                 if got is not None:
                     return got
+        partial = self._device_by_words(toks, spans, i, text)
+        if partial is not None:
+            return partial
         if toks[i] in self.gpu_heads and i + 1 < len(toks) and toks[i + 1][0].isdigit() and len(toks[i]) >= 2:
             start, end, written = self._span(spans, i, 2, text)
             return Mention("gpu", written, start, end, suggestions=self.suggest(written, 4, kind="gpu")), 2
         return None
+
+    def _device_by_words(self, toks: list[str], spans, i: int, text: str) -> tuple[Mention, int] | None:
+        """A device named by some of its words ("a jetson orin"): the devices whose names hold every word of the run;
+        one resolves, several are the candidates to ask about (their variants differ in memory or kind)."""
+        if toks[i] not in self.gpu_heads or not toks[i].isalpha() or len(toks[i]) < 3 or toks[i] in NOT_DEVICE_WORDS:
+            return None
+        j = i
+        while (
+            j < len(toks)
+            and toks[j] in self.gpu_words
+            and toks[j] not in NOT_DEVICE_WORDS
+            and (j == i or j not in self._local.breaks)
+        ):
+            j += 1
+        run = toks[i:j]
+        if not run:
+            return None
+        ids = set.intersection(*(self.gpu_words[t] for t in run))
+        if not ids or (len(run) == 1 and len(ids) > 4):
+            return None  # "mac", "rtx": too many devices to ask about
+        start, end, written = self._span(spans, i, len(run), text)
+        if len(ids) == 1:
+            return self._gpu(toks, spans, i, len(run), next(iter(ids)), text), len(run)
+        return Mention("gpu", written, start, end, candidates=sorted(ids)), len(run)
 
     def _name_run(self, toks: list[str], i: int) -> int:
         """Length of the run of name-like tokens from i: name words, numbers, single letters."""

@@ -146,7 +146,10 @@ NEG = r"(?:not|n't|no|never|without|nor|non[- ]?)"
 # phrases that clear a field: "forget the budget", "ignore the GPU", "no longer need 32k context"
 CLEARABLE = [
     (r"budget|spend(ing)? (cap|limit)|price limit|cost (cap|limit)", ("budget_usd_per_month",)),
-    (r"gpus?|hardware|cards?|graphics card|vram", ("gpu", "num_gpus", "vram_gb", "hardware", "unified_memory")),
+    (
+        r"gpus?|hardware|cards?|graphics card|vram",
+        ("gpu", "num_gpus", "vram_gb", "hardware", "unified_memory", "device_class", "cpu_cores"),
+    ),
     (r"context( window| length)?|long context", ("min_context",)),
     (r"licen[cs]es?( constraint| filter| requirement)?|apache|mit|permissive", ("licenses",)),
     (r"(the )?(user|mau|users?) (count|number|figure)|users|mau", ("monthly_active_users",)),
@@ -188,6 +191,7 @@ def read_slots(
     qs = [q for q in qs if not q.negated]  # "50M, not 500M": the figure taken back is no fact
     _use_case(t, req)
     _hardware(t, mentions, qs, req, conflicts)
+    _cpu_server(t, mentions, qs, req, ctx)
     _licence_facts(t, req, conflicts)
     _figures(t, qs, req, ctx)
     _serving(t, original, req, mentions)
@@ -230,6 +234,8 @@ def _hardware(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, co
         req["num_gpus"] = int(gpu_count.value)
     _memory_and_apple(t, gpus, mem, req)
     _no_gpu_cloud_or_vision(t, req)
+    if not gpus:
+        _device_by_words(t, mentions, mem, req)
 
 
 def _memory_and_apple(t: str, gpus: list[Mention], mem: list[Quantity], req: dict) -> None:
@@ -309,10 +315,120 @@ def _device_by_memory(g: Mention, mem: list[Quantity], req: dict) -> None:
         return
     req.pop("gpu", None)
     req.pop("num_gpus", None)
-    req["vram_gb"] = q.value
+    _chip_with_memory(dev, q.value, req)
+
+
+def _chip_with_memory(dev, size: float, req: dict) -> None:
+    """A chip with a memory size the catalog does not list ("M2 Max 48GB"): the stated memory with the chip's
+    bandwidth (its memory interface is the chip's), said in the Understood line."""
+    req["vram_gb"] = size
     if getattr(dev, "unified_memory", False):
         req["unified_memory"] = True
         req["hardware"] = "apple" if dev.segment == "apple" else "unified"
+    if dev.segment == "apple":
+        req["device_class"] = "apple"
+    bw = getattr(dev, "memory_bandwidth_gbps", None)
+    name = re.sub(r"\s*\(?\d+(\.\d+)?\s*GB\)?$", "", dev.name)
+    if bw:
+        req["memory_bandwidth_gbps"] = bw
+        note = f"{name} with {size:g} GB, a pairing the catalog lacks: the chip's {bw:g} GB/s with the memory stated"
+    else:
+        note = f"{name} with {size:g} GB, a pairing the catalog lacks: the memory stated (bandwidth not reported)"
+    req.setdefault("derived", []).append(note)
+
+
+def _device_by_words(t: str, mentions: list[Mention], mem: list[Quantity], req: dict) -> None:
+    """A device named by some of its words with its memory ("a Jetson Orin 32GB"): the variant with that memory;
+    a memory none of them has is the chip with that memory. Without a memory the name stays unclear (asked)."""
+    from tools.common import catalog
+
+    cat = catalog()
+    for m in mentions:
+        if m.kind != "gpu" or m.id or not m.candidates or _negated(t, m.start):
+            continue
+        q = next((q for q in mem if 0 <= q.start - m.end <= 25), None)
+        devices = [cat.gpus[c] for c in m.candidates if c in cat.gpus]
+        if q is None or not devices:
+            continue
+        same = [d for d in devices if abs(_gib(d) - q.value) <= 0.5]
+        if len(same) == 1:
+            req["gpu"] = same[0].id
+            m.id, m.candidates = same[0].id, []
+        elif not same and len({d.memory_bandwidth_gbps for d in devices}) == 1:
+            _chip_with_memory(devices[0], q.value, req)
+            m.candidates = []
+        return
+
+
+CPU_NAMES = r"\b(epyc|xeon|threadripper|graviton|ampere altra|altra|ryzen|core i[3579]|core ultra)\b"
+DDR_SPEED = {"4": 3200, "5": 4800}  # the common server speeds of each generation, when no speed is stated
+
+
+def _cpu_server(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, ctx: dict) -> None:
+    """A CPU-only machine described by its parts: cores, RAM, memory channels and type (or bandwidth). The RAM is
+    the memory a model must fit in; channels x transfers x 8 bytes its bandwidth (one socket's: a model instance
+    runs on one NUMA node unless the engine is NUMA-aware). A CPU family named without its generation ("a 64-core
+    Xeon") is described by these parts, not by one catalog server; a later message may add a part."""
+    from tools.common import catalog
+
+    gpu = catalog().gpus.get(req.get("gpu") or "")
+    if gpu is not None and gpu.segment == "cpu":
+        named = next((m for m in mentions if m.kind == "gpu" and m.id == gpu.id), None)
+        if named is not None and not re.search(r"\d", named.text) and re.fullmatch(CPU_NAMES, named.text.lower()):
+            req.pop("gpu")  # "Xeon" alone: which generation is not said
+            req.pop("num_gpus", None)
+            req["hardware"] = "none"
+    earlier = (ctx.get("requirements") or {}).get("device_class") == "cpu" and "gpu" not in req
+    if req.get("gpu") or (
+        req.get("hardware") != "none" and not earlier and not re.search(CPU_NAMES + r"|\bcpu server\b", t)
+    ):
+        return
+    cores = re.search(r"\b(\d{1,3})[- ]?(?:physical )?(?:cores?|c|vcpus?)\b", t)
+    ram = next(
+        (
+            q
+            for q in qs
+            if q.kind == "memory_gb"
+            and re.match(
+                r"\s*(?:gb|gib|g|tb)?\s*(?:of\s+)?(?:(?:ecc|registered|system|main|host|server)\s+)*(?:ram|memory|"
+                r"ddr\d)",
+                t[q.end : q.end + 30],
+            )
+        ),
+        None,
+    )
+    channels = re.search(r"\b(\d{1,2})[- ]?(?:memory )?channels?\b|\b(\d{1,2}) ?x ?(?:\d+ ?gb )?ddr\d", t)
+    ddr = re.search(r"\bddr([45])(?:[- ]?(\d{4}))?", t)
+    if not (cores or ram or channels or ddr or req.get("vram_gb")):
+        return
+    if not (req.get("hardware") == "none" or cores or ram or channels or earlier):
+        return  # "an EPYC" alone says too little
+    req["hardware"] = "cpu"
+    req["device_class"] = "cpu"
+    req.pop("unified_memory", None)
+    if ram is not None:
+        req["vram_gb"] = ram.value
+    if cores:
+        req["cpu_cores"] = int(cores.group(1))
+    if "system_ram_bandwidth_gbps" in req:  # with no GPU, the RAM's bandwidth is the one a model streams from
+        req["memory_bandwidth_gbps"] = req.pop("system_ram_bandwidth_gbps")
+    if channels and ddr:  # the parts stated win over a catalog server's figure
+        req["derived"] = [d for d in req.get("derived", []) if "a pairing the catalog lacks" not in d]
+        n = int(channels.group(1) or channels.group(2))
+        rate = re.search(r"\b(\d{4}) ?mt/?s", t)
+        stated = ddr.group(2) or (rate.group(1) if rate else None)
+        mts = int(stated or DDR_SPEED[ddr.group(1)])
+        bw = round(n * mts * 8 / 1000, 1)
+        req["memory_bandwidth_gbps"] = bw
+        assumed = "" if stated else f" (DDR{ddr.group(1)}'s common speed)"
+        socket = (
+            ", one socket's (a model instance runs on one NUMA node)"
+            if re.search(r"\b(dual|two|2)[- ]?(socket|cpu|processor)s?\b|\b2 ?x ?(epyc|xeon)", t)
+            else ""
+        )
+        req.setdefault("derived", []).append(
+            f"memory bandwidth: {n} channels x {mts} MT/s{assumed} x 8 bytes = {bw:g} GB/s{socket}"
+        )
 
 
 def _gib(dev) -> float:
@@ -513,7 +629,7 @@ def derive(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     _purchase(t, qs, req)
     _another_card(t, req, ctx)
     if derived:
-        req["derived"] = derived
+        req["derived"] = req.get("derived", []) + derived
 
 
 def _a(period: str) -> str:
@@ -908,6 +1024,9 @@ def _bare_figure(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     elif (
         q.value == int(q.value)
         and 1 <= q.value <= 16
+        and not re.match(
+            r"[- ]?(?:memory )?(?:channels?|cores?|sockets?|threads?|vcpus?|mt)\b", t[q.end : q.end + 12].lstrip()
+        )
         and (
             ctx.get("requirements", {}).get("gpu")
             or re.search(r"gpus?|cards?", t)
