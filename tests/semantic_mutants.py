@@ -36,6 +36,7 @@ import fnmatch
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -141,6 +142,12 @@ def scratch_copy() -> Path:
     return dest
 
 
+def copy_of(scratch: Path) -> Path:
+    dest = Path(tempfile.mkdtemp(prefix="semantic-mutants-"))
+    shutil.copytree(scratch, dest, dirs_exist_ok=True)
+    return dest
+
+
 def tree_hash(root: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(root.rglob("*.py")):
@@ -195,22 +202,29 @@ def pytest_runtest_protocol(item, nextitem):
 """
 
 
-def coverage_map(scratch: Path, files: list[str], sources: list[str], options: list[str], env, cache: Path) -> dict:
+def coverage_map(
+    scratch: Path, files: list[str], sources: list[str], options: list[str], env, cache: Path, jobs: int = 1
+) -> dict:
     """{"lines": {test file: {source file: {line: [test ids that ran it]}}}, "seconds": {test file: s}, "failing":
-    [test files]}, one process per test file on the unmutated copy. A line run outside any test (at import, in
-    collection) is listed with the id "". Like mutmut's own map, it sees what runs in the test's process (a server a
-    test starts as a subprocess is not followed, and mutmut does not run such a test for a mutant either)."""
-    cache.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(" ".join(sorted(sources) + options).encode()).hexdigest()[:8]
-    key = cache / f"map-{tree_hash(scratch)}-{digest}.json"
-    if key.exists():
-        return json.loads(key.read_text())
+    [test files]}, one process per test file on the unmutated copy (``jobs`` at once), each file's entry cached as
+    soon as it is done, so an interrupted map resumes. A line run outside any test (at import, in collection) is
+    listed with the id "". Like mutmut's own map, it sees what runs in the test's process (a server a test starts as
+    a subprocess is not followed, and mutmut does not run such a test for a mutant either)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from coverage import CoverageData
 
+    digest = hashlib.sha256(" ".join(sorted(sources) + options).encode()).hexdigest()[:8]
+    folder = cache / f"map-{tree_hash(scratch)}-{digest}"
+    folder.mkdir(parents=True, exist_ok=True)
     (scratch / "_semantic_mutants_ctx.py").write_text(CONTEXT_PLUGIN)
-    result: dict = {"lines": {}, "seconds": {}, "failing": []}
     include = ",".join(str(scratch / f) for f in sources)
-    for i, tf in enumerate(files, 1):
+    done = [0]
+
+    def one(i: int, tf: str) -> dict:
+        entry = folder / (tf.replace("/", "__") + ".json")
+        if entry.exists():
+            return json.loads(entry.read_text())
         data_file = scratch / f".coverage-map-{i}"
         t0 = time.time()
         cmd = [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}", f"--include={include}"]
@@ -221,24 +235,33 @@ def coverage_map(scratch: Path, files: list[str], sources: list[str], options: l
             capture_output=True,
             text=True,
         )
-        if proc.returncode not in (0, 5):
+        failing = proc.returncode not in (0, 5)
+        if failing:
             # a file failing on the unmutated tree cannot judge a mutant: it is left out, and said so
-            result["failing"].append(tf)
             print(f"  {tf} FAILS on the unmutated tree; left out of every mutant's run:\n{proc.stdout[-1500:]}")
         data = CoverageData(str(data_file))
         data.read()
-        result["lines"][tf] = {
+        lines = {
             str(Path(f).resolve().relative_to(scratch.resolve())): {
                 str(n): sorted(set(ids)) for n, ids in data.contexts_by_lineno(f).items()
             }
             for f in data.measured_files()
         }
-        result["seconds"][tf] = round(time.time() - t0, 1)
         data_file.unlink(missing_ok=True)
-        print(f"  map {i}/{len(files)} {tf} ({time.time() - t0:.0f} s)", flush=True)
+        out = {"lines": lines, "seconds": round(time.time() - t0, 1), "failing": failing}
+        entry.write_text(json.dumps(out))
+        done[0] += 1
+        print(f"  map {tf} ({out['seconds']:.0f} s; {done[0]} mapped)", flush=True)
+        return out
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        entries = dict(zip(files, pool.map(one, range(len(files)), files)))
     (scratch / "_semantic_mutants_ctx.py").unlink()
-    key.write_text(json.dumps(result))
-    return result
+    return {
+        "lines": {tf: e["lines"] for tf, e in entries.items()},
+        "seconds": {tf: e["seconds"] for tf, e in entries.items()},
+        "failing": [tf for tf, e in entries.items() if e["failing"]],
+    }
 
 
 def _function_lines(tree: ast.AST) -> set[int]:
@@ -373,15 +396,25 @@ def report(outcomes: list[Outcome]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     ap.add_argument("set_dir", nargs="?", type=Path, default=DEFAULT_SET)
-    ap.add_argument("--only", default="*", help="fnmatch pattern on mutant names, e.g. 'cost-*'")
+    ap.add_argument("--only", default="*", help="fnmatch patterns on mutant names, comma-separated, e.g. 'cost-*'")
+    ap.add_argument(
+        "--tests",
+        nargs="+",
+        metavar="TEST_FILE",
+        help="run these test files whole for every mutant instead of the tests the map selects (e.g. a first run's "
+        "survivors against the tests added since)",
+    )
     ap.add_argument("--all-tests", action="store_true", help="run the whole unit selection for every mutant")
     ap.add_argument("--examples-scale", default="0.2", help="ADVISOR_EXAMPLES_SCALE (make mutation's 0.2)")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per mutant before it counts as a timeout")
     ap.add_argument("--map-dir", type=Path, default=Path(tempfile.gettempdir()) / "semantic-mutants-map")
     ap.add_argument("--json", type=Path, help="write every outcome here")
+    ap.add_argument("--jobs", type=int, default=1, help="test processes at once (map and mutants; 1 on a shared box)")
     args = ap.parse_args(argv)
 
-    mutants = [read_mutant(p) for p in sorted(args.set_dir.glob("*.patch")) if fnmatch.fnmatch(p.stem, args.only)]
+    patterns = args.only.split(",")
+    patches = sorted(args.set_dir.glob("*.patch"))
+    mutants = [read_mutant(p) for p in patches if any(fnmatch.fnmatch(p.stem, o) for o in patterns)]
     if not mutants:
         sys.exit(f"no mutants matching {args.only!r} in {args.set_dir}")
     paths, options = unit_selection()
@@ -400,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"the scratch copy's code is not the one imported ({where}); is PYTHONPATH honoured?")
         for m in mutants:
             m.changed = changed_lines(scratch, m)
-        files = selected_files(scratch, paths, options, env)
+        files = [] if args.tests else selected_files(scratch, paths, options, env)
         try:
             import coverage  # noqa: F401
 
@@ -408,25 +441,49 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             have_coverage = False
         cmap = None
-        if not args.all_tests and have_coverage:
+        if args.tests:
+            print(f"every mutant runs {', '.join(args.tests)} (whole files)", flush=True)
+        elif not args.all_tests and have_coverage:
             sources = mapped_sources(scratch, mutants)
             print(f"mapping which lines of {', '.join(sources)} each of the {len(files)} test files runs", flush=True)
-            cmap = coverage_map(scratch, files, sources, options, env, args.map_dir)
+            cmap = coverage_map(scratch, files, sources, options, env, args.map_dir, args.jobs)
         elif not args.all_tests:
             print("coverage.py is not installed: every mutant runs the whole unit selection", flush=True)
-        outcomes = []
-        for i, m in enumerate(mutants, 1):
-            targets = relevant_files(scratch, m, cmap) if cmap is not None else list(paths)
-            o = run_mutant(scratch, m, targets, options, env, args.timeout)
-            outcomes.append(o)
+        # each worker applies its mutants in a scratch copy of its own
+        copies = [scratch] + [copy_of(scratch) for _ in range(args.jobs - 1)]
+        free: queue.Queue[Path] = queue.Queue()
+        for c in copies:
+            free.put(c)
+        counter = [0]
+
+        def judge(m: Mutant) -> Outcome:
+            where = free.get()
+            try:
+                targets = args.tests or (relevant_files(where, m, cmap) if cmap is not None else list(paths))
+                o = run_mutant(where, m, targets, options, env_for(where, args.examples_scale), args.timeout)
+            finally:
+                free.put(where)
+            counter[0] += 1
             print(
-                f"[{i}/{len(mutants)}] {m.name}: {o.verdict}"
+                f"[{counter[0]}/{len(mutants)}] {m.name}: {o.verdict}"
                 + (f" by {o.by}" if o.verdict in ("killed", "false_kill") else "")
-                + (f" ({o.tests_run} tests passed, {len(o.files)} files)" if o.verdict == "survived" else "")
+                + (
+                    f" ({o.tests_run} tests passed, {len(o.files)} test ids or files)"
+                    if o.verdict == "survived"
+                    else ""
+                )
                 + f" [{o.seconds:.0f} s]"
                 + (f"\n    {o.by}" if o.verdict == "error" else ""),
                 flush=True,
             )
+            return o
+
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            outcomes = list(pool.map(judge, mutants))
+        for c in copies[1:]:
+            shutil.rmtree(c, ignore_errors=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print()
