@@ -123,7 +123,8 @@ def _plan(
 def _name_pattern(name: str) -> tuple[re.Pattern, tuple[str, ...] | None]:
     """The compiled pattern for a name, and the pieces between its separators (ASCII names only): each piece is
     matched literally, ignoring case, so a text that lacks one of them cannot contain the name."""
-    pattern = re.compile(re.escape(name).replace(r"\ ", r"[\s\-_]?").replace(r"\-", r"[\s\-_]?"), re.IGNORECASE)
+    # one pass: a space or a hyphen in the name matches either, an underscore or nothing ("RTX 4090", "rtx-4090")
+    pattern = re.compile(re.sub(r"\\[ \-]", lambda _: r"[\s\-_]?", re.escape(name)), re.IGNORECASE)
     pieces = tuple(p.lower() for p in re.split(r"[ \-]", name) if p) if name.isascii() and "\\" not in name else None
     return pattern, pieces
 
