@@ -60,7 +60,7 @@ def merge(old: dict | None, new: dict | None) -> dict:
             continue
         if key == "vram_gb":
             out.pop("gpu", None)  # a plain memory size replaces a named GPU
-            for part in ("unified_memory", "device_class", "memory_bandwidth_gbps", "cpu_cores"):
+            for part in ("unified_memory", "device_class", "memory_bandwidth_gbps", "cpu_cores", "cpu_family"):
                 if part not in new and not (
                     part != "unified_memory"
                     and out.get("device_class") == "cpu"
@@ -76,6 +76,7 @@ def merge(old: dict | None, new: dict | None) -> dict:
             out.pop("memory_bandwidth_gbps", None)
             out.pop("device_class", None)
             out.pop("cpu_cores", None)
+            out.pop("cpu_family", None)
             if "hardware" not in new:
                 out.pop("hardware", None)
         if key == "monthly_tokens" and "usage" not in new:
@@ -151,6 +152,7 @@ LABELS = {
     "system_ram_bandwidth_gbps": "System RAM bandwidth (GB/s)",
     "device_class": "Device class",
     "cpu_cores": "CPU cores",
+    "cpu_family": "CPU",
 }
 # how a memory size reads for each kind of device
 MEMORY_LABELS = {"cpu": "System RAM (GB)", "apple": "Unified memory (GB)"}

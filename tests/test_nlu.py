@@ -379,3 +379,14 @@ def test_speed_on_a_device_without_its_bandwidth_asks_for_it(make_advisor):
     call = next(c for c in r.tool_calls if c.name == "estimate_throughput")
     assert (call.args["vram_gb"], call.args["memory_bandwidth_gbps"]) == (128, 204.8)
     assert "8 channels x 3200 MT/s" in r.reply
+
+
+def test_a_cpu_family_without_its_channels_gets_a_stated_bandwidth(make_advisor):
+    """ "a dual Xeon box" with no channels: the catalog's slowest single-socket Xeon server's bandwidth, said so."""
+    advisor = make_advisor()
+    advisor.ask("no gpus, just a dual xeon box, 48 cores and 384 GB ram. what can we run for Q&A over our docs?", "x")
+    r = advisor.ask("how fast would the top pick be on that box?", thread_id="x")
+    call = next(c for c in r.tool_calls if c.name == "estimate_throughput")
+    assert call.args["vram_gb"] == 384 and call.args["device_class"] == "cpu"
+    assert f"assumed {call.args['memory_bandwidth_gbps']:g} GB/s, that of the Intel Xeon" in r.reply
+    assert extract("best model for writing help on my mac mini (m4 pro, 24 gigs)?")["use_case"] == "general"

@@ -332,6 +332,7 @@ class Understanding:
             and not self.req.get("gpu")
             and not self.req.get("memory_bandwidth_gbps")
             and (self.req.get("device_class") == "cpu" or self.req.get("unified_memory"))
+            and not self._family_bandwidth()
         ):
             device = "the server's RAM" if self.req.get("device_class") == "cpu" else "its memory"
             return (
@@ -347,6 +348,37 @@ class Understanding:
                 [],
             )
         return None
+
+    def _family_bandwidth(self) -> bool:
+        """A CPU server named by its family ("a dual Xeon box") with no channels stated: the bandwidth of the catalog's
+        slowest single-socket server of that family, as a default said in the Understood line with the others."""
+        from tools.common import catalog
+
+        family = self.req.get("cpu_family")
+        if not family or self.req.get("device_class") != "cpu":
+            return False
+        servers = sorted(
+            (
+                g
+                for g in catalog().gpus.values()
+                if g.segment == "cpu" and family in g.name.lower() and g.memory_bandwidth_gbps
+            ),
+            key=lambda g: g.memory_bandwidth_gbps or 0,
+        )
+        one = [g for g in servers if "single-socket" in g.name.lower()] or servers
+        if not one:
+            return False
+        pick = one[0]
+        others = [g for g in one if g.id != pick.id]
+        bw = pick.memory_bandwidth_gbps
+        note = f"memory bandwidth not stated: assumed {bw:g} GB/s, that of the {pick.name}"
+        if others:
+            note += f" (the {others[-1].name} has {others[-1].memory_bandwidth_gbps:g})"
+        note += '; say its channels and type ("8 channels of DDR5") for yours'
+        self.req["memory_bandwidth_gbps"] = bw
+        self.latest["memory_bandwidth_gbps"] = bw
+        self.latest["derived"] = [*(self.latest.get("derived") or []), note]
+        return True
 
     def _unclear_question(self, m) -> tuple[str, str, list[str]] | None:
         """The question for a name the message used that the catalog does not hold, or holds more than once."""

@@ -470,8 +470,8 @@ class Linker:
         if not run:
             return None
         ids = set.intersection(*(self.gpu_words[t] for t in run))
-        if not ids or (len(run) == 1 and len(ids) > 4):
-            return None  # "mac", "rtx": too many devices to ask about
+        if not ids or len(ids) > 4:
+            return None  # "mac", "rtx", "mac studio": a product line, too many devices to ask about
         start, end, written = self._span(spans, i, len(run), text)
         if len(ids) == 1:
             return self._gpu(toks, spans, i, len(run), next(iter(ids)), text), len(run)

@@ -51,6 +51,11 @@ USE_CASES = [
     ("tool_use", r"\bagents?\b|agentic|function[- ]calling|tool[- ]?(use|calling|calls)|\bmcp\b|calls? (our )?apis"),
     ("edge", r"\bedge\b|on[- ]device|mobile|phones?\b|raspberry|embedded|laptop[- ]only|offline device|iot\b|jetson"),
     ("chat", r"\bchat(bot|bots|ting)?\b|assistant|conversational|companion"),
+    (
+        "general",
+        r"\bwriting\b|help (me )?(to )?write|drafting|\bemails?\b|essays?|copywriting|blog posts?|general[- ]purpose|"
+        r"all[- ]rounder|everyday (use|tasks)",
+    ),
 ]
 LANGUAGES = {
     "english": "en",
@@ -405,6 +410,9 @@ def _cpu_server(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, 
         return  # "an EPYC" alone says too little
     req["hardware"] = "cpu"
     req["device_class"] = "cpu"
+    family = re.search(CPU_NAMES, t)
+    if family:
+        req["cpu_family"] = family.group(1)
     req.pop("unified_memory", None)
     if ram is not None:
         req["vram_gb"] = ram.value
