@@ -289,6 +289,13 @@ class Architecture(Strict):
         default=0, ge=0, description="Layers that reuse an earlier layer's KV cache and store none (Gemma 3n)."
     )
     moe: Moe | None = None
+    lookup_params_b: float | None = Field(
+        default=None,
+        gt=0,
+        description="Billions of parameters stored in tables a token reads a few rows of, beside the token embedding "
+        "(Qwen3.8-Flash-Next's n-gram embedding): held in memory with the body's format, never streamed whole per "
+        "decode step.",
+    )
 
     @property
     def effective_head_dim(self) -> int:

@@ -323,3 +323,22 @@ def test_every_revenue_limit_blocks_just_above_it_and_allows_just_below():
             )
             checked += 1
     assert checked >= 2
+
+
+def test_lookup_tables_are_stored_but_not_streamed_per_token():
+    """Qwen3.8-Flash-Next stores a 51B n-gram embedding beside its 6B active parameters: memory holds all of it, but
+    a decode step reads a few rows, so the weights streamed per step drop by the table's 51e9 x bits / 8 bytes (at
+    Q4_K_M's 4.9 bits, 31.2 GB) and stay within about 2x the active parameters' bytes, where the table once made the
+    step read 37 GB."""
+    from tools.common import catalog
+    from tools.memory import weight_bytes
+    from tools.throughput import weight_bytes_read
+
+    cat = catalog()
+    m, q = cat.models["qwen3.8-flash-next"], cat.quantizations["q4_k_m"]
+    assert m.architecture is not None and m.architecture.lookup_params_b == 51
+    without = m.model_copy(update={"architecture": m.architecture.model_copy(update={"lookup_params_b": None})})
+    assert weight_bytes(m, q) == weight_bytes(without, q)  # stored all the same
+    dropped = weight_bytes_read(without, q, 1) - weight_bytes_read(m, q, 1)
+    assert dropped == pytest.approx(51e9 * q.bits_per_weight / 8, rel=1e-9)
+    assert weight_bytes_read(m, q, 1) < 2 * (m.active_params_b or 0) * 1e9 * q.bits_per_weight / 8

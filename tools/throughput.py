@@ -118,6 +118,9 @@ def weight_bytes_read(m: Model, q: Quantization, batch: int) -> float:
         return total * (1 - (1 - frac) ** batch) if m.is_moe else total
     tied = bool(m.architecture and m.architecture.tied_embeddings)
     embedding = 0.0 if tied else split.embedding * (q.bits_per_weight if q.scope == "all" else 16) / 8
+    # lookup tables are stored with the body (quantized like it) and a token reads a few of their rows
+    lookup = (m.architecture.lookup_params_b or 0.0) * 1e9 * q.bits_per_weight / 8 if m.architecture else 0.0
+    embedding += min(lookup, total - embedding)
     experts = split.experts * q.bits_per_weight / 8
     return total - embedding - experts * (1 - routed_fraction(m, batch))
 
