@@ -54,6 +54,6 @@ def test_minimax_m3_bf16_weights_and_gqa_kv_cache():
 def test_deepseek_v4_checkpoints_keep_their_parents_size(model_id, parent, total_b):
     cat = get_catalog()
     m, p = cat.model(model_id), cat.model(parent)
-    assert m.derived_from == parent
+    assert m.snapshot_of == parent and m.derived_from is None  # a later checkpoint, not a fine-tune
     assert (m.params_b, m.active_params_b, m.context_length) == (p.params_b, p.active_params_b, p.context_length)
     assert _memory(model_id, "fp8")["weights_gb"] == pytest.approx(total_b * 1.0, abs=0.01)  # one byte per weight
