@@ -24,7 +24,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
@@ -131,7 +131,9 @@ def build_graph(
     graph.add_node("ground", functools.partial(ground, context=context))
     graph.add_edge(START, "intake")
     graph.add_edge("intake", "agent")
-    graph.add_conditional_edges("agent", after_agent, {"tools": "tools", "agent": "agent", "ground": "ground"})
+    graph.add_conditional_edges(
+        "agent", after_agent, {"tools": "tools", "agent": "agent", "ground": "ground", END: END}
+    )
     graph.add_edge("tools", "agent")
     graph.add_conditional_edges("ground", after_ground, {"agent": "agent", END: END})
     return graph.compile(checkpointer=checkpointer)
@@ -184,7 +186,8 @@ def agent(state: AdvisorState, context: Context) -> dict:
         }
     if context.planner is not None:
         try:
-            return {**call_with_deadline(lambda: context.planner(state), context.model_timeout_s), "steps": steps}
+            update = {**call_with_deadline(lambda: context.planner(state), context.model_timeout_s), "steps": steps}
+            return _grounded_here(state, update, context)
         except Exception as exc:  # a planner bug must leave the thread usable, like a failing model
             log.exception("offline planner failed")
             return {
@@ -327,12 +330,31 @@ def ground(state: AdvisorState, context: Context) -> dict:
     return {"messages": [cleaned]}
 
 
+def _grounded_here(state: AdvisorState, update: dict, context: Context) -> dict:
+    """The offline planner's answer grounded in the same step: the checks of :func:`ground`, which for the offline
+    driver only ever remove figures (it is never asked to revise), so the turn saves one graph step and its
+    checkpoint."""
+    messages = update.get("messages") or []
+    last = messages[-1] if messages else None
+    if not isinstance(last, AIMessage) or last.tool_calls or last.additional_kwargs.get("advisor_stop"):
+        return update
+    after = cast(AdvisorState, {**state, **update, "messages": [*state["messages"], *messages]})
+    checked = ground(after, context)
+    final = (checked.get("messages") or [last])[-1]
+    final = AIMessage(
+        content=final.content, id=final.id, additional_kwargs={**final.additional_kwargs, "advisor_grounded": True}
+    )
+    return {**update, "messages": [*messages[:-1], final]}
+
+
 def after_agent(state: AdvisorState) -> str:
     last = state["messages"][-1]
     if isinstance(last, AIMessage) and last.tool_calls and not last.additional_kwargs.get("advisor_stop"):
         return "tools"
     if isinstance(last, HumanMessage) and last.additional_kwargs.get("advisor_note"):
         return "agent"
+    if isinstance(last, AIMessage) and last.additional_kwargs.get("advisor_grounded"):
+        return END  # grounded in the step that wrote it (the offline planner)
     return "ground"
 
 
