@@ -390,3 +390,14 @@ def test_a_cpu_family_without_its_channels_gets_a_stated_bandwidth(make_advisor)
     assert call.args["vram_gb"] == 384 and call.args["device_class"] == "cpu"
     assert f"assumed {call.args['memory_bandwidth_gbps']:g} GB/s, that of the Intel Xeon" in r.reply
     assert extract("best model for writing help on my mac mini (m4 pro, 24 gigs)?")["use_case"] == "general"
+
+
+def test_a_unified_memory_chip_named_without_its_memory_asks_which(make_advisor):
+    """The memory of a Mac, a Ryzen AI Max or a Jetson is chosen at purchase and decides what fits: named without it,
+    the advisor asks, listing the sizes the catalog has; a data-centre card keeps its usual reading."""
+    advisor = make_advisor()
+    r = advisor.ask("ryzen ai max 395 mini pc - whats the biggest coding model i can run on it", thread_id="r")
+    assert not r.tool_calls and "64GB" in r.reply and "128GB" in r.reply
+    r = advisor.ask("128 gig version", thread_id="r")
+    assert [(c.name, c.args.get("gpu")) for c in r.tool_calls] == [("select_models", "ryzen-ai-max-plus-395-128gb")]
+    assert extract("how fast is llama 3.1 8b on 4x a100?")["gpu"].startswith("a100")

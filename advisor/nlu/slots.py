@@ -196,6 +196,7 @@ def read_slots(
     qs = [q for q in qs if not q.negated]  # "50M, not 500M": the figure taken back is no fact
     _use_case(t, req)
     _hardware(t, mentions, qs, req, conflicts)
+    _memory_variants(t, mentions, qs, req, ctx)
     _cpu_server(t, mentions, qs, req, ctx)
     _licence_facts(t, req, conflicts)
     _figures(t, qs, req, ctx)
@@ -321,6 +322,34 @@ def _device_by_memory(g: Mention, mem: list[Quantity], req: dict) -> None:
     req.pop("gpu", None)
     req.pop("num_gpus", None)
     _chip_with_memory(dev, q.value, req)
+
+
+def _memory_variants(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, ctx: dict) -> None:
+    """A unified-memory chip sold with several memory sizes ("a Ryzen AI Max 395", "an M4 Max"), named without one:
+    which is asked (the memory decides what fits), unless the conversation already holds one of them."""
+    from tools.common import catalog
+
+    cat = catalog()
+    dev = cat.gpus.get(req.get("gpu") or "")
+    if dev is None or not getattr(dev, "unified_memory", False):
+        return
+    m = next((m for m in mentions if m.kind == "gpu" and m.id == dev.id), None)
+    if m is None or re.search(r"\d\s*(gb|gigs?|g)\b", m.text.lower()):
+        return
+    if any(q.kind == "memory_gb" and -30 <= q.start - m.end <= 30 for q in qs):
+        return
+    base = re.sub(r"-\d+(\.\d+)?gb$", "", dev.id)
+    siblings = sorted(
+        (g for g in cat.gpus.values() if re.sub(r"-\d+(\.\d+)?gb$", "", g.id) == base), key=lambda g: _gib(g)
+    )
+    if len(siblings) < 2 or len(siblings) > 4 or base == dev.id:
+        return
+    req.pop("gpu")
+    req.pop("hardware", None)
+    before = (ctx.get("requirements") or {}).get("gpu")
+    if before in {g.id for g in siblings}:
+        return  # the variant stated earlier stands
+    m.id, m.candidates = None, [g.id for g in siblings]
 
 
 def _chip_with_memory(dev, size: float, req: dict) -> None:
