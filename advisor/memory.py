@@ -65,6 +65,7 @@ class Turn(TypedDict, total=False):
     question_kind: str | None
     options: list[str]
     derived: list[str]  # how figures were worked out ("40,000 users x 25 messages x ...")
+    both: dict[str, list[str]]  # two values of one field asked together ("fp8 vs int4"): a call for each
     format_note: str | None
 
 

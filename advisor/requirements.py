@@ -41,7 +41,7 @@ def context_of(messages: list, requirements: dict | None = None) -> dict:
     return {"requirements": req, "previous_tools": tools, "previous_args": args} if (req or tools) else {}
 
 
-TRANSIENT = ("mentioned_models", "mentioned_families", "top_k", "derived")
+TRANSIENT = ("mentioned_models", "mentioned_families", "top_k", "derived", "both")
 # kept in the state but not shown as a requirement: the parts a derived volume was worked out from
 HIDDEN = ("usage",)
 

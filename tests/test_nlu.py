@@ -401,3 +401,15 @@ def test_a_unified_memory_chip_named_without_its_memory_asks_which(make_advisor)
     r = advisor.ask("128 gig version", thread_id="r")
     assert [(c.name, c.args.get("gpu")) for c in r.tool_calls] == [("select_models", "ryzen-ai-max-plus-395-128gb")]
     assert extract("how fast is llama 3.1 8b on 4x a100?")["gpu"].startswith("a100")
+
+
+def test_two_values_asked_together_get_a_call_each(make_advisor):
+    """ "fp8 vs int4", "coding and math": one call for each, both said in the Understood line."""
+    advisor = make_advisor()
+    r = advisor.ask("llama 3.1 70b on 2 H100s: tokens/sec at fp8 vs int4?", thread_id="q")
+    assert [c.args["quantization"] for c in r.tool_calls if c.name == "estimate_throughput"] == ["fp8", "int4"]
+    assert "Weight format: fp8 and int4" in r.reply
+    r = advisor.ask("best model for coding and math on a single 4090?", thread_id="u")
+    assert [c.args["use_case"] for c in r.tool_calls if c.name == "select_models"] == ["code", "math"]
+    assert "Shortlist for code" in r.reply and "Shortlist for math" in r.reply
+    assert "both" not in extract("coding help on one 4090, and a chatbot later")  # one use case, one call

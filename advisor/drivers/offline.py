@@ -114,6 +114,8 @@ class Planner:
             if missing and not r.get("proceed") and self.t.get("move") not in ("whatif", "alternative"):
                 return _question(self.questions(missing))
             calls.append(self.select_call())
+            for use_case in ((self.t.get("both") or {}).get("use_case") or [])[1:]:
+                calls.append(self.select_call(use_case))  # "coding and math": a shortlist for each
         if calls:
             return AIMessage(content="", tool_calls=calls, additional_kwargs=self._notes())
         return self.without_tools(intents)
@@ -145,8 +147,15 @@ class Planner:
                     calls.append(self.call("estimate_memory", {**args, "quantization": _low_bit(r)}))
                 else:
                     calls.append(self.call("estimate_memory", args))
+        both = (self.t.get("both") or {}).get("quantization") or []
+        if both and "memory" in intents and models:  # "fp8 vs int4": the model in each format
+            calls = [c for c in calls if c["name"] != "estimate_memory"]
+            args = arguments("estimate_memory", self.state(models[0]), model=models[0])
+            calls += [self.call("estimate_memory", {**args, "quantization": q}) for q in both]
         if "speed" in intents and models and (r.get("gpu") or r.get("vram_gb")):
             calls.append(self.speed_call(models[0]))
+            for q in both[1:]:
+                calls.append(self.speed_call(models[0], quantization=q))
         if "deploy" in intents and models:
             calls.append(
                 self.call("plan_deployment", arguments("plan_deployment", self.state(models[0]), model=models[0]))
@@ -192,11 +201,13 @@ class Planner:
         """Fixed help text (its example prompts hold numbers that are not figures)."""
         return AIMessage(content=text, additional_kwargs={"advisor_static": True})
 
-    def speed_call(self, model: str) -> dict:
+    def speed_call(self, model: str, quantization: str | None = None) -> dict:
         from tools.common import catalog
 
         r = self.req
         args = arguments("estimate_throughput", self.state(model), model=model)
+        if quantization:
+            args["quantization"] = quantization
         g = catalog().gpus.get(r.get("gpu") or "")
         datacenter = g is not None and g.segment in ("datacenter", "workstation")
         if "quantization" not in args:
@@ -266,9 +277,13 @@ class Planner:
             fixed["specialty"] = "vision"
         return self.call("find_models", arguments("find_models", self.state(), **fixed))
 
-    def select_call(self) -> dict:
+    def select_call(self, use_case: str | None = None) -> dict:
         r = self.req
-        fixed = {"top_k": self.latest.get("top_k") or (3 if r.get("use_case") == "customer_service" else 5)}
+        fixed: dict[str, Any] = {
+            "top_k": self.latest.get("top_k") or (3 if r.get("use_case") == "customer_service" else 5)
+        }
+        if use_case:
+            fixed["use_case"] = use_case
         if r.get("hardware") == "apple" and r.get("vram_gb"):
             fixed["unified_memory"] = True
         return self.call("select_models", arguments("select_models", self.state(), **fixed))
@@ -363,7 +378,11 @@ class Planner:
             parts.append(f"{state.pop('num_gpus')} x {gpu}")
         if self.req.get("device_class") == "cpu" and self.req.get("cpu_cores") and "vram_gb" in state:
             state["cpu_cores"] = self.req["cpu_cores"]
-        parts += describe(state, self.req)
+        said = describe(state, self.req)
+        for key, values in (self.t.get("both") or {}).items():  # "fp8 vs int4": both are understood
+            one = describe({key: values[0]}, self.req)[0]
+            said = [f"{one} and {str(values[1]).replace('_', ' ')}" if x == one else x for x in said]
+        parts += said
         if any(c["name"] == "estimate_cost" for c in calls) and "monthly_tokens" not in self.req:
             parts.append("volume assumed: 10M tokens a month (tell me yours)")
         parts += [d for d in self.t.get("derived") or [] if calls]

@@ -435,6 +435,7 @@ class Understanding:
             "stated": {k: v for k, v in self.latest.items() if k not in TRANSIENT},
             "changes": changes,
             "derived": list(self.latest.get("derived") or []),
+            "both": {k: list(v) for k, v in (self.latest.get("both") or {}).items()},
             "question": asked[0] if asked else None,
             "question_kind": asked[1] if asked else None,
             "options": asked[2] if asked else [],

@@ -217,7 +217,20 @@ def _use_case(t: str, req: dict) -> None:
     for name, pattern in USE_CASES:
         if _has(pattern, t) and not _has(r"\b(not|no) (for |a |an )?(?:" + pattern + ")", t):
             req["use_case"] = name
-            return
+            break
+    pair = _two_of(t, lambda part: next((n for n, p in USE_CASES if _has(p, part)), None))
+    if pair and req.get("use_case") in pair:
+        req["use_case"], req["both"] = pair[0], {"use_case": list(pair)}  # "coding and math": a shortlist for each
+
+
+def _two_of(t: str, read) -> tuple[str, str] | None:
+    """Two values of one kind joined in a message ("fp8 vs int4", "coding and math", "for code or for maths"):
+    each side of the joining word read on its own, the two different."""
+    for m in re.finditer(r"\s(?:vs\.?|versus|or|and|against|compared (?:to|with))\s", t):
+        left, right = read(t[max(0, m.start() - 14) : m.start()]), read(t[m.end() : m.end() + 14])
+        if left and right and left != right and read(t[max(0, m.start() - 14) : m.end() + 14]) in (left, right):
+            return left, right
+    return None
 
 
 def _hardware(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, conflicts: list[str]) -> None:
@@ -1088,6 +1101,9 @@ def _serving(t: str, original: str, req: dict, mentions: list[Mention]) -> None:
     quant = quantization_in(t, req.get("engine"), req.get("hardware") == "apple")
     if quant and quant in cat.quantizations:
         req["quantization"] = quant
+    pair = _two_of(t, lambda part: quantization_in(part, req.get("engine"), req.get("hardware") == "apple"))
+    if pair and all(q in cat.quantizations for q in pair):
+        req["quantization"], req["both"] = pair[0], {"quantization": list(pair)}  # "fp8 vs int4": one call for each
     kv = re.search(
         r"\b(fp8|int8|q8_0|q8|q4_0|q4|fp16|bf16|8[- ]bit|4[- ]bit)\s*(?:quanti[sz]ed\s*)?kv(?:[- ]?cache)?\b|"
         r"\bkv[- ]?cache\s*(?:in|at|as|of|to|=|:|quanti[sz]ed to|with)?\s*(fp8|int8|q8_0|q8|q4_0|q4|fp16|bf16|8[- ]bit|"
