@@ -413,3 +413,9 @@ def test_two_values_asked_together_get_a_call_each(make_advisor):
     assert [c.args["use_case"] for c in r.tool_calls if c.name == "select_models"] == ["code", "math"]
     assert "Shortlist for code" in r.reply and "Shortlist for math" in r.reply
     assert "both" not in extract("coding help on one 4090, and a chatbot later")  # one use case, one call
+
+
+def test_people_at_the_same_time_are_a_concurrency():
+    assert extract("plan a deployment of qwen3 coder 30b a3b for 20 devs hitting it at once")["concurrency"] == 20
+    assert extract("50 people using it at the same time") == {"concurrency": 50}
+    assert extract("8 GPUs in parallel") == {"num_gpus": 8}  # devices at once stay devices

@@ -554,6 +554,12 @@ def _context_or_volume(q: Quantity, w: _Around) -> Quantity | None:
     return None
 
 
+def _at_once(after: str) -> bool:
+    """ "20 devs hitting it at once", "50 people using it at the same time": people (not devices) at the same time."""
+    m = re.match(r"([a-z' ]{1,30}?)\s*(at once|at the same time|simultaneously|concurrently|in parallel)\b", after)
+    return bool(m) and not re.search(r"\b(gpus?|cards?|models?|nodes?|servers?|machines?|boxes|devices?)\b", m.group(1))
+
+
 def _load(q: Quantity, w: _Around) -> Quantity | None:
     """Concurrency, users, a batch, or months and years of amortisation."""
     before, after_l, value = w.before, w.rest, w.value
@@ -564,6 +570,7 @@ def _load(q: Quantity, w: _Around) -> Quantity | None:
             r"time|in parallel|concurrently|simultaneously)",
             after_l,
         )
+        or _at_once(after_l)
         or re.search(r"(concurrency|concurrent (?:users|requests)|parallel requests)\s*(?:of|:|=|is)?\s*$", before)
     ):
         q.kind = "concurrency"
