@@ -557,7 +557,7 @@ def _context_or_volume(q: Quantity, w: _Around) -> Quantity | None:
 def _at_once(after: str) -> bool:
     """ "20 devs hitting it at once", "50 people using it at the same time": people (not devices) at the same time."""
     m = re.match(r"([a-z' ]{1,30}?)\s*(at once|at the same time|simultaneously|concurrently|in parallel)\b", after)
-    return bool(m) and not re.search(r"\b(gpus?|cards?|models?|nodes?|servers?|machines?|boxes|devices?)\b", m.group(1))
+    return m is not None and not re.search(r"\b(gpus?|cards?|models?|nodes?|servers?|machines?|boxes|devices?)\b", m[1])
 
 
 def _load(q: Quantity, w: _Around) -> Quantity | None:
