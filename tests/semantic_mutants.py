@@ -343,7 +343,16 @@ def relevant_files(scratch: Path, mutant: Mutant, cmap: dict) -> list[str]:
     return out
 
 
-def run_mutant(scratch: Path, mutant: Mutant, targets: list[str], options: list[str], env, timeout: int) -> Outcome:
+def run_mutant(
+    scratch: Path,
+    mutant: Mutant,
+    targets: list[str],
+    options: list[str],
+    env,
+    timeout: int,
+    passing: frozenset = frozenset(),
+) -> Outcome:
+    """``passing``: test ids seen passing on the unmutated copy in this run; a kill by one is not re-checked."""
     if not targets:
         return Outcome(mutant, "no_test")
     subprocess.run(["git", "apply", str(mutant.path)], cwd=scratch, check=True)
@@ -367,6 +376,8 @@ def run_mutant(scratch: Path, mutant: Mutant, targets: list[str], options: list[
     if proc.returncode != 1 or not failed:
         return Outcome(mutant, "error", by=(proc.stdout + proc.stderr)[-400:], seconds=seconds, files=targets)
     # a kill counts only if the test passes on the unmutated copy
+    if failed[0] in passing:
+        return Outcome(mutant, "killed", by=failed[0], tests_run=passed + 1, seconds=seconds, files=targets)
     check = subprocess.run(
         pytest_cmd([failed[0]], options), cwd=scratch, env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -441,8 +452,18 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             have_coverage = False
         cmap = None
+        passing: frozenset = frozenset()
         if args.tests:
             print(f"every mutant runs {', '.join(args.tests)} (whole files)", flush=True)
+            base = subprocess.run(
+                [sys.executable, "-m", "pytest", *args.tests, *options, "-q", "-rA", "-p", "no:randomly"],
+                cwd=scratch,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            passing = frozenset(re.findall(r"^PASSED (\S+)", base.stdout, re.M))
+            print(f"{len(passing)} tests pass on the unmutated copy (a kill by one of them is not re-checked)")
         elif not args.all_tests and have_coverage:
             sources = mapped_sources(scratch, mutants)
             print(f"mapping which lines of {', '.join(sources)} each of the {len(files)} test files runs", flush=True)
@@ -460,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
             where = free.get()
             try:
                 targets = args.tests or (relevant_files(where, m, cmap) if cmap is not None else list(paths))
-                o = run_mutant(where, m, targets, options, env_for(where, args.examples_scale), args.timeout)
+                o = run_mutant(where, m, targets, options, env_for(where, args.examples_scale), args.timeout, passing)
             finally:
                 free.put(where)
             counter[0] += 1
