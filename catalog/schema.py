@@ -466,10 +466,32 @@ class Model(Strict):
         if not self.repos:
             raise ValueError("repos needs at least one Hugging Face repo id")
         self._cited()
+        self._copies_marked()
         self._languages_counted()
         self._experts_stated()
         self._context_explained()
         return self
+
+    def _copies_marked(self) -> None:
+        """A fact read only through a copy (its source names a ``via``) is listed under ``unverified``, so that it is
+        shown as unverified; benchmark scores read so need 'benchmarks' (or an entry naming the benchmark)."""
+
+        def copied(key: str) -> bool:
+            source = self.sources.get(key)
+            return source is not None and source.via is not None
+
+        unmarked = [f for f, key in self.cite.items() if copied(key) and f not in self.unverified]
+        if "benchmarks" not in self.unverified:
+            scores = sorted(
+                {s.name for s in self.benchmarks if copied(s.source) and not any(s.name in u for u in self.unverified)}
+            )
+            if scores:
+                unmarked.append(f"benchmarks ({', '.join(scores)})")
+        if unmarked:
+            raise ValueError(
+                f"read only through a copy (the source cited has 'via') but not listed under unverified: "
+                f"{'; '.join(unmarked)}. Add them to 'unverified', or cite the primary source read directly"
+            )
 
     def _languages_counted(self) -> None:
         codes = self.languages

@@ -298,9 +298,43 @@ def test_a_copy_named_by_a_local_path_or_an_index_number_is_caught(catalog_copy:
     assert "via" in msg and f"names a copy no reader can open ({named!r}" in msg, msg
 
 
+def _read_through_a_copy(m: dict, key: str, via: str, mark: bool) -> None:
+    """Give source ``key`` a copy it was read through; with ``mark``, list what it backs as unverified."""
+    m["sources"][key]["via"] = via
+    if mark:
+        backed = [fact for fact, k in m["cite"].items() if k == key]
+        if any(s["source"] == key for s in m.get("benchmarks", [])):
+            backed.append("benchmarks")
+        m["unverified"] = list(dict.fromkeys([*m.get("unverified", []), *backed]))
+
+
 def test_a_copy_named_by_its_public_url_or_described_passes(catalog_copy: Path):
     via = "https://github.com/org/repo/blob/0123abc/config.json (a verbatim copy in a public GitHub repository)"
-    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: next(iter(m["sources"].values())).update(via=via))
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: _read_through_a_copy(m, "card", via, mark=True))
+    assert _messages(catalog_copy) == ""
+
+
+def test_a_fact_read_through_a_copy_but_not_listed_unverified_is_caught(catalog_copy: Path):
+    # The 2026-12-07 audit found Qwen3.5-122B-A10B's scores read in a copy of its card yet shown as verified.
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: _read_through_a_copy(m, "license", "a copy", mark=False))
+    msg = _messages(catalog_copy)
+    assert "models[llama-3.1-8b]" in msg and "not listed under unverified: license." in msg, msg
+
+
+def test_benchmarks_read_through_a_copy_but_not_listed_unverified_are_caught(catalog_copy: Path):
+    _edit_model(catalog_copy, "llama-3.1-8b", lambda m: _read_through_a_copy(m, "card", "a copy", mark=False))
+    msg = _messages(catalog_copy)
+    assert "release_date; context_length; languages; benchmarks (ARC-C, BBH, BFCL, GPQA" in msg, msg
+
+
+def test_a_benchmark_named_in_an_unverified_note_counts_as_listed(catalog_copy: Path):
+    def edit(m):
+        _read_through_a_copy(m, "card", "a copy", mark=True)
+        m["unverified"].remove("benchmarks")
+        names = sorted({s["name"] for s in m["benchmarks"] if s["source"] == "card"})
+        m["unverified"].append(f"{', '.join(names)}: read in a copy of the card")
+
+    _edit_model(catalog_copy, "llama-3.1-8b", edit)
     assert _messages(catalog_copy) == ""
 
 
