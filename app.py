@@ -12,6 +12,7 @@ that mount would never be reached). OpenAPI documentation is at /docs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -59,6 +60,7 @@ def create_app(
     settings = settings or Settings.from_env()
     advisor = advisor or Advisor.create(settings)
     api = FastAPI(
+        lifespan=_lifespan,
         title="Open LLM Advisor API",
         version="0.1.0",
         default_response_class=SafeJSONResponse,
@@ -71,7 +73,6 @@ def create_app(
     errors.install(api)
     for module in (health, tools, threads, exercises, views, openai_compatible):
         api.include_router(module.router)
-    _warm_caches()
     app = gr.mount_gradio_app(
         api,
         ui,
@@ -111,10 +112,28 @@ def _build_routes(router) -> None:
             _build_routes(inner)
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(api: FastAPI):
+    """The server's start: the graph (LangGraph, LangChain, the offline driver) is built and the caches are warmed in
+    a thread once it serves (advisor/warmup.py), not before its first /healthz (issue #25, Build 9: the caches were
+    5.4 of the 7.4 s create_app took on a loaded 2-core machine)."""
+    from advisor import warmup
+
+    advisor = api.state.advisor
+
+    def warm() -> None:
+        advisor.graph  # noqa: B018  (built on first use)
+        _warm_caches()
+
+    warmup.start(warm)
+    yield
+
+
 def _warm_caches() -> None:
     """Pay the one-off per-catalog work (throughput calibration, rankings, name patterns, the message reader's linker,
-    classifier and patterns) at start, not in the first turns: when 40 arrived at once, each built them again, and
-    the event loop, /healthz included, waited seconds for the interpreter (issue 29, finding 2)."""
+    classifier and patterns) once, not in the first turns: when 40 arrived at once, each built them again, and
+    the event loop, /healthz included, waited seconds for the interpreter (issue 29, finding 2). Turns wait for it
+    (advisor.warmup.wait)."""
     import tools
     from advisor.grounding import find_ungrounded
     from advisor.nlu import read

@@ -16,19 +16,20 @@ import threading
 import unicodedata
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
-from langgraph.errors import GraphRecursionError
 
+from advisor import warmup
 from advisor.config import Settings, is_postgres
-from advisor.drivers import DriverInfo, make_driver
+from advisor.drivers import DriverInfo, make_driver, resolve_driver
 from advisor.events import Failed, Final, ThreadStarted, Token, ToolCalled, ToolReturned, TurnEvent, TurnResult, fold
-from advisor.graph import build_graph
 from advisor.requirements import TRANSIENT
 from advisor.signing import server_secret
 from advisor.storage import StorageUnavailable, check_writable, end_turn, error_detail, open_sqlite, turn_lock
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 _TURN_OVER = object()  # the last item a turn's worker puts on its event queue
@@ -73,29 +74,59 @@ def make_checkpointer(path: str):
 
 
 class Advisor:
-    def __init__(self, model: BaseChatModel, info: DriverInfo, settings: Settings, checkpointer=None):
+    def __init__(self, model: BaseChatModel | None, info: DriverInfo, settings: Settings, checkpointer=None):
+        """``model`` None: the offline driver, built with the graph when a turn (or the server's warm-up) first needs
+        them: LangChain's and LangGraph's imports are seconds a start need not wait for (issue #25, Build 9)."""
         self.settings = settings
         self.info = info
-        self.model = model
+        self._model = model
         self.checkpointer = checkpointer if checkpointer is not None else make_checkpointer(settings.db_path)
         # signs what browsers hand back (advisor/signing.py); ValueError: ADVISOR_SECRET is unusable
         self.secret = server_secret(self.checkpointer)
-        self.graph = build_graph(
-            model,
-            max_steps=settings.max_steps,
-            offline=info.offline,
-            checkpointer=self.checkpointer,
-            tool_timeout_s=settings.tool_timeout_s,
-            model_timeout_s=settings.timeout_s,
-        )
+        self._graph: Any = None
+        self._graph_lock = threading.Lock()
         self._thread_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
     @classmethod
     def create(cls, settings: Settings | None = None, checkpointer=None) -> Advisor:
         settings = settings or Settings.from_env()
+        name, reason = resolve_driver(settings)
+        if name == "offline":  # built on first use (:attr:`model`)
+            return cls(None, DriverInfo("offline", None, reason), settings, checkpointer)
         model, info = make_driver(settings)
         return cls(model, info, settings, checkpointer)
+
+    @property
+    def model(self) -> BaseChatModel:
+        if self._model is None:
+            self._build()
+        return self._model  # type: ignore[return-value]
+
+    @property
+    def graph(self) -> Any:
+        if self._graph is None:
+            self._build()
+        return self._graph
+
+    def _build(self) -> None:
+        """The driver (where it is the offline one) and the graph, once, whichever thread asks first."""
+        with self._graph_lock:
+            if self._model is None:
+                from advisor.drivers.offline import OfflineChatModel
+
+                self._model = OfflineChatModel()
+            if self._graph is None:
+                from advisor.graph import build_graph
+
+                self._graph = build_graph(
+                    self._model,
+                    max_steps=self.settings.max_steps,
+                    offline=self.info.offline,
+                    checkpointer=self.checkpointer,
+                    tool_timeout_s=self.settings.tool_timeout_s,
+                    model_timeout_s=self.settings.timeout_s,
+                )
 
     # ------------------------------------------------------------ turns
 
@@ -128,6 +159,7 @@ class Advisor:
 
     def _run_turn(self, text: str, thread_id: str, events: queue.SimpleQueue) -> None:
         try:
+            warmup.wait()  # the caches the server builds as it starts (advisor/warmup.py): built once, not per turn
             # one turn of a conversation at a time: in this process, then across processes (PostgreSQL)
             with self._lock(thread_id), turn_lock(self.checkpointer, thread_id):
                 for event in self._turn(text, thread_id):
@@ -141,6 +173,8 @@ class Advisor:
             events.put(_TURN_OVER)
 
     def _turn(self, text: str, thread_id: str) -> Iterator[TurnEvent]:
+        from langgraph.errors import GraphRecursionError  # here: it imports LangChain's tracers (seconds at start)
+
         message = HumanMessage(content=text, id=uuid.uuid4().hex)
         answer: list[str] = [""]  # the last answer the graph wrote, should the state hold none
         try:

@@ -160,8 +160,10 @@ def test_insecure_binds_beyond_localhost_without_credentials(tmp_path):
 def hf_probe(monkeypatch):
     """Control what the auto driver sees: CUDA present or not, the weights cached or not."""
     import advisor.drivers.hf as hf
+    from advisor.drivers import probe
 
     state = {"cuda": False, "weights": False}
+    monkeypatch.setattr(probe, "cuda_possible", lambda: state["cuda"])
     monkeypatch.setattr(hf, "cuda_available", lambda: state["cuda"])
     monkeypatch.setattr(hf, "weights_available", lambda model: state["weights"])
     monkeypatch.setattr(hf.HFChatModel, "ensure_loaded", lambda self: None)  # no weights are loaded here

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-
-from langchain_core.language_models.chat_models import BaseChatModel
+from typing import TYPE_CHECKING
 
 from advisor.config import Settings, redact_url
+
+if TYPE_CHECKING:
+    from langchain_core.language_models.chat_models import BaseChatModel
 
 log = logging.getLogger(__name__)
 DRIVERS = ("auto", "hf", "openai", "offline")
@@ -92,6 +94,10 @@ def _hf(settings: Settings, reason: str) -> tuple[BaseChatModel, DriverInfo]:
 def _auto(settings: Settings) -> tuple[str, str]:
     if settings.openai_base_url:
         return "openai", f"ADVISOR_OPENAI_BASE_URL is set ({redact_url(settings.openai_base_url)})"
+    from advisor.drivers import probe
+
+    if not probe.cuda_possible():  # asked before the hf driver's module (LangChain) is imported
+        return "offline", "no CUDA GPU (or no torch) on this machine"
     from advisor.drivers.hf import cuda_available, weights_available
 
     if not cuda_available():

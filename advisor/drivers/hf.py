@@ -57,17 +57,10 @@ class ModelUnavailable(RuntimeError):
 
 
 def cuda_available() -> bool:
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        return False
-    import shutil
-    import sys
+    from advisor.drivers.probe import cuda_possible
 
     # Without an NVIDIA driver there is no CUDA: say so without paying for `import torch` (seconds).
-    if sys.platform == "darwin" or not (
-        shutil.which("nvidia-smi") or Path("/proc/driver/nvidia").exists() or Path("/dev/nvidia0").exists()
-    ):
+    if not cuda_possible():
         return False
     import torch
 
