@@ -681,12 +681,15 @@ def test_gradio_private_functions_validate_their_inputs(server):
         # query, device, memory per device, licence allows, family, licence, largest size, least context, order, chart
         ("browse", ["x" * 300, "(any)", None, "any use", "(any)", "(any)", 1000, "any", "newest", "MMLU"]),
         ("browse", ["", "(any)", 24, "commercial use", "(any)", "(any)", 0.1, "262144", "context", "MMLU"]),
+        ("open", ["qwen3.5-27b", "(any)", 24]),
+        ("open", ["../../etc/passwd", None, None]),
     ):
         done = _queue_call(server.url, deps, name, data)
         assert done["success"], (name, done)
     for name, data in (
         ("show_view", ["../../etc/passwd"]),
         ("browse", ["", "(any)", None, "any use", "(any)", "(any)", "abc", "any", "newest", "MMLU"]),
+        ("browse", ["", "(any)", -5, "any use", "(any)", "(any)", 1000, "any", "newest", "MMLU"]),
         ("respond", ["hi", "not a history", None]),
     ):
         done = _queue_call(server.url, deps, name, data)  # refused by Gradio's own checks of the component value
