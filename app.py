@@ -30,6 +30,7 @@ from advisor.http.middleware import (
     RefuseUploads,
     parse_allowed_hosts,
 )
+from advisor.users import Credentials
 
 log = logging.getLogger("advisor.app")
 GRACEFUL_SHUTDOWN_S = 3
@@ -40,7 +41,7 @@ __all__ = ["MAX_BODY_BYTES", "LimitsAndAuth", "create_app", "main", "parse_auth"
 
 def create_app(
     settings=None,
-    auth: tuple[str, str] | None = None,
+    auth: Credentials | tuple[str, str] | None = None,
     advisor=None,
     stateless_ui: bool = False,
     allowed_hosts: tuple[str, ...] | None = None,
@@ -48,7 +49,9 @@ def create_app(
     """Build the FastAPI app with every route and the Gradio UI mounted at "/" (``stateless_ui``: each UI event
     answered in one request, for several processes; advisor/ui/__init__.py). ``allowed_hosts``: the Host names it
     answers to (:func:`serve` gives the bind address and localhost by default); None, any. Requests from pages of
-    another origin are refused either way (advisor/http/middleware.py HostAndOrigin)."""
+    another origin are refused either way (advisor/http/middleware.py HostAndOrigin). ``auth``: how requests sign
+    in (advisor/users.py; a pair is one shared credential); with several users, each sees only their own
+    conversations, and conversations nobody owns are closed to all."""
     import gradio as gr
 
     from advisor.config import Settings
@@ -59,6 +62,8 @@ def create_app(
 
     settings = settings or Settings.from_env()
     advisor = advisor or Advisor.create(settings)
+    if isinstance(auth, Credentials) and auth.several_users:
+        advisor.unowned_open = False
     api = FastAPI(
         lifespan=_lifespan,
         title="Open LLM Advisor API",
@@ -87,7 +92,7 @@ def create_app(
 
 
 def _add_middleware(
-    api: FastAPI, auth: tuple[str, str] | None, uploads: bool, allowed_hosts: tuple[str, ...] | None
+    api: FastAPI, auth: Credentials | tuple[str, str] | None, uploads: bool, allowed_hosts: tuple[str, ...] | None
 ) -> None:
     """What every request passes, outermost first: the Host allow-list and same-origin check (HostAndOrigin),
     credentials and the body limit (LimitsAndAuth), the limit of chunked bodies, Gradio's upload route refused
@@ -155,11 +160,14 @@ def worker_app() -> FastAPI:
     from advisor.workers import STARTUP_FAILURE, STORAGE_UNAVAILABLE
 
     _configure_logging()
-    config = json.loads(os.environ.get(WORKER_CONFIG_ENV) or "{}")
-    auth, hosts = config.get("auth"), config.get("allowed_hosts")
+    from advisor.workers import worker_config
+
+    # from the supervisor on stdin (advisor/workers.py); the environment only where uvicorn's workers are used
+    config = json.loads(worker_config() or os.environ.get(WORKER_CONFIG_ENV) or "{}")
+    hosts = config.get("allowed_hosts")
     try:
         settings = Settings(**config.get("settings", {}))
-        credentials = (auth[0], auth[1]) if auth else None
+        credentials = worker_credentials(config)
         allowed = tuple(hosts) if hosts is not None else None
         return create_app(settings, auth=credentials, stateless_ui=True, allowed_hosts=allowed)
     except (DriverError, StorageUnavailable, ValueError) as exc:  # ValueError: an unusable ADVISOR_SECRET
@@ -185,6 +193,52 @@ def _redact_record(record: logging.LogRecord) -> bool:
     return True
 
 
+def load_credentials(
+    auth: str | None = None, users_file: str | None = None, user_header: str | None = None
+) -> Credentials:
+    """How requests sign in (advisor/users.py), from the arguments or the environment: one shared ``user:password``
+    (ADVISOR_AUTH, or the file ADVISOR_AUTH_FILE names), a users file of Argon2 hashes (--users-file,
+    ADVISOR_USERS_FILE), or a trusted proxy's header (--user-header, ADVISOR_USER_HEADER). At most one; ValueError
+    says what is wrong."""
+    from advisor.users import NAME, read_users_file
+
+    auth = auth or os.environ.get("ADVISOR_AUTH") or None
+    if not auth and os.environ.get("ADVISOR_AUTH_FILE"):
+        path = os.environ["ADVISOR_AUTH_FILE"]
+        try:
+            auth = open(path, encoding="utf-8").read().strip()
+        except OSError as exc:
+            raise ValueError(f"ADVISOR_AUTH_FILE: cannot read {path} ({exc.strerror})") from None
+    users_file = users_file or os.environ.get("ADVISOR_USERS_FILE") or None
+    user_header = user_header or os.environ.get("ADVISOR_USER_HEADER") or None
+    if sum(bool(x) for x in (auth, users_file, user_header)) > 1:
+        raise ValueError(
+            "choose one way to sign in: ADVISOR_AUTH (one shared user:password), --users-file (several users) or "
+            "--user-header (a trusted proxy names the user)"
+        )
+    if user_header and not NAME.fullmatch(user_header):
+        raise ValueError(f"--user-header: {user_header!r} is not a header name (e.g. X-Remote-User)")
+    return Credentials(
+        shared=parse_auth(auth),
+        users=read_users_file(users_file) if users_file else None,
+        header=user_header,
+        users_file=users_file,
+    )
+
+
+def worker_credentials(config: dict) -> Credentials:
+    """A worker's sign-in, from what :func:`_serve_workers` handed it (the users file is read again)."""
+    from advisor.users import read_users_file
+
+    shared, users_file = config.get("auth"), config.get("users_file")
+    return Credentials(
+        shared=(shared[0], shared[1]) if shared else None,
+        users=read_users_file(users_file) if users_file else None,
+        header=config.get("user_header"),
+        users_file=users_file,
+    )
+
+
 def parse_auth(value: str | None) -> tuple[str, str] | None:
     if not value:
         return None
@@ -202,14 +256,14 @@ def _exposure_refused(host: str, port: int, credentials, insecure: bool) -> bool
         return False
     if not insecure:
         print(
-            f"error: binding to {host} exposes the advisor to the network; pass --auth USER:PASSWORD "
-            "(or set ADVISOR_AUTH), or --insecure if you really mean it",
+            f"error: binding to {host} exposes the advisor to the network; set ADVISOR_AUTH=USER:PASSWORD (or "
+            "ADVISOR_AUTH_FILE), give --users-file or --user-header, or pass --insecure if you really mean it",
             file=sys.stderr,
         )
         return True
     print(
         f"WARNING: --insecure: the advisor on {host}:{port} answers anyone who can reach it, without credentials "
-        "(its conversations, its model and MCP included); use --auth USER:PASSWORD unless the network is yours "
+        "(its conversations, its model and MCP included); set ADVISOR_AUTH or --users-file unless the network is yours "
         "alone",
         file=sys.stderr,
         flush=True,
@@ -226,11 +280,13 @@ def serve(
     workers: int = 1,
     stateless_ui: bool = False,
     allowed_hosts: str | None = None,
+    users_file: str | None = None,
+    user_header: str | None = None,
 ) -> int:
     """Start the server. Binding beyond localhost needs credentials (--auth / ADVISOR_AUTH) or --insecure.
     ``workers`` > 1 runs that many processes on one socket, conversations in PostgreSQL (:func:`_serve_workers`).
     ``allowed_hosts`` (or ADVISOR_ALLOWED_HOSTS): the Host names answered, commas between; by default the bind
-    address and localhost."""
+    address and localhost. Sign-in: :func:`load_credentials`."""
     import uvicorn
 
     from advisor.config import redact_urls
@@ -239,12 +295,12 @@ def serve(
 
     _configure_logging()
     try:
-        credentials = parse_auth(auth or os.environ.get("ADVISOR_AUTH"))
+        credentials = load_credentials(auth, users_file, user_header)
         hosts = parse_allowed_hosts(allowed_hosts or os.environ.get("ADVISOR_ALLOWED_HOSTS"), host)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if _exposure_refused(host, port, credentials, insecure):
+    if _exposure_refused(host, port, credentials if credentials.required else None, insecure):
         return 2
     if workers > 1:
         return _serve_workers(host, port, settings, credentials, workers, hosts)
@@ -290,7 +346,7 @@ def _free_port_after(host: str, port: int) -> int:
 
 
 def _serve_workers(
-    host: str, port: int, settings, credentials: tuple[str, str] | None, workers: int, hosts: tuple[str, ...] | None
+    host: str, port: int, settings, credentials: Credentials, workers: int, hosts: tuple[str, ...] | None
 ) -> int:
     """`serve --workers N`: the settings are checked once, here (:func:`_check_for_workers`), then N worker processes
     listen on the port, each with a socket of its own so that the kernel spreads connections over them
@@ -311,8 +367,14 @@ def _serve_workers(
     except (DriverError, StorageUnavailable, ValueError, OSError) as exc:
         print(f"error: {redact_urls(str(exc))}", file=sys.stderr)
         return 2
-    os.environ[WORKER_CONFIG_ENV] = json.dumps(
-        {"settings": asdict(settings), "auth": credentials, "allowed_hosts": hosts}
+    config = json.dumps(
+        {
+            "settings": asdict(settings),
+            "auth": credentials.shared,
+            "users_file": credentials.users_file,
+            "user_header": credentials.header,
+            "allowed_hosts": hosts,
+        }
     )
     print(
         f"Open LLM Advisor on http://{host}:{port}  ({workers} worker processes, driver: {driver}, conversations in "
@@ -320,9 +382,10 @@ def _serve_workers(
         flush=True,
     )
     if not reuseport_available():  # elsewhere than Linux: uvicorn's workers, on one shared socket
+        os.environ[WORKER_CONFIG_ENV] = config  # (only there: uvicorn's workers can be handed nothing else)
         uvicorn.run("app:worker_app", factory=True, host=host, port=port, workers=workers, log_level="warning")
         return 0
-    return Supervisor("app:worker_app", host, port, workers, GRACEFUL_SHUTDOWN_S).run()
+    return Supervisor("app:worker_app", host, port, workers, GRACEFUL_SHUTDOWN_S, config.encode()).run()
 
 
 def _check_for_workers(settings) -> str:

@@ -478,6 +478,29 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_users_add(args: argparse.Namespace) -> int:
+    """`advisor users add --file PATH NAME`: the password from the terminal (asked twice) or one line of stdin,
+    never from the command line."""
+    import getpass
+
+    from advisor.users import add_user
+
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return EXIT_INVALID
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        new = add_user(args.file, args.name, password)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"{'added' if new else 'changed the password of'} {args.name} in {args.file}")
+    return EXIT_OK
+
+
 def cmd_view(args: argparse.Namespace) -> int:
     from advisor import views
 
@@ -728,6 +751,15 @@ def _add_output_commands(sub) -> None:
     p = sub.add_parser("serve", help="start the browser app, HTTP API and MCP server (http://127.0.0.1:7860)")
     options.add_serve_options(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("users", help="manage the users file of `serve --users-file`")
+    users_sub = p.add_subparsers(dest="users_command", required=True)
+    p = users_sub.add_parser(
+        "add", help="add a user (or set their password), read from the terminal or stdin, stored as an Argon2 hash"
+    )
+    p.add_argument("--file", required=True, help="the users file (created readable by you only)")
+    p.add_argument("name", help="the user's name: 1-64 letters, digits or _ . @ + -")
+    p.set_defaults(func=cmd_users_add)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor import render
 from advisor.service import Advisor, new_thread_id
+from advisor.storage import claim_thread
 from catalog.schema import ApiPrice
 from tools.errors import InvalidInput, NotFound
 
@@ -209,16 +210,21 @@ def run(
     family: str = "llama",
     cost: CostAssumptions | None = None,
     thread_id: str | None = None,
+    user: str | None = None,
 ) -> WalkthroughResult:
-    """Play the exercise's steps through the advisor and summarise the tool results."""
+    """Play the exercise's steps through the advisor and summarise the tool results. ``user``: the conversation is
+    made theirs (an edge's caller); ``thread_id`` must then be theirs too."""
     if number not in EXERCISES:
         raise ExerciseNotFound("exercise must be 1, 2 or 3", field="number")
     if number == 3:
         _family(family)
-    thread_id = thread_id or f"exercise-{number}-{new_thread_id()[:12]}"
+    if thread_id is None:  # the whole server-made id: 122 random bits (12 hex digits were 48)
+        thread_id = f"exercise-{number}-{new_thread_id()}"
+        if user is not None:
+            claim_thread(advisor.checkpointer, thread_id, user)
     turns = []
     for text in steps_for(number, family=family, cost=cost):
-        r = advisor.ask(text, thread_id=thread_id)
+        r = advisor.ask(text, thread_id=thread_id, user=user)
         turns.append({"user": text, "reply": r.reply, "tool_calls": [t.as_dict() for t in r.tool_calls]})
     if number == 2 and cost is not None:
         turns.extend(_cost_by_tool(advisor, cost, thread_id, turns))

@@ -37,7 +37,12 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
         "--threads", type=_positive, default=None, help="hf driver on the CPU: torch threads (default 1)"
     )
     parser.add_argument("--base-url", default=None, help="openai driver: server URL, e.g. http://localhost:8000/v1")
-    parser.add_argument("--api-key", default=None, help="openai driver: API key, if the server needs one")
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        type=_no_secret("--api-key", "set ADVISOR_OPENAI_API_KEY"),
+        help="not taken here (every local user sees the command line): set ADVISOR_OPENAI_API_KEY",
+    )
     parser.add_argument(
         "--db",
         default=None,
@@ -54,7 +59,21 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth",
         default=None,
-        help="USER:PASSWORD required from clients (or ADVISOR_AUTH); needed to bind beyond localhost",
+        type=_no_secret("--auth", "set ADVISOR_AUTH=USER:PASSWORD, or ADVISOR_AUTH_FILE=PATH of a file holding it"),
+        help="not taken here: a password on the command line is visible to every local user (ps). Set ADVISOR_AUTH "
+        "(USER:PASSWORD) or ADVISOR_AUTH_FILE, or use --users-file; one of them is needed to bind beyond localhost",
+    )
+    parser.add_argument(
+        "--users-file",
+        default=None,
+        help="several users, each with their own conversations: a file of NAME:ARGON2-HASH lines made with "
+        "`advisor users add` (or ADVISOR_USERS_FILE); clients send HTTP Basic NAME:PASSWORD",
+    )
+    parser.add_argument(
+        "--user-header",
+        default=None,
+        help="a trusted reverse proxy signs users in and names them in this header, e.g. X-Remote-User (or "
+        "ADVISOR_USER_HEADER); only when nothing but the proxy can reach the server",
     )
     parser.add_argument(
         "--allowed-hosts",
@@ -85,6 +104,18 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
     add_agent_options(parser)
 
 
+def _no_secret(option: str, instead: str):
+    """An option's type that refuses any value: a secret on the command line is visible to every local user."""
+
+    def refuse(text: str) -> str:
+        raise argparse.ArgumentTypeError(
+            f"secrets are not taken on the command line (every local user sees it, in ps): {instead}"
+        )
+
+    refuse.__name__ = option
+    return refuse
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -103,6 +134,8 @@ def serve_arguments(args: argparse.Namespace) -> dict:
         "workers": args.workers,
         "stateless_ui": args.stateless_ui,
         "allowed_hosts": args.allowed_hosts,
+        "users_file": args.users_file,
+        "user_header": args.user_header,
     }
 
 

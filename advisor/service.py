@@ -26,7 +26,17 @@ from advisor.drivers import DriverInfo, make_driver, resolve_driver
 from advisor.events import Failed, Final, ThreadStarted, Token, ToolCalled, ToolReturned, TurnEvent, TurnResult, fold
 from advisor.requirements import TRANSIENT
 from advisor.signing import server_secret
-from advisor.storage import StorageUnavailable, check_writable, end_turn, error_detail, open_sqlite, turn_lock
+from advisor.storage import (
+    StorageUnavailable,
+    check_writable,
+    claim_thread,
+    end_turn,
+    error_detail,
+    open_sqlite,
+    thread_owner,
+    turn_lock,
+)
+from tools.errors import NotFound
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -87,6 +97,9 @@ class Advisor:
         self._graph_lock = threading.Lock()
         self._thread_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        # conversations nobody claimed (started through the Python API, or stored before owners were kept) are
+        # open to every user while the server has one; app.create_app closes them when it has several
+        self.unowned_open = True
 
     @classmethod
     def create(cls, settings: Settings | None = None, checkpointer=None) -> Advisor:
@@ -137,17 +150,65 @@ class Advisor:
     def _config(self, thread_id: str) -> dict:
         return {"configurable": {"thread_id": thread_id}, "recursion_limit": 4 * self.settings.max_steps + 12}
 
-    def stream(self, text: str, thread_id: str | None = None) -> Iterator[TurnEvent]:
+    def new_thread(self, user: str | None = None) -> str:
+        """A new conversation id made here (128 bits, 122 of them random), owned by ``user`` when one is given."""
+        thread_id = new_thread_id()
+        if user is not None:
+            claim_thread(self.checkpointer, thread_id, user)
+        return thread_id
+
+    def owns(self, thread_id: str, user: str | None) -> bool:
+        """Whether ``user`` may read and continue the conversation: it is theirs, or nobody's while unowned ones are
+        open (:attr:`unowned_open`). ``user`` None: the Python API's caller, who may use any."""
+        if user is None:
+            return True
+        owner = thread_owner(self.checkpointer, thread_id)
+        return owner == user if owner is not None else self.unowned_open and self.exists(thread_id)
+
+    def check_owner(self, thread_id: str, user: str | None) -> str:
+        """The thread id if ``user`` may use the conversation; NotFound (404) otherwise, the same answer as for one
+        that does not exist, so that another user's id tells nothing."""
+        validate_thread_id(thread_id)
+        if not self.owns(thread_id, user):
+            raise NotFound(
+                f"no conversation with thread id {thread_id!r} (ids are made by the server: leave thread_id out to "
+                "start a conversation)",
+                field="thread_id",
+            )
+        return thread_id
+
+    def stream(
+        self, text: str, thread_id: str | None = None, user: str | None = None, fresh: bool = False
+    ) -> Iterator[TurnEvent]:
         """Run one turn, yielding its events (advisor/events.py): ThreadStarted, then Token, ToolCalled and
         ToolReturned, and last Final or Failed.
 
         The first event comes once the message is accepted: it is valid, the database takes writes, and the turn has
         started in a worker thread. From then on the turn runs to its end and is stored whether or not anyone reads
         the rest of the events: a client that goes away (a dropped stream, a closed tab) neither loses the message
-        nor stops the answer, and closing this generator never waits for the model."""
-        thread_id = validate_thread_id(thread_id) if thread_id else new_thread_id()
+        nor stops the answer, and closing this generator never waits for the model.
+
+        ``user`` (the edges give it: HTTP, OpenAI, MCP, the UI): the conversation must be theirs (NotFound
+        otherwise), and a new one is made theirs; with several users (:attr:`unowned_open` False) a client cannot
+        choose a new id. ``fresh``: ``thread_id`` is one the server made and signed for this user (the UI's page)
+        and may be new. ``user`` None (the Python API):
+        any id, as given."""
         text = clean_text(text, self.settings.max_message_chars)
-        check_writable(self.checkpointer, recent_ok=True)  # StorageUnavailable: refused before anything is acknowledged
+        if not thread_id:
+            thread_id = new_thread_id()
+            check_writable(self.checkpointer, recent_ok=True)  # StorageUnavailable: refused before it is acknowledged
+            if user is not None:
+                claim_thread(self.checkpointer, thread_id, user)
+        else:
+            validate_thread_id(thread_id)
+            check_writable(self.checkpointer, recent_ok=True)
+            if user is not None and not self.owns(thread_id, user):
+                # a new id from the client: only with one user (compatibility), or when the server made it (fresh)
+                new = thread_owner(self.checkpointer, thread_id) is None and not self.exists(thread_id)
+                if not (new and (fresh or self.unowned_open)):
+                    self.check_owner(thread_id, user)  # NotFound
+                if claim_thread(self.checkpointer, thread_id, user) != user:  # another page claimed it meanwhile
+                    self.check_owner(thread_id, user)
         events: queue.SimpleQueue = queue.SimpleQueue()
         worker = threading.Thread(
             target=self._run_turn, args=(text, thread_id, events), daemon=True, name=f"advisor-turn-{thread_id[:16]}"
@@ -216,9 +277,9 @@ class Advisor:
             log.exception("could not read thread %s back", thread_id)
             return False
 
-    def ask(self, text: str, thread_id: str | None = None) -> TurnResult:
+    def ask(self, text: str, thread_id: str | None = None, user: str | None = None) -> TurnResult:
         """One whole turn: :meth:`stream` folded into its result (raises TurnFailed if the turn failed)."""
-        return fold(self.stream(text, thread_id), driver=self.info.name)
+        return fold(self.stream(text, thread_id, user), driver=self.info.name)
 
     # ------------------------------------------------------------ reading threads
 

@@ -240,6 +240,7 @@ class CompactSqliteSaver(CompactContents, SqliteSaver):
             CREATE TABLE IF NOT EXISTS advisor_contents (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS advisor_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL);
             CREATE TABLE IF NOT EXISTS advisor_secret (id INTEGER PRIMARY KEY, secret BLOB NOT NULL);
+            CREATE TABLE IF NOT EXISTS advisor_owner (thread_id TEXT PRIMARY KEY, owner TEXT NOT NULL);
             """
         )
 
@@ -256,6 +257,24 @@ class CompactSqliteSaver(CompactContents, SqliteSaver):
             except sqlite3.Error as exc:
                 raise StorageUnavailable(f"the conversation database cannot be written ({exc})") from exc
         return bytes(row[0])
+
+    def claim(self, thread_id: str, owner: str) -> str:
+        """Record the conversation's owner unless it has one; returns its owner (advisor/service.py)."""
+        with self.lock:
+            try:
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO advisor_owner (thread_id, owner) VALUES (?, ?)", (thread_id, owner)
+                )
+                self.conn.commit()
+                row = self.conn.execute("SELECT owner FROM advisor_owner WHERE thread_id = ?", (thread_id,)).fetchone()
+            except sqlite3.Error as exc:
+                raise StorageUnavailable(f"the conversation database cannot be written ({exc})") from exc
+        return str(row[0])
+
+    def owner_of(self, thread_id: str) -> str | None:
+        with self.lock:
+            row = self.conn.execute("SELECT owner FROM advisor_owner WHERE thread_id = ?", (thread_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def _commit_contents(self, new: dict[str, bytes]) -> None:
         if new:
@@ -357,6 +376,32 @@ def end_turn(checkpointer, thread_id: str) -> None:
     done = getattr(checkpointer, "end_turn", None)
     if done is not None:
         done(thread_id)
+
+
+def claim_thread(checkpointer, thread_id: str, owner: str) -> str:
+    """Make ``owner`` the conversation's owner unless it has one; returns its owner. Kept in the database's
+    advisor_owner table (SQLite, PostgreSQL), or beside an in-memory checkpointer."""
+    claim = getattr(checkpointer, "claim", None)
+    if claim is not None:
+        return claim(thread_id, owner)
+    owners = _memory_owners(checkpointer)
+    return owners.setdefault(thread_id, owner)
+
+
+def thread_owner(checkpointer, thread_id: str) -> str | None:
+    """The conversation's owner; None for one nobody claimed (started through the Python API, or before owners)."""
+    owner_of = getattr(checkpointer, "owner_of", None)
+    if owner_of is not None:
+        return owner_of(thread_id)
+    return _memory_owners(checkpointer).get(thread_id)
+
+
+def _memory_owners(checkpointer) -> dict[str, str]:
+    owners = getattr(checkpointer, "_advisor_owners", None)
+    if owners is None:
+        owners = {}
+        checkpointer._advisor_owners = owners
+    return owners
 
 
 def error_detail(exc: BaseException) -> str | None:

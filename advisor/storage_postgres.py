@@ -68,6 +68,7 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS advisor_contents (hash TEXT PRIMARY KEY, data BYTEA NOT NULL)",
     "CREATE TABLE IF NOT EXISTS advisor_probe (id INTEGER PRIMARY KEY, at DOUBLE PRECISION NOT NULL)",
     "CREATE TABLE IF NOT EXISTS advisor_secret (id INTEGER PRIMARY KEY, secret BYTEA NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS advisor_owner (thread_id TEXT PRIMARY KEY, owner TEXT NOT NULL)",
 )
 
 
@@ -231,6 +232,30 @@ class CompactPostgresSaver(CompactContents, PostgresSaver):
             raise StorageUnavailable(f"the conversation database cannot be written ({reason(exc)})") from exc
         assert row is not None
         return bytes(row["secret"])
+
+    def claim(self, thread_id: str, owner: str) -> str:
+        """Record the conversation's owner unless it has one; returns its owner (advisor/service.py)."""
+        try:
+            with self._cursor() as cur:
+                cur.execute(
+                    "INSERT INTO advisor_owner (thread_id, owner) VALUES (%s, %s) ON CONFLICT (thread_id) DO NOTHING",
+                    (thread_id, owner),
+                )
+                cur.execute("SELECT owner FROM advisor_owner WHERE thread_id = %s", (thread_id,))
+                row = cur.fetchone()
+        except psycopg.Error as exc:
+            raise StorageUnavailable(f"the conversation database cannot be written ({reason(exc)})") from exc
+        assert row is not None
+        return str(row["owner"])
+
+    def owner_of(self, thread_id: str) -> str | None:
+        try:
+            with self._cursor() as cur:
+                cur.execute("SELECT owner FROM advisor_owner WHERE thread_id = %s", (thread_id,))
+                row = cur.fetchone()
+        except psycopg.Error as exc:
+            raise StorageUnavailable(f"the conversation database cannot be read ({reason(exc)})") from exc
+        return None if row is None else str(row["owner"])
 
 
 def _setup_lock_taken(conn: psycopg.Connection) -> bool:

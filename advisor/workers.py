@@ -35,6 +35,14 @@ STORAGE_UNAVAILABLE = 4  # the worker could not reach the conversation database:
 RESTART_DELAY_S = 1.0  # before replacing a worker that ended; the first pause after a failed start
 MAX_BACKOFF_S = 15.0  # the longest pause between two tries of a worker that cannot start
 MAX_FAILED_STARTS = 5  # failed starts in a row (not counting an unreachable database) before the server stops
+# secrets the workers need, kept out of their environment: handed over on their stdin with the rest of their config
+SECRET_ENV = ("ADVISOR_AUTH", "ADVISOR_OPENAI_API_KEY", "OPENAI_API_KEY", "ADVISOR_SECRET", "PGPASSWORD", "HF_TOKEN")
+_config: bytes = b""  # what this worker was handed on its stdin (worker_config)
+
+
+def worker_config() -> bytes:
+    """The configuration the supervisor handed this worker on its stdin (empty when none)."""
+    return _config
 
 
 def reuseport_available() -> bool:
@@ -87,11 +95,15 @@ class _Slot:
 class Supervisor:
     """Starts ``count`` workers and keeps that many running until told to stop (module docstring)."""
 
-    def __init__(self, factory: str, host: str, port: int, count: int, grace_s: float) -> None:
+    def __init__(self, factory: str, host: str, port: int, count: int, grace_s: float, config: bytes = b"") -> None:
         self.command = [sys.executable, "-m", "advisor.workers", factory, host, str(port), str(grace_s)]
         # the workers import this package and the factory's module from where they are, installed or not
         root = str(Path(__file__).resolve().parent.parent)
         self.env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        # secrets go to each worker on its stdin (read once, at its start), not in its environment, which every
+        # process it starts would inherit and which stays readable in /proc for its life
+        secrets = {name: self.env.pop(name) for name in SECRET_ENV if name in self.env}
+        self.config = len(config).to_bytes(8, "big") + config + _encode_env(secrets)
         self.count, self.grace_s = count, grace_s
         self.slots = [_Slot() for _ in range(count)]
         self.stopping = False
@@ -157,7 +169,15 @@ class Supervisor:
         read, write = os.pipe()
         os.set_blocking(read, False)
         try:
-            slot.proc = subprocess.Popen([*self.command, str(write)], env=self.env, pass_fds=(write,))
+            slot.proc = subprocess.Popen(
+                [*self.command, str(write)], env=self.env, pass_fds=(write,), stdin=subprocess.PIPE
+            )
+            assert slot.proc.stdin is not None
+            try:
+                slot.proc.stdin.write(self.config)
+                slot.proc.stdin.close()
+            except BrokenPipeError:  # it ended already; its end is dealt with like any other
+                pass
         finally:
             os.close(write)
         slot.ready_pipe, slot.ready = read, False
@@ -184,12 +204,34 @@ def _worker(factory: str, host: str, port: int, grace_s: float, ready_fd: int) -
     from uvicorn.importer import import_from_string
 
     _end_with_parent()
+    _read_config()
     sock = listening_socket(host, port)  # not listening until uvicorn starts: no connection is routed here before
     app = import_from_string(factory)()
     os.write(ready_fd, b"1")
     os.close(ready_fd)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=int(grace_s))
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def _encode_env(values: dict[str, str]) -> bytes:
+    import json
+
+    return json.dumps(values).encode()
+
+
+def _read_config() -> None:
+    """Read what the supervisor wrote on stdin: the app's configuration, then the secrets, which go into this
+    process's own environment (where libpq and the settings read them), never into the one it was started with."""
+    import json
+
+    import advisor.workers as shared  # the module app.worker_app reads: this file runs as __main__, a copy of it
+
+    data = sys.stdin.buffer.read()
+    if len(data) < 8:
+        return
+    size = int.from_bytes(data[:8], "big")
+    shared._config = data[8 : 8 + size]
+    os.environ.update(json.loads(data[8 + size :] or b"{}"))
 
 
 def _end_with_parent() -> None:

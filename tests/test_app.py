@@ -206,11 +206,11 @@ def test_binding_beyond_localhost_needs_auth(tmp_path):
         timeout=60,
         cwd=ROOT,
     )
-    assert out.returncode == 2 and "--auth" in out.stderr
+    assert out.returncode == 2 and "ADVISOR_AUTH" in out.stderr
 
 
 def test_auth_is_enforced_when_configured(tmp_path):
-    srv = Server(tmp_path, "--auth", "alice:s3cret").start()
+    srv = Server(tmp_path, env={"ADVISOR_AUTH": "alice:s3cret"}).start()
     try:
         assert httpx.get(srv.url + "/healthz").status_code == 200  # liveness stays open
         denied = httpx.post(srv.url + "/api/tools/list_gpus", json={})

@@ -56,8 +56,7 @@ def openai_server(tmp_path_factory, upstream):
         base_url,
         "--model",
         "slow",
-        "--auth",
-        ":".join(AUTH),
+        env={"ADVISOR_AUTH": ":".join(AUTH)},
     ).start()
     yield srv
     srv.stop()
@@ -347,9 +346,7 @@ def test_a_database_that_stops_taking_writes_is_reported(tmp_path):
     assert client.get("/healthz").status_code == 200
     assert client.get("/api/threads/ro").status_code == 404  # nothing was stored meanwhile
     assert (
-        client.post(
-            "/v1/chat/completions", json={"messages": [{"role": "user", "content": "hello"}], "thread_id": "ro"}
-        ).status_code
+        client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "hello"}]}).status_code
         == 200
     )
 
@@ -420,7 +417,7 @@ def test_report_export_writes_no_files(tmp_path, monkeypatch, make_advisor):
 
     export = _ui_function(build_ui(advisor), "make_reports")
     for _ in range(5):
-        out = export(sign(advisor.secret, PAGE_THREAD, "t1"))  # the page holds its id as the server signed it
+        out = export(sign(advisor.secret, PAGE_THREAD + "\x00", "t1"))  # its id as the server signed it (no user)
     written = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file())
     assert written == 0, f"{written:,} bytes written by five exports"
     assert "api/threads/t1/report?format=md" in out and "api/threads/t1/report?format=html" in out

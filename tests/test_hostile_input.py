@@ -442,7 +442,9 @@ WRONG = [
 
 
 def test_exposed_server_refuses_every_route_without_credentials(tmp_path):
-    srv = Server(tmp_path, "--auth", "alice:s3cret").start()
+    # every route tried with every wrong credential, more failures than a client address may make (429 after 10)
+    env = {"ADVISOR_AUTH": "alice:s3cret", "ADVISOR_MAX_FAILED_SIGNINS": "100000"}
+    srv = Server(tmp_path, env=env).start()
     try:
         spec = httpx.get(srv.url + "/openapi.json", auth=("alice", "s3cret")).json()
         routes = [

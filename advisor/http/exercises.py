@@ -11,6 +11,7 @@ from pydantic import ConfigDict, Field
 from advisor import exercises
 from advisor.http.errors import NOT_FOUND
 from advisor.http.pools import turn_thread
+from advisor.users import user_of
 
 router = APIRouter(tags=["exercises"])
 
@@ -29,6 +30,13 @@ async def run_exercise(number: int, request: Request, body: ExerciseRequest | No
     cost = body.resolve() if number == 2 else None  # InvalidInput naming the field: 422
     # a whole conversation: its turns wait in the turn pool, not in the one quick routes share
     result = await turn_thread(
-        functools.partial(exercises.run, request.app.state.advisor, number, family=body.family, cost=cost)
+        functools.partial(
+            exercises.run,
+            request.app.state.advisor,
+            number,
+            family=body.family,
+            cost=cost,
+            user=user_of(request.headers),
+        )
     )
     return result.as_dict()

@@ -3,14 +3,15 @@ every response carries."""
 
 from __future__ import annotations
 
-import base64
-import hmac
+import math
 from typing import Any
 
+import anyio
 from fastapi import Request
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from advisor.http.errors import MAX_BODY_BYTES, BadJson, SafeJSONResponse, error, read_json
+from advisor.users import ANONYMOUS, USER_HEADER, Credentials, FailedSignIns
 
 PUBLIC_PATHS = ("/healthz",)
 # Pages from this server load images and media only from itself: a remote image in a message or an answer
@@ -20,42 +21,59 @@ UNAUTHORIZED = "credentials required (HTTP Basic user:password, or Bearer <passw
 
 
 def authorized(header: str, credentials: tuple[str, str]) -> bool:
-    """Whether an Authorization header carries these credentials. They are compared as UTF-8 bytes, so any password
-    works, in constant time."""
-    user, password = credentials
-    if header.lower().startswith("basic "):
-        try:
-            given = base64.b64decode(header[6:])
-        except ValueError:
-            return False
-        return hmac.compare_digest(given, f"{user}:{password}".encode())
-    if header.lower().startswith("bearer "):
-        # header values arrive decoded as latin-1: encoding them back gives the bytes the client sent (UTF-8)
-        return hmac.compare_digest(header[7:].strip().encode("latin-1", "replace"), password.encode())
-    return False
+    """Whether an Authorization header carries these shared credentials (advisor/users.py), as UTF-8 bytes, in
+    constant time."""
+    from advisor.users import _shared_match
+
+    return _shared_match(header, credentials)
 
 
 class LimitsAndAuth(BaseHTTPMiddleware):
-    """Refuses bodies over MAX_BODY_BYTES (413) and, when credentials are configured, requests without them (401).
-    Every response carries the image policy."""
+    """Refuses bodies over MAX_BODY_BYTES (413) and, when sign-in is required, requests that do not prove a user
+    (401), and a client address after too many failed sign-ins (429, advisor/users.py FailedSignIns). Every request
+    that passes carries its user in ``x-advisor-user`` (a client's own value replaced), which the routes, Gradio's
+    handlers and MCP read (advisor.users.user_of). Every response carries the image policy."""
 
-    def __init__(self, app, credentials: tuple[str, str] | None):
+    def __init__(self, app, credentials: Credentials | tuple[str, str] | None):
         super().__init__(app)
+        if not isinstance(credentials, Credentials):
+            credentials = Credentials(shared=credentials)
         self.credentials = credentials
+        self.failures = FailedSignIns()
 
-    def _authorized(self, request: Request) -> bool:
-        if self.credentials is None or request.url.path in PUBLIC_PATHS:
-            return True
-        return authorized(request.headers.get("authorization", ""), self.credentials)
+    async def _user(self, request: Request) -> str | None:
+        if not self.credentials.required:
+            return ANONYMOUS
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.scope.get("headers", [])}
+        if self.credentials.users:  # Argon2 checks take tens of milliseconds: off the event loop
+            return await anyio.to_thread.run_sync(self.credentials.user, headers)
+        return self.credentials.user(headers)
 
     async def dispatch(self, request: Request, call_next):
-        if not self._authorized(request):
-            return error(
-                401,
-                UNAUTHORIZED,
-                kind="unauthorized",
-                headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor", charset="UTF-8"'},
-            )
+        if request.url.path not in PUBLIC_PATHS:
+            address = request.client.host if request.client else ""
+            wait = self.failures.wait_s(address) if self.credentials.required else 0.0
+            if wait:
+                return error(
+                    429,
+                    f"too many failed sign-ins from this address; try again in {math.ceil(wait)} s",
+                    kind="too_many_attempts",
+                    headers={"Retry-After": str(math.ceil(wait))},
+                )
+            user = await self._user(request)
+            if user is None:
+                if request.headers.get("authorization") or self.credentials.header:
+                    self.failures.failed(address)
+                return error(
+                    401,
+                    UNAUTHORIZED,
+                    kind="unauthorized",
+                    headers={"WWW-Authenticate": 'Basic realm="Open LLM Advisor", charset="UTF-8"'},
+                )
+            request.scope["headers"] = [
+                *((k, v) for k, v in request.scope.get("headers", []) if k.lower() != USER_HEADER.encode()),
+                (USER_HEADER.encode(), user.encode()),
+            ]
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return error(

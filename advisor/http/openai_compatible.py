@@ -17,10 +17,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.events import Failed, Final, Token, ToolReturned, TurnEvent
+from advisor.events import Failed, Final, ThreadStarted, Token, ToolReturned, TurnEvent
 from advisor.http.errors import ErrorBody, SafeJSONResponse, json_text
 from advisor.http.pools import turn_thread
 from advisor.service import InputRejected, validate_thread_id
+from advisor.users import user_of
 
 SERVED_MODEL_NAME = "open-llm-advisor"
 CHUNK_CHARS = 400  # an answer that was not streamed token by token is sent in pieces of this size
@@ -165,11 +166,14 @@ async def chat_completions(req: ChatCompletionRequest, request: Request):
     the reply carries `thread_id` and the X-Advisor-Thread header."""
     thread_id = req.thread_id or (req.metadata or {}).get("thread_id")
     try:
-        thread_id = validate_thread_id(thread_id) if thread_id else uuid.uuid4().hex
-        events = request.app.state.advisor.stream(req.last_user_text(), thread_id=thread_id)
+        thread_id = validate_thread_id(thread_id) if thread_id else None
+        # a new conversation's id is made by the server; a given one must be the user's own (NotFound: 404)
+        events = request.app.state.advisor.stream(req.last_user_text(), thread_id, user_of(request.headers))
         # validates the message (size, emptiness) and the database, and starts the turn, before answering: from
         # here the turn runs to its end and is stored even if this client goes away (StorageUnavailable: 503)
-        await turn_thread(next, events)
+        started = await turn_thread(next, events)
+        assert isinstance(started, ThreadStarted)
+        thread_id = started.thread_id
     except InputRejected as exc:
         raise InputRejected(str(exc), field="messages" if exc.field == "message" else exc.field) from None
     completion = Completion(thread_id, req.model)

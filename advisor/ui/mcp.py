@@ -10,6 +10,8 @@ import gradio as gr
 
 import tools
 from advisor.service import Advisor, InputRejected
+from advisor.users import user_of
+from tools.errors import NotFound
 
 
 def register(advisor: Advisor) -> None:
@@ -17,16 +19,17 @@ def register(advisor: Advisor) -> None:
     client of its own that calls back into this server: that client sent no credentials (every MCP call failed
     behind --auth) and kept a connection open that stopped SIGTERM from ending the process."""
 
-    def chat_api(message: str, thread_id: str = "") -> tuple[str, str]:
+    def chat_api(message: str, thread_id: str = "", request: gr.Request | None = None) -> tuple[str, str]:
         """Ask the advisor one question. Returns the reply and the thread id to continue with.
 
         Args:
             message: The question, e.g. "Which model fits one RTX 4090 for coding?"
-            thread_id: Conversation to continue; empty starts a new one.
+            thread_id: Conversation to continue (one this server returned to you); empty starts a new one.
         """
+        user = user_of(request.headers if request is not None else None)
         try:
-            result = advisor.ask(message, thread_id=thread_id or None)
-        except InputRejected as exc:
+            result = advisor.ask(message, thread_id=thread_id or None, user=user)
+        except (InputRejected, NotFound) as exc:  # NotFound: another user's conversation, or none
             return f"error: {exc}", thread_id
         return result.reply, result.thread_id
 

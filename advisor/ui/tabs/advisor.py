@@ -14,8 +14,11 @@ from advisor.events import Final
 from advisor.requirements import describe
 from advisor.service import Advisor, InputRejected, StorageUnavailable, new_thread_id, validate_thread_id
 from advisor.signing import sign, unsign
+from advisor.storage import thread_owner
 from advisor.ui.messages import Transcript, chat_of, literal, warning
 from advisor.ui.style import LAYOUT_JS
+from advisor.users import user_of
+from tools.errors import NotFound
 
 EXAMPLES = [
     "We have one RTX 4090 and need a commercially usable coding model",
@@ -72,20 +75,27 @@ class Chat:
     def __init__(self, advisor: Advisor):
         self.advisor = advisor
 
-    def token(self, tid: str) -> str:
-        return sign(self.advisor.secret, PAGE_THREAD, tid)
+    def token(self, tid: str, user: str) -> str:
+        """The id signed for this user: another user's page cannot use it (issue 29, Users)."""
+        return sign(self.advisor.secret, f"{PAGE_THREAD}\x00{user}", tid)
 
-    def thread_of(self, token: object) -> str | None:
-        tid = unsign(self.advisor.secret, PAGE_THREAD, token)
-        return tid if tid is not None and valid_thread_id(tid) else None
+    def thread_of(self, token: object, user: str) -> str | None:
+        """The conversation a page's token names, if the server signed it for this user and it is theirs (or new)."""
+        tid = unsign(self.advisor.secret, f"{PAGE_THREAD}\x00{user}", token)
+        if tid is None or not valid_thread_id(tid):
+            return None
+        if thread_owner(self.advisor.checkpointer, tid) is None and not self.advisor.exists(tid):
+            return tid  # made for this page, nothing said in it yet
+        return tid if self.advisor.owns(tid, user) else None
 
-    def load_thread(self, stored: str):
-        tid = self.thread_of(stored) or new_thread_id()  # the browser's copy may be anything
+    def load_thread(self, stored: str, request: gr.Request | None = None):
+        user = user_of(request.headers if request is not None else None)
+        tid = self.thread_of(stored, user) or new_thread_id()  # the browser's copy may be anything
         state = self.advisor.state(tid)
         history = self.advisor.history(tid)
         return (
-            self.token(tid),
-            self.token(tid),
+            self.token(tid, user),
+            self.token(tid, user),
             chat_of(history),
             requirements_markdown(state["requirements"]),
             shortlist_rows(state["shortlist"]),
@@ -93,14 +103,16 @@ class Chat:
             f"Thread `{tid}`",
         )
 
-    def respond(self, message: str, history: list, token: str):
-        tid = self.thread_of(token) or new_thread_id()
-        token = self.token(tid)
+    def respond(self, message: str, history: list, token: str, request: gr.Request | None = None):
+        user = user_of(request.headers if request is not None else None)
+        tid = self.thread_of(token, user) or new_thread_id()
+        token = self.token(tid, user)
         transcript = Transcript(list(history or []))
         try:
-            events = self.advisor.stream(message, thread_id=tid)
+            # fresh: the id is one the server made and signed for this user; the first turn makes it theirs
+            events = self.advisor.stream(message, thread_id=tid, user=user, fresh=True)
             next(events)  # validates the message, and that it can be stored, before anything is shown
-        except (InputRejected, StorageUnavailable) as exc:
+        except (InputRejected, NotFound, StorageUnavailable) as exc:
             transcript.history.append(warning(exc))
             yield transcript.history, message, gr.skip(), gr.skip(), gr.skip(), token, token
             return
@@ -121,11 +133,12 @@ class Chat:
             else:
                 yield transcript.history, gr.skip(), gr.skip(), gr.skip(), gr.skip(), token, token
 
-    def start_new(self):
+    def start_new(self, request: gr.Request | None = None):
+        user = user_of(request.headers if request is not None else None)
         tid = new_thread_id()
         return (
-            self.token(tid),
-            self.token(tid),
+            self.token(tid, user),
+            self.token(tid, user),
             [],
             requirements_markdown({}),
             shortlist_rows([]),
@@ -134,10 +147,10 @@ class Chat:
             "",
         )
 
-    def make_reports(self, token: str) -> str:
+    def make_reports(self, token: str, request: gr.Request | None = None) -> str:
         # Links to the report route, which builds each report in memory when it is opened: no file is written
         # (an HTML report embeds plotly.js, about 5 MB, and Gradio would copy any file into its cache too).
-        tid = self.thread_of(token)
+        tid = self.thread_of(token, user_of(request.headers if request is not None else None))
         if tid is None or not self.advisor.exists(tid):
             return "_Nothing to export yet: ask something first._"
         base = f"api/threads/{tid}/report"
