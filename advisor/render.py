@@ -265,15 +265,41 @@ def _fit_line(fit: dict) -> str:
     return f"{where}: {verdict}. Largest context that fits: {_fmt(fit['max_context'])} tokens."
 
 
+def _speed(x: float, rng: dict | None) -> str:
+    """A speed as its estimate and 80% range: "about 95 tokens/s, likely 75-115" (two significant digits)."""
+    from tools.throughput import two_digits
+
+    if not rng:
+        return f"{_fmt(x)} tokens/s"
+    return f"about {two_digits(x)} tokens/s, likely {two_digits(rng['low'])}\u2013{two_digits(rng['high'])}"
+
+
 def estimate_throughput(r: dict) -> str:
     parts = [
         f"### Speed: {r['model']['name']} on {r['gpu']['count']} x {r['gpu']['name']} ({_quant(r['quantization'])}, "
         f"{r['engine']})"
     ]
-    rows = [
-        ["decode, one stream", f"{_fmt(r['decode_tokens_per_s'])} tokens/s"],
-        [f"total, {r['effective_concurrency']} streams", f"{_fmt(r['aggregate_tokens_per_s'])} tokens/s"],
-        ["per stream then", f"{_fmt(r['per_stream_tokens_per_s'])} tokens/s"],
+    if not r.get("fits", r["decode_tokens_per_s"] > 0):
+        off = r.get("cpu_offload")
+        rows = [
+            ["decode, one stream", f"does not fit in GPU memory ({_fmt(r['gpu']['count'])} x {r['gpu']['name']})"],
+        ]
+        if off:
+            rows.append(
+                [
+                    f"with llama.cpp offload ({off['quantization']})",
+                    f"about {_fmt(off['decode_tokens_per_s'])} tokens/s, {off['gpu_layers']} of "
+                    f"{off['total_layers']} layers on the GPU",
+                ]
+            )
+    else:
+        agg = r.get("aggregate_tokens_per_s_range")
+        rows = [
+            ["decode, one stream", _speed(r["decode_tokens_per_s"], r.get("decode_tokens_per_s_range"))],
+            [f"total, {r['effective_concurrency']} streams", _speed(r["aggregate_tokens_per_s"], agg)],
+            ["per stream then", f"{_fmt(r['per_stream_tokens_per_s'])} tokens/s"],
+        ]
+    rows += [
         [
             "prefill (prompt)",
             f"{_fmt(r['prefill_tokens_per_s'])} tokens/s" if r["prefill_tokens_per_s"] else "not reported",

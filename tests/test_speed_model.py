@@ -211,3 +211,30 @@ def test_a_device_class_must_be_one_of_four():
     with pytest.raises(InvalidInput) as err:
         estimate_throughput("llama 3.1 8b", vram_gb=64, memory_bandwidth_gbps=400, device_class="tpu")
     assert err.value.field == "device_class" and "consumer, datacenter, apple, cpu" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "model,gpu,quant",
+    [("deepseek-r1-distill-qwen-14b", "rtx-4060-ti-16gb", "q8_0"), ("falcon3-10b", "l4", "bf16")],
+)
+def test_a_model_estimate_memory_says_fits_runs_at_least_one_stream(model, gpu, quant):
+    """These fit by under 5% of a sequence's memory: the per-sequence margin must not turn them into 0 tokens/s."""
+    assert estimate_memory(model=model, gpu=gpu, quantization=quant, context_length=8192)["fits"]
+    r = estimate_throughput(model=model, gpu=gpu, quantization=quant, context_length=8192)
+    assert r["fits"] and r["max_concurrent_sequences"] >= 1 and r["decode_tokens_per_s"] > 0
+
+
+def test_speed_answer_shows_the_range_and_no_zero_speed_for_a_model_that_does_not_fit():
+    from advisor import render
+
+    fits = estimate_throughput(model="llama-3.1-8b", gpu="rtx-4090", quantization="q4_k_m", concurrency=8)
+    text = render.estimate_throughput(fits)
+    lo, hi = fits["decode_tokens_per_s_range"]["low"], fits["decode_tokens_per_s_range"]["high"]
+    shown_range = f"likely {tp.two_digits(lo)}\u2013{tp.two_digits(hi)}"
+    assert f"about {tp.two_digits(fits['decode_tokens_per_s'])} tokens/s, {shown_range}" in text
+    assert "likely" in text.split("total, 8 streams")[1].split("\n")[0]
+    big = estimate_throughput(model="llama-3.1-70b", gpu="rtx-4090", quantization="q4_k_m")
+    assert not big["fits"]
+    shown = render.estimate_throughput(big)
+    assert "does not fit in GPU memory" in shown and "| 0 tokens/s" not in shown
+    assert f"about {big['cpu_offload']['decode_tokens_per_s']} tokens/s" in shown

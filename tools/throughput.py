@@ -421,7 +421,8 @@ def throughput(
     per_seq = est1.kv_stored + est1.state
     room = usable_bytes(g, engine) * num_gpus - (est1.total - per_seq)
     if per_seq > 0:
-        max_batch = max(0, int(room // (per_seq * 1.05)))
+        # 5% margin per sequence beyond the first, so a model estimate_memory says fits runs one stream
+        max_batch = max(0, int(room // (per_seq * 1.05))) or (1 if room >= per_seq else 0)
     else:
         max_batch = concurrency if room > 0 else 0
     effective = max(1, min(concurrency, max_batch)) if max_batch > 0 else 0
@@ -530,6 +531,12 @@ def estimate_throughput(
         basis.append(
             f"about {two_digits(r['decode_tokens_per_s'])} tokens/s, likely {two_digits(rng['low'])}-"
             f"{two_digits(rng['high'])} ({rng['basis']})"
+        )
+    agg = r.get("aggregate_tokens_per_s_range")
+    if agg and r["effective_concurrency"] > 1:
+        basis.append(
+            f"with {r['effective_concurrency']} streams: about {two_digits(r['aggregate_tokens_per_s'])} tokens/s in "
+            f"total, likely {two_digits(agg['low'])}-{two_digits(agg['high'])} ({agg['basis']})"
         )
     if layout.pipeline > 1 and layout.tensor == 1:
         basis.append(

@@ -238,8 +238,12 @@ class Planner:
         if not (probe.get("gpu") or probe.get("vram_gb")):
             return release
         sizes = []
+        vllm = segment in ("datacenter", "workstation")
         for q in candidates:
-            result = tools.call("estimate_memory", {"model": model, "quantization": q, **probe})
+            # probed with the engine the speed call will run it in (vLLM keeps 10% of a data-centre GPU back)
+            engine = args.get("engine") or ("vllm" if vllm and q in ("bf16", "fp16", "fp8", "awq", "gptq") else None)
+            extra = {"engine": engine} if engine else {}
+            result = tools.call("estimate_memory", {"model": model, "quantization": q, **probe, **extra})
             if "error" in result:
                 continue
             self.probed.append({"tool": "estimate_memory", "quantization": q, "total_gb": result.get("total_gb")})
