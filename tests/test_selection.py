@@ -490,3 +490,18 @@ def test_full_memory_estimates_per_shortlist_are_bounded(monkeypatch):
     calls.clear()
     tools.call("select_models", args)
     assert calls == []
+
+
+def test_a_remembered_fit_is_not_reused_for_a_use_case_that_needs_another_speed():
+    """Fits are remembered per model and device; a fit's cost weighs its speed against the use case's target (40
+    tokens/s for code agents, 20 for chat), so a fit remembered for customer service must not rank a later code
+    shortlist on the same card (the MCP and README checks saw 41 excluded instead of 42 after a chat turn)."""
+    from tools import selection
+
+    code = {"use_case": "code", "gpu": "RTX 4090", "commercial": True, "top_k": 3}
+    selection._fits().clear()
+    alone = tools.call("select_models", code)
+    selection._fits().clear()
+    tools.call("select_models", {"use_case": "customer_service", "gpu": "rtx-4090", "commercial": True})
+    after_chat = tools.call("select_models", code)
+    assert after_chat == alone

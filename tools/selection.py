@@ -23,8 +23,7 @@ from catalog.gaps import VERDICT_TERMS
 from catalog.schema import Model, Quantization
 from tools import common
 from tools import picks as why
-from tools.catalog_tools import best_scores, model_summary
-from tools.common import catalog_as_of
+from tools.common import best_scores, catalog_as_of, model_summary
 from tools.errors import InvalidInput
 from tools.licensing import evaluate
 from tools.memory import GB, default_engine, estimate, usable_bytes, weight_bytes
@@ -628,10 +627,20 @@ def _fits(cat) -> dict[tuple, Fit | None]:
 
 
 def _fit_once(m: Model, ask: Ask, quants, weights_of, fits: dict) -> Fit | None:
-    """best_fit, remembered: it depends only on the model, the device, the number of GPUs and the context."""
+    """best_fit, remembered: it depends only on the model, the device, the number of GPUs, the context and the speed
+    the use case needs (a fit's cost weighs its speed against speed_target)."""
     g = ask.device
     assert g is not None
-    key = (m.id, g.id, g.memory_bytes, g.usable_memory_fraction, ask.num_gpus, ask.fit_context)
+    key = (
+        m.id,
+        g.id,
+        g.memory_bytes,
+        g.usable_memory_fraction,
+        g.memory_bandwidth_gbps,
+        ask.num_gpus,
+        ask.fit_context,
+        speed_target(ask.use_case),
+    )
     if key not in fits:
         if len(fits) >= FITS_KEPT:
             fits.clear()
