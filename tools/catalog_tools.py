@@ -9,39 +9,10 @@ from pydantic import Field
 from catalog.query import LookupFailed, gpu_row, normalize
 from catalog.schema import Model
 from tools import common
+from tools.common import best_scores, model_summary
 from tools.errors import InvalidInput
 
-
-def model_summary(m: Model) -> dict:
-    cat = common.catalog()
-    lic = cat.licenses[m.license]
-    return {
-        "id": m.id,
-        "name": m.name,
-        "family": m.family,
-        "params_b": m.params_b,
-        "active_params_b": m.active_params_b,
-        "context_length": m.context_length,
-        "license": {"id": lic.id, "name": lic.name, "commercial_use": lic.terms.commercial_use.value},
-        "release_date": m.release_date.isoformat(),
-        "modalities": list(m.modalities),
-    }
-
-
-def best_scores(m: Model) -> dict[str, dict]:
-    """One score per benchmark: the instruct model's where both are reported."""
-    out: dict[str, dict] = {}
-    for s in m.benchmarks:
-        if s.name not in out or s.variant == "instruct":
-            src = m.sources[s.source]
-            out[s.name] = {
-                "value": s.value,
-                "variant": s.variant,
-                "setting": s.setting,
-                "source": src.url,
-                "as_of": src.as_of.isoformat(),
-            }
-    return out
+__all__ = ["best_scores", "model_summary"]  # moved to tools.common (below the ranking); kept here for callers
 
 
 def get_model(model: str) -> dict:

@@ -203,3 +203,38 @@ def catalog_as_of(cat):
     dates = [s.as_of for m in cat.models.values() for s in m.sources.values()]
     dates += [p.source.as_of for p in cat.prices.values()]
     return max(dates) if dates else None
+
+
+# ---------------------------------------------------------------- a model as the tools show it
+
+
+def model_summary(m: Model) -> dict:
+    cat = catalog()
+    lic = cat.licenses[m.license]
+    return {
+        "id": m.id,
+        "name": m.name,
+        "family": m.family,
+        "params_b": m.params_b,
+        "active_params_b": m.active_params_b,
+        "context_length": m.context_length,
+        "license": {"id": lic.id, "name": lic.name, "commercial_use": lic.terms.commercial_use.value},
+        "release_date": m.release_date.isoformat(),
+        "modalities": list(m.modalities),
+    }
+
+
+def best_scores(m: Model) -> dict[str, dict]:
+    """One score per benchmark: the instruct model's where both are reported."""
+    out: dict[str, dict] = {}
+    for s in m.benchmarks:
+        if s.name not in out or s.variant == "instruct":
+            src = m.sources[s.source]
+            out[s.name] = {
+                "value": s.value,
+                "variant": s.variant,
+                "setting": s.setting,
+                "source": src.url,
+                "as_of": src.as_of.isoformat(),
+            }
+    return out

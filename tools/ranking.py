@@ -35,7 +35,7 @@ from typing import Any
 
 from catalog.schema import Model
 from tools import common
-from tools.catalog_tools import best_scores
+from tools.common import best_scores
 
 # Benchmarks that speak for each use case, with their weights (independent evaluations count through the benchmark
 # they measure: Evaluation.benchmark).

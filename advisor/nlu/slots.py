@@ -463,22 +463,27 @@ def _cpu_server(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, 
     if "system_ram_bandwidth_gbps" in req:  # with no GPU, the RAM's bandwidth is the one a model streams from
         req["memory_bandwidth_gbps"] = req.pop("system_ram_bandwidth_gbps")
     if channels and ddr:  # the parts stated win over a catalog server's figure
-        req["derived"] = [d for d in req.get("derived", []) if "a pairing the catalog lacks" not in d]
-        n = int(channels.group(1) or channels.group(2))
-        rate = re.search(r"\b(\d{4}) ?mt/?s", t)
-        stated = ddr.group(2) or (rate.group(1) if rate else None)
-        mts = int(stated or DDR_SPEED[ddr.group(1)])
-        bw = round(n * mts * 8 / 1000, 1)
-        req["memory_bandwidth_gbps"] = bw
-        assumed = "" if stated else f" (DDR{ddr.group(1)}'s common speed)"
-        socket = (
-            ", one socket's (a model instance runs on one NUMA node)"
-            if re.search(r"\b(dual|two|2)[- ]?(socket|cpu|processor)s?\b|\b2 ?x ?(epyc|xeon)", t)
-            else ""
-        )
-        req.setdefault("derived", []).append(
-            f"memory bandwidth: {n} channels x {mts} MT/s{assumed} x 8 bytes = {bw:g} GB/s{socket}"
-        )
+        _ram_bandwidth(t, channels, ddr, req)
+
+
+def _ram_bandwidth(t: str, channels: re.Match, ddr: re.Match, req: dict) -> None:
+    """The bandwidth of the RAM the message describes: channels x transfers per second x 8 bytes, said in derived."""
+    req["derived"] = [d for d in req.get("derived", []) if "a pairing the catalog lacks" not in d]
+    n = int(channels.group(1) or channels.group(2))
+    rate = re.search(r"\b(\d{4}) ?mt/?s", t)
+    stated = ddr.group(2) or (rate.group(1) if rate else None)
+    mts = int(stated or DDR_SPEED[ddr.group(1)])
+    bw = round(n * mts * 8 / 1000, 1)
+    req["memory_bandwidth_gbps"] = bw
+    assumed = "" if stated else f" (DDR{ddr.group(1)}'s common speed)"
+    socket = (
+        ", one socket's (a model instance runs on one NUMA node)"
+        if re.search(r"\b(dual|two|2)[- ]?(socket|cpu|processor)s?\b|\b2 ?x ?(epyc|xeon)", t)
+        else ""
+    )
+    req.setdefault("derived", []).append(
+        f"memory bandwidth: {n} channels x {mts} MT/s{assumed} x 8 bytes = {bw:g} GB/s{socket}"
+    )
 
 
 def _gib(dev) -> float:
