@@ -95,13 +95,8 @@ class ChunkedBodyLimit:
         if scope["type"] != "http" or any(k.lower() == b"content-length" for k, _ in scope.get("headers", [])):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        if body is None:  # the client went away
-            return
-        if len(body) > MAX_BODY_BYTES:
-            await error(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes", kind="too_large")(
-                scope, receive, send
-            )
+        body = await _read_limited(scope, receive, send)
+        if body is None:  # the client went away, or the body was refused as too large
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -123,13 +118,8 @@ class McpJsonLimits:
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(MCP_PATH):
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        if body is None:  # the client went away
-            return
-        if len(body) > MAX_BODY_BYTES:
-            await error(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes", kind="too_large")(
-                scope, receive, send
-            )
+        body = await _read_limited(scope, receive, send)
+        if body is None:  # the client went away, or the body was refused as too large
             return
         try:
             read_json(body)
@@ -170,6 +160,17 @@ def _replay(body: bytes, receive):
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replay
+
+
+async def _read_limited(scope, receive, send) -> bytes | None:
+    """The request's body, or None once a body over MAX_BODY_BYTES was answered with 413 (or the client left)."""
+    body = await _read_body(receive)
+    if body is not None and len(body) > MAX_BODY_BYTES:
+        await error(413, f"request body is larger than the limit of {MAX_BODY_BYTES:,} bytes", kind="too_large")(
+            scope, receive, send
+        )
+        return None
+    return body
 
 
 async def _read_body(receive) -> bytes | None:
