@@ -153,6 +153,33 @@ def test_every_answer_carries_a_range_around_its_estimate():
     assert "GB read per token at 1008 GB/s" in physics and "layers x" in physics and "tokens/s" in physics
 
 
+def test_calibration_rows_are_built_once_per_catalog_and_again_when_its_measurements_change(monkeypatch):
+    """The rows (and the fit on them) are read on every speed estimate; they are built once per catalog object, and
+    a measurement added (as local calibration rows would be) or a catalog reloaded builds them again."""
+    from catalog.query import Catalog
+    from tools.common import using_catalog
+
+    cat = Catalog(CAT.raw)  # a catalog object of this test's own: nothing cached for it yet
+    built = []
+    real = tp.measurement_row
+    monkeypatch.setattr(tp, "measurement_row", lambda c, x: built.append(x.id) or real(c, x))
+    first = tp.measurement_rows(cat)
+    n = len(built)
+    assert n == len(first) > 200
+    assert tp.measurement_rows(cat) == first and len(built) == n  # cached: nothing rebuilt
+    with using_catalog(cat):
+        fit = tp.calibration()
+        assert tp.calibration() is fit
+    base = next(x for x in cat.measurements if x.id == first[0].id)
+    cat.measurements.append(base.model_copy(update={"id": "local-test-row", "value": base.value * 2}))
+    again = tp.measurement_rows(cat)
+    assert [r.id for r in again] == [r.id for r in first] + ["local-test-row"] and len(built) == 2 * n + 1
+    with using_catalog(cat):
+        assert tp.calibration() is not fit  # refitted on the new rows
+    assert tp.measurement_rows(Catalog(CAT.raw)) == first  # a reloaded catalog: built again, same rows
+    assert len(built) == 3 * n + 1
+
+
 # ---------------------------------------------------------------- formats and devices engines say yes to
 
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import math
 import statistics
-from typing import Annotated, Literal
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -233,20 +236,56 @@ def decode_measurements(cat) -> list[Measurement]:
     ]
 
 
+@dataclass
+class _Calibrated:
+    """The calibration rows of one catalog and what is derived from them (the fit, the cross-validation)."""
+
+    read_from: tuple  # what the rows were built from (see _read_from)
+    rows: tuple[speed_model.Row, ...]
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
+_calibrated: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # catalog -> _Calibrated
+
+
+def _read_from(cat) -> tuple:
+    """What the calibration rows depend on: the measurements themselves (a row appended, removed or replaced, as
+    local calibration rows would be, changes it) and the tables they are resolved in. A few microseconds, against
+    ~6 ms to rebuild the rows (bench/turn_cpu.py)."""
+    return (tuple(cat.measurements), id(cat.models), id(cat.gpus), id(cat.quantizations))
+
+
+def _calibrated_for(cat) -> _Calibrated:
+    """The calibration rows of this catalog, built once per catalog object (a reload is a new object) and again
+    when what they are read from changes."""
+    read_from = _read_from(cat)
+    entry = _calibrated.get(cat)
+    if entry is None or entry.read_from != read_from:
+        rows = tuple(measurement_row(cat, x) for x in decode_measurements(cat) if x.use_for_calibration)
+        entry = _calibrated[cat] = _Calibrated(read_from, rows)
+    return entry
+
+
 def measurement_rows(cat) -> list[speed_model.Row]:
     """The rows the speed model is fitted on: decode measurements marked use_for_calibration."""
-    return [measurement_row(cat, x) for x in decode_measurements(cat) if x.use_for_calibration]
+    return list(_calibrated_for(cat).rows)
 
 
-@common.per_catalog
-def calibration(cat) -> speed_model.SpeedParams:
-    return speed_model.fit(measurement_rows(cat))
+def _derived(name: str, make: Callable[[tuple[speed_model.Row, ...]], Any]) -> Any:
+    """A figure derived from the catalog in use's calibration rows, computed once per set of rows."""
+    entry = _calibrated_for(common.catalog())
+    if name not in entry.derived:
+        entry.derived[name] = make(entry.rows)
+    return entry.derived[name]
 
 
-@common.per_catalog
-def source_cv(cat) -> dict[str, float]:
+def calibration() -> speed_model.SpeedParams:
+    return _derived("fit", speed_model.fit)
+
+
+def source_cv() -> dict[str, float]:
     """Every calibration row's error with its whole source left out of the fit (leave-one-source-out)."""
-    return speed_model.grouped_cv(measurement_rows(cat), lambda r: r.source)
+    return _derived("source_cv", lambda rows: speed_model.grouped_cv(rows, lambda r: r.source))
 
 
 INTERVAL_MIN_ROWS = 8  # out-of-sample errors a class needs for an interval of its own
@@ -292,7 +331,7 @@ def calibration_note(engine: str, dev: str) -> dict:
     rows = [r for r in measurement_rows(common.catalog()) if r.engine == engine and r.device_class == dev]
     single = [r for r in rows if r.batch == 1]
     errs = [source_cv()[r.id] for r in single if r.id in source_cv()]
-    note = {
+    note: dict[str, Any] = {
         "engine": engine,
         "device_class": dev,
         "level": level,
