@@ -58,6 +58,7 @@ MODULE_OF = {  # the name a patch file starts with -> the source file it mutates
     "throughput": "tools/throughput.py",
     "speed_model": "tools/speed_model.py",
     "selection": "tools/selection.py",
+    "ranking": "tools/ranking.py",
     "nlu": "advisor/nlu",
     "licensing": "tools/licensing.py",
 }
