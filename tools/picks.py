@@ -38,8 +38,36 @@ class Ask:
 
     @property
     def fit_context(self) -> int:
-        """The context the fit is checked at."""
+        """The context a model must fit at: the one asked for, else 32,768 tokens for long context and RAG, else
+        4,096."""
         return self.min_context or (32768 if self.use_case in ("long_context", "rag") else 4096)
+
+    @property
+    def room_context(self) -> int:
+        """The context a fit should leave room for (a fit with less room costs): the one asked for, else the use
+        case's (default_context)."""
+        return self.min_context or default_context(self.use_case)
+
+
+# The context a use case needs when none is stated, in tokens, as practitioners size a deployment: a coding or
+# tool-using agent carries files, tool results and its history; RAG its retrieved passages; reasoning and maths
+# their thinking; chat a conversation; an edge device a short exchange. The fit leaves room for it (and the
+# shortlist's assumptions say which was used). A model that fits at Ask.fit_context with less room costs more.
+USE_CASE_CONTEXT = {
+    "code": 32768,
+    "tool_use": 32768,
+    "rag": 32768,
+    "long_context": 32768,
+    "reasoning": 16384,
+    "math": 16384,
+    "edge": 4096,
+}
+DEFAULT_CONTEXT = 8192  # general, chat, customer service, multilingual
+
+
+def default_context(use_case: str) -> int:
+    """The context (tokens) a shortlist for the use case is fitted at when the question states none."""
+    return USE_CASE_CONTEXT.get(use_case, DEFAULT_CONTEXT)
 
 
 @dataclass

@@ -238,11 +238,12 @@ def _fit_costs(
     m: Model, q: Quantization, per_gpu: float, kv_per_token: float, usable: float, tps: float | None, ask: Ask
 ) -> dict:
     """What running the model this way costs (see the module docstring): 'edge' grows as memory use passes
-    EDGE_SHARE of the usable memory, or as the memory left holds less than the context asked for once more."""
+    EDGE_SHARE of the usable memory, or as the memory left holds less than Ask.room_context more tokens (the
+    context asked for once more, else the use case's default: 32,768 for agents)."""
     costs = {"format": _quant_cost(m, q)}
     share = per_gpu / usable
     room = (usable - per_gpu) / kv_per_token if kv_per_token > 0 else math.inf  # more tokens that fit
-    edge = max((share - EDGE_SHARE) / (1 - EDGE_SHARE), 1 - room / ask.fit_context, 0.0)
+    edge = max((share - EDGE_SHARE) / (1 - EDGE_SHARE), 1 - room / ask.room_context, 0.0)
     if edge > 0:
         costs["edge"] = EDGE_COST * min(edge, 1.0)
     target = speed_target(ask.use_case)
@@ -410,6 +411,12 @@ def _assumptions(ask: Ask) -> list[str]:
         assumptions.append(
             f"unified memory: {int(device.usable_memory_fraction * 100)}% assumed usable by the GPU "
             "(macOS default; raise it with sysctl iogpu.wired_limit_mb); llama.cpp/GGUF formats only"
+        )
+    if not ask.min_context:
+        assumptions.append(
+            f"no context length stated: {ask.room_context:,} tokens assumed, what {use_case.replace('_', ' ')} use "
+            "typically needs; a model that leaves less room for it on the device is ranked down; state a context "
+            "length to change it"
         )
     if device is not None:
         assumptions.append(
@@ -627,8 +634,8 @@ def _fits(cat) -> dict[tuple, Fit | None]:
 
 
 def _fit_once(m: Model, ask: Ask, quants, weights_of, fits: dict) -> Fit | None:
-    """best_fit, remembered: it depends only on the model, the device, the number of GPUs, the context and the speed
-    the use case needs (a fit's cost weighs its speed against speed_target)."""
+    """best_fit, remembered: it depends only on the model, the device, the number of GPUs, the context, the context
+    to leave room for and the speed the use case needs (a fit's cost weighs its speed against speed_target)."""
     g = ask.device
     assert g is not None
     key = (
@@ -639,6 +646,7 @@ def _fit_once(m: Model, ask: Ask, quants, weights_of, fits: dict) -> Fit | None:
         g.memory_bandwidth_gbps,
         ask.num_gpus,
         ask.fit_context,
+        ask.room_context,
         speed_target(ask.use_case),
     )
     if key not in fits:
