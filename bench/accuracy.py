@@ -445,11 +445,16 @@ def render(cat: Catalog) -> tuple[str, list[str]]:
     return "\n".join(lines), head
 
 
+KEPT_SECTIONS = ("Decode speed: calibration rows added", "Expert agreement")
+
+
 def kept_sections(path: Path) -> str:
-    """The sections other scripts own (bench/recommendations.py's "Expert agreement"), kept when rewriting."""
+    """The sections written by hand (the record of calibration rows added, with the figures before and after) and
+    by other scripts (bench/recommendations.py's "Expert agreement"), kept when rewriting: everything from the first
+    of them on."""
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    at = old.find("\n## Expert agreement")
-    return "" if at < 0 else old[at:]
+    found = [at for at in (old.find(f"\n## {title}") for title in KEPT_SECTIONS) if at >= 0]
+    return old[min(found) :] if found else ""
 
 
 def main() -> int:

@@ -180,6 +180,39 @@ def test_calibration_rows_are_built_once_per_catalog_and_again_when_its_measurem
     assert len(built) == 3 * n + 1
 
 
+def test_qwen3_h20_rows_bring_transformers_on_datacenter_gpus_within_the_class_goal():
+    """Qwen's H20 speed benchmark (Transformers 4.51.3, batch 1) adds 11 Transformers rows: 31 single-stream rows on
+    data-centre GPUs, whose leave-one-source-out median was 30% on the 20 before them and is 19% with them (goal 25%).
+    Its Qwen3-30B-A3B row (1.89 tokens/s: Transformers 4.51 runs each expert as its own matmul) makes Transformers' MoE
+    estimates that slow: the same model on the same H20 is estimated below 5 tokens/s, where it was 33.6 before."""
+    rows = [
+        r
+        for r in tp.measurement_rows(CAT)
+        if r.engine == "transformers" and r.device_class == "datacenter" and r.batch == 1
+    ]
+    assert len(rows) == 31 and sum(r.id.startswith("qwen3-speed-h20-") for r in rows) == 11
+    errors = tp.source_cv()
+    median = sorted(abs(errors[r.id]) for r in rows)[len(rows) // 2]
+    assert median <= 0.25
+    moe = estimate_throughput("qwen3-30b-a3b", "H20", "bf16", engine="transformers")
+    assert moe["decode_tokens_per_s"] < 5
+
+
+def test_the_record_of_rows_added_survives_a_rewrite_of_docs_accuracy(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("accuracy", Path(__file__).parent.parent / "bench" / "accuracy.py")
+    assert spec and spec.loader
+    acc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(acc)
+    doc = tmp_path / "accuracy.md"
+    added = "\n## Decode speed: calibration rows added, before and after\n\nkept\n"
+    doc.write_text("# generated\n" + added + "\n## Expert agreement\n")
+    kept = acc.kept_sections(doc)
+    assert kept.startswith(added) and kept.endswith("## Expert agreement\n")
+
+
 # ---------------------------------------------------------------- formats and devices engines say yes to
 
 
