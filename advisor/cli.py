@@ -192,7 +192,7 @@ def cmd_catalog_coverage(args: argparse.Namespace) -> int:
 def cmd_catalog_import(args: argparse.Namespace) -> int:
     import re
 
-    from catalog.refresh import ImportFailed, draft_entry
+    from catalog.hub_import import ImportFailed, draft_entry
 
     # "a/..", "./x": path segments, not a repo; they would make a draft with the id ".." (and a Hub URL that climbs)
     if not re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]*[A-Za-z0-9][\w.-]*", args.repo_id or "") or ".." in args.repo_id:
@@ -222,7 +222,7 @@ def cmd_catalog_import(args: argparse.Namespace) -> int:
 
 def cmd_catalog_refresh(args: argparse.Namespace) -> int:
     """Compare the catalog with the Hub and LiteLLM; print the diff; write it with --write. Exit 0/1/2."""
-    from catalog import update
+    from catalog import refresh
     from catalog.loader import data_dir, load_raw
 
     directory = Path(args.dir) if args.dir else data_dir()
@@ -234,21 +234,26 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INVALID
-    result = update.Result()
-    origin = None if args.skip_prices else (args.prices_file or update.LITELLM_URL)
     try:
-        models = update.resolve_models(raw.models, args.models) if args.models else list(raw.models)
-    except update.RefreshFailed as exc:
+        models = refresh.resolve_models(raw.models, args.models) if args.models else list(raw.models)
+    except refresh.RefreshFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     if args.limit is not None:
         models = models[: max(args.limit, 0)]
-    if not args.skip_hub:
-        progress = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
-        update.refresh_models(raw, models, args.endpoint, args.from_dir, result, progress=progress)
-    if origin:
-        _compare_prices(raw, models, origin, args.models, result)
-    for line in update.format_result(result, args.write):
+    origin = None if args.skip_prices else (args.prices_file or refresh.LITELLM_URL)
+    progress = (lambda line: print(line, file=sys.stderr)) if sys.stderr.isatty() else None
+    result = refresh.compare_catalog(
+        raw,
+        models,
+        hub=not args.skip_hub,
+        endpoint=args.endpoint,
+        from_dir=args.from_dir,
+        prices_from=origin,
+        only_named=bool(args.models),
+        progress=progress,
+    )
+    for line in refresh.format_result(result, args.write):
         print(line)
     for err in result.errors:
         print(f"error: {err}", file=sys.stderr)
@@ -262,31 +267,15 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
     return EXIT_ERROR if changed else EXIT_OK
 
 
-def _compare_prices(raw, models: list, origin: str, named: list[str] | None, result) -> None:
-    """LiteLLM's prices against the catalog's (only the named models' when --model was given), into ``result``."""
-    from catalog import update
-
-    try:
-        litellm = update.read_price_file(origin)
-    except update.RefreshFailed as exc:
-        result.errors.append(f"prices: {exc}")
-        return
-    wanted = {m.id for m in models} if named else None
-    prices = [p for p in raw.prices if wanted is None or p.open_model in wanted]
-    result.prices_checked = sum(update.litellm_key(p) is not None for p in prices)
-    result.changes.extend(update.compare_prices(prices, litellm, origin))
-    result.proposals = update.propose_prices(models if named else raw.models, raw.prices, litellm, origin)
-
-
 def _write(result, directory: Path, raw, origin: str | None) -> bool:
     """Apply the changes to the YAML files; False (with the error printed) if the catalog would not validate."""
     import datetime as dt
 
-    from catalog import update
+    from catalog import refresh
 
     try:
-        files = update.write_and_validate(result.changes, directory, raw, origin, dt.date.today())
-    except update.RefreshFailed as exc:
+        files = refresh.write_and_validate(result.changes, directory, raw, origin, dt.date.today())
+    except refresh.RefreshFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return False
     print(
@@ -414,9 +403,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import app
+    from advisor import server
 
-    return app.serve(**options.serve_arguments(args))
+    return server.serve(**options.serve_arguments(args))
 
 
 def cmd_exercise(args: argparse.Namespace) -> int:

@@ -124,7 +124,7 @@ def _positive(text: str) -> int:
 
 
 def serve_arguments(args: argparse.Namespace) -> dict:
-    """app.serve's arguments from the serve options (`advisor serve` and `python app.py` alike)."""
+    """advisor.server.serve's arguments from the serve options (`advisor serve` and `python app.py` alike)."""
     return {
         "host": args.host,
         "port": args.port,

@@ -8,6 +8,21 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+# The one notice of the offline driver: it ends each offline answer (advisor/drivers/offline.py), is shown once per
+# conversation by the chat and the terminal (without_offline_note), and the UI's driver panel says the same.
+LLM_HOWTO = (
+    "For answers written by a local LLM, run `advisor serve --driver hf` on a CUDA GPU (default model Qwen/Qwen3-8B "
+    "in 4-bit), or `--driver openai --base-url URL --model NAME` for any OpenAI-compatible server."
+)
+OFFLINE_MARK = "_Offline driver (no LLM):"
+OFFLINE_NOTE = f"{OFFLINE_MARK} this answer is laid out by templates from tool results. {LLM_HOWTO}_"
+
+
+def without_offline_note(text: str) -> str:
+    """``text`` without the paragraph that holds the offline notice."""
+    return "\n\n".join(p for p in text.split("\n\n") if not p.startswith(OFFLINE_MARK))
+
+
 # Characters that make Markdown or HTML anywhere in a line, and those that do at its start (headings, quotes, lists,
 # rules, setext underlines, ordered-list numbers): a backslash makes each literal.
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>&|~$])")

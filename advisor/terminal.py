@@ -10,11 +10,10 @@ from collections.abc import Iterable
 
 from advisor import verdict
 from advisor.events import Failed, Final, ToolCalled, ToolReturned, TurnEvent
-from advisor.render import split_folds, unfold
+from advisor.render import OFFLINE_MARK, split_folds, unfold, without_offline_note
 
 QUIT = ("/exit", "/quit")
 MORE = "/more"
-OFFLINE_MARK = "_Offline driver (no LLM):"
 
 
 def answer_text(text: str, calls: Iterable[ToolReturned], offline_note: bool = True, folded: bool = False) -> str:
@@ -23,7 +22,7 @@ def answer_text(text: str, calls: Iterable[ToolReturned], offline_note: bool = T
     card = verdict.of(calls)
     body = split_folds(text)[0] if folded else unfold(text)
     if not offline_note:
-        body = "\n\n".join(p for p in body.split("\n\n") if not p.startswith(OFFLINE_MARK))
+        body = without_offline_note(body)
     return (verdict.markdown(card) + "\n\n" + body) if card else body
 
 

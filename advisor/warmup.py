@@ -1,9 +1,9 @@
 """The one-off per-catalog work (throughput calibration, rankings, name patterns, the message reader's linker,
 classifier and patterns), done once the server answers rather than before (issue #25, Build 9: cold start).
 
-:func:`start` runs a warm-up in a daemon thread (app.py starts it from the server's lifespan, so /healthz answers
-while it runs); :func:`wait` holds a turn until it is over, so that turns arriving together at start do not each
-build the same caches (issue 29, finding 2), and returns at once where no warm-up was started (tests, scripts)."""
+:func:`start` runs a warm-up in a daemon thread (advisor/server.py starts it from the server's lifespan, so /healthz
+answers while it runs); :func:`wait` holds a turn until it is over, so that turns arriving together at start do not
+each build the same caches (issue 29, finding 2), and returns at once where no warm-up was started (tests, scripts)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ on one worker. Measured with bench/concurrency.py on 2 workers: one did 88 % of 
 kernel hashes each new connection to one of them.
 
 The parent only supervises: it starts the workers (``python -m advisor.workers FACTORY HOST PORT GRACE_S READY_FD``,
-each of which builds its app by calling FACTORY, an import string such as ``app:worker_app``, and says so on the
-READY_FD pipe before it serves), starts another when one ends, and on SIGTERM or SIGINT stops them all (each finishes
-its open requests within GRACE_S seconds). A worker that ends after it was ready is replaced at once. One that
+each of which builds its app by calling FACTORY, an import string such as ``advisor.server:worker_app``, and says so
+on the READY_FD pipe before it serves), starts another when one ends, and on SIGTERM or SIGINT stops them all (each
+finishes its open requests within GRACE_S seconds). A worker that ends after it was ready is replaced at once. One that
 could not start because the database was unreachable (STORAGE_UNAVAILABLE) is tried again with growing pauses for as
 long as it takes, while the others serve (503 until the database is back). One that could not start for any other
 reason (STARTUP_FAILURE: a bad setting; a traceback: a catalog that fails validation) is tried again

@@ -16,7 +16,7 @@ import pytest
 import tools
 from tests.test_app import Server
 
-LIMIT_BYTES = 256 * 1024  # the documented limit; app.MAX_BODY_BYTES must not drift from it
+LIMIT_BYTES = 256 * 1024  # the documented limit; app_server.MAX_BODY_BYTES must not drift from it
 LIMIT_CHARS = 8000
 
 
@@ -38,9 +38,9 @@ def _padded(size: int) -> bytes:
 
 
 def test_body_limit_is_exactly_256_kib(server):
-    import app
+    from advisor import server as app_server
 
-    assert app.MAX_BODY_BYTES == LIMIT_BYTES
+    assert app_server.MAX_BODY_BYTES == LIMIT_BYTES
     url = server.url + "/api/tools/get_model"
     headers = {"content-type": "application/json"}
     at = httpx.post(url, content=_padded(LIMIT_BYTES), headers=headers, timeout=60)

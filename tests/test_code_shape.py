@@ -44,6 +44,14 @@ def _imports(name: str, file: Path) -> list[tuple[str, list[str]]]:
     return out
 
 
+def test_no_import_runs_up_to_the_entry_point():
+    """app.py is only the entry point (`python app.py`): the server is advisor/server.py, and no package imports app."""
+    upward = [
+        name for name, file in MODULES.items() if name != "app" for base, _ in _imports(name, file) if base == "app"
+    ]
+    assert upward == []
+
+
 def test_no_function_in_app_or_advisor_runs_past_a_screen():
     long = []
     for name, file in MODULES.items():

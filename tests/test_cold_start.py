@@ -28,12 +28,12 @@ HEAVY_AT_START = (
 def test_create_app_builds_neither_the_graph_nor_the_driver(tmp_path):
     script = f"""
 import json, sys
-import app
+from advisor import server
 from advisor.config import Settings
 from advisor.drivers import probe
 drivers = ["offline"] + ([] if probe.cuda_possible() else ["auto"])  # auto is offline without an NVIDIA driver
 for driver in drivers:
-    api = app.create_app(Settings(driver=driver, db={str(tmp_path)!r} + "/" + driver + ".sqlite"))
+    api = server.create_app(Settings(driver=driver, db={str(tmp_path)!r} + "/" + driver + ".sqlite"))
     assert api.state.advisor.info.name == "offline"
 print(json.dumps({{"drivers": drivers, "loaded": [m for m in {HEAVY_AT_START!r} if m in sys.modules]}}))
 """

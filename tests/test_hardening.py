@@ -297,13 +297,13 @@ def test_a_conversation_is_stored_in_linear_space(tmp_path, make_advisor):
 
 def test_an_unusable_database_is_refused_at_start(tmp_path, monkeypatch, capsys):
     """Row 6 (start). A corrupt or read-only file used to start a server that then lost every message."""
-    import app
+    from advisor import server as app_server
     from advisor.config import Settings
 
     corrupt = tmp_path / "corrupt.sqlite"
     corrupt.write_bytes(b"this is not a database " * 50)
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("the server must not start"))
-    assert app.serve(settings=Settings(driver="offline", db=str(corrupt))) == 2
+    assert app_server.serve(settings=Settings(driver="offline", db=str(corrupt))) == 2
     assert "cannot open the conversation database" in capsys.readouterr().err
 
     readonly = tmp_path / "readonly.sqlite"
@@ -312,7 +312,7 @@ def test_an_unusable_database_is_refused_at_start(tmp_path, monkeypatch, capsys)
         "advisor.storage._connect",
         lambda path: sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False),
     )
-    assert app.serve(settings=Settings(driver="offline", db=str(readonly))) == 2
+    assert app_server.serve(settings=Settings(driver="offline", db=str(readonly))) == 2
     assert "readonly database" in capsys.readouterr().err
 
 
@@ -322,12 +322,12 @@ def test_a_database_that_stops_taking_writes_is_reported(tmp_path):
     user is told the message was not saved, and /healthz reports the storage trouble."""
     from fastapi.testclient import TestClient
 
-    import app
+    from advisor import server as app_server
     from advisor.config import Settings
     from advisor.service import Advisor, StorageUnavailable
 
     advisor = Advisor.create(Settings(driver="offline", db=str(tmp_path / "c.sqlite")))
-    client = TestClient(app.create_app(advisor.settings, advisor=advisor))
+    client = TestClient(app_server.create_app(advisor.settings, advisor=advisor))
     assert client.get("/healthz").json()["storage"] == {"ok": True}
     advisor.checkpointer.conn.execute("PRAGMA query_only = ON")  # what a read-only file or mount does to writes
     health = client.get("/healthz")
@@ -602,7 +602,7 @@ def test_sigterm_stops_the_server_after_an_mcp_call(tmp_path):
 
 
 def test_insecure_prints_a_warning(monkeypatch, capsys):
-    import app
+    from advisor import server as app_server
 
     class Stub:
         class state:  # noqa: N801
@@ -612,11 +612,11 @@ def test_insecure_prints_a_warning(monkeypatch, capsys):
                     def describe() -> str:
                         return "offline"
 
-    monkeypatch.setattr(app, "create_app", lambda *a, **k: Stub)
+    monkeypatch.setattr(app_server, "create_app", lambda *a, **k: Stub)
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
-    assert app.serve(host="0.0.0.0", insecure=True) == 0
+    assert app_server.serve(host="0.0.0.0", insecure=True) == 0
     assert "WARNING: --insecure" in capsys.readouterr().err
-    assert app.serve(host="127.0.0.1") == 0
+    assert app_server.serve(host="127.0.0.1") == 0
     assert "WARNING" not in capsys.readouterr().err
 
 

@@ -132,7 +132,7 @@ def test_slow_turns_on_every_edge_leave_healthz_answering(make_advisor):
     with 52 model calls held, the default pool is (nearly) idle and /healthz answers."""
     from fastapi.testclient import TestClient
 
-    import app
+    from advisor import server as app_server
 
     model = HeldModel(release=threading.Event())
     advisor = make_advisor(model, offline=False)
@@ -141,7 +141,7 @@ def test_slow_turns_on_every_edge_leave_healthz_answering(make_advisor):
         "v1": lambda c, k: c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": f"Q{k}"}]}),
         "exercise": lambda c, k: c.post("/api/exercises/1"),
     }
-    with TestClient(app.create_app(advisor.settings, advisor=advisor)) as client:
+    with TestClient(app_server.create_app(advisor.settings, advisor=advisor)) as client:
         with ThreadPoolExecutor(sum(SLOW_TURNS.values())) as pool:
             try:
                 futures = [pool.submit(calls[edge], client, k) for edge, n in SLOW_TURNS.items() for k in range(n)]
@@ -183,12 +183,12 @@ def test_ui_turns_run_concurrently_up_to_the_configured_limit(make_advisor, conc
     other (6.9, 13, 19 and 25 s). Now up to Settings.concurrency (--concurrency, default 40) run at once."""
     from fastapi.testclient import TestClient
 
-    import app
+    from advisor import server as app_server
 
     users = min(concurrency + 2, 6)  # more users than a limit of 4: the limit holds as well as allows
     model = HeldModel(release=threading.Event())
     advisor = make_advisor(model, offline=False, concurrency=concurrency)
-    with TestClient(app.create_app(advisor.settings, advisor=advisor)) as client:
+    with TestClient(app_server.create_app(advisor.settings, advisor=advisor)) as client:
         deps = client.get("/config").json()["dependencies"]
         respond = next(d for d in deps if d.get("api_name") == "respond")
         with ThreadPoolExecutor(users) as pool:
@@ -249,16 +249,16 @@ def test_the_page_cannot_choose_its_conversation(make_advisor, tmp_path, monkeyp
 def test_an_unusable_secret_is_refused_at_start(tmp_path, monkeypatch, capsys):
     """Finding 4 (set-up). A short ADVISOR_SECRET, or a file that cannot be read, stops the server with the setting
     named, before anything listens; a file's contents are used as the secret."""
-    import app
+    from advisor import server as app_server
     from advisor.config import Settings
     from advisor.signing import configured_secret
 
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: pytest.fail("the server must not start"))
     monkeypatch.setenv("ADVISOR_SECRET", "short")
-    assert app.serve(settings=Settings(driver="offline", db=":memory:")) == 2
+    assert app_server.serve(settings=Settings(driver="offline", db=":memory:")) == 2
     assert "ADVISOR_SECRET must be at least 16 characters" in capsys.readouterr().err
     monkeypatch.setenv("ADVISOR_SECRET_FILE", str(tmp_path / "missing"))
-    assert app.serve(settings=Settings(driver="offline", db=":memory:")) == 2
+    assert app_server.serve(settings=Settings(driver="offline", db=":memory:")) == 2
     assert "ADVISOR_SECRET_FILE" in capsys.readouterr().err
     (tmp_path / "secret").write_text("a secret read from a file\n")
     monkeypatch.setenv("ADVISOR_SECRET_FILE", str(tmp_path / "secret"))
@@ -425,12 +425,12 @@ def test_passwords_with_url_delimiters_are_redacted(password):
 def test_the_workers_start_up_refusal_never_shows_the_password(capsys):
     """Finding 7 (where it showed). The database named in --workers' refusal and start-up line, with '#' in the
     password."""
-    import app
+    from advisor import server as app_server
     from advisor.config import Settings
 
     for password in ("pa#ss-word", "pa?ss/word"):
         db = f"postgresql://advisor:{password}@127.0.0.1:{free_port()}/advisor"
-        assert app.serve(settings=Settings(driver="offline", db=db), workers=2) == 2
+        assert app_server.serve(settings=Settings(driver="offline", db=db), workers=2) == 2
         err = capsys.readouterr().err
         assert "cannot use the conversation database postgresql://***@127.0.0.1" in err and password not in err, err
 
@@ -482,7 +482,7 @@ def test_mcp_refuses_deep_huge_and_undecodable_json_like_the_api(make_advisor):
     limits (size, depth) before MCP sees them, and are refused with a JSON-RPC parse error (HTTP 400)."""
     from fastapi.testclient import TestClient
 
-    import app
+    from advisor import server as app_server
     from advisor.http.errors import MAX_JSON_DEPTH
 
     advisor = make_advisor()
@@ -503,7 +503,7 @@ def test_mcp_refuses_deep_huge_and_undecodable_json_like_the_api(make_advisor):
         "not UTF-8": b'{"jsonrpc": "2.0", "id": 1, "method": "\xff\xfe"}',
         "too large": b'{"x": "' + b"a" * 300_000 + b'"}',
     }
-    with TestClient(app.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
+    with TestClient(app_server.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
         for what, body in bodies.items():
             r = client.post("/gradio_api/mcp/", content=body, headers=MCP_HEADERS)
             assert r.status_code in (400, 413), (what, r.status_code, r.text[:300])
@@ -526,11 +526,11 @@ def test_upload_is_off_when_no_component_takes_files(make_advisor, tmp_path, mon
     takes a file. It is refused (404) while none does, and nothing is written."""
     from fastapi.testclient import TestClient
 
-    import app
+    from advisor import server as app_server
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
     advisor = make_advisor()
-    with TestClient(app.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
+    with TestClient(app_server.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
         for path in ("/gradio_api/upload", "/gradio_api/upload/", "/gradio_api/upload?upload_id=x"):
             r = client.post(path, files={"files": ("note.txt", b"x" * 1000, "text/plain")})
             assert r.status_code == 404, (path, r.status_code, r.text[:200])
@@ -550,12 +550,12 @@ def test_foreign_origins_and_hosts_are_refused(make_advisor, monkeypatch):
     default, the operator's names with --allowed-hosts."""
     from fastapi.testclient import TestClient
 
-    import app
+    from advisor import server as app_server
     from advisor.http.middleware import default_allowed_hosts, parse_allowed_hosts
 
     advisor = make_advisor()
     public = {"host": "advisor.example.com"}
-    with TestClient(app.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
+    with TestClient(app_server.create_app(advisor.settings, advisor=advisor), raise_server_exceptions=False) as client:
         for path in ("/config", "/gradio_api/info", "/api/tools", "/gradio_api/mcp/schema"):
             for method in ("GET", "OPTIONS"):
                 headers = public | {"origin": "https://evil.example", "access-control-request-method": "POST"}
@@ -577,7 +577,7 @@ def test_foreign_origins_and_hosts_are_refused(make_advisor, monkeypatch):
         with pytest.raises(ValueError, match="--allowed-hosts"):
             parse_allowed_hosts(bad, "0.0.0.0")
     with TestClient(
-        app.create_app(advisor.settings, advisor=advisor, allowed_hosts=hosts), raise_server_exceptions=False
+        app_server.create_app(advisor.settings, advisor=advisor, allowed_hosts=hosts), raise_server_exceptions=False
     ) as client:
         rebound = client.get("/config", headers={"host": "rebind.attacker.example"})
         assert rebound.status_code == 400 and rebound.json()["error"]["field"] == "Host"
@@ -588,13 +588,13 @@ def test_foreign_origins_and_hosts_are_refused(make_advisor, monkeypatch):
             assert client.get("/config", headers={"host": host}).status_code == 200, host
 
     given: dict[str, Any] = {}  # what serve builds the app with
-    monkeypatch.setattr(app, "create_app", lambda *a, **k: given.update(k) or _StubApp)
+    monkeypatch.setattr(app_server, "create_app", lambda *a, **k: given.update(k) or _StubApp)
     monkeypatch.setattr("uvicorn.run", lambda *a, **k: None)
     monkeypatch.delenv("ADVISOR_ALLOWED_HOSTS", raising=False)
-    assert app.serve(host="127.0.0.1", port=free_port()) == 0
+    assert app_server.serve(host="127.0.0.1", port=free_port()) == 0
     assert set(given["allowed_hosts"]) == {"127.0.0.1", "localhost", "::1"}
     monkeypatch.setenv("ADVISOR_ALLOWED_HOSTS", "advisor.example.com")
-    assert app.serve(host="0.0.0.0", port=free_port(), insecure=True) == 0
+    assert app_server.serve(host="0.0.0.0", port=free_port(), insecure=True) == 0
     assert set(given["allowed_hosts"]) == {"advisor.example.com", "localhost", "127.0.0.1", "::1"}
 
 

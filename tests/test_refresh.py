@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from advisor.cli import main
-from catalog.refresh import ImportFailed, architecture_from_config, draft_entry
+from catalog.hub_import import ImportFailed, architecture_from_config, draft_entry
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hub"
 LITELLM = Path(__file__).parent / "fixtures" / "litellm" / "model_prices_and_context_window.json"
@@ -438,9 +438,9 @@ def test_llama4_interleaved_moe():
 )
 def test_mapping_agrees_with_the_catalog_entry(repo, model_id):
     """The fixtures carry the catalog's values, so mapping them must change nothing the catalog states."""
+    from catalog.hub_import import read_repo
     from catalog.loader import load_raw
-    from catalog.refresh import read_repo
-    from catalog.update import compare_model
+    from catalog.refresh import compare_model
 
     raw, _ = load_raw(CATALOG)
     model = next(m for m in raw.models if m.id == model_id)
@@ -692,7 +692,7 @@ def _price_file(tmp_path: Path, catalog_dir: Path, edits: dict[str, dict]) -> Pa
     """LiteLLM's file for every LiteLLM-backed row of the catalog copy, in the recorded entries' shape, then
     ``edits``."""
     from catalog.loader import load_raw
-    from catalog.update import litellm_key
+    from catalog.refresh import litellm_key
 
     recorded = json.loads(LITELLM.read_text())
     raw, _ = load_raw(catalog_dir)
@@ -877,7 +877,7 @@ def test_a_key_added_after_an_alias_lands_in_its_own_mapping():
 
 
 def test_a_mirror_is_named_as_the_copy_and_the_hub_stays_the_source():
-    from catalog.refresh import _mirror
+    from catalog.hub_import import _mirror
 
     assert _mirror("https://huggingface.co") is None
     assert (
@@ -889,9 +889,9 @@ def test_a_mirror_is_named_as_the_copy_and_the_hub_stays_the_source():
 
 
 def test_a_config_limit_that_differs_from_the_context_is_for_review_until_explained():
+    from catalog.hub_import import read_repo
     from catalog.loader import load_raw
-    from catalog.refresh import read_repo
-    from catalog.update import compare_model
+    from catalog.refresh import compare_model
 
     raw, _ = load_raw(CATALOG)
     model = next(m for m in raw.models if m.id == "deepseek-v3.2-exp")

@@ -56,9 +56,9 @@ def test_a_busy_port_is_one_line_naming_the_fix(busy_port):
         timeout=60,
         cwd=ROOT,
     )
-    import app
+    from advisor import server as app_server
 
-    assert out.returncode == app.PORT_IN_USE
+    assert out.returncode == app_server.PORT_IN_USE
     lines = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in out.stderr and "Errno" not in out.stderr, out.stderr
     assert f"port {busy_port} is in use" in lines[0] and "make run PORT=" in lines[0] and "--port" in lines[0]

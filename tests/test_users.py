@@ -33,11 +33,11 @@ def users_file(tmp_path_factory) -> Path:
 def _client(make_advisor, **credentials):
     from fastapi.testclient import TestClient
 
-    import app
+    from advisor import server as app_server
 
     advisor = make_advisor()
     return advisor, TestClient(
-        app.create_app(advisor.settings, advisor=advisor, auth=app.load_credentials(**credentials)),
+        app_server.create_app(advisor.settings, advisor=advisor, auth=app_server.load_credentials(**credentials)),
         raise_server_exceptions=False,
     )
 
@@ -203,11 +203,11 @@ def test_users_file_holds_argon2_hashes_and_bad_files_are_refused(tmp_path, user
 
 
 def test_secrets_are_not_taken_on_the_command_line(tmp_path, monkeypatch, capsys):
-    import app
+    from advisor import server as app_server
 
     for argv in (["--auth", "alice:s3cret"], ["--api-key", "sk-secret"]):
         with pytest.raises(SystemExit) as stop:
-            app.main(argv)
+            app_server.main(argv)
         assert stop.value.code == 2
         err = capsys.readouterr().err
         assert "not taken on the command line" in err and "s3cret" not in err and "sk-secret" not in err
@@ -215,10 +215,10 @@ def test_secrets_are_not_taken_on_the_command_line(tmp_path, monkeypatch, capsys
     secret.write_text("alice:from-a-file\n")
     monkeypatch.delenv("ADVISOR_AUTH", raising=False)
     monkeypatch.setenv("ADVISOR_AUTH_FILE", str(secret))
-    assert app.load_credentials().shared == ("alice", "from-a-file")
+    assert app_server.load_credentials().shared == ("alice", "from-a-file")
     monkeypatch.setenv("ADVISOR_USER_HEADER", "X-Remote-User")
     with pytest.raises(ValueError, match="choose one"):
-        app.load_credentials()
+        app_server.load_credentials()
 
 
 def test_workers_get_their_secrets_on_stdin_not_in_their_environment(monkeypatch):
@@ -233,10 +233,10 @@ def test_workers_get_their_secrets_on_stdin_not_in_their_environment(monkeypatch
     monkeypatch.setenv("ADVISOR_AUTH", "alice:s3cret")
     monkeypatch.setenv("PGPASSWORD", "pg-secret")
     config = json.dumps({"settings": {"openai_api_key": "sk-upstream"}}).encode()
-    supervisor = workers.Supervisor("app:worker_app", "127.0.0.1", 1, 1, 1.0, config)
+    supervisor = workers.Supervisor("advisor.server:worker_app", "127.0.0.1", 1, 1, 1.0, config)
     environment = json.dumps(supervisor.env)
     assert not any(s in environment for s in ("s3cret", "pg-secret", "sk-upstream"))
-    probe = (  # a worker runs advisor/workers.py as __main__, a copy of the module app.worker_app reads
+    probe = (  # a worker runs advisor/workers.py as __main__, a copy of the module app_server.worker_app reads
         "import json, os, runpy; from advisor import workers; "
         "runpy.run_path(workers.__file__, run_name='worker')['_read_config'](); "
         "print(json.dumps([workers.worker_config().decode(), os.environ.get('PGPASSWORD'), "

@@ -16,13 +16,9 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from advisor import render
 from advisor.nlu.arguments import arguments, fields_used
 from advisor.nlu.dialogue import NEEDS_MODEL
+from advisor.render import OFFLINE_NOTE
 from advisor.requirements import TRANSIENT, describe
 
-OFFLINE_NOTE = (
-    "_Offline driver (no LLM): this answer is laid out by templates from tool results. For answers written by a "
-    "local LLM, run `advisor serve --driver hf` on a CUDA GPU, or `--driver openai --base-url URL` for any "
-    "OpenAI-compatible server._"
-)
 DEFAULT_MONTHLY_TOKENS = 10_000_000
 
 

@@ -15,10 +15,9 @@ import gradio as gr
 
 from advisor import verdict
 from advisor.events import Failed, Final, Token, ToolCalled, ToolReturned, TurnEvent
-from advisor.render import literal_markdown, split_folds
+from advisor.render import OFFLINE_MARK, literal_markdown, split_folds, without_offline_note
 
 FOLD_TITLE = "Reasons, assumptions and sources"
-OFFLINE_MARK = "_Offline driver (no LLM):"  # how advisor/drivers/offline.py's notice starts
 
 MAX_TOOL_JSON = 4000
 # Markup in a model's answer that would fetch something from elsewhere when shown: Markdown images, and HTML
@@ -44,7 +43,7 @@ def present(text: str, calls: list[ToolReturned], offline_note_shown: bool = Fal
     """An answer as the chat shows it: the verdict card of the turn's tool results, then the answer, its folded parts
     (advisor/render.py) under one "Reasons, assumptions and sources"; the offline notice left out once shown."""
     if offline_note_shown:
-        text = "\n\n".join(p for p in text.split("\n\n") if not p.startswith(OFFLINE_MARK))
+        text = without_offline_note(text)
     shown, more = split_folds(text)
     card = verdict.of(calls)
     out = [verdict.html(card)] if card else []

@@ -1,7 +1,7 @@
 """How the browser UI looks beyond Gradio's theme: the verdict card (advisor/verdict.py), tables that keep whole
 words in a column and turn into cards below 600 px, and a chat that shows each new answer from its start.
 
-CSS is handed to ``gr.mount_gradio_app`` (app.py); LAYOUT_JS runs once per page (``demo.load``)."""
+CSS is handed to ``gr.mount_gradio_app`` (advisor/server.py); LAYOUT_JS runs once per page (``demo.load``)."""
 
 from __future__ import annotations
 

@@ -28,12 +28,8 @@ EXAMPLES = [
     "What would 10M tokens a month cost with Llama 3.1 8B versus an API?",
     "Compare Llama 2, Llama 3 and Llama 3.1 on benchmarks",
 ]
+OFFLINE_PANEL = "\n\nThe offline driver answers with templates over the same tools. " + render.LLM_HOWTO
 PAGE_THREAD = "page thread"  # what the page's signed conversation id is for (advisor/signing.py)
-OFFLINE_NOTE = (
-    "\n\nThe offline driver answers with templates over the same tools. To let a local LLM drive: on a CUDA "
-    "machine run `advisor serve --driver hf` (default model Qwen/Qwen3-8B in 4-bit), or point at an "
-    "OpenAI-compatible server with `--driver openai --base-url URL --model NAME`."
-)
 
 
 def valid_thread_id(value: object) -> bool:
@@ -247,7 +243,7 @@ def _conversation(advisor: Advisor) -> tuple:
 def _side_panels(advisor: Advisor) -> tuple:
     """The driver, the requirements so far, the shortlist, the chart and the report export."""
     gr.Markdown(
-        f"**Driver:** {advisor.info.describe()}" + (OFFLINE_NOTE if advisor.info.offline else ""),
+        f"**Driver:** {advisor.info.describe()}" + (OFFLINE_PANEL if advisor.info.offline else ""),
         elem_id="driver",
     )
     gr.Markdown("### Requirements so far")
