@@ -419,3 +419,52 @@ def test_people_at_the_same_time_are_a_concurrency():
     assert extract("plan a deployment of qwen3 coder 30b a3b for 20 devs hitting it at once")["concurrency"] == 20
     assert extract("50 people using it at the same time") == {"concurrency": 50}
     assert extract("8 GPUs in parallel") == {"num_gpus": 8}  # devices at once stay devices
+
+
+def test_a_model_named_by_what_tells_it_from_the_one_in_focus(make_advisor):
+    """Follow-ups name a sibling of the model in focus by its difference alone: a version ("what about 5.1?" after
+    GLM-4.6), a size ("the 235b one" after Qwen3 30B-A3B), a variant word ("the reasoning one" after Phi-4-mini), a
+    date ("the r1 0528"). Each resolves within the focus model's lineage and the earlier question is asked of it; a
+    use case ("and for math?") and a figure ("40M tokens a month") are not names."""
+    advisor = make_advisor()
+    advisor.ask("is glm 4.6 ok for a paid app?", thread_id="glm")
+    r = advisor.ask("what about 5.1?", thread_id="glm")
+    assert [(c.name, c.args["model"], c.args.get("commercial")) for c in r.tool_calls] == [
+        ("check_license", "glm-5.1", True)
+    ]
+    advisor.ask("memory for qwen3 30b a3b at fp8", thread_id="qw")
+    r = advisor.ask("and the 235b one", thread_id="qw")
+    assert [(c.name, c.args["model"], c.args["quantization"]) for c in r.tool_calls] == [
+        ("estimate_memory", "qwen3-235b-a22b", "fp8")
+    ]
+    advisor.ask("tell me about phi 4 mini", thread_id="phi")
+    r = advisor.ask("and the reasoning one?", thread_id="phi")
+    assert [(c.name, c.args["model"]) for c in r.tool_calls] == [("get_model", "phi-4-mini-reasoning")]
+    advisor.ask("memory for mistral large 2", thread_id="ml")
+    r = advisor.ask("ok and the cost for 40M tokens a month?", thread_id="ml")
+    assert [(c.name, c.args["model"]) for c in r.tool_calls] == [("estimate_cost", "mistral-large-2")]
+    advisor.ask("licence of qwen3 32b for our product", thread_id="math")
+    r = advisor.ask("and for math?", thread_id="math")
+    assert all(c.args.get("model") != "qwen2.5-math-7b" for c in r.tool_calls)
+
+
+def test_additions_and_references_to_a_comparison(make_advisor):
+    """ "put the 70b llama in too", "also bring in qwen3 14b" join the comparison in focus; "that one" is then the
+    model just added;
+    "compare those two" with no shortlist compares the two models discussed last."""
+    advisor = make_advisor()
+    advisor.ask("compare llama 3.1 8b and gemma 3 12b", thread_id="c")
+    r = advisor.ask("put the 70b llama in too", thread_id="c")
+    assert [(c.name, c.args["models"]) for c in r.tool_calls] == [
+        ("compare_benchmarks", ["llama-3.1-8b", "gemma-3-12b", "llama-3.1-70b"])
+    ]
+    r = advisor.ask("also bring in qwen3 14b", thread_id="c")
+    assert [c.name for c in r.tool_calls] == ["compare_benchmarks"] and "qwen3-14b" in r.tool_calls[0].args["models"]
+    r = advisor.ask("and that one's licence?", thread_id="c")
+    assert [(c.name, c.args["model"]) for c in r.tool_calls] == [("check_license", "qwen3-14b")]
+    advisor.ask("licence of glm 4.6 for a paid app", thread_id="two")
+    advisor.ask("and 4.7?", thread_id="two")
+    r = advisor.ask("ok compare those two on benchmarks", thread_id="two")
+    assert [(c.name, sorted(c.args["models"])) for c in r.tool_calls] == [
+        ("compare_benchmarks", ["glm-4.6", "glm-4.7"])
+    ]

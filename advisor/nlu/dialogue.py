@@ -69,6 +69,7 @@ class Understanding:
         self.previous_calls = (
             analyses[-1].get("calls", []) if analyses and analyses[-1].get("turn") == self.number - 1 else []
         )
+        self._name_in_context()
         self.question = memory.get("open_question")
         if self.question and self.question.get("kind") == "which_device" and not self.latest.get("gpu"):
             self._device_answer(self.question.get("options") or [])
@@ -76,6 +77,35 @@ class Understanding:
         self.move = "answer" if self.question is not None and not self.previous_calls else "ask"
         self.objective: str | None = None
         self.target: Analysis | None = None
+
+    def _name_in_context(self) -> None:
+        """A model named by what tells it from the models in focus ("and 4.7?", "the 0528 one", "super?"): resolved
+        within their lineages (entities.Linker.in_context) and read as if the message had named it."""
+        from advisor.nlu.entities import Mention, linker
+
+        r = self.reading
+        if r.models or r.reference or r.unclear:
+            return
+        focus = list((self.memory.get("focus") or {}).get("models") or [])
+        if not focus:
+            return
+        taken = [(m.start, m.end) for m in r.mentions if m.kind != "family"]
+        taken += [(q.start, q.end) for q in r.quantities if q.kind != "count"]
+        hit = linker().in_context(r.prepared, taken, focus)
+        if hit is None:
+            return
+        model, start, end = hit
+        one_word = len(r.prepared[start:end].split()) < 2
+        called = re.search(r"\bthe\s+(\S+\s+){1,3}(1|version|variant|model)\b", r.prepared)
+        if "use_case" in self.latest and one_word and not called:
+            return  # "and for math?" is a use case, not Qwen2.5-Math; "the reasoning one" is a name
+        self.latest.pop("use_case", None)
+        r.mentions = [m for m in r.mentions if m.kind != "family"] + [
+            Mention("model", r.prepared[start:end], start, end, id=model)
+        ]
+        self.latest["mentioned_models"] = [model]
+        self.latest.pop("mentioned_families", None)
+        self.req = merge(self.before, self.latest)
 
     def _device_answer(self, options: list[str]) -> None:
         """The answer to "which Jetson Orin do you mean?": the option with the memory stated ("the 64GB one") or
@@ -110,10 +140,15 @@ class Understanding:
         floor = policy()["move_floor"]
         whatif = r.scores.get("whatif", 0.0) >= floor
         alt = r.scores.get("alternative", 0.0)
-        alternative = alt >= floor and bool(self.analyses or self.shortlist)
+        # "v3.2 exp too" names a model and no objective: not an alternative to the last answer
+        alternative = (
+            alt >= floor and bool(self.analyses or self.shortlist) and not (r.models and not objective(self.text))
+        )
         own_strong = any(self._own(a) for a in asked if a not in ("help", "info"))
         if alternative and alt >= max([r.scores.get(a, 0.0) for a in asked], default=0.0):
             return self._alternative(changes)
+        if self._adds_to_comparison() and not any(self._own(a) for a in asked if a not in ("compare", "help", "info")):
+            return ["compare"]  # "throw in qwen3 14b as well" after a comparison: it joins the comparison
         self.target = self._target(changes, whatif)
         previous = _intents_of(self.target)
         answering = not self.previous_calls and self.number > 1 and self.question is not None
@@ -258,10 +293,26 @@ class Understanding:
                 return [shortlist[idx]]
         if ref and ref[0] == "top" and shortlist:
             return shortlist[: ref[1]]
+        if ref and ref[0] == "top" and ref[1] >= 2:
+            recent = self._recent_models()
+            if len(recent) >= 2:
+                return recent[: ref[1]][::-1]  # "compare those two" with no shortlist: the models discussed last
         last = list((self.memory.get("focus") or {}).get("models") or [])
+        named = list((self.memory.get("turn") or {}).get("named") or [])
+        if len(last) > 1 and named and named[-1] in last and re.search(r"\b(that|this) (one|model)\b", self.text):
+            return [named[-1]]  # "that one" after "add the 26b gemma" to a comparison: the model just named
         if last:
             return last
         return shortlist[:1]
+
+    def _recent_models(self) -> list[str]:
+        """The models the earlier analyses were about, newest first."""
+        out: list[str] = []
+        for analysis in reversed(self.analyses):
+            for c in reversed(analysis.get("calls") or []):
+                args = c.get("args") or {}
+                out += [m for m in [args.get("model"), *(args.get("models") or [])][::-1] if m and m not in out]
+        return out
 
     def focus(self) -> list[str]:
         """The models the message is about: named, referred to ("the second one", "it"), those of an earlier analysis

@@ -309,6 +309,57 @@ class Linker:
                 hits = exact
         return sorted(s.id for s in hits)
 
+    def in_context(self, prepared: str, taken: list[tuple[int, int]], focus: list[str]) -> tuple[str, int, int] | None:
+        """A model named only by what tells it from the models in focus: "and 4.7?" after GLM-4.5-Air, "the 0528 one"
+        after DeepSeek-R1, "the mini reasoning one" after Phi-4, "the 14b qwen" after Qwen3 32B.
+
+        The models looked at are those of the focus models' lineages. The message's versions, sizes and the name
+        words of a model's lineage (spans in ``taken`` left out: other names, figures) must all be in its names, and
+        one of them must be new to the models in focus. Among several, the one with fewest words of other lineages,
+        of a family in focus, keeping most words of the focus model's names, adding the fewest words and versions,
+        wins; a tie is no answer. Returns (model id, start, end of the words used)."""
+        cat = self.cat
+        fam_of = {m: cat.models[m].family for m in focus if m in cat.models}
+        lineages = {cat.families[f].lineage for f in fam_of.values() if f in cat.families}
+        lineage_of = {
+            s.id: cat.families[cat.models[s.id].family].lineage
+            for s in self.shapes
+            if s.id not in fam_of and s.id in cat.models and cat.models[s.id].family in cat.families
+        }
+        pool = [s for s in self.shapes if lineage_of.get(s.id) in lineages]
+        vocab: dict[str, set[str]] = {}
+        for s in pool:
+            vocab.setdefault(lineage_of[s.id], set()).update(s.words)
+        spans = _name_tokens(prepared, taken, set().union(*vocab.values()) if vocab else set())
+        words, versions, sizes = _shape([t for t, _, _ in spans])
+        known = [s for s in self.shapes if s.id in fam_of]
+        old_words = set().union(*(s.words for s in known)) if known else set()
+        old_versions = set().union(*(s.versions for s in known)) if known else set()
+        old_sizes = set().union(*(s.sizes for s in known)) if known else set()
+        if words <= old_words and versions <= old_versions and sizes <= old_sizes:
+            return None  # nothing that tells another model from those in focus (or nothing at all)
+        hits = []
+        for s in pool:
+            own = words & vocab[lineage_of[s.id]]  # a word of another lineage's names ("moe") does not count here
+            if not own <= s.words or not versions <= s.versions:
+                continue
+            if sizes and not all(any(abs(x - y) <= 0.05 * y for y in s.sizes or {s.params_b}) for x in sizes):
+                continue
+            kept = max(len(k.words & s.words) for k in known)  # "the reasoning one" after Phi-4-mini stays a mini
+            rank = (
+                len(words - own),
+                cat.models[s.id].family not in fam_of.values(),
+                -kept,
+                len(s.minimal_words - words - old_words),
+                len(s.minimal_versions - versions - old_versions),
+                len(s.words - words - old_words),
+            )
+            hits.append((rank, s.id))
+        hits.sort()
+        if not hits or (len(hits) > 1 and hits[0][0] == hits[1][0]):
+            return None
+        return hits[0][1], spans[0][1], spans[-1][2]
+
     # -------------------------------------------------------------- scanning
 
     def split_compounds(self, prepared: str) -> str:
@@ -563,6 +614,25 @@ class Linker:
         if plural:
             end = spans[i + n][2]
         return Mention("gpu", written, start, end, id=ident, count=count, plural=plural and count is None)
+
+
+def _name_tokens(prepared: str, taken: list[tuple[int, int]], vocab: set[str]) -> list[tuple[str, int, int]]:
+    """The tokens of a message that may be parts of a model's name: numbers, words of the names in ``vocab``, a letter
+    glued to a number ("v3.2", "a4b") or after one ("14b"); none inside ``taken``; "one" (read as 1) left out."""
+    spans: list[tuple[str, int, int]] = []
+    tokens = _tokens(prepared)
+    for k, (t, a, b) in enumerate(tokens):
+        if any(x <= a < y for x, y in taken):
+            continue
+        glued = k + 1 < len(tokens) and tokens[k + 1][0][0].isdigit() and tokens[k + 1][1] == b
+        if len(t) == 1 and t.isalpha() and not glued:
+            if not (t in SIZE_UNITS and spans and spans[-1][0][0].isdigit() and spans[-1][2] == a):
+                continue
+        if t[0].isdigit() or t in vocab or t in SIZE_UNITS:
+            spans.append((t, a, b))
+    if re.search(r"\bone\b|\b1\s*\??$", prepared):
+        spans = [x for x in spans if x[0] != "1"]  # "the 0528 one": "one" reads as a figure
+    return spans
 
 
 def _next_breaks(breaks: set[int], n: int) -> list[int]:
