@@ -78,10 +78,12 @@ class Settings:
     model: str = field(
         default="Qwen/Qwen3-8B", metadata={"help": "hub id or local path for the hf driver (ADVISOR_MODEL)"}
     )
-    quantization: str = field(
+    llm_weights: str = field(
         default="auto",
         metadata={
-            "help": "hf driver weights: auto (4bit on a GPU, bf16 on the CPU), 4bit (NF4), 8bit or none (ADVISOR_QUANT)"
+            "help": "how the hf driver loads the advisor's own LLM: auto (4bit on a GPU, bf16 on the CPU), 4bit (NF4), "
+            "8bit or none (ADVISOR_LLM_WEIGHTS; ADVISOR_QUANT, its older name, is still read). Not a model format of "
+            "the tools (q4_k_m, fp8, ...), which are arguments of each question"
         },
     )
     device: str = field(
@@ -164,7 +166,7 @@ class Settings:
         env = {
             "driver": _env("ADVISOR_DRIVER"),
             "model": _env("ADVISOR_MODEL"),
-            "quantization": _env("ADVISOR_QUANT"),
+            "llm_weights": _env("ADVISOR_LLM_WEIGHTS") or _env("ADVISOR_QUANT"),
             "openai_base_url": _env("ADVISOR_OPENAI_BASE_URL"),
             "openai_model": _env("ADVISOR_OPENAI_MODEL"),
             "openai_api_key": _env("ADVISOR_OPENAI_API_KEY") or _env("OPENAI_API_KEY"),

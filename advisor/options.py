@@ -22,7 +22,9 @@ def add_agent_options(parser: argparse.ArgumentParser) -> None:
         help="hf: Hub id, local folder or .gguf file (default Qwen/Qwen3-8B); openai: the served model name",
     )
     parser.add_argument(
-        "--quantization",
+        "--llm-weights",
+        "--quantization",  # its older name
+        dest="llm_weights",
         choices=["auto", "4bit", "8bit", "none"],
         default=None,
         help="hf driver weights (default auto: 4bit NF4 on a GPU, bf16 on the CPU; GGUF files load dequantized)",
@@ -144,7 +146,7 @@ def settings(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         driver=getattr(args, "driver", None),
         model=getattr(args, "model", None),
-        quantization=getattr(args, "quantization", None),
+        llm_weights=getattr(args, "llm_weights", None),
         device=getattr(args, "device", None),
         threads=getattr(args, "threads", None),
         openai_base_url=getattr(args, "base_url", None),

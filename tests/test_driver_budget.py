@@ -244,3 +244,24 @@ def test_settings_read_the_new_variables_and_refuse_bad_ones(monkeypatch):
     monkeypatch.setenv("ADVISOR_THREADS", "two")
     with pytest.raises(ValueError, match="ADVISOR_THREADS must be a number, not 'two'"):
         Settings.from_env()
+
+
+def test_the_advisors_own_llm_weights_have_a_name_of_their_own_and_the_old_one_still_works(monkeypatch):
+    """Settings.llm_weights (how the hf driver loads the advisor's LLM) is not a tool's weight format; the older
+    flag --quantization and variable ADVISOR_QUANT still set it, the new ones win."""
+    import argparse
+
+    from advisor import options
+    from advisor.config import Settings
+
+    parser = argparse.ArgumentParser()
+    options.add_agent_options(parser)
+    for flag in ("--llm-weights", "--quantization"):
+        assert options.settings(parser.parse_args([flag, "8bit"])).llm_weights == "8bit"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--llm-weights", "q4_k_m"])  # a tool's format is refused here
+    monkeypatch.setenv("ADVISOR_QUANT", "none")
+    assert Settings.from_env().llm_weights == "none"
+    monkeypatch.setenv("ADVISOR_LLM_WEIGHTS", "4bit")
+    assert Settings.from_env().llm_weights == "4bit"
+    assert not hasattr(Settings(), "quantization")

@@ -75,7 +75,7 @@ def _hf(settings: Settings, reason: str) -> tuple[BaseChatModel, DriverInfo]:
 
     model = HFChatModel(
         model_id=settings.model,
-        quantization=settings.quantization,
+        quantization=settings.llm_weights,
         device=settings.device,
         threads=settings.threads,
         max_new_tokens=settings.max_new_tokens,

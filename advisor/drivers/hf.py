@@ -172,7 +172,7 @@ def resolve_quantization(quantization: str, where: str, weights: Weights) -> str
         if quantization in ("4bit", "8bit"):
             raise ModelUnavailable(
                 f"{weights.label} is a GGUF file: it is dequantized on load, and bitsandbytes {quantization} "
-                "applies to safetensors weights. Use --quantization auto (or none), or a folder of safetensors."
+                "applies to safetensors weights. Use --llm-weights auto (or none), or a folder of safetensors."
             )
         return "none"
     if quantization == "auto":
