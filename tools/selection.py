@@ -45,7 +45,9 @@ from tools.throughput import naive_tokens_per_s
 
 __all__ = ["USE_CASES", "select_models", "resolve_use_case", "distributions", "percentile"]
 
-UNCERTAINTY_COST = 0.25  # ability units per standard deviation of the estimate
+# A pick is ranked on what it can be relied on to score: its estimate less one standard deviation, so a model placed
+# from its lineage and size (wide uncertainty) must clear a measured one by its uncertainty (was 0.25).
+UNCERTAINTY_COST = 1.0  # ability units per standard deviation of the estimate
 UNCONFIRMED_COST = 0.15  # per unrecorded fact that could change the verdict (languages, a licence term)
 EDGE_SIZE_COST = 0.5  # edge use: per doubling of (1 + parameters above 4B / 4B)
 # Formats below 8 bits cost a little quality; the 4-bit format a model ships in (gpt-oss: MXFP4) costs nothing.
