@@ -186,17 +186,18 @@ def test_general_order_on_the_fixture_is_pinned(fx):
 
 
 def test_code_order_on_the_fixture_is_pinned(fx):
-    """For code, coder-8b (no code score, positioned for code) rises from ninth to seventh: its specialist prior
-    lifts its estimate above c-8b-y's (-0.21 against -0.26), but it rests on fewer scores (sd 0.14 against 0.07), so
-    one standard deviation below it (-0.35) stays under c-8b-y (-0.33)."""
+    """For code, coder-8b (no code score, positioned for code) rises from ninth to fourth: its specialist prior lifts
+    its estimate to -0.21 (sd 0.14), one standard deviation below that is -0.35, and the pick's specialist preference
+    (SPECIALIST_PICK 0.5) brings it to 0.15, above a2-8b and a1-8b (-0.01) and below e-4b (0.23). Without that
+    preference it would be seventh, under c-8b-y (-0.33)."""
     assert order(fx, use_case="code") == [
         "b-8b-hi",
         "b-32b",
         "e-4b",
+        "coder-8b",
         "a2-8b",
         "a1-8b",
         "c-8b-y",
-        "coder-8b",
         "c-8b-x",
         "guard-8b",
         "b-8b-lo",

@@ -23,3 +23,17 @@ def test_a_pick_is_ranked_one_standard_deviation_below_its_estimate():
     known = dataclasses.replace(base, ability=0.55, sd=0.10, off_specialist=False, specialist=False)
     assert selection.model_upper(guess, "general") == pytest.approx(0.40)
     assert selection.model_upper(known, "general") == pytest.approx(0.45)
+
+
+def test_agents_prefer_a_model_positioned_for_the_work():
+    """For code and tool use, a model its vendor positions for the use case gains SPECIALIST_PICK (0.5) in the pick:
+    Qwen3-Coder-Next (positioned for code) at ability 0.60, sd 0.10 can be relied on for 0.60 - 0.10 + 0.5 = 1.00;
+    the same estimate not positioned for it, 0.50; for chat, where the preference does not apply, 0.50 either way."""
+    base = estimates("code")["qwen3-coder-next"]
+    assert base.specialist
+    coder = dataclasses.replace(base, ability=0.60, sd=0.10)
+    generalist = dataclasses.replace(coder, specialist=False)
+    assert selection.model_upper(coder, "code") == pytest.approx(1.00)
+    assert selection.model_upper(coder, "tool_use") == pytest.approx(1.00)
+    assert selection.model_upper(generalist, "code") == pytest.approx(0.50)
+    assert selection.model_upper(coder, "chat") == pytest.approx(0.50)

@@ -5,7 +5,8 @@ A pick's utility = its estimated ability for the use case (tools.ranking), less 
 of that estimate, less what the fit costs on the device (a lower-precision format, memory used to the edge, decoding
 below SPEED_TARGET tokens/s or, for agents, AGENT_SPEED_TARGET, a model far smaller than the device holds), less
 UNCONFIRMED_COST for each fact that could change the verdict and is not recorded (a language list, a licence term).
-For multilingual use, a narrow language list costs too. The score shown is that utility as a 0-100 share of a normal
+For multilingual use, a narrow language list costs too; for agents (code, tool use), a model its vendor positions for
+the work gains SPECIALIST_PICK. The score shown is that utility as a 0-100 share of a normal
 population of models.
 """
 
@@ -68,6 +69,10 @@ OFF_SPECIALIST_COST = 1.0  # a model its vendor positions only for other uses (t
 # Multilingual use: a model whose vendor states fewer than LANGUAGE_BREADTH languages costs up to NARROW_COST (one
 # language), by log of the shortfall; a model that states none is kept and flagged unconfirmed.
 NARROW_COST = 1.0
+# Agents (code, tool use): practitioners pick a model its vendor built for the work (its tool-call format, agent
+# training, editor integrations) over a generalist that scores a little higher, so the vendor's positioning counts in
+# the pick itself, not only in the prior that a model's own scores outweigh (tools.ranking.SPECIALIST_PRIOR).
+SPECIALIST_PICK = {"code": 0.5, "tool_use": 0.5}
 
 SYNONYMS = {
     "coding": "code",
@@ -159,9 +164,12 @@ def _rankings(cat) -> dict[str, Ranking]:
 
 def model_upper(est: Estimate, use_case: str) -> float:
     """The most a model can score whatever the hardware: its ability, less UNCERTAINTY_COST standard deviations,
-    less OFF_SPECIALIST_COST when its vendor positions it only for other uses, for edge use a cost per doubling
+    plus SPECIALIST_PICK when its vendor positions it for the use case (agents), less OFF_SPECIALIST_COST when its
+    vendor positions it only for other uses, for edge use a cost per doubling
     of its size above 4B parameters and, for multilingual use, the cost of a narrow language list (narrow_cost)."""
     upper = est.ability - UNCERTAINTY_COST * est.sd - (OFF_SPECIALIST_COST if est.off_specialist else 0.0)
+    if est.specialist:
+        upper += SPECIALIST_PICK.get(use_case, 0.0)
     if use_case == "edge":
         upper -= EDGE_SIZE_COST * math.log2(1 + max(est.model.params_b - 4, 0) / 4)
     if use_case == "multilingual":
@@ -409,6 +417,12 @@ def _assumptions(ask: Ask) -> list[str]:
         "release date) and its vendor's positioning, marked 'estimated', with its uncertainty taken off its score",
         f"catalog as of {catalog_as_of().isoformat()}",
     ]
+    if use_case in SPECIALIST_PICK:
+        assumptions.append(
+            f"a model its vendor positions for {use_case.replace('_', ' ')} is preferred by "
+            f"{SPECIALIST_PICK[use_case]:g} standard deviations of ability, as practitioners pick agents built for the "
+            "work (tool-call format, agent training) over a generalist that scores a little higher"
+        )
     if device is not None and device.id.startswith("custom") and ask.unified_memory:
         assumptions.append(
             f"unified memory: {int(device.usable_memory_fraction * 100)}% assumed usable by the GPU "
