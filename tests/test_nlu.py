@@ -468,3 +468,59 @@ def test_additions_and_references_to_a_comparison(make_advisor):
     assert [(c.name, sorted(c.args["models"])) for c in r.tool_calls] == [
         ("compare_benchmarks", ["glm-4.6", "glm-4.7"])
     ]
+
+
+def test_a_business_of_ours_is_commercial_use():
+    """A business the user works at or runs is commercial use, whatever its trade; saying what one is ("we're a
+    law firm") is left as it was."""
+    assert extract("is qwen3 8b ok for a chatbot at our accounting firm?")["commercial"] is True
+    assert extract("we run a little pottery shop in Porto and want mistral small")["commercial"] is True
+    assert extract("thesis work in our research group at a university")["commercial"] is False
+
+
+def test_usage_parts_folds_and_shares_of_them():
+    """ "each per day" between the items and the period is still a rate: 900 nurses x 12 questions a day x 2,000
+    tokens x 30 days = 648,000,000 tokens a month; "half of them" halves the people; "tenfold" multiplies."""
+    fields = extract("900 nurses, about 12 questions each per day, 2k tokens a question. monthly cost?")
+    assert fields["monthly_tokens"] == 648_000_000
+    usage = fields["usage"]
+    assert extract("and if only half of them use it?", {"requirements": {"usage": usage}})["monthly_tokens"] == (
+        324_000_000
+    )
+    before = {"requirements": {"monthly_tokens": 30_000_000}, "previous_tools": ["estimate_cost"]}
+    assert extract("what if traffic grows tenfold?", before)["monthly_tokens"] == 300_000_000
+
+
+def test_a_purchase_price_is_not_a_volume_and_keeps_the_card_count(make_advisor):
+    """ "or we buy a box with 4 A100s for about 60k" after a cost answer: the same model and volume costed on 4
+    owned A100s bought for $60,000; 60k is neither a volume nor a context length, and "a box" is not one card."""
+    advisor = make_advisor()
+    advisor.ask("monthly cost of qwen3 32b at 90M tokens?", thread_id="buy")
+    r = advisor.ask("alternatively we buy a box with 4 A100 80GB cards for about 60k", thread_id="buy")
+    [call] = r.tool_calls
+    assert call.name == "estimate_cost"
+    assert {k: call.args.get(k) for k in ("model", "monthly_tokens", "gpu", "num_gpus", "hardware_usd")} == {
+        "model": "qwen3-32b",
+        "monthly_tokens": 90_000_000,
+        "gpu": "a100-80gb",
+        "num_gpus": 4,
+        "hardware_usd": 60_000,
+    }
+    assert "min_context" not in call.args
+    advisor.ask("our anthropic invoice is $9k a month for 600M tokens, can we beat it?", thread_id="say")
+    r = advisor.ask("say with qwen3 235b on rented H100s", thread_id="say")
+    assert [(c.name, c.args["model"], c.args["gpu"], c.args["api_usd_per_mtok_input"]) for c in r.tool_calls] == [
+        ("estimate_cost", "qwen3-235b-a22b", "h100-sxm", 15.0)  # $9,000 / 600 = $15 per 1M tokens
+    ]
+
+
+def test_speed_with_no_format_takes_the_most_bits_that_fit(make_advisor):
+    """With no format named, a speed question is answered in the release format if it fits, else in the format with
+    the most bits that fits, among the model's release formats and the usual ones: Nemotron 3 Super (released in
+    bf16, fp8 and nvfp4) on one RTX PRO 6000 (96 GB) in nvfp4, not AWQ; Llama 3.1 70B on one A100 80GB in int8
+    (fp8 needs 78.5 GB against vLLM's 72), not AWQ."""
+    advisor = make_advisor()
+    r = advisor.ask("decode speed of nvidia nemotron 3 super on a single rtx pro 6000 blackwell?", thread_id="n")
+    assert [(c.name, c.args["quantization"]) for c in r.tool_calls] == [("estimate_throughput", "nvfp4")]
+    r = advisor.ask("tokens per second for llama 3.1 70b on one a100 80gb?", thread_id="l")
+    assert [(c.name, c.args["quantization"]) for c in r.tool_calls] == [("estimate_throughput", "int8")]

@@ -224,11 +224,15 @@ class Planner:
         g = cat.gpus.get(self.req.get("gpu") or "")
         segment = g.segment if g is not None else ("apple" if self.req.get("unified_memory") else "consumer")
         if segment in ("datacenter", "workstation"):
-            ladder = ["bf16", "fp8", "awq"]
+            ladder = ["bf16", "fp8", "int8", "awq"]
         else:
             ladder = ["bf16", "q8_0", "q4_k_m", "q3_k_m"]
-        bits = {q: cat.quantizations[q].bits_per_weight for q in ladder + [release] if q in cat.quantizations}
-        candidates = [release] + [q for q in ladder if q != release and bits.get(q, 16) < bits.get(release, 16)]
+        # the formats the model is released in ("bf16, fp8, nvfp4"), then the ladder's; most bits first, a release
+        # format before a ladder one of as many bits
+        shipped = list(m.formats) if m is not None and m.formats else [release]
+        bits = {q: cat.quantizations[q].bits_per_weight for q in ladder + shipped if q in cat.quantizations}
+        pool = [q for q in dict.fromkeys(shipped + ladder) if q == release or bits.get(q, 16) < bits.get(release, 16)]
+        candidates = sorted(pool, key=lambda q: (q != release, -bits.get(q, 16), q not in shipped))
         keys = ("gpu", "num_gpus", "vram_gb", "unified_memory", "context_length", "engine")
         probe = {k: v for k, v in args.items() if k in keys and k != "engine"}
         if not (probe.get("gpu") or probe.get("vram_gb")):

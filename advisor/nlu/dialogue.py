@@ -140,9 +140,11 @@ class Understanding:
         floor = policy()["move_floor"]
         whatif = r.scores.get("whatif", 0.0) >= floor
         alt = r.scores.get("alternative", 0.0)
-        # "v3.2 exp too" names a model and no objective: not an alternative to the last answer
+        # "v3.2 exp too", "alternatively we buy 4 L40S": a model or a fact and no objective is not an alternative
         alternative = (
-            alt >= floor and bool(self.analyses or self.shortlist) and not (r.models and not objective(self.text))
+            alt >= floor
+            and bool(self.analyses or self.shortlist)
+            and not ((r.models or changes) and not objective(self.text))
         )
         own_strong = any(self._own(a) for a in asked if a not in ("help", "info"))
         if alternative and alt >= max([r.scores.get(a, 0.0) for a in asked], default=0.0):

@@ -488,7 +488,7 @@ def _rates(q: Quantity, w: _Around) -> Quantity | None:
     m = re.match(
         r"(?:[a-z]+\s){0,2}?"
         + ITEMS
-        + r"\s*(?:"
+        + r"\s*(?:(?:each|apiece|a head|per (?:person|head|user))\s+)?(?:"  # "25 questions each per day"
         + _PER
         + r"|/\s*)(day|hour|hr|h|minute|min|second|sec|s|week|month|mo)\b",
         after_l,

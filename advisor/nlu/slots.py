@@ -249,7 +249,8 @@ def _hardware(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, co
     if gpus and mem:
         _device_by_memory(gpus[-1], mem, req)
     gpu_count = next((q for q in qs if q.kind == "gpu_count"), None)
-    if gpu_count is not None and "num_gpus" not in req and 0 < gpu_count.value <= 4096:
+    # "an H100 box, 8 cards": the count stated beats the one card "an" implies
+    if gpu_count is not None and req.get("num_gpus") is None and 0 < gpu_count.value <= 4096:
         req["num_gpus"] = int(gpu_count.value)
     _memory_and_apple(t, gpus, mem, req)
     _no_gpu_cloud_or_vision(t, req)
@@ -536,7 +537,10 @@ def _commercial(t: str, req: dict, conflicts: list[str]) -> None:
         r"for profit|\bin production\b|our (product|app|startup|company|business)|(my|our) clients|customers|"
         r"\bcharg(e|es|ing) (money|users|people|customers|for)|\bsubscriptions?\b|spin(ning)? (out|off) (a|our|as a) "
         r"(company|startup|business)|\bspin-?(off|out)\b|\bfintech\b|\bagency\b|"
-        r"\b(game|app|platform|service) (with|for) [^.?!]{0,30}\b(players|subscribers|customers)\b|\bplayers\b",
+        r"\b(game|app|platform|service) (with|for) [^.?!]{0,30}\b(players|subscribers|customers)\b|\bplayers\b|"
+        # a business of any kind that is ours: "an internal tool at our law firm", "we run a small game studio"
+        r"\b(at|for|in|run|running|own|owning)\s+(a|an|our|my)\s+([\w-]+\s+){0,3}(company|firm|business|studio|"
+        r"agency|shop|store|startup|consultancy|practice|bank|corporation|enterprise|retailer|publisher)s?\b",
         t,
     )
     if (
@@ -661,7 +665,9 @@ def _figures(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
             q.kind = "tokens_each"  # "ten questions a day at roughly a thousand tokens"
         elif q.kind not in ("rate", "tokens_each", "bits"):
             _count_figure(t, q, near, req)
-    _bare_figure(t, qs, req, ctx)
+    _purchase(t, qs, req)
+    price = req.get("hardware_usd")
+    _bare_figure(t, [q for q in qs if price is None or q.value != price], req, ctx)  # "... for around 280k": a price
     derive(t, qs, req, ctx)
 
 
@@ -830,6 +836,7 @@ def _relative(t: str, req: dict, ctx: dict, derived: list[str]) -> None:
     if p and factor is None:
         n = float(p.group(1)) / 100
         factor, what = (1 + n if p.group(2) == "more" else 1 - n), p.group(3)
+    factor, what = _fold_or_them(t, factor, what)
     if factor is None or what is None or factor <= 0:
         return
     people = re.match(r"users?|people|customers|players|staff|employees|members|students", what)
@@ -848,6 +855,27 @@ def _relative(t: str, req: dict, ctx: dict, derived: list[str]) -> None:
     elif "monthly_tokens" in before and not people:
         req["monthly_tokens"] = int(round(before["monthly_tokens"] * factor))
         derived.append(f"tokens a month: {_n(before['monthly_tokens'])} x {_n(factor)} = {_n(req['monthly_tokens'])}")
+
+
+_FOLD = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+
+
+def _fold_or_them(t: str, factor: float | None, what: str | None) -> tuple[float | None, str | None]:
+    """ "usage grows fivefold", "a 3-fold increase in traffic": a factor; "half of them use it": a share of the
+    people stated earlier."""
+    if factor is not None and what is not None:
+        return factor, what
+    fold = re.search(r"\b(\d+(?:\.\d+)?|" + "|".join(_FOLD) + r")[- ]?fold\b", t)
+    subject = re.search(r"\b" + _WHAT + r"\b", t)
+    if fold and subject:
+        word = fold.group(1)
+        return float(_FOLD.get(word) or word), subject.group(1)
+    share = re.search(
+        r"\b(half|a third|a quarter|a tenth|(\d+(?:\.\d+)?)\s*(?:%|percent))\s+of\s+(them|those|these|us)\b", t
+    )
+    if share:
+        return (float(share.group(2)) / 100 if share.group(2) else _TIMES[share.group(1)]), "users"
+    return factor, what
 
 
 def _api_bill(t: str, qs: list[Quantity], req: dict, ctx: dict, derived: list[str]) -> None:
