@@ -73,3 +73,16 @@ def test_a_remembered_fit_is_not_reused_for_a_use_case_that_wants_more_room():
     assert general.costs["edge"] == pytest.approx(0.542, abs=0.001)
     assert alone.costs["edge"] == pytest.approx(0.779, abs=0.001)
     assert fit("reasoning").cost == alone.cost
+
+
+def test_the_room_for_the_context_is_shown_where_it_decides():
+    """Qwen3.8 27B for agents on a 16 GB card: IQ4_XS takes 15.37 GB of 17.18 GB usable at 4,096 tokens, with 65,536
+    bytes of KV cache per token, so the memory left holds (17.18e9 - 15.37e9) / 65,536 = about 27,600 more tokens,
+    short of the 32,768 an agent wants: the fit says so ('room for about 28k more tokens of the 32,768 wanted') where
+    the next pick leaves more room, and the fit summary carries both figures."""
+    r = tools.call("select_models", {"use_case": "tool_use", "vram_gb": 16, "top_k": 10})
+    pick = next(x for x in r["recommendations"] if x["model"] == "qwen3.8-27b")
+    assert pick["fit"]["context_wanted"] == 32768
+    assert pick["fit"]["room_tokens"] == pytest.approx(27_600, abs=300)
+    texts = [i["text"] for i in pick["beats_next"]["because"] + pick["beats_next"]["against"] if i["kind"] == "fit"]
+    assert any("room for about 28k more tokens of the 32,768 wanted" in t for t in texts), texts

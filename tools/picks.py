@@ -81,6 +81,8 @@ class Fit:
     tokens_per_s: float | None  # single-stream decode, bandwidth bound x efficiency (tools.throughput)
     cost: float = 0.0  # ability units taken off for the format, the edge, the speed and the size
     costs: dict[str, float] = field(default_factory=dict)  # what the cost is made of
+    room_tokens: float | None = None  # more tokens the memory left holds beyond the context checked (None: no KV cache)
+    room_wanted: int = 0  # the context the fit should leave room for (Ask.room_context)
 
     @property
     def free(self) -> float:
@@ -164,7 +166,15 @@ def fit_words(p: Pick) -> str:
     if f is None:
         return f"{p.quant.name}"
     speed = f", about {f.tokens_per_s:.0f} tokens/s" if f.tokens_per_s is not None else ""
-    return f"{p.quant.id} with {f.free * 100:.0f}% of memory free{speed}"
+    room = ""
+    if f.room_tokens is not None and f.room_wanted and f.room_tokens < f.room_wanted:
+        room = f", room for about {_thousands(f.room_tokens)} more tokens of the {f.room_wanted:,} wanted"
+    return f"{p.quant.id} with {f.free * 100:.0f}% of memory free{room}{speed}"
+
+
+def _thousands(tokens: float) -> str:
+    """A token count as shown: to the nearest thousand from 1,000 up (27,600 -> '28k'), else whole."""
+    return f"{round(tokens / 1000):,}k" if tokens >= 1000 else f"{max(tokens, 0):.0f}"
 
 
 def _newer(a: Pick, b: Pick) -> bool:
@@ -272,6 +282,8 @@ def fit_summary(ask: Ask, p: Pick) -> dict | None:
         "memory_gb": common.rnd(f.total / GB),
         "usable_gb_per_gpu": common.rnd(f.usable / GB),
         "free_share": round(f.free, 3),
+        "context_wanted": f.room_wanted,  # the context the fit should leave room for (stated, else the use case's)
+        "room_tokens": round(f.room_tokens) if f.room_tokens is not None else None,  # more tokens the memory left holds
         "tokens_per_s": common.rnd(f.tokens_per_s, 1) if f.tokens_per_s is not None else None,
         "costs": {k: round(v, 3) for k, v in f.costs.items()},
     }

@@ -305,7 +305,10 @@ def best_fit(
             continue
         tps = naive_tokens_per_s(m, q, g, n) if g.memory_bandwidth_gbps else None
         costs = _fit_costs(m, q, per_gpu, kv / ask.fit_context, usable, tps, ask)
-        options.append(Fit(q, weights + total_rest, per_gpu, usable, tps, sum(costs.values()), costs))
+        room = (usable - per_gpu) / (kv / ask.fit_context) if kv > 0 else None  # more tokens the memory left holds
+        options.append(
+            Fit(q, weights + total_rest, per_gpu, usable, tps, sum(costs.values()), costs, room, ask.room_context)
+        )
     return min(options, key=lambda f: f.cost) if options else None
 
 
