@@ -524,3 +524,37 @@ def test_speed_with_no_format_takes_the_most_bits_that_fit(make_advisor):
     assert [(c.name, c.args["quantization"]) for c in r.tool_calls] == [("estimate_throughput", "nvfp4")]
     r = advisor.ask("tokens per second for llama 3.1 70b on one a100 80gb?", thread_id="l")
     assert [(c.name, c.args["quantization"]) for c in r.tool_calls] == [("estimate_throughput", "int8")]
+
+
+def test_a_desktop_without_a_gpu_is_its_ram():
+    """ "no gpu, a ryzen 9 pc with 32gb of ddr4": a CPU machine of 32 GB whose bandwidth is a desktop's two channels
+    of DDR4-3200, 2 x 3,200 MT/s x 8 bytes = 51.2 GB/s (said so); the 9 of "ryzen 9" is a tier, not 9 GPUs, and
+    "ryzen" is not one catalog device."""
+    fields = extract("no gpu, a ryzen 9 pc with 32gb of ddr4. will phi 4 run?")
+    assert (fields["vram_gb"], fields["device_class"], fields["memory_bandwidth_gbps"]) == (32, "cpu", 51.2)
+    assert "num_gpus" not in fields and not fields.get("gpu")
+    assert "assumed: a desktop's two channels" in fields["derived"][0]
+
+
+def test_lower_bounds_after_the_figure_and_memory_units():
+    assert extract("which cards have 96gb and up?") == {"vram_gb": 96, "min_memory_gb": 96}
+    # "the 36GB one" is a memory (the catalog's M3 Pro 36GB), not a device named "GB 1"
+    assert extract("speed of qwen3 8b on my m3 pro macbook, the 36GB one?")["gpu"] == "m3-pro-36gb"
+
+
+def test_the_best_model_a_device_runs_is_a_general_shortlist(make_advisor):
+    r = make_advisor().ask("what is the strongest llm we could run on two RTX 3090s?", thread_id="g")
+    assert [(c.name, c.args.get("use_case"), c.args.get("num_gpus")) for c in r.tool_calls] == [
+        ("select_models", "general", 2)
+    ]
+
+
+def test_a_family_whose_versions_share_the_fact_answers_for_the_newest(make_advisor):
+    """ "magistral small" (1.0, 1.1, 1.2: all 24B, all Apache 2.0) is answered for the newest, the others named;
+    "devstral" (Devstral 2 at 123B and the 24B Smalls) asks which, with at least two options."""
+    advisor = make_advisor()
+    r = advisor.ask("how much vram does magistral small need in q4_k_m?", thread_id="m")
+    assert [(c.name, c.args["model"]) for c in r.tool_calls] == [("estimate_memory", "magistral-small-2509")]
+    assert "Magistral Small 1.0" in r.reply.splitlines()[0]
+    r = advisor.ask("devstral licence for commercial use?", thread_id="d")
+    assert not r.tool_calls and "Devstral 2 or Devstral Small" in r.reply

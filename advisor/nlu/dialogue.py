@@ -70,6 +70,7 @@ class Understanding:
             analyses[-1].get("calls", []) if analyses and analyses[-1].get("turn") == self.number - 1 else []
         )
         self._name_in_context()
+        self._family_variant()
         self.question = memory.get("open_question")
         if self.question and self.question.get("kind") == "which_device" and not self.latest.get("gpu"):
             self._device_answer(self.question.get("options") or [])
@@ -106,6 +107,53 @@ class Understanding:
         self.latest["mentioned_models"] = [model]
         self.latest.pop("mentioned_families", None)
         self.req = merge(self.before, self.latest)
+
+    def _family_variant(self) -> None:
+        """ "devstral small", "magistral small": a family named with a variant word and no version. When every
+        model of the lineage with that word has the same size and licence, the newest answers and the others are
+        named in the Understood line; when they differ, the question asks which (clarification)."""
+        from advisor.nlu.entities import Mention, _tokens, linker
+        from tools.common import catalog
+
+        r = self.reading
+        fams = [m for m in r.mentions if m.kind == "family" and m.id]
+        if r.models or len(fams) != 1:
+            return
+        cat = catalog()
+        family = fams[0].id or ""
+        lineage = cat.families[family].lineage
+        pool = [
+            s
+            for s in linker().shapes
+            if s.id in cat.models and cat.families[cat.models[s.id].family].lineage == lineage
+        ]
+        vocab = set().union(*(s.words for s in pool)) if pool else set()
+        after = [t for t, _, _ in _tokens(r.prepared[fams[0].end : fams[0].end + 30])][:3]
+        words = set()
+        for t in after:
+            if t not in vocab or t[0].isdigit():
+                break
+            words.add(t)
+        if words:
+            models = [cat.models[s.id] for s in pool if words <= s.words]
+        elif fams[0].text.strip().lower() != lineage:  # "magistral small" is the family's own name; "devstral" no
+            models = list(cat.family_models(family))
+        else:
+            return
+        if len(models) < 2 or len({(m.params_b, m.license) for m in models}) != 1:
+            return
+        models.sort(key=lambda m: m.release_date, reverse=True)
+        newest = models[0]
+        r.mentions = [m for m in r.mentions if m is not fams[0]] + [
+            Mention("model", fams[0].text, fams[0].start, fams[0].end, id=newest.id)
+        ]
+        self.latest.pop("mentioned_families", None)
+        self.latest["mentioned_models"] = [newest.id]
+        others = ", ".join(m.name for m in models[1:])
+        self.latest["derived"] = [
+            *(self.latest.get("derived") or []),
+            f"{newest.name}, the newest of its name; {others} have the same size and licence",
+        ]
 
     def _device_answer(self, options: list[str]) -> None:
         """The answer to "which Jetson Orin do you mean?": the option with the memory stated ("the 64GB one") or
@@ -345,9 +393,6 @@ class Understanding:
     def clarification(self, intents: list[str]) -> tuple[str, str, list[str]] | None:
         """One short question (text, kind, options) when the message names something unknown or ambiguous,
         contradicts itself, or asks about a model without naming one."""
-        from tools.common import catalog
-
-        cat = catalog()
         r = self.reading
         for m in r.unclear:
             if (question := self._unclear_question(m)) is not None:
@@ -364,16 +409,7 @@ class Understanding:
             }
             wanted = what[intents[0]]
             if r.families:  # "can I use gemma commercially?": which Gemma?
-                lineage = cat.families[r.families[0]].lineage
-                fams = sorted(
-                    (f for f in cat.families.values() if f.lineage == lineage), key=lambda f: f.generation, reverse=True
-                )
-                return (
-                    f"Which {lineage.title()} do you mean: {_or([f.name for f in fams[:5]])}? The {wanted} can "
-                    "differ between versions.",
-                    "which_model",
-                    [f.id for f in fams[:5]],
-                )
+                return self._family_question(r.families[0], wanted)
             return (
                 f'Which model should I check the {wanted} for? For example "Llama 3.1 8B" or "Qwen3 32B".',
                 "model_for",
@@ -401,6 +437,30 @@ class Understanding:
                 [],
             )
         return None
+
+    def _family_question(self, family: str, wanted: str) -> tuple[str, str, list[str]]:
+        """Which version of a family: the lineage's families, or one family's models (at least two options)."""
+        from tools.common import catalog
+
+        cat = catalog()
+        lineage = cat.families[family].lineage
+        fams = sorted(
+            (f for f in cat.families.values() if f.lineage == lineage), key=lambda f: f.generation, reverse=True
+        )
+        if len(fams) == 1:  # one family: its models are the options
+            models = sorted(cat.family_models(fams[0].id), key=lambda m: m.release_date, reverse=True)[:5]
+            return (
+                f"Which {fams[0].name} do you mean: {_or([m.name for m in models])}? The {wanted} can differ between "
+                "them.",
+                "which_model",
+                [m.id for m in models],
+            )
+        return (
+            f"Which {lineage.title()} do you mean: {_or([f.name for f in fams[:5]])}? The {wanted} can "
+            "differ between versions.",
+            "which_model",
+            [f.id for f in fams[:5]],
+        )
 
     def _family_bandwidth(self) -> bool:
         """A CPU server named by its family ("a dual Xeon box") with no channels stated: the bandwidth of the catalog's

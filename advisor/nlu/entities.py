@@ -499,7 +499,14 @@ class Linker:
         partial = self._device_by_words(toks, spans, i, text)
         if partial is not None:
             return partial
-        if toks[i] in self.gpu_heads and i + 1 < len(toks) and toks[i + 1][0].isdigit() and len(toks[i]) >= 2:
+        unit = i > 0 and toks[i - 1][0].isdigit() and toks[i] in ("gb", "tb", "gib")  # "the 32GB one": memory
+        if (
+            toks[i] in self.gpu_heads
+            and i + 1 < len(toks)
+            and toks[i + 1][0].isdigit()
+            and len(toks[i]) >= 2
+            and not unit
+        ):
             start, end, written = self._span(spans, i, 2, text)
             return Mention("gpu", written, start, end, suggestions=self.suggest(written, 4, kind="gpu")), 2
         return None

@@ -369,7 +369,11 @@ def _read(t: str, m: re.Match) -> Quantity | None:
     scale_word = sb if (b is not None and sb) else sa
     currency = m.group("cur") or m.group("cur2")
     approx = bool(_APPROX.search(before)) or bool(re.match(r"\s*(?:ish|or so|give or take)\b", after))
-    bound = "max" if _MAX.search(before) else "min" if (_MIN.search(before) or m.group("plus")) else None
+    # "48 GB or more", "80gb and up": a lower bound said after the figure
+    plus_after = re.match(
+        r"\s*(?:[a-z]{1,3}\s*)?(?:or (?:more|above|higher|bigger|larger|greater)|and (?:up|above))\b", after
+    )
+    bound = "max" if _MAX.search(before) else "min" if (_MIN.search(before) or m.group("plus") or plus_after) else None
     q = Quantity("count", value, start, end, lo if hi is not None else None, hi, approx, bound)
     q.negated = bool(
         re.search(r"(\bnot|instead of|rather than|in place of|\bnor)\s*(the\s*|a\s*|an\s*)?[$€£~]?$", before)

@@ -54,7 +54,10 @@ USE_CASES = [
     (
         "general",
         r"\bwriting\b|help (me )?(to )?write|drafting|\bemails?\b|essays?|copywriting|blog posts?|general[- ]purpose|"
-        r"all[- ]rounder|everyday (use|tasks)",
+        r"all[- ]rounder|everyday (use|tasks)|"
+        # "the best model I can run on a mac studio": no task named, the best overall for the device
+        r"\b(best|biggest|strongest|smartest|most capable)\s+(open\s+)?(model|llm)s?\s+(that\s+)?(i|we)\s+"
+        r"(can|could)\s+(run|fit|host)\b",
     ),
 ]
 LANGUAGES = {
@@ -420,7 +423,8 @@ def _cpu_server(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, 
     from tools.common import catalog
 
     gpu = catalog().gpus.get(req.get("gpu") or "")
-    if gpu is not None and gpu.segment == "cpu":
+    if gpu is not None and (gpu.segment == "cpu" or req.get("hardware") == "none"):
+        # "Xeon" alone, or "no graphics card, ryzen 7 desktop": a CPU family, not one catalog device
         named = next((m for m in mentions if m.kind == "gpu" and m.id == gpu.id), None)
         if named is not None and not re.search(r"\d", named.text) and re.fullmatch(CPU_NAMES, named.text.lower()):
             req.pop("gpu")  # "Xeon" alone: which generation is not said
@@ -464,13 +468,14 @@ def _cpu_server(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, 
     if "system_ram_bandwidth_gbps" in req:  # with no GPU, the RAM's bandwidth is the one a model streams from
         req["memory_bandwidth_gbps"] = req.pop("system_ram_bandwidth_gbps")
     if channels and ddr:  # the parts stated win over a catalog server's figure
-        _ram_bandwidth(t, channels, ddr, req)
+        _ram_bandwidth(t, int(channels.group(1) or channels.group(2)), ddr, req)
+    elif ddr and re.search(r"\b(desktop|pc|laptop|notebook|gaming (rig|pc)|mini pc)\b", t):
+        _ram_bandwidth(t, 2, ddr, req, " (assumed: a desktop's two channels)")
 
 
-def _ram_bandwidth(t: str, channels: re.Match, ddr: re.Match, req: dict) -> None:
+def _ram_bandwidth(t: str, n: int, ddr: re.Match, req: dict, channels_note: str = "") -> None:
     """The bandwidth of the RAM the message describes: channels x transfers per second x 8 bytes, said in derived."""
     req["derived"] = [d for d in req.get("derived", []) if "a pairing the catalog lacks" not in d]
-    n = int(channels.group(1) or channels.group(2))
     rate = re.search(r"\b(\d{4}) ?mt/?s", t)
     stated = ddr.group(2) or (rate.group(1) if rate else None)
     mts = int(stated or DDR_SPEED[ddr.group(1)])
@@ -483,7 +488,7 @@ def _ram_bandwidth(t: str, channels: re.Match, ddr: re.Match, req: dict) -> None
         else ""
     )
     req.setdefault("derived", []).append(
-        f"memory bandwidth: {n} channels x {mts} MT/s{assumed} x 8 bytes = {bw:g} GB/s{socket}"
+        f"memory bandwidth: {n} channels{channels_note} x {mts} MT/s{assumed} x 8 bytes = {bw:g} GB/s{socket}"
     )
 
 
@@ -1072,7 +1077,10 @@ def _k(q: Quantity) -> float:
 
 def _bare_figure(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     """A figure with no unit in a follow-up: 'and at 100M?', 'actually two', 'what about 32k?', 'make it 4'."""
-    bare = [q for q in qs if q.kind == "count"]
+    # "ryzen 7", "core ultra 9": a CPU's tier, not a figure
+    bare = [
+        q for q in qs if q.kind == "count" and not re.search(CPU_NAMES + r"\s*$", t[max(0, q.start - 16) : q.start])
+    ]
     if not bare or len(t) > 90:
         return
     q = bare[-1]
