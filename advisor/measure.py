@@ -37,7 +37,8 @@ PROMPT = (
 
 @dataclass(frozen=True)
 class Machine:
-    """This machine as the estimators see it: cores this process may use, RAM, one thread's copy bandwidth."""
+    """This machine as the estimators see it: cores this process may use, RAM, one thread's copy bandwidth (per second
+    on the CPU)."""
 
     cpu: str
     cores: int
@@ -78,17 +79,19 @@ def _ram_gib() -> float:
 
 
 def copy_bandwidth_gbps(megabytes: int = 256, repeats: int = 3) -> float:
-    """GB/s one thread moves copying an array (read and write counted): the best of ``repeats``."""
+    """GB/s one thread moves copying an array (read and write counted): the best of ``repeats``, per second of the
+    thread's CPU time (a thread waiting on memory is on the CPU; one waiting for its turn on a busy machine is not,
+    and that share is accounted for separately: see on_this_cpu)."""
     import numpy as np
 
     src = np.ones(megabytes * 2**20 // 8)
     dst = np.empty_like(src)
     best = float("inf")
     for _ in range(repeats):
-        started = time.perf_counter()
+        started = time.thread_time()
         np.copyto(dst, src)
-        best = min(best, time.perf_counter() - started)
-    return 2 * src.nbytes / best / 1e9
+        best = min(best, time.thread_time() - started)
+    return 2 * src.nbytes / max(best, 1e-6) / 1e9
 
 
 def _rss_gb() -> float:
@@ -105,6 +108,12 @@ def _rss_gb() -> float:
 def _peak_gb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1e9 if sys.platform == "darwin" else peak / 1e6  # bytes on macOS, KiB elsewhere
+
+
+def cpu_share(cpu_s: float, wall_s: float, threads: int) -> float:
+    """The share of its threads' time a run actually got on the CPU: process CPU seconds / (wall seconds x threads).
+    On a busy machine other processes take the rest (2 cores at load 8 leave a thread about a quarter of a core)."""
+    return round(min(1.0, max(0.01, cpu_s / (wall_s * threads))), 3) if wall_s > 0 else 1.0
 
 
 # ------------------------------------------------------------------ one engine, in its own process
@@ -127,16 +136,17 @@ def run_transformers(gguf: str, threads: int, prompt_tokens: int, new_tokens: in
         prefill_s = time.perf_counter() - started
     short = ids[:, :16]
 
-    def generate(n: int) -> float:
-        started = time.perf_counter()
+    def generate(n: int) -> tuple[float, float]:
+        started, cpu = time.perf_counter(), time.process_time()
         llm.generate(
             input_ids=short, attention_mask=torch.ones_like(short), max_new_tokens=n, min_new_tokens=n,
             do_sample=False, pad_token_id=tokenizer.eos_token_id,
         )  # fmt: skip
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
-    one = generate(1)
-    decode_s = generate(new_tokens + 1) - one
+    one, one_cpu = generate(1)
+    wall, cpu = generate(new_tokens + 1)
+    decode_s = wall - one
     return {
         "engine": "transformers",
         "engine_version": transformers.__version__,
@@ -145,6 +155,7 @@ def run_transformers(gguf: str, threads: int, prompt_tokens: int, new_tokens: in
         "load_s": loaded.seconds,
         "prefill_tokens_per_s": prompt_tokens / prefill_s,
         "decode_tokens_per_s": new_tokens / decode_s,
+        "cpu_share": cpu_share(cpu - one_cpu, decode_s, threads),
         "peak_memory_gb": _peak_gb() - before,
         "weights_gb": loaded.weights_gb,
     }
@@ -170,12 +181,12 @@ def run_llama_cpp(gguf: str, threads: int, prompt_tokens: int, new_tokens: int) 
     llm.reset()
     llm.eval(ids[:16])
     eos = llm.token_eos()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(new_tokens):
         scores = llm.scores[llm.n_tokens - 1].copy()
         scores[eos] = -float("inf")
         llm.eval([int(scores.argmax())])
-    decode_s = time.perf_counter() - started
+    decode_s, cpu = time.perf_counter() - started, time.process_time() - cpu
     return {
         "engine": "llama.cpp",
         "engine_version": f"llama-cpp-python {llama_cpp.__version__}",
@@ -184,6 +195,7 @@ def run_llama_cpp(gguf: str, threads: int, prompt_tokens: int, new_tokens: int) 
         "load_s": load_s,
         "prefill_tokens_per_s": prompt_tokens / prefill_s,
         "decode_tokens_per_s": new_tokens / decode_s,
+        "cpu_share": cpu_share(cpu, decode_s, threads),
         "peak_memory_gb": _peak_gb() - before,
         "weights_gb": Path(gguf).stat().st_size / 1e9,
     }
@@ -216,17 +228,26 @@ def measure(engine: str, gguf: str, threads: int, prompt_tokens: int, new_tokens
 # ------------------------------------------------------------------ the advisor's estimates for this machine
 
 
+SCHED_SLICE_S = 3e-3  # Linux's EEVDF base slice: about how long a descheduled thread waits to run again
+SYNCS_PER_LAYER = 20  # parallel regions a transformer layer runs on a CPU, each ending at a barrier of its threads
+HALF_BANDWIDTH = {"fp32": "bf16"}  # formats the catalog lacks, read as a stand-in with twice its bytes a weight
+
+
 def estimate(run: dict, machine: Machine, prompt_tokens: int, new_tokens: int) -> dict:
-    """estimate_throughput and estimate_memory for the run's engine and format on a device described by this
-    machine (its RAM and copy bandwidth); formats the catalog lacks are estimated as the nearest it has, said so."""
+    """estimate_throughput and estimate_memory for the run's engine and format on a CPU described by this machine (its
+    RAM and one thread's copy bandwidth), then the decode estimate on the CPU time the run actually got (see
+    on_this_cpu); formats the catalog lacks are estimated as the nearest it has, said so."""
     import tools
     from catalog import get_catalog
 
     formats = get_catalog().quantizations
     fmt = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(run["format"], run["format"])
     stand_in = {"fp32": "bf16", "q4_1": "q4_0"}.get(fmt, fmt) if fmt not in formats else fmt
-    device = {"vram_gb": round(machine.ram_gb, 1), "memory_bandwidth_gbps": round(machine.copy_bandwidth_gbps, 2)}
+    bandwidth = machine.copy_bandwidth_gbps / (2 if fmt in HALF_BANDWIDTH else 1)
+    device = {"vram_gb": round(machine.ram_gb, 1), "memory_bandwidth_gbps": round(bandwidth, 2), "device_class": "cpu"}
     note = "" if stand_in == fmt else f"{fmt} is not in the catalog: estimated as {stand_in}"
+    if fmt in HALF_BANDWIDTH:
+        note += f" read at half the bandwidth ({fmt} has twice the bytes a weight)"
     out: dict[str, Any] = {"format": stand_in, "note": note}
     common = {"model": CATALOG_MODEL, "quantization": stand_in, "engine": run["engine"]}
     try:
@@ -237,12 +258,28 @@ def estimate(run: dict, machine: Machine, prompt_tokens: int, new_tokens: int) -
     except Exception as exc:  # a refusal by a tool is shown, not raised
         out["error"] = str(exc)
         return out
+    dedicated = speed.get("decode_tokens_per_s")
     out.update(
-        decode_tokens_per_s=speed.get("decode_tokens_per_s"),
+        decode_tokens_per_s=on_this_cpu(dedicated, run) if dedicated else dedicated,
+        decode_dedicated_tokens_per_s=dedicated,
         prefill_tokens_per_s=speed.get("prefill_tokens_per_s"),
         peak_memory_gb=memory.get("total_gb"),
     )
     return out
+
+
+def on_this_cpu(dedicated: float, run: dict) -> float:
+    """Decode tokens/s on the CPU time the run got: each token takes 1 / share as long as on threads of their own;
+    with several threads, each barrier (SYNCS_PER_LAYER a layer) waits about a scheduler slice whenever a partner
+    thread is off the CPU, which it is (1 - share) of the time."""
+    from catalog import get_catalog
+
+    share = float(run.get("cpu_share") or 1.0)
+    seconds = 1 / dedicated / share
+    if int(run.get("threads", 1)) > 1:
+        layers = get_catalog().models[CATALOG_MODEL].architecture.layers  # type: ignore[union-attr]
+        seconds += layers * SYNCS_PER_LAYER * SCHED_SLICE_S * (1 - share)
+    return round(1 / seconds, 2)
 
 
 METRICS = (
@@ -267,7 +304,18 @@ def table(runs: list[dict], estimates: list[dict]) -> str:
             shown = f"{guess:.3g}" if guess else est.get("error", "not reported")
             lines.append(f"| {run['engine']} | {run['format']} | {label} | {got:.3g} | {shown} | {ratio} |")
     notes = [f"- {e['note']}" for e in estimates if e.get("note")]
+    notes += [share_note(r, e) for r, e in zip(runs, estimates) if r.get("cpu_share") and e.get("decode_tokens_per_s")]
     return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def share_note(run: dict, est: dict) -> str:
+    threads = int(run.get("threads", 1))
+    waits = " and the waits at every barrier for a thread off the CPU" if threads > 1 else ""
+    return (
+        f"- {run['engine']}: decoding got {run['cpu_share']:.0%} of its {threads} thread(s)' time on the CPU (the "
+        f"rest went to other processes); the estimate for a CPU of its own, {est['decode_dedicated_tokens_per_s']:.3g} "
+        f"tokens/s, is shown scaled to that share{waits}"
+    )
 
 
 # ------------------------------------------------------------------ local calibration data

@@ -41,8 +41,11 @@ LAYER_COL = 3  # a format's extra per-layer cost applies to whichever per-layer 
 # CPU compute floor.
 PRIOR = {"a": 1 / 0.7, "a_x": 1 / 0.7, "step": 1e-3, "layer": 1e-5, "eager": 9e-5, "moe": 3e-5, "dq": 0.0}
 # CPUs sustain about 60% of channels x transfer rate in a streaming read, and pay for a barrier between threads after
-# each of ~20 operations a layer (~2.5 us each); PyTorch's eager CPU kernels cost ~25 us each to dispatch.
-DEVICE_PRIOR = {"cpu": {"a": 1 / 0.6, "a_x": 1 / 0.6, "layer": 5e-5, "eager": 5e-4}}
+# each of ~20 operations a layer (~2.5 us each). PyTorch's eager CPU kernels cost ~25 us each to dispatch, and a
+# transformers decoder layer runs ~50 of them (norms as 6-7 elementwise ops each, 7 linears, rotary embedding, cache
+# update, attention, reshapes, activations, residual adds): ~1.25 ms a layer. Checked (tuned on) with `advisor measure`:
+# SmolLM2-135M in float32, one thread, 73 ms a token of CPU time against 70 estimated (docs/accuracy.md).
+DEVICE_PRIOR = {"cpu": {"a": 1 / 0.6, "a_x": 1 / 0.6, "layer": 5e-5, "eager": 1.25e-3}}
 KERNEL_LAUNCH_S = 6e-6
 # Extra kernels per layer a format's dequantisation launches (7 linear layers): bitsandbytes NF4 ~2 per linear,
 # LLM.int8 ~5 (quantise the input, int8 matmul, outlier matmul, dequantise, add).

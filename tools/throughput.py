@@ -362,7 +362,7 @@ def calibration_note(engine: str, dev: str) -> dict:
     elif level == "engine":
         note["text"] = (
             f"no published measurement of {engine} on {dev} devices; uses {engine}'s constants across device classes "
-            f"({fit.rows} rows)"
+            f"({params.engine_rows(engine)} rows)"
         )
     else:
         note["text"] = (
