@@ -99,6 +99,8 @@ def missing_essentials(req: dict) -> list[tuple[str, str]]:
             # a size limit bounds the models as the hardware would ("best math model under 15B")
             if req.get("gpu") or req.get("vram_gb") or req.get("hardware") or req.get("max_params_b"):
                 continue
+            if req.get("monthly_tokens") and req.get("use_case"):
+                continue  # "which model would you self-host for that (400M tokens a month)?": rented GPUs, costed
         elif key in req:
             continue
         out.append((key, question))

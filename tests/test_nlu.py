@@ -558,3 +558,23 @@ def test_a_family_whose_versions_share_the_fact_answers_for_the_newest(make_advi
     assert "Magistral Small 1.0" in r.reply.splitlines()[0]
     r = advisor.ask("devstral licence for commercial use?", thread_id="d")
     assert not r.tool_calls and "Devstral 2 or Devstral Small" in r.reply
+
+
+def test_a_small_count_in_a_follow_up_is_not_a_version(make_advisor):
+    """ "what about just four of those?" after DeepSeek-V3.2 on 8 GPUs: the same model on 4 GPUs, not DeepSeek-V4
+    (whose name holds a 4)."""
+    advisor = make_advisor()
+    advisor.ask("our box has 8 gpus with 80 gb each, will deepseek v3.2 fit?", thread_id="k")
+    r = advisor.ask("what about just four of those?", thread_id="k")
+    assert {(c.args["model"], c.args["num_gpus"]) for c in r.tool_calls} == {("deepseek-v3.2", 4)}
+
+
+def test_which_licences_lists_them_and_a_volume_stands_for_the_hardware(make_advisor):
+    """ "which licences let me ..." with no model is the list of licences; "which open model would you self-host for
+    that?" after a cost answer (a volume and a use case known) is a shortlist, not a question about the hardware."""
+    advisor = make_advisor()
+    r = advisor.ask("what licenses allow commercial use with no limit on users?", thread_id="l")
+    assert [c.name for c in r.tool_calls] == ["list_licenses"]
+    advisor.ask("what would 300M tokens a month cost with qwen3 32b?", thread_id="v")
+    r = advisor.ask("which open-weight model would you host yourself for that? mostly coding", thread_id="v")
+    assert [(c.name, c.args.get("use_case")) for c in r.tool_calls] == [("select_models", "code")]

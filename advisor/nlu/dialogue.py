@@ -300,6 +300,9 @@ class Understanding:
             and not self.focus()
         ):
             asked = ["licenses"]  # "is Apache 2.0 ok for commercial use?": about a licence, not a model
+        if asked == ["license"] and not (r.models or r.families or r.reference) and not self.focus():
+            if re.search(r"\b(which|what)\s+licen[cs]es\b", self.text):
+                asked = ["licenses"]  # "which licences let me use a model commercially?": the list, no model named
         if (
             asked == ["licenses"]
             and not self.latest.get("licenses")

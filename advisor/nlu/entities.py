@@ -624,8 +624,9 @@ class Linker:
 
 
 def _name_tokens(prepared: str, taken: list[tuple[int, int]], vocab: set[str]) -> list[tuple[str, int, int]]:
-    """The tokens of a message that may be parts of a model's name: numbers, words of the names in ``vocab``, a letter
-    glued to a number ("v3.2", "a4b") or after one ("14b"); none inside ``taken``; "one" (read as 1) left out."""
+    """The tokens of a message that may be parts of a model's name: numbers (a small whole number only glued to a
+    letter or before a size), words of the names in ``vocab``, a letter glued to a number ("v3.2", "a4b") or after
+    one ("14b"); none inside ``taken``; "one" (read as 1) left out."""
     spans: list[tuple[str, int, int]] = []
     tokens = _tokens(prepared)
     for k, (t, a, b) in enumerate(tokens):
@@ -635,6 +636,10 @@ def _name_tokens(prepared: str, taken: list[tuple[int, int]], vocab: set[str]) -
         if len(t) == 1 and t.isalpha() and not glued:
             if not (t in SIZE_UNITS and spans and spans[-1][0][0].isdigit() and spans[-1][2] == a):
                 continue
+        after = tokens[k + 1][0] if k + 1 < len(tokens) else ""
+        glued_before = k > 0 and tokens[k - 1][2] == a and tokens[k - 1][0].isalpha()
+        if t.isdigit() and len(t) < 3 and not glued_before and after not in SIZE_UNITS:
+            continue  # "only four of them": a small whole number alone is a count, not a version ("4.7", "0528" are)
         if t[0].isdigit() or t in vocab or t in SIZE_UNITS:
             spans.append((t, a, b))
     if re.search(r"\bone\b|\b1\s*\??$", prepared):
