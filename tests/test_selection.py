@@ -475,7 +475,7 @@ def test_scores_follow_the_order_and_each_flag_has_its_reason():
         assert [r["score"] for r in recs] == sorted((r["score"] for r in recs), reverse=True)
         for r in recs:
             for flag in r["unconfirmed"]:
-                assert flag in ("scores", "languages", "licence")
+                assert flag in ("scores", "languages", "licence", "memory")
                 if flag != "scores":
                     assert any(x.startswith(f"unconfirmed {flag}") for x in r["reasons"]), r["reasons"]
 

@@ -86,3 +86,27 @@ def test_the_room_for_the_context_is_shown_where_it_decides():
     assert pick["fit"]["room_tokens"] == pytest.approx(27_600, abs=300)
     texts = [i["text"] for i in pick["beats_next"]["because"] + pick["beats_next"]["against"] if i["kind"] == "fit"]
     assert any("room for about 28k more tokens of the 32,768 wanted" in t for t in texts), texts
+
+
+def test_a_model_without_a_recorded_architecture_has_unconfirmed_room():
+    """Devstral Small 2 has no architecture in the catalog, so its KV cache is not counted and its memory shows
+    room for any context: on a device that is flagged 'unconfirmed memory' and costs UNCONFIRMED_COST (0.15), like
+    any fact that could change the verdict; with no device nothing is fitted, so nothing is flagged. Qwen3.6 27B,
+    whose architecture is recorded, is not flagged."""
+    assert not REAL.models["devstral-small-2"].architecture and REAL.models["qwen3.6-27b"].architecture
+    on_card = tools.call("select_models", {"use_case": "code", "vram_gb": 24, "top_k": 20})["recommendations"]
+    picks = {r["model"]: r for r in on_card}
+    assert "memory" in picks["devstral-small-2"]["unconfirmed"]
+    assert any(
+        x.startswith("unconfirmed memory: its architecture is not recorded")
+        for x in picks["devstral-small-2"]["reasons"]
+    )
+    assert "memory" not in picks["qwen3.6-27b"]["unconfirmed"]
+    anywhere = tools.call("select_models", {"use_case": "code", "top_k": 20})["recommendations"]
+    assert all("memory" not in r["unconfirmed"] for r in anywhere)
+    ask = Ask(
+        "code", selection.common.device(None, 24, False), 1, None, None, None, None, None, set(), False, None, False
+    )
+    est = selection.scores_for("code").by_id["devstral-small-2"]
+    verdict = type("V", (), {"level": "allowed", "reasons": []})()
+    assert "memory" in selection._unconfirmed(ask, est, verdict)

@@ -4,7 +4,8 @@ ranked by what it scores on the device asked about.
 A pick's utility = its estimated ability for the use case (tools.ranking), less UNCERTAINTY_COST standard deviations
 of that estimate, less what the fit costs on the device (a lower-precision format, memory used to the edge, decoding
 below SPEED_TARGET tokens/s or, for agents, AGENT_SPEED_TARGET, a model far smaller than the device holds), less
-UNCONFIRMED_COST for each fact that could change the verdict and is not recorded (a language list, a licence term).
+UNCONFIRMED_COST for each fact that could change the verdict and is not recorded (a language list, a licence term, on a
+device the architecture that sizes the KV cache).
 For multilingual use, a narrow language list costs too; for agents (code, tool use), a model its vendor positions for
 the work gains SPECIALIST_PICK. The score shown is that utility as a 0-100 share of a normal
 population of models.
@@ -49,7 +50,7 @@ __all__ = ["USE_CASES", "select_models", "resolve_use_case", "distributions", "p
 # A pick is ranked on what it can be relied on to score: its estimate less one standard deviation, so a model placed
 # from its lineage and size (wide uncertainty) must clear a measured one by its uncertainty (was 0.25).
 UNCERTAINTY_COST = 1.0  # ability units per standard deviation of the estimate
-UNCONFIRMED_COST = 0.15  # per unrecorded fact that could change the verdict (languages, a licence term)
+UNCONFIRMED_COST = 0.15  # per unrecorded fact that could change the verdict (languages, a licence term, architecture)
 EDGE_SIZE_COST = 0.5  # edge use: per doubling of (1 + parameters above 4B / 4B)
 # Formats below 8 bits cost a little quality; the 4-bit format a model ships in (gpt-oss: MXFP4) costs nothing.
 QUANT_COST = {"q6_k": 0.03, "q5_k_m": 0.06, "awq": 0.1, "q4_k_m": 0.1, "int4": 0.1, "iq4_xs": 0.12}
@@ -621,6 +622,11 @@ def _unconfirmed(ask: Ask, est: Estimate, verdict) -> dict[str, str]:
         )
     elif ask.use_case == "multilingual" and language_breadth(m) is None:
         out["languages"] = "its vendor states no supported languages, so how many it serves well is not confirmed"
+    if ask.device is not None and not m.architecture:
+        out["memory"] = (
+            "its architecture is not recorded, so the memory its KV cache takes for the context, and the room left "
+            "for it, are not counted"
+        )
     if verdict.level == "unknown":
         out["licence"] = "the licence terms that decide this use are not recorded: " + "; ".join(verdict.reasons[-1:])
     elif ask.commercial is not False and (unread := _unread_terms(m.license)):
