@@ -578,3 +578,30 @@ def test_which_licences_lists_them_and_a_volume_stands_for_the_hardware(make_adv
     advisor.ask("what would 300M tokens a month cost with qwen3 32b?", thread_id="v")
     r = advisor.ask("which open-weight model would you host yourself for that? mostly coding", thread_id="v")
     assert [(c.name, c.args.get("use_case")) for c in r.tool_calls] == [("select_models", "code")]
+
+
+def test_an_eu_seat_in_any_wording_and_facts_beside_versioned_names():
+    """An EU establishment said by its place before any organisation word ("our Munich office", "an Irish
+    fintech", "a Polish software house", "HQ: Stockholm"); a version's dot ("llama 3.1") does not end the sentence a
+    licence fact is read in."""
+    for text, place in (
+        ("our Munich office would host it", "DE"),
+        ("we are an Irish fintech", "IE"),
+        ("a Polish software house wants it", "PL"),
+    ):
+        fields = extract(text)
+        assert fields["eu_entity"] is True and place in fields["territories"], text
+    assert extract("HQ: Stockholm. can we use gemma 3?")["eu_entity"] is True
+    fields = extract("we annotate tickets with llama 3.1 8b, then fine-tune our own classifier on those labels. ok?")
+    assert fields["use_outputs_to_train_other_models"] is True
+
+
+def test_a_what_if_no_earlier_analysis_takes_asks_whether_the_model_fits(make_advisor):
+    """ "what if we need 128k context?" after a licence answer: the licence check does not take a context, so the
+    model in focus is estimated at 128k (not the licence check again)."""
+    advisor = make_advisor()
+    advisor.ask("can our product use mistral small 3.2?", thread_id="w")
+    r = advisor.ask("what if we need 128k context?", thread_id="w")
+    assert {(c.name, c.args["model"], c.args["context_length"]) for c in r.tool_calls} == {
+        ("estimate_memory", "mistral-small-3.2-24b", 131072)
+    }

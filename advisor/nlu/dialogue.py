@@ -23,6 +23,8 @@ from advisor.render import code_span
 from advisor.requirements import TRANSIENT, merge
 
 NEEDS_MODEL = ("license", "memory", "speed", "deploy", "info")
+# facts a what-if changes that decide whether the model in focus fits, when no earlier analysis took them
+FIT_FACTS = {"min_context", "quantization", "gpu", "vram_gb", "num_gpus", "kv_cache_dtype"}
 # requirement fields that say what the user needs: a message stating one with no question of its own asks for a
 # shortlist
 SHORTLIST_FIELDS = (
@@ -223,7 +225,12 @@ class Understanding:
             self.move = "answer" if answering else "whatif"
         else:
             self.target = None
+        if whatif and not previous and changes & FIT_FACTS and self._focus and not self._own_question(asked):
+            asked, self.move = ["memory"], "whatif"  # "what if we need 128k?" after a licence answer: does it fit
         return self._settled(asked, changes)
+
+    def _own_question(self, asked: list[str]) -> bool:
+        return any(self._own(a) for a in asked if a not in ("help", "info"))
 
     def _target(self, changes: set[str], whatif: bool) -> Analysis | None:
         """The analysis a change re-runs: the latest whose tools take a changed fact (a context length re-runs the
@@ -245,7 +252,7 @@ class Understanding:
                     continue  # "the second one", "and for qwen3 8b": an analysis of a model, not a shortlist
                 if any(_takes(c["name"], f) for c in calls for f in facts):
                     return analysis
-            if "model" in facts or not whatif:
+            if "model" in facts or not whatif or facts & FIT_FACTS:
                 return None  # no analysis takes what changed: the message asks something of its own
         return last if recent else None
 

@@ -512,6 +512,7 @@ def _negated(t: str, start: int) -> bool:
 
 
 def _licence_facts(t: str, req: dict, conflicts: list[str]) -> None:
+    t = re.sub(r"(?<=\d)\.(?=\d)", "_", t)  # "llama 3.1" is no sentence end for the patterns' [^.?!] windows
     _commercial(t, req, conflicts)
     _licence_names(t, req)
     # facts the licence terms turn on
@@ -1285,6 +1286,14 @@ def benchmarks_in(t: str, original: str) -> list[str]:
     return sorted(set(keep), key=order.index)
 
 
+# what an organisation of the user's is called, after its place ("a Lisbon fintech", "our Munich office")
+_ORG_NOUNS = (
+    r"(company|startup|entity|firm|business|bank|hospital|government|agency|university|org|organi[sz]ation|office|"
+    r"team|fintech|hq|headquarters|branch|subsidiary|house|studio|shop|lab|ngo|non-?profit|clinic|practice|"
+    r"consultancy|insurer|retailer|publisher|group|corporation|corp|gmbh|sa|sarl|bv|ab|oy|srl|spa)\b"
+)
+
+
 def _place_and_people(t: str, req: dict) -> None:
     if _has(
         r"on[- ]?prem|data (can(no|')t|must not|may not|should not|shouldn'?t|won'?t|must stay|stays)|air[- ]?gapped|"
@@ -1304,9 +1313,8 @@ def _place_and_people(t: str, req: dict) -> None:
         )
         or re.search(r"\b(eu|european|e\.u\.)[- ](based|company|entity|firm|startup|business|citizen|resident|org)", t)
         or re.search(r"\b" + EU + r"[- ](based|headquartered|registered)\b", t)
-        or re.search(
-            r"\b" + EU + r" (company|startup|entity|firm|business|bank|hospital|government|agency|university|org)\b", t
-        )
+        or re.search(r"\b" + EU + r" (\w+ )?" + _ORG_NOUNS, t)  # "our Munich office", "a Polish software house"
+        or re.search(r"\b(hq|headquarters|head office|seat)\s*(:|-|=|is|are)?\s*(in\s+)?(the\s+)?" + EU + r"\b", t)
     ):
         if not re.search(r"\b(not|n't|outside( of)?|no longer)\b[^.?!]{0,20}\b(in|from|based in)?\s*(the )?" + EU, t):
             req["eu_entity"] = True
@@ -1334,10 +1342,7 @@ _PLACE_BEFORE = (
     r"use it|used|i'?m|i am|we|our|hospital|bank|government|agency|university|allowed|permitted|legal|ok|okay|"
     r"usable|available|office|hq|fintech|agency)\b[^.?!]{0,30}\b(in|from|across|throughout|out of)\s+(the\s+)?"
 )
-_ORG_AFTER = (
-    r"[- ](based|company|startup|entity|firm|business|bank|hospital|government|agency|university|org|subsidiary|"
-    r"users|customers|market)\b"
-)
+_ORG_AFTER = r"[- ](based|users|customers|market|(\w+ )?" + _ORG_NOUNS + r")"
 
 
 def _territories(t: str) -> list[str]:
