@@ -224,7 +224,7 @@ def _read_config() -> None:
     process's own environment (where libpq and the settings read them), never into the one it was started with."""
     import json
 
-    import advisor.workers as shared  # the module app.worker_app reads: this file runs as __main__, a copy of it
+    import advisor.workers as shared  # what advisor.server.worker_app reads: this file runs as __main__, a copy of it
 
     data = sys.stdin.buffer.read()
     if len(data) < 8:

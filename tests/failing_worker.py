@@ -17,7 +17,7 @@ def broken():
 
 def waits_for_marker():
     """An app whose database is away until the file named by FAILING_WORKER_MARKER exists: until then the worker
-    exits as app.worker_app does when the database cannot be reached."""
+    exits as advisor.server.worker_app does when the database cannot be reached."""
     from advisor.workers import STORAGE_UNAVAILABLE
 
     if not Path(os.environ["FAILING_WORKER_MARKER"]).exists():

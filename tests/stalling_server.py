@@ -36,9 +36,9 @@ def _advisor(settings):
 
 
 def worker_app():
-    """A worker of the --workers server: the app as app.worker_app builds it, with the stalling model."""
+    """A worker of the --workers server: the app as advisor.server.worker_app builds it, with the stalling model."""
     from advisor.config import Settings
-    from app import WORKER_CONFIG_ENV, create_app
+    from advisor.server import WORKER_CONFIG_ENV, create_app
 
     settings = Settings(**json.loads(os.environ[WORKER_CONFIG_ENV])["settings"])
     return create_app(settings, advisor=_advisor(settings), stateless_ui=True)
@@ -48,7 +48,7 @@ def main(port: int, db: str) -> None:
     import uvicorn
 
     from advisor.config import Settings
-    from app import create_app
+    from advisor.server import create_app
 
     settings = Settings(driver="offline", db=db)
     app = create_app(settings, advisor=_advisor(settings))
@@ -60,8 +60,8 @@ def main_workers(port: int, db: str, workers: int) -> int:
     from dataclasses import asdict
 
     from advisor.config import Settings
+    from advisor.server import GRACEFUL_SHUTDOWN_S, WORKER_CONFIG_ENV
     from advisor.workers import Supervisor
-    from app import GRACEFUL_SHUTDOWN_S, WORKER_CONFIG_ENV
 
     os.environ[WORKER_CONFIG_ENV] = json.dumps({"settings": asdict(Settings(driver="offline", db=db))})
     print(f"stalling server on http://127.0.0.1:{port}, {workers} workers", flush=True)

@@ -195,7 +195,7 @@ def test_non_ascii_credentials():
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from app import LimitsAndAuth
+    from advisor.server import LimitsAndAuth
 
     api = FastAPI()
 
