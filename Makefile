@@ -1,6 +1,6 @@
 # Quickstart targets. Each sets up .venv on first use (and again when pyproject.toml or the
 # constraints change), so a fresh clone needs only `make run` or `make test`.
-.PHONY: run test lint bench bench-gpu mutation mutation-clean semantic-mutants reliability-doc clean
+.PHONY: run test test-fast lint bench bench-gpu mutation mutation-clean semantic-mutants reliability-doc clean
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV ?= .venv
@@ -39,6 +39,14 @@ run: $(VENV)/.installed-app
 # The gate first (lint, format, types: a few seconds once cached), then the whole suite.
 test: lint
 	$(BIN)/python -m pytest
+
+# Everything but the browser, PostgreSQL, subprocess-server, GPU and real-weights tests, chosen by their markers
+# (pyproject.toml; `server` is given by tests/conftest.py to tests using a module's SERVER_FIXTURES): the tests a
+# change to tools/, catalog/ or advisor/ is checked with first. No lint gate (mypy alone takes minutes under load);
+# timings in docs/testing.md.
+FAST_MARKERS := not browser and not postgres and not server and not gpu and not real_weights
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "$(FAST_MARKERS)"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -70,7 +70,13 @@ def make_advisor() -> Callable[..., Any]:
 
 
 def pytest_collection_modifyitems(config, items):
-    """`gpu` tests run where torch sees a CUDA GPU and are skipped, with the reason, everywhere else."""
+    """`server` marks every test that uses a fixture its module lists in SERVER_FIXTURES (a fixture that starts the
+    app or another server in a subprocess), so `make test-fast` leaves it out by marker; `gpu` tests run where torch
+    sees a CUDA GPU and are skipped, with the reason, everywhere else."""
+    for item in items:
+        starts = getattr(getattr(item, "module", None), "SERVER_FIXTURES", ())
+        if set(starts) & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
     gpu_items = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_items:
         return

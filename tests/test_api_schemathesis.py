@@ -27,6 +27,9 @@ EXAMPLES_PER_OPERATION = 50  # per generation mode (valid and invalid data); abo
 GRADIO_ROUTES = r"^/(gradio_api|config|info|queue|file|upload|theme|assets|static|svelte|login|logout|manifest)"
 
 
+SERVER_FIXTURES = ("server",)  # fixtures that start the app in a subprocess: their tests are marked `server`
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("schemathesis")).start()

@@ -66,6 +66,9 @@ class Server:
             self.proc.wait(timeout=30)
 
 
+SERVER_FIXTURES = ("server",)  # fixtures that start the app in a subprocess: their tests are marked `server`
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("app")).start()
@@ -198,6 +201,7 @@ def test_gradio_client_chat_endpoint(server):
 # ---------------------------------------------------------------- security defaults
 
 
+@pytest.mark.server
 def test_binding_beyond_localhost_needs_auth(tmp_path):
     out = subprocess.run(
         [sys.executable, str(ROOT / "app.py"), "--driver", "offline", "--host", "0.0.0.0", "--port", str(free_port())],
@@ -209,6 +213,7 @@ def test_binding_beyond_localhost_needs_auth(tmp_path):
     assert out.returncode == 2 and "ADVISOR_AUTH" in out.stderr
 
 
+@pytest.mark.server
 def test_auth_is_enforced_when_configured(tmp_path):
     srv = Server(tmp_path, env={"ADVISOR_AUTH": "alice:s3cret"}).start()
     try:

@@ -20,6 +20,9 @@ LIMIT_BYTES = 256 * 1024  # the documented limit; app_server.MAX_BODY_BYTES must
 LIMIT_CHARS = 8000
 
 
+SERVER_FIXTURES = ("server",)  # fixtures that start the app in a subprocess: their tests are marked `server`
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("checked")).start()
@@ -130,6 +133,7 @@ def test_mcp_results_are_json(server):
 # ---------------------------------------------------------------- credentials and binding
 
 
+@pytest.mark.server
 def test_advisor_auth_from_the_environment_guards_a_server_bound_beyond_localhost(tmp_path):
     """ADVISOR_AUTH alone (no --auth) is enough to bind to 0.0.0.0, and is enforced."""
     srv = Server(tmp_path, "--host", "0.0.0.0", env={"ADVISOR_AUTH": "alice:s3cret"}).start()
@@ -144,6 +148,7 @@ def test_advisor_auth_from_the_environment_guards_a_server_bound_beyond_localhos
         srv.stop()
 
 
+@pytest.mark.server
 def test_insecure_binds_beyond_localhost_without_credentials(tmp_path):
     srv = Server(tmp_path, "--host", "0.0.0.0", "--insecure", env={"ADVISOR_AUTH": ""}).start()
     try:

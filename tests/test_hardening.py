@@ -31,6 +31,9 @@ AUTH = ("alice", "s3cret")
 COMMONMARK = MarkdownIt("commonmark").enable("table")
 
 
+SERVER_FIXTURES = ("server", "openai_server")  # fixtures that start the app in a subprocess: tests marked `server`
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("hardening")).start()
@@ -585,6 +588,7 @@ def test_a_stream_closed_after_its_first_chunk_still_stores_the_turn(server):
 # ---------------------------------------------------------------- 11. SIGTERM stops the server
 
 
+@pytest.mark.server
 def test_sigterm_stops_the_server_after_an_mcp_call(tmp_path):
     """Row 11. After one MCP call the process ignored SIGTERM: Gradio's MCP client kept a connection to the server
     itself open. Tools now run in-process, and open connections get a few seconds on shutdown."""

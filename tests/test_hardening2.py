@@ -287,6 +287,7 @@ def _supervise(factory: str, port: int, tmp_path, env: dict | None = None) -> tu
     return proc, log
 
 
+@pytest.mark.server
 def test_a_worker_that_can_never_start_makes_the_server_give_up(tmp_path):
     """Finding 6. A worker whose app cannot be built for good (a catalog that fails validation) was started again
     every second for ever: the port never answered and the supervisor never exited. Now a worker that fails to start
@@ -304,6 +305,7 @@ def test_a_worker_that_can_never_start_makes_the_server_give_up(tmp_path):
     assert f"could not start {MAX_FAILED_STARTS} times in a row" in text and "stopping the server" in text
 
 
+@pytest.mark.server
 def test_a_worker_that_waits_for_the_database_is_retried_while_the_others_serve(tmp_path):
     """Finding 5 (the supervisor's side). A worker that could not start because the database was away stopped the
     whole server, healthy workers included (exit 1). Now it is retried, with growing pauses and no limit, while the

@@ -23,6 +23,9 @@ from tests.test_app import LAUNCH_ARGS, ROOT, Server, _chromium
 LIMIT = 8000
 
 
+SERVER_FIXTURES = ("server",)  # fixtures that start the app in a subprocess: their tests are marked `server`
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("hostile")).start()
@@ -441,6 +444,7 @@ WRONG = [
 ]  # "alice:s3cret " (trailing space)
 
 
+@pytest.mark.server
 def test_exposed_server_refuses_every_route_without_credentials(tmp_path):
     # every route tried with every wrong credential, more failures than a client address may make (429 after 10)
     env = {"ADVISOR_AUTH": "alice:s3cret", "ADVISOR_MAX_FAILED_SIGNINS": "100000"}

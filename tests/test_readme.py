@@ -25,6 +25,9 @@ SH = [line for lang, body in BLOCKS if lang == "sh" for line in body.strip().spl
 PY = [body for lang, body in BLOCKS if lang == "python"]
 
 
+SERVER_FIXTURES = ("server",)  # fixtures that start the app in a subprocess: their tests are marked `server`
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("readme")).start()

@@ -825,6 +825,7 @@ def _sigkill(srv: Server) -> None:
     assert srv.proc.wait(timeout=30) == -signal.SIGKILL
 
 
+@pytest.mark.server
 def test_sigkill_mid_conversation_loses_nothing(tmp_path):
     tid = "crash-test-1"
     stalling = Server(tmp_path)
@@ -906,6 +907,7 @@ def test_sigkill_mid_conversation_loses_nothing(tmp_path):
 CONVERSATIONS = 20
 
 
+@pytest.mark.server
 def test_twenty_conversations_written_concurrently(tmp_path):
     srv = Server(tmp_path).start()
     barrier = threading.Barrier(CONVERSATIONS)

@@ -48,6 +48,7 @@ def test_the_wheel_builds_without_warnings_and_carries_its_data(tmp_path):
     assert {"advisor/nlu/data/intent_model.json", "prompts/system.md"} <= names
 
 
+@pytest.mark.server
 def test_a_busy_port_is_one_line_naming_the_fix(busy_port):
     out = subprocess.run(
         [sys.executable, str(ROOT / "app.py"), "--driver", "offline", "--db", ":memory:", "--port", str(busy_port)],
@@ -65,6 +66,7 @@ def test_a_busy_port_is_one_line_naming_the_fix(busy_port):
     assert "http://" not in out.stdout  # no URL line for a server that never started
 
 
+@pytest.mark.server
 def test_make_run_takes_the_port_and_adds_no_error_of_its_own(busy_port):
     # only when the app's install is current: otherwise make would install it first, which is no test's business
     if subprocess.run(["make", "-q", ".venv/.installed-app"], cwd=ROOT).returncode != 0:

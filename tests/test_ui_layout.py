@@ -59,6 +59,9 @@ LAST_VERDICT = """() => {
 }"""
 
 
+SERVER_FIXTURES = ("server",)  # fixtures that start the app in a subprocess: their tests are marked `server`
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     srv = Server(tmp_path_factory.mktemp("ui")).start(wait_s=180)
