@@ -50,6 +50,12 @@ def test_the_context_assumed_is_stated():
     assert any("32,768 tokens assumed" in a for a in r["assumptions"]), r["assumptions"]
     stated = tools.call("select_models", {"use_case": "code", "vram_gb": 24, "min_context": 20_000, "top_k": 1})
     assert not any("tokens assumed" in a for a in stated["assumptions"])
+    # the fit line says that 4,096 is only the least a pick must hold, not the context assumed above it
+    fit = next(a for a in r["assumptions"] if a.startswith("fit checked at"))
+    assert fit.startswith("fit checked at 4,096 tokens of context, one sequence, on 1 x ")
+    assert "(the least a pick must hold; room for the 32,768 above is preferred)" in fit
+    fit = next(a for a in stated["assumptions"] if a.startswith("fit checked at"))
+    assert fit.startswith("fit checked at 20,000 tokens") and "least a pick" not in fit
 
 
 def test_a_remembered_fit_is_not_reused_for_a_use_case_that_wants_more_room():

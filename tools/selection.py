@@ -439,9 +439,14 @@ def _assumptions(ask: Ask) -> list[str]:
             "length to change it"
         )
     if device is not None:
+        least = (
+            f" (the least a pick must hold; room for the {ask.room_context:,} above is preferred)"
+            if ask.room_context > ask.fit_context
+            else ""
+        )
         assumptions.append(
-            f"fit checked at {ask.fit_context} tokens of context, one sequence, on {ask.num_gpus} x "
-            f"{device.name}; formats tried: {', '.join(FIT_ORDER)}; the format kept is the one that costs least "
+            f"fit checked at {ask.fit_context:,} tokens of context, one sequence, on {ask.num_gpus} x "
+            f"{device.name}{least}; formats tried: {', '.join(FIT_ORDER)}; the format kept is the one that costs least "
             f"for precision, memory left (above {EDGE_SHARE:.0%} used) and speed (below {speed_target(ask.use_case):g} "
             f"tokens/s for one user, "
             f"a bandwidth bound); a model under {UNDERSIZE_SHARE:.0%} of the largest the device holds is ranked down"
