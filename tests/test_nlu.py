@@ -605,3 +605,18 @@ def test_a_what_if_no_earlier_analysis_takes_asks_whether_the_model_fits(make_ad
     assert {(c.name, c.args["model"], c.args["context_length"]) for c in r.tool_calls} == {
         ("estimate_memory", "mistral-small-3.2-24b", 131072)
     }
+
+
+def test_two_sockets_are_not_two_gpus_and_what_can_i_run_is_a_shortlist(make_advisor):
+    """ "dual epyc" is two CPU sockets ("dual" reads as 2), not 2 GPUs; "what can we run" on it is a general
+    shortlist of what its 1,024 GB of RAM holds."""
+    fields = extract("no gpu, dual xeon 8480 server with 1024GB RAM")
+    assert fields["vram_gb"] == 1024 and fields["device_class"] == "cpu" and "num_gpus" not in fields
+    r = make_advisor().ask("no gpu here, a dual epyc box with 1024GB RAM. what can we run?", thread_id="cpu")
+    [call] = r.tool_calls
+    assert (call.name, call.args.get("use_case"), call.args.get("vram_gb"), call.args.get("num_gpus")) == (
+        "select_models",
+        "general",
+        1024,
+        None,
+    )

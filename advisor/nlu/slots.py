@@ -57,7 +57,7 @@ USE_CASES = [
         r"all[- ]rounder|everyday (use|tasks)|"
         # "the best model I can run on a mac studio": no task named, the best overall for the device
         r"\b(best|biggest|strongest|smartest|most capable)\s+(open\s+)?(model|llm)s?\s+(that\s+)?(i|we)\s+"
-        r"(can|could)\s+(run|fit|host)\b",
+        r"(can|could)\s+(run|fit|host)\b|\bwhat\s+((open\s+)?(models?|llms?)\s+)?(can|could)\s+(i|we)\s+(run|fit|host)\b",
     ),
 ]
 LANGUAGES = {
@@ -457,6 +457,8 @@ def _cpu_server(t: str, mentions: list[Mention], qs: list[Quantity], req: dict, 
         return  # "an EPYC" alone says too little
     req["hardware"] = "cpu"
     req["device_class"] = "cpu"
+    if re.search(r"\b(dual|two|2)[- ]?(x ?)?(socket|cpu|processor|" + CPU_NAMES + ")", t) and req.get("num_gpus") == 2:
+        req.pop("num_gpus")  # "dual epyc 9654": two sockets, not two GPUs
     family = re.search(CPU_NAMES, t)
     if family:
         req["cpu_family"] = family.group(1)
@@ -1080,7 +1082,11 @@ def _bare_figure(t: str, qs: list[Quantity], req: dict, ctx: dict) -> None:
     """A figure with no unit in a follow-up: 'and at 100M?', 'actually two', 'what about 32k?', 'make it 4'."""
     # "ryzen 7", "core ultra 9": a CPU's tier, not a figure
     bare = [
-        q for q in qs if q.kind == "count" and not re.search(CPU_NAMES + r"\s*$", t[max(0, q.start - 16) : q.start])
+        q
+        for q in qs
+        if q.kind == "count"
+        and not re.search(CPU_NAMES + r"\s*$", t[max(0, q.start - 16) : q.start])
+        and not re.match(r"\s*(x\s*)?(-?socket|" + CPU_NAMES + ")", t[q.end : q.end + 24])  # "dual (2) epyc"
     ]
     if not bare or len(t) > 90:
         return
