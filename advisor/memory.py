@@ -66,6 +66,7 @@ class Turn(TypedDict, total=False):
     options: list[str]
     derived: list[str]  # how figures were worked out ("40,000 users x 25 messages x ...")
     both: dict[str, list[str]]  # two values of one field asked together ("fp8 vs int4"): a call for each
+    several: bool  # devices named in the plural with no count ("on H200s")
     format_note: str | None
 
 

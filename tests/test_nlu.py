@@ -620,3 +620,17 @@ def test_two_sockets_are_not_two_gpus_and_what_can_i_run_is_a_shortlist(make_adv
         1024,
         None,
     )
+
+
+def test_devices_in_the_plural_with_no_count_take_the_fewest_that_hold_the_model(make_advisor):
+    """ "on H200s" with no count, for a model one H200 (141 GB) cannot hold in any format: the fewest of 2, 4 or 8
+    on which a format fits (DeepSeek-V3.2 in AWQ needs about 360 GB: 4), said so; never a "does not fit" answer.
+    "one H200" stays one."""
+    advisor = make_advisor()
+    r = advisor.ask("tokens per second of deepseek v3.2 on rented H200s?", thread_id="p")
+    assert [(c.name, c.args.get("num_gpus"), c.args["quantization"]) for c in r.tool_calls] == [
+        ("estimate_throughput", 4, "awq")
+    ]
+    assert "the fewest that hold it" in r.reply.splitlines()[0]
+    r = advisor.ask("tokens per second of deepseek v3.2 on one H200?", thread_id="q")
+    assert [c.args.get("num_gpus") for c in r.tool_calls] == [1]

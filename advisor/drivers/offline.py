@@ -208,6 +208,8 @@ class Planner:
         datacenter = g is not None and g.segment in ("datacenter", "workstation")
         if "quantization" not in args:
             args["quantization"] = self.fitting_format(model, args)
+            if self.probed and not self.probed[-1].get("fits") and self.t.get("several") and "num_gpus" not in args:
+                self.more_devices(model, args)  # "on H200s" with no count: the fewest that hold it
         if "engine" not in args and datacenter and args["quantization"] in ("bf16", "fp16", "fp8", "awq", "gptq"):
             args["engine"] = "vllm"
         return self.call("estimate_throughput", args)
@@ -246,7 +248,14 @@ class Planner:
             result = tools.call("estimate_memory", {"model": model, "quantization": q, **probe, **extra})
             if "error" in result:
                 continue
-            self.probed.append({"tool": "estimate_memory", "quantization": q, "total_gb": result.get("total_gb")})
+            self.probed.append(
+                {
+                    "tool": "estimate_memory",
+                    "quantization": q,
+                    "total_gb": result.get("total_gb"),
+                    "fits": result.get("fits"),
+                }
+            )
             sizes.append((q, result.get("total_gb")))
             if result.get("fits"):
                 if q != release:
@@ -259,6 +268,17 @@ class Planner:
                     self.format_notes.append(f"format: {q}, the release format (it fits)")
                 return q
         return candidates[-1] if candidates else release
+
+    def more_devices(self, model: str, args: dict) -> None:
+        """Devices named in the plural with no count ("on rented H200s") that one cannot hold the model on: the fewest
+        of 2, 4 or 8 on which a format fits, with that format (said in the answer)."""
+        for n in (2, 4, 8):
+            self.format_notes.clear()
+            quant = self.fitting_format(model, {**args, "num_gpus": n})
+            if self.probed and self.probed[-1].get("fits"):
+                args["num_gpus"], args["quantization"] = n, quant
+                self.format_notes.append(f"devices: {n}, the fewest that hold it (no count was given)")
+                return
 
     def search_call(self) -> dict:
         fixed = {}

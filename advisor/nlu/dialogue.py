@@ -559,6 +559,7 @@ class Understanding:
             "changes": changes,
             "derived": list(self.latest.get("derived") or []),
             "both": {k: list(v) for k, v in (self.latest.get("both") or {}).items()},
+            "several": any(m.kind == "gpu" and m.plural for m in self.reading.mentions),  # "H200s", no count
             "question": asked[0] if asked else None,
             "question_kind": asked[1] if asked else None,
             "options": asked[2] if asked else [],
