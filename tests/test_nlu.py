@@ -634,3 +634,12 @@ def test_devices_in_the_plural_with_no_count_take_the_fewest_that_hold_the_model
     assert "the fewest that hold it" in r.reply.splitlines()[0]
     r = advisor.ask("tokens per second of deepseek v3.2 on one H200?", thread_id="q")
     assert [c.args.get("num_gpus") for c in r.tool_calls] == [1]
+
+
+def test_can_i_run_and_how_fast_asks_both(make_advisor):
+    """ "can we run X ... and how fast" is a fit question and a speed question; "what can I run" stays a shortlist."""
+    advisor = make_advisor()
+    r = advisor.ask("one rtx 4090 here. can we run qwen3 14b at q4, and how fast is it?", thread_id="cr")
+    assert sorted(c.name for c in r.tool_calls) == ["estimate_memory", "estimate_throughput"]
+    r = advisor.ask("what can I run on a single L40S for chat?", thread_id="w")
+    assert [c.name for c in r.tool_calls] == ["select_models"]
