@@ -167,6 +167,19 @@ def test_rendered_tool_results_use_no_internal_words():
         assert _internal_words(shown) == [], (call.name, call.args, _internal_words(shown))
 
 
+def test_every_model_page_uses_no_internal_words():
+    """A model's page shows its catalog notes verbatim: a note that names a schema field (params_b, derived_from)
+    reaches the user as a code word (found by the third fresh conversation set: 55 models' notes did)."""
+    from catalog.query import get_catalog
+
+    found = {}
+    for model in get_catalog().models:
+        words = _internal_words(render.render("get_model", tools.call("get_model", {"model": model})))
+        if words:
+            found[model] = words
+    assert found == {}
+
+
 SETS = sorted((ROOT / "bench" / "understanding").glob("*.yaml"))
 # What a set's first pass found and no fix has removed yet: the set's test is expected to fail (strictly, so the mark
 # goes once the answers are clean). Found by the second fresh set 2026-12, whose sentences were new to the driver.
