@@ -197,6 +197,15 @@ def test_licence_verdict_keeps_the_user_count(make_advisor):
     assert r.reply.startswith("Understood:") and "800,000,000" in r.reply.splitlines()[0]
 
 
+def test_a_worked_out_volume_is_said_once(make_advisor):
+    """2M requests a month x 500 tokens = 1,000,000,000: the Understood line shows the working, not also the bare
+    figure before it (it read 'Tokens a month: 1,000,000,000; tokens a month: 2,000,000 requests ...')."""
+    r = make_advisor().ask("About 2 million requests a month at 500 tokens each, one L40S. What would it cost?", "w")
+    first = r.reply.splitlines()[0]
+    assert "2,000,000 requests a month x 500 tokens each = 1,000,000,000" in first, first
+    assert first.count("1,000,000,000") == 1 and first.lower().count("tokens a month:") == 1, first
+
+
 def test_the_understood_line_names_only_models_the_user_named(make_advisor):
     """The shortlist's top pick, priced by a cost call, is an answer: "Understood: <that model>" read as if the user
     had asked about it. A model the user names stays in the line."""

@@ -17,7 +17,7 @@ from advisor import render
 from advisor.nlu.arguments import arguments, fields_used
 from advisor.nlu.dialogue import NEEDS_MODEL
 from advisor.render import OFFLINE_NOTE
-from advisor.requirements import TRANSIENT, describe
+from advisor.requirements import LABELS, TRANSIENT, describe
 
 DEFAULT_MONTHLY_TOKENS = 10_000_000
 
@@ -406,10 +406,13 @@ class Planner:
         for key, values in (self.t.get("both") or {}).items():  # "fp8 vs int4": both are understood
             one = describe({key: values[0]}, self.req)[0]
             said = [f"{one} and {str(values[1]).replace('_', ' ')}" if x == one else x for x in said]
+        derived = [d for d in self.t.get("derived") or [] if calls]
+        if any(d.startswith("tokens a month:") for d in derived):  # the working replaces the bare figure
+            said = [x for x in said if not x.startswith(f"{LABELS['monthly_tokens']}:")]
         parts += said
         if any(c["name"] == "estimate_cost" for c in calls) and "monthly_tokens" not in self.req:
             parts.append("volume assumed: 10M tokens a month (tell me yours)")
-        parts += [d for d in self.t.get("derived") or [] if calls]
+        parts += derived
         parts += [
             n
             for m in self.turn
