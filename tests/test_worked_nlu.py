@@ -28,3 +28,37 @@ def test_a_count_of_gpus_in_words(message, gpu, count):
     fields = extract(message, {})
     assert fields["gpu"] == gpu
     assert fields.get("num_gpus", 1) == count
+
+
+# ---------------------------------------------------------------- the fresh-2026-12-b survivors (issue 28, step 2)
+
+
+def _figures(text: str) -> list[tuple[str, float]]:
+    from advisor.nlu import prepare, quantities
+
+    return [(q.kind, q.value) for q in quantities(prepare(text)) if q.kind != "count"]
+
+
+@pytest.mark.parametrize("text", ["a yearly budget of $120k", "$120,000 a year"])
+def test_a_yearly_budget_is_read_per_month(text):
+    """$120,000 a year / 12 months = $10,000 a month (nlu-03 read it as $120,000 a month)."""
+    assert _figures(text) == [("usd_month", 10_000.0)]
+
+
+@pytest.mark.parametrize(("text", "gb"), [("a box with 2 TB of RAM", 2000.0), ("1tb of memory", 1000.0)])
+def test_terabytes_of_memory_are_thousands_of_gigabytes(text, gb):
+    """2 TB = 2 x 1,000 GB = 2,000 GB (vendors' decimal units; nlu-07 read it as 2 GB)."""
+    assert _figures(text) == [("memory_gb", gb)]
+
+
+def test_business_hours_bound_a_load_stated_per_hour():
+    """1,200 requests an hour x 2,000 tokens x 8 business hours a day x 30 days = 576,000,000 tokens a month, not
+    the 1,728,000,000 of a load around the clock (nlu-11)."""
+    fields = read("about 1,200 requests an hour during business hours, 2k tokens per request").fields
+    assert fields["monthly_tokens"] == 576_000_000
+
+
+def test_a_stated_non_commercial_use_beats_a_word_that_sounds_commercial():
+    """'research only, no revenue': 'revenue' alone reads as commercial, but the use is stated as research only
+    (nlu-10 let the commercial word win)."""
+    assert extract("research only, no revenue: which coding model fits a 4090?", {})["commercial"] is False
