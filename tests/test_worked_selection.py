@@ -28,3 +28,32 @@ def test_edge_use_ranks_down_models_above_4b_only(model, size_cost):
     base = est.ability - UNCERTAINTY_COST * est.sd - (1.0 if est.off_specialist else 0.0)
     assert base - model_upper(est, "edge") == pytest.approx(size_cost, abs=0.005)
     assert 0.5 * math.log2(3) == pytest.approx(0.79, abs=0.005)
+
+
+def _kept(model_id: str, min_context: int) -> bool:
+    from tools.picks import Ask
+    from tools.selection import _columns, _hard_constraints, scores_for
+
+    ask = Ask("general", None, 1, None, min_context, None, None, None, set(), False, None, False)
+    return bool(_hard_constraints(ask, scores_for("general")).kept[_columns().index[model_id]])
+
+
+def test_a_model_with_exactly_the_context_asked_passes():
+    """Llama 3.1 8B holds 131,072 tokens: asked for 131,072 it passes (only a shorter context excludes), asked for
+    131,073 it is excluded (selection-08 excluded it at exactly its context)."""
+    assert common.catalog().models["llama-3.1-8b"].context_length == 131_072
+    assert _kept("llama-3.1-8b", 131_072) and not _kept("llama-3.1-8b", 131_073)
+
+
+def test_undersize_counts_every_gpu():
+    """Two 80 GB GPUs hold 2 x 80e9 / (4.5 / 8) = 284.4B parameters at 4 bits; 30% of that is 85.3B, so an 8B model
+    costs 0.25 x log2(85.33 / 8) = 0.25 x log2(10.67) = 0.854 (selection-04 counted one GPU: 0.604). Nothing else
+    costs: BF16, a quarter of the memory used, no speed given."""
+    from tools.picks import Ask
+    from tools.selection import _fit_costs
+
+    cat = common.catalog()
+    m = cat.models["llama-3.1-8b"].model_copy(update={"params_b": 8.0})
+    ask = Ask("general", None, 2, None, None, None, None, None, set(), False, None, False)
+    costs = _fit_costs(m, cat.quantizations["bf16"], 20e9, 1e5, 80e9, None, ask)
+    assert costs == {"size": pytest.approx(0.854, abs=0.0005)}
