@@ -70,6 +70,13 @@ class Turn(TypedDict, total=False):
     format_note: str | None
 
 
+def _fit_figure(fit: object) -> dict:
+    """A pick's memory per device in the device's own unit, as the shortlist's table shows it (GiB for an 80GB H100)."""
+    if not isinstance(fit, dict) or fit.get("needed") is None or not fit.get("unit"):
+        return {}
+    return {"needed": fit["needed"], "unit": fit["unit"], "count": fit.get("count") or 1}
+
+
 def digest(name: str, result: dict) -> dict:
     """The few figures of a result that a later what-if compares with ("still fits: 24.8 of 25.8 GB")."""
     if "error" in result:
@@ -82,6 +89,7 @@ def digest(name: str, result: dict) -> dict:
                     "name": r.get("name"),
                     "memory_gb": r.get("memory_gb"),
                     "quantization": r.get("quantization"),
+                    **_fit_figure(r.get("fit")),
                 }
                 for r in (result.get("recommendations") or [])
             ]

@@ -416,3 +416,15 @@ def test_a_worked_out_volume_is_used_and_shown(make_advisor):
     assert "[figure removed]" not in r.reply
     half = advisor.ask("and if its only half the users?", thread_id="d")
     assert half.tool_calls[0].name == "estimate_cost" and half.tool_calls[0].args["monthly_tokens"] == 300_000_000
+
+
+def test_what_changed_gives_memory_in_the_unit_of_the_shortlists_table(make_advisor):
+    """The what-if's "still shortlisted" figures are the table's: per device, in the device's unit (GiB for an 80GB
+    H100), not the total in GB beside a table in GiB."""
+    advisor = make_advisor()
+    advisor.ask("coding assistant for our devs on one H100, commercial", thread_id="u")
+    what_if = advisor.ask("what if we need 128k context?", thread_id="u")
+    top = what_if.shortlist[0]
+    changed = what_if.reply.split("**What changed**")[1].split("###")[0]
+    assert f"{top['name']} ({top['fit']['needed']} GiB" in changed, changed
+    assert " GB," not in changed and " GB)" not in changed, changed

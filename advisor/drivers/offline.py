@@ -553,11 +553,17 @@ def _matching_digest(name: str, args: dict, rerun: list[dict], before: list[dict
 
 def _kept(now: dict, was: dict) -> str:
     """A shortlisted model's memory now and before, with its format where that changed (a longer context can take a
-    smaller format to fit)."""
+    smaller format to fit): per device in the device's unit, as the shortlist's table shows it, where both results
+    have it (a digest stored before it did has the total in GB)."""
+    if now.get("unit") and now.get("unit") == was.get("unit") and now.get("count") == was.get("count"):
+        each = " each" if (now.get("count") or 1) > 1 else ""
+        mem, mem_was = f"{now['needed']} {now['unit']}{each}", f"{was['needed']} {was['unit']}{each}"
+    else:
+        mem, mem_was = f"{now['memory_gb']} GB", f"{was['memory_gb']} GB"
     q, q_was = now.get("quantization"), was.get("quantization")
     if q and q_was and q != q_was:
-        return f"{now['name']} ({now['memory_gb']} GB in {q}, was {was['memory_gb']} GB in {q_was})"
-    return f"{now['name']} ({now['memory_gb']} GB, was {was['memory_gb']} GB)"
+        return f"{now['name']} ({mem} in {q}, was {mem_was} in {q_was})"
+    return f"{now['name']} ({mem}, was {mem_was})"
 
 
 def _compare(name: str, old: dict, new: dict) -> str:
