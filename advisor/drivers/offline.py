@@ -17,7 +17,7 @@ from advisor import render
 from advisor.nlu.arguments import arguments, fields_used
 from advisor.nlu.dialogue import NEEDS_MODEL
 from advisor.render import OFFLINE_NOTE
-from advisor.requirements import LABELS, TRANSIENT, describe
+from advisor.requirements import TRANSIENT, describe
 
 DEFAULT_MONTHLY_TOKENS = 10_000_000
 
@@ -402,13 +402,13 @@ class Planner:
             parts.append(f"{state.pop('num_gpus')} x {gpu}")
         if self.req.get("device_class") == "cpu" and self.req.get("cpu_cores") and "vram_gb" in state:
             state["cpu_cores"] = self.req["cpu_cores"]
+        derived = [d for d in self.t.get("derived") or [] if calls]
+        if any(d.startswith("tokens a month:") for d in derived):  # the working replaces the bare figure
+            state.pop("monthly_tokens", None)
         said = describe(state, self.req)
         for key, values in (self.t.get("both") or {}).items():  # "fp8 vs int4": both are understood
             one = describe({key: values[0]}, self.req)[0]
             said = [f"{one} and {str(values[1]).replace('_', ' ')}" if x == one else x for x in said]
-        derived = [d for d in self.t.get("derived") or [] if calls]
-        if any(d.startswith("tokens a month:") for d in derived):  # the working replaces the bare figure
-            said = [x for x in said if not x.startswith(f"{LABELS['monthly_tokens']}:")]
         parts += said
         if any(c["name"] == "estimate_cost" for c in calls) and "monthly_tokens" not in self.req:
             parts.append("volume assumed: 10M tokens a month (tell me yours)")
